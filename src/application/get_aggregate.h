@@ -1,0 +1,14 @@
+/*
+ * Use case: the aggregate figures of one test.
+ */
+#ifndef MARKR_APPLICATION_GET_AGGREGATE_H
+#define MARKR_APPLICATION_GET_AGGREGATE_H
+
+#include "ports.h"
+
+/* Any byte string is a valid test id, but an empty or over-long one cannot name a test:
+ * those give MARKR_ERR_NOT_FOUND without asking the store. Returns 0 or -1 with err. */
+int markr_get_aggregate(const struct markr_results_reader *reader, const char *test_id, size_t len,
+                        struct markr_aggregate *out, struct markr_error *err);
+
+#endif

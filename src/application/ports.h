@@ -1,0 +1,66 @@
+/*
+ * The ports of Markr: what the use cases need from the outside world, as small tables of
+ * operations plus a context pointer. Adapters in src/interfaces fill them in; the unit tests
+ * fill them with fakes. Every operation is blocking: use cases run on worker threads (ADR
+ * 0002), never on the HTTP event loop. Strings cross as pointer and length unless the name
+ * says otherwise. No operation keeps a pointer it was given after it returns.
+ */
+#ifndef MARKR_APPLICATION_PORTS_H
+#define MARKR_APPLICATION_PORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../domain/aggregate.h"
+#include "../domain/document.h"
+#include "../domain/error.h"
+
+/* Reads a document of results. */
+struct markr_document_parser {
+    void *ctx;
+    /* Parses body into doc (which the caller has initialised and frees). Each result goes
+     * through markr_document_add as soon as it is complete, so a broken result stops the
+     * parse. Returns 0, or -1 with err: MARKR_ERR_MALFORMED for XML that is not well-formed,
+     * MARKR_ERR_INVALID for a well-formed document that breaks a rule. */
+    int (*parse)(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err);
+};
+
+/* What the vault keeps of every document received. */
+struct markr_vault_entry {
+    const char *content_type; /* NUL-terminated, as received */
+    const char *body;         /* verbatim bytes */
+    size_t body_len;
+    size_t result_count; /* results read before acceptance or refusal */
+};
+
+/* The import vault and the marks table. */
+struct markr_import_store {
+    void *ctx;
+    /* Stores entry as accepted and upserts marks (highest obtained and highest available,
+     * independently), all in one transaction. Sets *import_id. Returns 0, or -1 with err
+     * (MARKR_ERR_UNAVAILABLE when the database cannot be reached; nothing is stored). */
+    int (*save_accepted)(void *ctx, const struct markr_vault_entry *entry, const struct markr_marks *marks,
+                         int64_t *import_id, struct markr_error *err);
+    /* Stores entry as rejected with the structured reason. Sets *import_id. Returns 0, or -1
+     * with err. */
+    int (*save_rejected)(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
+                         int64_t *import_id, struct markr_error *err);
+};
+
+/* Reads of the marks. */
+struct markr_results_reader {
+    void *ctx;
+    /* Computes the aggregate of a test. Returns 0, or -1 with err: MARKR_ERR_NOT_FOUND when
+     * the test has no marks. */
+    int (*aggregate)(void *ctx, const char *test_id, size_t test_id_len, struct markr_aggregate *out,
+                     struct markr_error *err);
+};
+
+/* Readiness of the storage: reachable, and its schema is the one this build expects. */
+struct markr_readiness {
+    void *ctx;
+    /* Returns 0 when ready, or -1 with err (MARKR_ERR_UNAVAILABLE) saying why not. */
+    int (*check)(void *ctx, struct markr_error *err);
+};
+
+#endif

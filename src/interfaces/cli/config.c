@@ -1,0 +1,170 @@
+/*
+ * Reading settings. The `.env` format is the common subset every dotenv tool agrees on:
+ * KEY=VALUE lines, `#` comments, an optional `export ` prefix, and values optionally in
+ * single or double quotes (no escapes, no interpolation). See ADR 0007.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOTENV_LINE_MAX 4096
+
+static char *trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        ++s;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+static int valid_key(const char *key)
+{
+    if (!isalpha((unsigned char)*key) && *key != '_')
+        return 0;
+    for (; *key != '\0'; ++key)
+        if (!isalnum((unsigned char)*key) && *key != '_')
+            return 0;
+    return 1;
+}
+
+static int load_dotenv(const char *path, char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[DOTENV_LINE_MAX];
+    unsigned lineno = 0;
+
+    if (f == NULL)
+        return errno == ENOENT ? 0 : (snprintf(errbuf, errlen, "%s: %s", path, strerror(errno)), -1);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *key, *value, *eq;
+        size_t vlen;
+
+        ++lineno;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(errbuf, errlen, "%s line %u: longer than %d bytes", path, lineno, DOTENV_LINE_MAX - 2);
+            fclose(f);
+            return -1;
+        }
+        key = trim(line);
+        if (*key == '\0' || *key == '#')
+            continue;
+        if (strncmp(key, "export ", 7) == 0)
+            key = trim(key + 7);
+        if ((eq = strchr(key, '=')) == NULL) {
+            snprintf(errbuf, errlen, "%s line %u: expected KEY=VALUE", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        key = trim(key);
+        value = trim(eq + 1);
+        vlen = strlen(value);
+        if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+            value[vlen - 1] = '\0';
+            ++value;
+        }
+        if (!valid_key(key)) {
+            snprintf(errbuf, errlen, "%s line %u: '%s' is not a valid variable name", path, lineno, key);
+            fclose(f);
+            return -1;
+        }
+        setenv(key, value, 0); /* the real environment wins */
+    }
+    fclose(f);
+    return 0;
+}
+
+/* An unsigned decimal in [min, max]; `fallback` when unset or empty. */
+static int read_number(const char *name, unsigned long long fallback, unsigned long long min,
+                       unsigned long long max, unsigned long long *out, char *errbuf, size_t errlen)
+{
+    const char *text = getenv(name);
+    char *end;
+
+    if (text == NULL || *text == '\0') {
+        *out = fallback;
+        return 0;
+    }
+    errno = 0;
+    *out = strtoull(text, &end, 10);
+    if (!isdigit((unsigned char)*text) || *end != '\0' || errno != 0 || *out < min || *out > max) {
+        snprintf(errbuf, errlen, "%s: '%s' is not a whole number from %llu to %llu", name, text, min, max);
+        return -1;
+    }
+    return 0;
+}
+
+/* host:port, with the host in brackets for IPv6 ("[::1]:8085"). */
+static int read_listen(struct markr_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *text = getenv("MARKR_LISTEN");
+    const char *colon, *host = NULL, *port;
+    size_t host_len = 0;
+    char *end;
+    unsigned long n;
+
+    if (text == NULL || *text == '\0')
+        text = MARKR_DEFAULT_LISTEN;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+
+        if (close != NULL && close[1] == ':') {
+            host = text + 1;
+            host_len = (size_t)(close - host);
+            colon = close + 1;
+        } else {
+            colon = NULL;
+        }
+    } else {
+        colon = strrchr(text, ':');
+        host = text;
+        host_len = colon != NULL ? (size_t)(colon - text) : 0;
+    }
+    port = colon != NULL ? colon + 1 : "";
+    errno = 0;
+    n = strtoul(port, &end, 10);
+    if (colon == NULL || host_len == 0 || host_len >= sizeof(cfg->listen_host) || !isdigit((unsigned char)*port) ||
+        *end != '\0' || errno != 0 || n > 65535) {
+        snprintf(errbuf, errlen, "MARKR_LISTEN: '%s' is not HOST:PORT (for example 0.0.0.0:8085 or [::1]:8085)", text);
+        return -1;
+    }
+    memcpy(cfg->listen_host, host, host_len);
+    cfg->listen_host[host_len] = '\0';
+    snprintf(cfg->listen_port, sizeof(cfg->listen_port), "%lu", n);
+    return 0;
+}
+
+int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen)
+{
+    unsigned long long n;
+
+    memset(cfg, 0, sizeof(*cfg));
+    if (dotenv_path != NULL && load_dotenv(dotenv_path, errbuf, errlen) != 0)
+        return -1;
+    cfg->database_url = getenv("DATABASE_URL");
+    if (cfg->database_url != NULL && *cfg->database_url == '\0')
+        cfg->database_url = NULL;
+    if (read_listen(cfg, errbuf, errlen) != 0)
+        return -1;
+    if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, 1ull << 30, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->max_body_bytes = (size_t)n;
+    if (read_number("MARKR_WORKERS", MARKR_DEFAULT_WORKERS, 1, 256, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->workers = (unsigned)n;
+    if (read_number("MARKR_QUEUE_MAX", MARKR_DEFAULT_QUEUE_MAX, 1, 1000000, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->queue_max = (size_t)n;
+    cfg->migrations_dir = getenv("MARKR_MIGRATIONS_DIR");
+    if (cfg->migrations_dir == NULL || *cfg->migrations_dir == '\0')
+        cfg->migrations_dir = MARKR_DEFAULT_MIGRATIONS_DIR;
+    return 0;
+}

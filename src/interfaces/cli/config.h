@@ -1,0 +1,32 @@
+/*
+ * Settings, from the environment and from a `.env` file in the working directory (the
+ * environment wins). Every setting is checked at start-up; a bad one stops Markr with a
+ * one-line message naming it. The full list, with defaults, is in .env_template.
+ */
+#ifndef MARKR_INTERFACES_CLI_CONFIG_H
+#define MARKR_INTERFACES_CLI_CONFIG_H
+
+#include <stddef.h>
+
+#define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
+#define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
+#define MARKR_DEFAULT_WORKERS 4
+#define MARKR_DEFAULT_QUEUE_MAX 1024
+#define MARKR_DEFAULT_MIGRATIONS_DIR "migrations"
+
+struct markr_config {
+    const char *database_url; /* NULL when unset; borrowed from the environment */
+    char listen_host[256];
+    char listen_port[8];
+    size_t max_body_bytes;
+    unsigned workers;
+    size_t queue_max;
+    const char *migrations_dir; /* borrowed from the environment or a default */
+};
+
+/* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing
+ * what is already set, then reads and checks every setting. Returns 0, or -1 with a
+ * one-line message naming the setting in errbuf. */
+int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * Liveness and readiness. /health never touches the database, so it answers while the
+ * database is slow or gone; /ready asks a worker, so it also says whether the pool is
+ * moving at all.
+ */
+#include <stdlib.h>
+
+#include "handlers.h"
+#include "http_job.h"
+#include "responses.h"
+
+int markr_handle_health(h2o_req_t *req)
+{
+    json_object *body = json_object_new_object();
+
+    json_object_object_add(body, "status", json_object_new_string("UP"));
+    markr_http_send_json(req, 200, body);
+    return 0;
+}
+
+struct ready_job {
+    struct markr_http_job base;
+    struct markr_error error;
+    int rc;
+};
+
+static void ready_run(struct markr_job *job, struct markr_services *services)
+{
+    struct ready_job *self = (struct ready_job *)job;
+
+    markr_error_clear(&self->error);
+    self->rc = services->readiness.check(services->readiness.ctx, &self->error);
+}
+
+static void ready_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct ready_job *self = (struct ready_job *)job;
+    json_object *body;
+
+    if (self->rc != 0) {
+        markr_http_send_error(req, &self->error, 0);
+        return;
+    }
+    body = json_object_new_object();
+    json_object_object_add(body, "status", json_object_new_string("READY"));
+    markr_http_send_json(req, 200, body);
+}
+
+static void ready_destroy(struct markr_http_job *job)
+{
+    free(job);
+}
+
+int markr_handle_ready(struct markr_worker_pool *pool, h2o_req_t *req)
+{
+    struct ready_job *job = calloc(1, sizeof(*job));
+
+    if (job == NULL)
+        return -1;
+    job->base.job.run = ready_run;
+    job->base.respond = ready_respond;
+    job->base.destroy = ready_destroy;
+    markr_http_job_start(&job->base, req, pool);
+    return 0;
+}

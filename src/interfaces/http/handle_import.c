@@ -1,0 +1,110 @@
+/*
+ * POST /import: checks the media type here, on the loop (cheap, and a 415 is not a
+ * document of ours, so it is not vaulted); copies the body, because the request's buffers
+ * die with the connection while the worker may still be parsing; and runs the import use
+ * case on a worker thread. The size limit is enforced by h2o before we see the body.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "application/import_document.h"
+#include "handlers.h"
+#include "http_job.h"
+#include "responses.h"
+
+#define MARKR_MEDIA_TYPE "text/xml+markr"
+
+struct import_job {
+    struct markr_http_job base;
+    char *content_type; /* owned, NUL-terminated */
+    char *body;         /* owned copy of the request body */
+    size_t len;
+    struct markr_import_outcome outcome;
+};
+
+/* "text/xml+markr", any case, optionally followed by parameters such as "; charset=utf-8". */
+static int is_markr_media_type(h2o_iovec_t value)
+{
+    const char *p = value.base, *end = value.base + value.len;
+    const char *semi = memchr(p, ';', value.len);
+    const char *type_end = semi != NULL ? semi : end;
+
+    while (p < type_end && (*p == ' ' || *p == '\t'))
+        ++p;
+    while (type_end > p && (type_end[-1] == ' ' || type_end[-1] == '\t'))
+        --type_end;
+    return (size_t)(type_end - p) == strlen(MARKR_MEDIA_TYPE) &&
+           strncasecmp(p, MARKR_MEDIA_TYPE, strlen(MARKR_MEDIA_TYPE)) == 0;
+}
+
+static void import_run(struct markr_job *job, struct markr_services *services)
+{
+    struct import_job *self = (struct import_job *)job;
+
+    markr_import_document(&services->import, self->content_type, self->body, self->len, &self->outcome);
+}
+
+static void import_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct import_job *self = (struct import_job *)job;
+    const struct markr_import_outcome *o = &self->outcome;
+    json_object *body, *tests;
+    char location[48];
+    int n;
+
+    if (o->error.code != MARKR_OK) {
+        markr_http_send_error(req, &o->error, o->import_id);
+        return;
+    }
+    body = json_object_new_object();
+    tests = json_object_new_array_ext((int)o->test_count);
+    json_object_object_add(body, "import_id", json_object_new_int64(o->import_id));
+    json_object_object_add(body, "results", json_object_new_uint64(o->results));
+    json_object_object_add(body, "students", json_object_new_uint64(o->students));
+    for (size_t i = 0; i < o->test_count; ++i)
+        json_object_array_add(tests, json_object_new_string(o->tests[i]));
+    json_object_object_add(body, "tests", tests);
+    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)o->import_id);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
+                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
+    markr_http_send_json(req, 201, body);
+}
+
+static void import_destroy(struct markr_http_job *job)
+{
+    struct import_job *self = (struct import_job *)job;
+
+    markr_import_outcome_free(&self->outcome);
+    free(self->content_type);
+    free(self->body);
+    free(self);
+}
+
+int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    struct import_job *job;
+
+    if (ct < 0 || !is_markr_media_type(req->headers.entries[ct].value)) {
+        markr_http_send_problem(req, 415, "unsupported_media_type",
+                                "documents must be sent with Content-Type: " MARKR_MEDIA_TYPE);
+        return 0;
+    }
+    if ((job = calloc(1, sizeof(*job))) == NULL)
+        return -1;
+    job->content_type = strndup(req->headers.entries[ct].value.base, req->headers.entries[ct].value.len);
+    job->len = req->entity.len;
+    job->body = malloc(job->len != 0 ? job->len : 1);
+    if (job->content_type == NULL || job->body == NULL) {
+        import_destroy(&job->base);
+        return -1;
+    }
+    if (job->len != 0)
+        memcpy(job->body, req->entity.base, job->len);
+    job->base.job.run = import_run;
+    job->base.respond = import_respond;
+    job->base.destroy = import_destroy;
+    markr_http_job_start(&job->base, req, pool);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * Lifetime of requests answered from worker threads; see http_job.h for the rule.
+ * Everything here runs on the loop thread, so the two owners never race.
+ */
+#include "http_job.h"
+
+#include "responses.h"
+
+struct markr_http_anchor {
+    struct markr_http_job *job; /* NULL once the job has answered */
+};
+
+static void on_anchor_dispose(void *p)
+{
+    struct markr_http_anchor *anchor = p;
+
+    if (anchor->job != NULL) {
+        anchor->job->req = NULL; /* the client left: the job frees itself when done */
+        anchor->job->anchor = NULL;
+    }
+}
+
+static void on_job_done(struct markr_job *base)
+{
+    struct markr_http_job *job = H2O_STRUCT_FROM_MEMBER(struct markr_http_job, job, base);
+
+    if (job->req != NULL) {
+        job->anchor->job = NULL;
+        job->respond(job, job->req);
+    }
+    job->destroy(job);
+}
+
+void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool)
+{
+    job->req = req;
+    job->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*job->anchor), on_anchor_dispose);
+    job->anchor->job = job;
+    job->job.done = on_job_done;
+    if (markr_worker_pool_submit(pool, &job->job) != 0) {
+        job->anchor->job = NULL;
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+        markr_http_send_problem(req, 503, "overloaded", "too many requests are waiting for the database; retry shortly");
+        job->destroy(job);
+    }
+}

@@ -1,0 +1,30 @@
+/*
+ * A request whose answer comes from a worker thread. The job is heap memory owned by
+ * whoever finishes second: if the client goes away first, h2o disposes of the request and
+ * the job is freed when the worker hands it back; otherwise the job answers and frees itself.
+ * The request's pool holds only an anchor whose dispose hook tells the job its request died.
+ */
+#ifndef MARKR_INTERFACES_HTTP_JOB_H
+#define MARKR_INTERFACES_HTTP_JOB_H
+
+#include <h2o.h>
+
+#include "worker_pool.h"
+
+struct markr_http_anchor;
+
+struct markr_http_job {
+    struct markr_job job; /* set job.run before starting */
+    /* On the loop thread, when the worker is done and the request is still alive. */
+    void (*respond)(struct markr_http_job *self, h2o_req_t *req);
+    /* Frees the job (always called exactly once, after respond if that ran). */
+    void (*destroy)(struct markr_http_job *self);
+    h2o_req_t *req; /* NULL once the request is gone */
+    struct markr_http_anchor *anchor;
+};
+
+/* Ties job to req and queues it. When the waiting line is full, answers 503 with
+ * Retry-After and destroys the job. */
+void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * JSON responses and error mapping. Nothing here knows about use cases: handlers decide
+ * what to say, this file decides how it looks on the wire.
+ */
+#include "responses.h"
+
+#include <string.h>
+
+int markr_http_status_of(enum markr_error_code code)
+{
+    switch (code) {
+    case MARKR_OK:
+        return 200;
+    case MARKR_ERR_MALFORMED:
+    case MARKR_ERR_BAD_REQUEST:
+        return 400;
+    case MARKR_ERR_INVALID:
+        return 422;
+    case MARKR_ERR_NOT_FOUND:
+        return 404;
+    case MARKR_ERR_UNAVAILABLE:
+        return 503;
+    case MARKR_ERR_INTERNAL:
+        break;
+    }
+    return 500;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Internal Server Error";
+    }
+}
+
+void markr_http_send_json(h2o_req_t *req, int status, json_object *body)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_send_inline(req, text, len); /* copies text into the request's pool */
+    json_object_put(body);
+}
+
+static json_object *problem_body(const char *error, const char *message)
+{
+    json_object *body = json_object_new_object();
+
+    json_object_object_add(body, "error", json_object_new_string(error));
+    json_object_object_add(body, "message", json_object_new_string(message));
+    return body;
+}
+
+void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_t import_id)
+{
+    int status = markr_http_status_of(err->code);
+    json_object *body = problem_body(err->reason[0] != '\0' ? err->reason : "error", err->message);
+
+    if (import_id > 0)
+        json_object_object_add(body, "import_id", json_object_new_int64(import_id));
+    if (err->result_index > 0)
+        json_object_object_add(body, "result_index", json_object_new_uint64(err->result_index));
+    if (err->line > 0)
+        json_object_object_add(body, "line", json_object_new_uint64(err->line));
+    if (err->field[0] != '\0')
+        json_object_object_add(body, "field", json_object_new_string(err->field));
+    if (status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    markr_http_send_json(req, status, body);
+}
+
+void markr_http_send_problem(h2o_req_t *req, int status, const char *error, const char *message)
+{
+    markr_http_send_json(req, status, problem_body(error, message));
+}
+
+json_object *markr_json_percent(double value)
+{
+    json_object *number = json_object_new_double(value);
+
+    /* The userdata is the printf format json_object_double_to_json_string uses; it keeps the
+     * trailing ".0" of whole numbers, so 65 prints as 65.0 as in the brief. */
+    json_object_set_serializer(number, json_object_double_to_json_string, (void *)"%.15g", NULL);
+    return number;
+}
+
+/* --- h2o's own errors as JSON ------------------------------------------------------------ */
+
+struct rewrite_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t json;
+};
+
+static void rewrite_do_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
+{
+    struct rewrite_ostream *os = (struct rewrite_ostream *)self;
+
+    /* h2o_send_error_generic sends its text in one final call: replace it, keep the state. */
+    if (bufcnt != 0)
+        h2o_ostream_send_next(&os->super, req, &os->json, 1, state);
+    else
+        h2o_ostream_send_next(&os->super, req, NULL, 0, state);
+}
+
+static const char *error_code_for(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 404: return "not_found";
+    case 408: return "request_timeout";
+    case 413: return "payload_too_large";
+    case 417: return "expectation_failed";
+    default: return status < 500 ? "client_error" : "server_error";
+    }
+}
+
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+
+    if (req->res.status >= 400 && ct >= 0 &&
+        h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                  H2O_STRLIT("text/plain; charset=utf-8"))) {
+        struct rewrite_ostream *os = (void *)h2o_add_ostream(req, sizeof(*os), slot);
+        const char *message = req->res.status == 413 ? "the document is larger than the configured limit "
+                                                       "(MARKR_MAX_BODY_BYTES)"
+                                                     : req->res.reason;
+        json_object *body = problem_body(error_code_for(req->res.status), message);
+        size_t len;
+        const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+
+        os->json = h2o_strdup(&req->pool, text, len);
+        json_object_put(body);
+        os->super.do_send = rewrite_do_send;
+        req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        req->res.content_length = os->json.len;
+        slot = &os->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+void markr_http_register_error_filter(h2o_pathconf_t *pathconf)
+{
+    h2o_filter_t *filter = h2o_create_filter(pathconf, sizeof(*filter));
+
+    filter->on_setup_ostream = on_setup_ostream;
+}

@@ -1,0 +1,37 @@
+/*
+ * Every answer of the HTTP adapter goes out through here: JSON bodies made with json-c
+ * (ADR 0006), the one mapping from application error codes to HTTP statuses, and a filter
+ * that turns the plain-text errors h2o produces itself (413, broken requests) into the same
+ * JSON shape, so that every error a client sees looks alike.
+ */
+#ifndef MARKR_INTERFACES_HTTP_RESPONSES_H
+#define MARKR_INTERFACES_HTTP_RESPONSES_H
+
+#include <stdint.h>
+
+#include <h2o.h>
+#include <json-c/json.h>
+
+#include "domain/error.h"
+
+/* The HTTP status for an application error code. */
+int markr_http_status_of(enum markr_error_code code);
+
+/* Sends body (consumed: its reference is dropped) as application/json with status. */
+void markr_http_send_json(h2o_req_t *req, int status, json_object *body);
+
+/* Sends {"error","message", and where known "import_id","result_index","line","field"} with
+ * the status of err->code. 503 answers carry Retry-After. import_id 0 is left out. */
+void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_t import_id);
+
+/* Sends an error that the HTTP layer itself detects (415, 405, 404 of a route...). */
+void markr_http_send_problem(h2o_req_t *req, int status, const char *error, const char *message);
+
+/* A JSON number for a percentage, printed with 15 significant digits (65.0, 66.6666666666667)
+ * rather than json-c's default 17, which shows binary noise. */
+json_object *markr_json_percent(double value);
+
+/* Registers, on pathconf, the filter that rewrites h2o's own text/plain errors as JSON. */
+void markr_http_register_error_filter(h2o_pathconf_t *pathconf);
+
+#endif

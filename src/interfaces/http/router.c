@@ -1,0 +1,94 @@
+/*
+ * Route matching on the raw request target. h2o's normalised path decodes %2F before
+ * splitting, which would let an id containing '/' reach the wrong route; so we split the
+ * raw path on '/' first and decode each segment afterwards.
+ */
+#include "router.h"
+
+#include <string.h>
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long markr_percent_decode(const char *src, size_t len, char *dst, size_t cap)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < len; ++i) {
+        char c = src[i];
+
+        if (c == '%') {
+            int hi, lo;
+
+            if (i + 2 >= len || (hi = hex_value(src[i + 1])) < 0 || (lo = hex_value(src[i + 2])) < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (out == cap)
+            return -1;
+        dst[out++] = c;
+    }
+    return (long)out;
+}
+
+static int segment_is(const char *seg, size_t len, const char *literal)
+{
+    return len == strlen(literal) && memcmp(seg, literal, len) == 0;
+}
+
+enum markr_route markr_route_match(const char *path, size_t len, struct markr_route_match *m)
+{
+    const char *segs[4];
+    size_t seg_len[4], n = 0;
+    const char *query = memchr(path, '?', len);
+
+    memset(m, 0, sizeof(*m));
+    if (query != NULL)
+        len = (size_t)(query - path);
+    if (len == 0 || path[0] != '/')
+        return m->route = MARKR_ROUTE_NONE;
+
+    /* Split "/a/b/c" into at most four segments; a fifth means no route has that shape. */
+    for (size_t start = 1, i = 1; i <= len; ++i) {
+        if (i == len || path[i] == '/') {
+            if (n == 4)
+                return m->route = MARKR_ROUTE_NONE;
+            segs[n] = path + start;
+            seg_len[n++] = i - start;
+            start = i + 1;
+        }
+    }
+
+    if (n == 1 && segment_is(segs[0], seg_len[0], "health")) {
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_HEALTH;
+    }
+    if (n == 1 && segment_is(segs[0], seg_len[0], "ready")) {
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_READY;
+    }
+    if (n == 1 && segment_is(segs[0], seg_len[0], "import")) {
+        m->allow = "POST";
+        return m->route = MARKR_ROUTE_IMPORT;
+    }
+    if (n == 3 && segment_is(segs[0], seg_len[0], "results") && segment_is(segs[2], seg_len[2], "aggregate")) {
+        long id_len = markr_percent_decode(segs[1], seg_len[1], m->id, MARKR_ROUTE_ID_MAX);
+
+        if (id_len < 0)
+            return m->route = MARKR_ROUTE_BAD_PATH;
+        m->id[id_len] = '\0';
+        m->id_len = (size_t)id_len;
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_AGGREGATE;
+    }
+    return m->route = MARKR_ROUTE_NONE;
+}

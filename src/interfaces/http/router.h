@@ -1,0 +1,38 @@
+/*
+ * Routing of request targets to endpoints, free of h2o so that it is unit-tested and fuzzed
+ * alone. Path segments are percent-decoded after splitting, so an id may hold any byte,
+ * including '/' written as %2F.
+ */
+#ifndef MARKR_INTERFACES_HTTP_ROUTER_H
+#define MARKR_INTERFACES_HTTP_ROUTER_H
+
+#include <stddef.h>
+
+enum markr_route {
+    MARKR_ROUTE_NONE = 0,  /* no such resource: 404 */
+    MARKR_ROUTE_BAD_PATH,  /* malformed percent-encoding: 400 */
+    MARKR_ROUTE_HEALTH,    /* GET /health */
+    MARKR_ROUTE_READY,     /* GET /ready */
+    MARKR_ROUTE_IMPORT,    /* POST /import */
+    MARKR_ROUTE_AGGREGATE, /* GET /results/{test-id}/aggregate */
+};
+
+/* Longest decoded id accepted in a path; longer ones are refused as a bad path. */
+#define MARKR_ROUTE_ID_MAX 1024
+
+struct markr_route_match {
+    enum markr_route route;
+    const char *allow; /* methods the resource accepts, for 405 and Allow */
+    char id[MARKR_ROUTE_ID_MAX + 1]; /* decoded {test-id}; NUL-terminated, may hold NULs */
+    size_t id_len;
+};
+
+/* Matches a request target (path with optional query) against the routes. The method is
+ * not considered: compare it with match->allow. Returns match->route. */
+enum markr_route markr_route_match(const char *path, size_t len, struct markr_route_match *match);
+
+/* Decodes %XX escapes of src into dst (room for cap bytes). '+' stays '+'. Returns the
+ * decoded length, or -1 when an escape is malformed or dst is too small. */
+long markr_percent_decode(const char *src, size_t len, char *dst, size_t cap);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Start-up, routing and shutdown of the HTTP adapter. h2o 2.2.5 with its own event loop:
+ * one h2o_context on one loop thread; every database call happens on a worker thread, so
+ * the loop only parses, routes and writes, and /health answers whatever the database does.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <h2o.h>
+
+#include "handlers.h"
+#include "responses.h"
+#include "router.h"
+#include "worker_pool.h"
+
+struct markr_handler {
+    h2o_handler_t super;
+    struct markr_worker_pool *pool;
+};
+
+struct server {
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_evloop_t *loop;
+    struct markr_handler *handler;
+    h2o_socket_t *listener;
+    h2o_socket_t *signals;
+    int stopping;
+};
+
+static int is_method(h2o_req_t *req, const char *method)
+{
+    return h2o_memis(req->method.base, req->method.len, method, strlen(method));
+}
+
+static int method_allowed(h2o_req_t *req, enum markr_route route)
+{
+    if (route == MARKR_ROUTE_IMPORT)
+        return is_method(req, "POST");
+    return is_method(req, "GET") || is_method(req, "HEAD");
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct markr_handler *handler = (struct markr_handler *)self;
+    struct markr_route_match match;
+    enum markr_route route = markr_route_match(req->path.base, req->path.len, &match);
+
+    if (route == MARKR_ROUTE_NONE) {
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    }
+    if (route == MARKR_ROUTE_BAD_PATH) {
+        markr_http_send_problem(req, 400, "bad_path", "the path has a malformed percent-escape or an over-long id");
+        return 0;
+    }
+    if (!method_allowed(req, route)) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match.allow, strlen(match.allow));
+        markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");
+        return 0;
+    }
+    switch (route) {
+    case MARKR_ROUTE_HEALTH:
+        return markr_handle_health(req);
+    case MARKR_ROUTE_READY:
+        return markr_handle_ready(handler->pool, req);
+    case MARKR_ROUTE_IMPORT:
+        return markr_handle_import(handler->pool, req);
+    case MARKR_ROUTE_AGGREGATE:
+        return markr_handle_aggregate(handler->pool, req, &match);
+    case MARKR_ROUTE_NONE:
+    case MARKR_ROUTE_BAD_PATH:
+        break;
+    }
+    return -1;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    struct server *server = listener->data;
+    h2o_socket_t *sock;
+
+    if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
+        return;
+    h2o_accept(&server->accept_ctx, sock);
+}
+
+static void on_signal(h2o_socket_t *sock, const char *err)
+{
+    struct server *server = sock->data;
+
+    /* h2o has read the signalfd's records into sock->input; any of them means: stop. */
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    server->stopping = 1;
+}
+
+/* Binds and listens on host:port; prints the bound address. Returns the fd or -1. */
+static int open_listener(const struct markr_http_settings *settings, struct markr_error *err)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int fd = -1, on = 1, rc;
+
+    if ((rc = getaddrinfo(settings->host, settings->port, &hints, &res)) != 0) {
+        markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_listen", "MARKR_LISTEN: cannot resolve %s:%s: %s",
+                        settings->host, settings->port, gai_strerror(rc));
+        return -1;
+    }
+    if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        markr_error_set(err, MARKR_ERR_UNAVAILABLE, "listen_failed", "MARKR_LISTEN: cannot listen on %s:%s: %s",
+                        settings->host, settings->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    {
+        struct sockaddr_storage bound;
+        socklen_t len = sizeof(bound);
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+
+        if (getsockname(fd, (struct sockaddr *)&bound, &len) == 0 &&
+            getnameinfo((struct sockaddr *)&bound, len, host, sizeof(host), port, sizeof(port),
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+            fprintf(stderr, "markr: listening on %s:%s\n", host, port);
+    }
+    return fd;
+}
+
+/* Stop signals are taken from a signalfd on the loop rather than by a handler, so that
+ * shutdown runs as ordinary loop code. Workers inherit the blocked mask. */
+static int open_signals(struct server *server, struct markr_error *err)
+{
+    sigset_t mask;
+    int fd;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 || (fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "signals", "cannot set up signal handling: %s",
+                               strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+    server->signals = h2o_evloop_socket_create(server->loop, fd, 0);
+    server->signals->data = server;
+    h2o_socket_read_start(server->signals, on_signal);
+    return 0;
+}
+
+static void configure(struct server *server, const struct markr_http_settings *settings)
+{
+    h2o_hostconf_t *hostconf;
+    h2o_pathconf_t *pathconf;
+
+    h2o_config_init(&server->config);
+    server->config.max_request_entity_size = settings->max_body_bytes;
+    server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
+    hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    pathconf = h2o_config_register_path(hostconf, "/", 0);
+    server->handler = (struct markr_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
+    server->handler->super.on_req = on_req;
+    markr_http_register_error_filter(pathconf);
+    /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
+    markr_http_register_error_filter(&hostconf->fallback_path);
+}
+
+int markr_http_serve(const struct markr_http_settings *settings, const struct markr_service_factory *factory,
+                     struct markr_error *err)
+{
+    static struct server server; /* one per process; static so it outlives every callback */
+    struct markr_worker_pool *pool;
+    int fd;
+
+    memset(&server, 0, sizeof(server));
+    configure(&server, settings);
+    server.loop = h2o_evloop_create();
+    h2o_context_init(&server.ctx, server.loop, &server.config);
+    server.accept_ctx.ctx = &server.ctx;
+    server.accept_ctx.hosts = server.config.hosts;
+
+    if (open_signals(&server, err) != 0)
+        goto fail_signals;
+    if ((pool = markr_worker_pool_create(server.loop, settings->workers, settings->queue_max, factory, err)) == NULL)
+        goto fail_pool;
+    server.handler->pool = pool;
+    if ((fd = open_listener(settings, err)) < 0)
+        goto fail_listen;
+    server.listener = h2o_evloop_socket_create(server.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    server.listener->data = &server;
+    h2o_socket_read_start(server.listener, on_accept);
+
+    while (!server.stopping)
+        h2o_evloop_run(server.loop, INT32_MAX);
+
+    /* Stop accepting, close idle keep-alive connections, and let every job come back:
+     * an import that was accepted by a worker finishes and answers before we exit. */
+    fprintf(stderr, "markr: stopping (%zu requests in flight)\n", markr_worker_pool_pending(pool));
+    h2o_socket_read_stop(server.listener);
+    h2o_socket_close(server.listener);
+    h2o_context_request_shutdown(&server.ctx);
+    while (markr_worker_pool_pending(pool) != 0)
+        h2o_evloop_run(server.loop, 100);
+    h2o_evloop_run(server.loop, 0); /* flush answers just written */
+    markr_worker_pool_destroy(pool);
+    h2o_socket_close(server.signals);
+    h2o_context_dispose(&server.ctx);
+    h2o_config_dispose(&server.config);
+    fprintf(stderr, "markr: stopped\n");
+    return 0;
+
+fail_listen:
+    markr_worker_pool_destroy(pool);
+fail_pool:
+    h2o_socket_close(server.signals);
+fail_signals:
+    h2o_context_dispose(&server.ctx);
+    h2o_config_dispose(&server.config);
+    return -1;
+}

@@ -1,0 +1,27 @@
+/*
+ * The HTTP server: one h2o event loop thread that parses requests and writes answers, and a
+ * pool of worker threads that run the use cases (ADR 0002). Runs until SIGINT or SIGTERM,
+ * then stops accepting, lets the requests in flight finish, and returns.
+ */
+#ifndef MARKR_INTERFACES_HTTP_SERVER_H
+#define MARKR_INTERFACES_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "domain/error.h"
+#include "services.h"
+
+struct markr_http_settings {
+    const char *host;      /* address to bind, e.g. "0.0.0.0" or "::1" */
+    const char *port;      /* decimal port; "0" picks a free one (the log line says which) */
+    size_t max_body_bytes; /* larger request bodies are answered 413 */
+    unsigned workers;      /* worker threads, each with its own services */
+    size_t queue_max;      /* requests waiting for a worker before 503 */
+};
+
+/* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.
+ * Returns 0 after a clean stop, or -1 with err when it cannot start. */
+int markr_http_serve(const struct markr_http_settings *settings, const struct markr_service_factory *factory,
+                     struct markr_error *err);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * What the HTTP adapter needs from the composition root: for each worker thread, the
+ * dependencies of the use cases (its own database connection, typically). The adapter
+ * never sees which adapters fill them in.
+ */
+#ifndef MARKR_INTERFACES_HTTP_SERVICES_H
+#define MARKR_INTERFACES_HTTP_SERVICES_H
+
+#include "application/import_document.h"
+#include "application/ports.h"
+
+struct markr_services {
+    struct markr_import_deps import;
+    struct markr_results_reader results;
+    struct markr_readiness readiness;
+};
+
+struct markr_service_factory {
+    void *ctx;
+    /* Opens the services of one worker thread. Returns NULL with err on failure. */
+    struct markr_services *(*open)(void *ctx, struct markr_error *err);
+    /* Releases what open returned. */
+    void (*close)(void *ctx, struct markr_services *services);
+};
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * PostgreSQL adapter. One struct markr_pg is one blocking libpq connection, used by one
+ * thread at a time (each worker thread owns one, ADR 0002). It fills the import store,
+ * results reader and readiness ports. Every statement is parameterised.
+ */
+#ifndef MARKR_INTERFACES_PG_STORE_H
+#define MARKR_INTERFACES_PG_STORE_H
+
+#include "application/ports.h"
+
+struct markr_pg;
+
+/* Connects with a libpq conninfo string or URI. Returns NULL with err
+ * (MARKR_ERR_UNAVAILABLE) when the server cannot be reached. The password never
+ * appears in err. */
+struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err);
+void markr_pg_close(struct markr_pg *pg);
+
+/* The ports over one connection. A broken connection is reset (once) before the next
+ * operation, so a database that comes back is used again without a restart. */
+struct markr_import_store markr_pg_import_store(struct markr_pg *pg);
+struct markr_results_reader markr_pg_results_reader(struct markr_pg *pg);
+
+/* Ready when the server answers and the highest applied migration is expected_version. */
+struct markr_readiness markr_pg_readiness(struct markr_pg *pg, int expected_version);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * XML adapter: reads a text/xml+markr document with libxml2's streaming SAX2 parser, so
+ * memory grows with the results kept, not with a DOM. It never touches the network or the
+ * file system and never expands entities: a document that declares or references one
+ * (other than the five predefined) is refused.
+ */
+#ifndef MARKR_INTERFACES_XML_PARSER_H
+#define MARKR_INTERFACES_XML_PARSER_H
+
+#include "application/ports.h"
+
+/* Deepest element nesting accepted; the format needs 3. */
+#define MARKR_XML_MAX_DEPTH 32
+/* Longest raw text kept for one field before trimming; more refuses the document. */
+#define MARKR_XML_MAX_FIELD_BYTES 4096
+
+/* Once per process, before any thread parses: initialises libxml2 and installs an
+ * external-entity loader that refuses every load. */
+void markr_xml_global_init(void);
+
+/* The parser port. Stateless: safe to use from several threads at once. */
+struct markr_document_parser markr_xml_parser(void);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * Process and HTTP plumbing for the end-to-end suites. The server's stderr goes to a log
+ * file that is polled for the "listening on" line, so a chatty server never blocks on a
+ * full pipe.
+ */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *binary(void)
+{
+    const char *path = getenv("MARKR_BINARY");
+
+    if (path == NULL) {
+        fprintf(stderr, "MARKR_BINARY is not set: run the suites with `make test` or `meson test`\n");
+        abort();
+    }
+    return path;
+}
+
+static void put_settings(const char *conninfo, const char *const *env)
+{
+    setenv("DATABASE_URL", conninfo, 1);
+    for (; env != NULL && *env != NULL; ++env) {
+        char *copy = strdup(*env), *eq = strchr(copy, '=');
+
+        *eq = '\0';
+        setenv(copy, eq + 1, 1);
+        free(copy);
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+int e2e_server_start(struct markr_server *server, const char *conninfo, const char *const *env)
+{
+    static int serial;
+
+    memset(server, 0, sizeof(*server));
+    snprintf(server->log_path, sizeof(server->log_path), "/tmp/markr-e2e-%d-%d.log", (int)getpid(), ++serial);
+    if ((server->pid = fork()) == 0) {
+        int fd = open(server->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("MARKR_LISTEN", "127.0.0.1:0", 1);
+        unsetenv("MARKR_WORKERS");
+        put_settings(conninfo, env);
+        execl(binary(), binary(), "serve", (char *)NULL);
+        _exit(127);
+    }
+    for (int waited = 0; waited < 15000; waited += 10) {
+        char line[256];
+        FILE *log = fopen(server->log_path, "r");
+        int status;
+
+        while (log != NULL && fgets(line, sizeof(line), log) != NULL) {
+            const char *at = strstr(line, "listening on 127.0.0.1:");
+
+            if (at != NULL) {
+                server->port = atoi(at + strlen("listening on 127.0.0.1:"));
+                snprintf(server->base_url, sizeof(server->base_url), "http://127.0.0.1:%d", server->port);
+                fclose(log);
+                return 0;
+            }
+        }
+        if (log != NULL)
+            fclose(log);
+        if (waitpid(server->pid, &status, WNOHANG) == server->pid) {
+            server->pid = 0;
+            break;
+        }
+        sleep_ms(10);
+    }
+    {
+        size_t len;
+        char *log = e2e_read_file(server->log_path, &len);
+
+        fprintf(stderr, "markr serve did not start; its log:\n%s\n", log);
+        free(log);
+    }
+    if (server->pid > 0)
+        e2e_server_stop(server, SIGKILL);
+    return -1;
+}
+
+int e2e_server_stop(struct markr_server *server, int sig)
+{
+    int status = -1;
+
+    if (server->pid <= 0)
+        return -1;
+    kill(server->pid, sig);
+    while (waitpid(server->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    server->pid = 0;
+    return status;
+}
+
+int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const *env, char **output)
+{
+    char path[128];
+    int status;
+    size_t len;
+    pid_t pid;
+
+    snprintf(path, sizeof(path), "/tmp/markr-e2e-cli-%d.out", (int)getpid());
+    if ((pid = fork()) == 0) {
+        const char *args[32] = {binary()};
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        size_t n = 1;
+
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (conninfo != NULL)
+            put_settings(conninfo, env);
+        else
+            put_settings("", env);
+        for (; argv[n - 1] != NULL && n < 31; ++n)
+            args[n] = argv[n - 1];
+        args[n] = NULL;
+        execv(binary(), (char *const *)args);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    *output = e2e_read_file(path, &len);
+    unlink(path);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct sink {
+    char *data;
+    size_t len;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct sink *sink = userdata;
+    size_t n = size * nmemb;
+    char *grown = realloc(sink->data, sink->len + n + 1);
+
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + sink->len, ptr, n);
+    sink->data = grown;
+    sink->len += n;
+    sink->data[sink->len] = '\0';
+    return n;
+}
+
+static void copy_header(const char *line, size_t len, const char *name, char *dst, size_t cap)
+{
+    size_t name_len = strlen(name);
+
+    if (len > name_len + 1 && strncasecmp(line, name, name_len) == 0 && line[name_len] == ':') {
+        const char *v = line + name_len + 1;
+        size_t vlen = len - name_len - 1;
+
+        while (vlen > 0 && (*v == ' ' || *v == '\t'))
+            ++v, --vlen;
+        while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+            --vlen;
+        if (vlen >= cap)
+            vlen = cap - 1;
+        memcpy(dst, v, vlen);
+        dst[vlen] = '\0';
+    }
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+    struct e2e_response *r = userdata;
+    size_t len = size * nmemb;
+
+    copy_header(line, len, "content-type", r->content_type, sizeof(r->content_type));
+    copy_header(line, len, "location", r->location, sizeof(r->location));
+    copy_header(line, len, "retry-after", r->retry_after, sizeof(r->retry_after));
+    copy_header(line, len, "allow", r->allow, sizeof(r->allow));
+    return len;
+}
+
+int e2e_http(const struct markr_server *server, const char *method, const char *path, const char *content_type,
+             const char *body, size_t len, struct e2e_response *out)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    struct sink sink = {0};
+    char url[4096], header[256];
+    CURLcode rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(url, sizeof(url), "%s%s", server->base_url, path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    if (content_type != NULL) {
+        snprintf(header, sizeof(header), "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, header);
+    } else {
+        headers = curl_slist_append(headers, "Content-Type:"); /* curl would add a form type */
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    out->body = sink.data != NULL ? sink.data : strdup("");
+    out->len = sink.len;
+    if (rc != CURLE_OK)
+        fprintf(stderr, "%s %s: %s\n", method, path, curl_easy_strerror(rc));
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void e2e_response_free(struct e2e_response *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+char *e2e_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long size;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+        abort();
+    }
+    buf = malloc((size_t)size + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size)
+        abort();
+    buf[size] = '\0';
+    *len = (size_t)size;
+    fclose(f);
+    return buf;
+}

@@ -1,0 +1,51 @@
+/*
+ * End-to-end harness: runs the real markr executable (MARKR_BINARY) against a real
+ * PostgreSQL database and talks to it over loopback with libcurl.
+ */
+#ifndef MARKR_TESTS_E2E_HARNESS_H
+#define MARKR_TESTS_E2E_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct markr_server {
+    pid_t pid;
+    int port;
+    char base_url[64];
+    char log_path[128];
+};
+
+/* Starts `markr serve` on 127.0.0.1 with a free port, DATABASE_URL=conninfo and the extra
+ * NAME=VALUE settings (NULL-terminated list, may be NULL). Waits until it listens. Returns 0,
+ * or -1 when it exits or does not listen within 15 s. */
+int e2e_server_start(struct markr_server *server, const char *conninfo, const char *const *env);
+
+/* Sends sig (SIGTERM for a clean stop, SIGKILL for a crash) and waits. Returns the exit
+ * status as waitpid gives it. */
+int e2e_server_stop(struct markr_server *server, int sig);
+
+/* Runs markr with argv (argv[0] is the first argument after the binary, NULL-terminated)
+ * and the extra settings; captures stdout+stderr into *output (malloc'd). Returns the exit
+ * code, or -1 when it did not exit normally. */
+int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const *env, char **output);
+
+struct e2e_response {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+    char content_type[128];
+    char location[128];
+    char retry_after[32];
+    char allow[64];
+};
+
+/* One HTTP request to server (path relative to its base URL). content_type may be NULL
+ * (then no Content-Type header is sent). Returns 0 when an answer came back. */
+int e2e_http(const struct markr_server *server, const char *method, const char *path, const char *content_type,
+             const char *body, size_t len, struct e2e_response *out);
+void e2e_response_free(struct e2e_response *r);
+
+/* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
+char *e2e_read_file(const char *path, size_t *len);
+
+#endif

@@ -50,7 +50,9 @@ int markr_import_document(const struct markr_import_deps *deps, const char *cont
     markr_error_clear(&outcome->error);
     markr_document_init(&doc);
 
-    if (deps->parser.parse(deps->parser.ctx, body, len, &doc, &outcome->error) != 0) {
+    /* The whole-document rules are checked here, not left to each parser. */
+    if (deps->parser.parse(deps->parser.ctx, body, len, &doc, &outcome->error) != 0 ||
+        markr_document_finish(&doc, &outcome->error) != 0) {
         entry.result_count = doc.count;
         markr_document_free(&doc);
         if (outcome->error.code != MARKR_ERR_MALFORMED && outcome->error.code != MARKR_ERR_INVALID)

@@ -1,0 +1,319 @@
+/*
+ * The import use case through fake ports: an accepted document reaches the store whole, with
+ * its deduplicated marks, in one call; a refused one (malformed or breaking a rule) is kept
+ * in the vault with its reason; a store failure is reported as such and claims no import id;
+ * an internal parser failure stores nothing. Leaks are caught by LSan in `make test`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "application/import_document.h"
+#include "fakes.h"
+
+#define CONTENT_TYPE "text/xml+markr"
+#define BODY "<mcq-test-results>...</mcq-test-results>"
+
+struct fixture {
+    struct fake_parser parser;
+    struct fake_store store;
+    struct markr_import_deps deps;
+    struct markr_import_outcome outcome;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+
+    memset(&f, 0, sizeof(f));
+    f.store.next_id = 41;
+    f.deps.parser = fake_parser_port(&f.parser);
+    f.deps.store = fake_store_port(&f.store);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    markr_import_outcome_free(&f->outcome);
+    return 0;
+}
+
+static int import(struct fixture *f, const char *body, size_t len)
+{
+    /* Junk in, so that the use case must set every member itself. */
+    memset(&f->outcome, 0xa5, sizeof(f->outcome));
+    return markr_import_document(&f->deps, CONTENT_TYPE, body, len, &f->outcome);
+}
+
+static void assert_stored_mark(const struct fake_mark *m, const char *test_id, const char *student, uint32_t obtained,
+                               uint32_t available)
+{
+    assert_string_equal(m->test_id, test_id);
+    assert_string_equal(m->student_number, student);
+    assert_int_equal(m->obtained, obtained);
+    assert_int_equal(m->available, available);
+}
+
+/* --- accepted ---------------------------------------------------------------------------- */
+
+static void accepted_document_is_stored_with_its_marks(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "9863", "002299", "Jane", "Austen", "20", "13");
+    fake_parser_add(&f->parser, "1234", "2299", NULL, NULL, "10", "10");
+    fake_parser_add(&f->parser, "9863", "002299", NULL, NULL, "18", "15");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+
+    /* The parser read the body as given. */
+    assert_int_equal(f->parser.calls, 1);
+    assert_ptr_equal(f->parser.body, BODY);
+    assert_int_equal(f->parser.len, strlen(BODY));
+
+    /* One call to the store: vault entry and marks together. */
+    assert_int_equal(f->store.accepted_calls, 1);
+    assert_int_equal(f->store.rejected_calls, 0);
+    assert_string_equal(f->store.content_type, CONTENT_TYPE);
+    assert_int_equal(f->store.body_len, strlen(BODY));
+    assert_memory_equal(f->store.body, BODY, strlen(BODY));
+    assert_int_equal(f->store.result_count, 3);
+    /* Duplicates resolved before the store: (13/20) and (15/18) give 15 of 20. */
+    assert_int_equal(f->store.mark_count, 2);
+    assert_stored_mark(&f->store.marks[0], "1234", "2299", 10, 10);
+    assert_false(f->store.marks[0].has_first_name);
+    assert_stored_mark(&f->store.marks[1], "9863", "002299", 15, 20);
+    assert_string_equal(f->store.marks[1].first_name, "Jane");
+    assert_string_equal(f->store.marks[1].last_name, "Austen");
+    assert_int_equal(f->store.students, 2);
+    assert_int_equal(f->store.test_count, 2);
+
+    /* The outcome. */
+    assert_int_equal(f->outcome.error.code, MARKR_OK);
+    assert_int_equal(f->outcome.import_id, 41);
+    assert_int_equal(f->outcome.results, 3);
+    assert_int_equal(f->outcome.students, 2); /* "002299" and "2299" are different students */
+    assert_int_equal(f->outcome.test_count, 2);
+    assert_string_equal(f->outcome.tests[0], "1234");
+    assert_string_equal(f->outcome.tests[1], "9863");
+}
+
+static void outcome_tests_are_sorted_distinct_copies(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "physics", "1", NULL, NULL, "10", "1");
+    fake_parser_add(&f->parser, "maths", "1", NULL, NULL, "10", "1");
+    fake_parser_add(&f->parser, "physics", "2", NULL, NULL, "10", "1");
+    fake_parser_add(&f->parser, "art", "3", NULL, NULL, "10", "1");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    /* The document is gone by now: these strings must be the outcome's own (ASan checks). */
+    assert_int_equal(f->outcome.test_count, 3);
+    assert_string_equal(f->outcome.tests[0], "art");
+    assert_string_equal(f->outcome.tests[1], "maths");
+    assert_string_equal(f->outcome.tests[2], "physics");
+    assert_int_equal(f->outcome.students, 3);
+    assert_int_equal(f->outcome.results, 4);
+}
+
+static void body_and_content_type_pass_verbatim(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] = "<a>\0binary\xff</a>"; /* bytes, not a C string */
+    const char *content_type = "text/xml+markr; charset=utf-8";
+
+    fake_parser_add(&f->parser, "1", "1", NULL, NULL, "1", "1");
+    memset(&f->outcome, 0, sizeof(f->outcome));
+    assert_int_equal(markr_import_document(&f->deps, content_type, body, sizeof(body) - 1, &f->outcome), 0);
+    assert_int_equal(f->parser.len, sizeof(body) - 1);
+    assert_ptr_equal(f->store.body_ptr, body);
+    assert_int_equal(f->store.body_len, sizeof(body) - 1);
+    assert_memory_equal(f->store.body, body, sizeof(body) - 1);
+    assert_string_equal(f->store.content_type, content_type);
+}
+
+static void import_ids_come_from_the_store(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1", "1", NULL, NULL, "1", "1");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_int_equal(f->outcome.import_id, 41);
+    markr_import_outcome_free(&f->outcome);
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_int_equal(f->outcome.import_id, 42);
+    assert_int_equal(f->store.accepted_calls, 2);
+}
+
+/* --- refused ----------------------------------------------------------------------------- */
+
+static void invalid_document_is_kept_with_its_reason(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    fake_parser_add(&f->parser, "1234", "2", NULL, NULL, "20", "14");
+    fake_parser_add(&f->parser, "1234", "3", NULL, NULL, "20", "21"); /* line 18, marks on 23 */
+    fake_parser_add(&f->parser, "1234", "4", NULL, NULL, "20", "15"); /* never read */
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 0);
+    assert_int_equal(f->store.rejected_calls, 1);
+    assert_string_equal(f->store.content_type, CONTENT_TYPE);
+    assert_memory_equal(f->store.body, BODY, strlen(BODY));
+    assert_int_equal(f->store.body_len, strlen(BODY));
+    assert_int_equal(f->store.result_count, 2); /* results read before the refusal */
+    assert_int_equal(f->store.reason.code, MARKR_ERR_INVALID);
+    assert_string_equal(f->store.reason.reason, "obtained_exceeds_available");
+    assert_int_equal(f->store.reason.result_index, 3);
+    assert_int_equal(f->store.reason.line, 23);
+    assert_string_equal(f->store.reason.field, "summary-marks/@obtained");
+
+    /* The outcome keeps the refusal, and the vault id so an operator can find it. */
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_INVALID);
+    assert_string_equal(f->outcome.error.reason, "obtained_exceeds_available");
+    assert_int_equal(f->outcome.error.result_index, 3);
+    assert_int_equal(f->outcome.error.line, 23);
+    assert_string_equal(f->outcome.error.field, "summary-marks/@obtained");
+    assert_int_equal(f->outcome.import_id, 41);
+    assert_null(f->outcome.tests);
+    assert_int_equal(f->outcome.test_count, 0);
+}
+
+static void malformed_document_is_kept_with_its_reason(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    f->parser.fail_code = MARKR_ERR_MALFORMED;
+    f->parser.fail_reason = "malformed_xml";
+    f->parser.fail_line = 9;
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 0);
+    assert_int_equal(f->store.rejected_calls, 1);
+    assert_int_equal(f->store.result_count, 1);
+    assert_int_equal(f->store.reason.code, MARKR_ERR_MALFORMED);
+    assert_string_equal(f->store.reason.reason, "malformed_xml");
+    assert_int_equal(f->store.reason.line, 9);
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_MALFORMED);
+    assert_string_equal(f->outcome.error.reason, "malformed_xml");
+    assert_int_equal(f->outcome.error.line, 9);
+    assert_int_equal(f->outcome.import_id, 41);
+    assert_null(f->outcome.tests);
+    assert_int_equal(f->outcome.test_count, 0);
+}
+
+/* A well-formed document without a single result breaks rule 1 ("a document with no
+ * results is refused"): it must be kept as rejected, never reach the marks as accepted. */
+static void document_without_results_is_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+    assert_int_equal(f->store.accepted_calls, 0);
+    assert_int_equal(f->store.rejected_calls, 1);
+    assert_int_equal(f->store.reason.code, MARKR_ERR_INVALID);
+    assert_string_equal(f->store.reason.reason, "no_results");
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_INVALID);
+    assert_string_equal(f->outcome.error.reason, "no_results");
+    assert_int_equal(f->outcome.import_id, 41);
+}
+
+/* --- failures ---------------------------------------------------------------------------- */
+
+static void store_failure_on_accepted_claims_no_import(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    f->store.fail_accepted = true;
+    markr_error_set(&f->store.fail_error, MARKR_ERR_UNAVAILABLE, "database_unavailable", "the database is down");
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 1);
+    assert_int_equal(f->store.rejected_calls, 0); /* not a verdict on the document */
+    assert_int_equal(f->outcome.import_id, 0);    /* even though the store wrote junk there */
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(f->outcome.error.reason, "database_unavailable");
+    assert_string_equal(f->outcome.error.message, "the database is down");
+}
+
+static void store_failure_on_rejected_replaces_the_refusal(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", NULL, NULL, NULL, "20", "13");
+    f->store.fail_rejected = true;
+    markr_error_set(&f->store.fail_error, MARKR_ERR_UNAVAILABLE, "database_unavailable", "the database is down");
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 0);
+    assert_int_equal(f->store.rejected_calls, 1);
+    /* The store was asked to keep the real refusal... */
+    assert_int_equal(f->store.reason.code, MARKR_ERR_INVALID);
+    assert_string_equal(f->store.reason.field, "student-number");
+    /* ...but the client must learn that nothing was kept, and retry. */
+    assert_int_equal(f->outcome.import_id, 0);
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(f->outcome.error.reason, "database_unavailable");
+    assert_null(f->outcome.tests);
+}
+
+static void parser_internal_error_stores_nothing(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    f->parser.fail_code = MARKR_ERR_INTERNAL;
+    f->parser.fail_reason = "out_of_memory";
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 0);
+    assert_int_equal(f->store.rejected_calls, 0);
+    assert_int_equal(f->outcome.import_id, 0);
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_INTERNAL);
+    assert_string_equal(f->outcome.error.reason, "out_of_memory");
+    assert_null(f->outcome.tests);
+}
+
+static void outcome_free_is_idempotent(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "a", "1", NULL, NULL, "1", "1");
+    fake_parser_add(&f->parser, "b", "1", NULL, NULL, "1", "1");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    markr_import_outcome_free(&f->outcome);
+    assert_null(f->outcome.tests);
+    assert_int_equal(f->outcome.test_count, 0);
+    markr_import_outcome_free(&f->outcome); /* and once more in teardown */
+}
+
+#define IMPORT_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        IMPORT_TEST(accepted_document_is_stored_with_its_marks),
+        IMPORT_TEST(outcome_tests_are_sorted_distinct_copies),
+        IMPORT_TEST(body_and_content_type_pass_verbatim),
+        IMPORT_TEST(import_ids_come_from_the_store),
+        IMPORT_TEST(invalid_document_is_kept_with_its_reason),
+        IMPORT_TEST(malformed_document_is_kept_with_its_reason),
+        IMPORT_TEST(document_without_results_is_refused),
+        IMPORT_TEST(store_failure_on_accepted_claims_no_import),
+        IMPORT_TEST(store_failure_on_rejected_replaces_the_refusal),
+        IMPORT_TEST(parser_internal_error_stores_nothing),
+        IMPORT_TEST(outcome_free_is_idempotent),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

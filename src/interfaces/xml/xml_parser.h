@@ -15,10 +15,13 @@
 #define MARKR_XML_MAX_FIELD_BYTES 4096
 
 /* Once per process, before any thread parses: initialises libxml2 and installs an
- * external-entity loader that refuses every load. */
+ * external-entity loader that refuses every load. Idempotent and thread-safe; the first
+ * parse calls it too, so forgetting it cannot weaken the loader. */
 void markr_xml_global_init(void);
 
-/* The parser port. Stateless: safe to use from several threads at once. */
+/* The parser port. Stateless: safe to use from several threads at once. Refusal reasons
+ * beyond the domain's: malformed_xml (MARKR_ERR_MALFORMED), wrong_root, entity_refused,
+ * too_deep, field_too_long and duplicate_field (MARKR_ERR_INVALID). See ADR 0005. */
 struct markr_document_parser markr_xml_parser(void);
 
 #endif

@@ -1,0 +1,482 @@
+/*
+ * XML adapter: the document parser port over libxml2's push (SAX2) parser. The body is fed
+ * in chunks and only the few fields of a result are kept, each in a bounded buffer, so memory
+ * stays flat however large the document; entities are refused, never resolved (ADR 0005).
+ */
+#include "xml_parser.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include "domain/document.h"
+#include "domain/error.h"
+#include "domain/result.h"
+
+/* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
+ * because it drops what it has parsed. */
+#define CHUNK_BYTES (64 * 1024)
+
+/* Bytes of a libxml2 message or of a document's name quoted in a refusal, so that the whole
+ * sentence fits in MARKR_ERROR_MESSAGE_MAX without being cut by vsnprintf. */
+#define QUOTE_MAX 160
+
+#define ROOT "mcq-test-results"
+#define RESULT "mcq-test-result"
+#define SUMMARY "summary-marks"
+
+/* Depths of the elements we read; the root is 1. */
+enum { DEPTH_ROOT = 1, DEPTH_RESULT = 2, DEPTH_FIELD = 3 };
+
+/* The text fields of a result, read from direct children of <mcq-test-result>. */
+static const struct {
+    const char *element;
+    enum markr_field field;
+} text_fields[] = {
+    {"first-name", MARKR_FIELD_FIRST_NAME},
+    {"last-name", MARKR_FIELD_LAST_NAME},
+    {"student-number", MARKR_FIELD_STUDENT_NUMBER},
+    {"test-id", MARKR_FIELD_TEST_ID},
+};
+
+/* The state of one parse; heap memory so that worker threads keep small stacks. */
+struct parse {
+    xmlParserCtxtPtr ctxt;
+    struct markr_document *doc;
+    struct markr_error *err;
+    int stopped;          /* err holds our (or the domain's) refusal; libxml2 was halted */
+    int root_seen;        /* the root element has started */
+    unsigned depth;       /* of the innermost open element; 0 outside the root */
+    int in_result;        /* inside a <mcq-test-result> child of the root */
+    int summary_seen;     /* <summary-marks> already read in this result */
+    int field;            /* the text field being read (an enum markr_field), or -1 */
+    unsigned field_depth; /* depth of that field's element */
+    /* The first libxml2 error of the highest level seen, for a document not well-formed. */
+    int xml_level;
+    int xml_code;
+    int xml_line;
+    char xml_message[QUOTE_MAX + 1];
+    struct markr_raw_result raw; /* points into buf */
+    char buf[MARKR_FIELD_COUNT][MARKR_XML_MAX_FIELD_BYTES];
+};
+
+/* --- helpers ------------------------------------------------------------------------------ */
+
+/* The longest prefix of s, at most max bytes, that does not split a UTF-8 sequence, so that
+ * a quoted name or message stays valid UTF-8 in the JSON answer. */
+static int utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        --max;
+    return (int)max;
+}
+
+static unsigned long line_now(const struct parse *p)
+{
+    int line = xmlSAX2GetLineNumber(p->ctxt);
+
+    return line > 0 ? (unsigned long)line : 0;
+}
+
+/* An element we read has no prefix; its namespace, if any default one, does not matter. */
+static int is(const xmlChar *localname, const xmlChar *prefix, const char *name)
+{
+    return prefix == NULL && strcmp((const char *)localname, name) == 0;
+}
+
+/* Refuses the document (MARKR_ERR_INVALID) and halts libxml2 so that nothing more is read.
+ * The result index is the one being read, if any. */
+static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
+{
+    char message[MARKR_ERROR_MESSAGE_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    markr_error_set(p->err, MARKR_ERR_INVALID, reason, "%s", message);
+    markr_error_locate(p->err, p->in_result ? p->doc->count + 1 : 0, line, field);
+    p->stopped = 1;
+    xmlStopParser(p->ctxt);
+}
+
+/* --- elements and text -------------------------------------------------------------------- */
+
+static void begin_result(struct parse *p, unsigned long line)
+{
+    memset(&p->raw, 0, sizeof(p->raw));
+    p->raw.line = line;
+    p->in_result = 1;
+    p->summary_seen = 0;
+    p->field = -1;
+}
+
+/* The result is complete: the domain applies rule 1 and keeps a copy, or refuses. */
+static void end_result(struct parse *p)
+{
+    if (markr_document_add(p->doc, &p->raw, p->err) != 0) {
+        p->stopped = 1;
+        xmlStopParser(p->ctxt);
+    }
+    p->in_result = 0;
+}
+
+/* A repeated field in one result is ambiguous on paper (which one did the machine mean?),
+ * so it is refused rather than guessed. */
+static void refuse_duplicate(struct parse *p, const char *name, unsigned long line)
+{
+    refuse(p, "duplicate_field", name, line, "result %zu (line %lu): %s appears more than once", p->doc->count + 1,
+           line, name);
+}
+
+static void refuse_too_long(struct parse *p, enum markr_field field, unsigned long line)
+{
+    const char *name = markr_field_name(field);
+
+    refuse(p, "field_too_long", name, line, "result %zu (line %lu): %s is longer than %d bytes", p->doc->count + 1,
+           line, name, MARKR_XML_MAX_FIELD_BYTES);
+}
+
+static void begin_text_field(struct parse *p, enum markr_field field, unsigned long line)
+{
+    if (p->raw.text[field] != NULL) {
+        refuse_duplicate(p, markr_field_name(field), line);
+        return;
+    }
+    p->raw.text[field] = p->buf[field];
+    p->raw.len[field] = 0;
+    p->raw.field_line[field] = line;
+    p->field = (int)field;
+    p->field_depth = p->depth;
+}
+
+/* Reads available and obtained. Attributes defaulted by a DTD's ATTLIST are the last
+ * nb_defaulted of the array and are skipped: a mark counts only when it is on the paper. */
+static void read_summary(struct parse *p, int nb_attributes, int nb_defaulted, const xmlChar **attributes,
+                         unsigned long line)
+{
+    if (p->summary_seen) {
+        refuse_duplicate(p, SUMMARY, line);
+        return;
+    }
+    p->summary_seen = 1;
+    for (int i = 0; i < nb_attributes - nb_defaulted; ++i) {
+        const xmlChar **a = &attributes[5 * i]; /* localname, prefix, URI, value, end */
+        enum markr_field field;
+        size_t len;
+
+        if (is(a[0], a[1], "available"))
+            field = MARKR_FIELD_AVAILABLE;
+        else if (is(a[0], a[1], "obtained"))
+            field = MARKR_FIELD_OBTAINED;
+        else
+            continue; /* extra attributes are ignored */
+        len = (size_t)(a[4] - a[3]);
+        if (len > MARKR_XML_MAX_FIELD_BYTES) {
+            refuse_too_long(p, field, line);
+            return;
+        }
+        memcpy(p->buf[field], a[3], len);
+        p->raw.text[field] = p->buf[field];
+        p->raw.len[field] = len;
+        p->raw.field_line[field] = line;
+    }
+}
+
+static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+                     const xmlChar **attributes)
+{
+    struct parse *p = user;
+    unsigned long line;
+
+    if (p->stopped)
+        return;
+    line = line_now(p);
+    if (++p->depth > MARKR_XML_MAX_DEPTH) {
+        refuse(p, "too_deep", NULL, line, "line %lu: elements are nested deeper than %d levels", line,
+               MARKR_XML_MAX_DEPTH);
+        return;
+    }
+    if (p->depth == DEPTH_ROOT) {
+        p->root_seen = 1;
+        /* Another kind of document from the machines: refuse it before reading any of it. */
+        if (!is(localname, prefix, ROOT))
+            refuse(p, "wrong_root", NULL, line, "line %lu: the root element is <%s%s%.*s>, not <" ROOT ">: "
+                   "this is not a document of test results", line, prefix != NULL ? (const char *)prefix : "",
+                   prefix != NULL ? ":" : "", utf8_prefix((const char *)localname, QUOTE_MAX / 2),
+                   (const char *)localname);
+        return;
+    }
+    if (p->depth == DEPTH_RESULT) {
+        if (is(localname, prefix, RESULT))
+            begin_result(p, line);
+        return;
+    }
+    if (p->depth != DEPTH_FIELD || !p->in_result)
+        return; /* anything deeper, or outside a result, is not ours */
+    if (is(localname, prefix, SUMMARY)) {
+        read_summary(p, nb_attributes, nb_defaulted, attributes, line);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); ++i) {
+        if (is(localname, prefix, text_fields[i].element)) {
+            begin_text_field(p, text_fields[i].field, line);
+            return;
+        }
+    }
+}
+
+static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    struct parse *p = user;
+
+    if (p->stopped)
+        return;
+    if (p->field >= 0 && p->depth == p->field_depth)
+        p->field = -1;
+    else if (p->depth == DEPTH_RESULT && p->in_result)
+        end_result(p);
+    --p->depth;
+}
+
+/* Text, CDATA and white space alike. Only the text inside a field we read is kept (all of
+ * it, nested elements included, as XPath's string value); the rest is never copied. */
+static void on_text(void *user, const xmlChar *text, int len)
+{
+    struct parse *p = user;
+    enum markr_field field;
+    size_t have;
+
+    if (p->stopped || p->field < 0 || len <= 0)
+        return;
+    field = (enum markr_field)p->field;
+    have = p->raw.len[field];
+    if ((size_t)len > MARKR_XML_MAX_FIELD_BYTES - have) {
+        refuse_too_long(p, field, p->raw.field_line[field]);
+        return;
+    }
+    memcpy(p->buf[field] + have, text, (size_t)len);
+    p->raw.len[field] = have + (size_t)len;
+}
+
+/* --- entities and DTDs ---------------------------------------------------------------------- */
+
+static void refuse_entity(struct parse *p, const xmlChar *name, const char *what)
+{
+    unsigned long line = line_now(p);
+
+    if (p->stopped)
+        return;
+    refuse(p, "entity_refused", NULL, line, "line %lu: %s '%.*s' refused: documents may not use entities", line, what,
+           utf8_prefix((const char *)name, QUOTE_MAX / 2), (const char *)name);
+}
+
+/* Any entity declaration (internal, external, parameter: the billion laughs and XXE both
+ * start with one) refuses the document before it can be used. */
+static void on_entity_decl(void *user, const xmlChar *name, int type, const xmlChar *public_id,
+                           const xmlChar *system_id, xmlChar *content)
+{
+    refuse_entity(user, name, "the entity declaration of");
+}
+
+static void on_unparsed_entity_decl(void *user, const xmlChar *name, const xmlChar *public_id,
+                                    const xmlChar *system_id, const xmlChar *notation)
+{
+    refuse_entity(user, name, "the entity declaration of");
+}
+
+/* libxml2 answers the five predefined entities itself and asks us only for others: there is
+ * no other entity we would give, so the reference refuses the document. */
+static xmlEntityPtr on_get_entity(void *user, const xmlChar *name)
+{
+    refuse_entity(user, name, "the entity reference");
+    return NULL;
+}
+
+static void on_reference(void *user, const xmlChar *name)
+{
+    refuse_entity(user, name, "the entity reference");
+}
+
+static xmlParserInputPtr on_resolve_entity(void *user, const xmlChar *public_id, const xmlChar *system_id)
+{
+    refuse_entity(user, system_id != NULL ? system_id : BAD_CAST "?", "loading the external resource");
+    return NULL;
+}
+
+/* A DOCTYPE is allowed (old machines may write one) but builds nothing, and its external
+ * subset is never loaded: this handler is where libxml2 would load it. */
+static void on_subset(void *user, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+}
+
+/* --- errors ------------------------------------------------------------------------------- */
+
+/* Every libxml2 error of this parse arrives here (never on stderr). The first error of the
+ * highest level is kept: it is the one that made the document not well-formed. Namespace
+ * errors (an undeclared prefix on an extra element) do not break XML 1.0 and are ignored. */
+static void on_xml_error(void *user, xmlErrorPtr e)
+{
+    struct parse *p = user;
+    const char *msg;
+    int n;
+
+    if (e == NULL || e->level < XML_ERR_ERROR || e->domain == XML_FROM_NAMESPACE || (int)e->level <= p->xml_level)
+        return;
+    p->xml_level = (int)e->level;
+    p->xml_code = e->code;
+    p->xml_line = e->line;
+    msg = e->message != NULL ? e->message : "unknown error";
+    n = utf8_prefix(msg, QUOTE_MAX);
+    memcpy(p->xml_message, msg, (size_t)n);
+    /* libxml2 ends its messages with a newline; a sentence of ours must be one line. */
+    while (n > 0 && (p->xml_message[n - 1] == '\n' || p->xml_message[n - 1] == ' '))
+        --n;
+    p->xml_message[n] = '\0';
+    for (char *c = p->xml_message; *c != '\0'; ++c)
+        if (*c == '\n' || *c == '\t' || *c == '\r')
+            *c = ' ';
+}
+
+/* The old, unstructured channels: silent, as everything goes through on_xml_error. */
+static void on_message(void *user, const char *fmt, ...)
+{
+}
+
+static int refuse_malformed(struct parse *p)
+{
+    unsigned long line = p->xml_line > 0 ? (unsigned long)p->xml_line : line_now(p);
+
+    const char *what = p->xml_message[0] != '\0' ? p->xml_message : "parse error";
+
+    if (p->xml_code == XML_ERR_NO_MEMORY)
+        return markr_error_set(p->err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
+    /* libxml2 says "Extra content at the end of the document" for an empty document and for
+     * one cut short too, which would send a person looking for content that is not there. */
+    if ((p->xml_code == XML_ERR_DOCUMENT_END || p->xml_code == XML_ERR_DOCUMENT_EMPTY) && !p->root_seen)
+        what = "the document is empty: it has no root element";
+    else if (p->xml_code == XML_ERR_DOCUMENT_END && p->depth > 0)
+        what = "the document ends before its elements are closed (was it cut short?)";
+    markr_error_set(p->err, MARKR_ERR_MALFORMED, "malformed_xml", "the document is not well-formed XML: line %lu: %s",
+                    line, what);
+    markr_error_locate(p->err, p->in_result ? p->doc->count + 1 : 0, line, NULL);
+    return -1;
+}
+
+/* --- the port ------------------------------------------------------------------------------ */
+
+/* Every load libxml2 might attempt (external DTD, external entity, XInclude) lands here. */
+static xmlParserInputPtr refuse_load(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    return NULL;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+    xmlInitParser();
+    xmlSetExternalEntityLoader(refuse_load);
+}
+
+void markr_xml_global_init(void)
+{
+    pthread_once(&init_once, init);
+}
+
+static void init_sax(xmlSAXHandler *sax)
+{
+    memset(sax, 0, sizeof(*sax));
+    sax->initialized = XML_SAX2_MAGIC;
+    sax->startElementNs = on_start;
+    sax->endElementNs = on_end;
+    sax->characters = on_text;
+    sax->cdataBlock = on_text;
+    sax->ignorableWhitespace = on_text;
+    sax->internalSubset = on_subset;
+    sax->externalSubset = on_subset;
+    sax->entityDecl = on_entity_decl;
+    sax->unparsedEntityDecl = on_unparsed_entity_decl;
+    sax->getEntity = on_get_entity;
+    sax->getParameterEntity = on_get_entity;
+    sax->reference = on_reference;
+    sax->resolveEntity = on_resolve_entity;
+    sax->serror = on_xml_error;
+    sax->warning = on_message;
+    sax->error = on_message;
+    sax->fatalError = on_message;
+}
+
+/* libxml2 goes on only while the document is well-formed and nobody halted it. */
+static int going(const struct parse *p)
+{
+    return !p->stopped && p->ctxt->wellFormed && !p->ctxt->disableSAX;
+}
+
+static int parse(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err)
+{
+    /* The first bytes go to the constructor, which detects the encoding from them. */
+    size_t head = len < 4 ? len : 4;
+    xmlSAXHandler sax;
+    struct parse *p;
+    int rc;
+
+    markr_xml_global_init(); /* cheap when done; a forgotten call must not weaken the loader */
+    markr_error_clear(err);
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
+    p->doc = doc;
+    p->err = err;
+    p->field = -1;
+    init_sax(&sax);
+    p->ctxt = xmlCreatePushParserCtxt(&sax, p, head != 0 ? body : NULL, (int)head, NULL);
+    if (p->ctxt == NULL) {
+        free(p);
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
+    }
+    /* NONET, and none of NOENT (substitute entities), DTDLOAD or HUGE (lift the limits). */
+    xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET);
+
+    for (size_t at = head; at < len && going(p);) {
+        size_t n = len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES;
+
+        xmlParseChunk(p->ctxt, body + at, (int)n, 0);
+        at += n;
+    }
+    if (going(p))
+        xmlParseChunk(p->ctxt, NULL, 0, 1);
+
+    if (p->stopped)
+        rc = -1; /* err already says why */
+    else if (!p->ctxt->wellFormed)
+        rc = refuse_malformed(p);
+    else
+        rc = markr_document_finish(doc, err);
+
+    /* libxml2 builds a document of its own when it meets an entity declaration, even in SAX
+     * mode ("expat compatibility"); it is ours to free. */
+    if (p->ctxt->myDoc != NULL)
+        xmlFreeDoc(p->ctxt->myDoc);
+    xmlFreeParserCtxt(p->ctxt);
+    free(p);
+    return rc;
+}
+
+struct markr_document_parser markr_xml_parser(void)
+{
+    return (struct markr_document_parser){.ctx = NULL, .parse = parse};
+}

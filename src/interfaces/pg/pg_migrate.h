@@ -22,8 +22,10 @@ int markr_migrations_latest(const char *dir, struct markr_error *err);
  * no file. Concurrent runs are serialised with an advisory lock. */
 int markr_pg_migrate(struct markr_pg *pg, const char *dir, FILE *log, struct markr_error *err);
 
-/* Prints one line per migration ("applied", "pending" or "modified") to out. Returns 0
- * when the schema is current, 1 when migrations are pending, -1 with err otherwise. */
+/* Prints one line per migration ("applied", "pending" or "modified"), and one per recorded
+ * version without a file ("unknown"), to out. Read-only. Returns 0 when the schema is
+ * current, 1 when migrations are pending, -1 with err otherwise (a modified or unknown
+ * migration, or a pending one numbered below an applied one). */
 int markr_pg_migration_status(struct markr_pg *pg, const char *dir, FILE *out, struct markr_error *err);
 
 /* Returns 0 when every file in dir is applied unmodified and nothing unknown is applied;

@@ -10,9 +10,10 @@
 
 struct markr_pg;
 
-/* Connects with a libpq conninfo string or URI. Returns NULL with err
- * (MARKR_ERR_UNAVAILABLE) when the server cannot be reached. The password never
- * appears in err. */
+/* Connects with a libpq conninfo string or URI (application_name defaults to "markr",
+ * connect_timeout to 10 s; client_encoding is always UTF8). Returns NULL with err
+ * (MARKR_ERR_UNAVAILABLE) when the server cannot be reached or the string cannot be
+ * parsed. The password never appears in err. */
 struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err);
 void markr_pg_close(struct markr_pg *pg);
 
@@ -21,7 +22,8 @@ void markr_pg_close(struct markr_pg *pg);
 struct markr_import_store markr_pg_import_store(struct markr_pg *pg);
 struct markr_results_reader markr_pg_results_reader(struct markr_pg *pg);
 
-/* Ready when the server answers and the highest applied migration is expected_version. */
+/* Ready when the server answers and the highest applied migration is expected_version. The
+ * expected version is kept in pg: one readiness port per connection. */
 struct markr_readiness markr_pg_readiness(struct markr_pg *pg, int expected_version);
 
 #endif

@@ -1,0 +1,263 @@
+/*
+ * Markr's benchmark (issue 2). Talks to a running server (MARKR_BENCH_URL) and its database
+ * (DATABASE_URL), and prints:
+ *   1. end-to-end time of a 10,000-result import (sample-shaped: names, 20 answers each);
+ *   2. GET /results/{id}/aggregate over a one-million-student test, against the bare
+ *      percentile_cont statement over the same rows, timed in the same run;
+ *   3. the worst /health latency while that aggregate runs.
+ * Figures are medians of several runs; the machine is noisy, so ratios matter more than ms.
+ */
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RESULTS 10000
+#define IMPORT_RUNS 7
+#define BIG_STUDENTS 1000000
+#define AGGREGATE_RUNS 7
+
+static const char *base_url;
+static const char *conninfo;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), by_value);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    (void)ptr;
+    (void)userdata;
+    return size * nmemb;
+}
+
+/* One request on a reused handle; returns the status, sets *ms to the wall time. */
+static long request(CURL *curl, const char *path, const char *body, size_t len, double *ms)
+{
+    char url[512];
+    long status = 0;
+    double start = now_ms();
+
+    snprintf(url, sizeof(url), "%s%s", base_url, path);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    *ms = now_ms() - start;
+    return status;
+}
+
+/* A document shaped like the grading machines' (see ../shared/fixtures). */
+static char *make_document(const char *test_id, size_t *len)
+{
+    size_t cap = (size_t)RESULTS * 2048, off = 0;
+    char *doc = malloc(cap);
+    unsigned seed = 42;
+
+    off += (size_t)sprintf(doc + off, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<mcq-test-results>\n");
+    for (int i = 0; i < RESULTS; ++i) {
+        int obtained = 0;
+
+        off += (size_t)sprintf(doc + off,
+                               "\t<mcq-test-result scanned-on=\"2017-12-04T12:12:10+11:00\">\n"
+                               "\t\t<first-name>First%d</first-name>\n\t\t<last-name>Last%d</last-name>\n"
+                               "\t\t<student-number>%09d</student-number>\n\t\t<test-id>%s</test-id>\n",
+                               i, i, i, test_id);
+        for (int q = 0; q < 20; ++q) {
+            int awarded = rand_r(&seed) % 2;
+
+            obtained += awarded;
+            off += (size_t)sprintf(doc + off,
+                                   "\t\t<answer question=\"%d\" marks-available=\"1\" marks-awarded=\"%d\">%c</answer>\n",
+                                   q, awarded, 'A' + rand_r(&seed) % 4);
+        }
+        off += (size_t)sprintf(doc + off,
+                               "\t\t<summary-marks available=\"20\" obtained=\"%d\" />\n\t</mcq-test-result>\n",
+                               obtained);
+    }
+    off += (size_t)sprintf(doc + off, "</mcq-test-results>\n");
+    *len = off;
+    return doc;
+}
+
+static void bench_import(void)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: text/xml+markr");
+    double ms[IMPORT_RUNS];
+    size_t len;
+    char *doc = NULL;
+
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    for (int run = 0; run < IMPORT_RUNS; ++run) {
+        char test_id[64];
+        long status;
+
+        /* A new test each run: every import inserts 10,000 new marks, the expensive case. */
+        snprintf(test_id, sizeof(test_id), "bench-import-%ld-%d", (long)time(NULL), run);
+        free(doc);
+        doc = make_document(test_id, &len);
+        if ((status = request(curl, "/import", doc, len, &ms[run])) != 201) {
+            fprintf(stderr, "import answered %ld\n", status);
+            exit(1);
+        }
+    }
+    printf("import of %d results (%.1f MB, names + 20 answers each): median %.1f ms, best %.1f ms over %d runs "
+           "(target <= 250 ms)\n",
+           RESULTS, (double)len / 1e6, median(ms, IMPORT_RUNS), ms[0], IMPORT_RUNS);
+    free(doc);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+}
+
+static PGconn *db(void)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "%s", PQerrorMessage(conn));
+        exit(1);
+    }
+    return conn;
+}
+
+static void exec_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(conn));
+        exit(1);
+    }
+    PQclear(res);
+}
+
+/* One million marks for one test, loaded in SQL (an import row stands for their source). */
+static void load_big_test(PGconn *conn, const char *test_id)
+{
+    const char *params[] = {test_id};
+    PGresult *res = PQexecParams(conn, "SELECT count(*) FROM marks WHERE test_id = $1", 1, NULL, params, NULL, NULL, 0);
+    long have = atol(PQgetvalue(res, 0, 0));
+
+    PQclear(res);
+    if (have == BIG_STUDENTS)
+        return;
+    exec_or_die(conn,
+                "WITH imp AS (INSERT INTO imports (content_type, size_bytes, sha256, body, status, result_count) "
+                "VALUES ('text/xml+markr', 0, sha256(''::bytea), ''::bytea, 'accepted', 1000000) RETURNING id) "
+                "INSERT INTO marks (test_id, student_number, first_name, last_name, available, obtained, import_id) "
+                "SELECT $1, lpad(g::text, 9, '0'), 'First', 'Last', 20, (g * 7919) % 21, imp.id "
+                "FROM imp, generate_series(1, 1000000) g",
+                1, params);
+    exec_or_die(conn, "VACUUM ANALYZE marks", 0, NULL);
+}
+
+struct health_probe {
+    volatile int running;
+    double worst, samples;
+};
+
+static void *probe_health(void *arg)
+{
+    struct health_probe *p = arg;
+    CURL *curl = curl_easy_init();
+
+    while (p->running) {
+        double ms;
+
+        if (request(curl, "/health", NULL, 0, &ms) != 200) {
+            fprintf(stderr, "/health failed\n");
+            exit(1);
+        }
+        if (ms > p->worst)
+            p->worst = ms;
+        p->samples += 1;
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+    }
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+static void bench_aggregate(void)
+{
+    const char *test_id = "bench-1m";
+    const char *params[] = {test_id};
+    PGconn *conn = db();
+    CURL *curl = curl_easy_init();
+    double api[AGGREGATE_RUNS], bare[AGGREGATE_RUNS], ms;
+    struct health_probe probe = {.running = 1};
+    pthread_t prober;
+
+    load_big_test(conn, test_id);
+    request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms); /* warm the cache */
+    for (int run = 0; run < AGGREGATE_RUNS; ++run) {
+        double start = now_ms();
+
+        exec_or_die(conn,
+                    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY 100.0::float8 * obtained / available) "
+                    "FROM marks WHERE test_id = $1",
+                    1, params);
+        bare[run] = now_ms() - start;
+        if (request(curl, "/results/bench-1m/aggregate", NULL, 0, &api[run]) != 200) {
+            fprintf(stderr, "aggregate failed\n");
+            exit(1);
+        }
+    }
+    printf("aggregate over %d students: GET median %.1f ms; bare percentile_cont median %.1f ms; "
+           "ratio %.2f (target <= 1.2)\n",
+           BIG_STUDENTS, median(api, AGGREGATE_RUNS), median(bare, AGGREGATE_RUNS),
+           median(api, AGGREGATE_RUNS) / median(bare, AGGREGATE_RUNS));
+
+    pthread_create(&prober, NULL, probe_health, &probe);
+    for (int run = 0; run < 3; ++run)
+        request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms);
+    probe.running = 0;
+    pthread_join(prober, NULL);
+    printf("/health while the aggregate runs: worst %.1f ms over %.0f requests (target <= 20 ms)\n", probe.worst,
+           probe.samples);
+    curl_easy_cleanup(curl);
+    PQfinish(conn);
+}
+
+int main(void)
+{
+    base_url = getenv("MARKR_BENCH_URL");
+    conninfo = getenv("DATABASE_URL");
+    if (base_url == NULL || conninfo == NULL) {
+        fprintf(stderr, "usage: MARKR_BENCH_URL=http://127.0.0.1:8085 DATABASE_URL=... markr_bench "
+                        "(or simply: make bench)\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    bench_import();
+    bench_aggregate();
+    curl_global_cleanup();
+    return 0;
+}

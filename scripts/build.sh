@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Configures (once) and compiles one build directory: scripts/build.sh DIR [MESON_OPTION...]
+# `make build` uses build/ (debugoptimized), `make build-san` build-san/ with -Dsanitize=true.
+# A directory whose configuration never completed is set up afresh; a configured one is only
+# compiled (ninja re-runs meson by itself when a meson.build changes).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[[ $# -ge 1 ]] || { echo "usage: $0 DIR [MESON_OPTION...]" >&2; exit 2; }
+dir=$1
+shift
+# The directory is removed when its set-up is incomplete: accept only build directories.
+[[ $dir =~ ^build[A-Za-z0-9_-]*$ ]] || { echo "build: '$dir' is not a build directory name (build*)" >&2; exit 2; }
+
+if [[ ! -f "$dir/build.ninja" ]]; then
+    rm -rf -- "$dir"
+    meson setup "$dir" --buildtype=debugoptimized "$@"
+fi
+meson compile -C "$dir"

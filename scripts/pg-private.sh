@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 cluster for `make run`, `make test` and `make bench` (ADR 0008).
+#
+#   scripts/pg-private.sh start         initialise if needed, start, create database `markr`
+#   scripts/pg-private.sh stop          stop it (fast shutdown); nothing to do if stopped
+#   scripts/pg-private.sh status        exit 0 when running, 3 when not
+#   scripts/pg-private.sh env [DBNAME]  print DATABASE_URL=<conninfo> (DBNAME defaults to markr)
+#   scripts/pg-private.sh destroy       stop it and delete its directory (all its data)
+#
+# Everything lives in the git-ignored .markr-pg/ of the repository (data/, run/ for the
+# socket, log/). It listens on a unix socket only (no TCP), on
+# port MARKR_PG_PORT (environment, else .env; default 55432), with trust authentication for user `postgres`: only
+# whoever can reach the socket directory can connect. initdb refuses to run as root, so as
+# root the cluster belongs to the `postgres` system user; when that user cannot reach the
+# project directory (a clone under /root, say) the cluster moves to /tmp, and we say so.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pgbin=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# MARKR_PG_PORT from the environment, else from ./.env (as markr reads its settings), else 55432.
+dotenv_value() {
+    local name=$1 line value=""
+    [[ -f "$root/.env" ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        if [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?${name}[[:space:]]*=[[:space:]]*(.*)$ ]]; then
+            value=${BASH_REMATCH[2]}
+            value=${value%"${value##*[![:space:]]}"}
+            if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then
+                value=${BASH_REMATCH[1]}
+            fi
+            break # the first one counts, as in markr
+        fi
+    done <"$root/.env"
+    printf '%s' "$value"
+}
+port=${MARKR_PG_PORT:-$(dotenv_value MARKR_PG_PORT)}
+port=${port:-55432}
+preferred_base=$root/.markr-pg
+
+say() { echo "pg-private: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+owner_name() {
+    if is_root; then echo postgres; else id -un; fi
+}
+
+# Runs a command as the owner of the cluster, from a directory every user can enter (initdb
+# fails when it cannot resolve its working directory, for example /root as `postgres`).
+as_owner() {
+    if is_root; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+
+# Makes dir (mode 700) belong to the cluster's owner and checks that the owner can really
+# use it: an ancestor that the owner may not traverse makes the test fail. A directory that
+# exists already must be a real directory of ours (the /tmp fallback is shared ground).
+prepare_dir() {
+    local dir=$1 owner
+    if [[ -e $dir || -L $dir ]]; then
+        [[ -d $dir && ! -L $dir ]] || return 1
+        owner=$(stat -c %U -- "$dir")
+        [[ $owner == "$(owner_name)" || $owner == "$(id -un)" ]] || return 1
+    else
+        mkdir -- "$dir" || return 1
+    fi
+    chmod 700 -- "$dir" || return 1
+    if is_root; then
+        chown postgres:postgres -- "$dir" || return 1
+    fi
+    as_owner test -w "$dir" -a -x "$dir" 2>/dev/null
+}
+
+# A unix socket path is limited to 107 bytes, and the socket is <dir>/.s.PGSQL.<port>.
+socket_fits() {
+    local dir=$1
+    (( ${#dir} + ${#port} + 11 <= 107 ))
+}
+
+# Chooses the base directory; prints it. Deterministic, so that start, stop and env agree.
+choose_base() {
+    local fallback
+    fallback="/tmp/markr-pg-$(id -u)-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+    if [[ -d "$fallback/data" && ! -d "$preferred_base/data" ]]; then
+        # An earlier start already fell back; keep using it.
+        printf '%s\n' "$fallback"
+        return
+    fi
+    if socket_fits "$preferred_base/run" && prepare_dir "$preferred_base"; then
+        printf '%s\n' "$preferred_base"
+        return
+    fi
+    say "$preferred_base is not usable by user $(owner_name) (an untraversable parent directory, or a path too long for a unix socket); using $fallback instead"
+    rmdir -- "$preferred_base" 2>/dev/null || true
+    prepare_dir "$fallback" || die "cannot use $fallback (not a directory of $(owner_name)'s?): remove it and try again"
+    printf '%s\n' "$fallback"
+}
+
+require_binaries() {
+    [[ -x "$pgbin/initdb" && -x "$pgbin/pg_ctl" && -x "$pgbin/pg_isready" && -x "$pgbin/psql" ]] ||
+        die "PostgreSQL 15 binaries not found in $pgbin: run scripts/deps.sh (as root) first"
+}
+
+# The state of the process named by postmaster.pid: alive, zombie (killed, not yet reaped by
+# init: the pid still exists, so pg_ctl and the next postmaster would take it for alive) or none.
+postmaster_state() {
+    local pid state
+    [[ -r "$data/postmaster.pid" ]] || { echo none; return; }
+    pid=$(head -n 1 -- "$data/postmaster.pid")
+    [[ $pid =~ ^[0-9]+$ ]] || { echo none; return; }
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || state=""
+    case $state in
+        "") echo none ;;
+        Z | X) echo zombie ;;
+        *) echo alive ;;
+    esac
+}
+
+is_running() {
+    [[ -f "$data/PG_VERSION" && $(postmaster_state) == alive ]] &&
+        as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+# A postmaster that was killed leaves postmaster.pid behind; PostgreSQL ignores it when the
+# pid is gone, but not while the pid is a zombie. Wait a little for init, then remove it.
+clear_stale_pid() {
+    local i
+    for ((i = 0; i < 20; i++)); do
+        [[ $(postmaster_state) == zombie ]] || return 0
+        sleep 0.25
+    done
+    say "removing the stale postmaster.pid of a killed server"
+    rm -f -- "$data/postmaster.pid"
+}
+
+# The socket directory and port of the running server (postmaster.pid lines 4 and 5), else
+# the configured ones.
+current_endpoint() {
+    local pid_port="" pid_sock=""
+    if is_running && [[ -r "$data/postmaster.pid" ]]; then
+        pid_port=$(sed -n 4p "$data/postmaster.pid")
+        pid_sock=$(sed -n 5p "$data/postmaster.pid")
+    fi
+    ep_port=${pid_port:-$port}
+    ep_sock=${pid_sock:-$sockdir}
+}
+
+# libpq conninfo quoting: values with spaces, quotes or backslashes go in single quotes.
+conninfo_value() {
+    local v=$1
+    if [[ $v =~ [[:space:]\'\\] || -z $v ]]; then
+        v=${v//\\/\\\\}
+        v=${v//\'/\\\'}
+        printf "'%s'" "$v"
+    else
+        printf '%s' "$v"
+    fi
+}
+
+conninfo() {
+    local dbname=$1
+    current_endpoint
+    printf 'host=%s port=%s user=postgres dbname=%s' \
+        "$(conninfo_value "$ep_sock")" "$ep_port" "$(conninfo_value "$dbname")"
+}
+
+write_settings() {
+    # Rewritten at every start so that MARKR_PG_PORT and the paths are current. Tuned for a
+    # development machine; fsync and synchronous_commit stay on, durability is under test.
+    local conf="$data/markr.conf" quoted_sockdir=${sockdir//\'/\'\'}
+    cat >"$conf" <<CONF
+# Written by scripts/pg-private.sh at every start; edits are lost.
+listen_addresses = ''
+port = $port
+unix_socket_directories = '$quoted_sockdir'
+unix_socket_permissions = 0700
+max_connections = 200
+shared_buffers = 256MB
+work_mem = 64MB
+maintenance_work_mem = 256MB
+max_wal_size = 2GB
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+log_line_prefix = '%m [%p] %q%u@%d '
+log_min_messages = warning
+CONF
+    if is_root; then
+        chown postgres:postgres -- "$conf"
+    fi
+    chmod 600 -- "$conf"
+}
+
+init_cluster() {
+    if [[ -d "$data" && ! -f "$data/PG_VERSION" ]]; then
+        # Left by an initdb that was interrupted: it is ours and holds nothing.
+        say "removing the incomplete cluster in $data"
+        rm -rf -- "$data"
+    fi
+    say "initialising a new cluster in $data"
+    as_owner mkdir -p -- "$data"
+    as_owner chmod 700 -- "$data"
+    as_owner "$pgbin/initdb" -D "$data" -A trust -U postgres --encoding=UTF8 --locale=C \
+        --no-instructions >"$logdir/initdb.log" 2>&1 ||
+        { cat "$logdir/initdb.log" >&2; die "initdb failed"; }
+    printf "\ninclude = 'markr.conf'\n" | as_owner tee -a "$data/postgresql.conf" >/dev/null
+}
+
+wait_ready() {
+    local i
+    current_endpoint
+    for ((i = 0; i < 120; i++)); do
+        if "$pgbin/pg_isready" -q -h "$ep_sock" -p "$ep_port" -d postgres -U postgres; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    tail -n 30 -- "$logdir/postgres.log" >&2 || true
+    die "the server did not become ready within 60 s; log: $logdir/postgres.log"
+}
+
+ensure_database() {
+    local exists
+    exists=$("$pgbin/psql" -X -q -t -A -v ON_ERROR_STOP=1 -d "$(conninfo postgres)" \
+        -c "SELECT 1 FROM pg_database WHERE datname = 'markr'")
+    if [[ $exists != 1 ]]; then
+        # Two starts racing may both try; the loser's error is harmless if the database exists.
+        "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -d "$(conninfo postgres)" -c 'CREATE DATABASE markr' 2>/dev/null ||
+            [[ $("$pgbin/psql" -X -q -t -A -d "$(conninfo postgres)" \
+                -c "SELECT 1 FROM pg_database WHERE datname = 'markr'") == 1 ]] ||
+            die "cannot create database markr"
+    fi
+}
+
+cmd_start() {
+    require_binaries
+    as_owner mkdir -p -- "$sockdir" "$logdir"
+    as_owner chmod 700 -- "$sockdir" "$logdir"
+    if is_running; then
+        current_endpoint
+        if [[ $ep_port != "$port" ]]; then
+            say "already running on port $ep_port (MARKR_PG_PORT asks for $port; stop it to change)"
+        else
+            say "already running ($sockdir, port $ep_port)"
+        fi
+    else
+        [[ -f "$data/PG_VERSION" ]] || init_cluster
+        clear_stale_pid
+        write_settings
+        as_owner "$pgbin/pg_ctl" -D "$data" -l "$logdir/postgres.log" -w -t 60 start >/dev/null ||
+            { tail -n 30 -- "$logdir/postgres.log" >&2 || true; die "could not start; log: $logdir/postgres.log"; }
+        say "started ($sockdir, port $port, log $logdir/postgres.log)"
+    fi
+    wait_ready
+    ensure_database
+}
+
+cmd_stop() {
+    if ! is_running; then
+        say "not running"
+        return 0
+    fi
+    as_owner "$pgbin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+    say "stopped"
+}
+
+cmd_destroy() {
+    cmd_stop
+    rm -rf -- "$base"
+    say "removed $base"
+}
+
+cmd_status() {
+    if is_running; then
+        current_endpoint
+        say "running in $base (socket $ep_sock, port $ep_port)"
+        return 0
+    fi
+    say "not running ($base)"
+    return 3
+}
+
+usage() {
+    echo "usage: $0 start|stop|status|env [DBNAME]|destroy" >&2
+    exit 2
+}
+
+[[ $# -ge 1 ]] || usage
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || (( 10#$port < 1 || 10#$port > 65535 )); then
+    die "MARKR_PG_PORT must be a port number, not '$port'"
+fi
+port=$((10#$port))
+
+case $1 in
+    start | stop | status | env | destroy) ;;
+    *) usage ;;
+esac
+
+if is_root && ! id -u postgres >/dev/null 2>&1; then
+    # No `postgres` user yet: PostgreSQL is not installed, so nothing can be running.
+    case $1 in
+        status) say "not running (PostgreSQL 15 is not installed)"; exit 3 ;;
+        stop | destroy) say "not running (PostgreSQL 15 is not installed)"; exit 0 ;;
+        *) die "PostgreSQL 15 is not installed (no user postgres): run scripts/deps.sh first" ;;
+    esac
+fi
+
+base=$(choose_base)
+data=$base/data
+sockdir=$base/run
+logdir=$base/log
+
+case $1 in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    destroy) cmd_destroy ;;
+    env) printf 'DATABASE_URL=%s\n' "$(conninfo "${2:-markr}")" ;;
+esac

@@ -1,0 +1,430 @@
+/*
+ * Migrations against a real PostgreSQL, one fresh database per test: a fresh database gets
+ * every file, a re-run changes nothing, --status tells applied from pending, an edited file
+ * or an applied version without a file is refused by name, a failing file leaves nothing,
+ * and two migrators at once apply each file once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "interfaces/pg/pg_migrate.h"
+#include "interfaces/pg/pg_store.h"
+#include "test_db.h"
+
+struct fixture {
+    char *conninfo;
+    struct markr_pg *pg;
+    char dir[64]; /* a private copy of the migrations, which a test may edit */
+};
+
+static const char *migrations_dir(void)
+{
+    const char *dir = getenv("MARKR_MIGRATIONS_DIR");
+
+    if (dir == NULL) {
+        fprintf(stderr, "MARKR_MIGRATIONS_DIR is not set (meson sets it to <source>/migrations)\n");
+        abort();
+    }
+    return dir;
+}
+
+static void write_file(const char *dir, const char *name, const char *text, const char *mode)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, mode);
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Copies every file of the project's migrations into dir. */
+static void copy_migrations(const char *dir)
+{
+    DIR *d = opendir(migrations_dir());
+    struct dirent *e;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[512], *text;
+        FILE *f;
+        long size;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", migrations_dir(), e->d_name);
+        assert_non_null(f = fopen(path, "rb"));
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        rewind(f);
+        assert_non_null(text = calloc(1, (size_t)size + 1));
+        assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+        fclose(f);
+        write_file(dir, e->d_name, text, "wb");
+        free(text);
+    }
+    closedir(d);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct markr_error err;
+
+    f->conninfo = markr_test_db_create("pg_migrate");
+    if ((f->pg = markr_pg_connect(f->conninfo, &err)) == NULL) {
+        fprintf(stderr, "connect: %s\n", err.message);
+        return -1;
+    }
+    snprintf(f->dir, sizeof(f->dir), "/tmp/markr-migrations-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    copy_migrations(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char path[512];
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+        unlink(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(f->dir);
+    markr_pg_close(f->pg);
+    markr_test_db_drop(f->conninfo);
+    free(f->conninfo);
+    free(f);
+    return 0;
+}
+
+/* Migrates (or reads the status), catching the output in a malloc'd string. */
+static int migrate_to_string(struct fixture *f, const char *dir, char **out, struct markr_error *err)
+{
+    size_t len;
+    FILE *log = open_memstream(out, &len);
+    int rc = markr_pg_migrate(f->pg, dir, log, err);
+
+    fclose(log);
+    return rc;
+}
+
+static int status_to_string(struct fixture *f, const char *dir, char **out, struct markr_error *err)
+{
+    size_t len;
+    FILE *log = open_memstream(out, &len);
+    int rc = markr_pg_migration_status(f->pg, dir, log, err);
+
+    fclose(log);
+    return rc;
+}
+
+static void assert_value(const char *conninfo, const char *sql, const char *expected)
+{
+    char *value = markr_test_db_value(conninfo, sql);
+
+    if (value == NULL || strcmp(value, expected) != 0)
+        fail_msg("%s\n  gave %s, expected %s", sql, value != NULL ? value : "NULL", expected);
+    free(value);
+}
+
+static void migrate_ok(struct fixture *f, const char *dir)
+{
+    struct markr_error err;
+    char *log;
+
+    if (migrate_to_string(f, dir, &log, &err) != 0)
+        fail_msg("migrate: %s", err.message);
+    free(log);
+}
+
+/* --- tests -------------------------------------------------------------------------------------- */
+
+static void fresh_database_gets_every_migration(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *log;
+
+    assert_int_equal(migrate_to_string(f, migrations_dir(), &log, &err), 0);
+    assert_non_null(strstr(log, "applied 0001_initial.sql"));
+    free(log);
+
+    assert_value(f->conninfo, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations",
+                 "1:0001_initial.sql");
+    /* The checksum is the SHA-256 of the file's bytes, in hex. */
+    assert_value(f->conninfo, "SELECT checksum ~ '^[0-9a-f]{64}$' FROM schema_migrations", "t");
+    assert_value(f->conninfo, "SELECT count(*) FROM pg_tables WHERE tablename IN ('imports', 'marks')", "2");
+    /* Bodies compress with lz4, and the aggregate's index covers the marks. */
+    assert_value(f->conninfo,
+                 "SELECT attcompression FROM pg_attribute WHERE attrelid = 'imports'::regclass AND attname = 'body'",
+                 "l");
+    assert_value(f->conninfo, "SELECT pg_get_indexdef('marks_pkey'::regclass) LIKE '%INCLUDE (available, obtained)'",
+                 "t");
+    assert_int_equal(markr_migrations_latest(migrations_dir(), &err), 1);
+}
+
+static void rerun_is_a_no_op(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *before, *after, *log;
+
+    migrate_ok(f, migrations_dir());
+    before = markr_test_db_value(f->conninfo, "SELECT applied_at::text FROM schema_migrations WHERE version = 1");
+    assert_int_equal(migrate_to_string(f, migrations_dir(), &log, &err), 0);
+    assert_null(strstr(log, "applied 0001"));
+    assert_non_null(strstr(log, "nothing to apply"));
+    after = markr_test_db_value(f->conninfo, "SELECT applied_at::text FROM schema_migrations WHERE version = 1");
+    assert_string_equal(before, after);
+    assert_value(f->conninfo, "SELECT count(*) FROM schema_migrations", "1");
+    free(log);
+    free(before);
+    free(after);
+}
+
+static void status_lists_pending_then_applied(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out;
+
+    /* Read-only: status on a fresh database creates nothing. */
+    assert_int_equal(status_to_string(f, migrations_dir(), &out, &err), 1);
+    assert_non_null(strstr(out, "pending   0001_initial.sql"));
+    free(out);
+    assert_value(f->conninfo, "SELECT to_regclass('schema_migrations') IS NULL", "t");
+
+    migrate_ok(f, migrations_dir());
+    assert_int_equal(status_to_string(f, migrations_dir(), &out, &err), 0);
+    assert_non_null(strstr(out, "applied   0001_initial.sql"));
+    assert_null(strstr(out, "pending"));
+    free(out);
+
+    write_file(f->dir, "0002_more.sql", "CREATE TABLE more (x integer);\n", "w");
+    assert_int_equal(status_to_string(f, f->dir, &out, &err), 1);
+    assert_non_null(strstr(out, "applied   0001_initial.sql"));
+    assert_non_null(strstr(out, "pending   0002_more.sql"));
+    free(out);
+}
+
+static void edited_file_is_refused_by_name(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out;
+
+    migrate_ok(f, f->dir);
+    write_file(f->dir, "0001_initial.sql", "-- an innocent-looking comment\n", "a");
+
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    assert_non_null(strstr(err.message, "0001_initial.sql"));
+    assert_non_null(strstr(err.message, "edited"));
+    assert_string_equal(err.reason, "migration_modified");
+    free(out);
+
+    assert_int_equal(status_to_string(f, f->dir, &out, &err), -1);
+    assert_non_null(strstr(out, "modified  0001_initial.sql"));
+    free(out);
+
+    assert_int_equal(markr_pg_schema_check(f->pg, f->dir, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "0001_initial.sql"));
+}
+
+static void unknown_applied_version_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out;
+
+    migrate_ok(f, migrations_dir());
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO schema_migrations (version, name, checksum) "
+                                                     "VALUES (9999, '9999_from_the_future.sql', 'x')"),
+                     0);
+
+    assert_int_equal(migrate_to_string(f, migrations_dir(), &out, &err), -1);
+    assert_string_equal(err.reason, "migration_unknown");
+    assert_non_null(strstr(err.message, "9999_from_the_future.sql"));
+    free(out);
+
+    assert_int_equal(status_to_string(f, migrations_dir(), &out, &err), -1);
+    assert_non_null(strstr(out, "unknown   9999"));
+    free(out);
+    assert_int_equal(markr_pg_schema_check(f->pg, migrations_dir(), &err), -1);
+}
+
+static void schema_check_wants_every_file_applied(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+
+    assert_int_equal(markr_pg_schema_check(f->pg, migrations_dir(), &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "0001_initial.sql is pending"));
+
+    migrate_ok(f, migrations_dir());
+    assert_int_equal(markr_pg_schema_check(f->pg, migrations_dir(), &err), 0);
+
+    write_file(f->dir, "0002_more.sql", "CREATE TABLE more (x integer);\n", "w");
+    assert_int_equal(markr_pg_schema_check(f->pg, f->dir, &err), -1);
+    assert_non_null(strstr(err.message, "0002_more.sql is pending"));
+}
+
+static void failing_migration_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out;
+
+    write_file(f->dir, "0002_broken.sql",
+               "CREATE TABLE half_done (x integer);\n"
+               "INSERT INTO half_done VALUES (1);\n"
+               "SELECT no_such_column FROM half_done;\n",
+               "w");
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    /* 0001 went through in its own transaction; 0002 left nothing and says where it broke. */
+    assert_non_null(strstr(out, "applied 0001_initial.sql"));
+    assert_non_null(strstr(err.message, "0002_broken.sql (line 3)"));
+    assert_non_null(strstr(err.message, "no_such_column"));
+    free(out);
+    assert_value(f->conninfo, "SELECT to_regclass('half_done') IS NULL", "t");
+    assert_value(f->conninfo, "SELECT max(version) FROM schema_migrations", "1");
+    /* The lock was released: the connection goes on working. */
+    assert_int_equal(markr_pg_schema_check(f->pg, migrations_dir(), &err), 0);
+    assert_value(f->conninfo, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", "0");
+}
+
+static void transaction_control_in_a_file_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out;
+
+    write_file(f->dir, "0002_commits.sql", "CREATE TABLE sneaky (x integer);\nCOMMIT;\n", "w");
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    assert_string_equal(err.reason, "migration_transaction");
+    assert_non_null(strstr(err.message, "0002_commits.sql"));
+    free(out);
+    assert_value(f->conninfo, "SELECT max(version) FROM schema_migrations", "1");
+}
+
+static void badly_named_or_duplicate_files_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *out, path[128];
+
+    write_file(f->dir, "README.md", "not a migration\n", "w"); /* ignored */
+    assert_int_equal(markr_migrations_latest(f->dir, &err), 1);
+
+    write_file(f->dir, "2_oops.sql", "SELECT 1;\n", "w");
+    assert_int_equal(markr_migrations_latest(f->dir, &err), -1);
+    assert_non_null(strstr(err.message, "2_oops.sql"));
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    free(out);
+    assert_value(f->conninfo, "SELECT count(*) FROM schema_migrations", "0");
+
+    snprintf(path, sizeof(path), "%s/2_oops.sql", f->dir);
+    assert_int_equal(unlink(path), 0);
+    write_file(f->dir, "0001_again.sql", "SELECT 1;\n", "w");
+    assert_int_equal(markr_migrations_latest(f->dir, &err), -1);
+    assert_string_equal(err.reason, "migration_duplicate");
+
+    assert_int_equal(markr_migrations_latest("/nonexistent/migrations", &err), -1);
+    assert_non_null(strstr(err.message, "/nonexistent/migrations"));
+}
+
+static void oversized_file_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char *big = malloc(1024 * 1024 + 2), *out;
+
+    memset(big, '-', 1024 * 1024 + 1);
+    big[1024 * 1024 + 1] = '\0';
+    write_file(f->dir, "0002_huge.sql", big, "w");
+    free(big);
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    assert_string_equal(err.reason, "migration_too_large");
+    free(out);
+}
+
+struct racer {
+    const char *conninfo;
+    int rc;
+    char message[MARKR_ERROR_MESSAGE_MAX];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct markr_error err;
+    struct markr_pg *pg = markr_pg_connect(r->conninfo, &err);
+
+    r->rc = pg != NULL ? markr_pg_migrate(pg, migrations_dir(), NULL, &err) : -1;
+    if (r->rc != 0)
+        snprintf(r->message, sizeof(r->message), "%s", err.message);
+    markr_pg_close(pg);
+    return NULL;
+}
+
+static void concurrent_migrators_apply_each_file_once(void **state)
+{
+    struct fixture *f = *state;
+    struct racer racers[4];
+    pthread_t threads[4];
+
+    for (int i = 0; i < 4; ++i) {
+        racers[i] = (struct racer){.conninfo = f->conninfo};
+        assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
+    }
+    for (int i = 0; i < 4; ++i) {
+        pthread_join(threads[i], NULL);
+        if (racers[i].rc != 0)
+            fail_msg("migrator %d: %s", i, racers[i].message);
+    }
+    assert_value(f->conninfo, "SELECT count(*) FROM schema_migrations", "1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(fresh_database_gets_every_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(rerun_is_a_no_op, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_lists_pending_then_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(edited_file_is_refused_by_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_applied_version_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(schema_check_wants_every_file_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(failing_migration_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(transaction_control_in_a_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(badly_named_or_duplicate_files_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(oversized_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_migrators_apply_each_file_once, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("pg_migrate", tests, NULL, NULL);
+}

@@ -1,0 +1,714 @@
+/*
+ * The PostgreSQL store against a real server, one fresh migrated database per test: rule 2
+ * across documents (highest obtained and highest available independently, names coalesced,
+ * import_id moved only by a raise), all or nothing when a mark fails mid-document, the vault
+ * keeping bytes and reasons exactly, aggregates with hand-computed figures, readiness, and
+ * connection failures that never show the password.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/aggregate.h"
+#include "domain/document.h"
+#include "interfaces/pg/pg_migrate.h"
+#include "interfaces/pg/pg_store.h"
+#include "test_db.h"
+
+struct fixture {
+    char *conninfo;
+    struct markr_pg *pg;
+    struct markr_import_store store;
+    struct markr_results_reader reader;
+    struct markr_document doc;
+    struct markr_marks marks;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct markr_error err;
+
+    f->conninfo = markr_test_db_create("pg_store");
+    if ((f->pg = markr_pg_connect(f->conninfo, &err)) == NULL ||
+        markr_pg_migrate(f->pg, getenv("MARKR_MIGRATIONS_DIR"), NULL, &err) != 0) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    f->store = markr_pg_import_store(f->pg);
+    f->reader = markr_pg_results_reader(f->pg);
+    markr_document_init(&f->doc);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    markr_marks_free(&f->marks);
+    markr_document_free(&f->doc);
+    markr_pg_close(f->pg);
+    markr_test_db_drop(f->conninfo);
+    free(f->conninfo);
+    free(f);
+    return 0;
+}
+
+/* --- helpers ------------------------------------------------------------------------------------ */
+
+static void set_field(struct markr_raw_result *raw, enum markr_field field, const char *text)
+{
+    raw->text[field] = text;
+    raw->len[field] = text != NULL ? strlen(text) : 0;
+    raw->field_line[field] = text != NULL ? raw->line : 0;
+}
+
+/* Adds one scanned result to the fixture's document (names may be NULL). */
+static void scan(struct fixture *f, const char *test, const char *student, const char *first, const char *last,
+                 const char *available, const char *obtained)
+{
+    struct markr_raw_result raw;
+    struct markr_error err;
+
+    memset(&raw, 0, sizeof(raw));
+    raw.line = 2 + 8 * f->doc.count;
+    set_field(&raw, MARKR_FIELD_TEST_ID, test);
+    set_field(&raw, MARKR_FIELD_STUDENT_NUMBER, student);
+    set_field(&raw, MARKR_FIELD_FIRST_NAME, first);
+    set_field(&raw, MARKR_FIELD_LAST_NAME, last);
+    set_field(&raw, MARKR_FIELD_AVAILABLE, available);
+    set_field(&raw, MARKR_FIELD_OBTAINED, obtained);
+    if (markr_document_add(&f->doc, &raw, &err) != 0)
+        fail_msg("result refused: %s", err.message);
+}
+
+/* Stores the fixture's document as one accepted import, through the domain's duplicate
+ * rule, and starts a new document. Returns the import id. */
+static int64_t import_doc(struct fixture *f)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = sizeof(body) - 1,
+                                      .result_count = f->doc.count};
+    struct markr_error err;
+    int64_t id = -1;
+
+    assert_int_equal(markr_marks_from_document(&f->doc, &f->marks, &err), 0);
+    if (f->store.save_accepted(f->store.ctx, &entry, &f->marks, &id, &err) != 0)
+        fail_msg("save_accepted: %s", err.message);
+    assert_true(id > 0);
+    markr_marks_free(&f->marks);
+    markr_document_free(&f->doc);
+    markr_document_init(&f->doc);
+    return id;
+}
+
+static char *value(struct fixture *f, const char *sql)
+{
+    return markr_test_db_value(f->conninfo, sql);
+}
+
+static void assert_value(struct fixture *f, const char *sql, const char *expected)
+{
+    char *v = value(f, sql);
+
+    if (expected == NULL ? v != NULL : v == NULL || strcmp(v, expected) != 0)
+        fail_msg("%s\n  gave %s, expected %s", sql, v != NULL ? v : "NULL", expected != NULL ? expected : "NULL");
+    free(v);
+}
+
+/* The stored mark of (test, student) as "available obtained first last import_id". */
+static void assert_mark(struct fixture *f, const char *test, const char *student, const char *expected)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT concat_ws(' ', available, obtained, coalesce(first_name, '-'), coalesce(last_name, '-'), "
+             "import_id) FROM marks WHERE test_id = '%s' AND student_number = '%s'",
+             test, student);
+    assert_value(f, sql, expected);
+}
+
+static void assert_aggregate(struct fixture *f, const char *test, const struct markr_aggregate *want)
+{
+    struct markr_aggregate got;
+    struct markr_error err;
+
+    if (f->reader.aggregate(f->reader.ctx, test, strlen(test), &got, &err) != 0)
+        fail_msg("aggregate of %s: %s", test, err.message);
+    assert_int_equal(got.count, want->count);
+    assert_float_equal(got.mean, want->mean, 1e-9);
+    assert_float_equal(got.stddev, want->stddev, 1e-9);
+    assert_float_equal(got.min, want->min, 1e-9);
+    assert_float_equal(got.max, want->max, 1e-9);
+    assert_float_equal(got.p25, want->p25, 1e-9);
+    assert_float_equal(got.p50, want->p50, 1e-9);
+    assert_float_equal(got.p75, want->p75, 1e-9);
+}
+
+/* --- rule 2 across documents -------------------------------------------------------------------- */
+
+static void brief_example(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_aggregate got, want = {65.0, 0.0, 65.0, 65.0, 65.0, 65.0, 65.0, 1};
+    struct markr_error err;
+
+    scan(f, "1234", "521585128", "Jane", "Austen", "20", "13");
+    import_doc(f);
+    assert_aggregate(f, "1234", &want);
+    /* Exactly, not nearly: 100 * 13 / 20 in float8 is 65. */
+    assert_int_equal(f->reader.aggregate(f->reader.ctx, "1234", 4, &got, &err), 0);
+    assert_true(got.mean == 65.0 && got.stddev == 0.0 && got.p50 == 65.0);
+}
+
+static void highest_obtained_and_available_are_kept_independently(void **state)
+{
+    struct fixture *f = *state;
+    char expected[128];
+    int64_t first, second, third;
+
+    scan(f, "t", "s1", NULL, NULL, "20", "10");
+    first = import_doc(f);
+    snprintf(expected, sizeof(expected), "20 10 - - %" PRId64, first);
+    assert_mark(f, "t", "s1", expected);
+
+    scan(f, "t", "s1", NULL, NULL, "25", "8"); /* available rises, obtained does not */
+    second = import_doc(f);
+    snprintf(expected, sizeof(expected), "25 10 - - %" PRId64, second);
+    assert_mark(f, "t", "s1", expected);
+
+    scan(f, "t", "s1", NULL, NULL, "20", "15"); /* obtained rises, available does not */
+    third = import_doc(f);
+    snprintf(expected, sizeof(expected), "25 15 - - %" PRId64, third);
+    assert_mark(f, "t", "s1", expected);
+    assert_true(first < second && second < third); /* ids in order of receipt */
+}
+
+static void a_lower_rescan_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char *xmin_before, *xmin_after, *updated_before, *updated_after, expected[64];
+    int64_t id;
+
+    scan(f, "t", "s1", "Jane", "Austen", "20", "13");
+    id = import_doc(f);
+    xmin_before = value(f, "SELECT xmin::text FROM marks");
+    updated_before = value(f, "SELECT updated_at::text FROM marks");
+
+    scan(f, "t", "s1", "Jane", "Austen", "20", "12");
+    scan(f, "t", "s1", NULL, NULL, "19", "13");
+    import_doc(f);
+    /* Not even rewritten: the row version is the same. */
+    xmin_after = value(f, "SELECT xmin::text FROM marks");
+    updated_after = value(f, "SELECT updated_at::text FROM marks");
+    assert_string_equal(xmin_before, xmin_after);
+    assert_string_equal(updated_before, updated_after);
+    snprintf(expected, sizeof(expected), "20 13 Jane Austen %" PRId64, id);
+    assert_mark(f, "t", "s1", expected);
+    free(xmin_before);
+    free(xmin_after);
+    free(updated_before);
+    free(updated_after);
+}
+
+static void names_are_coalesced_and_do_not_move_import_id(void **state)
+{
+    struct fixture *f = *state;
+    char expected[64];
+    int64_t id;
+
+    scan(f, "t", "s1", "Jane", "Austen", "20", "13");
+    id = import_doc(f);
+    scan(f, "t", "s1", NULL, NULL, "20", "13"); /* no names: the old ones stay */
+    import_doc(f);
+    snprintf(expected, sizeof(expected), "20 13 Jane Austen %" PRId64, id);
+    assert_mark(f, "t", "s1", expected);
+
+    scan(f, "t", "s1", "J.", NULL, "20", "13"); /* a new first name replaces the old one */
+    import_doc(f);
+    snprintf(expected, sizeof(expected), "20 13 J. Austen %" PRId64, id);
+    assert_mark(f, "t", "s1", expected);
+}
+
+static void duplicates_within_a_document_are_merged_first(void **state)
+{
+    struct fixture *f = *state;
+    char expected[64];
+    int64_t id;
+
+    /* Without the domain's merge, ON CONFLICT would refuse to touch a row twice. */
+    scan(f, "t", "s1", "Jane", "Austen", "20", "13");
+    scan(f, "t", "s1", "Jane", "Doe", "25", "10");
+    scan(f, "t", "s2", NULL, NULL, "10", "1");
+    scan(f, "t", "s1", NULL, NULL, "20", "14");
+    id = import_doc(f);
+    snprintf(expected, sizeof(expected), "25 14 Jane Doe %" PRId64, id);
+    assert_mark(f, "t", "s1", expected);
+    assert_value(f, "SELECT count(*) FROM marks", "2");
+    assert_value(f, "SELECT result_count FROM imports", "4");
+}
+
+static void ids_are_opaque_strings(void **state)
+{
+    struct fixture *f = *state;
+
+    scan(f, "t", "002299", NULL, NULL, "10", "1");
+    scan(f, "t", "2299", NULL, NULL, "10", "2");
+    scan(f, "T", "2299", NULL, NULL, "10", "3");
+    scan(f, "t", "Zoë 'quoted' \"name\"", NULL, NULL, "10", "4");
+    import_doc(f);
+    assert_value(f, "SELECT count(*) FROM marks", "4");
+    assert_value(f, "SELECT obtained FROM marks WHERE student_number = 'Zoë ''quoted'' \"name\"'", "4");
+}
+
+/* --- all or nothing ----------------------------------------------------------------------------- */
+
+/* A document whose marks bypass the domain, so the database's own checks can fire. */
+static int save_raw_marks(struct fixture *f, struct markr_mark *marks, size_t n, struct markr_error *err)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = sizeof(body) - 1,
+                                      .result_count = n};
+    struct markr_marks set = {.marks = marks, .count = n};
+    int64_t id = 0;
+    int rc = f->store.save_accepted(f->store.ctx, &entry, &set, &id, err);
+
+    assert_true(rc == 0 ? id > 0 : id == 0);
+    return rc;
+}
+
+static void a_failing_mark_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_mark marks[3] = {
+        {.test_id = "t", .student_number = "s1", .available = 20, .obtained = 20},
+        {.test_id = "t", .student_number = "s2", .available = 20, .obtained = 5},
+        {.test_id = "t", .student_number = "s3", .available = 20, .obtained = 21}, /* breaks a CHECK */
+    };
+    struct markr_error err;
+
+    scan(f, "t", "s1", NULL, NULL, "20", "10");
+    import_doc(f);
+    assert_int_equal(save_raw_marks(f, marks, 3, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INTERNAL);
+    assert_string_equal(err.reason, "database_error");
+    assert_non_null(strstr(err.message, "check constraint"));
+    /* Neither the vault row, nor the raise of s1, nor s2. */
+    assert_value(f, "SELECT count(*) FROM imports", "1");
+    assert_value(f, "SELECT string_agg(student_number || '=' || obtained, ',') FROM marks", "s1=10");
+}
+
+static void a_failure_late_in_a_big_document_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    char student[16], mark[8];
+
+    /* A trigger stands for anything that can fail on one row: a full disk, a lost connection. */
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE FUNCTION refuse_9990() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN\n"
+                                        "  IF NEW.student_number = 'S09990' THEN RAISE 'refused by the test'; END IF;\n"
+                                        "  RETURN NEW;\n"
+                                        "END $$;\n"
+                                        "CREATE TRIGGER refuse_9990 BEFORE INSERT OR UPDATE ON marks\n"
+                                        "  FOR EACH ROW EXECUTE FUNCTION refuse_9990();"),
+                     0);
+    scan(f, "t", "S00001", NULL, NULL, "10", "1");
+    import_doc(f);
+
+    for (int i = 1; i <= 10000; ++i) {
+        snprintf(student, sizeof(student), "S%05d", i);
+        snprintf(mark, sizeof(mark), "%d", i % 10);
+        scan(f, "t", student, NULL, NULL, "10", i == 1 ? "9" : mark);
+    }
+    assert_int_equal(markr_marks_from_document(&f->doc, &f->marks, &err), 0);
+    {
+        struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = "x", .body_len = 1,
+                                          .result_count = 10000};
+        int64_t id = 0;
+
+        assert_int_equal(f->store.save_accepted(f->store.ctx, &entry, &f->marks, &id, &err), -1);
+        assert_non_null(strstr(err.message, "refused by the test"));
+    }
+    assert_value(f, "SELECT count(*) FROM imports", "1");
+    assert_value(f, "SELECT string_agg(student_number || '=' || obtained, ',') FROM marks", "S00001=1");
+}
+
+/* --- the vault ---------------------------------------------------------------------------------- */
+
+static void refused_documents_keep_a_structured_reason(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] = "<mcq-test-results><mcq-test-result/></mcq-test-results>";
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr; charset=utf-8", .body = body,
+                                      .body_len = sizeof(body) - 1, .result_count = 2};
+    struct markr_error reason, err;
+    int64_t id = 0, id2 = 0;
+
+    markr_error_set(&reason, MARKR_ERR_INVALID, "missing_field", "result 3 (line 17): student-number is missing");
+    markr_error_locate(&reason, 3, 17, "student-number");
+    assert_int_equal(f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err), 0);
+    assert_true(id > 0);
+    assert_value(f, "SELECT status || ' ' || result_count || ' ' || content_type FROM imports",
+                 "rejected 2 text/xml+markr; charset=utf-8");
+    assert_value(f, "SELECT reason = '{\"error\": \"missing_field\", \"message\": \"result 3 (line 17): "
+                    "student-number is missing\", \"result_index\": 3, \"line\": 17, \"field\": "
+                    "\"student-number\"}'::jsonb FROM imports",
+                 "t");
+
+    /* Not about one result: the position keys are left out, not zero. */
+    markr_error_set(&reason, MARKR_ERR_MALFORMED, "malformed_xml", "the document is not well-formed");
+    markr_error_locate(&reason, 0, 4, NULL);
+    entry.result_count = 0;
+    assert_int_equal(f->store.save_rejected(f->store.ctx, &entry, &reason, &id2, &err), 0);
+    assert_true(id2 > id);
+    {
+        char sql[160];
+
+        snprintf(sql, sizeof(sql), "SELECT reason::text FROM imports WHERE id = %" PRId64, id2);
+        assert_value(f, sql, "{\"line\": 4, \"error\": \"malformed_xml\", \"message\": \"the document is not "
+                             "well-formed\"}");
+    }
+    assert_value(f, "SELECT count(*) FROM marks", "0");
+}
+
+static void text_that_is_not_utf8_is_still_stored(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] = "<\xff>";
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr; charset=\xe9t\xe9", .body = body,
+                                      .body_len = 3};
+    struct markr_error reason, err;
+    int64_t id = 0;
+
+    /* A message cut in the middle of a two-byte character, as a byte-bounded buffer can. */
+    markr_error_set(&reason, MARKR_ERR_MALFORMED, "malformed_xml", "bad byte near \"caf\xc3");
+    assert_int_equal(f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err), 0);
+    assert_value(f, "SELECT reason->>'message' FROM imports", "bad byte near \"caf\xef\xbf\xbd");
+    assert_value(f, "SELECT content_type FROM imports", "text/xml+markr; charset=\xef\xbf\xbdt\xef\xbf\xbd");
+}
+
+static void the_vault_keeps_the_bytes_exactly(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] = "abc\0\xff\xfe\r\n<\xc3\x28>\0";
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = sizeof(body) - 1};
+    struct markr_error reason, err;
+    int64_t id = 0;
+
+    markr_error_set(&reason, MARKR_ERR_MALFORMED, "malformed_xml", "not UTF-8");
+    assert_int_equal(f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err), 0);
+    assert_value(f, "SELECT encode(body, 'hex') || ' ' || size_bytes FROM imports",
+                 "61626300fffe0d0a3cc3283e00 13");
+    assert_value(f, "SELECT sha256 = sha256(body) FROM imports", "t");
+
+    /* The standard test vector, through the accepted path. */
+    scan(f, "t", "s1", NULL, NULL, "1", "1");
+    assert_int_equal(markr_marks_from_document(&f->doc, &f->marks, &err), 0);
+    entry.body = "abc";
+    entry.body_len = 3;
+    assert_int_equal(f->store.save_accepted(f->store.ctx, &entry, &f->marks, &id, &err), 0);
+    assert_value(f, "SELECT encode(sha256, 'hex') FROM imports WHERE status = 'accepted'",
+                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_value(f, "SELECT reason IS NULL FROM imports WHERE status = 'accepted'", "t");
+}
+
+/* --- aggregates --------------------------------------------------------------------------------- */
+
+static void aggregate_figures_for_known_marks(void **state)
+{
+    struct fixture *f = *state;
+    /* 50, 60, 75 and 100 percent: mean 71.25; squared deviations 451.5625 + 126.5625 +
+     * 14.0625 + 826.5625 = 1418.75, over 4 is 354.6875; p25 at position 0.75 is 57.5, p50 at
+     * 1.5 is 67.5, p75 at 2.25 is 81.25. */
+    struct markr_aggregate want = {71.25, sqrt(354.6875), 50.0, 100.0, 57.5, 67.5, 81.25, 4};
+
+    scan(f, "k", "a", NULL, NULL, "20", "10");
+    scan(f, "k", "b", NULL, NULL, "20", "12");
+    scan(f, "k", "c", NULL, NULL, "20", "15");
+    scan(f, "k", "d", NULL, NULL, "20", "20");
+    scan(f, "other", "a", NULL, NULL, "20", "0"); /* another test: not in the figures */
+    import_doc(f);
+    assert_aggregate(f, "k", &want);
+}
+
+static void aggregate_matches_the_domain_reference(void **state)
+{
+    struct fixture *f = *state;
+    double percents[997];
+    struct markr_aggregate want;
+    char student[16], available[16], obtained[16];
+    unsigned seed = 12345;
+
+    /* Odd count, varied denominators: interpolation and rounding both exercised. */
+    for (size_t i = 0; i < 997; ++i) {
+        unsigned a, o;
+
+        seed = seed * 1103515245u + 12345u;
+        a = 1 + (seed >> 16) % 150;
+        seed = seed * 1103515245u + 12345u;
+        o = (seed >> 16) % (a + 1);
+        snprintf(student, sizeof(student), "%zu", i);
+        snprintf(available, sizeof(available), "%u", a);
+        snprintf(obtained, sizeof(obtained), "%u", o);
+        scan(f, "ref", student, NULL, NULL, available, obtained);
+        percents[i] = markr_percent(o, a);
+    }
+    import_doc(f);
+    markr_aggregate_compute(percents, 997, &want);
+    assert_aggregate(f, "ref", &want);
+}
+
+static void unknown_test_is_not_found(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_aggregate got;
+    struct markr_error err;
+
+    scan(f, "1234", "s", NULL, NULL, "20", "13");
+    import_doc(f);
+    assert_int_equal(f->reader.aggregate(f->reader.ctx, "nope", 4, &got, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_string_equal(err.reason, "unknown_test");
+    /* Bytes that cannot be a stored id are simply not found, not a database error. */
+    assert_int_equal(f->reader.aggregate(f->reader.ctx, "\xff\xfe", 2, &got, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_int_equal(f->reader.aggregate(f->reader.ctx, "12\0" "34", 5, &got, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    /* The id is pointer and length: what follows is not part of it. */
+    assert_int_equal(f->reader.aggregate(f->reader.ctx, "1234/aggregate", 4, &got, &err), 0);
+    assert_int_equal(got.count, 1);
+}
+
+static void the_aggregate_reads_the_covering_index(void **state)
+{
+    struct fixture *f = *state;
+    char *plan;
+
+    for (int t = 0; t < 50; ++t) {
+        char test[8], student[8];
+
+        snprintf(test, sizeof(test), "t%d", t);
+        for (int s = 0; s < 200; ++s) {
+            snprintf(student, sizeof(student), "%d", s);
+            scan(f, test, student, "First", "Last", "20", "10");
+        }
+    }
+    import_doc(f);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "VACUUM ANALYZE marks"), 0);
+    plan = value(f, "EXPLAIN (FORMAT JSON) SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                    "100.0::float8 * obtained / available) FROM marks WHERE test_id = 't7'");
+    assert_non_null(plan);
+    if (strstr(plan, "Index Only Scan") == NULL)
+        fail_msg("the aggregate does not use an index-only scan:\n%s", plan);
+    free(plan);
+}
+
+/* --- readiness and connections ------------------------------------------------------------------ */
+
+static void readiness_wants_the_expected_version(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_readiness ready, ahead = markr_pg_readiness(f->pg, 2);
+    struct markr_error err;
+    char *fresh = markr_test_db_create("pg_ready");
+    struct markr_pg *pg = markr_pg_connect(fresh, &err);
+    struct markr_readiness unmigrated = markr_pg_readiness(pg, 1);
+
+    assert_int_equal(ahead.check(ahead.ctx, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_non_null(strstr(err.message, "run `markr migrate`"));
+    ready = markr_pg_readiness(f->pg, 1);
+    assert_int_equal(ready.check(ready.ctx, &err), 0);
+
+    assert_int_equal(unmigrated.check(unmigrated.ctx, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(err.reason, "schema_not_current");
+    markr_pg_close(pg);
+    markr_test_db_drop(fresh);
+    free(fresh);
+}
+
+static void connection_failures_are_unavailable_and_hide_the_password(void **state)
+{
+    static const char *const bad[] = {
+        "host=/nonexistent port=1 user=u password=S3cretPw connect_timeout=2",
+        "postgresql://u:S3cretPw@[::1",           /* unparsable URI: libpq would echo it */
+        "host=/nonexistent password=S3cretPw junk", /* unparsable conninfo */
+    };
+    struct markr_error err;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        assert_null(markr_pg_connect(bad[i], &err));
+        assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+        assert_string_equal(err.reason, "database_unavailable");
+        if (strstr(err.message, "S3cretPw") != NULL)
+            fail_msg("the password leaks: %s", err.message);
+        assert_null(strchr(err.message, '\n'));
+    }
+}
+
+static void the_connection_identifies_itself_as_markr(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_value(f, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'markr'",
+                 "1");
+}
+
+static void a_broken_connection_is_reset(void **state)
+{
+    struct fixture *f = *state;
+    /* Waits (up to 5 s) until the server process is gone, as after a restart. */
+    static const char kill[] = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND application_name = 'markr'";
+    struct markr_aggregate got;
+    struct markr_error err;
+
+    scan(f, "t", "s", NULL, NULL, "20", "13");
+    import_doc(f);
+
+    /* A read runs again on a fresh connection: the caller never sees the restart. */
+    assert_int_equal(markr_test_db_exec(f->conninfo, kill), 0);
+    if (f->reader.aggregate(f->reader.ctx, "t", 1, &got, &err) != 0)
+        fail_msg("aggregate after a restart: %s", err.message);
+
+    /* A write is not repeated (it may have committed): it fails as unavailable, and the next
+     * one goes through on the reset connection. */
+    assert_int_equal(markr_test_db_exec(f->conninfo, kill), 0);
+    scan(f, "t", "s", NULL, NULL, "20", "14");
+    assert_int_equal(markr_marks_from_document(&f->doc, &f->marks, &err), 0);
+    {
+        struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = "x", .body_len = 1};
+        int64_t id;
+
+        assert_int_equal(f->store.save_accepted(f->store.ctx, &entry, &f->marks, &id, &err), -1);
+        assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+        assert_int_equal(f->store.save_accepted(f->store.ctx, &entry, &f->marks, &id, &err), 0);
+    }
+    assert_value(f, "SELECT obtained FROM marks", "14");
+}
+
+/* --- concurrent writers ------------------------------------------------------------------------- */
+
+struct writer {
+    const char *conninfo;
+    unsigned seed;
+    int max[200]; /* highest obtained this writer sent, per student */
+    int failures;
+    char message[MARKR_ERROR_MESSAGE_MAX];
+};
+
+/* 20 documents of 200 overlapping students each, with random marks. */
+static void *write_documents(void *arg)
+{
+    struct writer *w = arg;
+    struct markr_error err;
+    struct markr_pg *pg = markr_pg_connect(w->conninfo, &err);
+    struct markr_import_store store;
+
+    if (pg == NULL) {
+        w->failures = 1;
+        return NULL;
+    }
+    store = markr_pg_import_store(pg);
+    for (int d = 0; d < 20; ++d) {
+        struct markr_mark marks[200];
+        char students[200][8];
+        struct markr_marks set = {.marks = marks, .count = 200};
+        struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = "x", .body_len = 1,
+                                          .result_count = 200};
+        int64_t id;
+
+        for (int s = 0; s < 200; ++s) {
+            w->seed = w->seed * 1103515245u + 12345u;
+            snprintf(students[s], sizeof(students[s]), "%03d", s); /* sorted, as the domain sorts */
+            marks[s] = (struct markr_mark){.test_id = "race", .student_number = students[s], .available = 100,
+                                           .obtained = (w->seed >> 16) % 101};
+        }
+        if (store.save_accepted(store.ctx, &entry, &set, &id, &err) != 0) {
+            ++w->failures;
+            snprintf(w->message, sizeof(w->message), "%s", err.message);
+            continue;
+        }
+        for (int s = 0; s < 200; ++s)
+            if ((int)marks[s].obtained > w->max[s])
+                w->max[s] = (int)marks[s].obtained;
+    }
+    markr_pg_close(pg);
+    return NULL;
+}
+
+static void concurrent_overlapping_imports_keep_the_maximum(void **state)
+{
+    struct fixture *f = *state;
+    struct writer writers[4];
+    pthread_t threads[4];
+    char sql[128];
+
+    for (int i = 0; i < 4; ++i) {
+        memset(&writers[i], 0, sizeof(writers[i]));
+        writers[i].conninfo = f->conninfo;
+        writers[i].seed = 7u + (unsigned)i;
+        assert_int_equal(pthread_create(&threads[i], NULL, write_documents, &writers[i]), 0);
+    }
+    for (int i = 0; i < 4; ++i) {
+        pthread_join(threads[i], NULL);
+        if (writers[i].failures != 0)
+            fail_msg("writer %d failed %d times: %s", i, writers[i].failures, writers[i].message);
+    }
+    for (int s = 0; s < 200; ++s) {
+        int max = 0;
+        char expected[16];
+
+        for (int i = 0; i < 4; ++i)
+            max = writers[i].max[s] > max ? writers[i].max[s] : max;
+        snprintf(sql, sizeof(sql), "SELECT obtained FROM marks WHERE student_number = '%03d'", s);
+        snprintf(expected, sizeof(expected), "%d", max);
+        assert_value(f, sql, expected);
+    }
+    assert_value(f, "SELECT count(*) FROM imports", "80");
+}
+
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TEST(brief_example),
+        TEST(highest_obtained_and_available_are_kept_independently),
+        TEST(a_lower_rescan_changes_nothing),
+        TEST(names_are_coalesced_and_do_not_move_import_id),
+        TEST(duplicates_within_a_document_are_merged_first),
+        TEST(ids_are_opaque_strings),
+        TEST(a_failing_mark_leaves_nothing),
+        TEST(a_failure_late_in_a_big_document_leaves_nothing),
+        TEST(refused_documents_keep_a_structured_reason),
+        TEST(text_that_is_not_utf8_is_still_stored),
+        TEST(the_vault_keeps_the_bytes_exactly),
+        TEST(aggregate_figures_for_known_marks),
+        TEST(aggregate_matches_the_domain_reference),
+        TEST(unknown_test_is_not_found),
+        TEST(the_aggregate_reads_the_covering_index),
+        TEST(readiness_wants_the_expected_version),
+        TEST(connection_failures_are_unavailable_and_hide_the_password),
+        TEST(the_connection_identifies_itself_as_markr),
+        TEST(a_broken_connection_is_reset),
+        TEST(concurrent_overlapping_imports_keep_the_maximum),
+    };
+
+    return cmocka_run_group_tests_name("pg_store", tests, NULL, NULL);
+}

@@ -529,6 +529,7 @@ static void health_and_readiness(void **state)
 
 struct writer {
     unsigned seed;
+    unsigned first; /* where this writer's shuffled order starts */
     long obtained[STUDENTS], available[STUDENTS]; /* the highest this writer sent */
     int failures;
 };
@@ -544,7 +545,7 @@ static void *write_documents(void *arg)
 
         /* Overlapping students in a shuffled order, so writers contend for the same rows. */
         for (int k = 0; k < STUDENTS; ++k) {
-            int s = (k * 7 + d * 3 + (int)w->seed) % STUDENTS;
+            int s = (int)(((unsigned)k * 7 + (unsigned)d * 3 + w->first) % STUDENTS);
             long available = 10 + rand_r(&w->seed) % 90;
             long obtained = rand_r(&w->seed) % (available + 1);
 
@@ -574,6 +575,7 @@ static void concurrent_overlapping_imports_keep_the_maximum(void **state)
     memset(writers, 0, sizeof(writers));
     for (int i = 0; i < WRITERS; ++i) {
         writers[i].seed = (unsigned)(i * 7919 + 1);
+        writers[i].first = (unsigned)i * 5;
         pthread_create(&threads[i], NULL, write_documents, &writers[i]);
     }
     for (int i = 0; i < WRITERS; ++i)

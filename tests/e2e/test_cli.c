@@ -57,7 +57,7 @@ static void help_and_version(void **state)
     const char *help[] = {"--help", NULL}, *version[] = {"--version", NULL}, *bogus[] = {"frobnicate", NULL};
     const char *none[] = {NULL};
 
-    expect_cli(conninfo, help, NULL, 0, "markr import FILE");
+    expect_cli(conninfo, help, NULL, 0, "import FILE...");
     expect_cli(conninfo, version, NULL, 0, "markr 0.");
     expect_cli(conninfo, bogus, NULL, 2, "unknown command 'frobnicate'");
     expect_cli(conninfo, none, NULL, 2, "Usage: markr");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RESULTS 10000
 #define IMPORT_RUNS 7
@@ -110,7 +111,7 @@ static void bench_import(void)
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: text/xml+markr");
-    double ms[IMPORT_RUNS];
+    double ms[IMPORT_RUNS], middle;
     size_t len;
     char *doc = NULL;
 
@@ -129,9 +130,10 @@ static void bench_import(void)
             exit(1);
         }
     }
+    middle = median(ms, IMPORT_RUNS); /* sorts ms: ms[0] is then the best run */
     printf("import of %d results (%.1f MB, names + 20 answers each): median %.1f ms, best %.1f ms over %d runs "
            "(target <= 250 ms)\n",
-           RESULTS, (double)len / 1e6, median(ms, IMPORT_RUNS), ms[0], IMPORT_RUNS);
+           RESULTS, (double)len / 1e6, middle, ms[0], IMPORT_RUNS);
     free(doc);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
@@ -173,7 +175,7 @@ static void load_big_test(PGconn *conn, const char *test_id)
                 "WITH imp AS (INSERT INTO imports (content_type, size_bytes, sha256, body, status, result_count) "
                 "VALUES ('text/xml+markr', 0, sha256(''::bytea), ''::bytea, 'accepted', 1000000) RETURNING id) "
                 "INSERT INTO marks (test_id, student_number, first_name, last_name, available, obtained, import_id) "
-                "SELECT $1, lpad(g::text, 9, '0'), 'First', 'Last', 20, (g * 7919) % 21, imp.id "
+                "SELECT $1, lpad(g::text, 9, '0'), 'First', 'Last', 20, (g::bigint * 7919) % 21, imp.id "
                 "FROM imp, generate_series(1, 1000000) g",
                 1, params);
     exec_or_die(conn, "VACUUM ANALYZE marks", 0, NULL);
@@ -211,11 +213,13 @@ static void bench_aggregate(void)
     const char *params[] = {test_id};
     PGconn *conn = db();
     CURL *curl = curl_easy_init();
-    double api[AGGREGATE_RUNS], bare[AGGREGATE_RUNS], ms;
+    double api[AGGREGATE_RUNS], bare[AGGREGATE_RUNS], ms, api_ms, bare_ms;
     struct health_probe probe = {.running = 1};
     pthread_t prober;
 
     load_big_test(conn, test_id);
+    /* The same memory markr's own connections sort with (src/interfaces/pg/pg_conn.c). */
+    exec_or_die(conn, "SET work_mem = '64MB'", 0, NULL);
     request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms); /* warm the cache */
     for (int run = 0; run < AGGREGATE_RUNS; ++run) {
         double start = now_ms();
@@ -230,10 +234,11 @@ static void bench_aggregate(void)
             exit(1);
         }
     }
-    printf("aggregate over %d students: GET median %.1f ms; bare percentile_cont median %.1f ms; "
+    api_ms = median(api, AGGREGATE_RUNS);
+    bare_ms = median(bare, AGGREGATE_RUNS);
+    printf("aggregate over %d students: GET median %.1f ms; bare percentile_cont (same work_mem) median %.1f ms; "
            "ratio %.2f (target <= 1.2)\n",
-           BIG_STUDENTS, median(api, AGGREGATE_RUNS), median(bare, AGGREGATE_RUNS),
-           median(api, AGGREGATE_RUNS) / median(bare, AGGREGATE_RUNS));
+           BIG_STUDENTS, api_ms, bare_ms, api_ms / bare_ms);
 
     pthread_create(&prober, NULL, probe_health, &probe);
     for (int run = 0; run < 3; ++run)
@@ -256,6 +261,7 @@ int main(void)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    printf("markr benchmark, %ld cores; reproduce with: make bench\n", sysconf(_SC_NPROCESSORS_ONLN));
     bench_import();
     bench_aggregate();
     curl_global_cleanup();

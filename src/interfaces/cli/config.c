@@ -154,7 +154,7 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
         cfg->database_url = NULL;
     if (read_listen(cfg, errbuf, errlen) != 0)
         return -1;
-    if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, 1ull << 30, &n, errbuf, errlen) != 0)
+    if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, MARKR_MAX_BODY_BYTES_LIMIT, &n, errbuf, errlen) != 0)
         return -1;
     cfg->max_body_bytes = (size_t)n;
     if (read_number("MARKR_WORKERS", MARKR_DEFAULT_WORKERS, 1, 256, &n, errbuf, errlen) != 0)

@@ -99,6 +99,13 @@ static void on_signal(h2o_socket_t *sock, const char *err)
 {
     struct server *server = sock->data;
 
+    if (err != NULL) {
+        /* Without the signalfd no stop signal could reach us any more: stop now, and say why. */
+        fprintf(stderr, "markr: reading stop signals failed (%s); shutting down\n", err);
+        h2o_socket_read_stop(sock);
+        server->stopping = 1;
+        return;
+    }
     /* h2o has read the signalfd's records into sock->input; any of them means: stop. */
     h2o_buffer_consume(&sock->input, sock->input->size);
     server->stopping = 1;

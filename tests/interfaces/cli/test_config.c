@@ -93,6 +93,8 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_MAX_BODY_BYTES", "0", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_MAX_BODY_BYTES", "64MB", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_MAX_BODY_BYTES", "-1", "MARKR_MAX_BODY_BYTES");
+    /* One byte over 512 MiB: a body PostgreSQL could not take as one bytea value. */
+    expect_refusal("MARKR_MAX_BODY_BYTES", "536870913", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_WORKERS", "0", "MARKR_WORKERS");
     expect_refusal("MARKR_WORKERS", "99999999999999999999999", "MARKR_WORKERS");
     expect_refusal("MARKR_QUEUE_MAX", "ten", "MARKR_QUEUE_MAX");

@@ -370,8 +370,9 @@ static int read_stored(const PGresult *res, struct markr_stored_import *out, str
 static int rebuild_next(void *ctx, int64_t after_id, struct markr_stored_import *out, struct markr_error *err)
 {
     static const char next_sql[] =
+        /* imports.id: a bare `id` in ORDER BY would be the text column of the output. */
         "SELECT id::text, status, content_type, body FROM imports\n"
-        "WHERE id > $1 AND status IN ('accepted', 'rejected') ORDER BY id LIMIT 1 FOR UPDATE";
+        "WHERE id > $1 AND status IN ('accepted', 'rejected') ORDER BY imports.id LIMIT 1 FOR UPDATE";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     char after[24];

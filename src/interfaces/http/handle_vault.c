@@ -231,6 +231,9 @@ static void respond_raw(struct vault_job *self, h2o_req_t *req)
     req->res.content_length = self->len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                    h2o_strdup(&req->pool, self->content_type, SIZE_MAX).base, strlen(self->content_type));
+    /* The bytes are a document to look at, never something a browser should guess about. */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
     h2o_start_response(req, &generator);
     h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }

@@ -45,7 +45,7 @@ static int is_method(h2o_req_t *req, const char *method)
 
 static int method_allowed(h2o_req_t *req, enum markr_route route)
 {
-    if (route == MARKR_ROUTE_IMPORT)
+    if (route == MARKR_ROUTE_IMPORT || route == MARKR_ROUTE_IMPORT_REPROCESS)
         return is_method(req, "POST");
     return is_method(req, "GET") || is_method(req, "HEAD");
 }
@@ -78,6 +78,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return markr_handle_import(handler->pool, req);
     case MARKR_ROUTE_AGGREGATE:
         return markr_handle_aggregate(handler->pool, req, &match);
+    case MARKR_ROUTE_IMPORTS: /* issue 3: the import vault */
+    case MARKR_ROUTE_IMPORT_INFO:
+    case MARKR_ROUTE_IMPORT_RAW:
+    case MARKR_ROUTE_IMPORT_REPROCESS:
+    case MARKR_ROUTE_TEST_CONFLICTS:
+        return markr_handle_vault(handler->pool, req, &match);
     case MARKR_ROUTE_NONE:
     case MARKR_ROUTE_BAD_PATH:
         break;
@@ -179,6 +185,11 @@ static void configure(struct server *server, const struct markr_http_settings *s
 
     h2o_config_init(&server->config);
     server->config.max_request_entity_size = settings->max_body_bytes;
+    /* issue 3: asynchronous imports may be larger; the synchronous limit is then checked by
+     * the import handler (markr_http_vault_configure). */
+    if (settings->max_async_body_bytes > settings->max_body_bytes)
+        server->config.max_request_entity_size = settings->max_async_body_bytes;
+    markr_http_vault_configure(settings);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);

@@ -6,6 +6,7 @@
 #   make test       every suite in build/ and again in build-san/ (ASan+UBSan), one private
 #                   PostgreSQL for both; the exit status says pass or fail
 #   make bench      the benchmarks of bench/ against a private server and database
+#   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make bench-vault  the import vault's benchmark (async import, reprocess --all)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
 #   make deps       install missing Debian packages (root) or print the command (others)
@@ -39,8 +40,11 @@ bench: build
 bench-vault: build
 	bash scripts/bench-vault.sh
 
+fuzz: deps
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 distclean: clean
 	bash scripts/pg-private.sh destroy

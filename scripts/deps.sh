@@ -19,6 +19,7 @@ packages=(
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts
+    clang libclang-rt-14-dev  # libFuzzer and its sanitizers for `make fuzz` (fuzz/)
 )
 
 missing=()

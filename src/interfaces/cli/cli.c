@@ -13,6 +13,7 @@
 #include "interfaces/http/server.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
+#include "interfaces/pg/pg_views.h"
 #include "interfaces/xml/xml_parser.h"
 
 #ifndef MARKR_VERSION
@@ -118,6 +119,7 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     s->services.import.store = markr_pg_import_store(s->pg);
     s->services.results = markr_pg_results_reader(s->pg);
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
+    s->services.views = markr_pg_views_reader(s->pg);
     return &s->services;
 }
 

@@ -19,4 +19,11 @@ int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req);
 /* GET /results/{test-id}/aggregate. */
 int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 
+/* issue 4 (handle_views.c): GET /tests, /results/{test-id}, /students/{student-number},
+ * /results/{test-id}/histogram. */
+int markr_handle_tests(struct markr_worker_pool *pool, h2o_req_t *req);
+int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_student(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+
 #endif

@@ -78,6 +78,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return markr_handle_import(handler->pool, req);
     case MARKR_ROUTE_AGGREGATE:
         return markr_handle_aggregate(handler->pool, req, &match);
+    /* issue 4 */
+    case MARKR_ROUTE_TESTS:
+        return markr_handle_tests(handler->pool, req);
+    case MARKR_ROUTE_RESULTS:
+        return markr_handle_results(handler->pool, req, &match);
+    case MARKR_ROUTE_STUDENT:
+        return markr_handle_student(handler->pool, req, &match);
+    case MARKR_ROUTE_HISTOGRAM:
+        return markr_handle_histogram(handler->pool, req, &match);
+    case MARKR_ROUTE_AGGREGATE_STREAM:
+    case MARKR_ROUTE_EVENTS:
+    case MARKR_ROUTE_DASHBOARD:
+    case MARKR_ROUTE_STATIC:
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
     case MARKR_ROUTE_NONE:
     case MARKR_ROUTE_BAD_PATH:
         break;

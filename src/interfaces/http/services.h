@@ -8,11 +8,13 @@
 
 #include "application/import_document.h"
 #include "application/ports.h"
+#include "application/views.h"
 
 struct markr_services {
     struct markr_import_deps import;
     struct markr_results_reader results;
     struct markr_readiness readiness;
+    struct markr_views_reader views; /* issue 4 */
 };
 
 struct markr_service_factory {

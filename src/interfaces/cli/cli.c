@@ -14,6 +14,7 @@
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
 #include "interfaces/pg/pg_views.h"
+#include "interfaces/pg/pg_listen.h"
 #include "interfaces/xml/xml_parser.h"
 
 #ifndef MARKR_VERSION
@@ -167,9 +168,24 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     markr_pg_close(pg);
 
     markr_xml_global_init();
-    if (markr_http_serve(&settings, &factory, &e) != 0) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
+    {
+        /* issue 4: committed changes, through LISTEN on a connection of their own (ADR 0012) */
+        struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
+        struct markr_change_feed changes;
+        int rc;
+
+        if (listener == NULL) {
+            fprintf(err, "markr: out of memory\n");
+            return 1;
+        }
+        changes = markr_pg_change_feed(listener);
+        factory.changes = &changes;
+        rc = markr_http_serve(&settings, &factory, &e);
+        markr_pg_listener_destroy(listener);
+        if (rc != 0) {
+            fprintf(err, "markr: %s\n", e.message);
+            return 1;
+        }
     }
     return 0;
 }

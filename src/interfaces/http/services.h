@@ -9,6 +9,7 @@
 #include "application/import_document.h"
 #include "application/ports.h"
 #include "application/views.h"
+#include "application/change_feed.h"
 
 struct markr_services {
     struct markr_import_deps import;
@@ -23,6 +24,9 @@ struct markr_service_factory {
     struct markr_services *(*open)(void *ctx, struct markr_error *err);
     /* Releases what open returned. */
     void (*close)(void *ctx, struct markr_services *services);
+    /* issue 4: committed changes, for the aggregate cache and the live streams (ADR 0012).
+     * NULL: no cache, no live updates. */
+    const struct markr_change_feed *changes;
 };
 
 #endif

@@ -69,7 +69,7 @@ struct client {
     h2o_send_state_t end_state; /* for an end deferred until the send in flight completes */
     uint64_t sent_version;
     char *inflight;
-    size_t inflight_len;
+    size_t inflight_len, inflight_cap;
     char *pending;
     size_t pending_len, pending_cap;
 };
@@ -283,15 +283,18 @@ static void client_flush(struct client *c)
 {
     h2o_iovec_t buf;
     char *spare;
+    size_t spare_cap;
 
     if (c->sending || c->closing || c->pending_len == 0)
         return;
     /* The pending buffer goes out; the emptied in-flight one takes its place. */
     spare = c->inflight;
+    spare_cap = c->inflight_cap;
     c->inflight = c->pending;
     c->inflight_len = c->pending_len;
+    c->inflight_cap = c->pending_cap;
     c->pending = spare;
-    c->pending_cap = spare != NULL ? c->pending_cap : 0;
+    c->pending_cap = spare != NULL ? spare_cap : 0;
     c->pending_len = 0;
     c->sending = 1;
     buf = h2o_iovec_init(c->inflight, c->inflight_len);
@@ -339,14 +342,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         h2o_send(c->req, NULL, 0, c->end_state);
         return;
     }
-    /* The in-flight buffer is free again: keep the larger of the two for reuse. */
-    if (c->pending == NULL || c->pending_cap < c->inflight_len) {
-        free(c->pending);
-        c->pending = c->inflight;
-        c->pending_cap = c->inflight_len;
-        c->pending_len = 0;
-        c->inflight = NULL;
-    }
+    /* The in-flight buffer is free again; it is reused by the next client_flush. */
+    c->inflight_len = 0;
     client_flush(c);
 }
 
@@ -681,7 +678,7 @@ static void apply_change(struct markr_live *live, const char *payload, size_t le
         size_t text_len;
         const char *text = json_object_to_json_string_length(change, JSON_C_TO_STRING_PLAIN, &text_len);
         size_t n = strlen("event: import\ndata: ") + text_len + 2;
-        char *event = malloc(n);
+        char *event = malloc(n + 1);
         h2o_linklist_t *node, *next;
 
         if (event != NULL) {

@@ -13,7 +13,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san run test bench clean distclean
+.PHONY: all deps build build-san run test bench clean distclean browser-deps
 
 all: build
 
@@ -29,8 +29,12 @@ build-san: deps
 run:
 	bash scripts/run.sh
 
-test: build build-san
+test: build build-san browser-deps
 	bash scripts/test.sh build build-san
+
+# issue 4: the browser test's npm packages, exactly as tests/browser/package-lock.json says.
+browser-deps: deps
+	npm ci --prefix tests/browser --no-audit --no-fund
 
 bench: build
 	bash scripts/bench.sh

@@ -19,7 +19,13 @@ packages=(
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts
+    chromium               # issue 4: the dashboard's browser test (/usr/bin/chromium)
+    wrk                    # issue 4: bench/live.sh
 )
+# issue 4: node and npm run the browser test (playwright-core, tests/browser/package-lock.json).
+# A machine may have them from elsewhere (NodeSource): ask Debian for them only when missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -25,5 +25,7 @@ int markr_handle_tests(struct markr_worker_pool *pool, h2o_req_t *req);
 int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_student(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+/* issue 4 (handle_dashboard.c): GET / and /static/{name}, compiled-in files. */
+int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match);
 
 #endif

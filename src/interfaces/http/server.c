@@ -95,8 +95,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return markr_live_handle_events(handler->live, req);
     case MARKR_ROUTE_DASHBOARD:
     case MARKR_ROUTE_STATIC:
-        markr_http_send_problem(req, 404, "not_found", "no such resource");
-        return 0;
+        return markr_handle_dashboard(req, &match);
     case MARKR_ROUTE_NONE:
     case MARKR_ROUTE_BAD_PATH:
         break;

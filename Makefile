@@ -13,7 +13,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san run test bench clean distclean browser-deps
+.PHONY: all deps build build-san run test bench clean distclean browser-deps bench-live
 
 all: build
 
@@ -38,6 +38,10 @@ browser-deps: deps
 
 bench: build
 	bash scripts/bench.sh
+
+# issue 4: cached aggregates and streams under wrk (bench/live.sh).
+bench-live: build
+	bash bench/live.sh
 
 clean:
 	rm -rf build build-san

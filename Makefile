@@ -6,6 +6,7 @@
 #   make test       every suite in build/ and again in build-san/ (ASan+UBSan), one private
 #                   PostgreSQL for both; the exit status says pass or fail
 #   make bench      the benchmarks of bench/ against a private server and database
+#   make bench-vault  the import vault's benchmark (async import, reprocess --all)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
 #   make deps       install missing Debian packages (root) or print the command (others)
 #   make clean      remove the build directories
@@ -13,7 +14,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san run test bench clean distclean browser-deps bench-live
+.PHONY: all deps build build-san run test bench bench-vault clean distclean browser-deps bench-live
 
 all: build
 
@@ -38,6 +39,9 @@ browser-deps: deps
 
 bench: build
 	bash scripts/bench.sh
+
+bench-vault: build
+	bash scripts/bench-vault.sh
 
 # issue 4: cached aggregates and streams under wrk (bench/live.sh).
 bench-live: build

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-port=${MARKR_BENCH_PORT:-18086}
+port=${MARKR_BENCH_LIVE_PORT:-18087}
 clients=${MARKR_BENCH_STREAMS:-10000}
 secs=${MARKR_BENCH_SECONDS:-5}
 psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql

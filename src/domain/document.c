@@ -238,6 +238,8 @@ int markr_marks_from_document(const struct markr_document *doc, struct markr_mar
     /* `order` is no longer needed: reuse it as scratch for the distinct student count. */
     out->students = count_distinct_students(out, (const char **)order);
     free(order);
+    out->scans = doc->results;
+    out->scan_count = n;
     return 0;
 }
 

@@ -37,6 +37,10 @@ struct markr_marks {
     size_t students;    /* distinct student numbers over all tests */
     const char **tests; /* owned array; distinct test ids, sorted; strings borrowed */
     size_t test_count;
+    /* Every result of the document, before the duplicate rule merged them (borrowed from the
+     * document): the names each scan carried, kept by the vault for conflicts (ADR 0009). */
+    const struct markr_result *scans;
+    size_t scan_count;
 };
 
 void markr_document_init(struct markr_document *doc);

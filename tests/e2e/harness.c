@@ -198,6 +198,12 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 int e2e_http(const struct markr_server *server, const char *method, const char *path, const char *content_type,
              const char *body, size_t len, struct e2e_response *out)
 {
+    return e2e_http_with(server, method, path, content_type, NULL, body, len, out);
+}
+
+int e2e_http_with(const struct markr_server *server, const char *method, const char *path, const char *content_type,
+                  const char *const *extra_headers, const char *body, size_t len, struct e2e_response *out)
+{
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
     struct sink sink = {0};
@@ -221,6 +227,8 @@ int e2e_http(const struct markr_server *server, const char *method, const char *
     } else {
         headers = curl_slist_append(headers, "Content-Type:"); /* curl would add a form type */
     }
+    for (; extra_headers != NULL && *extra_headers != NULL; ++extra_headers)
+        headers = curl_slist_append(headers, *extra_headers);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);

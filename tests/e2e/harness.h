@@ -43,6 +43,9 @@ struct e2e_response {
  * (then no Content-Type header is sent). Returns 0 when an answer came back. */
 int e2e_http(const struct markr_server *server, const char *method, const char *path, const char *content_type,
              const char *body, size_t len, struct e2e_response *out);
+/* As e2e_http, with extra "Name: value" headers (NULL-terminated list, may be NULL). */
+int e2e_http_with(const struct markr_server *server, const char *method, const char *path, const char *content_type,
+                  const char *const *extra_headers, const char *body, size_t len, struct e2e_response *out);
 void e2e_response_free(struct e2e_response *r);
 
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */

@@ -222,6 +222,20 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Copies text without the whitespace around it, as the brief's rules read a field. */
+static void copy_trimmed(char *dst, size_t cap, const xmlChar *text)
+{
+    const char *s = (const char *)text;
+    size_t len;
+
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        ++s;
+    len = strlen(s);
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+        --len;
+    snprintf(dst, cap, "%.*s", (int)len, s);
+}
+
 static size_t expected_fixture_marks(const char *test_id, struct expected_mark *marks, size_t cap, size_t *results)
 {
     xmlDocPtr doc = xmlReadFile(getenv("MARKR_FIXTURE"), NULL, XML_PARSE_NONET);
@@ -253,9 +267,9 @@ static size_t expected_fixture_marks(const char *test_id, struct expected_mark *
             }
             text = xmlNodeGetContent(f);
             if (strcmp((const char *)f->name, "student-number") == 0)
-                snprintf(student, sizeof(student), "%s", (const char *)text);
+                copy_trimmed(student, sizeof(student), text);
             else if (strcmp((const char *)f->name, "test-id") == 0)
-                snprintf(test, sizeof(test), "%s", (const char *)text);
+                copy_trimmed(test, sizeof(test), text);
             xmlFree(text);
         }
         if (strcmp(test, test_id) != 0)

@@ -9,10 +9,13 @@
 #include <string.h>
 
 #include "application/import_document.h"
+#include "cmd_reprocess.h"
 #include "config.h"
+#include "interfaces/http/queue_runner.h"
 #include "interfaces/http/server.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
+#include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_listen.h"
 #include "interfaces/xml/xml_parser.h"
@@ -35,6 +38,10 @@ static const char usage[] =
     "  migrate               apply pending SQL migrations from MARKR_MIGRATIONS_DIR\n"
     "  migrate --status      list applied and pending migrations (exit 1 when pending)\n"
     "  import FILE...        import result documents, as POST /import does\n"
+    "  reprocess --all [--dry-run]\n"
+    "                        rebuild every mark from the import vault under today's rules\n"
+    "  reprocess --import ID [--dry-run]\n"
+    "                        judge one stored import again and apply its marks\n"
     "  --help                show this help\n"
     "  --version             show the version\n"
     "\n"
@@ -120,6 +127,11 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     s->services.import.store = markr_pg_import_store(s->pg);
     s->services.results = markr_pg_results_reader(s->pg);
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
+    /* issue 3: the import vault */
+    s->services.vault = markr_pg_vault_reader(s->pg);
+    s->services.reprocess.parser = s->services.import.parser;
+    s->services.reprocess.rebuild = markr_pg_vault_rebuild(s->pg);
+    s->services.queue = markr_pg_import_queue(s->pg);
     s->services.views = markr_pg_views_reader(s->pg);
     return &s->services;
 }
@@ -144,9 +156,13 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_body_bytes = cfg->max_body_bytes,
         .workers = cfg->workers,
         .queue_max = cfg->queue_max,
+        .max_async_body_bytes = cfg->max_async_body_bytes, /* issue 3 */
+        .admin_token = cfg->admin_token,
     };
     struct markr_error e;
     struct markr_pg *pg;
+    struct markr_queue_runner *runner; /* issue 3 */
+    int rc;
 
     if (argc != 0) {
         fprintf(err, "markr: usage: markr serve\n");
@@ -168,13 +184,18 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     markr_pg_close(pg);
 
     markr_xml_global_init();
+    /* issue 3: queued imports are processed beside the HTTP server (ADR 0011). */
+    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
+        fprintf(err, "markr: %s\n", e.message);
+        return 1;
+    }
     {
         /* issue 4: committed changes, through LISTEN on a connection of their own (ADR 0012) */
         struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
         struct markr_change_feed changes;
-        int rc;
 
         if (listener == NULL) {
+            markr_queue_runner_stop(runner);
             fprintf(err, "markr: out of memory\n");
             return 1;
         }
@@ -182,10 +203,11 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         factory.changes = &changes;
         rc = markr_http_serve(&settings, &factory, &e);
         markr_pg_listener_destroy(listener);
-        if (rc != 0) {
-            fprintf(err, "markr: %s\n", e.message);
-            return 1;
-        }
+    }
+    markr_queue_runner_stop(runner);
+    if (rc != 0) {
+        fprintf(err, "markr: %s\n", e.message);
+        return 1;
     }
     return 0;
 }
@@ -289,7 +311,8 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(out, "markr %s\n", MARKR_VERSION);
         return 0;
     }
-    if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 && strcmp(command, "import") != 0) {
+    if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 && strcmp(command, "import") != 0 &&
+        strcmp(command, "reprocess") != 0) {
         fprintf(err, "markr: unknown command '%s' (see markr --help)\n", command);
         return 2;
     }
@@ -301,5 +324,7 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
         return cmd_serve(&cfg, argc - 2, err);
     if (strcmp(command, "migrate") == 0)
         return cmd_migrate(&cfg, argc - 2, argv + 2, out, err);
+    if (strcmp(command, "reprocess") == 0) /* issue 3 */
+        return markr_cli_reprocess(cfg.database_url, cfg.migrations_dir, argc - 2, argv + 2, out, err);
     return cmd_import(&cfg, argc - 2, argv + 2, out, err);
 }

@@ -154,7 +154,7 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
         cfg->database_url = NULL;
     if (read_listen(cfg, errbuf, errlen) != 0)
         return -1;
-    if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, 1ull << 30, &n, errbuf, errlen) != 0)
+    if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, MARKR_MAX_BODY_BYTES_LIMIT, &n, errbuf, errlen) != 0)
         return -1;
     cfg->max_body_bytes = (size_t)n;
     if (read_number("MARKR_WORKERS", MARKR_DEFAULT_WORKERS, 1, 256, &n, errbuf, errlen) != 0)
@@ -163,6 +163,27 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     if (read_number("MARKR_QUEUE_MAX", MARKR_DEFAULT_QUEUE_MAX, 1, 1000000, &n, errbuf, errlen) != 0)
         return -1;
     cfg->queue_max = (size_t)n;
+    /* issue 3: the import vault */
+    if (read_number("MARKR_MAX_ASYNC_BODY_BYTES", MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES, 1, MARKR_MAX_ASYNC_BODY_CAP, &n,
+                    errbuf, errlen) != 0)
+        return -1;
+    cfg->max_async_body_bytes = (size_t)n;
+    if (read_number("MARKR_QUEUE_RUNNERS", MARKR_DEFAULT_QUEUE_RUNNERS, 0, 16, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->queue_runners = (unsigned)n;
+    cfg->admin_token = getenv("MARKR_ADMIN_TOKEN");
+    if (cfg->admin_token != NULL && *cfg->admin_token == '\0')
+        cfg->admin_token = NULL;
+    if (cfg->admin_token != NULL && strlen(cfg->admin_token) < 16) {
+        snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: too short (at least 16 characters; the value is not shown)");
+        return -1;
+    }
+    for (const char *c = cfg->admin_token; c != NULL && *c != '\0'; ++c) {
+        if (*c <= ' ' || *c > '~') {
+            snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: only printable ASCII without spaces (the value is not shown)");
+            return -1;
+        }
+    }
     cfg->migrations_dir = getenv("MARKR_MIGRATIONS_DIR");
     if (cfg->migrations_dir == NULL || *cfg->migrations_dir == '\0')
         cfg->migrations_dir = MARKR_DEFAULT_MIGRATIONS_DIR;

@@ -10,9 +10,16 @@
 
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
+/* The vault keeps a body as one bytea value (PostgreSQL: at most 1 GB); stay well below. */
+#define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_WORKERS 4
 #define MARKR_DEFAULT_QUEUE_MAX 1024
 #define MARKR_DEFAULT_MIGRATIONS_DIR "migrations"
+/* issue 3: asynchronous imports (ADR 0011). The cap stays well below PostgreSQL's 1 GB
+ * limit on one bytea value and one protocol message. */
+#define MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES (256u * 1024 * 1024)
+#define MARKR_MAX_ASYNC_BODY_CAP (512ull * 1024 * 1024)
+#define MARKR_DEFAULT_QUEUE_RUNNERS 1
 
 struct markr_config {
     const char *database_url; /* NULL when unset; borrowed from the environment */
@@ -22,6 +29,10 @@ struct markr_config {
     unsigned workers;
     size_t queue_max;
     const char *migrations_dir; /* borrowed from the environment or a default */
+    /* issue 3: the import vault */
+    size_t max_async_body_bytes; /* largest body of an asynchronous import */
+    unsigned queue_runners;      /* threads processing queued imports; 0: none here */
+    const char *admin_token;     /* MARKR_ADMIN_TOKEN; NULL: admin endpoints answer 404 */
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

@@ -85,12 +85,22 @@ int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req)
 {
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     struct import_job *job;
+    int async = markr_wants_async(req); /* issue 3 */
 
+    /* issue 3: h2o's own limit is the larger of the two; each is checked here. */
+    if (req->entity.len > markr_http_body_limit(async)) {
+        markr_http_send_problem(req, 413, "payload_too_large",
+                                async ? "the document is larger than the configured limit (MARKR_MAX_ASYNC_BODY_BYTES)"
+                                      : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");
+        return 0;
+    }
     if (ct < 0 || !is_markr_media_type(req->headers.entries[ct].value)) {
         markr_http_send_problem(req, 415, "unsupported_media_type",
                                 "documents must be sent with Content-Type: " MARKR_MEDIA_TYPE);
         return 0;
     }
+    if (async)
+        return markr_handle_import_async(pool, req, req->headers.entries[ct].value);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
     job->content_type = strndup(req->headers.entries[ct].value.base, req->headers.entries[ct].value.len);

@@ -31,6 +31,8 @@ static const char *reason_phrase(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 202: return "Accepted";     /* issue 3 */
+    case 401: return "Unauthorized"; /* issue 3 */
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";

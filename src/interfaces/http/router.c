@@ -45,6 +45,18 @@ static int segment_is(const char *seg, size_t len, const char *literal)
     return len == strlen(literal) && memcmp(seg, literal, len) == 0;
 }
 
+/* issue 3: decodes the {id} segment into m. */
+static int decode_id(const char *seg, size_t len, struct markr_route_match *m)
+{
+    long id_len = markr_percent_decode(seg, len, m->id, MARKR_ROUTE_ID_MAX);
+
+    if (id_len < 0)
+        return -1;
+    m->id[id_len] = '\0';
+    m->id_len = (size_t)id_len;
+    return 0;
+}
+
 enum markr_route markr_route_match(const char *path, size_t len, struct markr_route_match *m)
 {
     const char *segs[4];
@@ -89,6 +101,31 @@ enum markr_route markr_route_match(const char *path, size_t len, struct markr_ro
         m->id_len = (size_t)id_len;
         m->allow = "GET, HEAD";
         return m->route = MARKR_ROUTE_AGGREGATE;
+    }
+    /* issue 3: the import vault; {id} is decoded here and checked by its handler. */
+    if (n == 1 && segment_is(segs[0], seg_len[0], "imports")) {
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_IMPORTS;
+    }
+    if ((n == 2 || n == 3) && segment_is(segs[0], seg_len[0], "imports")) {
+        enum markr_route route = MARKR_ROUTE_IMPORT_INFO;
+
+        if (n == 3 && segment_is(segs[2], seg_len[2], "raw"))
+            route = MARKR_ROUTE_IMPORT_RAW;
+        else if (n == 3 && segment_is(segs[2], seg_len[2], "reprocess"))
+            route = MARKR_ROUTE_IMPORT_REPROCESS;
+        else if (n == 3)
+            return m->route = MARKR_ROUTE_NONE;
+        if (decode_id(segs[1], seg_len[1], m) != 0)
+            return m->route = MARKR_ROUTE_BAD_PATH;
+        m->allow = route == MARKR_ROUTE_IMPORT_REPROCESS ? "POST" : "GET, HEAD";
+        return m->route = route;
+    }
+    if (n == 3 && segment_is(segs[0], seg_len[0], "tests") && segment_is(segs[2], seg_len[2], "conflicts")) {
+        if (decode_id(segs[1], seg_len[1], m) != 0)
+            return m->route = MARKR_ROUTE_BAD_PATH;
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_TEST_CONFLICTS;
     }
     /* issue 4: dashboard views, streams and page */
     if (n == 1 && seg_len[0] == 0) {

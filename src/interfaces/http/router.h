@@ -15,6 +15,12 @@ enum markr_route {
     MARKR_ROUTE_READY,     /* GET /ready */
     MARKR_ROUTE_IMPORT,    /* POST /import */
     MARKR_ROUTE_AGGREGATE, /* GET /results/{test-id}/aggregate */
+    /* issue 3: the import vault */
+    MARKR_ROUTE_IMPORTS,           /* GET /imports */
+    MARKR_ROUTE_IMPORT_INFO,       /* GET /imports/{id} */
+    MARKR_ROUTE_IMPORT_RAW,        /* GET /imports/{id}/raw */
+    MARKR_ROUTE_IMPORT_REPROCESS,  /* POST /imports/{id}/reprocess */
+    MARKR_ROUTE_TEST_CONFLICTS,    /* GET /tests/{test-id}/conflicts */
     /* issue 4: dashboard views, streams and page */
     MARKR_ROUTE_TESTS,            /* GET /tests */
     MARKR_ROUTE_RESULTS,          /* GET /results/{test-id} */

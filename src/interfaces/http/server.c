@@ -47,7 +47,7 @@ static int is_method(h2o_req_t *req, const char *method)
 
 static int method_allowed(h2o_req_t *req, enum markr_route route)
 {
-    if (route == MARKR_ROUTE_IMPORT)
+    if (route == MARKR_ROUTE_IMPORT || route == MARKR_ROUTE_IMPORT_REPROCESS)
         return is_method(req, "POST");
     return is_method(req, "GET") || is_method(req, "HEAD");
 }
@@ -80,6 +80,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return markr_handle_import(handler->pool, req);
     case MARKR_ROUTE_AGGREGATE:
         return markr_live_handle_aggregate(handler->live, req, &match); /* issue 4: cached */
+    case MARKR_ROUTE_IMPORTS: /* issue 3: the import vault */
+    case MARKR_ROUTE_IMPORT_INFO:
+    case MARKR_ROUTE_IMPORT_RAW:
+    case MARKR_ROUTE_IMPORT_REPROCESS:
+    case MARKR_ROUTE_TEST_CONFLICTS:
+        return markr_handle_vault(handler->pool, req, &match);
     /* issue 4 */
     case MARKR_ROUTE_TESTS:
         return markr_handle_tests(handler->pool, req);
@@ -117,6 +123,13 @@ static void on_signal(h2o_socket_t *sock, const char *err)
 {
     struct server *server = sock->data;
 
+    if (err != NULL) {
+        /* Without the signalfd no stop signal could reach us any more: stop now, and say why. */
+        fprintf(stderr, "markr: reading stop signals failed (%s); shutting down\n", err);
+        h2o_socket_read_stop(sock);
+        server->stopping = 1;
+        return;
+    }
     /* h2o has read the signalfd's records into sock->input; any of them means: stop. */
     h2o_buffer_consume(&sock->input, sock->input->size);
     server->stopping = 1;
@@ -190,6 +203,11 @@ static void configure(struct server *server, const struct markr_http_settings *s
 
     h2o_config_init(&server->config);
     server->config.max_request_entity_size = settings->max_body_bytes;
+    /* issue 3: asynchronous imports may be larger; the synchronous limit is then checked by
+     * the import handler (markr_http_vault_configure). */
+    if (settings->max_async_body_bytes > settings->max_body_bytes)
+        server->config.max_request_entity_size = settings->max_async_body_bytes;
+    markr_http_vault_configure(settings);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);

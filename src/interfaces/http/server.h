@@ -17,6 +17,9 @@ struct markr_http_settings {
     size_t max_body_bytes; /* larger request bodies are answered 413 */
     unsigned workers;      /* worker threads, each with its own services */
     size_t queue_max;      /* requests waiting for a worker before 503 */
+    /* issue 3: the import vault */
+    size_t max_async_body_bytes; /* largest body of POST /import with Prefer: respond-async */
+    const char *admin_token;     /* bearer token of the admin endpoints; NULL: they answer 404 */
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

@@ -8,6 +8,8 @@
 
 #include "application/import_document.h"
 #include "application/ports.h"
+#include "application/reprocess.h"
+#include "application/vault.h"
 #include "application/views.h"
 #include "application/change_feed.h"
 
@@ -15,6 +17,10 @@ struct markr_services {
     struct markr_import_deps import;
     struct markr_results_reader results;
     struct markr_readiness readiness;
+    /* issue 3: the import vault */
+    struct markr_vault_reader vault;
+    struct markr_reprocess_deps reprocess;
+    struct markr_import_queue queue;
     struct markr_views_reader views; /* issue 4 */
 };
 

@@ -24,16 +24,17 @@ struct markr_pg {
     char *password;      /* from the conninfo, only to scrub it out of messages; NULL when none */
     char sqlstate[6];    /* SQLSTATE of the last failure markr_pg_fail saw; "" when none */
     int expected_version; /* of the schema, for the readiness port */
+    int rebuild_all;      /* issue 3: the open rebuild (pg_vault.c) cleared every mark */
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
  * (format 1) is `length` bytes. */
 struct markr_pg_params {
     int count;
-    Oid types[10];
-    const char *values[10];
-    int lengths[10];
-    int formats[10];
+    Oid types[16];
+    const char *values[16];
+    int lengths[16];
+    int formats[16];
 };
 
 /* Appends a NUL-terminated text parameter; returns its number ($n). */
@@ -71,5 +72,16 @@ int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, st
  * Text that crossed from the outside (a content type, a parser's message cut at a byte
  * limit) must not make the server refuse the row that records it. NULL when out of memory. */
 char *markr_pg_utf8_copy(const char *text);
+
+/* issue 3: the arrays of the marks (six columns, in the order test id, student number,
+ * first name, last name, available, obtained) and of the scans (the first four columns of every
+ * result before the duplicate rule), in the binary format the import statement sends. Each
+ * array is malloc'd (the caller frees it). Return 0, or -1 when out of memory (nothing left
+ * allocated by the scans; the marks' caller frees what is not NULL). */
+#define MARKR_PG_SCAN_COLUMNS 4
+struct markr_marks;
+int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[6], size_t lengths[6]);
+int markr_pg_scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
+                         size_t lengths[MARKR_PG_SCAN_COLUMNS]);
 
 #endif

@@ -49,6 +49,13 @@ static const char save_accepted_sql[] =
     "       OR COALESCE(EXCLUDED.first_name, m.first_name) IS DISTINCT FROM m.first_name\n"
     "       OR COALESCE(EXCLUDED.last_name, m.last_name) IS DISTINCT FROM m.last_name\n"
     "    RETURNING m.test_id\n"
+    "), tests AS (\n" /* issue 3: the tests it touched and the names each scan carried (ADR 0009) */
+    "    INSERT INTO import_tests (test_id, import_id)\n"
+    "    SELECT DISTINCT t, (SELECT id FROM vault) FROM unnest($4::text[]) AS t\n"
+    "), names AS (\n"
+    "    INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)\n"
+    "    SELECT DISTINCT n.t, n.s, n.f, n.l, (SELECT id FROM vault)\n"
+    "    FROM unnest($10::text[], $11::text[], $12::text[], $13::text[]) AS n(t, s, f, l)\n"
     /* issue 4, ADR 0012: announce the tests whose marks changed; delivered at commit. A
      * payload must stay under 8000 bytes: past that, listeners are told to flush all. */
     "), changed AS (\n"
@@ -154,6 +161,47 @@ static char *marks_array(const struct markr_marks *marks, enum mark_column colum
     return array;
 }
 
+/* issue 3: the marks' six columns, for the vault's statements of pg_vault.c. */
+int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[6], size_t lengths[6])
+{
+    int oom = 0;
+
+    for (int c = 0; c < COLUMN_COUNT; ++c)
+        oom |= (arrays[c] = marks_array(marks, (enum mark_column)c, &lengths[c])) == NULL;
+    return oom ? -1 : 0;
+}
+
+/* issue 3: the scans (test, student, first and last name of every result) as four binary
+ * text arrays, built by viewing each result as a mark (ADR 0009). */
+int markr_pg_scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
+                         size_t lengths[MARKR_PG_SCAN_COLUMNS])
+{
+    struct markr_marks view = {.count = marks->scan_count};
+    int oom = 0;
+
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        arrays[c] = NULL;
+    if ((view.marks = calloc(marks->scan_count != 0 ? marks->scan_count : 1, sizeof(*view.marks))) == NULL)
+        return -1;
+    for (size_t i = 0; i < marks->scan_count; ++i) {
+        const struct markr_result *r = &marks->scans[i];
+
+        view.marks[i] = (struct markr_mark){.test_id = r->test_id, .student_number = r->student_number,
+                                            .first_name = r->first_name, .last_name = r->last_name};
+    }
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        oom |= (arrays[c] = marks_array(&view, (enum mark_column)c, &lengths[c])) == NULL;
+    free(view.marks);
+    if (oom) {
+        for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c) {
+            free(arrays[c]);
+            arrays[c] = NULL;
+        }
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads the id of the vault row from a one-row, one-column result. */
 static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
 {
@@ -173,6 +221,8 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     char count[24];
     char *content_type = NULL, *arrays[COLUMN_COUNT] = {NULL};
     size_t lengths[COLUMN_COUNT];
+    char *scans[MARKR_PG_SCAN_COLUMNS] = {NULL};
+    size_t scan_lengths[MARKR_PG_SCAN_COLUMNS];
     PGresult *res = NULL;
     int rc = -1, oom;
 
@@ -187,12 +237,18 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         goto out;
     }
+    if (markr_pg_scan_arrays(marks, scans, scan_lengths) != 0) {
+        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+        goto out;
+    }
     snprintf(count, sizeof(count), "%zu", entry->result_count);
     markr_pg_param_text(&params, MARKR_PG_TEXT, content_type);
     markr_pg_param_binary(&params, MARKR_PG_BYTEA, entry->body, entry->body_len);
     markr_pg_param_text(&params, MARKR_PG_INT4, count);
     for (int c = 0; c < COLUMN_COUNT; ++c)
         markr_pg_param_binary(&params, array_types[c], arrays[c], lengths[c]);
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        markr_pg_param_binary(&params, MARKR_PG_TEXT_ARRAY, scans[c], scan_lengths[c]);
 
     if ((res = markr_pg_exec_retrying(pg, "storing the import", save_accepted_sql, &params, err)) != NULL)
         rc = read_id(res, import_id, err);
@@ -200,6 +256,8 @@ out:
     PQclear(res);
     for (int c = 0; c < COLUMN_COUNT; ++c)
         free(arrays[c]);
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        free(scans[c]);
     free(content_type);
     return rc;
 }

@@ -134,8 +134,9 @@ static void end_result(struct parse *p)
     p->in_result = 0;
 }
 
-/* A repeated field in one result is ambiguous on paper (which one did the machine mean?),
- * so it is refused rather than guessed. */
+/* A repeated identifying field or mark in one result is ambiguous on paper (which one did
+ * the machine mean?), so it is refused rather than guessed. Names are not: see
+ * begin_text_field. */
 static void refuse_duplicate(struct parse *p, const char *name, unsigned long line)
 {
     refuse(p, "duplicate_field", name, line, "result %zu (line %lu): %s appears more than once", p->doc->count + 1,
@@ -152,7 +153,11 @@ static void refuse_too_long(struct parse *p, enum markr_field field, unsigned lo
 
 static void begin_text_field(struct parse *p, enum markr_field field, unsigned long line)
 {
-    if (p->raw.text[field] != NULL) {
+    /* A repeated name cannot put a mark under the wrong student or test: the last one wins
+     * (a rescan's correction), as across documents the latest scan's names win. */
+    int is_name = field == MARKR_FIELD_FIRST_NAME || field == MARKR_FIELD_LAST_NAME;
+
+    if (p->raw.text[field] != NULL && !is_name) {
         refuse_duplicate(p, markr_field_name(field), line);
         return;
     }

@@ -17,7 +17,9 @@
 #include "interfaces/cli/config.h"
 
 static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MAX_BODY_BYTES", "MARKR_WORKERS",
-                                       "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY"};
+                                       "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
+                                       /* issue 3 */
+                                       "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN"};
 
 static int clear_settings(void **state)
 {
@@ -52,6 +54,39 @@ static void defaults(void **state)
     assert_int_equal(cfg.workers, 4);
     assert_int_equal(cfg.queue_max, 1024);
     assert_string_equal(cfg.migrations_dir, "migrations");
+}
+
+/* issue 3: the vault's settings, checked like the others; the token is never echoed. */
+static void vault_settings(void **state)
+{
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_async_body_bytes, 256 * 1024 * 1024);
+    assert_int_equal(cfg.queue_runners, 1);
+    assert_null(cfg.admin_token);
+
+    setenv("MARKR_MAX_ASYNC_BODY_BYTES", "536870913", 1); /* 512 MiB + 1 */
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_MAX_ASYNC_BODY_BYTES"));
+    setenv("MARKR_MAX_ASYNC_BODY_BYTES", "1000", 1);
+    setenv("MARKR_QUEUE_RUNNERS", "17", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_QUEUE_RUNNERS"));
+    setenv("MARKR_QUEUE_RUNNERS", "0", 1);
+    setenv("MARKR_ADMIN_TOKEN", "short-secret", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_ADMIN_TOKEN"));
+    assert_null(strstr(err, "short-secret"));
+    setenv("MARKR_ADMIN_TOKEN", "long enough but spaced", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_null(strstr(err, "spaced"));
+    setenv("MARKR_ADMIN_TOKEN", "a-long-enough-admin-token", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_string_equal(cfg.admin_token, "a-long-enough-admin-token");
+    assert_int_equal(cfg.max_async_body_bytes, 1000);
+    assert_int_equal(cfg.queue_runners, 0);
 }
 
 static void dotenv_fills_in_what_the_environment_lacks(void **state)
@@ -93,6 +128,8 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_MAX_BODY_BYTES", "0", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_MAX_BODY_BYTES", "64MB", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_MAX_BODY_BYTES", "-1", "MARKR_MAX_BODY_BYTES");
+    /* One byte over 512 MiB: a body PostgreSQL could not take as one bytea value. */
+    expect_refusal("MARKR_MAX_BODY_BYTES", "536870913", "MARKR_MAX_BODY_BYTES");
     expect_refusal("MARKR_WORKERS", "0", "MARKR_WORKERS");
     expect_refusal("MARKR_WORKERS", "99999999999999999999999", "MARKR_WORKERS");
     expect_refusal("MARKR_QUEUE_MAX", "ten", "MARKR_QUEUE_MAX");
@@ -117,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(defaults, clear_settings),
+        cmocka_unit_test_setup(vault_settings, clear_settings),
         cmocka_unit_test_setup(dotenv_fills_in_what_the_environment_lacks, clear_settings),
         cmocka_unit_test_setup(bad_values_are_refused_by_name, clear_settings),
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),

@@ -54,6 +54,27 @@ static void aggregate_ids_are_decoded_after_splitting(void **state)
     assert_int_equal(m.id_len, 0);
 }
 
+/* issue 3: the vault's routes; ids are decoded here and checked by the handler. */
+static void vault_routes(void **state)
+{
+    struct markr_route_match m;
+
+    assert_int_equal(route_of("/imports", &m), MARKR_ROUTE_IMPORTS);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(route_of("/imports?limit=5&cursor=9", &m), MARKR_ROUTE_IMPORTS);
+    assert_int_equal(route_of("/imports/42", &m), MARKR_ROUTE_IMPORT_INFO);
+    assert_memory_equal(m.id, "42", 3);
+    assert_int_equal(route_of("/imports/4%32/raw", &m), MARKR_ROUTE_IMPORT_RAW);
+    assert_memory_equal(m.id, "42", 3);
+    assert_int_equal(route_of("/imports/7/reprocess?dry_run=true", &m), MARKR_ROUTE_IMPORT_REPROCESS);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(route_of("/imports/7/other", &m), MARKR_ROUTE_NONE);
+    assert_int_equal(route_of("/imports/%zz", &m), MARKR_ROUTE_BAD_PATH);
+    assert_int_equal(route_of("/tests/Maths%2F1/conflicts", &m), MARKR_ROUTE_TEST_CONFLICTS);
+    assert_memory_equal(m.id, "Maths/1", 8);
+    assert_int_equal(route_of("/tests/1/aggregate", &m), MARKR_ROUTE_NONE);
+}
+
 static void malformed_escapes_are_bad_paths(void **state)
 {
     struct markr_route_match m;
@@ -129,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_routes),
         cmocka_unit_test(aggregate_ids_are_decoded_after_splitting),
+        cmocka_unit_test(vault_routes),
         cmocka_unit_test(malformed_escapes_are_bad_paths),
         cmocka_unit_test(over_long_ids_are_bad_paths),
         cmocka_unit_test(other_shapes_match_nothing),

@@ -521,8 +521,9 @@ static void the_aggregate_reads_the_covering_index(void **state)
 static void readiness_wants_the_expected_version(void **state)
 {
     struct fixture *f = *state;
-    struct markr_readiness ready, ahead = markr_pg_readiness(f->pg, 2);
     struct markr_error err;
+    int latest = markr_migrations_latest(getenv("MARKR_MIGRATIONS_DIR"), &err);
+    struct markr_readiness ready, ahead = markr_pg_readiness(f->pg, latest + 1);
     char *fresh = markr_test_db_create("pg_ready");
     struct markr_pg *pg = markr_pg_connect(fresh, &err);
     struct markr_readiness unmigrated = markr_pg_readiness(pg, 1);
@@ -530,7 +531,7 @@ static void readiness_wants_the_expected_version(void **state)
     assert_int_equal(ahead.check(ahead.ctx, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
     assert_non_null(strstr(err.message, "run `markr migrate`"));
-    ready = markr_pg_readiness(f->pg, 1);
+    ready = markr_pg_readiness(f->pg, latest);
     assert_int_equal(ready.check(ready.ctx, &err), 0);
 
     assert_int_equal(unmigrated.check(unmigrated.ctx, &err), -1);

@@ -319,15 +319,17 @@ static void refuses_marks_that_are_not_integers(void **state)
     check_refusals(cases, COUNT(cases));
 }
 
-/* A field twice in one result is ambiguous on paper: refused, never guessed (ADR 0005). */
+/* An identifying field or the marks twice in one result is ambiguous on paper: refused,
+ * never guessed (ADR 0005). A repeated name is not refused: see
+ * reads_cdata_and_character_references. */
 static void refuses_a_repeated_field(void **state)
 {
     static const struct refusal cases[] = {
         INVALID("two student-numbers",
                 WITH_STUDENT("<student-number>7</student-number><student-number>8</student-number>"),
                 "duplicate_field", 2, L_STUDENT, "student-number"),
-        INVALID("two first-names", WITH_FIRST("<first-name>A</first-name><first-name>B</first-name>"),
-                "duplicate_field", 2, L_FIRST, "first-name"),
+        INVALID("two test-ids", WITH_TEST("<test-id>8</test-id><test-id>9</test-id>"), "duplicate_field", 2, L_TEST,
+                "test-id"),
         INVALID("two summary-marks", WITH_MARKS(MARKS("20", "1") MARKS("20", "2")), "duplicate_field", 2, L_MARKS,
                 "summary-marks"),
     };
@@ -651,6 +653,14 @@ static void reads_cdata_and_character_references(void **state)
     assert_string_equal(doc.results[1].test_id, "1234");
     assert_int_equal(doc.results[1].available, 20);
     assert_int_equal(doc.results[1].obtained, 13);
+    markr_document_free(&doc);
+
+    /* A repeated name is not ambiguous about whose mark it is: the last one wins. */
+    accept_text(WITH_FIRST("<first-name>A</first-name><first-name>Bea</first-name>"), 2, &doc);
+    assert_string_equal(doc.results[1].first_name, "Bea");
+    markr_document_free(&doc);
+    accept_text(WITH_LAST("<last-name>X</last-name><last-name>  Lee </last-name>"), 2, &doc);
+    assert_string_equal(doc.results[1].last_name, "Lee");
     markr_document_free(&doc);
 
     /* The text of a field is all of its text, nested elements included. */

@@ -1,0 +1,212 @@
+/*
+ * Reprocessing: every stored document is judged again by the parser the build has now,
+ * exactly as the live import judges it, and its verdict and marks are written through the
+ * rebuild port inside one transaction. Replaying in order of receipt with the live rules
+ * reproduces the live marks (the property the e2e suite checks).
+ */
+#include "reprocess.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void markr_stored_import_free(struct markr_stored_import *s)
+{
+    free(s->content_type);
+    free(s->body);
+    memset(s, 0, sizeof(*s));
+}
+
+void markr_reprocess_report_free(struct markr_reprocess_report *r)
+{
+    for (size_t i = 0; i < r->changed_test_count; ++i)
+        free(r->changed_tests[i]);
+    free(r->changed_tests);
+    free(r->flips);
+    memset(r, 0, sizeof(*r));
+}
+
+enum verdict { VERDICT_ACCEPTED, VERDICT_REJECTED, VERDICT_FAILED };
+
+/* Judges a stored document. ACCEPTED: doc and marks are filled (the caller frees both).
+ * REJECTED: refusal says why (doc holds the results read before). FAILED: err. */
+static enum verdict judge(const struct markr_document_parser *parser, const struct markr_stored_import *s,
+                          struct markr_document *doc, struct markr_marks *marks, struct markr_error *refusal,
+                          struct markr_error *err)
+{
+    markr_document_init(doc);
+    memset(marks, 0, sizeof(*marks));
+    markr_error_clear(refusal);
+    if (parser->parse(parser->ctx, s->body, s->len, doc, refusal) != 0 ||
+        markr_document_finish(doc, refusal) != 0) {
+        if (refusal->code == MARKR_ERR_MALFORMED || refusal->code == MARKR_ERR_INVALID)
+            return VERDICT_REJECTED;
+        *err = *refusal;
+        return VERDICT_FAILED;
+    }
+    if (markr_marks_from_document(doc, marks, err) != 0)
+        return VERDICT_FAILED;
+    return VERDICT_ACCEPTED;
+}
+
+static int add_flip(struct markr_reprocess_report *r, int64_t id, const char *from, const char *to)
+{
+    struct markr_status_flip *grown = realloc(r->flips, (r->flip_count + 1) * sizeof(*grown));
+
+    if (grown == NULL)
+        return -1;
+    r->flips = grown;
+    grown[r->flip_count].id = id;
+    snprintf(grown[r->flip_count].from, MARKR_STATUS_MAX, "%s", from);
+    snprintf(grown[r->flip_count].to, MARKR_STATUS_MAX, "%s", to);
+    r->flip_count++;
+    return 0;
+}
+
+/* Judges s and writes its verdict. late: see apply_accepted. Returns the verdict. */
+static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struct markr_stored_import *s, int late,
+                            int refuse_unaccepting, struct markr_reprocess_report *report, struct markr_error *err)
+{
+    const struct markr_vault_rebuild *rb = &deps->rebuild;
+    struct markr_document doc;
+    struct markr_marks marks;
+    enum verdict v = judge(&deps->parser, s, &doc, &marks, &report->refusal, err);
+    const char *now = v == VERDICT_ACCEPTED ? "accepted" : "rejected";
+
+    if (v == VERDICT_ACCEPTED) {
+        if (late && rb->would_raise(rb->ctx, &marks, &report->changed_tests, &report->changed_test_count, err) != 0)
+            v = VERDICT_FAILED;
+        else if (rb->apply_accepted(rb->ctx, s->id, &marks, doc.count, late, err) != 0)
+            v = VERDICT_FAILED;
+    } else if (v == VERDICT_REJECTED) {
+        if (refuse_unaccepting && strcmp(s->status, "accepted") == 0) {
+            markr_error_set(err, MARKR_ERR_INVALID, "needs_full_rebuild",
+                            "import %lld is accepted but the current rules refuse it (%s); its marks can only be "
+                            "taken back by rebuilding them all: markr reprocess --all",
+                            (long long)s->id, report->refusal.message);
+            v = VERDICT_FAILED;
+        } else if (rb->apply_rejected(rb->ctx, s->id, &report->refusal, doc.count, err) != 0) {
+            v = VERDICT_FAILED;
+        }
+    }
+    if (v != VERDICT_FAILED) {
+        snprintf(report->status, sizeof(report->status), "%s", now);
+        if (strcmp(s->status, now) != 0 && add_flip(report, s->id, s->status, now) != 0) {
+            markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+            v = VERDICT_FAILED;
+        }
+    }
+    markr_marks_free(&marks);
+    markr_document_free(&doc);
+    return v;
+}
+
+int markr_reprocess_all(const struct markr_reprocess_deps *deps, int dry_run, struct markr_reprocess_report *report,
+                        struct markr_error *err)
+{
+    const struct markr_vault_rebuild *rb = &deps->rebuild;
+    struct markr_error ignored;
+    int64_t after = 0;
+
+    memset(report, 0, sizeof(*report));
+    markr_error_clear(err);
+    if (rb->begin(rb->ctx, 1, err) != 0)
+        return -1;
+    for (;;) {
+        struct markr_stored_import s = {0};
+        int found = rb->next(rb->ctx, after, &s, err);
+        enum verdict v;
+
+        if (found < 0)
+            goto fail;
+        if (found == 0)
+            break;
+        report->imports++;
+        v = rejudge(deps, &s, 0, 0, report, err);
+        after = s.id;
+        markr_stored_import_free(&s);
+        if (v == VERDICT_FAILED)
+            goto fail;
+    }
+    markr_error_clear(&report->refusal);
+    report->status[0] = '\0';
+    if (rb->changed_tests(rb->ctx, &report->changed_tests, &report->changed_test_count, err) != 0)
+        goto fail;
+    if (rb->finish(rb->ctx, !dry_run, err) != 0) {
+        markr_reprocess_report_free(report);
+        return -1;
+    }
+    return 0;
+fail:
+    rb->finish(rb->ctx, 0, &ignored);
+    markr_reprocess_report_free(report);
+    return -1;
+}
+
+int markr_reprocess_one(const struct markr_reprocess_deps *deps, int64_t id, int dry_run,
+                        struct markr_reprocess_report *report, struct markr_error *err)
+{
+    const struct markr_vault_rebuild *rb = &deps->rebuild;
+    struct markr_stored_import s = {0};
+    struct markr_error ignored;
+    enum verdict v;
+    int found;
+
+    memset(report, 0, sizeof(*report));
+    markr_error_clear(err);
+    if (rb->begin(rb->ctx, 0, err) != 0)
+        return -1;
+    if ((found = rb->fetch(rb->ctx, id, NULL, &s, err)) <= 0) {
+        if (found == 0)
+            markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_import",
+                            "no accepted or rejected import has id %lld", (long long)id);
+        goto fail;
+    }
+    report->imports = 1;
+    v = rejudge(deps, &s, 1, 1, report, err);
+    markr_stored_import_free(&s);
+    if (v == VERDICT_FAILED)
+        goto fail;
+    if (rb->finish(rb->ctx, !dry_run, err) != 0) {
+        markr_reprocess_report_free(report);
+        return -1;
+    }
+    return 0;
+fail:
+    rb->finish(rb->ctx, 0, &ignored);
+    markr_reprocess_report_free(report);
+    return -1;
+}
+
+int markr_process_queued(const struct markr_reprocess_deps *deps, int64_t id, struct markr_reprocess_report *report,
+                         struct markr_error *err)
+{
+    const struct markr_vault_rebuild *rb = &deps->rebuild;
+    struct markr_stored_import s = {0};
+    struct markr_error ignored;
+    int found;
+
+    memset(report, 0, sizeof(*report));
+    markr_error_clear(err);
+    if (rb->begin(rb->ctx, 0, err) != 0)
+        return -1;
+    /* The lock taken here is what makes processing happen once: a second server that claimed
+     * the same import waits, then finds it no longer 'processing'. */
+    if ((found = rb->fetch(rb->ctx, id, "processing", &s, err)) <= 0) {
+        rb->finish(rb->ctx, 0, &ignored);
+        return found;
+    }
+    report->imports = 1;
+    if (rejudge(deps, &s, 0, 0, report, err) == VERDICT_FAILED) {
+        markr_stored_import_free(&s);
+        rb->finish(rb->ctx, 0, &ignored);
+        markr_reprocess_report_free(report);
+        return -1;
+    }
+    markr_stored_import_free(&s);
+    if (rb->finish(rb->ctx, 1, err) != 0) {
+        markr_reprocess_report_free(report);
+        return -1;
+    }
+    return 1;
+}

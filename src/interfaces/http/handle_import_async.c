@@ -1,0 +1,104 @@
+/*
+ * POST /import with `Prefer: respond-async` (issue 3, ADR 0011): the document is stored in
+ * the vault as 'queued' and answered 202 with Location /imports/{id} as soon as it is
+ * durable; a queue runner (queue_runner.c) of any server sharing the database then judges
+ * it. Its bound is MARKR_MAX_ASYNC_BODY_BYTES instead of MARKR_MAX_BODY_BYTES.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+#include "http_job.h"
+#include "responses.h"
+
+struct async_job {
+    struct markr_http_job base;
+    char *content_type;
+    char *body;
+    size_t len;
+    int64_t import_id;
+    struct markr_error error;
+    int rc;
+};
+
+/* "Prefer: respond-async", possibly among other preferences ("respond-async, wait=10"). */
+int markr_wants_async(h2o_req_t *req)
+{
+    for (ssize_t h = -1; (h = h2o_find_header_by_str(&req->headers, H2O_STRLIT("prefer"), h)) >= 0;) {
+        h2o_iovec_t v = req->headers.entries[h].value;
+
+        for (size_t i = 0; i + 13 <= v.len; ++i) {
+            if (strncasecmp(v.base + i, "respond-async", 13) == 0 && (i == 0 || v.base[i - 1] == ' ' ||
+                                                                      v.base[i - 1] == ',' || v.base[i - 1] == '\t') &&
+                (i + 13 == v.len || v.base[i + 13] == ',' || v.base[i + 13] == ';' || v.base[i + 13] == ' '))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void async_run(struct markr_job *job, struct markr_services *services)
+{
+    struct async_job *self = (struct async_job *)job;
+
+    markr_error_clear(&self->error);
+    self->rc = services->queue.enqueue(services->queue.ctx, self->content_type, self->body, self->len,
+                                       &self->import_id, &self->error);
+    /* The copy is no longer needed: give its memory back before the answer goes out. */
+    free(self->body);
+    self->body = NULL;
+}
+
+static void async_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct async_job *self = (struct async_job *)job;
+    json_object *body;
+    char location[48];
+    int n;
+
+    if (self->rc != 0) {
+        markr_http_send_error(req, &self->error, 0);
+        return;
+    }
+    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)self->import_id);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
+                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    body = json_object_new_object();
+    json_object_object_add(body, "import_id", json_object_new_int64(self->import_id));
+    json_object_object_add(body, "status", json_object_new_string("queued"));
+    markr_http_send_json(req, 202, body);
+}
+
+static void async_destroy(struct markr_http_job *job)
+{
+    struct async_job *self = (struct async_job *)job;
+
+    free(self->content_type);
+    free(self->body);
+    free(self);
+}
+
+int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type)
+{
+    struct async_job *job = calloc(1, sizeof(*job));
+
+    if (job == NULL)
+        return -1;
+    job->content_type = strndup(content_type.base, content_type.len);
+    job->len = req->entity.len;
+    job->body = malloc(job->len != 0 ? job->len : 1);
+    if (job->content_type == NULL || job->body == NULL) {
+        async_destroy(&job->base);
+        return -1;
+    }
+    if (job->len != 0)
+        memcpy(job->body, req->entity.base, job->len);
+    job->base.job.run = async_run;
+    job->base.respond = async_respond;
+    job->base.destroy = async_destroy;
+    markr_http_job_start(&job->base, req, pool);
+    return 0;
+}

@@ -1,0 +1,464 @@
+/*
+ * The import vault over HTTP (issue 3): GET /imports (newest first, keyset pagination),
+ * GET /imports/{id}, GET /imports/{id}/raw (the verbatim body), GET /tests/{id}/conflicts,
+ * and the administrators' POST /imports/{id}/reprocess. Parameters are checked here, on the
+ * loop; the database work runs on a worker thread like every other endpoint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "application/reprocess.h"
+#include "handlers.h"
+#include "http_job.h"
+#include "responses.h"
+#include "server.h"
+
+/* --- settings ------------------------------------------------------------------------------------ */
+
+static struct {
+    size_t max_body_bytes;
+    size_t max_async_body_bytes;
+    char *admin_token; /* NULL: no admin endpoints */
+} vault_settings;
+
+void markr_http_vault_configure(const struct markr_http_settings *settings)
+{
+    vault_settings.max_body_bytes = settings->max_body_bytes;
+    vault_settings.max_async_body_bytes = settings->max_async_body_bytes;
+    free(vault_settings.admin_token);
+    vault_settings.admin_token = settings->admin_token != NULL && settings->admin_token[0] != '\0'
+                                     ? strdup(settings->admin_token)
+                                     : NULL;
+}
+
+size_t markr_http_body_limit(int async)
+{
+    return async ? vault_settings.max_async_body_bytes : vault_settings.max_body_bytes;
+}
+
+/* --- parameters ---------------------------------------------------------------------------------- */
+
+/* A positive decimal integer that fits int64: digits only, no sign, no leading zero. */
+static int64_t parse_id(const char *text, size_t len)
+{
+    int64_t v = 0;
+
+    if (len == 0 || len > 19 || text[0] == '0')
+        return -1;
+    for (size_t i = 0; i < len; ++i) {
+        if (text[i] < '0' || text[i] > '9' || v > (INT64_MAX - (text[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* The value of the query parameter name in req's target, decoded into the request's pool
+ * (NUL-terminated, *len bytes). Returns 1 when present, 0 when absent, -1 when malformed. */
+static int query_param(h2o_req_t *req, const char *name, char **value, size_t *len)
+{
+    const char *q = memchr(req->path.base, '?', req->path.len), *end = req->path.base + req->path.len;
+    size_t name_len = strlen(name);
+    int found = 0;
+
+    if (q == NULL)
+        return 0;
+    for (const char *p = q + 1; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pair_end = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+
+        if (eq != NULL && (size_t)(eq - p) == name_len && memcmp(p, name, name_len) == 0) {
+            size_t raw_len = (size_t)(pair_end - eq - 1);
+            char *buf = h2o_mem_alloc_pool(&req->pool, raw_len + 1);
+            long n = markr_percent_decode(eq + 1, raw_len, buf, raw_len);
+
+            if (n < 0)
+                return -1;
+            buf[n] = '\0';
+            *value = buf;
+            *len = (size_t)n;
+            found = 1; /* the last one wins */
+        }
+        p = pair_end + 1;
+    }
+    return found;
+}
+
+/* Every parameter of the query is one of the names in known (NULL-terminated). */
+static int query_known(h2o_req_t *req, const char *const *known)
+{
+    const char *q = memchr(req->path.base, '?', req->path.len), *end = req->path.base + req->path.len;
+
+    if (q == NULL)
+        return 1;
+    for (const char *p = q + 1; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *pair_end = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        size_t key_len = (size_t)((eq != NULL ? eq : pair_end) - p);
+        int ok = key_len == 0 && pair_end == p; /* an empty pair ("a=1&&b=2") is harmless */
+
+        for (const char *const *k = known; !ok && *k != NULL; ++k)
+            ok = eq != NULL && key_len == strlen(*k) && memcmp(p, *k, key_len) == 0;
+        if (!ok)
+            return 0;
+        p = pair_end + 1;
+    }
+    return 1;
+}
+
+/* --- JSON ---------------------------------------------------------------------------------------- */
+
+static json_object *reason_json(const struct markr_error *reason)
+{
+    json_object *o;
+
+    if (reason->reason[0] == '\0')
+        return NULL;
+    o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(reason->reason));
+    json_object_object_add(o, "message", json_object_new_string(reason->message));
+    if (reason->result_index > 0)
+        json_object_object_add(o, "result_index", json_object_new_uint64(reason->result_index));
+    if (reason->line > 0)
+        json_object_object_add(o, "line", json_object_new_uint64(reason->line));
+    if (reason->field[0] != '\0')
+        json_object_object_add(o, "field", json_object_new_string(reason->field));
+    return o;
+}
+
+static json_object *info_json(const struct markr_import_info *info, int with_tests)
+{
+    json_object *o = json_object_new_object();
+    char raw[48];
+
+    json_object_object_add(o, "import_id", json_object_new_int64(info->id));
+    json_object_object_add(o, "status", json_object_new_string(info->status));
+    json_object_object_add(o, "received_at", json_object_new_string(info->received_at));
+    json_object_object_add(o, "processed_at",
+                           info->processed_at[0] != '\0' ? json_object_new_string(info->processed_at) : NULL);
+    json_object_object_add(o, "content_type", json_object_new_string(info->content_type));
+    json_object_object_add(o, "size_bytes", json_object_new_int64(info->size_bytes));
+    json_object_object_add(o, "sha256", json_object_new_string(info->sha256));
+    json_object_object_add(o, "results", json_object_new_int64(info->result_count));
+    json_object_object_add(o, "reason", reason_json(&info->reason));
+    if (with_tests) {
+        json_object *tests = json_object_new_array_ext((int)info->test_count);
+
+        for (size_t i = 0; i < info->test_count; ++i)
+            json_object_array_add(tests, json_object_new_string(info->tests[i]));
+        json_object_object_add(o, "tests", tests);
+    }
+    snprintf(raw, sizeof(raw), "/imports/%lld/raw", (long long)info->id);
+    json_object_object_add(o, "raw", json_object_new_string(raw));
+    return o;
+}
+
+static json_object *strings_json(char **items, size_t count)
+{
+    json_object *a = json_object_new_array_ext((int)count);
+
+    for (size_t i = 0; i < count; ++i)
+        json_object_array_add(a, json_object_new_string(items[i]));
+    return a;
+}
+
+/* --- the job ------------------------------------------------------------------------------------- */
+
+struct vault_job {
+    struct markr_http_job base;
+    enum markr_route route;
+    int64_t id;
+    int dry_run;
+    struct markr_import_filter filter;
+    char status[MARKR_STATUS_MAX];
+    char test_id[MARKR_ROUTE_ID_MAX + 1];
+    size_t test_id_len;
+    int rc;
+    struct markr_error error;
+    /* results, by route */
+    struct markr_import_page page;
+    struct markr_import_info info;
+    char *content_type, *body;
+    size_t len;
+    struct markr_conflicts conflicts;
+    struct markr_reprocess_report report;
+};
+
+static void vault_run(struct markr_job *job, struct markr_services *services)
+{
+    struct vault_job *self = (struct vault_job *)job;
+    const struct markr_vault_reader *v = &services->vault;
+
+    markr_error_clear(&self->error);
+    switch (self->route) {
+    case MARKR_ROUTE_IMPORTS:
+        self->rc = v->list(v->ctx, &self->filter, &self->page, &self->error);
+        break;
+    case MARKR_ROUTE_IMPORT_INFO:
+        self->rc = v->get(v->ctx, self->id, &self->info, &self->error);
+        break;
+    case MARKR_ROUTE_IMPORT_RAW:
+        self->rc = v->raw(v->ctx, self->id, &self->content_type, &self->body, &self->len, &self->error);
+        break;
+    case MARKR_ROUTE_TEST_CONFLICTS:
+        self->rc = v->conflicts(v->ctx, self->test_id, self->test_id_len, &self->conflicts, &self->error);
+        break;
+    case MARKR_ROUTE_IMPORT_REPROCESS:
+        self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
+        break;
+    default:
+        self->rc = markr_error_set(&self->error, MARKR_ERR_INTERNAL, "internal", "unexpected route");
+    }
+}
+
+/* The body belongs to the request's pool from here on: freed when the request ends. */
+static void free_body(void *p)
+{
+    free(*(char **)p);
+}
+
+static void respond_raw(struct vault_job *self, h2o_req_t *req)
+{
+    static h2o_generator_t generator = {NULL, NULL};
+    char **owner = h2o_mem_alloc_shared(&req->pool, sizeof(*owner), free_body);
+    h2o_iovec_t buf = h2o_iovec_init(self->body, self->len);
+
+    *owner = self->body;
+    self->body = NULL;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = self->len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   h2o_strdup(&req->pool, self->content_type, SIZE_MAX).base, strlen(self->content_type));
+    /* The bytes are a document to look at, never something a browser should guess about. */
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    h2o_start_response(req, &generator);
+    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+static json_object *conflicts_json(const struct vault_job *self)
+{
+    json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)self->conflicts.count);
+
+    json_object_object_add(o, "test_id", json_object_new_string_len(self->test_id, (int)self->test_id_len));
+    for (size_t i = 0; i < self->conflicts.count; ++i) {
+        const struct markr_conflict *c = &self->conflicts.items[i];
+        json_object *item = json_object_new_object(), *names = json_object_new_array_ext((int)c->name_count);
+
+        json_object_object_add(item, "student_number", json_object_new_string(c->student_number));
+        for (size_t j = 0; j < c->name_count; ++j) {
+            const struct markr_name_seen *n = &c->names[j];
+            json_object *name = json_object_new_object(), *ids = json_object_new_array_ext((int)n->import_count);
+
+            json_object_object_add(name, "first_name", n->first_name ? json_object_new_string(n->first_name) : NULL);
+            json_object_object_add(name, "last_name", n->last_name ? json_object_new_string(n->last_name) : NULL);
+            for (size_t k = 0; k < n->import_count; ++k)
+                json_object_array_add(ids, json_object_new_int64(n->import_ids[k]));
+            json_object_object_add(name, "import_ids", ids);
+            json_object_array_add(names, name);
+        }
+        json_object_object_add(item, "names", names);
+        json_object_array_add(list, item);
+    }
+    json_object_object_add(o, "conflicts", list);
+    return o;
+}
+
+static json_object *report_json(const struct vault_job *self)
+{
+    const struct markr_reprocess_report *r = &self->report;
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "import_id", json_object_new_int64(self->id));
+    json_object_object_add(o, "dry_run", json_object_new_boolean(self->dry_run));
+    json_object_object_add(o, "previous_status",
+                           json_object_new_string(r->flip_count != 0 ? r->flips[0].from : r->status));
+    json_object_object_add(o, "status", json_object_new_string(r->status));
+    json_object_object_add(o, "reason", reason_json(&r->refusal));
+    json_object_object_add(o, "changed_tests", strings_json(r->changed_tests, r->changed_test_count));
+    return o;
+}
+
+static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct vault_job *self = (struct vault_job *)job;
+    json_object *body;
+
+    if (self->rc != 0) {
+        markr_http_send_error(req, &self->error, 0);
+        return;
+    }
+    switch (self->route) {
+    case MARKR_ROUTE_IMPORTS: {
+        json_object *items = json_object_new_array_ext((int)self->page.count);
+        char cursor[24];
+
+        body = json_object_new_object();
+        for (size_t i = 0; i < self->page.count; ++i)
+            json_object_array_add(items, info_json(&self->page.items[i], 0));
+        json_object_object_add(body, "imports", items);
+        snprintf(cursor, sizeof(cursor), "%lld", (long long)self->page.next_before_id);
+        json_object_object_add(body, "next_cursor",
+                               self->page.next_before_id != 0 ? json_object_new_string(cursor) : NULL);
+        break;
+    }
+    case MARKR_ROUTE_IMPORT_INFO:
+        body = info_json(&self->info, 1);
+        break;
+    case MARKR_ROUTE_IMPORT_RAW:
+        respond_raw(self, req);
+        return;
+    case MARKR_ROUTE_TEST_CONFLICTS:
+        body = conflicts_json(self);
+        break;
+    default:
+        body = report_json(self);
+        break;
+    }
+    markr_http_send_json(req, 200, body);
+}
+
+static void vault_destroy(struct markr_http_job *job)
+{
+    struct vault_job *self = (struct vault_job *)job;
+
+    markr_import_page_free(&self->page);
+    markr_import_info_free(&self->info);
+    markr_conflicts_free(&self->conflicts);
+    markr_reprocess_report_free(&self->report);
+    free(self->content_type);
+    free(self->body);
+    free(self);
+}
+
+/* --- entry --------------------------------------------------------------------------------------- */
+
+/* Constant time in the length of the expected token: a wrong guess learns nothing from timing. */
+static int token_matches(h2o_iovec_t given, const char *expected)
+{
+    size_t n = strlen(expected);
+    unsigned char diff = given.len != n;
+
+    for (size_t i = 0; i < n; ++i)
+        diff |= (unsigned char)(expected[i] ^ (i < given.len ? given.base[i] : 0));
+    return diff == 0;
+}
+
+/* POST /imports/{id}/reprocess is for administrators: without a configured token it does not
+ * exist (404); a missing or wrong bearer token is 401. The token is never logged. */
+static int authorised(h2o_req_t *req)
+{
+    ssize_t h;
+    h2o_iovec_t v;
+
+    if (vault_settings.admin_token == NULL) {
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    }
+    if ((h = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) >= 0) {
+        v = req->headers.entries[h].value;
+        if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
+            token_matches(h2o_iovec_init(v.base + 7, v.len - 7), vault_settings.admin_token))
+            return 1;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
+    markr_http_send_problem(req, 401, "unauthorized", "this endpoint needs Authorization: Bearer <MARKR_ADMIN_TOKEN>");
+    return 0;
+}
+
+static int bad_query(h2o_req_t *req, const char *message)
+{
+    markr_http_send_problem(req, 400, "bad_query", message);
+    return 0;
+}
+
+/* Reads the filters of GET /imports into job; answers 400 and returns -1 when one is bad. */
+static int read_list_query(h2o_req_t *req, struct vault_job *job)
+{
+    static const char *const known[] = {"limit", "cursor", "status", "test_id", NULL};
+    static const char *const statuses[] = {"queued", "processing", "accepted", "rejected", NULL};
+    char *value;
+    size_t len;
+    int rc;
+    int64_t n;
+
+    job->filter.limit = 50;
+    if (!query_known(req, known))
+        return bad_query(req, "GET /imports takes limit, cursor, status and test_id"), -1;
+    if ((rc = query_param(req, "limit", &value, &len)) < 0 ||
+        (rc == 1 && ((n = parse_id(value, len)) < 1 || n > MARKR_IMPORT_PAGE_MAX)))
+        return bad_query(req, "limit must be an integer from 1 to 1000"), -1;
+    if (rc == 1)
+        job->filter.limit = (unsigned)n;
+    if ((rc = query_param(req, "cursor", &value, &len)) < 0 || (rc == 1 && (n = parse_id(value, len)) < 1))
+        return bad_query(req, "cursor must be the next_cursor of a previous page"), -1;
+    if (rc == 1)
+        job->filter.before_id = n;
+    if ((rc = query_param(req, "status", &value, &len)) < 0)
+        return bad_query(req, "malformed status"), -1;
+    if (rc == 1) {
+        const char *const *s = statuses;
+
+        while (*s != NULL && strcmp(*s, value) != 0)
+            ++s;
+        if (*s == NULL)
+            return bad_query(req, "status must be queued, processing, accepted or rejected"), -1;
+        snprintf(job->status, sizeof(job->status), "%s", value);
+        job->filter.status = job->status;
+    }
+    if ((rc = query_param(req, "test_id", &value, &len)) < 0 || (rc == 1 && (len == 0 || len > MARKR_ROUTE_ID_MAX ||
+                                                                              memchr(value, '\0', len) != NULL)))
+        return bad_query(req, "test_id must be a non-empty test id"), -1;
+    if (rc == 1) {
+        memcpy(job->test_id, value, len + 1);
+        job->filter.test_id = job->test_id;
+    }
+    return 0;
+}
+
+int markr_handle_vault(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct vault_job *job;
+
+    if (match->route == MARKR_ROUTE_IMPORT_REPROCESS && !authorised(req))
+        return 0;
+    if ((job = calloc(1, sizeof(*job))) == NULL)
+        return -1;
+    job->route = match->route;
+    if (match->route == MARKR_ROUTE_IMPORT_INFO || match->route == MARKR_ROUTE_IMPORT_RAW ||
+        match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
+        if ((job->id = parse_id(match->id, match->id_len)) < 1) {
+            free(job);
+            markr_http_send_problem(req, 400, "bad_import_id", "an import id is a positive decimal integer");
+            return 0;
+        }
+    }
+    if (match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
+        static const char *const known[] = {"dry_run", NULL};
+        char *value;
+        size_t len;
+        int rc = query_param(req, "dry_run", &value, &len);
+
+        if (!query_known(req, known) || rc < 0 ||
+            (rc == 1 && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
+            free(job);
+            return bad_query(req, "reprocess takes dry_run=true or dry_run=false");
+        }
+        job->dry_run = rc == 1 && strcmp(value, "true") == 0;
+    }
+    if (match->route == MARKR_ROUTE_IMPORTS && read_list_query(req, job) != 0) {
+        free(job);
+        return 0;
+    }
+    if (match->route == MARKR_ROUTE_TEST_CONFLICTS) {
+        memcpy(job->test_id, match->id, match->id_len);
+        job->test_id_len = match->id_len;
+    }
+    job->base.job.run = vault_run;
+    job->base.respond = vault_respond;
+    job->base.destroy = vault_destroy;
+    markr_http_job_start(&job->base, req, pool);
+    return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * The queue runners (see queue_runner.h). A runner never holds an import between two
+ * transactions except for the moment between its claim and its processing; if its process
+ * dies anywhere, the import is either still 'queued', or 'processing' without a lock, and
+ * the next claim by any server takes it again. Processing commits verdict, marks and
+ * status together, so it happens exactly once.
+ */
+#include "queue_runner.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "application/reprocess.h"
+
+/* How long an idle runner waits for a notification before looking again anyway (a
+ * notification can be missed while the connection is being re-established). */
+#define RUNNER_WAIT_MS 500
+
+struct runner_thread {
+    pthread_t thread;
+    struct markr_queue_runner *owner;
+    struct markr_services *services;
+    int started;
+};
+
+struct markr_queue_runner {
+    const struct markr_service_factory *factory;
+    atomic_int stopping;
+    unsigned count;
+    struct runner_thread threads[];
+};
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static void *run(void *arg)
+{
+    struct runner_thread *t = arg;
+    struct markr_services *s = t->services;
+
+    while (!atomic_load(&t->owner->stopping)) {
+        struct markr_reprocess_report report;
+        struct markr_error err;
+        int64_t id;
+        int rc = s->queue.claim(s->queue.ctx, &id, &err);
+
+        if (rc == 1) {
+            rc = markr_process_queued(&s->reprocess, id, &report, &err);
+            if (rc == 1)
+                fprintf(stderr, "markr: queued import %lld processed: %s\n", (long long)id, report.status);
+            else if (rc < 0)
+                fprintf(stderr, "markr: queued import %lld not processed, will retry: %s\n", (long long)id,
+                        err.message);
+            markr_reprocess_report_free(&report);
+            if (rc < 0)
+                pause_ms(RUNNER_WAIT_MS);
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "markr: cannot read the import queue: %s\n", err.message);
+            pause_ms(RUNNER_WAIT_MS);
+            continue;
+        }
+        s->queue.wait(s->queue.ctx, RUNNER_WAIT_MS, &err);
+    }
+    return NULL;
+}
+
+/* Runners start with every signal blocked: stop signals belong to the server's loop (its
+ * signalfd), and one delivered to a runner would kill the process instead. */
+static int spawn(struct runner_thread *t)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&t->thread, NULL, run, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+struct markr_queue_runner *markr_queue_runner_start(const struct markr_service_factory *factory, unsigned threads,
+                                                    struct markr_error *err)
+{
+    struct markr_queue_runner *r = calloc(1, sizeof(*r) + threads * sizeof(r->threads[0]));
+
+    if (r == NULL) {
+        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    r->factory = factory;
+    atomic_init(&r->stopping, 0);
+    for (unsigned i = 0; i < threads; ++i) {
+        struct runner_thread *t = &r->threads[i];
+
+        t->owner = r;
+        if ((t->services = factory->open(factory->ctx, err)) == NULL)
+            goto fail;
+        r->count = i + 1;
+        if (spawn(t) != 0) {
+            markr_error_set(err, MARKR_ERR_INTERNAL, "thread", "cannot start a queue runner");
+            goto fail;
+        }
+        t->started = 1;
+    }
+    return r;
+fail:
+    markr_queue_runner_stop(r);
+    return NULL;
+}
+
+void markr_queue_runner_stop(struct markr_queue_runner *r)
+{
+    if (r == NULL)
+        return;
+    atomic_store(&r->stopping, 1);
+    for (unsigned i = 0; i < r->count; ++i) {
+        struct runner_thread *t = &r->threads[i];
+
+        if (t->started)
+            pthread_join(t->thread, NULL);
+        if (t->services != NULL)
+            r->factory->close(r->factory->ctx, t->services);
+    }
+    free(r);
+}

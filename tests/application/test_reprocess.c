@@ -1,0 +1,334 @@
+/*
+ * The reprocessing use cases through fake ports: documents are judged again in order of
+ * receipt and every verdict goes through the rebuild port inside one transaction that is
+ * committed only when everything went through (and never on a dry run); one import is
+ * applied late; an accepted import the rules now refuse is left alone; a queued import
+ * that someone else finished is skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "application/reprocess.h"
+
+/* --- a parser of tiny documents: "T S A O" is one result, "bad" is refused, "boom" fails --- */
+
+static int tiny_parse(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err)
+{
+    char text[64], t[16], s[16], a[16], o[16];
+    struct markr_raw_result raw;
+
+    snprintf(text, sizeof(text), "%.*s", (int)len, body);
+    if (strcmp(text, "bad") == 0) {
+        markr_error_set(err, MARKR_ERR_INVALID, "missing_field", "result 1: student-number is missing");
+        markr_error_locate(err, 1, 1, "student-number");
+        return -1;
+    }
+    if (strcmp(text, "boom") == 0)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+    assert_int_equal(sscanf(text, "%15s %15s %15s %15s", t, s, a, o), 4);
+    memset(&raw, 0, sizeof(raw));
+    raw.line = 1;
+    raw.text[MARKR_FIELD_TEST_ID] = t;
+    raw.text[MARKR_FIELD_STUDENT_NUMBER] = s;
+    raw.text[MARKR_FIELD_AVAILABLE] = a;
+    raw.text[MARKR_FIELD_OBTAINED] = o;
+    for (int f = 0; f < MARKR_FIELD_COUNT; ++f)
+        raw.len[f] = raw.text[f] != NULL ? strlen(raw.text[f]) : 0;
+    return markr_document_add(doc, &raw, err);
+}
+
+/* --- a fake vault ----------------------------------------------------------------------------- */
+
+struct stored {
+    int64_t id;
+    const char *status;
+    const char *body;
+};
+
+struct fake_vault {
+    struct stored docs[8];
+    size_t count;
+    /* record */
+    int begins, began_all, commits, rollbacks, open;
+    char log[512]; /* "A1 R2 ..." : accepted/rejected per id in the order applied; "L" marks late */
+    int fail_apply_id;
+};
+
+static int v_begin(void *ctx, int all, struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+
+    assert_false(v->open);
+    v->open = 1;
+    v->begins++;
+    v->began_all = all;
+    return 0;
+}
+
+static int fill(const struct stored *d, struct markr_stored_import *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = d->id;
+    snprintf(out->status, sizeof(out->status), "%s", d->status);
+    out->content_type = strdup("text/xml+markr");
+    out->body = strdup(d->body);
+    out->len = strlen(d->body);
+    return 1;
+}
+
+static int v_next(void *ctx, int64_t after, struct markr_stored_import *out, struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+    const struct stored *best = NULL;
+
+    assert_true(v->open);
+    for (size_t i = 0; i < v->count; ++i)
+        if (v->docs[i].id > after && (strcmp(v->docs[i].status, "accepted") == 0 ||
+                                      strcmp(v->docs[i].status, "rejected") == 0) &&
+            (best == NULL || v->docs[i].id < best->id))
+            best = &v->docs[i];
+    return best != NULL ? fill(best, out) : 0;
+}
+
+static int v_fetch(void *ctx, int64_t id, const char *want, struct markr_stored_import *out, struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+
+    assert_true(v->open);
+    for (size_t i = 0; i < v->count; ++i) {
+        const char *s = v->docs[i].status;
+
+        if (v->docs[i].id == id && (want != NULL ? strcmp(s, want) == 0
+                                                 : strcmp(s, "accepted") == 0 || strcmp(s, "rejected") == 0))
+            return fill(&v->docs[i], out);
+    }
+    return 0;
+}
+
+static int v_would_raise(void *ctx, const struct markr_marks *marks, char ***tests, size_t *count,
+                         struct markr_error *err)
+{
+    *tests = calloc(1, sizeof(**tests));
+    (*tests)[0] = strdup(marks->tests[0]);
+    *count = 1;
+    return 0;
+}
+
+static void logf_(struct fake_vault *v, const char *fmt, ...)
+{
+    va_list ap;
+    size_t used = strlen(v->log);
+
+    va_start(ap, fmt);
+    vsnprintf(v->log + used, sizeof(v->log) - used, fmt, ap);
+    va_end(ap);
+}
+
+static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int late,
+                            struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+
+    assert_true(v->open);
+    if (id == v->fail_apply_id)
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "gone");
+    logf_(v, "A%lld%s ", (long long)id, late ? "L" : "");
+    return 0;
+}
+
+static int v_apply_rejected(void *ctx, int64_t id, const struct markr_error *reason, size_t result_count,
+                            struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+
+    assert_true(v->open);
+    assert_string_equal(reason->reason, "missing_field");
+    logf_(v, "R%lld ", (long long)id);
+    return 0;
+}
+
+static int v_changed(void *ctx, char ***tests, size_t *count, struct markr_error *err)
+{
+    *tests = NULL;
+    *count = 0;
+    return 0;
+}
+
+static int v_finish(void *ctx, int commit, struct markr_error *err)
+{
+    struct fake_vault *v = ctx;
+
+    assert_true(v->open);
+    v->open = 0;
+    if (commit)
+        v->commits++;
+    else
+        v->rollbacks++;
+    return 0;
+}
+
+static struct markr_reprocess_deps deps_of(struct fake_vault *v)
+{
+    return (struct markr_reprocess_deps){
+        .parser = {.ctx = NULL, .parse = tiny_parse},
+        .rebuild = {.ctx = v, .begin = v_begin, .next = v_next, .fetch = v_fetch, .would_raise = v_would_raise,
+                    .apply_accepted = v_apply_accepted, .apply_rejected = v_apply_rejected,
+                    .changed_tests = v_changed, .finish = v_finish}};
+}
+
+static struct fake_vault *history(void)
+{
+    static struct fake_vault v;
+
+    memset(&v, 0, sizeof(v));
+    v.docs[0] = (struct stored){3, "accepted", "t 1 10 5"};
+    v.docs[1] = (struct stored){1, "accepted", "t 2 10 7"};
+    v.docs[2] = (struct stored){2, "rejected", "t 3 10 9"}; /* passes today */
+    v.docs[3] = (struct stored){4, "accepted", "bad"};      /* refused today */
+    v.docs[4] = (struct stored){5, "queued", "t 4 10 1"};   /* the queue's, not ours */
+    v.count = 5;
+    return &v;
+}
+
+/* --- tests ------------------------------------------------------------------------------------ */
+
+static void all_replays_in_order_of_receipt_and_commits_once(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    assert_int_equal(markr_reprocess_all(&deps, 0, &r, &err), 0);
+    assert_string_equal(v->log, "A1 A2 A3 R4 ");
+    assert_int_equal(v->began_all, 1);
+    assert_int_equal(v->commits, 1);
+    assert_int_equal(v->rollbacks, 0);
+    assert_int_equal(r.imports, 4);
+    assert_int_equal(r.flip_count, 2);
+    assert_int_equal(r.flips[0].id, 2);
+    assert_string_equal(r.flips[0].to, "accepted");
+    assert_int_equal(r.flips[1].id, 4);
+    assert_string_equal(r.flips[1].from, "accepted");
+    assert_string_equal(r.flips[1].to, "rejected");
+    markr_reprocess_report_free(&r);
+}
+
+static void dry_run_rolls_back(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    assert_int_equal(markr_reprocess_all(&deps, 1, &r, &err), 0);
+    assert_int_equal(r.flip_count, 2);
+    assert_int_equal(v->commits, 0);
+    assert_int_equal(v->rollbacks, 1);
+    markr_reprocess_report_free(&r);
+}
+
+static void a_failure_rolls_everything_back(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    v->fail_apply_id = 3;
+    assert_int_equal(markr_reprocess_all(&deps, 0, &r, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_int_equal(v->commits, 0);
+    assert_int_equal(v->rollbacks, 1);
+    assert_int_equal(r.flip_count, 0);
+    assert_null(r.flips);
+
+    v = history();
+    v->docs[1].body = "boom"; /* not a verdict: the parser itself failed */
+    deps = deps_of(v);
+    assert_int_equal(markr_reprocess_all(&deps, 0, &r, &err), -1);
+    assert_string_equal(err.reason, "out_of_memory");
+    assert_int_equal(v->commits, 0);
+    assert_string_equal(v->log, "");
+}
+
+static void one_import_is_applied_late(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    assert_int_equal(markr_reprocess_one(&deps, 2, 0, &r, &err), 0);
+    assert_string_equal(v->log, "A2L ");
+    assert_int_equal(v->began_all, 0);
+    assert_int_equal(v->commits, 1);
+    assert_string_equal(r.status, "accepted");
+    assert_int_equal(r.flip_count, 1);
+    assert_int_equal(r.changed_test_count, 1);
+    assert_string_equal(r.changed_tests[0], "t");
+    markr_reprocess_report_free(&r);
+}
+
+static void one_accepted_import_now_refused_is_left_alone(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    assert_int_equal(markr_reprocess_one(&deps, 4, 0, &r, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INVALID);
+    assert_string_equal(err.reason, "needs_full_rebuild");
+    assert_non_null(strstr(err.message, "markr reprocess --all"));
+    assert_string_equal(v->log, "");
+    assert_int_equal(v->rollbacks, 1);
+
+    assert_int_equal(markr_reprocess_one(&deps, 5, 0, &r, &err), -1); /* queued */
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_int_equal(markr_reprocess_one(&deps, 99, 0, &r, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_int_equal(v->commits, 0);
+}
+
+static void queued_import_is_processed_once(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    v->docs[4].status = "processing";
+    assert_int_equal(markr_process_queued(&deps, 5, &r, &err), 1);
+    assert_string_equal(r.status, "accepted");
+    assert_string_equal(v->log, "A5 "); /* in processing order, not late */
+    assert_int_equal(v->commits, 1);
+    markr_reprocess_report_free(&r);
+
+    v->docs[4].status = "accepted"; /* someone else finished it */
+    assert_int_equal(markr_process_queued(&deps, 5, &r, &err), 0);
+    assert_int_equal(v->commits, 1);
+    assert_int_equal(v->rollbacks, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(all_replays_in_order_of_receipt_and_commits_once),
+        cmocka_unit_test(dry_run_rolls_back),
+        cmocka_unit_test(a_failure_rolls_everything_back),
+        cmocka_unit_test(one_import_is_applied_late),
+        cmocka_unit_test(one_accepted_import_now_refused_is_left_alone),
+        cmocka_unit_test(queued_import_is_processed_once),
+    };
+
+    return cmocka_run_group_tests_name("reprocess_use_case", tests, NULL, NULL);
+}

@@ -1,0 +1,284 @@
+/*
+ * Reprocessing against a real PostgreSQL and the real XML parser (issue 3): a document the
+ * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
+ * reports the flip and writes nothing, one accepted document the rules now refuse is left
+ * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "application/import_document.h"
+#include "application/reprocess.h"
+#include "interfaces/pg/pg_migrate.h"
+#include "interfaces/pg/pg_store.h"
+#include "interfaces/pg/pg_vault.h"
+#include "interfaces/xml/xml_parser.h"
+#include "test_db.h"
+
+/* A firmware variant writes <student-id> for <student-number>. */
+static const char variant[] = "<mcq-test-results>\n"
+                              "  <mcq-test-result><student-id>7</student-id><test-id>relaxed</test-id>\n"
+                              "    <first-name>Ada</first-name><summary-marks available=\"10\" obtained=\"9\"/>\n"
+                              "  </mcq-test-result>\n"
+                              "</mcq-test-results>\n";
+static const char plain[] = "<mcq-test-results>\n"
+                            "  <mcq-test-result><student-number>8</student-number><test-id>relaxed</test-id>\n"
+                            "    <summary-marks available=\"10\" obtained=\"4\"/>\n"
+                            "  </mcq-test-result>\n"
+                            "</mcq-test-results>\n";
+
+struct fixture {
+    char *conninfo;
+    struct markr_pg *pg;
+    struct markr_import_deps import;
+    struct markr_reprocess_deps strict, relaxed, failing;
+};
+
+/* The relaxed rule (test only): <student-id> is read as <student-number>. */
+static int relaxed_parse(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err)
+{
+    struct markr_document_parser real = markr_xml_parser();
+    char *copy = malloc(len * 2 + 1), *w = copy;
+    int rc;
+
+    for (size_t i = 0; i < len;) {
+        if (len - i >= 10 && memcmp(body + i, "student-id", 10) == 0) {
+            memcpy(w, "student-number", 14);
+            w += 14;
+            i += 10;
+        } else {
+            *w++ = body[i++];
+        }
+    }
+    rc = real.parse(real.ctx, copy, (size_t)(w - copy), doc, err);
+    free(copy);
+    return rc;
+}
+
+/* Fails (not a verdict) on the second document it sees. */
+static int failing_parse(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err)
+{
+    int *calls = ctx;
+    struct markr_document_parser real = markr_xml_parser();
+
+    if (++*calls == 2)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory (simulated)");
+    return real.parse(real.ctx, body, len, doc, err);
+}
+
+static int failing_calls;
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct markr_error err;
+
+    f->conninfo = markr_test_db_create("pg_vault");
+    if ((f->pg = markr_pg_connect(f->conninfo, &err)) == NULL ||
+        markr_pg_migrate(f->pg, getenv("MARKR_MIGRATIONS_DIR"), NULL, &err) != 0) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    markr_xml_global_init();
+    f->import.parser = markr_xml_parser();
+    f->import.store = markr_pg_import_store(f->pg);
+    f->strict.parser = markr_xml_parser();
+    f->strict.rebuild = markr_pg_vault_rebuild(f->pg);
+    f->relaxed = f->strict;
+    f->relaxed.parser = (struct markr_document_parser){.ctx = NULL, .parse = relaxed_parse};
+    f->failing = f->strict;
+    failing_calls = 0;
+    f->failing.parser = (struct markr_document_parser){.ctx = &failing_calls, .parse = failing_parse};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    markr_pg_close(f->pg);
+    markr_test_db_drop(f->conninfo);
+    free(f->conninfo);
+    free(f);
+    return 0;
+}
+
+static int64_t import(struct fixture *f, const char *doc, int accepted)
+{
+    struct markr_import_outcome o;
+    int rc = markr_import_document(&f->import, "text/xml+markr", doc, strlen(doc), &o);
+    int64_t id = o.import_id;
+
+    assert_int_equal(rc == 0, accepted);
+    assert_true(id > 0);
+    markr_import_outcome_free(&o);
+    return id;
+}
+
+static char *value(struct fixture *f, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return markr_test_db_value(f->conninfo, sql);
+}
+
+static void assert_value(struct fixture *f, const char *expected, const char *sql)
+{
+    char *v = markr_test_db_value(f->conninfo, sql);
+
+    if (v == NULL || strcmp(v, expected) != 0)
+        fail_msg("%s\n  gave %s, expected %s", sql, v ? v : "NULL", expected);
+    free(v);
+}
+
+static void refused_document_passes_a_relaxed_rule_on_reprocess(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t refused = import(f, variant, 0), other = import(f, plain, 1);
+
+    assert_value(f, "missing_field", "SELECT reason->>'error' FROM imports WHERE status = 'rejected'");
+
+    /* Today's rules: still refused, nothing flips. */
+    assert_int_equal(markr_reprocess_one(&f->strict, refused, 0, &report, &err), 0);
+    assert_string_equal(report.status, "rejected");
+    assert_int_equal(report.flip_count, 0);
+    assert_string_equal(report.refusal.reason, "missing_field");
+    markr_reprocess_report_free(&report);
+
+    /* Dry: the flip and the changed test are reported, nothing is written. */
+    assert_int_equal(markr_reprocess_one(&f->relaxed, refused, 1, &report, &err), 0);
+    assert_int_equal(report.flip_count, 1);
+    assert_int_equal(report.flips[0].id, refused);
+    assert_string_equal(report.flips[0].from, "rejected");
+    assert_string_equal(report.flips[0].to, "accepted");
+    assert_int_equal(report.changed_test_count, 1);
+    assert_string_equal(report.changed_tests[0], "relaxed");
+    markr_reprocess_report_free(&report);
+    assert_value(f, "rejected", "SELECT status FROM imports WHERE reason IS NOT NULL");
+    assert_value(f, "1", "SELECT count(*) FROM marks");
+
+    /* For real: accepted, its marks applied (import_id names it), its tests and names kept. */
+    assert_int_equal(markr_reprocess_one(&f->relaxed, refused, 0, &report, &err), 0);
+    assert_string_equal(report.status, "accepted");
+    markr_reprocess_report_free(&report);
+    {
+        char *status = value(f, "SELECT status || ',' || result_count || ',' || (reason IS NULL) || ',' || "
+                                "(processed_at IS NOT NULL) FROM imports WHERE id = %lld",
+                             (long long)refused);
+        char *mark = value(f, "SELECT available || '/' || obtained || ',' || first_name || ',' || import_id "
+                              "FROM marks WHERE student_number = '7'");
+        char expected[64];
+
+        assert_string_equal(status, "accepted,1,true,true");
+        snprintf(expected, sizeof(expected), "10/9,Ada,%lld", (long long)refused);
+        assert_string_equal(mark, expected);
+        free(status);
+        free(mark);
+    }
+    assert_value(f, "2", "SELECT count(*) FROM import_tests WHERE test_id = 'relaxed'");
+    assert_value(f, "Ada", "SELECT first_name FROM import_names WHERE student_number = '7'");
+
+    /* The strict rules refuse it again: one document at a time cannot take marks back. */
+    assert_int_equal(markr_reprocess_one(&f->strict, refused, 0, &report, &err), -1);
+    assert_string_equal(err.reason, "needs_full_rebuild");
+    assert_value(f, "accepted", "SELECT status FROM imports WHERE id = (SELECT min(id) FROM imports)");
+
+    /* A full rebuild under the strict rules does, and says which test changed. */
+    assert_int_equal(markr_reprocess_all(&f->strict, 0, &report, &err), 0);
+    assert_int_equal(report.imports, 2);
+    assert_int_equal(report.flip_count, 1);
+    assert_string_equal(report.flips[0].to, "rejected");
+    assert_int_equal(report.changed_test_count, 1);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "8", "SELECT string_agg(student_number, ',') FROM marks");
+    assert_value(f, "0", "SELECT count(*) FROM import_names WHERE student_number = '7'");
+    (void)other;
+}
+
+static void failed_rebuild_leaves_the_marks_alone(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    char *before, *after;
+    static const char sql[] = "SELECT string_agg(concat_ws('|', test_id, student_number, available, obtained, "
+                              "import_id), ',' ORDER BY test_id, student_number) || (SELECT count(*) FROM "
+                              "import_names) || (SELECT string_agg(status, ',' ORDER BY id) FROM imports) FROM marks";
+
+    import(f, plain, 1);
+    import(f, variant, 0);
+    import(f, plain, 1);
+    before = markr_test_db_value(f->conninfo, sql);
+    assert_int_equal(markr_reprocess_all(&f->failing, 0, &report, &err), -1);
+    assert_string_equal(err.reason, "out_of_memory");
+    after = markr_test_db_value(f->conninfo, sql);
+    assert_string_equal(before, after);
+    free(after);
+    /* And the connection is usable again (no transaction left open). */
+    assert_int_equal(markr_reprocess_all(&f->strict, 0, &report, &err), 0);
+    assert_int_equal(report.imports, 3);
+    markr_reprocess_report_free(&report);
+    after = markr_test_db_value(f->conninfo, sql);
+    assert_string_equal(before, after);
+    free(after);
+    free(before);
+}
+
+static void unknown_or_queued_imports_are_not_reprocessed(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_reprocess_report report;
+    struct markr_import_queue queue = markr_pg_import_queue(f->pg);
+    struct markr_error err;
+    int64_t queued;
+
+    assert_int_equal(markr_reprocess_one(&f->strict, 12345, 0, &report, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &queued, &err), 0);
+    assert_int_equal(markr_reprocess_one(&f->strict, queued, 0, &report, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    /* A full rebuild leaves it to the queue. */
+    assert_int_equal(markr_reprocess_all(&f->strict, 0, &report, &err), 0);
+    assert_int_equal(report.imports, 0);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "queued", "SELECT status FROM imports");
+    /* Claimed and processed once; a second processing of the same claim finds nothing. */
+    {
+        int64_t claimed;
+
+        assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);
+        assert_int_equal(claimed, queued);
+        assert_int_equal(markr_process_queued(&f->strict, claimed, &report, &err), 1);
+        assert_string_equal(report.status, "accepted");
+        markr_reprocess_report_free(&report);
+        assert_int_equal(markr_process_queued(&f->strict, claimed, &report, &err), 0);
+        assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 0);
+    }
+    assert_value(f, "1", "SELECT count(*) FROM marks");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(refused_document_passes_a_relaxed_rule_on_reprocess, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_rebuild_leaves_the_marks_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("pg_vault", tests, NULL, NULL);
+}

@@ -10,6 +10,7 @@
 #include "application/views.h"
 #include "handlers.h"
 #include "http_job.h"
+#include "query.h"
 #include "responses.h"
 
 enum view_kind { VIEW_TESTS, VIEW_RESULTS, VIEW_STUDENT, VIEW_HISTOGRAM };
@@ -31,35 +32,13 @@ struct view_job {
 
 #define PARAM_MAX 64
 
-/* Finds name in the query of req and decodes its value into out (NUL-terminated). Returns 1
- * when found, 0 when absent, -1 when its value is malformed or too long. */
+/* Finds name in the query of req and decodes its value into out (room for PARAM_MAX bytes
+ * and a NUL). Returns 1 when found, 0 when absent, -1 when malformed or too long. */
 static int query_param(h2o_req_t *req, const char *name, char *out)
 {
-    const char *q, *end;
-    size_t name_len = strlen(name);
+    size_t len;
 
-    if (req->query_at == SIZE_MAX)
-        return 0;
-    q = req->path.base + req->query_at + 1;
-    end = req->path.base + req->path.len;
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *stop = amp != NULL ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(stop - q));
-        const char *key_end = eq != NULL ? eq : stop;
-
-        if ((size_t)(key_end - q) == name_len && memcmp(q, name, name_len) == 0) {
-            const char *v = eq != NULL ? eq + 1 : stop;
-            long n = markr_percent_decode(v, (size_t)(stop - v), out, PARAM_MAX);
-
-            if (n < 0)
-                return -1;
-            out[n] = '\0';
-            return 1;
-        }
-        q = stop + 1;
-    }
-    return 0;
+    return markr_query_get(req->path.base, req->path.len, name, out, PARAM_MAX, &len);
 }
 
 /* A decimal integer parameter: absent gives fallback. Returns 0, or -1 when present but not
@@ -68,15 +47,14 @@ static int query_number(h2o_req_t *req, const char *name, uint64_t fallback, uin
 {
     char value[PARAM_MAX + 1];
     int found = query_param(req, name, value);
-    size_t len;
+    int64_t n;
 
     *out = fallback;
     if (found == 0)
         return 0;
-    len = found < 0 ? 0 : strlen(value);
-    if (len == 0 || len > 9 || strspn(value, "0123456789") != len)
+    if (found < 0 || (n = markr_parse_uint(value, strlen(value), 999999999)) < 0)
         return -1;
-    *out = strtoull(value, NULL, 10);
+    *out = (uint64_t)n;
     return 0;
 }
 

@@ -7,7 +7,8 @@
 #                   PostgreSQL for both; the exit status says pass or fail
 #   make bench      the core's benchmark (import, aggregate, /health) against a private
 #                   server and database; bench-vault: async import and reprocess --all;
-#                   bench-live: cached aggregates and streams under wrk (bench/README.md)
+#                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
+#                   of mixed imports and reads (bench/README.md)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
 #   make deps       install missing Debian packages (root) or print the command (others)
@@ -16,7 +17,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test bench bench-vault bench-live fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test bench bench-vault bench-live bench-load fuzz clean distclean
 
 all: build
 
@@ -47,6 +48,9 @@ bench-vault: build
 
 bench-live: build
 	bash bench/live.sh
+
+bench-load: build
+	bash scripts/bench-load.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh

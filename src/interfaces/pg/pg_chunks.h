@@ -1,0 +1,44 @@
+/*
+ * How the vault stores a body (issue 6, ADR 0018): as ordered 1 MiB rows of import_chunks,
+ * streamed with binary COPY from the bytes in memory, with the SHA-256 computed here
+ * (OpenSSL) instead of by the server. Private to the PostgreSQL adapter (pg_store.c and
+ * pg_vault.c), like pg_internal.h.
+ */
+#ifndef MARKR_INTERFACES_PG_CHUNKS_H
+#define MARKR_INTERFACES_PG_CHUNKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_internal.h"
+
+/* Bytes per row of import_chunks (the last row of a body holds the rest). */
+#define MARKR_PG_CHUNK_BYTES (1024 * 1024)
+
+/* What the imports row says of a body: its length as text (for an int8 parameter) and its
+ * SHA-256 (32 bytes, for a binary bytea parameter). Returns 0, or -1 with err. */
+struct markr_pg_body_digest {
+    char size[24];
+    unsigned char sha256[32];
+};
+int markr_pg_body_digest(const char *body, size_t len, struct markr_pg_body_digest *out, struct markr_error *err);
+
+/* Inside an open transaction: streams body as the chunks of import id (COPY FROM STDIN,
+ * binary). Returns 0, or -1 with err (markr_pg_fail: the transaction is then aborted). */
+int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, size_t len, struct markr_error *err);
+
+/* Reads the chunks of import id in order into a malloc'd buffer of size bytes (*body, at
+ * least 1 byte allocated), one row at a time (single-row mode), so the client never holds
+ * more than the body and one chunk. Fails (MARKR_ERR_INTERNAL "database_error") when the
+ * chunks are not 0, 1, 2, ... or do not add up to size. Returns 0, or -1 with err. */
+int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **body, struct markr_error *err);
+
+/* Runs step(pg, arg, err) between BEGIN and COMMIT, rolling back when it fails. A deadlock
+ * (40P01) or serialization failure (40001) left nothing behind, so the whole transaction is
+ * run again, up to MARKR_PG_RETRIES more times after a short pause; step must therefore be
+ * repeatable (reset its outputs itself). Returns 0, or -1 with err. */
+int markr_pg_transaction(struct markr_pg *pg, const char *what,
+                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                         struct markr_error *err);
+
+#endif

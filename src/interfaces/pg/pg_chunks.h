@@ -15,16 +15,15 @@
 /* Bytes per row of import_chunks (the last row of a body holds the rest). */
 #define MARKR_PG_CHUNK_BYTES (1024 * 1024)
 
-/* What the imports row says of a body: its length as text (for an int8 parameter) and its
- * SHA-256 (32 bytes, for a binary bytea parameter). Returns 0, or -1 with err. */
-struct markr_pg_body_digest {
-    char size[24];
-    unsigned char sha256[32];
-};
-int markr_pg_body_digest(const char *body, size_t len, struct markr_pg_body_digest *out, struct markr_error *err);
+/* The SHA-256 an imports row holds from its INSERT until markr_pg_chunks_write sets the real
+ * one, in the same transaction (32 zero bytes: the column's CHECK wants 32 bytes). Nobody
+ * else ever sees it. SQL text, for the VALUES of the INSERT. */
+#define MARKR_PG_SHA256_PENDING "decode(repeat('00', 32), 'hex')"
 
-/* Inside an open transaction: streams body as the chunks of import id (COPY FROM STDIN,
- * binary). Returns 0, or -1 with err (markr_pg_fail: the transaction is then aborted). */
+/* Inside the open transaction that inserted the imports row id: streams body as its chunks
+ * (COPY FROM STDIN, binary), hashing each chunk while the server stores the previous one,
+ * then sets the row's sha256. Returns 0, or -1 with err (markr_pg_fail: the transaction is
+ * then aborted). */
 int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, size_t len, struct markr_error *err);
 
 /* Reads the chunks of import id in order into a malloc'd buffer of size bytes (*body, at

@@ -17,12 +17,12 @@
 
 /*
  * The vault row of a document, inserted first in the import's transaction (ADR 0018): $1
- * content type, $2 size in bytes, $3 SHA-256 (both computed by markr from the body, which
- * follows as chunks), $4 result count.
+ * content type, $2 size in bytes, $3 result count. The body follows as chunks, hashed while
+ * they stream, and the SHA-256 is set then (markr_pg_chunks_write).
  */
 static const char insert_accepted_sql[] =
     "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-    "VALUES ($1, $2, $3, 'accepted', $4)\n"
+    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3)\n"
     "RETURNING id";
 
 /*
@@ -71,7 +71,7 @@ static const char save_accepted_sql[] =
  * empty field are "not about one" and are left out of the object. */
 static const char save_rejected_sql[] =
     "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
-    "VALUES ($1, $2, $9, 'rejected',\n"
+    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'rejected',\n"
     "        jsonb_strip_nulls(jsonb_build_object(\n"
     "            'error', $3::text, 'message', $4::text, 'result_index', NULLIF($5, 0),\n"
     "            'line', NULLIF($6, 0), 'field', NULLIF($7::text, ''))),\n"
@@ -247,8 +247,7 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
                                                   MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY, MARKR_PG_INT4_ARRAY};
     struct markr_pg *pg = ctx;
     struct accepted_step step = {.entry = entry};
-    struct markr_pg_body_digest digest;
-    char count[24];
+    char count[24], size[24];
     char *content_type = NULL, *arrays[COLUMN_COUNT] = {NULL};
     size_t lengths[COLUMN_COUNT];
     char *scans[MARKR_PG_SCAN_COLUMNS] = {NULL};
@@ -268,12 +267,10 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         goto out;
     }
-    if (markr_pg_body_digest(entry->body, entry->body_len, &digest, err) != 0)
-        goto out;
     snprintf(count, sizeof(count), "%zu", entry->result_count);
+    snprintf(size, sizeof(size), "%zu", entry->body_len);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
-    markr_pg_param_text(&step.row, MARKR_PG_INT8, digest.size);
-    markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, (const char *)digest.sha256, sizeof(digest.sha256));
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
     markr_pg_param_text(&step.row, MARKR_PG_INT4, count);
     markr_pg_param_text(&step.marks, MARKR_PG_INT8, step.key);
     for (int c = 0; c < COLUMN_COUNT; ++c)
@@ -318,8 +315,7 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
 {
     struct markr_pg *pg = ctx;
     struct rejected_step step = {.entry = entry};
-    struct markr_pg_body_digest digest;
-    char count[24], index[24], line[24];
+    char count[24], index[24], line[24], size[24];
     char *content_type = NULL, *code = NULL, *message = NULL, *field = NULL;
     int rc = -1;
 
@@ -333,20 +329,18 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         goto out;
     }
-    if (markr_pg_body_digest(entry->body, entry->body_len, &digest, err) != 0)
-        goto out;
     snprintf(count, sizeof(count), "%zu", entry->result_count);
+    snprintf(size, sizeof(size), "%zu", entry->body_len);
     snprintf(index, sizeof(index), "%zu", reason->result_index);
     snprintf(line, sizeof(line), "%lu", reason->line);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
-    markr_pg_param_text(&step.row, MARKR_PG_INT8, digest.size);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, code);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, message);
     markr_pg_param_text(&step.row, MARKR_PG_INT8, index);
     markr_pg_param_text(&step.row, MARKR_PG_INT8, line);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, field);
     markr_pg_param_text(&step.row, MARKR_PG_INT4, count);
-    markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, (const char *)digest.sha256, sizeof(digest.sha256));
 
     if ((rc = markr_pg_transaction(pg, "storing the refused import", rejected_step, &step, err)) == 0)
         *import_id = step.id;

@@ -662,7 +662,7 @@ static int enqueue_step(struct markr_pg *pg, void *arg, struct markr_error *err)
 {
     static const char enqueue_sql[] =
         "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-        "VALUES ($1, $2, $3, 'queued', 0)\n"
+        "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'queued', 0)\n"
         "RETURNING id";
     static const char notify_sql[] = "SELECT pg_notify('" QUEUE_CHANNEL "', $1)";
     struct enqueue_step *s = arg;
@@ -690,20 +690,17 @@ static int queue_enqueue(void *ctx, const char *content_type, const char *body, 
 {
     struct markr_pg *pg = ctx;
     struct enqueue_step step = {.body = body, .len = len};
-    struct markr_pg_body_digest digest;
-    char *type = markr_pg_utf8_copy(content_type);
-    int rc = -1;
+    char *type = markr_pg_utf8_copy(content_type), size[24];
+    int rc;
 
     *import_id = 0;
     if (type == NULL)
         return oom(err);
-    if (markr_pg_body_digest(body, len, &digest, err) == 0) {
-        markr_pg_param_text(&step.row, MARKR_PG_TEXT, type);
-        markr_pg_param_text(&step.row, MARKR_PG_INT8, digest.size);
-        markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, (const char *)digest.sha256, sizeof(digest.sha256));
-        if ((rc = markr_pg_transaction(pg, "queueing the import", enqueue_step, &step, err)) == 0)
-            *import_id = step.id;
-    }
+    snprintf(size, sizeof(size), "%zu", len);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, type);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
+    if ((rc = markr_pg_transaction(pg, "queueing the import", enqueue_step, &step, err)) == 0)
+        *import_id = step.id;
     free(type);
     return rc;
 }

@@ -7,7 +7,8 @@
  * server computes from the stored chunks; a failure after the chunks were sent, or while
  * they are sent, leaves no vault row, no chunk and no mark; a serialization failure runs the
  * whole transaction again without leaving a duplicate; chunks that do not make the body are
- * an error, never a short answer.
+ * an error, never a short answer; and migration 0003 moves the bodies of an existing vault
+ * into chunks exactly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "application/reprocess.h"
 #include "domain/document.h"
@@ -389,6 +391,110 @@ static void missing_or_short_chunks_are_an_error(void **state)
     free(body);
 }
 
+
+/* --- migration 0003 ----------------------------------------------------------------------------- */
+
+/* Copies one of the project's migration files into dir. */
+static void copy_migration(const char *dir, const char *name)
+{
+    char path[512], *text;
+    FILE *in, *out;
+    long size;
+
+    snprintf(path, sizeof(path), "%s/%s", getenv("MARKR_MIGRATIONS_DIR"), name);
+    assert_non_null(in = fopen(path, "rb"));
+    fseek(in, 0, SEEK_END);
+    size = ftell(in);
+    rewind(in);
+    assert_non_null(text = malloc((size_t)size + 1));
+    assert_int_equal(fread(text, 1, (size_t)size, in), (size_t)size);
+    fclose(in);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_non_null(out = fopen(path, "wb"));
+    assert_int_equal(fwrite(text, 1, (size_t)size, out), (size_t)size);
+    assert_int_equal(fclose(out), 0);
+    free(text);
+}
+
+static void migrate_dir(struct markr_pg *pg, const char *dir)
+{
+    struct markr_error err;
+
+    if (markr_pg_migrate(pg, dir, NULL, &err) != 0)
+        fail_msg("migrate: %s", err.message);
+}
+
+static void migration_moves_existing_bodies_into_chunks(void **state)
+{
+    char dir[] = "/tmp/markr-chunks-XXXXXX", path[600];
+    char *conninfo = markr_test_db_create("pg_chunks_migrate");
+    struct markr_error err;
+    struct markr_pg *pg = markr_pg_connect(conninfo, &err);
+    struct fixture f = {.conninfo = conninfo, .pg = pg};
+
+    (void)state;
+    assert_non_null(pg);
+    assert_non_null(mkdtemp(dir));
+    copy_migration(dir, "0001_initial.sql");
+    copy_migration(dir, "0002_import_vault.sql");
+    migrate_dir(pg, dir);
+    /* A vault as issue 3 left it: empty, small, exactly 1 MiB, 1 MiB + 1 and 2 MiB + 3 bodies,
+     * not UTF-8 (NUL, 0xff, 0xfe), accepted and refused. */
+    assert_int_equal(
+        markr_test_db_exec(
+            conninfo,
+            "INSERT INTO imports (content_type, size_bytes, sha256, body, status, reason, result_count)\n"
+            "SELECT 'text/xml+markr', octet_length(b), sha256(b), b, s, r, 0 FROM (VALUES\n"
+            "  (''::bytea, 'rejected', '{\"error\": \"malformed_xml\"}'::jsonb),\n"
+            "  ('\\xff00fe3c'::bytea, 'rejected', '{\"error\": \"malformed_xml\"}'),\n"
+            "  ('\\xff'::bytea || convert_to(repeat('ab', 524287), 'UTF8') || '\\x00'::bytea, 'accepted', NULL),\n"
+            "  ('\\xff'::bytea || convert_to(repeat('cd', 524288), 'UTF8'), 'accepted', NULL),\n"
+            "  (convert_to(repeat('<e>', 699051), 'UTF8') || '\\xfe'::bytea, 'accepted', NULL)\n"
+            ") AS v(b, s, r);\n"
+            "CREATE TABLE before_0003 AS SELECT id, body FROM imports;"),
+        0);
+    assert_value(&f, "SELECT string_agg(octet_length(body)::text, ',' ORDER BY id) FROM before_0003",
+                 "0,4,1048576,1048577,2097154");
+
+    copy_migration(dir, "0003_import_chunks.sql");
+    migrate_dir(pg, dir);
+    assert_value(&f,
+                 "SELECT bool_and(b.body = COALESCE((SELECT string_agg(c.bytes, ''::bytea ORDER BY c.seq)\n"
+                 "                                   FROM import_chunks AS c WHERE c.import_id = b.id), ''::bytea))\n"
+                 "FROM before_0003 AS b",
+                 "t");
+    assert_value(&f, "SELECT string_agg(n::text, ',' ORDER BY id) FROM (SELECT i.id, count(c.seq) AS n\n"
+                     "  FROM imports AS i LEFT JOIN import_chunks AS c ON c.import_id = i.id GROUP BY i.id) AS k",
+                 "0,1,1,2,3");
+    assert_value(&f, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'imports'::regclass AND attname = 'body'",
+                 "0");
+    /* The adapter reads the moved bodies (sizes and hashes were the server's). */
+    f.reader = markr_pg_vault_reader(pg);
+    f.rebuild = markr_pg_vault_rebuild(pg);
+    {
+        char *type = NULL, *raw = NULL;
+        size_t len = 0;
+
+        assert_int_equal(f.reader.raw(f.reader.ctx, 5, &type, &raw, &len, &err), 0);
+        assert_int_equal(len, 2097154);
+        assert_int_equal((unsigned char)raw[len - 1], 0xfe);
+        assert_memory_equal(raw, "<e><e>", 6);
+        free(type);
+        free(raw);
+    }
+
+    snprintf(path, sizeof(path), "%s/0001_initial.sql", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/0002_import_vault.sql", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/0003_import_chunks.sql", dir);
+    unlink(path);
+    rmdir(dir);
+    markr_pg_close(pg);
+    markr_test_db_drop(conninfo);
+    free(conninfo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_refused_chunk_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_serialization_failure_runs_the_import_again, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_or_short_chunks_are_an_error, setup, teardown),
+        cmocka_unit_test(migration_moves_existing_bodies_into_chunks),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,10 @@
 #   make run        build and serve on :8085 (a private PostgreSQL unless DATABASE_URL is set)
 #   make test       every suite in build/ and again in build-san/ (ASan+UBSan), one private
 #                   PostgreSQL for both; the exit status says pass or fail
-#   make bench      the benchmarks of bench/ against a private server and database
-#   make bench-vault  the import vault's benchmark (async import, reprocess --all)
+#   make bench      the core's benchmark (import, aggregate, /health) against a private
+#                   server and database; bench-vault: async import and reprocess --all;
+#                   bench-live: cached aggregates and streams under wrk (bench/README.md)
+#   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
 #   make deps       install missing Debian packages (root) or print the command (others)
 #   make clean      remove the build directories
@@ -14,7 +16,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san run test bench bench-vault clean distclean
+.PHONY: all deps build build-san browser-deps run test bench bench-vault bench-live fuzz clean distclean
 
 all: build
 
@@ -30,8 +32,12 @@ build-san: deps
 run:
 	bash scripts/run.sh
 
-test: build build-san
+test: build build-san browser-deps
 	bash scripts/test.sh build build-san
+
+# The browser test's npm packages, exactly as tests/browser/package-lock.json says.
+browser-deps: deps
+	npm ci --prefix tests/browser --no-audit --no-fund
 
 bench: build
 	bash scripts/bench.sh
@@ -39,8 +45,14 @@ bench: build
 bench-vault: build
 	bash scripts/bench-vault.sh
 
+bench-live: build
+	bash bench/live.sh
+
+fuzz: deps
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 distclean: clean
 	bash scripts/pg-private.sh destroy

@@ -19,7 +19,15 @@ packages=(
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts
+    clang libclang-rt-14-dev  # libFuzzer and its sanitizers for `make fuzz` (fuzz/)
+    chromium               # the dashboard's browser test (/usr/bin/chromium)
+    wrk                    # load figures of bench-live and bench-load
+    python3                # scripts/test.sh counts results; bench/stream_clients.py
 )
+# node and npm run the browser test (playwright-core, tests/browser/package-lock.json).
+# A machine may have them from elsewhere (NodeSource): ask Debian for them only when missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -16,6 +16,8 @@
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
 #include "interfaces/pg/pg_vault.h"
+#include "interfaces/pg/pg_views.h"
+#include "interfaces/pg/pg_listen.h"
 #include "interfaces/xml/xml_parser.h"
 
 #ifndef MARKR_VERSION
@@ -130,6 +132,7 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     s->services.reprocess.parser = s->services.import.parser;
     s->services.reprocess.rebuild = markr_pg_vault_rebuild(s->pg);
     s->services.queue = markr_pg_import_queue(s->pg);
+    s->services.views = markr_pg_views_reader(s->pg);
     return &s->services;
 }
 
@@ -186,7 +189,21 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         fprintf(err, "markr: %s\n", e.message);
         return 1;
     }
-    rc = markr_http_serve(&settings, &factory, &e);
+    {
+        /* issue 4: committed changes, through LISTEN on a connection of their own (ADR 0012) */
+        struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
+        struct markr_change_feed changes;
+
+        if (listener == NULL) {
+            markr_queue_runner_stop(runner);
+            fprintf(err, "markr: out of memory\n");
+            return 1;
+        }
+        changes = markr_pg_change_feed(listener);
+        factory.changes = &changes;
+        rc = markr_http_serve(&settings, &factory, &e);
+        markr_pg_listener_destroy(listener);
+    }
     markr_queue_runner_stop(runner);
     if (rc != 0) {
         fprintf(err, "markr: %s\n", e.message);

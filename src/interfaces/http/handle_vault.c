@@ -11,6 +11,7 @@
 #include "application/reprocess.h"
 #include "handlers.h"
 #include "http_job.h"
+#include "query.h"
 #include "responses.h"
 #include "server.h"
 
@@ -39,73 +40,9 @@ size_t markr_http_body_limit(int async)
 
 /* --- parameters ---------------------------------------------------------------------------------- */
 
-/* A positive decimal integer that fits int64: digits only, no sign, no leading zero. */
-static int64_t parse_id(const char *text, size_t len)
-{
-    int64_t v = 0;
-
-    if (len == 0 || len > 19 || text[0] == '0')
-        return -1;
-    for (size_t i = 0; i < len; ++i) {
-        if (text[i] < '0' || text[i] > '9' || v > (INT64_MAX - (text[i] - '0')) / 10)
-            return -1;
-        v = v * 10 + (text[i] - '0');
-    }
-    return v;
-}
-
-/* The value of the query parameter name in req's target, decoded into the request's pool
- * (NUL-terminated, *len bytes). Returns 1 when present, 0 when absent, -1 when malformed. */
-static int query_param(h2o_req_t *req, const char *name, char **value, size_t *len)
-{
-    const char *q = memchr(req->path.base, '?', req->path.len), *end = req->path.base + req->path.len;
-    size_t name_len = strlen(name);
-    int found = 0;
-
-    if (q == NULL)
-        return 0;
-    for (const char *p = q + 1; p < end;) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pair_end = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-
-        if (eq != NULL && (size_t)(eq - p) == name_len && memcmp(p, name, name_len) == 0) {
-            size_t raw_len = (size_t)(pair_end - eq - 1);
-            char *buf = h2o_mem_alloc_pool(&req->pool, raw_len + 1);
-            long n = markr_percent_decode(eq + 1, raw_len, buf, raw_len);
-
-            if (n < 0)
-                return -1;
-            buf[n] = '\0';
-            *value = buf;
-            *len = (size_t)n;
-            found = 1; /* the last one wins */
-        }
-        p = pair_end + 1;
-    }
-    return found;
-}
-
-/* Every parameter of the query is one of the names in known (NULL-terminated). */
-static int query_known(h2o_req_t *req, const char *const *known)
-{
-    const char *q = memchr(req->path.base, '?', req->path.len), *end = req->path.base + req->path.len;
-
-    if (q == NULL)
-        return 1;
-    for (const char *p = q + 1; p < end;) {
-        const char *amp = memchr(p, '&', (size_t)(end - p)), *pair_end = amp != NULL ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        size_t key_len = (size_t)((eq != NULL ? eq : pair_end) - p);
-        int ok = key_len == 0 && pair_end == p; /* an empty pair ("a=1&&b=2") is harmless */
-
-        for (const char *const *k = known; !ok && *k != NULL; ++k)
-            ok = eq != NULL && key_len == strlen(*k) && memcmp(p, *k, key_len) == 0;
-        if (!ok)
-            return 0;
-        p = pair_end + 1;
-    }
-    return 1;
-}
+/* The decoded value of a query parameter of req into the array value: see markr_query_get. */
+#define QUERY_GET(req, name, value, out_len)                                                                \
+    markr_query_get((req)->path.base, (req)->path.len, (name), (value), sizeof(value) - 1, (out_len))
 
 /* --- JSON ---------------------------------------------------------------------------------------- */
 
@@ -171,7 +108,6 @@ struct vault_job {
     int64_t id;
     int dry_run;
     struct markr_import_filter filter;
-    char status[MARKR_STATUS_MAX];
     char test_id[MARKR_ROUTE_ID_MAX + 1];
     size_t test_id_len;
     int rc;
@@ -379,24 +315,24 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
 {
     static const char *const known[] = {"limit", "cursor", "status", "test_id", NULL};
     static const char *const statuses[] = {"queued", "processing", "accepted", "rejected", NULL};
-    char *value;
+    char value[MARKR_ROUTE_ID_MAX + 1];
     size_t len;
     int rc;
     int64_t n;
 
     job->filter.limit = 50;
-    if (!query_known(req, known))
+    if (!markr_query_only(req->path.base, req->path.len, known))
         return bad_query(req, "GET /imports takes limit, cursor, status and test_id"), -1;
-    if ((rc = query_param(req, "limit", &value, &len)) < 0 ||
-        (rc == 1 && ((n = parse_id(value, len)) < 1 || n > MARKR_IMPORT_PAGE_MAX)))
+    if ((rc = QUERY_GET(req, "limit", value, &len)) < 0 ||
+        (rc == 1 && ((n = markr_parse_id(value, len)) < 1 || n > MARKR_IMPORT_PAGE_MAX)))
         return bad_query(req, "limit must be an integer from 1 to 1000"), -1;
     if (rc == 1)
         job->filter.limit = (unsigned)n;
-    if ((rc = query_param(req, "cursor", &value, &len)) < 0 || (rc == 1 && (n = parse_id(value, len)) < 1))
+    if ((rc = QUERY_GET(req, "cursor", value, &len)) < 0 || (rc == 1 && (n = markr_parse_id(value, len)) < 1))
         return bad_query(req, "cursor must be the next_cursor of a previous page"), -1;
     if (rc == 1)
         job->filter.before_id = n;
-    if ((rc = query_param(req, "status", &value, &len)) < 0)
+    if ((rc = QUERY_GET(req, "status", value, &len)) < 0)
         return bad_query(req, "malformed status"), -1;
     if (rc == 1) {
         const char *const *s = statuses;
@@ -405,10 +341,9 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
             ++s;
         if (*s == NULL)
             return bad_query(req, "status must be queued, processing, accepted or rejected"), -1;
-        snprintf(job->status, sizeof(job->status), "%s", value);
-        job->filter.status = job->status;
+        job->filter.status = *s; /* a static string: it outlives the job */
     }
-    if ((rc = query_param(req, "test_id", &value, &len)) < 0 || (rc == 1 && (len == 0 || len > MARKR_ROUTE_ID_MAX ||
+    if ((rc = QUERY_GET(req, "test_id", value, &len)) < 0 || (rc == 1 && (len == 0 ||
                                                                               memchr(value, '\0', len) != NULL)))
         return bad_query(req, "test_id must be a non-empty test id"), -1;
     if (rc == 1) {
@@ -429,7 +364,7 @@ int markr_handle_vault(struct markr_worker_pool *pool, h2o_req_t *req, const str
     job->route = match->route;
     if (match->route == MARKR_ROUTE_IMPORT_INFO || match->route == MARKR_ROUTE_IMPORT_RAW ||
         match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
-        if ((job->id = parse_id(match->id, match->id_len)) < 1) {
+        if ((job->id = markr_parse_id(match->id, match->id_len)) < 1) {
             free(job);
             markr_http_send_problem(req, 400, "bad_import_id", "an import id is a positive decimal integer");
             return 0;
@@ -437,11 +372,11 @@ int markr_handle_vault(struct markr_worker_pool *pool, h2o_req_t *req, const str
     }
     if (match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
         static const char *const known[] = {"dry_run", NULL};
-        char *value;
+        char value[8];
         size_t len;
-        int rc = query_param(req, "dry_run", &value, &len);
+        int rc = QUERY_GET(req, "dry_run", value, &len);
 
-        if (!query_known(req, known) || rc < 0 ||
+        if (!markr_query_only(req->path.base, req->path.len, known) || rc < 0 ||
             (rc == 1 && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
             free(job);
             return bad_query(req, "reprocess takes dry_run=true or dry_run=false");

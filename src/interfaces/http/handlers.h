@@ -31,5 +31,13 @@ struct markr_http_settings;
 void markr_http_vault_configure(const struct markr_http_settings *settings);
 /* The body limit of POST /import, synchronous or asynchronous. */
 size_t markr_http_body_limit(int async);
+/* issue 4 (handle_views.c): GET /tests, /results/{test-id}, /students/{student-number},
+ * /results/{test-id}/histogram. */
+int markr_handle_tests(struct markr_worker_pool *pool, h2o_req_t *req);
+int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_student(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+/* issue 4 (handle_dashboard.c): GET / and /static/{name}, compiled-in files. */
+int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match);
 
 #endif

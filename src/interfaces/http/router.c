@@ -127,5 +127,39 @@ enum markr_route markr_route_match(const char *path, size_t len, struct markr_ro
         m->allow = "GET, HEAD";
         return m->route = MARKR_ROUTE_TEST_CONFLICTS;
     }
+    /* issue 4: dashboard views, streams and page */
+    if (n == 1 && seg_len[0] == 0) {
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_DASHBOARD;
+    }
+    if (n == 1 && (segment_is(segs[0], seg_len[0], "tests") || segment_is(segs[0], seg_len[0], "events"))) {
+        m->allow = "GET, HEAD";
+        return m->route = segs[0][0] == 't' ? MARKR_ROUTE_TESTS : MARKR_ROUTE_EVENTS;
+    }
+    {
+        enum markr_route route = MARKR_ROUTE_NONE;
+
+        if (n == 2 && segment_is(segs[0], seg_len[0], "results"))
+            route = MARKR_ROUTE_RESULTS;
+        else if (n == 2 && segment_is(segs[0], seg_len[0], "students"))
+            route = MARKR_ROUTE_STUDENT;
+        else if (n == 2 && segment_is(segs[0], seg_len[0], "static"))
+            route = MARKR_ROUTE_STATIC;
+        else if (n == 3 && segment_is(segs[0], seg_len[0], "results") && segment_is(segs[2], seg_len[2], "histogram"))
+            route = MARKR_ROUTE_HISTOGRAM;
+        else if (n == 4 && segment_is(segs[0], seg_len[0], "results") &&
+                 segment_is(segs[2], seg_len[2], "aggregate") && segment_is(segs[3], seg_len[3], "stream"))
+            route = MARKR_ROUTE_AGGREGATE_STREAM;
+        if (route != MARKR_ROUTE_NONE) {
+            long id_len = markr_percent_decode(segs[1], seg_len[1], m->id, MARKR_ROUTE_ID_MAX);
+
+            if (id_len < 0)
+                return m->route = MARKR_ROUTE_BAD_PATH;
+            m->id[id_len] = '\0';
+            m->id_len = (size_t)id_len;
+            m->allow = "GET, HEAD";
+            return m->route = route;
+        }
+    }
     return m->route = MARKR_ROUTE_NONE;
 }

@@ -21,6 +21,15 @@ enum markr_route {
     MARKR_ROUTE_IMPORT_RAW,        /* GET /imports/{id}/raw */
     MARKR_ROUTE_IMPORT_REPROCESS,  /* POST /imports/{id}/reprocess */
     MARKR_ROUTE_TEST_CONFLICTS,    /* GET /tests/{test-id}/conflicts */
+    /* issue 4: dashboard views, streams and page */
+    MARKR_ROUTE_TESTS,            /* GET /tests */
+    MARKR_ROUTE_RESULTS,          /* GET /results/{test-id} */
+    MARKR_ROUTE_STUDENT,          /* GET /students/{student-number} */
+    MARKR_ROUTE_HISTOGRAM,        /* GET /results/{test-id}/histogram */
+    MARKR_ROUTE_AGGREGATE_STREAM, /* GET /results/{test-id}/aggregate/stream */
+    MARKR_ROUTE_EVENTS,           /* GET /events */
+    MARKR_ROUTE_DASHBOARD,        /* GET / */
+    MARKR_ROUTE_STATIC,           /* GET /static/{name}: a file of the dashboard */
 };
 
 /* Longest decoded id accepted in a path; longer ones are refused as a bad path. */

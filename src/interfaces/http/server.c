@@ -18,6 +18,7 @@
 #include <h2o.h>
 
 #include "handlers.h"
+#include "live.h"
 #include "responses.h"
 #include "router.h"
 #include "worker_pool.h"
@@ -25,6 +26,7 @@
 struct markr_handler {
     h2o_handler_t super;
     struct markr_worker_pool *pool;
+    struct markr_live *live; /* issue 4: cache and streams */
 };
 
 struct server {
@@ -77,13 +79,29 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     case MARKR_ROUTE_IMPORT:
         return markr_handle_import(handler->pool, req);
     case MARKR_ROUTE_AGGREGATE:
-        return markr_handle_aggregate(handler->pool, req, &match);
+        return markr_live_handle_aggregate(handler->live, req, &match); /* issue 4: cached */
     case MARKR_ROUTE_IMPORTS: /* issue 3: the import vault */
     case MARKR_ROUTE_IMPORT_INFO:
     case MARKR_ROUTE_IMPORT_RAW:
     case MARKR_ROUTE_IMPORT_REPROCESS:
     case MARKR_ROUTE_TEST_CONFLICTS:
         return markr_handle_vault(handler->pool, req, &match);
+    /* issue 4 */
+    case MARKR_ROUTE_TESTS:
+        return markr_handle_tests(handler->pool, req);
+    case MARKR_ROUTE_RESULTS:
+        return markr_handle_results(handler->pool, req, &match);
+    case MARKR_ROUTE_STUDENT:
+        return markr_handle_student(handler->pool, req, &match);
+    case MARKR_ROUTE_HISTOGRAM:
+        return markr_handle_histogram(handler->pool, req, &match);
+    case MARKR_ROUTE_AGGREGATE_STREAM:
+        return markr_live_handle_aggregate_stream(handler->live, req, &match);
+    case MARKR_ROUTE_EVENTS:
+        return markr_live_handle_events(handler->live, req);
+    case MARKR_ROUTE_DASHBOARD:
+    case MARKR_ROUTE_STATIC:
+        return markr_handle_dashboard(req, &match);
     case MARKR_ROUTE_NONE:
     case MARKR_ROUTE_BAD_PATH:
         break;
@@ -219,6 +237,11 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     if ((pool = markr_worker_pool_create(server.loop, settings->workers, settings->queue_max, factory, err)) == NULL)
         goto fail_pool;
     server.handler->pool = pool;
+    /* issue 4: the aggregate cache and the live streams */
+    if ((server.handler->live = markr_live_create(server.loop, pool, factory->changes)) == NULL) {
+        markr_error_set(err, MARKR_ERR_INTERNAL, "live", "cannot start the change feed");
+        goto fail_listen;
+    }
     if ((fd = open_listener(settings, err)) < 0)
         goto fail_listen;
     server.listener = h2o_evloop_socket_create(server.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -234,10 +257,12 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     h2o_socket_read_stop(server.listener);
     h2o_socket_close(server.listener);
     h2o_context_request_shutdown(&server.ctx);
+    markr_live_shutdown(server.handler->live); /* issue 4: ends streams, stops the feed */
     while (markr_worker_pool_pending(pool) != 0)
         h2o_evloop_run(server.loop, 100);
     h2o_evloop_run(server.loop, 0); /* flush answers just written */
     markr_worker_pool_destroy(pool);
+    markr_live_destroy(server.handler->live);
     /* The context and loop are not disposed of: h2o 2.2.5 asserts that no connection is left
      * (a client may hold a keep-alive one), and the process exits next. `server` is static,
      * so what they hold stays reachable and is not reported as a leak. */
@@ -245,6 +270,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     return 0;
 
 fail_listen:
+    markr_live_destroy(server.handler->live);
     markr_worker_pool_destroy(pool);
 fail_pool:
     h2o_socket_close(server.signals);

@@ -10,6 +10,8 @@
 #include "application/ports.h"
 #include "application/reprocess.h"
 #include "application/vault.h"
+#include "application/views.h"
+#include "application/change_feed.h"
 
 struct markr_services {
     struct markr_import_deps import;
@@ -19,6 +21,7 @@ struct markr_services {
     struct markr_vault_reader vault;
     struct markr_reprocess_deps reprocess;
     struct markr_import_queue queue;
+    struct markr_views_reader views; /* issue 4 */
 };
 
 struct markr_service_factory {
@@ -27,6 +30,9 @@ struct markr_service_factory {
     struct markr_services *(*open)(void *ctx, struct markr_error *err);
     /* Releases what open returned. */
     void (*close)(void *ctx, struct markr_services *services);
+    /* issue 4: committed changes, for the aggregate cache and the live streams (ADR 0012).
+     * NULL: no cache, no live updates. */
+    const struct markr_change_feed *changes;
 };
 
 #endif

@@ -57,6 +57,7 @@ static const char save_accepted_sql[] =
     "    WHERE EXCLUDED.available > m.available OR EXCLUDED.obtained > m.obtained\n"
     "       OR COALESCE(EXCLUDED.first_name, m.first_name) IS DISTINCT FROM m.first_name\n"
     "       OR COALESCE(EXCLUDED.last_name, m.last_name) IS DISTINCT FROM m.last_name\n"
+    "    RETURNING m.test_id\n"
     "), tests AS (\n" /* issue 3: the tests it touched and the names each scan carried (ADR 0009) */
     "    INSERT INTO import_tests (test_id, import_id)\n"
     "    SELECT DISTINCT t, (SELECT id FROM vault) FROM unnest($2::text[]) AS t\n"
@@ -64,8 +65,17 @@ static const char save_accepted_sql[] =
     "    INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)\n"
     "    SELECT DISTINCT n.t, n.s, n.f, n.l, (SELECT id FROM vault)\n"
     "    FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) AS n(t, s, f, l)\n"
+    /* issue 4, ADR 0012: announce the tests whose marks changed; delivered at commit. A
+     * payload must stay under 8000 bytes: past that, listeners are told to flush all. */
+    "), changed AS (\n"
+    "    SELECT json_build_object('import_id', (SELECT id FROM vault),\n"
+    "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p\n"
+    "), notify AS (\n"
+    "    SELECT pg_notify('markr_changes', CASE WHEN octet_length(p) < 7900 THEN p ELSE\n"
+    "               json_build_object('import_id', (SELECT id FROM vault), 'flush', true)::text END)\n"
+    "    FROM changed\n"
     ")\n"
-    "SELECT id FROM vault";
+    "SELECT id FROM vault, notify";
 
 /* The structured reason is built by the server from plain parameters: zero positions and an
  * empty field are "not about one" and are left out of the object. */

@@ -14,6 +14,7 @@
 
 #include "pg_chunks.h"
 #include "pg_internal.h"
+#include "pg_listen.h"
 
 /* --- helpers ------------------------------------------------------------------------------------ */
 
@@ -552,6 +553,13 @@ static int rebuild_apply_accepted(void *ctx, int64_t id, const struct markr_mark
         markr_pg_param_binary(&params, MARKR_PG_TEXT_ARRAY, scans[c], scan_lengths[c]);
     rc = exec_command(pg, "applying the marks of an import", late ? apply_late_sql : apply_in_order_sql, &params,
                       err);
+    if (rc == 0 && !pg->rebuild_all) { /* issue 4 (ADR 0012): caches drop these tests at commit */
+        struct markr_pg_params notify = {0};
+
+        markr_pg_param_text(&notify, MARKR_PG_INT8, key);
+        markr_pg_param_binary(&notify, MARKR_PG_TEXT_ARRAY, arrays[0], lengths[0]);
+        rc = exec_command(pg, "announcing the change", MARKR_PG_NOTIFY_TESTS_SQL, &notify, err);
+    }
 out:
     free_arrays(arrays, 6);
     free_arrays(scans, MARKR_PG_SCAN_COLUMNS);
@@ -627,6 +635,13 @@ static int rebuild_finish(void *ctx, int commit, struct markr_error *err)
 
     if (PQtransactionStatus(pg->conn) == PQTRANS_INERROR)
         commit = 0;
+    /* issue 4 (ADR 0012): a rebuild of every mark may change any test: caches flush at commit. */
+    if (commit && pg->rebuild_all && exec_command(pg, "announcing the change", MARKR_PG_NOTIFY_FLUSH_SQL, NULL, err) != 0) {
+        struct markr_error ignored;
+
+        exec_command(pg, "rolling back", "ROLLBACK", NULL, &ignored);
+        return -1;
+    }
     return exec_command(pg, commit ? "committing the rebuild" : "rolling back", commit ? "COMMIT" : "ROLLBACK",
                         NULL, err);
 }

@@ -102,12 +102,36 @@ static void over_long_ids_are_bad_paths(void **state)
 static void other_shapes_match_nothing(void **state)
 {
     struct markr_route_match m;
-    const char *paths[] = {"", "health", "/", "/health/", "/healthz", "/results/1/aggregate/x",
-                           "/results/1", "/results/1/aggregates", "/a/b/c/d/e/f", "/import/1", "/results/1/2/aggregate"};
+    const char *paths[] = {"", "health", "//", "/health/", "/healthz", "/results/1/aggregate/x",
+                           "/results", "/results/1/aggregates", "/a/b/c/d/e/f", "/import/1", "/results/1/2/aggregate"};
 
     for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); ++i)
         if (route_of(paths[i], &m) != MARKR_ROUTE_NONE)
             fail_msg("'%s' should match no route", paths[i]);
+}
+
+/* issue 4: the dashboard's views, streams and page */
+static void dashboard_routes(void **state)
+{
+    struct markr_route_match m;
+
+    assert_int_equal(route_of("/", &m), MARKR_ROUTE_DASHBOARD);
+    assert_int_equal(route_of("/?screen=wall", &m), MARKR_ROUTE_DASHBOARD);
+    assert_int_equal(route_of("/tests", &m), MARKR_ROUTE_TESTS);
+    assert_int_equal(route_of("/events", &m), MARKR_ROUTE_EVENTS);
+    assert_int_equal(route_of("/results/a%2Fb?limit=5", &m), MARKR_ROUTE_RESULTS);
+    assert_int_equal(m.id_len, 3);
+    assert_memory_equal(m.id, "a/b", 3);
+    assert_int_equal(route_of("/students/002299", &m), MARKR_ROUTE_STUDENT);
+    assert_memory_equal(m.id, "002299", 6);
+    assert_int_equal(route_of("/results/t/histogram?bins=5", &m), MARKR_ROUTE_HISTOGRAM);
+    assert_int_equal(route_of("/results/t%20x/aggregate/stream", &m), MARKR_ROUTE_AGGREGATE_STREAM);
+    assert_memory_equal(m.id, "t x", 3);
+    assert_int_equal(route_of("/static/app.js", &m), MARKR_ROUTE_STATIC);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(route_of("/students/%zz", &m), MARKR_ROUTE_BAD_PATH);
+    assert_int_equal(route_of("/results/t/aggregate/streams", &m), MARKR_ROUTE_NONE);
+    assert_int_equal(route_of("/students", &m), MARKR_ROUTE_NONE);
 }
 
 static void percent_decode_bounds(void **state)
@@ -131,6 +155,7 @@ int main(void)
         cmocka_unit_test(over_long_ids_are_bad_paths),
         cmocka_unit_test(other_shapes_match_nothing),
         cmocka_unit_test(percent_decode_bounds),
+        cmocka_unit_test(dashboard_routes),
     };
 
     return cmocka_run_group_tests_name("http_router", tests, NULL, NULL);

@@ -208,7 +208,7 @@ static void fresh_database_gets_every_migration(void **state)
     /* The checksum is the SHA-256 of the file's bytes, in hex. */
     assert_value(f->conninfo, "SELECT checksum ~ '^[0-9a-f]{64}$' FROM schema_migrations", "t");
     assert_value(f->conninfo, "SELECT count(*) FROM pg_tables WHERE tablename IN ('imports', 'marks')", "2");
-    /* Bodies (their chunks since 0003) compress with lz4, and the aggregate's index covers the marks. */
+    /* Bodies (their chunks since 0004) compress with lz4, and the aggregate's index covers the marks. */
     assert_value(f->conninfo,
                  "SELECT attcompression FROM pg_attribute WHERE attrelid = 'import_chunks'::regclass "
                  "AND attname = 'bytes'",

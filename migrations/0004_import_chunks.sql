@@ -1,4 +1,4 @@
--- 0003_import_chunks: the vault keeps each body as ordered chunks (issue 6, ADR 0018).
+-- 0004_import_chunks: the vault keeps each body as ordered chunks (issue 6, ADR 0018).
 --
 -- Until now a body was one bytea value in imports.body: the server received it as one
 -- protocol message, hashed it with sha256() and compressed it on its single backend. Markr
@@ -8,7 +8,7 @@
 -- result_count, processed_at.
 --
 -- Applied by `markr migrate` inside one transaction. Plain SQL: an operator can also apply
--- it by hand with `psql -v ON_ERROR_STOP=1 -1 -f migrations/0003_import_chunks.sql`.
+-- it by hand with `psql -v ON_ERROR_STOP=1 -1 -f migrations/0004_import_chunks.sql`.
 -- Never edit this file once applied anywhere: add a new migration instead (ADR 0004).
 
 -- The bytes of import `import_id`, in order of seq (0, 1, 2, ... without gaps): the body is

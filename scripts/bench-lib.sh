@@ -1,0 +1,60 @@
+# Sourced by the benchmark scripts (bench.sh, bench-vault.sh, bench-live.sh, bench-load.sh):
+# a fresh database on the private cluster, a markr server on loopback, and the clean-up of
+# both whatever happens. The cluster is stopped on exit only if it was started here.
+#
+#   bench_fresh_db NAME           start the cluster, recreate database NAME, export
+#                                 DATABASE_URL, apply the migrations
+#   bench_serve PORT LOG [ENV...] start `markr serve` on 127.0.0.1:PORT with its stderr in
+#                                 LOG (and the extra NAME=VALUE settings given); wait for
+#                                 /health; sets bench_pid
+# shellcheck shell=bash
+
+bench_psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+bench_pid=""
+bench_stop_cluster=0
+
+# shellcheck disable=SC2317  # reached through the EXIT trap
+bench_cleanup() {
+    if [[ -n $bench_pid ]] && kill -0 "$bench_pid" 2>/dev/null; then
+        kill -TERM "$bench_pid" 2>/dev/null || true
+        wait "$bench_pid" 2>/dev/null || true
+    fi
+    if ((bench_stop_cluster)); then
+        bash scripts/pg-private.sh stop || true
+    fi
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[[ -x build/markr ]] || { echo "bench: build/markr is missing: run make build" >&2; exit 1; }
+
+bench_fresh_db() {
+    local name=$1 admin url
+    if ! bash scripts/pg-private.sh status 2>/dev/null; then
+        bench_stop_cluster=1
+    fi
+    bash scripts/pg-private.sh start >/dev/null
+    admin=$(bash scripts/pg-private.sh env postgres)
+    "$bench_psql" -X -q -v ON_ERROR_STOP=1 -d "${admin#DATABASE_URL=}" \
+        -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+    url=$(bash scripts/pg-private.sh env "$name")
+    export DATABASE_URL=${url#DATABASE_URL=}
+    build/markr migrate >/dev/null
+}
+
+bench_serve() {
+    local port=$1 log=$2 i
+    shift 2
+    env MARKR_LISTEN="127.0.0.1:$port" "$@" build/markr serve 2>"$log" &
+    bench_pid=$!
+    for ((i = 0; i < 100; i++)); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$bench_pid" 2>/dev/null || { echo "bench: markr serve exited; see $log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "bench: markr did not answer /health on port $port within 10 s; see $log" >&2
+    exit 1
+}

@@ -1,0 +1,84 @@
+/*
+ * Use cases of the dashboard views (issue 4): the tests, one test's students page by page,
+ * one student across tests, and one test's histogram. The port streams rows to a visitor so
+ * that no layer has to own a list; the use cases check the parameters before the store is
+ * asked, so every bad parameter is a MARKR_ERR_BAD_REQUEST (400) with a clear message.
+ */
+#ifndef MARKR_APPLICATION_VIEWS_H
+#define MARKR_APPLICATION_VIEWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../domain/error.h"
+
+/* One test in the list of tests. Strings are valid only during the visit. */
+struct markr_test_summary {
+    const char *test_id;
+    uint64_t students;
+    const char *last_change; /* ISO 8601 timestamp of the last raise of a mark in that test */
+};
+
+/* One student's marks in one test; names are NULL when never received. */
+struct markr_result_row {
+    const char *test_id;
+    const char *student_number;
+    const char *first_name;
+    const char *last_name;
+    int64_t obtained;
+    int64_t available;
+    double percent;
+};
+
+enum markr_results_sort { MARKR_SORT_STUDENT = 0, MARKR_SORT_PERCENT };
+
+#define MARKR_PAGE_LIMIT_DEFAULT 100
+#define MARKR_PAGE_LIMIT_MAX 1000
+#define MARKR_PAGE_OFFSET_MAX 100000000
+#define MARKR_HISTOGRAM_BINS_DEFAULT 10
+#define MARKR_HISTOGRAM_BINS_MAX 100
+
+struct markr_results_page {
+    uint64_t limit;  /* 1..MARKR_PAGE_LIMIT_MAX */
+    uint64_t offset; /* 0..MARKR_PAGE_OFFSET_MAX */
+    enum markr_results_sort sort;
+    int descending;
+};
+
+typedef void (*markr_test_visitor)(void *arg, const struct markr_test_summary *test);
+typedef void (*markr_row_visitor)(void *arg, const struct markr_result_row *row);
+
+/* Reads of the views. Each returns 0, or -1 with err. */
+struct markr_views_reader {
+    void *ctx;
+    /* Every test, ordered by test id. */
+    int (*list_tests)(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err);
+    /* One page of a test's students in page order (ties by student number); *total is the
+     * number of students of the test. MARKR_ERR_NOT_FOUND when it has none. */
+    int (*list_results)(void *ctx, const char *test_id, size_t len, const struct markr_results_page *page,
+                        markr_row_visitor visit, void *arg, uint64_t *total, struct markr_error *err);
+    /* Every test of a student, ordered by test id, and the mean of the percentages.
+     * MARKR_ERR_NOT_FOUND when the student has no marks. */
+    int (*student_results)(void *ctx, const char *student, size_t len, markr_row_visitor visit, void *arg,
+                           double *mean_percent, struct markr_error *err);
+    /* counts[i] = students whose percentage p is in band i of `bins` equal bands of 0..100
+     * (band i is [100i/bins, 100(i+1)/bins), the last one includes 100). *total is their sum.
+     * MARKR_ERR_NOT_FOUND when the test has no students. */
+    int (*histogram)(void *ctx, const char *test_id, size_t len, unsigned bins, uint64_t *counts, uint64_t *total,
+                     struct markr_error *err);
+};
+
+int markr_list_tests(const struct markr_views_reader *reader, markr_test_visitor visit, void *arg,
+                     struct markr_error *err);
+/* Checks page (limit, offset) before asking: MARKR_ERR_BAD_REQUEST when out of range. */
+int markr_list_results(const struct markr_views_reader *reader, const char *test_id, size_t len,
+                       const struct markr_results_page *page, markr_row_visitor visit, void *arg, uint64_t *total,
+                       struct markr_error *err);
+int markr_get_student(const struct markr_views_reader *reader, const char *student, size_t len,
+                      markr_row_visitor visit, void *arg, double *mean_percent, struct markr_error *err);
+/* bins must be 1..MARKR_HISTOGRAM_BINS_MAX (else MARKR_ERR_BAD_REQUEST); counts has room
+ * for bins entries. */
+int markr_get_histogram(const struct markr_views_reader *reader, const char *test_id, size_t len, unsigned bins,
+                        uint64_t *counts, uint64_t *total, struct markr_error *err);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * GET / and GET /static/{name}: the dashboard, served on the loop from the files compiled
+ * into the binary (web/, ADR 0014). Nothing is read from disk and nothing from a CDN.
+ */
+#include <string.h>
+
+#include "dashboard_assets.h"
+#include "handlers.h"
+#include "responses.h"
+
+static const struct markr_asset *find_asset(const char *name, size_t len)
+{
+    for (const struct markr_asset *a = markr_assets; a->name != NULL; ++a)
+        if (strlen(a->name) == len && memcmp(a->name, name, len) == 0)
+            return a;
+    return NULL;
+}
+
+int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match)
+{
+    const struct markr_asset *asset = match->route == MARKR_ROUTE_DASHBOARD ? find_asset(H2O_STRLIT("index.html"))
+                                                                              : find_asset(match->id, match->id_len);
+
+    if (asset == NULL) {
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = asset->len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, asset->media_type,
+                   strlen(asset->media_type));
+    /* Revalidate every time: a new build must not meet an old script in a screen's cache. */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_send_inline(req, (const char *)asset->bytes, asset->len);
+    return 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * Live reads (issue 4, ADR 0012 and 0013): the exact aggregate cache answered on the loop
+ * thread, and the Server-Sent Events streams, both kept current by the change feed. One
+ * per server, used from the loop thread only (the feed runs on a thread of its own and
+ * posts to the loop).
+ */
+#ifndef MARKR_INTERFACES_HTTP_LIVE_H
+#define MARKR_INTERFACES_HTTP_LIVE_H
+
+#include <h2o.h>
+
+#include "application/change_feed.h"
+#include "router.h"
+#include "worker_pool.h"
+
+struct markr_live;
+
+/* Starts the feed's thread when feed is not NULL (without a feed there is no cache and no
+ * live update: every aggregate is computed, streams send only their first event). Raises
+ * the soft open-file limit to the hard one, for many stream clients. NULL when out of
+ * memory or the thread cannot start. */
+struct markr_live *markr_live_create(h2o_loop_t *loop, struct markr_worker_pool *pool,
+                                     const struct markr_change_feed *feed);
+/* Ends every stream and answers every waiting request (503), stops the feed's thread.
+ * Keep running the loop until the worker pool is idle afterwards, then destroy. */
+void markr_live_shutdown(struct markr_live *live);
+void markr_live_destroy(struct markr_live *live);
+
+/* GET /results/{test-id}/aggregate: from the cache when it holds the test, else computed
+ * once for every request waiting for it. */
+int markr_live_handle_aggregate(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match);
+/* GET /results/{test-id}/aggregate/stream (SSE). */
+int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match);
+/* GET /events (SSE). */
+int markr_live_handle_events(struct markr_live *live, h2o_req_t *req);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * LISTEN on a connection of its own, on a thread of its own. The thread waits in poll() on
+ * the connection's socket and on a pipe that stop() writes to, so it never spins and stops
+ * at once. A connection that breaks (EOF, an error, TCP keepalives that go unanswered on a
+ * network connection) is reported down, closed, and opened again with a growing pause
+ * (100 ms doubling to 2 s); up is reported only once LISTEN has succeeded, so nothing
+ * committed after an up can be missed.
+ */
+#include "pg_listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+struct markr_pg_listener {
+    char *conninfo;
+    int wake[2]; /* stop() writes to wake[1]; run polls wake[0] */
+    atomic_int stopping;
+};
+
+struct markr_pg_listener *markr_pg_listener_create(const char *conninfo)
+{
+    struct markr_pg_listener *l = calloc(1, sizeof(*l));
+
+    if (l == NULL)
+        return NULL;
+    if ((l->conninfo = strdup(conninfo)) == NULL || pipe2(l->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(l->conninfo);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void markr_pg_listener_destroy(struct markr_pg_listener *l)
+{
+    if (l == NULL)
+        return;
+    close(l->wake[0]);
+    close(l->wake[1]);
+    free(l->conninfo);
+    free(l);
+}
+
+/* Waits until fd is ready for events (or the pipe is written) for at most timeout_ms.
+ * Returns 1 when fd is ready, 0 on timeout, -1 when stopping. */
+static int wait_for(struct markr_pg_listener *l, int fd, short events, int timeout_ms)
+{
+    struct pollfd fds[2] = {{.fd = l->wake[0], .events = POLLIN}, {.fd = fd, .events = events}};
+    int n;
+
+    do
+        n = poll(fds, fd >= 0 ? 2 : 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    if (atomic_load(&l->stopping) || (fds[0].revents & POLLIN))
+        return -1;
+    return n > 0 && (fds[1].revents & (events | POLLERR | POLLHUP)) != 0;
+}
+
+/* Opens the connection without blocking past a stop. Keepalives make a silent network
+ * loss visible within about 10 s (they do not apply to Unix sockets, where the loss is an
+ * EOF). Returns the connection, or NULL (failed or stopping). */
+static PGconn *open_connection(struct markr_pg_listener *l)
+{
+    const char *keys[] = {"dbname", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout", "client_encoding", NULL};
+    const char *values[] = {l->conninfo, "markr-listen", "1", "5", "2", "2", "10000", "UTF8", NULL};
+    PGconn *conn = PQconnectStartParams(keys, values, 1);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+    if (conn == NULL)
+        return NULL;
+    while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        int ready = wait_for(l, PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 10000);
+
+        if (ready <= 0)
+            break; /* stopping, or no progress in 10 s */
+        st = PQconnectPoll(conn);
+    }
+    if (st != PGRES_POLLING_OK) {
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static int start_listening(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "LISTEN " MARKR_PG_CHANGES_CHANNEL);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+    PQclear(res);
+    return ok && PQsetnonblocking(conn, 1) == 0 ? 0 : -1;
+}
+
+/* Reports notifications until the connection breaks (returns 0) or stop (returns -1). */
+static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const struct markr_change_sink *sink)
+{
+    for (;;) {
+        PGnotify *n;
+        int ready = wait_for(l, PQsocket(conn), POLLIN, -1);
+
+        if (ready < 0)
+            return -1;
+        if (PQconsumeInput(conn) == 0)
+            return 0;
+        while ((n = PQnotifies(conn)) != NULL) {
+            sink->changed(sink->ctx, n->extra, strlen(n->extra));
+            PQfreemem(n);
+        }
+        if (PQstatus(conn) != CONNECTION_OK)
+            return 0;
+    }
+}
+
+static void feed_run(void *ctx, const struct markr_change_sink *sink)
+{
+    struct markr_pg_listener *l = ctx;
+    int pause_ms = 100;
+
+    while (!atomic_load(&l->stopping)) {
+        PGconn *conn = open_connection(l);
+        int stop = 0;
+
+        if (conn != NULL && start_listening(conn) == 0) {
+            pause_ms = 100;
+            sink->up(sink->ctx);
+            stop = listen_until_broken(l, conn, sink) < 0;
+            sink->down(sink->ctx);
+        }
+        PQfinish(conn);
+        if (stop || wait_for(l, -1, 0, pause_ms) < 0)
+            break;
+        pause_ms = pause_ms * 2 > 2000 ? 2000 : pause_ms * 2;
+    }
+}
+
+static void feed_stop(void *ctx)
+{
+    struct markr_pg_listener *l = ctx;
+    ssize_t rc;
+
+    atomic_store(&l->stopping, 1);
+    do
+        rc = write(l->wake[1], "x", 1);
+    while (rc < 0 && errno == EINTR);
+}
+
+struct markr_change_feed markr_pg_change_feed(struct markr_pg_listener *l)
+{
+    return (struct markr_change_feed){.ctx = l, .run = feed_run, .stop = feed_stop};
+}

@@ -1,0 +1,204 @@
+/*
+ * The dashboard views in SQL, one parameterised statement each. Percentages are computed
+ * by the server in float8, exactly as the aggregate does (rule 3), so a student's percent
+ * in a table and the figures of the aggregate always agree. Reads are retried once when
+ * the connection broke under them, as in pg_store.c.
+ */
+#include "pg_views.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_internal.h"
+
+static PGresult *read_view(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
+                           struct markr_error *err)
+{
+    PGresult *res;
+
+    if (markr_pg_ensure(pg, err) != 0)
+        return NULL;
+    if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
+        return res;
+    if (markr_pg_ensure(pg, err) != 0)
+        return NULL;
+    return markr_pg_exec(pg, what, sql, params, err);
+}
+
+static const char *nullable(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* Bytes that are not UTF-8 (SQLSTATE 22021) cannot name anything stored. */
+static int not_found_if_bad_bytes(struct markr_pg *pg, struct markr_error *err, const char *reason, const char *message)
+{
+    if (strcmp(pg->sqlstate, "22021") == 0)
+        return markr_error_set(err, MARKR_ERR_NOT_FOUND, reason, "%s", message);
+    return -1;
+}
+
+static const char tests_sql[] =
+    "SELECT test_id, count(*),\n"
+    "       to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')\n"
+    "FROM marks GROUP BY test_id ORDER BY test_id";
+
+static int views_list_tests(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    PGresult *res = read_view(pg, "listing the tests", tests_sql, NULL, err);
+
+    if (res == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); ++i) {
+        struct markr_test_summary t = {.test_id = PQgetvalue(res, i, 0),
+                                       .students = strtoull(PQgetvalue(res, i, 1), NULL, 10),
+                                       .last_change = PQgetvalue(res, i, 2)};
+        visit(arg, &t);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The total comes from its own scan so that a page past the end still reports it: the
+ * LEFT JOIN LATERAL yields one row of NULLs then. The ORDER BY is chosen among four fixed
+ * texts, never built from input. */
+#define RESULTS_SQL(order)                                                                                 \
+    "WITH total AS (SELECT count(*) AS n FROM marks WHERE test_id = $1)\n"                                \
+    "SELECT total.n, page.student_number, page.first_name, page.last_name, page.obtained,\n"             \
+    "       page.available, page.p\n"                                                                    \
+    "FROM total LEFT JOIN LATERAL (\n"                                                                    \
+    "    SELECT student_number, first_name, last_name, obtained, available,\n"                            \
+    "           100.0::float8 * obtained / available AS p\n"                                              \
+    "    FROM marks WHERE test_id = $1\n"                                                                 \
+    "    ORDER BY " order "\n"                                                                            \
+    "    LIMIT $2 OFFSET $3\n"                                                                            \
+    ") AS page ON true"
+
+static const char *const results_sql[2][2] = {
+    [MARKR_SORT_STUDENT] = {RESULTS_SQL("student_number ASC"), RESULTS_SQL("student_number DESC")},
+    [MARKR_SORT_PERCENT] = {RESULTS_SQL("p ASC, student_number ASC"), RESULTS_SQL("p DESC, student_number ASC")},
+};
+
+static void read_row(const PGresult *res, int i, int first, const char *test_id, struct markr_result_row *row)
+{
+    /* columns from `first`: student number, first name, last name, obtained, available, p */
+    row->test_id = test_id;
+    row->student_number = PQgetvalue(res, i, first);
+    row->first_name = nullable(res, i, first + 1);
+    row->last_name = nullable(res, i, first + 2);
+    row->obtained = strtoll(PQgetvalue(res, i, first + 3), NULL, 10);
+    row->available = strtoll(PQgetvalue(res, i, first + 4), NULL, 10);
+    row->percent = strtod(PQgetvalue(res, i, first + 5), NULL);
+}
+
+static int views_list_results(void *ctx, const char *test_id, size_t len, const struct markr_results_page *page,
+                              markr_row_visitor visit, void *arg, uint64_t *total, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    struct markr_pg_params params = {0};
+    char limit[24], offset[24];
+    PGresult *res;
+
+    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)page->limit);
+    snprintf(offset, sizeof(offset), "%llu", (unsigned long long)page->offset);
+    markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
+    markr_pg_param_text(&params, MARKR_PG_INT8, limit);
+    markr_pg_param_text(&params, MARKR_PG_INT8, offset);
+    res = read_view(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
+                    &params, err);
+    if (res == NULL)
+        return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
+    *total = PQntuples(res) > 0 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (*total == 0) {
+        PQclear(res);
+        return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
+    }
+    for (int i = 0; i < PQntuples(res); ++i) {
+        struct markr_result_row row;
+
+        if (PQgetisnull(res, i, 1))
+            break; /* the page is past the end */
+        read_row(res, i, 1, NULL, &row);
+        visit(arg, &row);
+    }
+    PQclear(res);
+    return 0;
+}
+
+static const char student_sql[] =
+    "SELECT test_id, student_number, first_name, last_name, obtained, available, p, avg(p) OVER ()\n"
+    "FROM (SELECT test_id, student_number, first_name, last_name, obtained, available,\n"
+    "             100.0::float8 * obtained / available AS p\n"
+    "      FROM marks WHERE student_number = $1) AS mine\n"
+    "ORDER BY test_id";
+
+static int views_student_results(void *ctx, const char *student, size_t len, markr_row_visitor visit, void *arg,
+                                 double *mean_percent, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    struct markr_pg_params params = {0};
+    PGresult *res;
+
+    markr_pg_param_binary(&params, MARKR_PG_TEXT, student, len);
+    if ((res = read_view(pg, "reading a student's results", student_sql, &params, err)) == NULL)
+        return not_found_if_bad_bytes(pg, err, "unknown_student", "no results for that student number");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_student", "no results for that student number");
+    }
+    *mean_percent = strtod(PQgetvalue(res, 0, 7), NULL);
+    for (int i = 0; i < PQntuples(res); ++i) {
+        struct markr_result_row row;
+
+        read_row(res, i, 1, PQgetvalue(res, i, 0), &row);
+        visit(arg, &row);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* width_bucket puts 100 (the upper bound) in band bins + 1: LEAST folds it into the last. */
+static const char histogram_sql[] =
+    "SELECT LEAST(width_bucket(100.0::float8 * obtained / available, 0, 100, $2), $2) AS band, count(*)\n"
+    "FROM marks WHERE test_id = $1 GROUP BY band ORDER BY band";
+
+static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned bins, uint64_t *counts,
+                           uint64_t *total, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    struct markr_pg_params params = {0};
+    char n[16];
+    PGresult *res;
+
+    snprintf(n, sizeof(n), "%u", bins);
+    markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
+    markr_pg_param_text(&params, MARKR_PG_INT4, n);
+    if ((res = read_view(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
+        return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
+    for (int i = 0; i < PQntuples(res); ++i) {
+        long band = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        uint64_t count = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+
+        if (band < 1 || band > (long)bins) {
+            PQclear(res);
+            return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "histogram band %ld out of range", band);
+        }
+        counts[band - 1] = count;
+        *total += count;
+    }
+    PQclear(res);
+    if (*total == 0)
+        return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
+    return 0;
+}
+
+struct markr_views_reader markr_pg_views_reader(struct markr_pg *pg)
+{
+    return (struct markr_views_reader){.ctx = pg,
+                                       .list_tests = views_list_tests,
+                                       .list_results = views_list_results,
+                                       .student_results = views_student_results,
+                                       .histogram = views_histogram};
+}

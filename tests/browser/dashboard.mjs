@@ -1,0 +1,84 @@
+// Browser end-to-end test of the dashboard (issue 4): headless Chromium (Debian's package)
+// driven by playwright-core. Usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR
+// It opens the dashboard, picks a test, imports a document through the API and waits for
+// the figures and the histogram to change on the page without reloading it; any request to
+// another host fails the test (the page must work offline). Exit status 0 means passed.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR');
+  process.exit(2);
+}
+
+function doc(test, marks) {
+  const results = marks.map(([student, obtained, first]) =>
+    `<mcq-test-result><first-name>${first ?? ''}</first-name><student-number>${student}</student-number>` +
+    `<test-id>${test}</test-id><summary-marks available="20" obtained="${obtained}"/></mcq-test-result>`);
+  return `<mcq-test-results>${results.join('')}</mcq-test-results>`;
+}
+
+async function post(body) {
+  const res = await fetch(`${base}/import`, { method: 'POST', headers: { 'content-type': 'text/xml+markr' }, body });
+  assert.equal(res.status, 201, await res.text());
+}
+
+async function bands(page) {
+  return page.$$eval('#histogram .band', (els) => els.map((e) => Number(e.dataset.count)));
+}
+
+const TIMEOUT = 10000;
+await post(doc('city-hall', [['1001', 8, 'Ada'], ['1002', 12, 'Grace']])); // 40 %, 60 %
+await post(doc('other-test', [['2001', 20]]));
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
+  const foreign = [];
+  const errors = [];
+  await page.route('**/*', (route) => {
+    if (route.request().url().startsWith(base)) return route.continue();
+    foreign.push(route.request().url());
+    return route.abort();
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  await page.goto(`${base}/`);
+  await page.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await page.waitForFunction(() => document.getElementById('count').textContent === '2', null, { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#mean'), '50%');
+  await page.waitForFunction(() => document.querySelectorAll('#histogram .band').length === 10, null, { timeout: TIMEOUT });
+  assert.deepEqual(await bands(page), [0, 0, 0, 0, 1, 0, 1, 0, 0, 0]);
+  assert.equal(await page.locator('#students tbody tr').count(), 2);
+
+  // An import through the API: the page must follow without a reload.
+  await post(doc('city-hall', [['1003', 19, 'Alan'], ['1004', 20, 'Edsger'], ['1001', 10]])); // 95, 100; 1001 to 50
+  await page.waitForFunction(() => document.getElementById('count').textContent === '4', null, { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#mean'), '76.3%'); // (50 + 60 + 95 + 100) / 4 = 76.25
+  assert.equal(await page.textContent('#max'), '100%');
+  await page.waitForFunction(() => {
+    const counts = [...document.querySelectorAll('#histogram .band')].map((e) => Number(e.dataset.count));
+    return counts.join(',') === '0,0,0,0,0,1,1,0,0,2';
+  }, null, { timeout: TIMEOUT });
+  await page.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
+                             { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#students tbody tr:first-child td:first-child'), '1004'); // best first
+
+  // The list of tests follows /events: a new test appears without a reload.
+  await post(doc('new-test', [['3001', 5]]));
+  await page.waitForSelector('#tests button[data-test-id="new-test"]', { timeout: TIMEOUT });
+
+  await page.screenshot({ path: path.join(shots, 'dashboard-laptop.png'), fullPage: true });
+  await page.setViewportSize({ width: 3840, height: 2160 }); // a wall screen
+  await page.screenshot({ path: path.join(shots, 'dashboard-wall.png') });
+
+  assert.deepEqual(foreign, [], 'the page asked for something beyond the server');
+  assert.deepEqual(errors, [], 'the page reported errors');
+  console.log(`browser: dashboard followed the import; screenshots in ${shots}`);
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,292 @@
+/*
+ * End to end, issue 4: the dashboard views against the real server and a real database.
+ * /tests, a test's students page by page (every edge of limit and offset, both sorts and
+ * orders), a student across tests with the mean of their percentages, the histogram's
+ * bands (100 % in the last band), and a clear 400 for every malformed parameter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+#include "test_db.h"
+
+#define MEDIA_TYPE "text/xml+markr"
+
+static char *conninfo;
+static struct markr_server srv;
+
+/* Five students of test "views": percentages 50, 100, 25, 75, 0 (student numbers s1..s5),
+ * and s1 also in test "other" with 90 %. */
+static const char doc[] =
+    "<mcq-test-results>"
+    "<mcq-test-result><first-name>Ada</first-name><last-name>Lovelace</last-name>"
+    "<student-number>s1</student-number><test-id>views</test-id><summary-marks available=\"20\" obtained=\"10\"/>"
+    "</mcq-test-result>"
+    "<mcq-test-result><student-number>s2</student-number><test-id>views</test-id>"
+    "<summary-marks available=\"4\" obtained=\"4\"/></mcq-test-result>"
+    "<mcq-test-result><student-number>s3</student-number><test-id>views</test-id>"
+    "<summary-marks available=\"8\" obtained=\"2\"/></mcq-test-result>"
+    "<mcq-test-result><student-number>s4</student-number><test-id>views</test-id>"
+    "<summary-marks available=\"4\" obtained=\"3\"/></mcq-test-result>"
+    "<mcq-test-result><student-number>s5</student-number><test-id>views</test-id>"
+    "<summary-marks available=\"10\" obtained=\"0\"/></mcq-test-result>"
+    "<mcq-test-result><student-number>s1</student-number><test-id>other</test-id>"
+    "<summary-marks available=\"10\" obtained=\"9\"/></mcq-test-result>"
+    "</mcq-test-results>";
+
+static json_object *get_json(const char *path, long status)
+{
+    struct e2e_response r;
+    json_object *obj;
+
+    assert_int_equal(e2e_http(&srv, "GET", path, NULL, NULL, 0, &r), 0);
+    if (r.status != status)
+        fail_msg("GET %s: expected %ld, got %ld: %s", path, status, r.status, r.body);
+    assert_string_equal(r.content_type, "application/json");
+    if ((obj = json_tokener_parse(r.body)) == NULL)
+        fail_msg("not JSON: %s", r.body);
+    e2e_response_free(&r);
+    return obj;
+}
+
+static json_object *field(json_object *obj, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, key, &v))
+        fail_msg("no %s in %s", key, json_object_to_json_string(obj));
+    return v;
+}
+
+static void expect_error(const char *path, long status, const char *code)
+{
+    json_object *obj = get_json(path, status);
+
+    assert_string_equal(json_object_get_string(field(obj, "error")), code);
+    assert_non_null(json_object_get_string(field(obj, "message")));
+    json_object_put(obj);
+}
+
+/* The student numbers of a page, joined by commas. */
+static void page_students(const char *path, const char *expected, int64_t total)
+{
+    json_object *obj = get_json(path, 200), *rows = field(obj, "results");
+    char joined[256] = "";
+
+    assert_int_equal(json_object_get_int64(field(obj, "total")), total);
+    for (size_t i = 0; i < json_object_array_length(rows); ++i) {
+        json_object *row = json_object_array_get_idx(rows, i);
+
+        if (i != 0)
+            strcat(joined, ",");
+        strcat(joined, json_object_get_string(field(row, "student_number")));
+    }
+    if (strcmp(joined, expected) != 0)
+        fail_msg("GET %s: students %s, expected %s", path, joined, expected);
+    json_object_put(obj);
+}
+
+static int suite_setup(void **state)
+{
+    const char *argv[] = {"migrate", NULL};
+    char *output;
+    struct e2e_response r;
+    int rc;
+
+    conninfo = markr_test_db_create("views");
+    if ((rc = e2e_run_cli(conninfo, argv, NULL, &output)) != 0)
+        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
+    free(output);
+    if (rc != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
+        return -1;
+    if (e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r) != 0 || r.status != 201) {
+        fprintf(stderr, "import failed: %s\n", r.body);
+        return -1;
+    }
+    e2e_response_free(&r);
+    return 0;
+}
+
+static int suite_teardown(void **state)
+{
+    int status = e2e_server_stop(&srv, SIGTERM);
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", status, srv.log_path);
+        return -1;
+    }
+    markr_test_db_drop(conninfo);
+    free(conninfo);
+    return 0;
+}
+
+static void tests_lists_every_test_with_count_and_last_change(void **state)
+{
+    json_object *obj = get_json("/tests", 200), *tests = field(obj, "tests");
+    json_object *first, *second;
+
+    assert_int_equal(json_object_array_length(tests), 2);
+    first = json_object_array_get_idx(tests, 0);
+    second = json_object_array_get_idx(tests, 1);
+    assert_string_equal(json_object_get_string(field(first, "test_id")), "other");
+    assert_int_equal(json_object_get_int64(field(first, "students")), 1);
+    assert_string_equal(json_object_get_string(field(second, "test_id")), "views");
+    assert_int_equal(json_object_get_int64(field(second, "students")), 5);
+    /* An ISO 8601 UTC timestamp. */
+    assert_int_equal(strlen(json_object_get_string(field(second, "last_change"))), strlen("2026-01-01T00:00:00.000000Z"));
+    assert_non_null(strstr(json_object_get_string(field(second, "last_change")), "Z"));
+    json_object_put(obj);
+}
+
+static void results_rows_carry_names_marks_and_percent(void **state)
+{
+    json_object *obj = get_json("/results/views?limit=1", 200), *row;
+
+    assert_string_equal(json_object_get_string(field(obj, "test_id")), "views");
+    assert_int_equal(json_object_get_int64(field(obj, "limit")), 1);
+    assert_int_equal(json_object_get_int64(field(obj, "offset")), 0);
+    assert_string_equal(json_object_get_string(field(obj, "sort")), "student_number");
+    assert_string_equal(json_object_get_string(field(obj, "order")), "asc");
+    row = json_object_array_get_idx(field(obj, "results"), 0);
+    assert_string_equal(json_object_get_string(field(row, "student_number")), "s1");
+    assert_string_equal(json_object_get_string(field(row, "first_name")), "Ada");
+    assert_string_equal(json_object_get_string(field(row, "last_name")), "Lovelace");
+    assert_int_equal(json_object_get_int64(field(row, "obtained")), 10);
+    assert_int_equal(json_object_get_int64(field(row, "available")), 20);
+    assert_true(json_object_get_double(field(row, "percent")) == 50.0);
+    json_object_put(obj);
+
+    obj = get_json("/results/views?offset=1&limit=1", 200);
+    row = json_object_array_get_idx(field(obj, "results"), 0);
+    assert_true(json_object_is_type(field(row, "first_name"), json_type_null));
+    json_object_put(obj);
+}
+
+static void results_pages_and_sorts(void **state)
+{
+    page_students("/results/views", "s1,s2,s3,s4,s5", 5);
+    page_students("/results/views?limit=2", "s1,s2", 5);
+    page_students("/results/views?limit=2&offset=2", "s3,s4", 5);
+    page_students("/results/views?limit=2&offset=4", "s5", 5);    /* a short last page */
+    page_students("/results/views?limit=2&offset=5", "", 5);      /* just past the end */
+    page_students("/results/views?offset=100000000", "", 5);      /* the largest offset */
+    page_students("/results/views?limit=1000", "s1,s2,s3,s4,s5", 5); /* the largest limit */
+    page_students("/results/views?order=desc", "s5,s4,s3,s2,s1", 5);
+    page_students("/results/views?sort=percent", "s5,s3,s1,s4,s2", 5);
+    page_students("/results/views?sort=percent&order=desc&limit=3", "s2,s4,s1", 5);
+    page_students("/results/views?sort=percent&order=desc&limit=3&offset=3", "s3,s5", 5);
+    page_students("/results/views?sort=student_number&unknown=ignored", "s1,s2,s3,s4,s5", 5);
+}
+
+static void results_bad_parameters_are_400(void **state)
+{
+    expect_error("/results/views?limit=0", 400, "bad_limit");
+    expect_error("/results/views?limit=1001", 400, "bad_limit");
+    expect_error("/results/views?limit=abc", 400, "bad_limit");
+    expect_error("/results/views?limit=", 400, "bad_limit");
+    expect_error("/results/views?limit=-1", 400, "bad_limit");
+    expect_error("/results/views?limit=9999999999", 400, "bad_limit");
+    expect_error("/results/views?offset=-1", 400, "bad_offset");
+    expect_error("/results/views?offset=100000001", 400, "bad_offset");
+    expect_error("/results/views?offset=1e3", 400, "bad_offset");
+    expect_error("/results/views?sort=name", 400, "bad_sort");
+    expect_error("/results/views?sort=%zz", 400, "bad_sort");
+    expect_error("/results/views?order=up", 400, "bad_order");
+    expect_error("/results/no-such-test", 404, "unknown_test");
+    expect_error("/results/%20views", 404, "unknown_test");
+    expect_error("/results/%FF", 404, "unknown_test");
+}
+
+static void student_across_tests_with_mean(void **state)
+{
+    json_object *obj = get_json("/students/s1", 200), *tests = field(obj, "tests"), *t;
+
+    assert_string_equal(json_object_get_string(field(obj, "student_number")), "s1");
+    assert_true(json_object_get_double(field(obj, "mean_percent")) == 70.0); /* (90 + 50) / 2 */
+    assert_int_equal(json_object_array_length(tests), 2);
+    t = json_object_array_get_idx(tests, 0);
+    assert_string_equal(json_object_get_string(field(t, "test_id")), "other");
+    assert_true(json_object_get_double(field(t, "percent")) == 90.0);
+    t = json_object_array_get_idx(tests, 1);
+    assert_string_equal(json_object_get_string(field(t, "test_id")), "views");
+    assert_int_equal(json_object_get_int64(field(t, "obtained")), 10);
+    json_object_put(obj);
+
+    expect_error("/students/nobody", 404, "unknown_student");
+    expect_error("/students/s1%00", 404, "unknown_student");
+    expect_error("/students/%80", 404, "unknown_student");
+}
+
+static void histogram_bands(void **state)
+{
+    json_object *obj = get_json("/results/views/histogram?bins=4", 200), *bands = field(obj, "bands");
+    /* 0, 25, 50, 75, 100 in bands [0,25) [25,50) [50,75) [75,100]. */
+    const int64_t expected[] = {1, 1, 1, 2};
+
+    assert_int_equal(json_object_get_int64(field(obj, "bins")), 4);
+    assert_int_equal(json_object_get_int64(field(obj, "count")), 5);
+    assert_int_equal(json_object_array_length(bands), 4);
+    for (size_t i = 0; i < 4; ++i) {
+        json_object *band = json_object_array_get_idx(bands, i);
+
+        assert_true(json_object_get_double(field(band, "from")) == 25.0 * i);
+        assert_true(json_object_get_double(field(band, "to")) == 25.0 * (i + 1));
+        assert_int_equal(json_object_get_int64(field(band, "count")), expected[i]);
+    }
+    json_object_put(obj);
+
+    obj = get_json("/results/views/histogram", 200); /* default: 10 bands */
+    assert_int_equal(json_object_array_length(field(obj, "bands")), 10);
+    assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 9), "count")), 1);
+    json_object_put(obj);
+    obj = get_json("/results/views/histogram?bins=1", 200);
+    assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 0), "count")), 5);
+    json_object_put(obj);
+    obj = get_json("/results/views/histogram?bins=100", 200);
+    assert_int_equal(json_object_array_length(field(obj, "bands")), 100);
+    assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 99), "count")), 1);
+    assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 75), "count")), 1);
+    json_object_put(obj);
+
+    expect_error("/results/views/histogram?bins=0", 400, "bad_bins");
+    expect_error("/results/views/histogram?bins=101", 400, "bad_bins");
+    expect_error("/results/views/histogram?bins=ten", 400, "bad_bins");
+    expect_error("/results/views/histogram?bins=", 400, "bad_bins");
+    expect_error("/results/nothing/histogram", 404, "unknown_test");
+}
+
+static void views_refuse_other_methods(void **state)
+{
+    struct e2e_response r;
+
+    assert_int_equal(e2e_http(&srv, "POST", "/tests", MEDIA_TYPE, "x", 1, &r), 0);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.allow, "GET, HEAD");
+    e2e_response_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tests_lists_every_test_with_count_and_last_change),
+        cmocka_unit_test(results_rows_carry_names_marks_and_percent),
+        cmocka_unit_test(results_pages_and_sorts),
+        cmocka_unit_test(results_bad_parameters_are_400),
+        cmocka_unit_test(student_across_tests_with_mean),
+        cmocka_unit_test(histogram_bands),
+        cmocka_unit_test(views_refuse_other_methods),
+    };
+
+    return cmocka_run_group_tests_name("e2e_views", tests, suite_setup, suite_teardown);
+}

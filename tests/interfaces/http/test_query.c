@@ -1,0 +1,107 @@
+/*
+ * Query parameters and numeric ids of request targets (query.h), without a server: the
+ * last occurrence wins, escapes are decoded, and every malformed shape is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "interfaces/http/query.h"
+
+static int get(const char *target, const char *name, char *dst, size_t cap, size_t *len)
+{
+    return markr_query_get(target, strlen(target), name, dst, cap, len);
+}
+
+static void values_are_found_and_decoded(void **state)
+{
+    char v[16];
+    size_t len = 99;
+
+    assert_int_equal(get("/imports?limit=10&status=accepted", "status", v, sizeof(v) - 1, &len), 1);
+    assert_string_equal(v, "accepted");
+    assert_int_equal(len, 8);
+    assert_int_equal(get("/imports?test_id=a%2Fb%00c+d", "test_id", v, sizeof(v) - 1, &len), 1);
+    assert_int_equal(len, 7);
+    assert_memory_equal(v, "a/b\0c+d", 7); /* decoded bytes, NUL included; '+' is not a space */
+    assert_int_equal(get("/x?a=1&a=2", "a", v, sizeof(v) - 1, &len), 1);
+    assert_string_equal(v, "2"); /* the last one wins */
+    assert_int_equal(get("/x?a=", "a", v, sizeof(v) - 1, &len), 1);
+    assert_int_equal(len, 0);
+    assert_string_equal(v, "");
+}
+
+static void absent_values_are_absent(void **state)
+{
+    char v[16];
+    size_t len = 99;
+
+    assert_int_equal(get("/imports", "limit", v, sizeof(v) - 1, &len), 0);
+    assert_int_equal(get("/imports?", "limit", v, sizeof(v) - 1, &len), 0);
+    assert_int_equal(get("/imports?limits=3&xlimit=4", "limit", v, sizeof(v) - 1, &len), 0);
+    assert_int_equal(get("/imports?limit", "limit", v, sizeof(v) - 1, &len), 0); /* no '=': no value */
+    assert_int_equal(len, 99);
+}
+
+static void malformed_or_long_values_are_refused(void **state)
+{
+    char v[4];
+    size_t len;
+
+    assert_int_equal(get("/x?a=%4", "a", v, sizeof(v) - 1, &len), -1);
+    assert_int_equal(get("/x?a=%zz", "a", v, sizeof(v) - 1, &len), -1);
+    assert_int_equal(get("/x?a=abcd", "a", v, sizeof(v) - 1, &len), -1); /* 4 bytes, room for 3 */
+    assert_int_equal(get("/x?a=abc", "a", v, sizeof(v) - 1, &len), 1);
+    assert_int_equal(get("/x?b=%zz&a=1", "a", v, sizeof(v) - 1, &len), 1); /* other names are not decoded */
+}
+
+static void only_known_names_pass(void **state)
+{
+    static const char *const known[] = {"limit", "cursor", NULL};
+    const char *ok[] = {"/imports", "/imports?", "/imports?limit=1", "/imports?limit=1&&cursor=2&", "/imports?&"};
+    const char *bad[] = {"/imports?limit=1&sort=x", "/imports?limit", "/imports?=1", "/imports?LIMIT=1"};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); ++i)
+        assert_true(markr_query_only(ok[i], strlen(ok[i]), known));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i)
+        assert_false(markr_query_only(bad[i], strlen(bad[i]), known));
+}
+
+static void numbers_and_ids(void **state)
+{
+    assert_int_equal(markr_parse_uint("0", 1, 100), 0);
+    assert_int_equal(markr_parse_uint("100", 3, 100), 100);
+    assert_int_equal(markr_parse_uint("101", 3, 100), -1);
+    assert_int_equal(markr_parse_uint("007", 3, 100), 7);
+    assert_int_equal(markr_parse_uint("9223372036854775807", 19, INT64_MAX), INT64_MAX);
+    assert_int_equal(markr_parse_uint("9223372036854775808", 19, INT64_MAX), -1);
+    assert_int_equal(markr_parse_uint("", 0, 100), -1);
+    assert_int_equal(markr_parse_uint("-1", 2, 100), -1);
+    assert_int_equal(markr_parse_uint(" 1", 2, 100), -1);
+    assert_int_equal(markr_parse_uint("1x", 2, 100), -1);
+    assert_int_equal(markr_parse_uint("00000000000000000001", 20, 100), -1); /* more than 19 digits */
+
+    assert_int_equal(markr_parse_id("42", 2), 42);
+    assert_int_equal(markr_parse_id("0", 1), -1);
+    assert_int_equal(markr_parse_id("042", 3), -1);
+    assert_int_equal(markr_parse_id("", 0), -1);
+    assert_int_equal(markr_parse_id("4\0", 2), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(values_are_found_and_decoded),
+        cmocka_unit_test(absent_values_are_absent),
+        cmocka_unit_test(malformed_or_long_values_are_refused),
+        cmocka_unit_test(only_known_names_pass),
+        cmocka_unit_test(numbers_and_ids),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

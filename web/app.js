@@ -1,0 +1,146 @@
+// Markr dashboard: the tests, and for the chosen one its figures, histogram and students,
+// kept current by the server's event streams. Plain JavaScript, no dependency, no CDN.
+'use strict';
+
+const PAGE = 25;
+const BINS = 10;
+const state = { test: null, stream: null, offset: 0, total: 0, sort: 'percent', order: 'desc' };
+const $ = (id) => document.getElementById(id);
+const enc = encodeURIComponent;
+
+async function getJSON(path) {
+  const res = await fetch(path, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+function fmt(x) {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}
+
+async function loadTests() {
+  const { tests } = await getJSON('/tests');
+  const list = $('tests');
+  list.replaceChildren(...tests.map((t) => {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.dataset.testId = t.test_id;
+    b.setAttribute('aria-current', String(t.test_id === state.test));
+    const name = document.createElement('span');
+    name.textContent = t.test_id;
+    const n = document.createElement('span');
+    n.className = 'n';
+    n.textContent = t.students;
+    b.append(name, n);
+    b.addEventListener('click', () => choose(t.test_id));
+    li.append(b);
+    return li;
+  }));
+  $('no-tests').hidden = tests.length !== 0;
+}
+
+function showFigures(a) {
+  for (const key of ['count', 'mean', 'stddev', 'min', 'p25', 'p50', 'p75', 'max']) {
+    const dd = $(key);
+    const text = key === 'count' ? String(a[key]) : `${fmt(a[key])}%`;
+    if (dd.textContent !== text) {
+      dd.textContent = text;
+      dd.classList.add('changed');
+      setTimeout(() => dd.classList.remove('changed'), 1000);
+    }
+  }
+}
+
+async function loadHistogram() {
+  const test = state.test;
+  const h = await getJSON(`/results/${enc(test)}/histogram?bins=${BINS}`);
+  if (test !== state.test) return;
+  const max = Math.max(1, ...h.bands.map((b) => b.count));
+  $('histogram').replaceChildren(...h.bands.map((b) => {
+    const band = document.createElement('div');
+    band.className = 'band';
+    band.dataset.from = b.from;
+    band.dataset.count = b.count;
+    const count = document.createElement('div');
+    count.className = 'count';
+    count.textContent = b.count || '';
+    const bar = document.createElement('div');
+    bar.className = 'bar';
+    bar.style.height = `${(85 * b.count) / max}%`;
+    const label = document.createElement('div');
+    label.className = 'label';
+    label.textContent = `${fmt(b.from)}–${fmt(b.to)}`;
+    band.append(count, bar, label);
+    return band;
+  }));
+}
+
+async function loadStudents() {
+  const test = state.test;
+  const page = await getJSON(`/results/${enc(test)}?limit=${PAGE}&offset=${state.offset}` +
+                             `&sort=${state.sort}&order=${state.order}`);
+  if (test !== state.test) return;
+  state.total = page.total;
+  $('students').tBodies[0].replaceChildren(...page.results.map((r) => {
+    const tr = document.createElement('tr');
+    const name = [r.first_name, r.last_name].filter(Boolean).join(' ');
+    for (const [text, num] of [[r.student_number], [name], [r.obtained, 1], [r.available, 1], [`${fmt(r.percent)}%`, 1]]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      if (num) td.className = 'num';
+      tr.append(td);
+    }
+    return tr;
+  }));
+  const last = Math.min(state.offset + PAGE, state.total);
+  $('page').textContent = state.total ? `${state.offset + 1}–${last} of ${state.total}` : '';
+  $('prev').disabled = state.offset === 0;
+  $('next').disabled = last >= state.total;
+}
+
+function refreshDetails() {
+  loadHistogram().catch(console.error);
+  loadStudents().catch(console.error);
+}
+
+function choose(test) {
+  if (state.stream) state.stream.close();
+  state.test = test;
+  state.offset = 0;
+  $('test').hidden = false;
+  $('choose').hidden = true;
+  $('test-title').textContent = `Test ${test}`;
+  for (const b of document.querySelectorAll('#tests button')) {
+    b.setAttribute('aria-current', String(b.dataset.testId === test));
+  }
+  // The stream sends the current figures on connect, then one event per change.
+  const stream = new EventSource(`/results/${enc(test)}/aggregate/stream`);
+  stream.addEventListener('aggregate', (e) => {
+    if (state.stream !== stream) return;
+    showFigures(JSON.parse(e.data));
+    refreshDetails();
+  });
+  state.stream = stream;
+  refreshDetails();
+}
+
+function watchImports() {
+  const events = new EventSource('/events');
+  events.addEventListener('open', () => { $('live').className = 'live on'; $('live').textContent = 'live'; });
+  events.addEventListener('error', () => { $('live').className = 'live off'; $('live').textContent = 'reconnecting'; });
+  events.addEventListener('import', () => loadTests().catch(console.error));
+}
+
+$('prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); loadStudents(); });
+$('next').addEventListener('click', () => { state.offset += PAGE; loadStudents(); });
+for (const b of document.querySelectorAll('th button')) {
+  b.addEventListener('click', () => {
+    const sort = b.dataset.sort;
+    state.order = state.sort === sort && state.order === 'desc' ? 'asc' : 'desc';
+    state.sort = sort;
+    state.offset = 0;
+    loadStudents();
+  });
+}
+watchImports();
+loadTests().catch(console.error);

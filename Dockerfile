@@ -26,7 +26,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # curl only serves the HEALTHCHECK.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        libh2o-evloop0.13 libpq5 libxml2 libjson-c5 curl \
+        libh2o-evloop0.13 libpq5 libxml2 libjson-c5 libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --user-group --uid 10001 --home-dir /var/lib/markr --create-home \
         --shell /usr/sbin/nologin markr

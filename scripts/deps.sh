@@ -10,7 +10,7 @@ packages=(
     build-essential        # gcc, make, libc headers
     meson ninja-build pkg-config
     libh2o-evloop-dev      # HTTP (h2o 2.2.5, its own event loop)
-    libssl-dev             # h2o's headers include OpenSSL's
+    libssl-dev             # h2o's headers include OpenSSL's; libcrypto hashes the vault's bodies
     libpq-dev              # PostgreSQL client
     libxml2-dev            # XML parsing
     libjson-c-dev          # JSON

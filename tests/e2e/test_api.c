@@ -365,7 +365,7 @@ static void invalid_result_refuses_whole_document_and_is_vaulted(void **state)
                               "AND reason->>'field' = 'student-number' AND (reason->>'result_index')::int = 3",
                               (long long)id),
                      1);
-    assert_int_equal(sql_long("SELECT length(body) FROM imports WHERE id = %lld", (long long)id), (long)strlen(doc));
+    assert_int_equal(sql_long("SELECT sum(length(bytes)) FROM import_chunks WHERE import_id = %lld", (long long)id), (long)strlen(doc));
     assert_int_equal(e2e_http(&srv, "GET", "/results/atomic/aggregate", NULL, NULL, 0, &r), 0);
     json_object_put(expect_error(&r, 404, "unknown_test"));
     e2e_response_free(&r);

@@ -10,7 +10,7 @@
 
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
-/* The vault keeps a body as one bytea value (PostgreSQL: at most 1 GB); stay well below. */
+/* The body is held in memory whole (the vault stores it as 1 MiB chunks, ADR 0018). */
 #define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_WORKERS 4
 #define MARKR_DEFAULT_QUEUE_MAX 1024

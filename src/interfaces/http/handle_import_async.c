@@ -88,6 +88,10 @@ int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2
     if (job == NULL)
         return -1;
     job->content_type = strndup(content_type.base, content_type.len);
+    /* issue 6 (ADR 0018): the worker streams the body to PostgreSQL as chunks (COPY, no
+     * second copy in libpq) but still from a copy of its own: req->entity lives in h2o's
+     * connection buffers, which h2o frees when the client goes away, and that can happen
+     * while the worker is still sending (http_job.h). Only the loop thread may read it. */
     job->len = req->entity.len;
     job->body = malloc(job->len != 0 ? job->len : 1);
     if (job->content_type == NULL || job->body == NULL) {

@@ -1,8 +1,8 @@
 /*
  * The import store, results reader and readiness ports over one PostgreSQL connection.
- * An accepted document is ONE statement (vault row and every mark upsert), so it commits
- * whole or not at all without a transaction to manage; aggregates are one statement too,
- * computed by the server. ADR 0003 explains the statements and what was measured.
+ * An accepted document is ONE transaction (vault row, its body streamed as chunks, every
+ * mark upsert), so it commits whole or not at all; aggregates are one statement, computed by
+ * the server. ADR 0003 explains the statements and what was measured, ADR 0018 the chunks.
  */
 #include "pg_store.h"
 
@@ -10,14 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_chunks.h"
 #include "pg_internal.h"
 
 /* --- import store ------------------------------------------------------------------------------ */
 
 /*
- * $1 content type, $2 body (binary bytea, never escaped), $3 result count, $4..$9 the marks
- * as six parallel arrays (test id, student number, first name, last name, available,
- * obtained) in the order of struct markr_marks: sorted by (test id, student number).
+ * The vault row of a document, inserted first in the import's transaction (ADR 0018): $1
+ * content type, $2 size in bytes, $3 result count. The body follows as chunks, hashed while
+ * they stream, and the SHA-256 is set then (markr_pg_chunks_write).
+ */
+static const char insert_accepted_sql[] =
+    "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
+    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3)\n"
+    "RETURNING id";
+
+/*
+ * $1 the id of the vault row, $2..$7 the marks as six parallel arrays (test id, student
+ * number, first name, last name, available, obtained) in the order of struct markr_marks:
+ * sorted by (test id, student number); $8..$11 the scans.
  *
  * Rule 2 is the ON CONFLICT clause: each mark keeps the highest available and, independently,
  * the highest obtained; names are replaced only by names. A row changes only when something
@@ -27,14 +38,12 @@
  */
 static const char save_accepted_sql[] =
     "WITH vault AS (\n"
-    "    INSERT INTO imports (content_type, size_bytes, sha256, body, status, result_count)\n"
-    "    VALUES ($1, octet_length($2), sha256($2), $2, 'accepted', $3)\n"
-    "    RETURNING id\n"
+    "    SELECT $1::bigint AS id\n"
     "), upsert AS (\n"
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"
     "                            import_id, updated_at)\n"
     "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM vault), now()\n"
-    "    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::integer[])\n"
+    "    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[])\n"
     "         AS r(t, s, f, l, a, o)\n"
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"
     "        available  = GREATEST(m.available, EXCLUDED.available),\n"
@@ -51,11 +60,11 @@ static const char save_accepted_sql[] =
     "    RETURNING m.test_id\n"
     "), tests AS (\n" /* issue 3: the tests it touched and the names each scan carried (ADR 0009) */
     "    INSERT INTO import_tests (test_id, import_id)\n"
-    "    SELECT DISTINCT t, (SELECT id FROM vault) FROM unnest($4::text[]) AS t\n"
+    "    SELECT DISTINCT t, (SELECT id FROM vault) FROM unnest($2::text[]) AS t\n"
     "), names AS (\n"
     "    INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)\n"
     "    SELECT DISTINCT n.t, n.s, n.f, n.l, (SELECT id FROM vault)\n"
-    "    FROM unnest($10::text[], $11::text[], $12::text[], $13::text[]) AS n(t, s, f, l)\n"
+    "    FROM unnest($8::text[], $9::text[], $10::text[], $11::text[]) AS n(t, s, f, l)\n"
     /* issue 4, ADR 0012: announce the tests whose marks changed; delivered at commit. A
      * payload must stay under 8000 bytes: past that, listeners are told to flush all. */
     "), changed AS (\n"
@@ -71,8 +80,8 @@ static const char save_accepted_sql[] =
 /* The structured reason is built by the server from plain parameters: zero positions and an
  * empty field are "not about one" and are left out of the object. */
 static const char save_rejected_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, body, status, reason, result_count)\n"
-    "VALUES ($1, octet_length($2), sha256($2), $2, 'rejected',\n"
+    "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
+    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'rejected',\n"
     "        jsonb_strip_nulls(jsonb_build_object(\n"
     "            'error', $3::text, 'message', $4::text, 'result_index', NULLIF($5, 0),\n"
     "            'line', NULLIF($6, 0), 'field', NULLIF($7::text, ''))),\n"
@@ -211,24 +220,51 @@ static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
     return 0;
 }
 
+/* What the import's transaction needs (prepared once, sent again when it is retried). */
+struct accepted_step {
+    const struct markr_vault_entry *entry;
+    struct markr_pg_params row;   /* of insert_accepted_sql */
+    struct markr_pg_params marks; /* of save_accepted_sql, $1 filled in by the step */
+    char key[24];
+    int64_t id;
+};
+
+/* BEGIN has been sent: the vault row, the body as chunks, then every mark (ADR 0018). */
+static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct accepted_step *s = arg;
+    PGresult *res;
+    int rc;
+
+    s->id = 0;
+    if ((res = markr_pg_exec(pg, "storing the import", insert_accepted_sql, &s->row, err)) == NULL)
+        return -1;
+    rc = read_id(res, &s->id, err);
+    PQclear(res);
+    if (rc != 0 || markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
+        return -1;
+    snprintf(s->key, sizeof(s->key), "%lld", (long long)s->id);
+    s->marks.values[0] = s->key;
+    res = markr_pg_exec(pg, "storing the marks", save_accepted_sql, &s->marks, err);
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
 static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry, const struct markr_marks *marks,
                                int64_t *import_id, struct markr_error *err)
 {
     static const Oid array_types[COLUMN_COUNT] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                                   MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY, MARKR_PG_INT4_ARRAY};
     struct markr_pg *pg = ctx;
-    struct markr_pg_params params = {0};
-    char count[24];
+    struct accepted_step step = {.entry = entry};
+    char count[24], size[24];
     char *content_type = NULL, *arrays[COLUMN_COUNT] = {NULL};
     size_t lengths[COLUMN_COUNT];
     char *scans[MARKR_PG_SCAN_COLUMNS] = {NULL};
     size_t scan_lengths[MARKR_PG_SCAN_COLUMNS];
-    PGresult *res = NULL;
     int rc = -1, oom;
 
     *import_id = 0;
-    if (markr_pg_ensure(pg, err) != 0)
-        return -1;
     content_type = markr_pg_utf8_copy(entry->content_type);
     oom = content_type == NULL;
     for (int c = 0; c < COLUMN_COUNT; ++c)
@@ -242,18 +278,19 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         goto out;
     }
     snprintf(count, sizeof(count), "%zu", entry->result_count);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, content_type);
-    markr_pg_param_binary(&params, MARKR_PG_BYTEA, entry->body, entry->body_len);
-    markr_pg_param_text(&params, MARKR_PG_INT4, count);
+    snprintf(size, sizeof(size), "%zu", entry->body_len);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
+    markr_pg_param_text(&step.row, MARKR_PG_INT4, count);
+    markr_pg_param_text(&step.marks, MARKR_PG_INT8, step.key);
     for (int c = 0; c < COLUMN_COUNT; ++c)
-        markr_pg_param_binary(&params, array_types[c], arrays[c], lengths[c]);
+        markr_pg_param_binary(&step.marks, array_types[c], arrays[c], lengths[c]);
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
-        markr_pg_param_binary(&params, MARKR_PG_TEXT_ARRAY, scans[c], scan_lengths[c]);
+        markr_pg_param_binary(&step.marks, MARKR_PG_TEXT_ARRAY, scans[c], scan_lengths[c]);
 
-    if ((res = markr_pg_exec_retrying(pg, "storing the import", save_accepted_sql, &params, err)) != NULL)
-        rc = read_id(res, import_id, err);
+    if ((rc = markr_pg_transaction(pg, "storing the import", accepted_step, &step, err)) == 0)
+        *import_id = step.id;
 out:
-    PQclear(res);
     for (int c = 0; c < COLUMN_COUNT; ++c)
         free(arrays[c]);
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
@@ -262,19 +299,37 @@ out:
     return rc;
 }
 
+/* A refused document: its vault row and its body as chunks, in one transaction. */
+struct rejected_step {
+    const struct markr_vault_entry *entry;
+    struct markr_pg_params row;
+    int64_t id;
+};
+
+static int rejected_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct rejected_step *s = arg;
+    PGresult *res;
+    int rc;
+
+    s->id = 0;
+    if ((res = markr_pg_exec(pg, "storing the refused import", save_rejected_sql, &s->row, err)) == NULL)
+        return -1;
+    rc = read_id(res, &s->id, err);
+    PQclear(res);
+    return rc != 0 ? -1 : markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err);
+}
+
 static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct markr_pg_params params = {0};
-    char count[24], index[24], line[24];
+    struct rejected_step step = {.entry = entry};
+    char count[24], index[24], line[24], size[24];
     char *content_type = NULL, *code = NULL, *message = NULL, *field = NULL;
-    PGresult *res = NULL;
     int rc = -1;
 
     *import_id = 0;
-    if (markr_pg_ensure(pg, err) != 0)
-        return -1;
     /* The message may quote the document, cut at a byte limit: keep the row storable. */
     content_type = markr_pg_utf8_copy(entry->content_type);
     code = markr_pg_utf8_copy(reason->reason);
@@ -285,21 +340,21 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
         goto out;
     }
     snprintf(count, sizeof(count), "%zu", entry->result_count);
+    snprintf(size, sizeof(size), "%zu", entry->body_len);
     snprintf(index, sizeof(index), "%zu", reason->result_index);
     snprintf(line, sizeof(line), "%lu", reason->line);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, content_type);
-    markr_pg_param_binary(&params, MARKR_PG_BYTEA, entry->body, entry->body_len);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, code);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, message);
-    markr_pg_param_text(&params, MARKR_PG_INT8, index);
-    markr_pg_param_text(&params, MARKR_PG_INT8, line);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, field);
-    markr_pg_param_text(&params, MARKR_PG_INT4, count);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, code);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, message);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, index);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, line);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, field);
+    markr_pg_param_text(&step.row, MARKR_PG_INT4, count);
 
-    if ((res = markr_pg_exec_retrying(pg, "storing the refused import", save_rejected_sql, &params, err)) != NULL)
-        rc = read_id(res, import_id, err);
+    if ((rc = markr_pg_transaction(pg, "storing the refused import", rejected_step, &step, err)) == 0)
+        *import_id = step.id;
 out:
-    PQclear(res);
     free(field);
     free(message);
     free(code);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_chunks.h"
 #include "pg_internal.h"
 #include "pg_listen.h"
 
@@ -213,36 +214,38 @@ fail:
     return oom(err);
 }
 
+/* The content type and size come from the imports row, the bytes from its chunks in order
+ * (ADR 0018), read one chunk at a time into the one buffer the answer is sent from. */
 static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, size_t *len, struct markr_error *err)
 {
-    static const char raw_sql[] = "SELECT content_type, body FROM imports WHERE id = $1";
+    static const char raw_sql[] = "SELECT content_type, size_bytes FROM imports WHERE id = $1";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     char key[24];
     PGresult *res;
+    int rc;
 
     *content_type = *body = NULL;
     *len = 0;
     snprintf(key, sizeof(key), "%lld", (long long)id);
     markr_pg_param_text(&params, MARKR_PG_INT8, key);
-    if ((res = read_query(pg, "reading a raw import", raw_sql, &params, 1, err)) == NULL)
+    if ((res = read_query(pg, "reading a raw import", raw_sql, &params, 0, err)) == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_import", "no import has id %lld", (long long)id);
     }
-    *len = (size_t)PQgetlength(res, 0, 1);
+    *len = (size_t)strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     *content_type = copy_value(res, 0, 0);
-    if ((*body = malloc(*len != 0 ? *len : 1)) != NULL)
-        memcpy(*body, PQgetvalue(res, 0, 1), *len);
     PQclear(res);
-    if (*content_type == NULL || *body == NULL) {
-        free(*content_type);
-        free(*body);
-        *content_type = *body = NULL;
+    if (*content_type == NULL)
         return oom(err);
+    if ((rc = markr_pg_chunks_read(pg, id, *len, body, err)) != 0) {
+        free(*content_type);
+        *content_type = NULL;
+        *len = 0;
     }
-    return 0;
+    return rc;
 }
 
 /* Names of one student number count as different when (first, last) differ; a scan without
@@ -349,21 +352,25 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
                : 0;
 }
 
-static int read_stored(const PGresult *res, struct markr_stored_import *out, struct markr_error *err)
+/* The row (id, status, content type, size, all as text) and then the body from its chunks. */
+static int read_stored(struct markr_pg *pg, const PGresult *res, struct markr_stored_import *out,
+                       struct markr_error *err)
 {
-    char id[24];
+    char id[24], size[24];
 
     memset(out, 0, sizeof(*out));
     snprintf(id, sizeof(id), "%.*s", PQgetlength(res, 0, 0), PQgetvalue(res, 0, 0));
     out->id = strtoll(id, NULL, 10);
     snprintf(out->status, sizeof(out->status), "%.*s", PQgetlength(res, 0, 1), PQgetvalue(res, 0, 1));
-    out->len = (size_t)PQgetlength(res, 0, 3);
-    out->content_type = copy_value(res, 0, 2);
-    if ((out->body = malloc(out->len != 0 ? out->len : 1)) != NULL)
-        memcpy(out->body, PQgetvalue(res, 0, 3), out->len);
-    if (out->content_type == NULL || out->body == NULL) {
+    snprintf(size, sizeof(size), "%.*s", PQgetlength(res, 0, 3), PQgetvalue(res, 0, 3));
+    out->len = (size_t)strtoull(size, NULL, 10);
+    if ((out->content_type = copy_value(res, 0, 2)) == NULL) {
         markr_stored_import_free(out);
         return oom(err);
+    }
+    if (markr_pg_chunks_read(pg, out->id, out->len, &out->body, err) != 0) {
+        markr_stored_import_free(out);
+        return -1;
     }
     return 1;
 }
@@ -372,7 +379,7 @@ static int rebuild_next(void *ctx, int64_t after_id, struct markr_stored_import 
 {
     static const char next_sql[] =
         /* imports.id: a bare `id` in ORDER BY would be the text column of the output. */
-        "SELECT id::text, status, content_type, body FROM imports\n"
+        "SELECT id::text, status, content_type, size_bytes::text FROM imports\n"
         "WHERE id > $1 AND status IN ('accepted', 'rejected') ORDER BY imports.id LIMIT 1 FOR UPDATE";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
@@ -384,7 +391,7 @@ static int rebuild_next(void *ctx, int64_t after_id, struct markr_stored_import 
     markr_pg_param_text(&params, MARKR_PG_INT8, after);
     if ((res = exec_binary(pg, "reading the next import", next_sql, &params, err)) == NULL)
         return -1;
-    rc = PQntuples(res) == 1 ? read_stored(res, out, err) : 0;
+    rc = PQntuples(res) == 1 ? read_stored(pg, res, out, err) : 0;
     PQclear(res);
     return rc;
 }
@@ -392,7 +399,7 @@ static int rebuild_next(void *ctx, int64_t after_id, struct markr_stored_import 
 static int rebuild_fetch(void *ctx, int64_t id, const char *want, struct markr_stored_import *out,
                          struct markr_error *err)
 {
-    static const char fetch_sql[] = "SELECT id::text, status, content_type, body FROM imports\n"
+    static const char fetch_sql[] = "SELECT id::text, status, content_type, size_bytes::text FROM imports\n"
                                     "WHERE id = $1 AND status IN ($2, $3) FOR UPDATE";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
@@ -406,7 +413,7 @@ static int rebuild_fetch(void *ctx, int64_t id, const char *want, struct markr_s
     markr_pg_param_text(&params, MARKR_PG_TEXT, want != NULL ? want : "rejected");
     if ((res = exec_binary(pg, "reading an import", fetch_sql, &params, err)) == NULL)
         return -1;
-    rc = PQntuples(res) == 1 ? read_stored(res, out, err) : 0;
+    rc = PQntuples(res) == 1 ? read_stored(pg, res, out, err) : 0;
     PQclear(res);
     return rc;
 }
@@ -656,39 +663,61 @@ struct markr_vault_rebuild markr_pg_vault_rebuild(struct markr_pg *pg)
 
 #define QUEUE_CHANNEL "markr_import_queued"
 
+/* The queued row, its body as chunks, and the notification, in one transaction (ADR 0018).
+ * The notification is sent at commit, so a waiting server never looks before the row and
+ * its chunks are visible. */
+struct enqueue_step {
+    struct markr_pg_params row;
+    const char *body;
+    size_t len;
+    int64_t id;
+};
+
+static int enqueue_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    static const char enqueue_sql[] =
+        "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
+        "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'queued', 0)\n"
+        "RETURNING id";
+    static const char notify_sql[] = "SELECT pg_notify('" QUEUE_CHANNEL "', $1)";
+    struct enqueue_step *s = arg;
+    struct markr_pg_params params = {0};
+    char key[24];
+    PGresult *res;
+
+    s->id = 0;
+    if ((res = markr_pg_exec(pg, "queueing the import", enqueue_sql, &s->row, err)) == NULL)
+        return -1;
+    if (PQntuples(res) == 1)
+        s->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (s->id <= 0)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "the database returned no import id");
+    if (markr_pg_chunks_write(pg, s->id, s->body, s->len, err) != 0)
+        return -1;
+    snprintf(key, sizeof(key), "%lld", (long long)s->id);
+    markr_pg_param_text(&params, MARKR_PG_TEXT, key);
+    return exec_command(pg, "announcing the queued import", notify_sql, &params, err);
+}
+
 static int queue_enqueue(void *ctx, const char *content_type, const char *body, size_t len, int64_t *import_id,
                          struct markr_error *err)
 {
-    /* The notification is sent at commit, so a waiting server never looks before the row is
-     * visible. */
-    static const char enqueue_sql[] =
-        "WITH vault AS (\n"
-        "    INSERT INTO imports (content_type, size_bytes, sha256, body, status, result_count)\n"
-        "    VALUES ($1, octet_length($2), sha256($2), $2, 'queued', 0)\n"
-        "    RETURNING id\n"
-        ")\n"
-        "SELECT id, pg_notify('" QUEUE_CHANNEL "', id::text) FROM vault";
     struct markr_pg *pg = ctx;
-    struct markr_pg_params params = {0};
-    char *type = markr_pg_utf8_copy(content_type);
-    PGresult *res;
+    struct enqueue_step step = {.body = body, .len = len};
+    char *type = markr_pg_utf8_copy(content_type), size[24];
+    int rc;
 
     *import_id = 0;
     if (type == NULL)
         return oom(err);
-    if (markr_pg_ensure(pg, err) != 0) {
-        free(type);
-        return -1;
-    }
-    markr_pg_param_text(&params, MARKR_PG_TEXT, type);
-    markr_pg_param_binary(&params, MARKR_PG_BYTEA, body, len);
-    res = markr_pg_exec_retrying(pg, "queueing the import", enqueue_sql, &params, err);
+    snprintf(size, sizeof(size), "%zu", len);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, type);
+    markr_pg_param_text(&step.row, MARKR_PG_INT8, size);
+    if ((rc = markr_pg_transaction(pg, "queueing the import", enqueue_step, &step, err)) == 0)
+        *import_id = step.id;
     free(type);
-    if (res == NULL)
-        return -1;
-    *import_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 /*

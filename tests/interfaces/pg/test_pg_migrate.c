@@ -208,9 +208,10 @@ static void fresh_database_gets_every_migration(void **state)
     /* The checksum is the SHA-256 of the file's bytes, in hex. */
     assert_value(f->conninfo, "SELECT checksum ~ '^[0-9a-f]{64}$' FROM schema_migrations", "t");
     assert_value(f->conninfo, "SELECT count(*) FROM pg_tables WHERE tablename IN ('imports', 'marks')", "2");
-    /* Bodies compress with lz4, and the aggregate's index covers the marks. */
+    /* Bodies (their chunks since 0004) compress with lz4, and the aggregate's index covers the marks. */
     assert_value(f->conninfo,
-                 "SELECT attcompression FROM pg_attribute WHERE attrelid = 'imports'::regclass AND attname = 'body'",
+                 "SELECT attcompression FROM pg_attribute WHERE attrelid = 'import_chunks'::regclass "
+                 "AND attname = 'bytes'",
                  "l");
     assert_value(f->conninfo, "SELECT pg_get_indexdef('marks_pkey'::regclass) LIKE '%INCLUDE (available, obtained)'",
                  "t");

@@ -36,7 +36,8 @@ dotenv_value() {
 }
 port=${MARKR_PG_PORT:-$(dotenv_value MARKR_PG_PORT)}
 port=${port:-55432}
-preferred_base=$root/.markr-pg
+# MARKR_PG_DIR moves the cluster elsewhere (the outage test makes a throwaway one).
+preferred_base=${MARKR_PG_DIR:-$root/.markr-pg}
 
 say() { echo "pg-private: $*" >&2; }
 die() { say "$*"; exit 1; }

@@ -64,6 +64,7 @@ int markr_import_document(const struct markr_import_deps *deps, const char *cont
 
     if (markr_marks_from_document(&doc, &marks, &outcome->error) == 0) {
         outcome->students = marks.students;
+        outcome->marks = marks.count;
         if (copy_tests(&marks, outcome) != 0)
             markr_error_set(&outcome->error, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         else if (deps->store.save_accepted(deps->store.ctx, &entry, &marks, &outcome->import_id, &outcome->error) == 0)

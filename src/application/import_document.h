@@ -22,6 +22,7 @@ struct markr_import_outcome {
     int64_t import_id; /* 0 when nothing was stored */
     size_t results;    /* results in the document */
     size_t students;   /* distinct student numbers */
+    size_t marks;      /* marks upserted: one per distinct (test, student) */
     char **tests;      /* owned: distinct test ids, sorted; NULL when refused */
     size_t test_count;
     struct markr_error error; /* code MARKR_OK when accepted */

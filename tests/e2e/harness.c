@@ -191,6 +191,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     copy_header(line, len, "content-type", r->content_type, sizeof(r->content_type));
     copy_header(line, len, "location", r->location, sizeof(r->location));
     copy_header(line, len, "retry-after", r->retry_after, sizeof(r->retry_after));
+    copy_header(line, len, "x-request-id", r->request_id, sizeof(r->request_id));
     copy_header(line, len, "allow", r->allow, sizeof(r->allow));
     return len;
 }

@@ -37,6 +37,7 @@ struct e2e_response {
     char location[128];
     char retry_after[32];
     char allow[64];
+    char request_id[80]; /* X-Request-Id (issue 5) */
 };
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL

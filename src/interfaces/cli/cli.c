@@ -11,6 +11,7 @@
 #include "application/import_document.h"
 #include "cmd_reprocess.h"
 #include "config.h"
+#include "interfaces/observe/log.h"
 #include "interfaces/http/queue_runner.h"
 #include "interfaces/http/server.h"
 #include "interfaces/pg/pg_migrate.h"
@@ -136,6 +137,11 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     return &s->services;
 }
 
+static void abandon_services(void *ctx, struct markr_services *services) /* issue 5 */
+{
+    markr_pg_abandon(((struct pg_services *)services)->pg);
+}
+
 static void close_services(void *ctx, struct markr_services *services)
 {
     struct pg_services *s = (struct pg_services *)services;
@@ -149,7 +155,8 @@ static void close_services(void *ctx, struct markr_services *services)
 static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
 {
     struct factory_ctx fctx = {.cfg = cfg};
-    struct markr_service_factory factory = {.ctx = &fctx, .open = open_services, .close = close_services};
+    struct markr_service_factory factory = {
+        .ctx = &fctx, .open = open_services, .close = close_services, .abandon = abandon_services};
     struct markr_http_settings settings = {
         .host = cfg->listen_host,
         .port = cfg->listen_port,
@@ -158,6 +165,11 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .queue_max = cfg->queue_max,
         .max_async_body_bytes = cfg->max_async_body_bytes, /* issue 3 */
         .admin_token = cfg->admin_token,
+        /* issue 5 */
+        .request_timeout_ms = cfg->request_timeout_ms,
+        .max_connections = cfg->max_connections,
+        .max_header_bytes = cfg->max_header_bytes,
+        .shutdown_timeout_s = cfg->shutdown_timeout_s,
     };
     struct markr_error e;
     struct markr_pg *pg;
@@ -205,11 +217,11 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         markr_pg_listener_destroy(listener);
     }
     markr_queue_runner_stop(runner);
-    if (rc != 0) {
+    if (rc < 0) {
         fprintf(err, "markr: %s\n", e.message);
         return 1;
     }
-    return 0;
+    return rc; /* 1: requests were abandoned at the shutdown timeout */
 }
 
 /* --- import ------------------------------------------------------------------------------ */
@@ -320,6 +332,8 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "markr: bad setting: %s\n", message);
         return 2;
     }
+    markr_log_set_level((enum markr_log_level)cfg.log_level); /* issue 5 */
+    markr_pg_set_slow_query_ms((long)cfg.slow_query_ms);
     if (strcmp(command, "serve") == 0)
         return cmd_serve(&cfg, argc - 2, err);
     if (strcmp(command, "migrate") == 0)

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "interfaces/observe/log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -142,6 +144,37 @@ static int read_listen(struct markr_config *cfg, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* issue 5: limits, logs and shutdown. */
+static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *level = getenv("MARKR_LOG_LEVEL");
+    enum markr_log_level parsed = MARKR_LOG_INFO;
+    unsigned long long n;
+
+    if (read_number("MARKR_REQUEST_TIMEOUT_MS", MARKR_DEFAULT_REQUEST_TIMEOUT_MS, 100, 3600000,
+                    &cfg->request_timeout_ms, errbuf, errlen) != 0)
+        return -1;
+    if (read_number("MARKR_MAX_CONNECTIONS", MARKR_DEFAULT_MAX_CONNECTIONS, 1, 1000000, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->max_connections = (size_t)n;
+    if (read_number("MARKR_MAX_HEADER_BYTES", MARKR_DEFAULT_MAX_HEADER_BYTES, 1024, MARKR_MAX_HEADER_BYTES_CAP, &n,
+                    errbuf, errlen) != 0)
+        return -1;
+    cfg->max_header_bytes = (size_t)n;
+    if (read_number("MARKR_SHUTDOWN_TIMEOUT", MARKR_DEFAULT_SHUTDOWN_TIMEOUT, 0, 3600, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->shutdown_timeout_s = (unsigned)n;
+    if (read_number("MARKR_SLOW_QUERY_MS", MARKR_DEFAULT_SLOW_QUERY_MS, 0, 3600000, &cfg->slow_query_ms, errbuf,
+                    errlen) != 0)
+        return -1;
+    if (level != NULL && *level != '\0' && markr_log_parse_level(level, &parsed) != 0) {
+        snprintf(errbuf, errlen, "MARKR_LOG_LEVEL: '%.32s' is not error, warn, info or debug", level);
+        return -1;
+    }
+    cfg->log_level = (int)parsed;
+    return 0;
+}
+
 int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen)
 {
     unsigned long long n;
@@ -187,5 +220,5 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     cfg->migrations_dir = getenv("MARKR_MIGRATIONS_DIR");
     if (cfg->migrations_dir == NULL || *cfg->migrations_dir == '\0')
         cfg->migrations_dir = MARKR_DEFAULT_MIGRATIONS_DIR;
-    return 0;
+    return read_operations(cfg, errbuf, errlen);
 }

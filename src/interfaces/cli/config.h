@@ -20,6 +20,13 @@
 #define MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES (256u * 1024 * 1024)
 #define MARKR_MAX_ASYNC_BODY_CAP (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_QUEUE_RUNNERS 1
+/* issue 5: limits, logs and shutdown (ADR 0016) */
+#define MARKR_DEFAULT_REQUEST_TIMEOUT_MS 60000
+#define MARKR_DEFAULT_MAX_CONNECTIONS 16384 /* issue 4's target is 10,000 idle streams */
+#define MARKR_DEFAULT_MAX_HEADER_BYTES 65536
+#define MARKR_MAX_HEADER_BYTES_CAP 409600 /* h2o 2.2.5 reads at most about 400 KiB of headers */
+#define MARKR_DEFAULT_SHUTDOWN_TIMEOUT 30
+#define MARKR_DEFAULT_SLOW_QUERY_MS 400
 
 struct markr_config {
     const char *database_url; /* NULL when unset; borrowed from the environment */
@@ -33,6 +40,13 @@ struct markr_config {
     size_t max_async_body_bytes; /* largest body of an asynchronous import */
     unsigned queue_runners;      /* threads processing queued imports; 0: none here */
     const char *admin_token;     /* MARKR_ADMIN_TOKEN; NULL: admin endpoints answer 404 */
+    /* issue 5 */
+    unsigned long long request_timeout_ms; /* MARKR_REQUEST_TIMEOUT_MS */
+    size_t max_connections;                /* MARKR_MAX_CONNECTIONS */
+    size_t max_header_bytes;               /* MARKR_MAX_HEADER_BYTES */
+    unsigned shutdown_timeout_s;           /* MARKR_SHUTDOWN_TIMEOUT, seconds */
+    unsigned long long slow_query_ms;      /* MARKR_SLOW_QUERY_MS */
+    int log_level;                         /* MARKR_LOG_LEVEL, an enum markr_log_level */
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

@@ -11,6 +11,7 @@
 #include "application/import_document.h"
 #include "handlers.h"
 #include "http_job.h"
+#include "interfaces/observe/metrics.h"
 #include "responses.h"
 
 #define MARKR_MEDIA_TYPE "text/xml+markr"
@@ -54,9 +55,13 @@ static void import_respond(struct markr_http_job *job, h2o_req_t *req)
     int n;
 
     if (o->error.code != MARKR_OK) {
+        /* issue 5: a refused document, by reason; a failure to store it is not a refusal */
+        if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
+            markr_metrics_import_refused(o->error.reason);
         markr_http_send_error(req, &o->error, o->import_id);
         return;
     }
+    markr_metrics_import_accepted(o->results, o->marks);
     body = json_object_new_object();
     tests = json_object_new_array_ext((int)o->test_count);
     json_object_object_add(body, "import_id", json_object_new_int64(o->import_id));

@@ -12,9 +12,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "application/reprocess.h"
+#include "interfaces/observe/metrics.h"
 
 /* How long an idle runner waits for a notification before looking again anyway (a
  * notification can be missed while the connection is being re-established). */
@@ -54,6 +56,10 @@ static void *run(void *arg)
 
         if (rc == 1) {
             rc = markr_process_queued(&s->reprocess, id, &report, &err);
+            if (rc == 1 && strcmp(report.status, "rejected") == 0) /* issue 5 */
+                markr_metrics_import_refused(report.refusal.reason);
+            else if (rc == 1) /* the report does not count results and marks */
+                markr_metrics_import_accepted(0, 0);
             if (rc == 1)
                 fprintf(stderr, "markr: queued import %lld processed: %s\n", (long long)id, report.status);
             else if (rc < 0)

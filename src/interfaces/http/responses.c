@@ -39,6 +39,7 @@ static const char *reason_phrase(int status)
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
+    case 431: return "Request Header Fields Too Large"; /* issue 5 */
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Internal Server Error";
     }
@@ -51,6 +52,9 @@ void markr_http_send_json(h2o_req_t *req, int status, json_object *body)
 
     req->res.status = status;
     req->res.reason = reason_phrase(status);
+    /* Every 503 (database down or busy, workers overloaded) tells clients when to come back. */
+    if (status == 503 && h2o_find_header(&req->res.headers, H2O_TOKEN_RETRY_AFTER, -1) < 0)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     req->res.content_length = len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     h2o_send_inline(req, text, len); /* copies text into the request's pool */
@@ -79,8 +83,6 @@ void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_
         json_object_object_add(body, "line", json_object_new_uint64(err->line));
     if (err->field[0] != '\0')
         json_object_object_add(body, "field", json_object_new_string(err->field));
-    if (status == 503)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     markr_http_send_json(req, status, body);
 }
 

@@ -40,6 +40,35 @@ long markr_percent_decode(const char *src, size_t len, char *dst, size_t cap)
     return (long)out;
 }
 
+const char *markr_route_template(enum markr_route route)
+{
+    /* One line per route: a route added without one fails the router's unit test. */
+    static const char *const templates[MARKR_ROUTE_COUNT] = {
+        [MARKR_ROUTE_NONE] = "unmatched",
+        [MARKR_ROUTE_BAD_PATH] = "bad_path",
+        [MARKR_ROUTE_HEALTH] = "/health",
+        [MARKR_ROUTE_READY] = "/ready",
+        [MARKR_ROUTE_IMPORT] = "/import",
+        [MARKR_ROUTE_AGGREGATE] = "/results/{test-id}/aggregate",
+        [MARKR_ROUTE_IMPORTS] = "/imports",
+        [MARKR_ROUTE_IMPORT_INFO] = "/imports/{id}",
+        [MARKR_ROUTE_IMPORT_RAW] = "/imports/{id}/raw",
+        [MARKR_ROUTE_IMPORT_REPROCESS] = "/imports/{id}/reprocess",
+        [MARKR_ROUTE_TEST_CONFLICTS] = "/tests/{test-id}/conflicts",
+        [MARKR_ROUTE_TESTS] = "/tests",
+        [MARKR_ROUTE_RESULTS] = "/results/{test-id}",
+        [MARKR_ROUTE_STUDENT] = "/students/{student-number}",
+        [MARKR_ROUTE_HISTOGRAM] = "/results/{test-id}/histogram",
+        [MARKR_ROUTE_AGGREGATE_STREAM] = "/results/{test-id}/aggregate/stream",
+        [MARKR_ROUTE_EVENTS] = "/events",
+        [MARKR_ROUTE_DASHBOARD] = "/",
+        [MARKR_ROUTE_STATIC] = "/static/{name}",
+        [MARKR_ROUTE_METRICS] = "/metrics",
+    };
+
+    return route >= 0 && route < MARKR_ROUTE_COUNT && templates[route] != NULL ? templates[route] : "unmatched";
+}
+
 static int segment_is(const char *seg, size_t len, const char *literal)
 {
     return len == strlen(literal) && memcmp(seg, literal, len) == 0;
@@ -80,6 +109,10 @@ enum markr_route markr_route_match(const char *path, size_t len, struct markr_ro
         }
     }
 
+    if (n == 1 && segment_is(segs[0], seg_len[0], "metrics")) {
+        m->allow = "GET, HEAD";
+        return m->route = MARKR_ROUTE_METRICS;
+    }
     if (n == 1 && segment_is(segs[0], seg_len[0], "health")) {
         m->allow = "GET, HEAD";
         return m->route = MARKR_ROUTE_HEALTH;

@@ -30,7 +30,13 @@ enum markr_route {
     MARKR_ROUTE_EVENTS,           /* GET /events */
     MARKR_ROUTE_DASHBOARD,        /* GET / */
     MARKR_ROUTE_STATIC,           /* GET /static/{name}: a file of the dashboard */
+    MARKR_ROUTE_METRICS,          /* GET /metrics (issue 5) */
+    MARKR_ROUTE_COUNT
 };
+
+/* The route's template for logs and metrics ("/results/{test-id}/aggregate"): never the raw
+ * path, so their label sets stay small whatever ids clients send. */
+const char *markr_route_template(enum markr_route route);
 
 /* Longest decoded id accepted in a path; longer ones are refused as a bad path. */
 #define MARKR_ROUTE_ID_MAX 1024

@@ -13,11 +13,14 @@
 #include <pthread.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <h2o.h>
 
 #include "handlers.h"
+#include "interfaces/observe/log.h"
+#include "observe_http.h"
 #include "live.h"
 #include "responses.h"
 #include "router.h"
@@ -38,7 +41,13 @@ struct server {
     h2o_socket_t *listener;
     h2o_socket_t *signals;
     int stopping;
+    /* issue 5: limits */
+    size_t connections;     /* open client connections */
+    size_t max_connections; /* more are closed as soon as they are accepted */
+    size_t max_header_bytes;
 };
+
+static struct server *the_server; /* for the metrics gauges; set by markr_http_serve */
 
 static int is_method(h2o_req_t *req, const char *method)
 {
@@ -57,7 +66,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct markr_handler *handler = (struct markr_handler *)self;
     struct markr_route_match match;
     enum markr_route route = markr_route_match(req->path.base, req->path.len, &match);
+    size_t header_bytes = req->path.len;
 
+    markr_http_request_begin(req); /* issue 5: request id, in flight */
+    for (size_t i = 0; i < req->headers.size; ++i)
+        header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (header_bytes > the_server->max_header_bytes) {
+        markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
+        return 0;
+    }
     if (route == MARKR_ROUTE_NONE) {
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
@@ -102,11 +119,29 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     case MARKR_ROUTE_DASHBOARD:
     case MARKR_ROUTE_STATIC:
         return markr_handle_dashboard(req, &match);
+    case MARKR_ROUTE_METRICS: { /* issue 5 */
+        struct markr_metrics_gauges gauges = {.connections = the_server->connections};
+        size_t workers, in_use, waiting;
+
+        markr_worker_pool_stats(handler->pool, &workers, &in_use, &waiting);
+        gauges.pool_workers = workers;
+        gauges.pool_in_use = in_use;
+        gauges.pool_waiting = waiting;
+        return markr_http_handle_metrics(req, &gauges);
+    }
     case MARKR_ROUTE_NONE:
     case MARKR_ROUTE_BAD_PATH:
+    case MARKR_ROUTE_COUNT:
         break;
     }
     return -1;
+}
+
+static void on_connection_closed(void *data)
+{
+    struct server *server = data;
+
+    --server->connections;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -116,6 +151,15 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
     if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
         return;
+    /* issue 5: a bounded number of connections; one more is closed at once (clients see a
+     * reset and retry), so a flood cannot exhaust descriptors or memory. */
+    if (server->connections >= server->max_connections) {
+        h2o_socket_close(sock);
+        return;
+    }
+    ++server->connections;
+    sock->on_close.cb = on_connection_closed;
+    sock->on_close.data = server;
     h2o_accept(&server->accept_ctx, sock);
 }
 
@@ -209,13 +253,37 @@ static void configure(struct server *server, const struct markr_http_settings *s
         server->config.max_request_entity_size = settings->max_async_body_bytes;
     markr_http_vault_configure(settings);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
+    /* issue 5: h2o 2.2.5 bounds the whole reading of a request (line, headers and body) from
+     * its first byte, and the wait for the next request of a keep-alive connection: a client
+     * trickling bytes is closed when it runs out. */
+    server->config.http1.req_timeout = settings->request_timeout_ms;
+    server->max_connections = settings->max_connections;
+    server->max_header_bytes = settings->max_header_bytes;
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
     server->handler = (struct markr_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
     server->handler->super.on_req = on_req;
     markr_http_register_error_filter(pathconf);
+    markr_http_register_logger(pathconf); /* issue 5 */
     /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
     markr_http_register_error_filter(&hostconf->fallback_path);
+    markr_http_register_logger(&hostconf->fallback_path);
+}
+
+/* Runs the loop until every job has come back, or for at most timeout_ms. Returns 0 when
+ * they all came back, -1 at the timeout. */
+static int drain(struct server *server, struct markr_worker_pool *pool, long timeout_ms)
+{
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (markr_worker_pool_pending(pool) != 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms)
+            return -1;
+        h2o_evloop_run(server->loop, 100);
+    }
+    return 0;
 }
 
 int markr_http_serve(const struct markr_http_settings *settings, const struct markr_service_factory *factory,
@@ -223,9 +291,11 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
 {
     static struct server server; /* one per process; static so it outlives every callback */
     struct markr_worker_pool *pool;
-    int fd;
+    int fd, abandoned = 0;
 
     memset(&server, 0, sizeof(server));
+    the_server = &server;
+    markr_http_observe_init();
     configure(&server, settings);
     server.loop = h2o_evloop_create();
     h2o_context_init(&server.ctx, server.loop, &server.config);
@@ -258,8 +328,20 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     h2o_socket_close(server.listener);
     h2o_context_request_shutdown(&server.ctx);
     markr_live_shutdown(server.handler->live); /* issue 4: ends streams, stops the feed */
-    while (markr_worker_pool_pending(pool) != 0)
-        h2o_evloop_run(server.loop, 100);
+    /* issue 5: bounded by MARKR_SHUTDOWN_TIMEOUT. Then the work still running is abandoned:
+     * its statements are cancelled and nothing more is stored, and it still answers (an error,
+     * or 201 for a commit that was already under way), so a client never misses the success
+     * of a document that is stored. */
+    if (drain(&server, pool, settings->shutdown_timeout_s * 1000L) != 0) {
+        char left[24];
+
+        snprintf(left, sizeof(left), "%zu", markr_worker_pool_pending(pool));
+        markr_log(MARKR_LOG_WARN, "shutdown timeout: abandoning the requests in flight", "requests", left, NULL);
+        markr_worker_pool_abandon(pool);
+        abandoned = 1;
+        while (markr_worker_pool_pending(pool) != 0)
+            h2o_evloop_run(server.loop, 100);
+    }
     h2o_evloop_run(server.loop, 0); /* flush answers just written */
     markr_worker_pool_destroy(pool);
     markr_live_destroy(server.handler->live);
@@ -267,7 +349,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
      * (a client may hold a keep-alive one), and the process exits next. `server` is static,
      * so what they hold stays reachable and is not reported as a leak. */
     fprintf(stderr, "markr: stopped\n");
-    return 0;
+    return abandoned;
 
 fail_listen:
     markr_live_destroy(server.handler->live);

@@ -7,6 +7,7 @@
 #define MARKR_INTERFACES_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "domain/error.h"
 #include "services.h"
@@ -20,10 +21,16 @@ struct markr_http_settings {
     /* issue 3: the import vault */
     size_t max_async_body_bytes; /* largest body of POST /import with Prefer: respond-async */
     const char *admin_token;     /* bearer token of the admin endpoints; NULL: they answer 404 */
+    /* issue 5: limits */
+    uint64_t request_timeout_ms; /* to read a whole request, and to wait for the next one */
+    size_t max_connections;      /* open client connections at once */
+    size_t max_header_bytes;     /* target plus headers; more is 431 */
+    unsigned shutdown_timeout_s; /* to finish requests in flight on SIGTERM/SIGINT */
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.
- * Returns 0 after a clean stop, or -1 with err when it cannot start. */
+ * Returns 0 after a clean stop, 1 when requests were still running at the shutdown timeout,
+ * or -1 with err when it cannot start. */
 int markr_http_serve(const struct markr_http_settings *settings, const struct markr_service_factory *factory,
                      struct markr_error *err);
 

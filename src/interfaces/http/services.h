@@ -30,6 +30,9 @@ struct markr_service_factory {
     struct markr_services *(*open)(void *ctx, struct markr_error *err);
     /* Releases what open returned. */
     void (*close)(void *ctx, struct markr_services *services);
+    /* issue 5: called from the loop thread at the shutdown timeout while a worker may be
+     * using services: stop its database work so that nothing more is stored. NULL: none. */
+    void (*abandon)(void *ctx, struct markr_services *services);
     /* issue 4: committed changes, for the aggregate cache and the live streams (ADR 0012).
      * NULL: no cache, no live updates. */
     const struct markr_change_feed *changes;

@@ -23,6 +23,7 @@ struct markr_worker_pool {
     size_t queued;                 /* jobs in the waiting line */
     size_t queue_max;
     size_t pending; /* submitted, done not yet called; loop thread only */
+    size_t running; /* jobs a worker is running; under lock */
     int stopping;
 
     h2o_multithread_queue_t *queue;
@@ -60,6 +61,7 @@ static struct markr_job *take_job(struct markr_worker_pool *pool)
         if (pool->head == NULL)
             pool->tail = NULL;
         --pool->queued;
+        ++pool->running;
     }
     pthread_mutex_unlock(&pool->lock);
     return job;
@@ -72,6 +74,9 @@ static void *worker_main(void *arg)
 
     while ((job = take_job(w->pool)) != NULL) {
         job->run(job, w->services);
+        pthread_mutex_lock(&w->pool->lock);
+        --w->pool->running;
+        pthread_mutex_unlock(&w->pool->lock);
         h2o_multithread_send_message(&w->pool->receiver, &job->message);
     }
     return NULL;
@@ -166,4 +171,21 @@ void markr_worker_pool_destroy(struct markr_worker_pool *pool)
     pthread_mutex_destroy(&pool->lock);
     free(pool->workers);
     free(pool);
+}
+
+void markr_worker_pool_stats(struct markr_worker_pool *pool, size_t *workers, size_t *in_use, size_t *waiting)
+{
+    pthread_mutex_lock(&pool->lock);
+    *workers = pool->started;
+    *in_use = pool->running;
+    *waiting = pool->queued;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void markr_worker_pool_abandon(struct markr_worker_pool *pool)
+{
+    if (pool->factory->abandon == NULL)
+        return;
+    for (unsigned i = 0; i < pool->started; ++i)
+        pool->factory->abandon(pool->factory->ctx, pool->workers[i].services);
 }

@@ -39,6 +39,13 @@ int markr_worker_pool_submit(struct markr_worker_pool *pool, struct markr_job *j
 /* Jobs queued or running, whose done has not been called yet. */
 size_t markr_worker_pool_pending(const struct markr_worker_pool *pool);
 
+/* Worker threads, jobs running on them and jobs waiting for one (for GET /metrics). */
+void markr_worker_pool_stats(struct markr_worker_pool *pool, size_t *workers, size_t *in_use, size_t *waiting);
+
+/* At the shutdown timeout: asks every worker's services to stop their database work (see
+ * markr_service_factory.abandon); the jobs then come back with errors. */
+void markr_worker_pool_abandon(struct markr_worker_pool *pool);
+
 /* Stops the threads and closes their services. Call from the loop thread once pending() is
  * 0 (keep running the loop until then: that is where finished jobs come back). */
 void markr_worker_pool_destroy(struct markr_worker_pool *pool);

@@ -7,7 +7,11 @@
 #include "pg_internal.h"
 #include "pg_store.h"
 
+#include "interfaces/observe/log.h"
+#include "interfaces/observe/metrics.h"
+
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,14 +187,50 @@ int markr_pg_param_binary(struct markr_pg_params *p, Oid type, const char *value
     return param_add(p, type, value, (int)len, 1);
 }
 
+static long ms_until(const struct timespec *at)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (at->tv_sec - now.tv_sec) * 1000 + (at->tv_nsec - now.tv_nsec) / 1000000;
+}
+
 /* --- statements ----------------------------------------------------------------------------- */
 
-static PGresult *run(struct markr_pg *pg, const char *sql, const struct markr_pg_params *p)
+static atomic_long slow_query_ms = 400;
+
+void markr_pg_set_slow_query_ms(long ms)
 {
+    atomic_store(&slow_query_ms, ms);
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+    return -ms_until(since);
+}
+
+/* Runs one statement; one slower than MARKR_SLOW_QUERY_MS is logged as a warning that names
+ * the operation (never its parameters) and counted. */
+static PGresult *run(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *p)
+{
+    struct timespec start;
+    PGresult *res;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
     /* Text results: float8 prints the shortest text that reads back to the same double. */
     if (p == NULL)
-        return PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    return PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, 0);
+        res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+    else
+        res = PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, 0);
+    if ((ms = elapsed_ms(&start)) >= atomic_load(&slow_query_ms)) {
+        char text[24];
+
+        snprintf(text, sizeof(text), "%ld", ms);
+        markr_metrics_slow_query();
+        markr_log(MARKR_LOG_WARN, "slow database operation", "operation", what, "ms", text, NULL);
+    }
+    return res;
 }
 
 static int succeeded(const PGresult *res)
@@ -203,7 +243,7 @@ static int succeeded(const PGresult *res)
 PGresult *markr_pg_exec(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
                         struct markr_error *err)
 {
-    PGresult *res = run(pg, sql, params);
+    PGresult *res = run(pg, what, sql, params);
 
     if (succeeded(res))
         return res;
@@ -230,7 +270,7 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
                                  const struct markr_pg_params *params, struct markr_error *err)
 {
     for (int attempt = 0;; ++attempt) {
-        PGresult *res = run(pg, sql, params);
+        PGresult *res = run(pg, what, sql, params);
         const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
         if (succeeded(res))
@@ -250,12 +290,56 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
 
 /* --- the connection ------------------------------------------------------------------------- */
 
+/* The cancel object follows the backend: made again after every (re)connection. */
+static void refresh_cancel(struct markr_pg *pg)
+{
+    pthread_mutex_lock(&pg->cancel_lock);
+    if (pg->cancel != NULL)
+        PQfreeCancel(pg->cancel);
+    pg->cancel = PQstatus(pg->conn) == CONNECTION_OK ? PQgetCancel(pg->conn) : NULL;
+    pthread_mutex_unlock(&pg->cancel_lock);
+}
+
+void markr_pg_abandon(struct markr_pg *pg)
+{
+    char reason[256];
+
+    atomic_store(&pg->abandoned, 1);
+    pthread_mutex_lock(&pg->cancel_lock);
+    if (pg->cancel != NULL)
+        PQcancel(pg->cancel, reason, (int)sizeof(reason)); /* nothing to do if it fails: exit is next */
+    pthread_mutex_unlock(&pg->cancel_lock);
+}
+
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
 {
+    if (atomic_load(&pg->abandoned))
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
+                               "the server is shutting down; nothing was stored");
     if (PQstatus(pg->conn) != CONNECTION_OK) {
+        long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
+
+        /* While the database is away, requests fail at once instead of each waiting for a
+         * connection attempt; attempts are spaced 100 ms, 200 ms ... up to 2 s apart. */
+        if (wait > 0)
+            return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
+                                   "the database is unreachable; the next connection attempt is in %ld ms", wait);
         PQreset(pg->conn);
-        if (PQstatus(pg->conn) != CONNECTION_OK)
+        if (PQstatus(pg->conn) != CONNECTION_OK) {
+            pg->backoff_ms = pg->backoff_ms == 0 ? 100 : pg->backoff_ms >= 1000 ? 2000 : pg->backoff_ms * 2;
+            clock_gettime(CLOCK_MONOTONIC, &pg->retry_at);
+            pg->retry_at.tv_sec += pg->backoff_ms / 1000;
+            pg->retry_at.tv_nsec += (long)(pg->backoff_ms % 1000) * 1000000L;
+            if (pg->retry_at.tv_nsec >= 1000000000L) {
+                pg->retry_at.tv_sec += 1;
+                pg->retry_at.tv_nsec -= 1000000000L;
+            }
             return markr_pg_fail(pg, NULL, "reconnecting", err);
+        }
+        if (pg->backoff_ms != 0)
+            markr_log(MARKR_LOG_INFO, "database connection restored", NULL);
+        pg->backoff_ms = 0;
+        refresh_cancel(pg);
     }
     /* Every operation is one autocommit statement, or a transaction it closes itself; one left
      * open by a failure must not swallow the next operation. */
@@ -311,6 +395,7 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&pg->cancel_lock, NULL);
     pg->conn = PQconnectdbParams(keywords, values, 1);
     if (pg->conn == NULL || remember_password(pg) != 0) {
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
@@ -322,6 +407,7 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
         markr_pg_close(pg);
         return NULL;
     }
+    refresh_cancel(pg);
     return pg;
 }
 
@@ -329,6 +415,9 @@ void markr_pg_close(struct markr_pg *pg)
 {
     if (pg == NULL)
         return;
+    if (pg->cancel != NULL)
+        PQfreeCancel(pg->cancel);
+    pthread_mutex_destroy(&pg->cancel_lock);
     PQfinish(pg->conn);
     if (pg->password != NULL) {
         explicit_bzero(pg->password, strlen(pg->password));

@@ -6,6 +6,10 @@
 #ifndef MARKR_INTERFACES_PG_INTERNAL_H
 #define MARKR_INTERFACES_PG_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
 #include <libpq-fe.h>
 
 #include "domain/error.h"
@@ -25,6 +29,13 @@ struct markr_pg {
     char sqlstate[6];    /* SQLSTATE of the last failure markr_pg_fail saw; "" when none */
     int expected_version; /* of the schema, for the readiness port */
     int rebuild_all;      /* issue 3: the open rebuild (pg_vault.c) cleared every mark */
+    /* issue 5: reconnecting with backoff while the database is away (markr_pg_ensure) */
+    unsigned backoff_ms;      /* 0 while connected */
+    struct timespec retry_at; /* no new attempt before this (CLOCK_MONOTONIC) */
+    /* issue 5: abandoning work at the shutdown timeout (markr_pg_abandon, another thread) */
+    pthread_mutex_t cancel_lock;
+    PGcancel *cancel;   /* for the backend of the current connection; under cancel_lock */
+    atomic_int abandoned; /* set: every new operation fails at once */
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value

@@ -15,6 +15,15 @@ struct markr_pg;
  * (MARKR_ERR_UNAVAILABLE) when the server cannot be reached or the string cannot be
  * parsed. The password never appears in err. */
 struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err);
+
+/* Database operations slower than ms are logged as warnings and counted (issue 5,
+ * MARKR_SLOW_QUERY_MS; default 400). Process-wide. */
+void markr_pg_set_slow_query_ms(long ms);
+
+/* From another thread, at the shutdown timeout: cancels the statement pg is running (a
+ * transaction not yet committing is rolled back) and makes every later operation fail at
+ * once, so that work abandoned by a stopping server stores nothing. */
+void markr_pg_abandon(struct markr_pg *pg);
 void markr_pg_close(struct markr_pg *pg);
 
 /* The ports over one connection. A broken connection is reset (once) before the next

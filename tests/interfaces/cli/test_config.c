@@ -15,11 +15,15 @@
 #include <unistd.h>
 
 #include "interfaces/cli/config.h"
+#include "interfaces/observe/log.h"
 
 static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MAX_BODY_BYTES", "MARKR_WORKERS",
                                        "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
                                        /* issue 3 */
-                                       "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN"};
+                                       "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN",
+                                       /* issue 5 */
+                                       "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
+                                       "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL"};
 
 static int clear_settings(void **state)
 {
@@ -54,6 +58,28 @@ static void defaults(void **state)
     assert_int_equal(cfg.workers, 4);
     assert_int_equal(cfg.queue_max, 1024);
     assert_string_equal(cfg.migrations_dir, "migrations");
+    /* issue 5 */
+    assert_int_equal(cfg.request_timeout_ms, 60000);
+    assert_int_equal(cfg.max_connections, 16384);
+    assert_int_equal(cfg.max_header_bytes, 65536);
+    assert_int_equal(cfg.shutdown_timeout_s, 30);
+    assert_int_equal(cfg.slow_query_ms, 400);
+    assert_int_equal(cfg.log_level, MARKR_LOG_INFO);
+}
+
+/* issue 5: operations settings are read and checked like the others. */
+static void operations_settings(void **state)
+{
+    struct markr_config cfg;
+    char err[256];
+
+    setenv("MARKR_LOG_LEVEL", "warn", 1);
+    setenv("MARKR_REQUEST_TIMEOUT_MS", "1500", 1);
+    setenv("MARKR_MAX_CONNECTIONS", "4", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.log_level, MARKR_LOG_WARN);
+    assert_int_equal(cfg.request_timeout_ms, 1500);
+    assert_int_equal(cfg.max_connections, 4);
 }
 
 /* issue 3: the vault's settings, checked like the others; the token is never echoed. */
@@ -133,6 +159,12 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_WORKERS", "0", "MARKR_WORKERS");
     expect_refusal("MARKR_WORKERS", "99999999999999999999999", "MARKR_WORKERS");
     expect_refusal("MARKR_QUEUE_MAX", "ten", "MARKR_QUEUE_MAX");
+    expect_refusal("MARKR_LOG_LEVEL", "verbose", "MARKR_LOG_LEVEL");
+    expect_refusal("MARKR_REQUEST_TIMEOUT_MS", "99", "MARKR_REQUEST_TIMEOUT_MS");
+    expect_refusal("MARKR_MAX_CONNECTIONS", "0", "MARKR_MAX_CONNECTIONS");
+    expect_refusal("MARKR_MAX_HEADER_BYTES", "409601", "MARKR_MAX_HEADER_BYTES");
+    expect_refusal("MARKR_SHUTDOWN_TIMEOUT", "3601", "MARKR_SHUTDOWN_TIMEOUT");
+    expect_refusal("MARKR_SLOW_QUERY_MS", "-5", "MARKR_SLOW_QUERY_MS");
 }
 
 static void malformed_dotenv_lines_are_refused(void **state)
@@ -157,6 +189,7 @@ int main(void)
         cmocka_unit_test_setup(vault_settings, clear_settings),
         cmocka_unit_test_setup(dotenv_fills_in_what_the_environment_lacks, clear_settings),
         cmocka_unit_test_setup(bad_values_are_refused_by_name, clear_settings),
+        cmocka_unit_test_setup(operations_settings, clear_settings),
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),
     };
 

@@ -145,6 +145,27 @@ static void percent_decode_bounds(void **state)
     assert_int_equal(markr_percent_decode("%4", 2, out, sizeof(out)), -1);
 }
 
+/* Every route has its own template, and a template is never a raw path: ids become
+ * {placeholders}, so the label sets of logs and metrics stay small. */
+static void every_route_has_a_template(void **state)
+{
+    struct markr_route_match m;
+
+    for (int r = MARKR_ROUTE_HEALTH; r < MARKR_ROUTE_COUNT; ++r) {
+        const char *t = markr_route_template((enum markr_route)r);
+
+        assert_string_not_equal(t, "unmatched");
+        for (int other = MARKR_ROUTE_HEALTH; other < r; ++other)
+            assert_string_not_equal(t, markr_route_template((enum markr_route)other));
+    }
+    assert_int_equal(route_of("/metrics", &m), MARKR_ROUTE_METRICS);
+    assert_string_equal(m.allow, "GET, HEAD");
+    assert_int_equal(route_of("/results/secret-id-123/aggregate", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(markr_route_template(m.route), "/results/{test-id}/aggregate");
+    assert_string_equal(markr_route_template(MARKR_ROUTE_NONE), "unmatched");
+    assert_string_equal(markr_route_template(MARKR_ROUTE_COUNT), "unmatched");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +177,7 @@ int main(void)
         cmocka_unit_test(other_shapes_match_nothing),
         cmocka_unit_test(percent_decode_bounds),
         cmocka_unit_test(dashboard_routes),
+        cmocka_unit_test(every_route_has_a_template),
     };
 
     return cmocka_run_group_tests_name("http_router", tests, NULL, NULL);

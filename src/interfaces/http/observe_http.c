@@ -1,0 +1,124 @@
+/*
+ * Issue 5 in the HTTP adapter: request ids, one logfmt line per request, the counters of
+ * GET /metrics (ADR 0015). The line and the counters are written by an h2o logger, which
+ * h2o calls once per request when it is disposed, whatever answered it (a handler, a
+ * filter, h2o itself), so the figures are of what went out on the wire.
+ */
+#include "observe_http.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "interfaces/observe/log.h"
+#include "interfaces/observe/metrics.h"
+#include "responses.h"
+#include "router.h"
+
+#define REQUEST_ID_MAX 64
+
+static char id_prefix[17];
+static atomic_uint_fast64_t id_counter;
+
+void markr_http_observe_init(void)
+{
+    uint64_t seed = 0;
+
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = (uint64_t)(uintptr_t)&seed ^ (uint64_t)getpid();
+    snprintf(id_prefix, sizeof(id_prefix), "%016" PRIx64, seed);
+    for (int r = 0; r < MARKR_ROUTE_COUNT && r < MARKR_METRICS_ROUTES; ++r)
+        markr_metrics_name_route(r, markr_route_template((enum markr_route)r));
+}
+
+/* A client's id is kept when it is 1 to 64 bytes of [A-Za-z0-9._:-]; anything else could
+ * forge log lines, so a new one is made. */
+static int usable_id(h2o_iovec_t v)
+{
+    if (v.len == 0 || v.len > REQUEST_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < v.len; ++i) {
+        char c = v.base[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == ':' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+void markr_http_request_begin(h2o_req_t *req)
+{
+    ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    h2o_iovec_t id;
+
+    if (at >= 0 && usable_id(req->headers.entries[at].value)) {
+        id = req->headers.entries[at].value;
+    } else {
+        char made[40];
+        int n = snprintf(made, sizeof(made), "%s%016" PRIx64, id_prefix, (uint64_t)atomic_fetch_add(&id_counter, 1));
+
+        id = h2o_strdup(&req->pool, made, (size_t)n);
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
+    markr_metrics_in_flight(1);
+}
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    struct markr_route_match match;
+    enum markr_route route =
+        req->path.base != NULL ? markr_route_match(req->path.base, req->path.len, &match) : MARKR_ROUTE_NONE;
+    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    char id[REQUEST_ID_MAX + 1] = "-", method[16] = "-", status[8], bytes[24], ms[24];
+    int64_t usec = 0;
+
+    if (at >= 0) {
+        h2o_iovec_t v = req->res.headers.entries[at].value;
+
+        snprintf(id, sizeof(id), "%.*s", (int)v.len, v.base);
+        markr_metrics_in_flight(-1); /* it went through markr_http_request_begin */
+    }
+    if (!h2o_time_compute_duration(req, &usec) || usec < 0)
+        usec = 0;
+    markr_metrics_request_done((int)route, req->res.status, (uint64_t)usec, req->bytes_sent);
+    if (!markr_log_enabled(MARKR_LOG_INFO))
+        return;
+    if (req->method.base != NULL && usable_id(req->method))
+        snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.base);
+    snprintf(status, sizeof(status), "%d", req->res.status);
+    snprintf(bytes, sizeof(bytes), "%zu", req->bytes_sent);
+    snprintf(ms, sizeof(ms), "%.3f", (double)usec / 1000.0);
+    markr_log(MARKR_LOG_INFO, "request", "request_id", id, "method", method, "route", markr_route_template(route),
+              "status", status, "bytes", bytes, "duration_ms", ms, NULL);
+}
+
+void markr_http_register_logger(h2o_pathconf_t *pathconf)
+{
+    h2o_logger_t *logger = h2o_create_logger(pathconf, sizeof(*logger));
+
+    logger->log_access = log_access;
+}
+
+int markr_http_handle_metrics(h2o_req_t *req, const struct markr_metrics_gauges *gauges)
+{
+    size_t len;
+    char *text = markr_metrics_render(gauges, &len);
+    char *copy;
+
+    if (text == NULL)
+        return -1;
+    copy = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(copy, text, len);
+    free(text);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    h2o_send_inline(req, copy, len);
+    return 0;
+}

@@ -1,0 +1,212 @@
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int statuses[] = {200, 201, 202, 400, 401, 404, 405, 413, 415, 422, 431, 500, 503};
+#define STATUS_COUNT (sizeof(statuses) / sizeof(statuses[0]))
+#define STATUS_OTHER STATUS_COUNT
+
+/* Upper bounds of the latency buckets, in microseconds (+Inf is the count). */
+static const uint64_t bucket_usec[] = {1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+                                       5000000, 10000000};
+#define BUCKET_COUNT (sizeof(bucket_usec) / sizeof(bucket_usec[0]))
+
+#define REASONS_MAX 48
+
+struct route_counters {
+    atomic_uint_fast64_t by_status[STATUS_COUNT + 1];
+    atomic_uint_fast64_t buckets[BUCKET_COUNT];
+    atomic_uint_fast64_t count, sum_usec;
+};
+
+static struct {
+    const char *route_names[MARKR_METRICS_ROUTES];
+    struct route_counters routes[MARKR_METRICS_ROUTES];
+    atomic_int_fast64_t in_flight;
+    atomic_uint_fast64_t imports_accepted, results_written, marks_written, slow_queries;
+    pthread_mutex_t reasons_lock;
+    const char *reasons[REASONS_MAX];
+    uint64_t refused[REASONS_MAX + 1]; /* the last: any reason past REASONS_MAX */
+} m = {.reasons_lock = PTHREAD_MUTEX_INITIALIZER};
+
+void markr_metrics_name_route(int route, const char *template_)
+{
+    if (route >= 0 && route < MARKR_METRICS_ROUTES)
+        m.route_names[route] = template_;
+}
+
+void markr_metrics_request_done(int route, int status, uint64_t duration_usec, uint64_t bytes)
+{
+    struct route_counters *r;
+    size_t s = 0;
+
+    (void)bytes;
+    if (route < 0 || route >= MARKR_METRICS_ROUTES)
+        route = 0;
+    r = &m.routes[route];
+    while (s < STATUS_COUNT && statuses[s] != status)
+        ++s;
+    atomic_fetch_add(&r->by_status[s], 1);
+    for (size_t b = 0; b < BUCKET_COUNT; ++b)
+        if (duration_usec <= bucket_usec[b])
+            atomic_fetch_add(&r->buckets[b], 1);
+    atomic_fetch_add(&r->count, 1);
+    atomic_fetch_add(&r->sum_usec, duration_usec);
+}
+
+void markr_metrics_in_flight(int delta)
+{
+    atomic_fetch_add(&m.in_flight, delta);
+}
+
+void markr_metrics_import_accepted(uint64_t results, uint64_t marks)
+{
+    atomic_fetch_add(&m.imports_accepted, 1);
+    atomic_fetch_add(&m.results_written, results);
+    atomic_fetch_add(&m.marks_written, marks);
+}
+
+void markr_metrics_import_refused(const char *reason)
+{
+    size_t i;
+
+    pthread_mutex_lock(&m.reasons_lock);
+    for (i = 0; i < REASONS_MAX && m.reasons[i] != NULL && strcmp(m.reasons[i], reason) != 0; ++i)
+        ;
+    if (i < REASONS_MAX && m.reasons[i] == NULL && (m.reasons[i] = strdup(reason)) == NULL)
+        i = REASONS_MAX;
+    ++m.refused[i];
+    pthread_mutex_unlock(&m.reasons_lock);
+}
+
+void markr_metrics_slow_query(void)
+{
+    atomic_fetch_add(&m.slow_queries, 1);
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Only label values we chose are printed (templates, reason codes): none needs escaping,
+ * but a quote or backslash would break the format, so they are refused here too. */
+static const char *label(const char *value)
+{
+    return value != NULL && strpbrk(value, "\"\\\n") == NULL ? value : "invalid";
+}
+
+static void render_requests(FILE *f)
+{
+    header(f, "markr_http_requests_total", "counter", "Requests answered, by route template and status.");
+    for (int r = 0; r < MARKR_METRICS_ROUTES; ++r) {
+        if (m.route_names[r] == NULL)
+            continue;
+        for (size_t s = 0; s <= STATUS_COUNT; ++s) {
+            uint64_t n = atomic_load(&m.routes[r].by_status[s]);
+            char status[8];
+
+            if (n == 0)
+                continue;
+            snprintf(status, sizeof(status), "%d", s < STATUS_COUNT ? statuses[s] : 0);
+            fprintf(f, "markr_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n", label(m.route_names[r]),
+                    s < STATUS_COUNT ? status : "other", (unsigned long long)n);
+        }
+    }
+    header(f, "markr_http_request_duration_seconds", "histogram",
+           "Time from the first byte of a request to the last byte of its answer, by route template.");
+    for (int r = 0; r < MARKR_METRICS_ROUTES; ++r) {
+        const struct route_counters *c = &m.routes[r];
+        uint64_t count = atomic_load(&c->count);
+
+        if (m.route_names[r] == NULL || count == 0)
+            continue;
+        for (size_t b = 0; b < BUCKET_COUNT; ++b)
+            fprintf(f, "markr_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                    label(m.route_names[r]), (double)bucket_usec[b] / 1e6,
+                    (unsigned long long)atomic_load(&c->buckets[b]));
+        fprintf(f, "markr_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                label(m.route_names[r]), (unsigned long long)count);
+        fprintf(f, "markr_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", label(m.route_names[r]),
+                (double)atomic_load(&c->sum_usec) / 1e6);
+        fprintf(f, "markr_http_request_duration_seconds_count{route=\"%s\"} %llu\n", label(m.route_names[r]),
+                (unsigned long long)count);
+    }
+}
+
+static void render_imports(FILE *f)
+{
+    header(f, "markr_imports_accepted_total", "counter", "Documents accepted.");
+    fprintf(f, "markr_imports_accepted_total %llu\n", (unsigned long long)atomic_load(&m.imports_accepted));
+    header(f, "markr_imports_refused_total", "counter", "Documents refused, by reason.");
+    pthread_mutex_lock(&m.reasons_lock);
+    for (size_t i = 0; i < REASONS_MAX && m.reasons[i] != NULL; ++i)
+        fprintf(f, "markr_imports_refused_total{reason=\"%s\"} %llu\n", label(m.reasons[i]),
+                (unsigned long long)m.refused[i]);
+    if (m.refused[REASONS_MAX] != 0)
+        fprintf(f, "markr_imports_refused_total{reason=\"other\"} %llu\n", (unsigned long long)m.refused[REASONS_MAX]);
+    pthread_mutex_unlock(&m.reasons_lock);
+    header(f, "markr_results_written_total", "counter", "Results of documents accepted synchronously (POST /import without respond-async).");
+    fprintf(f, "markr_results_written_total %llu\n", (unsigned long long)atomic_load(&m.results_written));
+    header(f, "markr_marks_written_total", "counter",
+           "Marks (one per test and student of a document) upserted by documents accepted synchronously.");
+    fprintf(f, "markr_marks_written_total %llu\n", (unsigned long long)atomic_load(&m.marks_written));
+}
+
+char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+
+    if (f == NULL)
+        return NULL;
+    render_requests(f);
+    header(f, "markr_http_requests_in_flight", "gauge", "Requests being served.");
+    fprintf(f, "markr_http_requests_in_flight %lld\n", (long long)atomic_load(&m.in_flight));
+    header(f, "markr_http_connections", "gauge", "Open client connections.");
+    fprintf(f, "markr_http_connections %llu\n", (unsigned long long)g->connections);
+    render_imports(f);
+    header(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.");
+    fprintf(f, "markr_db_pool_connections %llu\n", (unsigned long long)g->pool_workers);
+    header(f, "markr_db_pool_in_use", "gauge", "Worker connections running a job.");
+    fprintf(f, "markr_db_pool_in_use %llu\n", (unsigned long long)g->pool_in_use);
+    header(f, "markr_db_pool_waiting", "gauge", "Jobs waiting for a worker connection.");
+    fprintf(f, "markr_db_pool_waiting %llu\n", (unsigned long long)g->pool_waiting);
+    header(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.");
+    fprintf(f, "markr_db_slow_queries_total %llu\n", (unsigned long long)atomic_load(&m.slow_queries));
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+void markr_metrics_reset(void)
+{
+    pthread_mutex_lock(&m.reasons_lock);
+    for (size_t i = 0; i < REASONS_MAX; ++i) {
+        free((char *)m.reasons[i]);
+        m.reasons[i] = NULL;
+    }
+    memset(m.refused, 0, sizeof(m.refused));
+    pthread_mutex_unlock(&m.reasons_lock);
+    for (int r = 0; r < MARKR_METRICS_ROUTES; ++r) {
+        struct route_counters *c = &m.routes[r];
+
+        for (size_t s = 0; s <= STATUS_COUNT; ++s)
+            atomic_store(&c->by_status[s], 0);
+        for (size_t b = 0; b < BUCKET_COUNT; ++b)
+            atomic_store(&c->buckets[b], 0);
+        atomic_store(&c->count, 0);
+        atomic_store(&c->sum_usec, 0);
+    }
+    atomic_store(&m.in_flight, 0);
+    atomic_store(&m.imports_accepted, 0);
+    atomic_store(&m.results_written, 0);
+    atomic_store(&m.marks_written, 0);
+    atomic_store(&m.slow_queries, 0);
+}

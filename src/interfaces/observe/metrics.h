@@ -1,0 +1,47 @@
+/*
+ * Process-wide counters for GET /metrics (Prometheus text format 0.0.4), shared by every
+ * adapter and thread (C11 atomics; no h2o, libpq or libxml2 here). Label sets stay small
+ * whatever clients send: routes are the router's templates (at most MARKR_METRICS_ROUTES),
+ * statuses a fixed list (others count as "other"), refusal reasons Markr's own codes.
+ */
+#ifndef MARKR_INTERFACES_OBSERVE_METRICS_H
+#define MARKR_INTERFACES_OBSERVE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MARKR_METRICS_ROUTES 32
+
+/* Names route number `route` (0 to MARKR_METRICS_ROUTES - 1) with its template, e.g.
+ * "/results/{test-id}/aggregate". Call before serving; the string must outlive the process. */
+void markr_metrics_name_route(int route, const char *template_);
+
+/* One request finished: its route number, status, duration and body bytes sent. */
+void markr_metrics_request_done(int route, int status, uint64_t duration_usec, uint64_t bytes);
+
+/* Requests being served (started and not yet finished). */
+void markr_metrics_in_flight(int delta);
+
+/* An import was accepted with `results` results and `marks` marks written, or refused for
+ * `reason` (one of Markr's reason codes, e.g. "missing_field"). */
+void markr_metrics_import_accepted(uint64_t results, uint64_t marks);
+void markr_metrics_import_refused(const char *reason);
+
+/* A database operation took longer than the slow-query threshold. */
+void markr_metrics_slow_query(void);
+
+/* Gauges read when rendering. */
+struct markr_metrics_gauges {
+    uint64_t pool_workers;  /* worker threads, each with one database connection */
+    uint64_t pool_in_use;   /* of those, running a job */
+    uint64_t pool_waiting;  /* jobs queued for a worker */
+    uint64_t connections;   /* open client connections */
+};
+
+/* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */
+char *markr_metrics_render(const struct markr_metrics_gauges *gauges, size_t *len);
+
+/* Back to zero (tests). */
+void markr_metrics_reset(void);
+
+#endif

@@ -97,10 +97,9 @@ static long post_document(const struct markr_server *s, const char *test, int n)
     struct e2e_response r;
     long status = -1;
 
-    if (e2e_http(s, "POST", "/import", MEDIA_TYPE, doc, len, &r) == 0) {
+    if (e2e_http(s, "POST", "/import", MEDIA_TYPE, doc, len, &r) == 0)
         status = r.status;
-        e2e_response_free(&r);
-    }
+    e2e_response_free(&r); /* the harness gives a body even when the request failed */
     free(doc);
     return status;
 }
@@ -110,9 +109,7 @@ static long get_status(const struct markr_server *s, const char *path)
     struct e2e_response r;
     long status;
 
-    if (e2e_http(s, "GET", path, NULL, NULL, 0, &r) != 0)
-        return -1;
-    status = r.status;
+    status = e2e_http(s, "GET", path, NULL, NULL, 0, &r) == 0 ? r.status : -1;
     e2e_response_free(&r);
     return status;
 }

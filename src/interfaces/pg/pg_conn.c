@@ -316,6 +316,11 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
     if (atomic_load(&pg->abandoned))
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
                                "the server is shutting down; nothing was stored");
+    /* A backend killed while we were idle (pg_terminate_backend, a restart) has said so on
+     * the socket: read it now, so that the statement is not sent into a dead connection and
+     * failed, but the connection is made again first. One non-blocking read. */
+    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        (void)PQconsumeInput(pg->conn);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
         long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
 

@@ -496,6 +496,9 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
         kill(s.pid, SIGTERM);
         pthread_join(thread, NULL);
         status = e2e_server_stop(&s, SIGTERM);
+        if (!WIFEXITED(status))
+            fprintf(stderr, "markr did not exit: status %#x, signal %d; see %s\n", status,
+                    WIFSIGNALED(status) ? WTERMSIG(status) : 0, s.log_path);
         assert_true(WIFEXITED(status));
         assert_true(WEXITSTATUS(status) == 0 || (abandon && WEXITSTATUS(status) == 1));
         marks = sql_long(conninfo, "SELECT count(*) FROM marks WHERE test_id = 'sigterm-big'");

@@ -342,6 +342,13 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         while (markr_worker_pool_pending(pool) != 0)
             h2o_evloop_run(server.loop, 100);
     }
+    /* A request whose body was still arriving may reach a handler while the loop runs, and
+     * submit a job after the drain: refuse new jobs, then wait for any that got in (they are
+     * quick when abandoned), so that every job comes back before the pool goes. */
+    markr_worker_pool_close(pool);
+    h2o_evloop_run(server.loop, 0);
+    while (markr_worker_pool_pending(pool) != 0)
+        h2o_evloop_run(server.loop, 100);
     h2o_evloop_run(server.loop, 0); /* flush answers just written */
     markr_worker_pool_destroy(pool);
     markr_live_destroy(server.handler->live);

@@ -189,3 +189,11 @@ void markr_worker_pool_abandon(struct markr_worker_pool *pool)
     for (unsigned i = 0; i < pool->started; ++i)
         pool->factory->abandon(pool->factory->ctx, pool->workers[i].services);
 }
+
+void markr_worker_pool_close(struct markr_worker_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->stopping = 1; /* workers still run what is queued, then exit */
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+}

@@ -46,6 +46,10 @@ void markr_worker_pool_stats(struct markr_worker_pool *pool, size_t *workers, si
  * markr_service_factory.abandon); the jobs then come back with errors. */
 void markr_worker_pool_abandon(struct markr_worker_pool *pool);
 
+/* Refuses every later submission (submit returns -1: the caller answers 503); jobs queued
+ * or running still finish and come back. For shutdown, before the last drain. */
+void markr_worker_pool_close(struct markr_worker_pool *pool);
+
 /* Stops the threads and closes their services. Call from the loop thread once pending() is
  * 0 (keep running the loop until then: that is where finished jobs come back). */
 void markr_worker_pool_destroy(struct markr_worker_pool *pool);

@@ -207,6 +207,15 @@ static void *probe_health(void *arg)
     return NULL;
 }
 
+/* Since issue 4 an unchanged test's aggregate is answered from the cache; this benchmark
+ * measures the computation, so every timed request follows a flush notification (as an
+ * import would send) and a pause longer than its delivery (a few ms, ADR 0012). */
+static void flush_cache(PGconn *conn)
+{
+    exec_or_die(conn, "SELECT pg_notify('markr_changes', '{\"import_id\":0,\"flush\":true}')", 0, NULL);
+    nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+}
+
 static void bench_aggregate(void)
 {
     const char *test_id = "bench-1m";
@@ -220,7 +229,7 @@ static void bench_aggregate(void)
     load_big_test(conn, test_id);
     /* The same memory markr's own connections sort with (src/interfaces/pg/pg_conn.c). */
     exec_or_die(conn, "SET work_mem = '64MB'", 0, NULL);
-    request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms); /* warm the cache */
+    request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms); /* warm the server and the table's pages */
     for (int run = 0; run < AGGREGATE_RUNS; ++run) {
         double start = now_ms();
 
@@ -229,6 +238,7 @@ static void bench_aggregate(void)
                     "FROM marks WHERE test_id = $1",
                     1, params);
         bare[run] = now_ms() - start;
+        flush_cache(conn);
         if (request(curl, "/results/bench-1m/aggregate", NULL, 0, &api[run]) != 200) {
             fprintf(stderr, "aggregate failed\n");
             exit(1);
@@ -241,8 +251,10 @@ static void bench_aggregate(void)
            BIG_STUDENTS, api_ms, bare_ms, api_ms / bare_ms);
 
     pthread_create(&prober, NULL, probe_health, &probe);
-    for (int run = 0; run < 3; ++run)
+    for (int run = 0; run < 3; ++run) {
+        flush_cache(conn);
         request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms);
+    }
     probe.running = 0;
     pthread_join(prober, NULL);
     printf("/health while the aggregate runs: worst %.1f ms over %.0f requests (target <= 20 ms)\n", probe.worst,

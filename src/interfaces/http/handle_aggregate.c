@@ -37,15 +37,7 @@ static void aggregate_respond(struct markr_http_job *job, h2o_req_t *req)
         markr_http_send_error(req, &self->error, 0);
         return;
     }
-    body = json_object_new_object();
-    json_object_object_add(body, "mean", markr_json_percent(a->mean));
-    json_object_object_add(body, "stddev", markr_json_percent(a->stddev));
-    json_object_object_add(body, "min", markr_json_percent(a->min));
-    json_object_object_add(body, "max", markr_json_percent(a->max));
-    json_object_object_add(body, "p25", markr_json_percent(a->p25));
-    json_object_object_add(body, "p50", markr_json_percent(a->p50));
-    json_object_object_add(body, "p75", markr_json_percent(a->p75));
-    json_object_object_add(body, "count", json_object_new_uint64(a->count));
+    body = markr_aggregate_json(a);
     markr_http_send_json(req, 200, body);
 }
 

@@ -214,21 +214,13 @@ static void send_body(h2o_req_t *req, const char *body, size_t len)
     h2o_send_inline(req, body, len);
 }
 
-/* The aggregate as JSON text, exactly as handle_aggregate.c writes it (malloc'd). */
+/* The aggregate as JSON text (malloc'd), the same answer as handle_aggregate.c's. */
 static char *aggregate_text(const struct markr_aggregate *a, size_t *len)
 {
-    json_object *body = json_object_new_object();
+    json_object *body = markr_aggregate_json(a);
     const char *text;
     char *copy;
 
-    json_object_object_add(body, "mean", markr_json_percent(a->mean));
-    json_object_object_add(body, "stddev", markr_json_percent(a->stddev));
-    json_object_object_add(body, "min", markr_json_percent(a->min));
-    json_object_object_add(body, "max", markr_json_percent(a->max));
-    json_object_object_add(body, "p25", markr_json_percent(a->p25));
-    json_object_object_add(body, "p50", markr_json_percent(a->p50));
-    json_object_object_add(body, "p75", markr_json_percent(a->p75));
-    json_object_object_add(body, "count", json_object_new_uint64(a->count));
     text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, len);
     if ((copy = malloc(*len + 1)) != NULL)
         memcpy(copy, text, *len + 1);

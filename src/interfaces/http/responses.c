@@ -163,3 +163,18 @@ void markr_http_register_error_filter(h2o_pathconf_t *pathconf)
 
     filter->on_setup_ostream = on_setup_ostream;
 }
+
+json_object *markr_aggregate_json(const struct markr_aggregate *a)
+{
+    json_object *body = json_object_new_object();
+
+    json_object_object_add(body, "mean", markr_json_percent(a->mean));
+    json_object_object_add(body, "stddev", markr_json_percent(a->stddev));
+    json_object_object_add(body, "min", markr_json_percent(a->min));
+    json_object_object_add(body, "max", markr_json_percent(a->max));
+    json_object_object_add(body, "p25", markr_json_percent(a->p25));
+    json_object_object_add(body, "p50", markr_json_percent(a->p50));
+    json_object_object_add(body, "p75", markr_json_percent(a->p75));
+    json_object_object_add(body, "count", json_object_new_uint64(a->count));
+    return body;
+}

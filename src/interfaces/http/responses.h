@@ -12,6 +12,7 @@
 #include <h2o.h>
 #include <json-c/json.h>
 
+#include "domain/aggregate.h"
 #include "domain/error.h"
 
 /* The HTTP status for an application error code. */
@@ -33,5 +34,9 @@ json_object *markr_json_percent(double value);
 
 /* Registers, on pathconf, the filter that rewrites h2o's own text/plain errors as JSON. */
 void markr_http_register_error_filter(h2o_pathconf_t *pathconf);
+
+/* The answer of GET /results/{test-id}/aggregate (the brief's shape), for the handler, the
+ * cache and the streams alike. */
+json_object *markr_aggregate_json(const struct markr_aggregate *a);
 
 #endif

@@ -727,12 +727,24 @@ static int queue_enqueue(void *ctx, const char *content_type, const char *body, 
  * moment between a claim and that lock is harmless: the second processor waits for the lock
  * and then finds the import no longer 'processing'.
  */
+/* Claims of one import before it is given up (migration 0005): a claim that keeps failing
+ * without a verdict must not hold up the imports queued behind it. */
+#define QUEUE_MAX_ATTEMPTS "5"
+
 static int queue_claim(void *ctx, int64_t *import_id, struct markr_error *err)
 {
     static const char claim_sql[] =
-        "UPDATE imports SET status = 'processing'\n"
+        "WITH given_up AS (\n"
+        "    UPDATE imports SET status = 'rejected', processed_at = now(),\n"
+        "        reason = jsonb_build_object('error', 'processing_failed', 'message',\n"
+        "            format('processing failed %s times without a verdict; see the server logs, then run '\n"
+        "                   '`markr reprocess --import %s`', attempts, id))\n"
+        "    WHERE id IN (SELECT id FROM imports WHERE status = 'processing'\n"
+        "                 AND attempts >= " QUEUE_MAX_ATTEMPTS " FOR UPDATE SKIP LOCKED)\n"
+        ")\n"
+        "UPDATE imports SET status = 'processing', attempts = attempts + 1\n"
         "WHERE id = (SELECT id FROM imports WHERE status IN ('queued', 'processing')\n"
-        "            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)\n"
+        "            AND attempts < " QUEUE_MAX_ATTEMPTS " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)\n"
         "RETURNING id";
     struct markr_pg *pg = ctx;
     PGresult *res;

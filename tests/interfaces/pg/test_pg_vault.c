@@ -272,12 +272,36 @@ static void unknown_or_queued_imports_are_not_reprocessed(void **state)
     assert_value(f, "1", "SELECT count(*) FROM marks");
 }
 
+/* A queued import whose processing keeps failing without a verdict is given up after five
+ * claims (rejected, processing_failed) and does not hold up the import queued behind it. */
+static void a_failing_queued_import_is_given_up(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_import_queue queue = markr_pg_import_queue(f->pg);
+    struct markr_error err;
+    int64_t stuck, next, claimed;
+
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &stuck, &err), 0);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &next, &err), 0);
+    /* Five claims of the first that never reach a verdict (its runner dies each time). */
+    for (int attempt = 1; attempt <= 5; ++attempt) {
+        assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);
+        assert_int_equal(claimed, stuck);
+    }
+    assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);
+    assert_int_equal(claimed, next);
+    assert_value(f, "rejected processing_failed 5",
+                 "SELECT status || ' ' || (reason->>'error') || ' ' || attempts FROM imports ORDER BY id LIMIT 1");
+    assert_value(f, "processing 1", "SELECT status || ' ' || attempts FROM imports ORDER BY id DESC LIMIT 1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refused_document_passes_a_relaxed_rule_on_reprocess, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_rebuild_leaves_the_marks_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_vault", tests, NULL, NULL);

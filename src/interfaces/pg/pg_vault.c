@@ -287,9 +287,14 @@ static int vault_conflicts(void *ctx, const char *test_id, size_t len, struct ma
         struct markr_name_seen *name;
 
         if (c == NULL || strcmp(c->student_number, PQgetvalue(res, r, 0)) != 0) {
+            int end = r + 1;
+
+            /* Rows come sorted by student: this student's names are the rows up to the next. */
+            while (end < rows && strcmp(PQgetvalue(res, end, 0), PQgetvalue(res, r, 0)) == 0)
+                ++end;
             c = &out->items[out->count++];
             if ((c->student_number = copy_value(res, r, 0)) == NULL ||
-                (c->names = calloc((size_t)rows, sizeof(*c->names))) == NULL)
+                (c->names = calloc((size_t)(end - r), sizeof(*c->names))) == NULL)
                 goto fail;
         }
         name = &c->names[c->name_count++];

@@ -340,21 +340,31 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
     pg->rebuild_all = all;
     if (markr_pg_ensure(pg, err) != 0 || exec_command(pg, "starting a rebuild", "BEGIN", NULL, err) != 0)
         return -1;
-    if (!all)
-        return 0;
+    if (!all) {
+        /* The table locks first, then the import's row, as a full rebuild takes them: a
+         * one-import rebuild that locked its row first could deadlock with one. */
+        if (exec_command(pg, "locking the marks",
+                         "LOCK TABLE marks, import_names, import_tests IN ROW EXCLUSIVE MODE", NULL, err) == 0)
+            return 0;
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        return -1;
+    }
     /* EXCLUSIVE lets readers (SELECT) through and holds off every writer of marks until the
-     * commit, so that no import lands between the snapshot and the replay. */
-    return exec_command(pg, "locking the marks", "LOCK TABLE marks, import_names, import_tests IN EXCLUSIVE MODE",
-                        NULL, err) != 0 ||
-                   exec_command(pg, "keeping the marks before the rebuild",
-                                "CREATE TEMPORARY TABLE markr_marks_before ON COMMIT DROP AS\n"
-                                "SELECT test_id, student_number, available, obtained FROM marks",
-                                NULL, err) != 0 ||
-                   exec_command(pg, "clearing the marks", "DELETE FROM marks", NULL, err) != 0 ||
-                   exec_command(pg, "clearing the names", "DELETE FROM import_names", NULL, err) != 0 ||
-                   exec_command(pg, "clearing the tests", "DELETE FROM import_tests", NULL, err) != 0
-               ? -1
-               : 0;
+     * commit, so that no import lands between the snapshot and the replay. A failure rolls
+     * back here: the caller only finishes a rebuild that began. */
+    if (exec_command(pg, "locking the marks", "LOCK TABLE marks, import_names, import_tests IN EXCLUSIVE MODE", NULL,
+                     err) != 0 ||
+        exec_command(pg, "keeping the marks before the rebuild",
+                     "CREATE TEMPORARY TABLE markr_marks_before ON COMMIT DROP AS\n"
+                     "SELECT test_id, student_number, available, obtained FROM marks",
+                     NULL, err) != 0 ||
+        exec_command(pg, "clearing the marks", "DELETE FROM marks", NULL, err) != 0 ||
+        exec_command(pg, "clearing the names", "DELETE FROM import_names", NULL, err) != 0 ||
+        exec_command(pg, "clearing the tests", "DELETE FROM import_tests", NULL, err) != 0) {
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        return -1;
+    }
+    return 0;
 }
 
 /* The row (id, status, content type, size, all as text) and then the body from its chunks. */

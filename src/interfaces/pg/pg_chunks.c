@@ -221,18 +221,6 @@ static int command(struct markr_pg *pg, const char *what, const char *sql, struc
     return res != NULL ? 0 : -1;
 }
 
-/* 10, 20, 40 ms plus up to half again (as pg_conn.c's retried statements). */
-static void pause_before_retry(int attempt)
-{
-    struct timespec now, wait;
-    long ms = 10L << attempt;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ms += (long)((unsigned long)now.tv_nsec % (unsigned long)(ms / 2 + 1));
-    wait.tv_sec = 0;
-    wait.tv_nsec = ms * 1000000L;
-    nanosleep(&wait, NULL);
-}
 
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
@@ -253,6 +241,6 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
             PQclear(PQexec(pg->conn, "ROLLBACK"));
         if (!retry)
             return -1;
-        pause_before_retry(attempt);
+        markr_pg_pause_before_retry(attempt);
     }
 }

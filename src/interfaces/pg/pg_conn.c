@@ -254,7 +254,7 @@ PGresult *markr_pg_exec(struct markr_pg *pg, const char *what, const char *sql, 
 
 /* Waits 10, 20, 40 ms (plus up to half again, so that the writers that collided do not
  * collide again in step). */
-static void pause_before_retry(int attempt)
+void markr_pg_pause_before_retry(int attempt)
 {
     struct timespec now, wait;
     long ms = 10L << attempt;
@@ -279,7 +279,7 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
             (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) && PQstatus(pg->conn) == CONNECTION_OK &&
             PQtransactionStatus(pg->conn) == PQTRANS_IDLE) {
             PQclear(res);
-            pause_before_retry(attempt);
+            markr_pg_pause_before_retry(attempt);
             continue;
         }
         markr_pg_fail(pg, res, what, err);

@@ -95,4 +95,9 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[6], size
 int markr_pg_scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
                          size_t lengths[MARKR_PG_SCAN_COLUMNS]);
 
+/* Sleeps before retry number attempt (0, 1, 2) of a transaction that hit a deadlock or a
+ * serialization failure: 10, 20, 40 ms plus up to half again, so colliders do not collide
+ * again in step. */
+void markr_pg_pause_before_retry(int attempt);
+
 #endif

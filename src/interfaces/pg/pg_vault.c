@@ -648,8 +648,14 @@ static int rebuild_finish(void *ctx, int commit, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
 
-    if (PQtransactionStatus(pg->conn) == PQTRANS_INERROR)
-        commit = 0;
+    if (commit && PQtransactionStatus(pg->conn) == PQTRANS_INERROR) {
+        /* A statement failed inside: nothing can be committed, and the caller must know. */
+        struct markr_error ignored;
+
+        exec_command(pg, "rolling back", "ROLLBACK", NULL, &ignored);
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error",
+                               "the rebuild failed inside its transaction and was rolled back");
+    }
     /* issue 4 (ADR 0012): a rebuild of every mark may change any test: caches flush at commit. */
     if (commit && pg->rebuild_all && exec_command(pg, "announcing the change", MARKR_PG_NOTIFY_FLUSH_SQL, NULL, err) != 0) {
         struct markr_error ignored;

@@ -14,7 +14,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Every parameter name a handler reads. */
-static const char *const names[] = {"limit", "cursor", "status", "test_id", "dry_run", "bins", "sort", "page", NULL};
+static const char *const names[] = {"limit", "cursor", "status", "test_id", "dry_run",
+                                    "offset", "sort", "order", "bins", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,8 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (rc < -1 || rc > 1 || (rc == 1 && (len > size || len > sizeof(value) - 1 || value[len] != '\0')))
             abort();
-        if (rc == 1 && markr_parse_uint(value, len, 100) > 100)
-            abort();
+        if (rc == 1) {
+            int64_t n = markr_parse_uint(value, len, 100);
+            char *end;
+            long long expect;
+
+            /* Agrees with strtoll on digit strings: the same number, or -1 past the bound. */
+            if (n < -1 || n > 100)
+                abort();
+            if (n >= 0 && ((expect = strtoll(value, &end, 10)) != n || *end != '\0'))
+                abort();
+        }
     }
     (void)markr_query_only(target, size, names);
     return 0;

@@ -31,7 +31,7 @@ rss_before=$(rss_kib)
 
 echo "wrk -t2 -c$conns -d${secs}s -s bench/load.lua $base"
 out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/load.lua "$base" -- measured)
-line=$(grep '^load:' <<<"$out")
+line=$(grep '^load:' <<<"$out") || { echo "bench: wrk gave no summary:" >&2; echo "$out" >&2; exit 1; }
 sleep 1
 rss_after=$(rss_kib)
 imports=$(($(sql "SELECT count(*) FROM imports WHERE status = 'accepted'") - before_imports))

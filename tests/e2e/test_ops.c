@@ -167,6 +167,8 @@ static int closed_by_server(int fd)
 
 static void metrics_equal_the_requests_sent(void **state)
 {
+    /* No operation counts as slow here, however loaded the machine (the next test does). */
+    static const char *const env[] = {"MARKR_SLOW_QUERY_MS=3600000", NULL};
     static const char *const header[] = {"X-Request-Id: e2e-ops.42", NULL};
     static const char *const bad_header[] = {"X-Request-Id: two words\"", NULL};
     struct markr_server s;
@@ -174,7 +176,7 @@ static void metrics_equal_the_requests_sent(void **state)
     char *text = NULL, *log;
     size_t len;
 
-    assert_int_equal(e2e_server_start(&s, conninfo, NULL), 0);
+    assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
     for (int i = 0; i < 3; ++i)
         assert_int_equal(get_status(&s, "/health"), 200);
     assert_int_equal(get_status(&s, "/results/no-such-test-1/aggregate"), 404);
@@ -407,7 +409,7 @@ static void trickling_client_is_closed_at_the_request_timeout(void **state)
             break;
         }
         assert_int_equal(get_status(&s, "/health"), 200);
-        assert_true(now_ms() - t < 150);
+        assert_true(now_ms() - t < 1000); /* not held up by the trickling client */
         sleep_ms(100);
     }
     close(fd);
@@ -479,6 +481,7 @@ static void *post_big(void *arg)
 static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
 {
     static const char *const no_wait[] = {"MARKR_SHUTDOWN_TIMEOUT=0", NULL};
+    int abandoned_rounds = 0;
 
     for (int round = 0; round < 6; ++round) {
         int delay = 20 << (2 * (round % 3)), abandon = round >= 3;
@@ -505,6 +508,10 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
         imports = sql_long(conninfo, "SELECT count(*) FROM import_tests WHERE test_id = 'sigterm-big'");
         fprintf(stderr, "SIGTERM %d ms into a 20,000-result import (%s): answer %ld, exit %d, %ld marks stored\n",
                 delay, abandon ? "MARKR_SHUTDOWN_TIMEOUT=0" : "default timeout", b.status, WEXITSTATUS(status), marks);
+        abandoned_rounds += abandon && WEXITSTATUS(status) == 1;
+        /* 320 ms in, the body (about 4 MB) has arrived: a graceful stop lets it finish. */
+        if (!abandon && delay == 320)
+            assert_int_equal(b.status, 201);
         if (b.status == 201) {
             assert_int_equal(marks, 20000);
         } else {
@@ -512,6 +519,7 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
             assert_int_equal(imports, 0);
         }
     }
+    assert_true(abandoned_rounds >= 1); /* the zero timeout did cut running work off */
 }
 
 static int setup(void **state)

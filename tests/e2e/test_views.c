@@ -259,6 +259,29 @@ static void histogram_bands(void **state)
     assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 75), "count")), 1);
     json_object_put(obj);
 
+    /* A percentage exactly on a band's lower edge is in that band: 3/7 = 42.857...% is where
+     * band 10 of 21 starts, 7/9 = 77.7...% where band 36 of 45 starts (float division puts
+     * both one band low). */
+    {
+        static const char edge[] =
+            "<mcq-test-results>"
+            "<mcq-test-result><student-number>e1</student-number><test-id>edges</test-id>"
+            "<summary-marks available=\"7\" obtained=\"3\"/></mcq-test-result>"
+            "<mcq-test-result><student-number>e2</student-number><test-id>edges</test-id>"
+            "<summary-marks available=\"9\" obtained=\"7\"/></mcq-test-result></mcq-test-results>";
+        struct e2e_response r;
+
+        assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, edge, strlen(edge), &r), 0);
+        assert_int_equal(r.status, 201);
+        e2e_response_free(&r);
+        obj = get_json("/results/edges/histogram?bins=21", 200);
+        assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 9), "count")), 1);
+        json_object_put(obj);
+        obj = get_json("/results/edges/histogram?bins=45", 200);
+        assert_int_equal(json_object_get_int64(field(json_object_array_get_idx(field(obj, "bands"), 35), "count")), 1);
+        json_object_put(obj);
+    }
+
     expect_error("/results/views/histogram?bins=0", 400, "bad_bins");
     expect_error("/results/views/histogram?bins=101", 400, "bad_bins");
     expect_error("/results/views/histogram?bins=ten", 400, "bad_bins");

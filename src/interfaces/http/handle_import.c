@@ -42,8 +42,15 @@ static int is_markr_media_type(h2o_iovec_t value)
 static void import_run(struct markr_job *job, struct markr_services *services)
 {
     struct import_job *self = (struct import_job *)job;
+    const struct markr_import_outcome *o = &self->outcome;
 
     markr_import_document(&services->import, self->content_type, self->body, self->len, &self->outcome);
+    /* issue 5: counted here, whether or not the client is still there for the answer; a
+     * failure to store a document is not a refusal. */
+    if (o->error.code == MARKR_OK)
+        markr_metrics_import_accepted(o->results, o->marks);
+    else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
+        markr_metrics_import_refused(o->error.reason);
 }
 
 static void import_respond(struct markr_http_job *job, h2o_req_t *req)
@@ -55,13 +62,9 @@ static void import_respond(struct markr_http_job *job, h2o_req_t *req)
     int n;
 
     if (o->error.code != MARKR_OK) {
-        /* issue 5: a refused document, by reason; a failure to store it is not a refusal */
-        if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
-            markr_metrics_import_refused(o->error.reason);
         markr_http_send_error(req, &o->error, o->import_id);
         return;
     }
-    markr_metrics_import_accepted(o->results, o->marks);
     body = json_object_new_object();
     tests = json_object_new_array_ext((int)o->test_count);
     json_object_object_add(body, "import_id", json_object_new_int64(o->import_id));

@@ -54,6 +54,7 @@ struct topic {
 struct waiter {
     h2o_linklist_t link;
     h2o_req_t *req;
+    uint64_t version, epoch; /* of the topic and the feed when the request came */
 };
 
 struct client {
@@ -544,7 +545,22 @@ static void refresh_done(struct markr_job *job)
         return;
     }
     if (self->version != t->version || self->epoch != live->epoch) {
-        /* The test changed while this ran: the figures may predate it. */
+        /* The test changed while this ran: the figures may predate the change, so they are
+         * not cached and a new refresh runs. They are still exact for the requests that came
+         * before the change was reported (as a cached answer would have been), so those are
+         * answered now: under steady imports nobody waits for ever. */
+        if (self->rc == 0 && (body = aggregate_text(&self->aggregate, &len)) != NULL) {
+            for (node = t->waiters.next; node != &t->waiters; node = next) {
+                struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, node);
+
+                next = node->next;
+                if (w->epoch < self->epoch || (w->epoch == self->epoch && w->version <= self->version)) {
+                    h2o_linklist_unlink(&w->link);
+                    send_body(w->req, body, len);
+                }
+            }
+            free(body);
+        }
         free(self);
         if (has_work(t))
             start_refresh(live, t);
@@ -557,8 +573,13 @@ static void refresh_done(struct markr_job *job)
     }
     body = aggregate_text(&self->aggregate, &len);
     free(self);
-    if (body == NULL)
+    if (body == NULL) {
+        struct markr_error err;
+
+        markr_error_set(&err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+        fail_waiting(t, &err);
         return;
+    }
     while (!h2o_linklist_is_empty(&t->waiters)) {
         struct waiter *w = H2O_STRUCT_FROM_MEMBER(struct waiter, link, t->waiters.next);
 
@@ -603,18 +624,31 @@ int markr_live_handle_aggregate(struct markr_live *live, h2o_req_t *req, const s
     }
     w = h2o_mem_alloc_shared(&req->pool, sizeof(*w), on_waiter_dispose);
     w->req = req;
+    w->version = t->version;
+    w->epoch = live->epoch;
     w->link.next = w->link.prev = NULL;
     h2o_linklist_insert(&t->waiters, &w->link);
     start_refresh(live, t);
     return 0;
 }
 
+/* Streams opened while the server stops would never be served or ended. */
+static int refuse_when_closed(struct markr_live *live, h2o_req_t *req)
+{
+    if (!live->closed)
+        return 0;
+    markr_http_send_problem(req, 503, "shutting_down", "the server is shutting down");
+    return 1;
+}
+
 int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match)
 {
-    struct topic *t = get_topic(live, match->id, match->id_len);
+    struct topic *t;
     struct client *c;
 
-    if (t == NULL)
+    if (refuse_when_closed(live, req))
+        return 0;
+    if ((t = get_topic(live, match->id, match->id_len)) == NULL)
         return -1;
     c = new_client(live, req, t);
     if (live->enabled && t->body != NULL)
@@ -628,6 +662,8 @@ int markr_live_handle_events(struct markr_live *live, h2o_req_t *req)
 {
     static const char hello[] = "retry: 2000\n: markr events\n\n";
 
+    if (refuse_when_closed(live, req))
+        return 0;
     client_start(new_client(live, req, NULL), hello, sizeof(hello) - 1);
     return 0;
 }

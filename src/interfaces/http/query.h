@@ -1,7 +1,8 @@
 /*
  * Query strings and numeric ids of request targets, free of h2o (like router.h) so that
  * they are unit-tested and fuzzed alone. A target is "path?query"; pairs are separated by
- * '&', names and values percent-decoded ('+' stays '+'). Every handler reads its
+ * '&'; names are compared as written (not decoded), values are percent-decoded ('+' stays
+ * '+'). Every handler reads its
  * parameters through these functions, so all of them refuse the same malformed input.
  */
 #ifndef MARKR_INTERFACES_HTTP_QUERY_H

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,9 @@ struct server {
 
 static struct server *the_server; /* for the metrics gauges; set by markr_http_serve */
 
+/* After the shutdown timeout, how long abandoned jobs get to come back with their errors. */
+#define ABANDON_GRACE_MS 5000
+
 static int is_method(h2o_req_t *req, const char *method)
 {
     return h2o_memis(req->method.base, req->method.len, method, strlen(method));
@@ -61,14 +65,25 @@ static int method_allowed(h2o_req_t *req, enum markr_route route)
     return is_method(req, "GET") || is_method(req, "HEAD");
 }
 
+static int route_request(h2o_handler_t *self, h2o_req_t *req);
+
+/* Every request is answered here, even when a handler cannot start (out of memory): h2o's
+ * own fallback would drop the request id, and the request would stay counted in flight. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    markr_http_request_begin(req); /* issue 5: request id, in flight */
+    if (route_request(self, req) != 0)
+        markr_http_send_problem(req, 500, "internal_error", "the request could not be handled; retry shortly");
+    return 0;
+}
+
+static int route_request(h2o_handler_t *self, h2o_req_t *req)
 {
     struct markr_handler *handler = (struct markr_handler *)self;
     struct markr_route_match match;
     enum markr_route route = markr_route_match(req->path.base, req->path.len, &match);
     size_t header_bytes = req->path.len;
 
-    markr_http_request_begin(req); /* issue 5: request id, in flight */
     for (size_t i = 0; i < req->headers.size; ++i)
         header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
     if (header_bytes > the_server->max_header_bytes) {
@@ -257,6 +272,9 @@ static void configure(struct server *server, const struct markr_http_settings *s
      * its first byte, and the wait for the next request of a keep-alive connection: a client
      * trickling bytes is closed when it runs out. */
     server->config.http1.req_timeout = settings->request_timeout_ms;
+    /* HTTP/1.1 only: over cleartext HTTP/2 (h2o's default upgrade) the request timeout above
+     * would not apply, and one connection could hold 100 slow requests. */
+    server->config.http1.upgrade_to_http2 = 0;
     server->max_connections = settings->max_connections;
     server->max_header_bytes = settings->max_header_bytes;
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -268,6 +286,26 @@ static void configure(struct server *server, const struct markr_http_settings *s
     /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
     markr_http_register_error_filter(&hostconf->fallback_path);
     markr_http_register_logger(&hostconf->fallback_path);
+}
+
+/* More connections than descriptors would make accept fail over and over (the listener
+ * stays readable): keep the limit below the process's descriptor limit, and say so. */
+static void clamp_connections(struct server *server)
+{
+    struct rlimit nofile;
+    const size_t reserve = 64; /* the listener, signals, database connections, logs */
+
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY ||
+        server->max_connections + reserve <= nofile.rlim_cur)
+        return;
+    server->max_connections = nofile.rlim_cur > reserve ? nofile.rlim_cur - reserve : 1;
+    {
+        char limit[24];
+
+        snprintf(limit, sizeof(limit), "%zu", server->max_connections);
+        markr_log(MARKR_LOG_WARN, "MARKR_MAX_CONNECTIONS lowered to fit the open-file limit", "connections", limit,
+                  NULL);
+    }
 }
 
 /* Runs the loop until every job has come back, or for at most timeout_ms. Returns 0 when
@@ -312,6 +350,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         markr_error_set(err, MARKR_ERR_INTERNAL, "live", "cannot start the change feed");
         goto fail_listen;
     }
+    clamp_connections(&server);
     if ((fd = open_listener(settings, err)) < 0)
         goto fail_listen;
     server.listener = h2o_evloop_socket_create(server.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -339,8 +378,12 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         markr_log(MARKR_LOG_WARN, "shutdown timeout: abandoning the requests in flight", "requests", left, NULL);
         markr_worker_pool_abandon(pool);
         abandoned = 1;
-        while (markr_worker_pool_pending(pool) != 0)
-            h2o_evloop_run(server.loop, 100);
+        /* Abandoned jobs fail at their next statement; one stuck elsewhere (an unreachable
+         * database) is left to die with the process: its transaction never commits. */
+        if (drain(&server, pool, ABANDON_GRACE_MS) != 0) {
+            fprintf(stderr, "markr: stopped (requests still running were cut off)\n");
+            return 1;
+        }
     }
     /* A request whose body was still arriving may reach a handler while the loop runs, and
      * submit a job after the drain: refuse new jobs, then wait for any that got in (they are

@@ -87,6 +87,9 @@ int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, st
         text = PQresultErrorMessage(res); /* raised by libpq itself, e.g. the connection died */
     if (text == NULL && res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR)
         text = PQresStatus(PQresultStatus(res)); /* a status we never asked for */
+    if (text == NULL && atomic_load(&pg->abandoned))
+        return pg->sqlstate[0] = '\0', markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
+                               "the server is shutting down; nothing more was stored");
     if (text == NULL)
         text = PQerrorMessage(pg->conn);
     one_line(line, sizeof(line), text, pg->password);
@@ -216,6 +219,11 @@ static PGresult *run(struct markr_pg *pg, const char *what, const char *sql, con
     struct timespec start;
     PGresult *res;
     long ms;
+
+    /* Abandoned at the shutdown timeout: no statement is sent any more, so a transaction
+     * between two statements never reaches its COMMIT. */
+    if (atomic_load(&pg->abandoned))
+        return NULL;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     /* Text results: float8 prints the shortest text that reads back to the same double. */

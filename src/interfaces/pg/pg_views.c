@@ -159,9 +159,11 @@ static int views_student_results(void *ctx, const char *student, size_t len, mar
     return 0;
 }
 
-/* width_bucket puts 100 (the upper bound) in band bins + 1: LEAST folds it into the last. */
+/* Band b (1 to bins) holds percentages in [100(b-1)/bins, 100b/bins); 100 % goes in the
+ * last. In integers (obtained * bins / available, floored), so a percentage exactly on an
+ * edge lands in the band it starts, which float division would sometimes miss. */
 static const char histogram_sql[] =
-    "SELECT LEAST(width_bucket(100.0::float8 * obtained / available, 0, 100, $2), $2) AS band, count(*)\n"
+    "SELECT LEAST(obtained::bigint * $2 / available, $2 - 1) + 1 AS band, count(*)\n"
     "FROM marks WHERE test_id = $1 GROUP BY band ORDER BY band";
 
 static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned bins, uint64_t *counts,

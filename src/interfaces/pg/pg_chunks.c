@@ -177,8 +177,12 @@ int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **bo
                           1) != 1) {
         return markr_pg_fail(pg, NULL, "reading a body", err);
     }
-    PQsetSingleRowMode(pg->conn);
-    if ((*body = malloc(size != 0 ? size : 1)) == NULL) {
+    if (PQsetSingleRowMode(pg->conn) != 1) {
+        /* Rows would come as one result that the loop below does not read: say so instead. */
+        rc = markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "cannot read the chunks row by row");
+        broken = 1;
+    }
+    if (!broken && (*body = malloc(size != 0 ? size : 1)) == NULL) {
         rc = markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         broken = 1; /* the rows are still read, and dropped */
     }
@@ -220,7 +224,6 @@ static int command(struct markr_pg *pg, const char *what, const char *sql, struc
     PQclear(res);
     return res != NULL ? 0 : -1;
 }
-
 
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,

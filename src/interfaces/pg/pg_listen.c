@@ -104,17 +104,18 @@ static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const 
 {
     for (;;) {
         PGnotify *n;
-        int ready = wait_for(l, PQsocket(conn), POLLIN, -1);
 
-        if (ready < 0)
-            return -1;
-        if (PQconsumeInput(conn) == 0)
-            return 0;
+        /* First, and after every read: notifications libpq already holds (some may have come
+         * with the LISTEN's own answer) are reported before waiting for more. */
         while ((n = PQnotifies(conn)) != NULL) {
             sink->changed(sink->ctx, n->extra, strlen(n->extra));
             PQfreemem(n);
         }
         if (PQstatus(conn) != CONNECTION_OK)
+            return 0;
+        if (wait_for(l, PQsocket(conn), POLLIN, -1) < 0)
+            return -1;
+        if (PQconsumeInput(conn) == 0)
             return 0;
     }
 }

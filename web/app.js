@@ -75,11 +75,13 @@ async function loadHistogram() {
   }));
 }
 
+let studentsRequest = 0; // only the latest request's page is shown (clicks race live refreshes)
+
 async function loadStudents() {
-  const test = state.test;
-  const page = await getJSON(`/results/${enc(test)}?limit=${PAGE}&offset=${state.offset}` +
+  const ticket = ++studentsRequest;
+  const page = await getJSON(`/results/${enc(state.test)}?limit=${PAGE}&offset=${state.offset}` +
                              `&sort=${state.sort}&order=${state.order}`);
-  if (test !== state.test) return;
+  if (ticket !== studentsRequest) return;
   state.total = page.total;
   $('students').tBodies[0].replaceChildren(...page.results.map((r) => {
     const tr = document.createElement('tr');

@@ -449,6 +449,8 @@ static void push_aggregate(struct client *c, uint64_t version, const char *body,
     free(event);
 }
 
+static void start_refresh(struct markr_live *live, struct topic *t);
+
 static void on_heartbeat(h2o_timeout_entry_t *entry)
 {
     struct markr_live *live = H2O_STRUCT_FROM_MEMBER(struct markr_live, heartbeat_entry, entry);
@@ -458,6 +460,12 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
         next = node->next; /* a push may end (and unlink) the client */
         client_push(H2O_STRUCT_FROM_MEMBER(struct client, all, node), H2O_STRLIT(":\n\n"), 0);
     }
+    /* Streams whose last refresh failed (overload, a database error), or whose figures could
+     * not be cached (the feed is down), get them computed again: never stale for ever. */
+    for (size_t b = 0; b < live->nbuckets; ++b)
+        for (struct topic *t = live->buckets[b]; t != NULL; t = t->next)
+            if (t->body == NULL && !t->refreshing && !h2o_linklist_is_empty(&t->streams))
+                start_refresh(live, t);
     h2o_timeout_link(live->loop, &live->heartbeat, &live->heartbeat_entry);
 }
 

@@ -186,11 +186,11 @@ static char *make_doc(const char *test, int n, size_t *len)
 /* How many log lines of s say that import id was processed from the queue. */
 static int processed_lines(const struct markr_server *s, int64_t id)
 {
-    char needle[64], *log, *p;
+    char needle[96], *log, *p;
     size_t len;
     int n = 0;
 
-    snprintf(needle, sizeof(needle), "queued import %lld processed:", (long long)id);
+    snprintf(needle, sizeof(needle), "msg=\"queued import processed\" import_id=%lld ", (long long)id);
     log = e2e_read_file(s->log_path, &len);
     for (p = log; (p = strstr(p, needle)) != NULL; p += strlen(needle))
         ++n;

@@ -84,9 +84,10 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
     }
     if (!h2o_time_compute_duration(req, &usec) || usec < 0)
         usec = 0;
-    markr_metrics_request_done((int)route, req->res.status, (uint64_t)usec, req->bytes_sent);
+    markr_metrics_request_done((int)route, req->res.status, (uint64_t)usec);
     if (!markr_log_enabled(MARKR_LOG_INFO))
         return;
+    /* A method is a token of the same safe characters as an id; anything else is not logged. */
     if (req->method.base != NULL && usable_id(req->method))
         snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.base);
     snprintf(status, sizeof(status), "%d", req->res.status);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "application/reprocess.h"
+#include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 
 /* How long an idle runner waits for a notification before looking again anyway (a
@@ -53,6 +54,7 @@ static void *run(void *arg)
         struct markr_error err;
         int64_t id;
         int rc = s->queue.claim(s->queue.ctx, &id, &err);
+        char import_id[24];
 
         if (rc == 1) {
             rc = markr_process_queued(&s->reprocess, id, &report, &err);
@@ -60,18 +62,20 @@ static void *run(void *arg)
                 markr_metrics_import_refused(report.refusal.reason);
             else if (rc == 1) /* the report does not count results and marks */
                 markr_metrics_import_accepted(0, 0);
+            snprintf(import_id, sizeof(import_id), "%lld", (long long)id);
             if (rc == 1)
-                fprintf(stderr, "markr: queued import %lld processed: %s\n", (long long)id, report.status);
+                markr_log(MARKR_LOG_INFO, "queued import processed", "import_id", import_id, "status", report.status,
+                          NULL);
             else if (rc < 0)
-                fprintf(stderr, "markr: queued import %lld not processed, will retry: %s\n", (long long)id,
-                        err.message);
+                markr_log(MARKR_LOG_WARN, "queued import not processed; will retry", "import_id", import_id, "error",
+                          err.message, NULL);
             markr_reprocess_report_free(&report);
             if (rc < 0)
                 pause_ms(RUNNER_WAIT_MS);
             continue;
         }
         if (rc < 0) {
-            fprintf(stderr, "markr: cannot read the import queue: %s\n", err.message);
+            markr_log(MARKR_LOG_WARN, "cannot read the import queue", "error", err.message, NULL);
             pause_ms(RUNNER_WAIT_MS);
             continue;
         }

@@ -39,12 +39,11 @@ void markr_metrics_name_route(int route, const char *template_)
         m.route_names[route] = template_;
 }
 
-void markr_metrics_request_done(int route, int status, uint64_t duration_usec, uint64_t bytes)
+void markr_metrics_request_done(int route, int status, uint64_t duration_usec)
 {
     struct route_counters *r;
     size_t s = 0;
 
-    (void)bytes;
     if (route < 0 || route >= MARKR_METRICS_ROUTES)
         route = 0;
     r = &m.routes[route];
@@ -183,30 +182,4 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
         return NULL;
     }
     return text;
-}
-
-void markr_metrics_reset(void)
-{
-    pthread_mutex_lock(&m.reasons_lock);
-    for (size_t i = 0; i < REASONS_MAX; ++i) {
-        free((char *)m.reasons[i]);
-        m.reasons[i] = NULL;
-    }
-    memset(m.refused, 0, sizeof(m.refused));
-    pthread_mutex_unlock(&m.reasons_lock);
-    for (int r = 0; r < MARKR_METRICS_ROUTES; ++r) {
-        struct route_counters *c = &m.routes[r];
-
-        for (size_t s = 0; s <= STATUS_COUNT; ++s)
-            atomic_store(&c->by_status[s], 0);
-        for (size_t b = 0; b < BUCKET_COUNT; ++b)
-            atomic_store(&c->buckets[b], 0);
-        atomic_store(&c->count, 0);
-        atomic_store(&c->sum_usec, 0);
-    }
-    atomic_store(&m.in_flight, 0);
-    atomic_store(&m.imports_accepted, 0);
-    atomic_store(&m.results_written, 0);
-    atomic_store(&m.marks_written, 0);
-    atomic_store(&m.slow_queries, 0);
 }

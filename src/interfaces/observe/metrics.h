@@ -16,8 +16,8 @@
  * "/results/{test-id}/aggregate". Call before serving; the string must outlive the process. */
 void markr_metrics_name_route(int route, const char *template_);
 
-/* One request finished: its route number, status, duration and body bytes sent. */
-void markr_metrics_request_done(int route, int status, uint64_t duration_usec, uint64_t bytes);
+/* One request finished: its route number, status and duration. */
+void markr_metrics_request_done(int route, int status, uint64_t duration_usec);
 
 /* Requests being served (started and not yet finished). */
 void markr_metrics_in_flight(int delta);
@@ -40,8 +40,5 @@ struct markr_metrics_gauges {
 
 /* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */
 char *markr_metrics_render(const struct markr_metrics_gauges *gauges, size_t *len);
-
-/* Back to zero (tests). */
-void markr_metrics_reset(void);
 
 #endif

@@ -53,6 +53,9 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
 
     memset(server, 0, sizeof(*server));
     snprintf(server->log_path, sizeof(server->log_path), "/tmp/markr-e2e-%d-%d.log", (int)getpid(), ++serial);
+    /* A log of an earlier run may have this name (process ids come round again): gone before
+     * the fork, so the "listening on" read below can only be this server's. */
+    unlink(server->log_path);
     if ((server->pid = fork()) == 0) {
         int fd = open(server->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 

@@ -20,12 +20,11 @@ extern char **environ;
 int main(void)
 {
     const char *script = getenv("MARKR_BROWSER_SCRIPT"), *shots = getenv("MARKR_SCREENSHOT_DIR");
-    const char *migrate[] = {"migrate", NULL};
-    char modules[1024], *output, *conninfo;
+    char modules[1024], *conninfo;
     struct markr_server srv;
     struct stat st;
     pid_t pid;
-    int rc, status = -1;
+    int status = -1;
 
     if (script == NULL || shots == NULL) {
         fprintf(stderr, "MARKR_BROWSER_SCRIPT and MARKR_SCREENSHOT_DIR must be set (meson test sets them)\n");
@@ -38,10 +37,7 @@ int main(void)
         return 1;
     }
     conninfo = markr_test_db_create("browser");
-    if ((rc = e2e_run_cli(conninfo, migrate, NULL, &output)) != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    if (rc != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
+    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
         return 1;
     {
         char *argv[] = {"node", (char *)script, srv.base_url, (char *)shots, NULL};
@@ -49,11 +45,8 @@ int main(void)
         if (posix_spawnp(&pid, "node", NULL, NULL, argv, environ) != 0 || waitpid(pid, &status, 0) != pid)
             status = -1;
     }
-    rc = e2e_server_stop(&srv, SIGTERM);
-    if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-        fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", rc, srv.log_path);
+    if (e2e_server_stop_clean(&srv) != 0)
         status = -1;
-    }
     markr_test_db_drop(conninfo);
     free(conninfo);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

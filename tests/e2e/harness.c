@@ -115,6 +115,28 @@ int e2e_server_stop(struct markr_server *server, int sig)
     return status;
 }
 
+int e2e_server_stop_clean(struct markr_server *server)
+{
+    int status = e2e_server_stop(server, SIGTERM);
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", status, server->log_path);
+    return -1;
+}
+
+int e2e_migrate(const char *conninfo)
+{
+    const char *argv[] = {"migrate", NULL};
+    char *output = NULL;
+    int rc = e2e_run_cli(conninfo, argv, NULL, &output);
+
+    if (rc != 0)
+        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output != NULL ? output : "");
+    free(output);
+    return rc;
+}
+
 int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const *env, char **output)
 {
     char path[128];

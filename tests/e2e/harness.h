@@ -24,6 +24,13 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
  * status as waitpid gives it. */
 int e2e_server_stop(struct markr_server *server, int sig);
 
+/* Stops server with SIGTERM and checks it exited 0 (the sanitizer build reports leaks at
+ * that exit). Returns 0, or -1 after saying where its log is. */
+int e2e_server_stop_clean(struct markr_server *server);
+
+/* `markr migrate` on conninfo. Returns its exit code, printing its output when not 0. */
+int e2e_migrate(const char *conninfo);
+
 /* Runs markr with argv (argv[0] is the first argument after the binary, NULL-terminated)
  * and the extra settings; captures stdout+stderr into *output (malloc'd). Returns the exit
  * code, or -1 when it did not exit normally. */

@@ -134,37 +134,20 @@ static json_object *expect_error(const struct e2e_response *r, long status, cons
 
 /* --- suite set-up ------------------------------------------------------------------------- */
 
-static int migrate(const char *db)
-{
-    const char *argv[] = {"migrate", NULL};
-    char *output;
-    int rc = e2e_run_cli(db, argv, NULL, &output);
-
-    if (rc != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    return rc;
-}
-
 static int suite_setup(void **state)
 {
     const char *env[] = {"MARKR_MAX_BODY_BYTES=2000000", NULL};
 
     conninfo = markr_test_db_create("e2e");
-    if (migrate(conninfo) != 0)
+    if (e2e_migrate(conninfo) != 0)
         return -1;
     return e2e_server_start(&srv, conninfo, env);
 }
 
 static int suite_teardown(void **state)
 {
-    int status = e2e_server_stop(&srv, SIGTERM);
-
-    /* A clean stop exits 0: the sanitizer build also reports leaks at that exit. */
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", status, srv.log_path);
+    if (e2e_server_stop_clean(&srv) != 0)
         return -1;
-    }
     markr_test_db_drop(conninfo);
     free(conninfo);
     return 0;

@@ -209,27 +209,19 @@ static void sse_close(struct sse *s)
 
 static int suite_setup(void **state)
 {
-    const char *argv[] = {"migrate", NULL};
-    char *output;
-    int rc;
-
     conninfo = markr_test_db_create("live");
-    if ((rc = e2e_run_cli(conninfo, argv, NULL, &output)) != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    if (rc != 0 || e2e_server_start(&a, conninfo, NULL) != 0 || e2e_server_start(&b, conninfo, NULL) != 0)
+    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&a, conninfo, NULL) != 0 ||
+        e2e_server_start(&b, conninfo, NULL) != 0)
         return -1;
     return 0;
 }
 
 static int suite_teardown(void **state)
 {
-    int sa = e2e_server_stop(&a, SIGTERM), sb = e2e_server_stop(&b, SIGTERM);
+    int stopped_a = e2e_server_stop_clean(&a), stopped_b = e2e_server_stop_clean(&b);
 
-    if (!WIFEXITED(sa) || WEXITSTATUS(sa) != 0 || !WIFEXITED(sb) || WEXITSTATUS(sb) != 0) {
-        fprintf(stderr, "a server did not stop cleanly (%d, %d); see %s and %s\n", sa, sb, a.log_path, b.log_path);
+    if (stopped_a != 0 || stopped_b != 0)
         return -1;
-    }
     markr_test_db_drop(conninfo);
     free(conninfo);
     return 0;

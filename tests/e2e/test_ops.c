@@ -59,18 +59,6 @@ static long sql_long(const char *db, const char *sql)
     return n;
 }
 
-static int migrate(const char *db)
-{
-    const char *argv[] = {"migrate", NULL};
-    char *output = NULL;
-    int rc = e2e_run_cli(db, argv, NULL, &output);
-
-    if (rc != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    return rc;
-}
-
 /* A document of n results for test, students s0..s(n-1). */
 static char *document(const char *test, int n, size_t *len)
 {
@@ -294,7 +282,7 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     snprintf(dir, sizeof(dir), "/tmp/markr-outage-%d", (int)getpid());
     assert_int_equal(cluster(dir, port, "start", NULL, 0), 0);
     assert_int_equal(cluster(dir, port, "env", url, sizeof(url)), 0);
-    assert_int_equal(migrate(url), 0);
+    assert_int_equal(e2e_migrate(url), 0);
     assert_int_equal(e2e_server_start(&s, url, NULL), 0);
     assert_int_equal(post_document(&s, "outage-before", 3), 201);
 
@@ -525,7 +513,7 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
 static int setup(void **state)
 {
     conninfo = markr_test_db_create("e2e_ops");
-    return migrate(conninfo) == 0 ? 0 : -1;
+    return e2e_migrate(conninfo) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -214,23 +214,11 @@ static int await_processed_lines(const struct markr_server *s, int n, int64_t id
     return total;
 }
 
-static int migrate(const char *db)
-{
-    const char *argv[] = {"migrate", NULL};
-    char *output;
-    int rc = e2e_run_cli(db, argv, NULL, &output);
-
-    if (rc != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    return rc;
-}
-
 static char *fresh_db(const char *prefix)
 {
     char *db = markr_test_db_create(prefix);
 
-    if (migrate(db) != 0)
+    if (e2e_migrate(db) != 0)
         fail_msg("migrate failed");
     return db;
 }
@@ -270,19 +258,15 @@ static int suite_setup(void **state)
     snprintf(sync_limit, sizeof(sync_limit), "MARKR_MAX_BODY_BYTES=%d", SYNC_LIMIT);
     snprintf(async_limit, sizeof(async_limit), "MARKR_MAX_ASYNC_BODY_BYTES=%d", ASYNC_LIMIT);
     conninfo = markr_test_db_create("e2e_vault");
-    if (migrate(conninfo) != 0)
+    if (e2e_migrate(conninfo) != 0)
         return -1;
     return e2e_server_start(&srv, conninfo, env);
 }
 
 static int suite_teardown(void **state)
 {
-    int status = e2e_server_stop(&srv, SIGTERM);
-
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", status, srv.log_path);
+    if (e2e_server_stop_clean(&srv) != 0)
         return -1;
-    }
     markr_test_db_drop(conninfo);
     free(conninfo);
     return 0;

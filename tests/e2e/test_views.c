@@ -99,16 +99,10 @@ static void page_students(const char *path, const char *expected, int64_t total)
 
 static int suite_setup(void **state)
 {
-    const char *argv[] = {"migrate", NULL};
-    char *output;
     struct e2e_response r;
-    int rc;
 
     conninfo = markr_test_db_create("views");
-    if ((rc = e2e_run_cli(conninfo, argv, NULL, &output)) != 0)
-        fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output);
-    free(output);
-    if (rc != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
+    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
         return -1;
     if (e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r) != 0 || r.status != 201) {
         fprintf(stderr, "import failed: %s\n", r.body);
@@ -120,12 +114,8 @@ static int suite_setup(void **state)
 
 static int suite_teardown(void **state)
 {
-    int status = e2e_server_stop(&srv, SIGTERM);
-
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "markr serve did not stop cleanly (status %d); see %s\n", status, srv.log_path);
+    if (e2e_server_stop_clean(&srv) != 0)
         return -1;
-    }
     markr_test_db_drop(conninfo);
     free(conninfo);
     return 0;

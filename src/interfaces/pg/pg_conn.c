@@ -260,6 +260,20 @@ PGresult *markr_pg_exec(struct markr_pg *pg, const char *what, const char *sql, 
     return NULL;
 }
 
+PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
+                        struct markr_error *err)
+{
+    PGresult *res;
+
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (markr_pg_ensure(pg, err) != 0)
+            return NULL;
+        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
+            return res;
+    }
+    return NULL;
+}
+
 /* Waits 10, 20, 40 ms (plus up to half again, so that the writers that collided do not
  * collide again in step). */
 void markr_pg_pause_before_retry(int attempt)

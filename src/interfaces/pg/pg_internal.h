@@ -100,4 +100,10 @@ int markr_pg_scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_
  * again in step. */
 void markr_pg_pause_before_retry(int attempt);
 
+/* Runs a read-only statement (text results). A read can safely run twice, so when the
+ * connection broke under it (the server restarted since the last operation), it is reset and
+ * the read run once more. Returns the result, or NULL with err. */
+PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
+                        struct markr_error *err);
+
 #endif

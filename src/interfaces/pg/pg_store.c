@@ -370,22 +370,6 @@ struct markr_import_store markr_pg_import_store(struct markr_pg *pg)
 
 /* --- reads ------------------------------------------------------------------------------------ */
 
-/* Runs a read-only statement. A read can safely run twice, so when the connection broke under
- * it (the server restarted since the last operation), it is reset and the read run once more. */
-static PGresult *read_once_more(struct markr_pg *pg, const char *what, const char *sql,
-                                const struct markr_pg_params *params, struct markr_error *err)
-{
-    PGresult *res;
-
-    if (markr_pg_ensure(pg, err) != 0)
-        return NULL;
-    if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
-        return res;
-    if (markr_pg_ensure(pg, err) != 0)
-        return NULL;
-    return markr_pg_exec(pg, what, sql, params, err);
-}
-
 /*
  * Rule 3 in one pass: p is each student's percentage, in float8 as the domain computes it.
  * The five percentiles come from ONE percentile_cont over an array: one sort, read once in
@@ -412,7 +396,7 @@ static int reader_aggregate(void *ctx, const char *test_id, size_t test_id_len, 
 
     /* Sent as binary text: the id is pointer and length, and may be any bytes. */
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, test_id_len);
-    if ((res = read_once_more(pg, "computing the aggregate", aggregate_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read(pg, "computing the aggregate", aggregate_sql, &params, err)) == NULL) {
         /* Bytes that are not UTF-8 (or a NUL) cannot be a stored test id. */
         if (strcmp(pg->sqlstate, "22021") == 0)
             return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
@@ -443,7 +427,7 @@ struct markr_results_reader markr_pg_results_reader(struct markr_pg *pg)
 static int readiness_check(void *ctx, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    PGresult *res = read_once_more(pg, "checking readiness", "SELECT max(version) FROM schema_migrations", NULL, err);
+    PGresult *res = markr_pg_read(pg, "checking readiness", "SELECT max(version) FROM schema_migrations", NULL, err);
     int version;
 
     if (res == NULL) {

@@ -104,7 +104,7 @@ static int read_info(const PGresult *res, int row, struct markr_import_info *inf
     return (info->content_type = copy_value(res, row, 3)) != NULL ? 0 : -1;
 }
 
-/* Reads run once more after a reset when the connection broke under them (as pg_store.c). */
+/* markr_pg_read, with binary results when asked (the bodies' chunks). */
 static PGresult *read_query(struct markr_pg *pg, const char *what, const char *sql,
                             const struct markr_pg_params *params, int binary, struct markr_error *err)
 {

@@ -12,20 +12,6 @@
 
 #include "pg_internal.h"
 
-static PGresult *read_view(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
-                           struct markr_error *err)
-{
-    PGresult *res;
-
-    if (markr_pg_ensure(pg, err) != 0)
-        return NULL;
-    if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
-        return res;
-    if (markr_pg_ensure(pg, err) != 0)
-        return NULL;
-    return markr_pg_exec(pg, what, sql, params, err);
-}
-
 static const char *nullable(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
@@ -47,7 +33,7 @@ static const char tests_sql[] =
 static int views_list_tests(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    PGresult *res = read_view(pg, "listing the tests", tests_sql, NULL, err);
+    PGresult *res = markr_pg_read(pg, "listing the tests", tests_sql, NULL, err);
 
     if (res == NULL)
         return -1;
@@ -106,7 +92,7 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_text(&params, MARKR_PG_INT8, limit);
     markr_pg_param_text(&params, MARKR_PG_INT8, offset);
-    res = read_view(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
+    res = markr_pg_read(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
                     &params, err);
     if (res == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
@@ -142,7 +128,7 @@ static int views_student_results(void *ctx, const char *student, size_t len, mar
     PGresult *res;
 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, student, len);
-    if ((res = read_view(pg, "reading a student's results", student_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read(pg, "reading a student's results", student_sql, &params, err)) == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_student", "no results for that student number");
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -177,7 +163,7 @@ static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned 
     snprintf(n, sizeof(n), "%u", bins);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_text(&params, MARKR_PG_INT4, n);
-    if ((res = read_view(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
     for (int i = 0; i < PQntuples(res); ++i) {
         long band = strtol(PQgetvalue(res, i, 0), NULL, 10);

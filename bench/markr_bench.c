@@ -74,7 +74,7 @@ static long request(CURL *curl, const char *path, const char *body, size_t len, 
     return status;
 }
 
-/* A document shaped like the grading machines' (see ../shared/fixtures). */
+/* A document shaped like the grading machines' (see tests/fixtures/sample_results.xml). */
 static char *make_document(const char *test_id, size_t *len)
 {
     size_t cap = (size_t)RESULTS * 2048, off = 0;

@@ -2,7 +2,7 @@
 # `make fuzz`: builds the libFuzzer targets of fuzz/ with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/, and runs each for MARKR_FUZZ_SECONDS (default
 # 60) from a corpus seeded with fuzz/seeds/ and the school board's fixture
-# (../shared/fixtures). The corpus grows in build-fuzz/corpus/ from run to run; a finding
+# (tests/fixtures/). The corpus grows in build-fuzz/corpus/ from run to run; a finding
 # is written to build-fuzz/artifacts/ and fails the run (exit status 1).
 #
 #   make fuzz                           every target, 60 s each
@@ -20,13 +20,13 @@ if [[ ! -f $dir/build.ninja ]]; then
 fi
 ninja -C "$dir"
 
-fixture=../shared/fixtures/sample_results.xml
+fixture=tests/fixtures/sample_results.xml
 status=0
 for target in xml request; do
     corpus=$dir/corpus/$target
     mkdir -p "$corpus" "$dir/artifacts"
     cp -n fuzz/seeds/"$target"/* "$corpus"/
-    if [[ $target == xml && -f $fixture ]]; then
+    if [[ $target == xml ]]; then
         cp -n "$fixture" "$corpus"/sample_results.xml
     fi
     dict=()

@@ -12,7 +12,8 @@
 # port MARKR_PG_PORT (environment, else .env; default 55432), with trust authentication for user `postgres`: only
 # whoever can reach the socket directory can connect. initdb refuses to run as root, so as
 # root the cluster belongs to the `postgres` system user; when that user cannot reach the
-# project directory (a clone under /root, say) the cluster moves to /tmp, and we say so.
+# project directory (a clone under /root, say), or the path is too long for a unix socket,
+# the cluster moves to a directory under /tmp named from the requested one, and we say so.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +39,7 @@ port=${MARKR_PG_PORT:-$(dotenv_value MARKR_PG_PORT)}
 port=${port:-55432}
 # MARKR_PG_DIR moves the cluster elsewhere (the outage test makes a throwaway one).
 preferred_base=${MARKR_PG_DIR:-$root/.markr-pg}
+[[ $preferred_base == /* ]] || preferred_base=$PWD/$preferred_base
 
 say() { echo "pg-private: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -84,9 +86,12 @@ socket_fits() {
 }
 
 # Chooses the base directory; prints it. Deterministic, so that start, stop and env agree.
+# The fallback is named from the requested directory (not from the checkout), so that two
+# clusters asked for in different places (the suite's own and a test's throwaway one under
+# MARKR_PG_DIR) never fall back to the same directory.
 choose_base() {
     local fallback
-    fallback="/tmp/markr-pg-$(id -u)-$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+    fallback="/tmp/markr-pg-$(id -u)-$(printf '%s' "$preferred_base" | cksum | cut -d' ' -f1)"
     if [[ -d "$fallback/data" && ! -d "$preferred_base/data" ]]; then
         # An earlier start already fell back; keep using it.
         printf '%s\n' "$fallback"

@@ -246,14 +246,35 @@ static void slow_database_operations_are_logged_by_name(void **state)
 
 /* --- database outage ---------------------------------------------------------------------- */
 
+/* Appends s to the shell command cmd (cap bytes) in single quotes, so that a path with
+ * spaces or quotes stays one word. */
+static void append_quoted(char *cmd, size_t cap, const char *s)
+{
+    size_t n = strlen(cmd);
+
+    for (n += (size_t)snprintf(cmd + n, n < cap ? cap - n : 0, "'"); *s != '\0' && n < cap; ++s) {
+        if (*s == '\'')
+            n += (size_t)snprintf(cmd + n, cap - n, "'\\''");
+        else
+            n += (size_t)snprintf(cmd + n, cap - n, "%c", *s);
+    }
+    if (n < cap)
+        snprintf(cmd + n, cap - n, "'");
+}
+
+/* Runs scripts/pg-private.sh ACTION for the throwaway cluster in dir on port; the line
+ * DATABASE_URL=... of `env` goes to url, the rest to stderr. Returns the script's status. */
 static int cluster(const char *dir, int port, const char *action, char *url, size_t cap)
 {
-    char cmd[1024];
+    char cmd[2048] = "MARKR_PG_DIR=", script[1024];
     FILE *p;
     int rc;
 
-    snprintf(cmd, sizeof(cmd), "MARKR_PG_DIR=%s MARKR_PG_PORT=%d bash %s/scripts/pg-private.sh %s 2>&1", dir, port,
-             getenv("MARKR_SOURCE_ROOT"), action);
+    snprintf(script, sizeof(script), "%s/scripts/pg-private.sh", getenv("MARKR_SOURCE_ROOT"));
+    append_quoted(cmd, sizeof(cmd), dir);
+    snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " MARKR_PG_PORT=%d bash ", port);
+    append_quoted(cmd, sizeof(cmd), script);
+    snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " %s 2>&1", action);
     if ((p = popen(cmd, "r")) == NULL)
         return -1;
     if (url != NULL)
@@ -270,45 +291,81 @@ static int cluster(const char *dir, int port, const char *action, char *url, siz
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* The outage test's own cluster and server, released by its teardown whether the test
+ * passed or failed: a throwaway cluster is never left running, and no other is touched. */
+struct outage {
+    char dir[64];
+    int port;
+    int started; /* this test started the cluster in dir */
+    struct markr_server server;
+};
+
+static int outage_setup(void **state)
+{
+    static struct outage o;
+
+    memset(&o, 0, sizeof(o));
+    snprintf(o.dir, sizeof(o.dir), "/tmp/markr-outage-%d", (int)getpid());
+    o.port = 56000 + (int)(getpid() % 1000);
+    /* A cluster already running there is someone else's (a recycled pid): not ours to stop. */
+    if (cluster(o.dir, o.port, "status", NULL, 0) != 3) {
+        fprintf(stderr, "a cluster is already running in %s (or its status is unknown)\n", o.dir);
+        return -1;
+    }
+    if (cluster(o.dir, o.port, "start", NULL, 0) != 0) {
+        cluster(o.dir, o.port, "destroy", NULL, 0);
+        return -1;
+    }
+    o.started = 1;
+    *state = &o;
+    return 0;
+}
+
+static int outage_teardown(void **state)
+{
+    struct outage *o = *state;
+
+    if (o->server.pid > 0)
+        e2e_server_stop(&o->server, SIGKILL);
+    return o->started && cluster(o->dir, o->port, "destroy", NULL, 0) != 0 ? -1 : 0;
+}
+
 static void outage_answers_503_and_recovers_without_restart(void **state)
 {
-    char dir[64], url[512];
-    int port = 56000 + (int)(getpid() % 1000);
-    struct markr_server s;
+    struct outage *o = *state;
+    struct markr_server *s = &o->server;
+    char url[512];
     struct e2e_response r;
     double start, waited;
     long status = 0;
 
-    snprintf(dir, sizeof(dir), "/tmp/markr-outage-%d", (int)getpid());
-    assert_int_equal(cluster(dir, port, "start", NULL, 0), 0);
-    assert_int_equal(cluster(dir, port, "env", url, sizeof(url)), 0);
+    assert_int_equal(cluster(o->dir, o->port, "env", url, sizeof(url)), 0);
     assert_int_equal(e2e_migrate(url), 0);
-    assert_int_equal(e2e_server_start(&s, url, NULL), 0);
-    assert_int_equal(post_document(&s, "outage-before", 3), 201);
+    assert_int_equal(e2e_server_start(s, url, NULL), 0);
+    assert_int_equal(post_document(s, "outage-before", 3), 201);
 
-    assert_int_equal(cluster(dir, port, "stop", NULL, 0), 0);
+    assert_int_equal(cluster(o->dir, o->port, "stop", NULL, 0), 0);
     start = now_ms();
-    assert_int_equal(e2e_http(&s, "GET", "/results/outage-unknown/aggregate", NULL, NULL, 0, &r), 0);
+    assert_int_equal(e2e_http(s, "GET", "/results/outage-unknown/aggregate", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.retry_after, "1");
     e2e_response_free(&r);
-    assert_int_equal(post_document(&s, "outage-during", 3), 503);
-    assert_int_equal(get_status(&s, "/health"), 200);
-    assert_int_equal(get_status(&s, "/ready"), 503);
+    assert_int_equal(post_document(s, "outage-during", 3), 503);
+    assert_int_equal(get_status(s, "/health"), 200);
+    assert_int_equal(get_status(s, "/ready"), 503);
     waited = now_ms() - start;
     assert_true(waited < 2000); /* fast failures, not connection timeouts */
 
-    assert_int_equal(cluster(dir, port, "start", NULL, 0), 0);
+    assert_int_equal(cluster(o->dir, o->port, "start", NULL, 0), 0);
     start = now_ms();
-    while (now_ms() - start < 5000 && (status = post_document(&s, "outage-after", 3)) != 201)
+    while (now_ms() - start < 5000 && (status = post_document(s, "outage-after", 3)) != 201)
         sleep_ms(50);
     assert_int_equal(status, 201); /* within 5 s of the database's return, same process */
-    assert_int_equal(get_status(&s, "/ready"), 200);
+    assert_int_equal(get_status(s, "/ready"), 200);
     assert_int_equal(sql_long(url, "SELECT count(*) FROM marks WHERE test_id = 'outage-during'"), 0);
     assert_int_equal(sql_long(url, "SELECT count(*) FROM marks WHERE test_id IN ('outage-before', 'outage-after')"), 6);
 
-    assert_int_equal(e2e_server_stop(&s, SIGTERM), 0);
-    assert_int_equal(cluster(dir, port, "destroy", NULL, 0), 0);
+    assert_int_equal(e2e_server_stop(s, SIGTERM), 0);
 }
 
 struct importer {
@@ -528,7 +585,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(metrics_equal_the_requests_sent),
         cmocka_unit_test(slow_database_operations_are_logged_by_name),
-        cmocka_unit_test(outage_answers_503_and_recovers_without_restart),
+        cmocka_unit_test_setup_teardown(outage_answers_503_and_recovers_without_restart, outage_setup, outage_teardown),
         cmocka_unit_test(killed_backends_lose_no_accepted_import),
         cmocka_unit_test(trickling_client_is_closed_at_the_request_timeout),
         cmocka_unit_test(connections_over_the_limit_are_closed),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Configures (once) and compiles one build directory: scripts/build.sh DIR [MESON_OPTION...]
 # `make build` uses build/ (debugoptimized), `make build-san` build-san/ with -Dsanitize=true.
+# The project's own builds treat warnings as errors, and their markr finds the migrations of
+# this source tree by default (an installed one finds <prefix>/share/markr/migrations).
 # A directory whose configuration never completed is set up afresh; a configured one is only
 # compiled (ninja re-runs meson by itself when a meson.build changes).
 set -euo pipefail
@@ -14,6 +16,6 @@ shift
 
 if [[ ! -f "$dir/build.ninja" ]]; then
     rm -rf -- "$dir"
-    meson setup "$dir" --buildtype=debugoptimized "$@"
+    meson setup "$dir" --buildtype=debugoptimized -Dwerror=true -Dmigrations_dir="$PWD/migrations" "$@"
 fi
 meson compile -C "$dir"

@@ -67,13 +67,14 @@ static void check_mark(const char *text, uint32_t value)
     assert_int_equal(out, value);
 }
 
-/* Parses text (a C string) as a mark and expects refusal, with *out untouched. */
+/* Parses len bytes of text (NULL when len is 0) as a mark and expects refusal, with *out
+ * untouched. */
 static void check_refused(const char *text, size_t len)
 {
     uint32_t out = 0xdeadbeef;
 
     if (markr_parse_mark(text, len, &out) == 0)
-        fail_msg("\"%.*s\" was accepted as %u", (int)len, text, (unsigned)out);
+        fail_msg("\"%.*s\" was accepted as %u", (int)len, text != NULL ? text : "", (unsigned)out);
     assert_int_equal(out, 0xdeadbeef);
 }
 
@@ -95,7 +96,8 @@ static void parse_mark_refuses_everything_else(void **state)
         "2147483648", /* INT32_MAX + 1 */
         "4294967295", "4294967296", "99999999999999999999999999", "",     "  ",  "\n",   "-1",
         "+1",         "-0",         "1.0",                        "1 2",  "0x10", "1e3", "abc", "1a",
-        "a1",         "\xc2\xa0" "1", "\xd9\xa1", /* ARABIC-INDIC DIGIT ONE */
+        "a1",         "\xc2\xa0\x31", /* NO-BREAK SPACE, then 1 */
+        "\xd9\xa1", /* ARABIC-INDIC DIGIT ONE */
     };
 
     for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); ++i)

@@ -20,10 +20,7 @@
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_listen.h"
 #include "interfaces/xml/xml_parser.h"
-
-#ifndef MARKR_VERSION
-#define MARKR_VERSION "unknown"
-#endif
+#include "service_manager.h"
 
 /* Biggest file `markr import` reads: the same bound as HTTP's upper limit. */
 #define MARKR_IMPORT_FILE_MAX (1ul << 30)
@@ -47,7 +44,8 @@ static const char usage[] =
     "  --version             show the version\n"
     "\n"
     "Settings come from the environment and from ./.env (the environment wins);\n"
-    "see .env_template. DATABASE_URL is a libpq conninfo string or URI.\n";
+    "every setting is in markr(1). DATABASE_URL is a libpq conninfo string or URI.\n"
+    "MARKR_MIGRATIONS_DIR defaults to " MARKR_DEFAULT_MIGRATIONS_DIR ".\n";
 
 static int need_database(const struct markr_config *cfg, FILE *err)
 {
@@ -170,6 +168,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,
         .shutdown_timeout_s = cfg->shutdown_timeout_s,
+        .lifecycle = &markr_service_manager, /* the schema was checked before serving */
     };
     struct markr_error e;
     struct markr_pg *pg;

@@ -8,13 +8,14 @@
 
 #include <stddef.h>
 
+#include "build_config.h" /* MARKR_DEFAULT_MIGRATIONS_DIR, MARKR_VERSION: set by meson */
+
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
 /* The body is held in memory whole (the vault stores it as 1 MiB chunks, ADR 0018). */
 #define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_WORKERS 4
 #define MARKR_DEFAULT_QUEUE_MAX 1024
-#define MARKR_DEFAULT_MIGRATIONS_DIR "migrations"
 /* issue 3: asynchronous imports (ADR 0011). The cap stays well below PostgreSQL's 1 GB
  * limit on one bytea value and one protocol message. */
 #define MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES (256u * 1024 * 1024)

@@ -194,8 +194,10 @@ static void on_signal(h2o_socket_t *sock, const char *err)
     server->stopping = 1;
 }
 
-/* Binds and listens on host:port; prints the bound address. Returns the fd or -1. */
-static int open_listener(const struct markr_http_settings *settings, struct markr_error *err)
+/* Binds and listens on host:port; prints the bound address and keeps it in address (cap
+ * bytes; the requested one when the system cannot name it). Returns the fd or -1. */
+static int open_listener(const struct markr_http_settings *settings, char *address, size_t cap,
+                         struct markr_error *err)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -218,6 +220,7 @@ static int open_listener(const struct markr_http_settings *settings, struct mark
         return -1;
     }
     freeaddrinfo(res);
+    snprintf(address, cap, "%s:%s", settings->host, settings->port);
     {
         struct sockaddr_storage bound;
         socklen_t len = sizeof(bound);
@@ -225,8 +228,10 @@ static int open_listener(const struct markr_http_settings *settings, struct mark
 
         if (getsockname(fd, (struct sockaddr *)&bound, &len) == 0 &&
             getnameinfo((struct sockaddr *)&bound, len, host, sizeof(host), port, sizeof(port),
-                        NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-            fprintf(stderr, "markr: listening on %s:%s\n", host, port);
+                        NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+            snprintf(address, cap, "%s:%s", host, port);
+            fprintf(stderr, "markr: listening on %s\n", address);
+        }
     }
     return fd;
 }
@@ -330,6 +335,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     static struct server server; /* one per process; static so it outlives every callback */
     struct markr_worker_pool *pool;
     int fd, abandoned = 0;
+    char address[NI_MAXHOST + NI_MAXSERV + 2];
 
     memset(&server, 0, sizeof(server));
     the_server = &server;
@@ -351,11 +357,13 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         goto fail_listen;
     }
     clamp_connections(&server);
-    if ((fd = open_listener(settings, err)) < 0)
+    if ((fd = open_listener(settings, address, sizeof(address), err)) < 0)
         goto fail_listen;
     server.listener = h2o_evloop_socket_create(server.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     server.listener->data = &server;
     h2o_socket_read_start(server.listener, on_accept);
+    if (settings->lifecycle != NULL)
+        settings->lifecycle->ready(address);
 
     while (!server.stopping)
         h2o_evloop_run(server.loop, INT32_MAX);
@@ -363,6 +371,8 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     /* Stop accepting, close idle keep-alive connections, and let every job come back:
      * an import that was accepted by a worker finishes and answers before we exit. */
     fprintf(stderr, "markr: stopping (%zu requests in flight)\n", markr_worker_pool_pending(pool));
+    if (settings->lifecycle != NULL)
+        settings->lifecycle->stopping();
     h2o_socket_read_stop(server.listener);
     h2o_socket_close(server.listener);
     h2o_context_request_shutdown(&server.ctx);

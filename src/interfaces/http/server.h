@@ -12,6 +12,12 @@
 #include "domain/error.h"
 #include "services.h"
 
+/* Told of the server's life, on the loop thread (a service manager's notifications). */
+struct markr_http_lifecycle {
+    void (*ready)(const char *address); /* listening on address (HOST:PORT) */
+    void (*stopping)(void);             /* a stop signal came; the drain begins */
+};
+
 struct markr_http_settings {
     const char *host;      /* address to bind, e.g. "0.0.0.0" or "::1" */
     const char *port;      /* decimal port; "0" picks a free one (the log line says which) */
@@ -26,6 +32,7 @@ struct markr_http_settings {
     size_t max_connections;      /* open client connections at once */
     size_t max_header_bytes;     /* target plus headers; more is 431 */
     unsigned shutdown_timeout_s; /* to finish requests in flight on SIGTERM/SIGINT */
+    const struct markr_http_lifecycle *lifecycle; /* may be NULL */
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

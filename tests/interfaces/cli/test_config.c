@@ -57,7 +57,7 @@ static void defaults(void **state)
     assert_int_equal(cfg.max_body_bytes, 64 * 1024 * 1024);
     assert_int_equal(cfg.workers, 4);
     assert_int_equal(cfg.queue_max, 1024);
-    assert_string_equal(cfg.migrations_dir, "migrations");
+    assert_string_equal(cfg.migrations_dir, MARKR_DEFAULT_MIGRATIONS_DIR); /* compiled in */
     /* issue 5 */
     assert_int_equal(cfg.request_timeout_ms, 60000);
     assert_int_equal(cfg.max_connections, 16384);

@@ -3,13 +3,15 @@
 # what is missing first (scripts/deps.sh). See README.md and ADR 0008.
 #
 #   make run        build and serve on :8085 (a private PostgreSQL unless DATABASE_URL is set)
-#   make test       every suite in build/ and again in build-san/ (ASan+UBSan), one private
-#                   PostgreSQL for both; the exit status says pass or fail
+#   make test       every suite in build/ and again in build-san/ (ASan+UBSan), then the
+#                   Debian package's check, one private PostgreSQL for all; the exit status
+#                   says pass or fail
 #   make bench      the core's benchmark (import, aggregate, /health) against a private
 #                   server and database; bench-vault: async import and reprocess --all;
 #                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
 #                   of mixed imports and reads (bench/README.md)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
+#   make deb        the Debian package, build-deb/markr_VERSION_ARCH.deb (scripts/package.sh)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
 #   make deps       install missing Debian packages (root) or print the command (others)
 #   make clean      remove the build directories
@@ -17,7 +19,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test bench bench-vault bench-live bench-load fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load fuzz clean distclean
 
 all: build
 
@@ -40,6 +42,9 @@ test: build build-san browser-deps
 browser-deps: deps
 	npm ci --prefix tests/browser --no-audit --no-fund
 
+deb: deps
+	bash scripts/package.sh
+
 bench: build
 	bash scripts/bench.sh
 
@@ -56,7 +61,7 @@ fuzz: deps
 	bash scripts/fuzz.sh
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb
 
 distclean: clean
 	bash scripts/pg-private.sh destroy

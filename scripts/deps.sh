@@ -23,6 +23,9 @@ packages=(
     chromium               # the dashboard's browser test (/usr/bin/chromium)
     wrk                    # load figures of bench-live and bench-load
     python3                # scripts/test.sh counts results; bench/stream_clients.py
+    libsystemd-dev         # sd_notify: readiness and stopping for markr.service (Type=notify)
+    dpkg-dev debhelper     # the Debian package (debian/, scripts/package.sh)
+    lintian                # checks it in `make test` (scripts/check-package.sh)
 )
 # node and npm run the browser test (playwright-core, tests/browser/package-lock.json).
 # A machine may have them from elsewhere (NodeSource): ask Debian for them only when missing.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every suite of each build directory given (`make test`: build build-san) against one
-# private PostgreSQL cluster, started here and stopped on the way out, whatever happened.
+# Runs every suite of each build directory given (`make test`: build build-san), then the
+# Debian package's check, against one private PostgreSQL cluster, started here and stopped
+# on the way out, whatever happened.
 # The suites find the server through MARKR_TEST_DATABASE_URL (superuser, maintenance
 # database `postgres`): each makes and drops its own databases there. When the caller
 # already set MARKR_TEST_DATABASE_URL, that server is used and no cluster is started.
@@ -119,6 +120,18 @@ for dir in "$@"; do
     total_failed=$((total_failed + failed))
     total_skipped=$((total_skipped + skipped))
 done
+
+# The Debian package, built, linted, unpacked and served (scripts/check-package.sh): one
+# more suite in the count.
+echo
+echo "=== the Debian package (scripts/check-package.sh)"
+if bash scripts/check-package.sh; then
+    echo "test: package: 1 passed, 0 failed"
+    total_passed=$((total_passed + 1))
+else
+    echo "test: package: 0 passed, 1 failed"
+    total_failed=$((total_failed + 1))
+fi
 
 if ((total_failed)); then
     status=1

@@ -1,7 +1,8 @@
-# Markr in a container: a build stage with the -dev packages and meson, and a runtime stage
-# with only the shared libraries, the binary and the SQL migrations. Debian 12 (bookworm)
-# in both, so the image runs what `make test` tested. Tests are not run here (they need
-# ../shared and a PostgreSQL); the image builds with -Dtests=false.
+# Markr in a container: a build stage that makes the Debian package (debian/, as `make deb`
+# does), and a runtime stage that installs it, so the image runs what `make test` checked:
+# the same binary, migrations in /usr/share/markr/migrations (the installed default) and
+# the `markr` system user made by the package. Debian 12 (bookworm) in both. The suites are
+# not run here (they need a PostgreSQL): the package is built with DEB_BUILD_OPTIONS=nocheck.
 #
 #   docker build -t markr .
 #   docker run --rm -e DATABASE_URL=postgresql://... -p 8085:8085 markr sh -c 'markr migrate && exec markr serve'
@@ -12,28 +13,22 @@ FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        build-essential meson ninja-build pkg-config \
-        libh2o-evloop-dev libssl-dev libpq-dev libxml2-dev libjson-c-dev \
+        build-essential debhelper dpkg-dev meson ninja-build pkgconf python3 \
+        libh2o-evloop-dev libssl-dev libpq-dev libxml2-dev libjson-c-dev libsystemd-dev \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
+WORKDIR /src/markr
 COPY . .
-RUN meson setup /build --buildtype=debugoptimized --prefix=/usr -Dtests=false \
- && meson compile -C /build \
- && meson install -C /build --destdir /out --strip
+# dpkg-buildpackage writes the .deb beside the source tree, in /src.
+RUN DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b
 
 FROM debian:bookworm-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
-# curl only serves the HEALTHCHECK.
+COPY --from=build /src/markr_*.deb /tmp/
+# The package pulls in its shared libraries; curl only serves the HEALTHCHECK.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-        libh2o-evloop0.13 libpq5 libxml2 libjson-c5 libssl3 curl \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --user-group --uid 10001 --home-dir /var/lib/markr --create-home \
-        --shell /usr/sbin/nologin markr
-COPY --from=build /out/usr/bin/markr /usr/bin/markr
-COPY migrations/ /usr/share/markr/migrations/
-ENV MARKR_MIGRATIONS_DIR=/usr/share/markr/migrations \
-    MARKR_LISTEN=0.0.0.0:8085
+ && apt-get install -y --no-install-recommends /tmp/markr_*.deb curl \
+ && rm -rf /var/lib/apt/lists/* /tmp/markr_*.deb
+ENV MARKR_LISTEN=0.0.0.0:8085
 # markr also reads ./.env; this directory has none, so settings come from the environment.
 WORKDIR /var/lib/markr
 USER markr

@@ -122,6 +122,8 @@ static int v_would_raise(void *ctx, const struct markr_marks *marks, char ***tes
     return 0;
 }
 
+static void logf_(struct fake_vault *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void logf_(struct fake_vault *v, const char *fmt, ...)
 {
     va_list ap;

@@ -124,6 +124,8 @@ static int64_t import(struct fixture *f, const char *doc, int accepted)
     return id;
 }
 
+static char *value(struct fixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static char *value(struct fixture *f, const char *fmt, ...)
 {
     char sql[512];

@@ -41,6 +41,8 @@ static const char *const async_header[] = {"Prefer: respond-async", NULL};
 
 /* --- helpers ------------------------------------------------------------------------------ */
 
+static char *sql_text(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static char *sql_text(const char *db, const char *fmt, ...)
 {
     char sql[2048];
@@ -53,6 +55,8 @@ static char *sql_text(const char *db, const char *fmt, ...)
     v = markr_test_db_value(db, sql);
     return v;
 }
+
+static long sql_long(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static long sql_long(const char *db, const char *fmt, ...)
 {
@@ -70,12 +74,23 @@ static long sql_long(const char *db, const char *fmt, ...)
     return n;
 }
 
-static json_object *parse_json(const struct e2e_response *r)
+/* r's body parsed, or NULL after saying why (for a helper that has things to release before
+ * it fails). */
+static json_object *parse_json_or_say(const struct e2e_response *r)
 {
     json_object *obj = json_tokener_parse(r->body);
 
     if (obj == NULL)
-        fail_msg("not JSON (status %ld): %s", r->status, r->body);
+        print_error("ERROR: not JSON (status %ld): %s\n", r->status, r->body);
+    return obj;
+}
+
+static json_object *parse_json(const struct e2e_response *r)
+{
+    json_object *obj = parse_json_or_say(r);
+
+    if (obj == NULL)
+        fail();
     return obj;
 }
 
@@ -95,19 +110,33 @@ static int64_t json_int(json_object *obj, const char *key)
 
 static void expect_error(const struct e2e_response *r, long status, const char *code)
 {
+    const char *error;
     json_object *obj;
 
     if (r->status != status)
         fail_msg("expected %ld %s, got %ld: %s", status, code, r->status, r->body);
     assert_string_equal(r->content_type, "application/json");
     obj = parse_json(r);
-    assert_string_equal(json_str(obj, "error"), code);
+    error = json_str(obj, "error");
+    /* assert_string_equal spelled out, so that obj is released before failing. */
+    if (error == NULL || strcmp(error, code) != 0) {
+        print_error("ERROR: error \"%s\", expected \"%s\"\n", error != NULL ? error : "(none)", code);
+        json_object_put(obj);
+        fail();
+    }
     json_object_put(obj);
 }
 
 static void get(const struct markr_server *s, const char *path, struct e2e_response *r)
 {
-    assert_int_equal(e2e_http(s, "GET", path, NULL, NULL, 0, r), 0);
+    int rc = e2e_http(s, "GET", path, NULL, NULL, 0, r);
+
+    /* assert_int_equal(rc, 0), spelled out to free the body e2e_http allocated before failing. */
+    if (rc != 0) {
+        print_error("ERROR: the request got no answer (harness status %d)\n", rc);
+        e2e_response_free(r);
+        fail();
+    }
 }
 
 /* POSTs a document; returns the import id from the answer (201, 202, 400 or 422). */
@@ -115,16 +144,22 @@ static int64_t post(const struct markr_server *s, const char *type, const char *
                     long expected_status)
 {
     struct e2e_response r;
-    json_object *obj;
+    json_object *obj = NULL;
     int64_t id;
+    int rc = e2e_http_with(s, "POST", "/import", type, async ? async_header : NULL, body, len, &r);
 
-    assert_int_equal(e2e_http_with(s, "POST", "/import", type, async ? async_header : NULL, body, len, &r), 0);
-    if (r.status != expected_status)
-        fail_msg("POST /import: expected %ld, got %ld: %s", expected_status, r.status, r.body);
-    obj = parse_json(&r);
+    /* Said, freed, then failed: fail() leaves by longjmp, past any free after it. */
+    if (rc != 0)
+        print_error("ERROR: the request got no answer (harness status %d)\n", rc);
+    else if (r.status != expected_status)
+        print_error("ERROR: POST /import: expected %ld, got %ld: %s\n", expected_status, r.status, r.body);
+    else
+        obj = parse_json_or_say(&r);
+    e2e_response_free(&r);
+    if (obj == NULL)
+        fail();
     id = json_int(obj, "import_id");
     json_object_put(obj);
-    e2e_response_free(&r);
     return id;
 }
 
@@ -144,12 +179,19 @@ static char *await_verdict(const struct markr_server *s, int64_t id)
     snprintf(path, sizeof(path), "/imports/%lld", (long long)id);
     for (int waited = 0; waited < 30000; waited += 20) {
         struct e2e_response r;
-        json_object *obj;
+        json_object *obj = NULL;
         char *status;
 
         get(s, path, &r);
-        assert_int_equal(r.status, 200);
-        obj = parse_json(&r);
+        /* A 200 with JSON, or a failure once r is freed. */
+        if (r.status != 200)
+            print_error("ERROR: expected 200, got %ld: %s\n", r.status, r.body);
+        else
+            obj = parse_json_or_say(&r);
+        if (obj == NULL) {
+            e2e_response_free(&r);
+            fail();
+        }
         status = strdup(json_str(obj, "status"));
         json_object_put(obj);
         e2e_response_free(&r);
@@ -218,8 +260,12 @@ static char *fresh_db(const char *prefix)
 {
     char *db = markr_test_db_create(prefix);
 
-    if (e2e_migrate(db) != 0)
-        fail_msg("migrate failed");
+    if (e2e_migrate(db) != 0) {
+        print_error("ERROR: migrate failed\n");
+        markr_test_db_drop(db);
+        free(db);
+        fail();
+    }
     return db;
 }
 
@@ -243,8 +289,12 @@ static char *run_cli(const char *db, const char *const *argv, int expected)
     char *output;
     int rc = e2e_run_cli(db, argv, NULL, &output);
 
-    if (rc != expected)
-        fail_msg("markr %s %s: exit %d, expected %d: %s", argv[0], argv[1] ? argv[1] : "", rc, expected, output);
+    if (rc != expected) {
+        print_error("ERROR: markr %s %s: exit %d, expected %d: %s\n", argv[0], argv[1] ? argv[1] : "", rc, expected,
+                    output);
+        free(output);
+        fail();
+    }
     return output;
 }
 

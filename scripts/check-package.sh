@@ -107,6 +107,7 @@ for ((i = 0; i < 100; i++)); do [[ -S $notify_socket ]] && break; sleep 0.1; don
 workdir=$scratch/var-lib-markr # WorkingDirectory=/var/lib/markr: an empty directory
 mkdir -- "$workdir"
 log=$scratch/serve.log
+: >"$log" # before the server starts, so that reading it cannot race its creation
 (
     cd "$workdir"
     # EnvironmentFile= syntax: NAME=VALUE lines; comments and blank lines ignored.

@@ -23,31 +23,11 @@ void markr_reprocess_report_free(struct markr_reprocess_report *r)
         free(r->changed_tests[i]);
     free(r->changed_tests);
     free(r->flips);
+    markr_import_outcome_free(&r->outcome);
     memset(r, 0, sizeof(*r));
 }
 
 enum verdict { VERDICT_ACCEPTED, VERDICT_REJECTED, VERDICT_FAILED };
-
-/* Judges a stored document. ACCEPTED: doc and marks are filled (the caller frees both).
- * REJECTED: refusal says why (doc holds the results read before). FAILED: err. */
-static enum verdict judge(const struct markr_document_parser *parser, const struct markr_stored_import *s,
-                          struct markr_document *doc, struct markr_marks *marks, struct markr_error *refusal,
-                          struct markr_error *err)
-{
-    markr_document_init(doc);
-    memset(marks, 0, sizeof(*marks));
-    markr_error_clear(refusal);
-    if (parser->parse(parser->ctx, s->body, s->len, doc, refusal) != 0 ||
-        markr_document_finish(doc, refusal) != 0) {
-        if (refusal->code == MARKR_ERR_MALFORMED || refusal->code == MARKR_ERR_INVALID)
-            return VERDICT_REJECTED;
-        *err = *refusal;
-        return VERDICT_FAILED;
-    }
-    if (markr_marks_from_document(doc, marks, err) != 0)
-        return VERDICT_FAILED;
-    return VERDICT_ACCEPTED;
-}
 
 static int add_flip(struct markr_reprocess_report *r, int64_t id, const char *from, const char *to)
 {
@@ -63,29 +43,41 @@ static int add_flip(struct markr_reprocess_report *r, int64_t id, const char *fr
     return 0;
 }
 
-/* Judges s and writes its verdict. late: see apply_accepted. Returns the verdict. */
+/* Judges s and writes its verdict; report->outcome says what it amounted to. late: see
+ * apply_accepted. Returns the verdict. */
 static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struct markr_stored_import *s, int late,
                             int refuse_unaccepting, struct markr_reprocess_report *report, struct markr_error *err)
 {
     const struct markr_vault_rebuild *rb = &deps->rebuild;
-    struct markr_document doc;
-    struct markr_marks marks;
-    enum verdict v = judge(&deps->parser, s, &doc, &marks, &report->refusal, err);
-    const char *now = v == VERDICT_ACCEPTED ? "accepted" : "rejected";
+    struct markr_judgement j;
+    enum verdict v;
+    const char *now;
 
+    markr_import_outcome_free(&report->outcome);
+    if (markr_judge_document(&deps->formats, s->content_type, s->body, s->len, &j, err) != 0) {
+        markr_judgement_free(&j);
+        return VERDICT_FAILED;
+    }
+    v = j.accepted ? VERDICT_ACCEPTED : VERDICT_REJECTED;
+    now = j.accepted ? "accepted" : "rejected";
+    if (markr_outcome_of(&j, &report->outcome) != 0) {
+        *err = report->outcome.error;
+        v = VERDICT_FAILED;
+    }
+    report->outcome.import_id = s->id;
     if (v == VERDICT_ACCEPTED) {
-        if (late && rb->would_raise(rb->ctx, &marks, &report->changed_tests, &report->changed_test_count, err) != 0)
+        if (late && rb->would_raise(rb->ctx, &j.marks, &report->changed_tests, &report->changed_test_count, err) != 0)
             v = VERDICT_FAILED;
-        else if (rb->apply_accepted(rb->ctx, s->id, &marks, doc.count, late, err) != 0)
+        else if (rb->apply_accepted(rb->ctx, s->id, &j.marks, j.doc.count, late, err) != 0)
             v = VERDICT_FAILED;
     } else if (v == VERDICT_REJECTED) {
         if (refuse_unaccepting && strcmp(s->status, "accepted") == 0) {
             markr_error_set(err, MARKR_ERR_INVALID, "needs_full_rebuild",
                             "import %lld is accepted but the current rules refuse it (%s); its marks can only be "
                             "taken back by rebuilding them all: markr reprocess --all",
-                            (long long)s->id, report->refusal.message);
+                            (long long)s->id, j.refusal.message);
             v = VERDICT_FAILED;
-        } else if (rb->apply_rejected(rb->ctx, s->id, &report->refusal, doc.count, err) != 0) {
+        } else if (rb->apply_rejected(rb->ctx, s->id, &j.refusal, j.doc.count, err) != 0) {
             v = VERDICT_FAILED;
         }
     }
@@ -96,8 +88,7 @@ static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struc
             v = VERDICT_FAILED;
         }
     }
-    markr_marks_free(&marks);
-    markr_document_free(&doc);
+    markr_judgement_free(&j);
     return v;
 }
 
@@ -128,7 +119,8 @@ int markr_reprocess_all(const struct markr_reprocess_deps *deps, int dry_run, st
         if (v == VERDICT_FAILED)
             goto fail;
     }
-    markr_error_clear(&report->refusal);
+    markr_import_outcome_free(&report->outcome); /* of the last import only: not the rebuild's */
+    memset(&report->outcome, 0, sizeof(report->outcome));
     report->status[0] = '\0';
     if (rb->changed_tests(rb->ctx, &report->changed_tests, &report->changed_test_count, err) != 0)
         goto fail;

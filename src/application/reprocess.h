@@ -1,7 +1,8 @@
 /*
  * Use cases: rebuild the marks from the import vault under the current parsing rules
  * (`markr reprocess`, POST /imports/{id}/reprocess), and process one queued asynchronous
- * import. ADR 0010 states the semantics; ADR 0011 the queue.
+ * import. Each stored document is judged as a new one is (judgement.h). ADR 0010 states
+ * the semantics; ADR 0011 the queue.
  */
 #ifndef MARKR_APPLICATION_REPROCESS_H
 #define MARKR_APPLICATION_REPROCESS_H
@@ -9,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ports.h"
+#include "judgement.h"
 #include "vault.h"
 
 struct markr_reprocess_deps {
-    struct markr_document_parser parser;
+    struct markr_formats formats;
     struct markr_vault_rebuild rebuild;
 };
 
@@ -30,9 +31,10 @@ struct markr_reprocess_report {
     size_t flip_count;
     char **changed_tests; /* tests whose aggregate changes, sorted */
     size_t changed_test_count;
-    /* One import: its status now, and its refusal when rejected (code MARKR_OK otherwise). */
+    /* One import: its status now, and its outcome (the counts when accepted; the refusal as
+     * outcome.error when rejected, code MARKR_OK otherwise). */
     char status[MARKR_STATUS_MAX];
-    struct markr_error refusal;
+    struct markr_import_outcome outcome;
 };
 void markr_reprocess_report_free(struct markr_reprocess_report *r);
 

@@ -1,5 +1,6 @@
 /*
- * Releasing what the vault ports hand back (vault.h says who owns what).
+ * The vault's read use cases, and releasing what the vault ports hand back (vault.h says
+ * who owns what).
  */
 #include "vault.h"
 
@@ -38,4 +39,43 @@ void markr_conflicts_free(struct markr_conflicts *c)
     }
     free(c->items);
     memset(c, 0, sizeof(*c));
+}
+
+static int unknown_import(int64_t id, struct markr_error *err)
+{
+    return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_import", "no import has id %lld", (long long)id);
+}
+
+int markr_list_imports(const struct markr_vault_reader *v, const struct markr_import_filter *filter,
+                       struct markr_import_page *out, struct markr_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    markr_error_clear(err);
+    return v->list(v->ctx, filter, out, err);
+}
+
+int markr_get_import(const struct markr_vault_reader *v, int64_t id, struct markr_import_info *out,
+                     struct markr_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    markr_error_clear(err);
+    return id < 1 ? unknown_import(id, err) : v->get(v->ctx, id, out, err);
+}
+
+int markr_get_raw_import(const struct markr_vault_reader *v, int64_t id, char **content_type, char **body,
+                         size_t *len, struct markr_error *err)
+{
+    *content_type = NULL;
+    *body = NULL;
+    *len = 0;
+    markr_error_clear(err);
+    return id < 1 ? unknown_import(id, err) : v->raw(v->ctx, id, content_type, body, len, err);
+}
+
+int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
+                         struct markr_conflicts *out, struct markr_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    markr_error_clear(err);
+    return v->conflicts(v->ctx, test_id, len, out, err);
 }

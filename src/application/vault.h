@@ -1,5 +1,5 @@
 /*
- * The import vault as operators use it (issue 3): browse stored documents, read one back
+ * The import vault as operators use it: browse stored documents, read one back
  * verbatim, list student numbers seen under several names, and rebuild the marks from the
  * stored documents under the current parsing rules. Ports are blocking tables of operations
  * plus a context pointer, like those of ports.h; the PostgreSQL adapter fills them in
@@ -81,6 +81,19 @@ struct markr_vault_reader {
     int (*conflicts)(void *ctx, const char *test_id, size_t len, struct markr_conflicts *out,
                      struct markr_error *err);
 };
+
+/* Use cases of the vault's reads, for the HTTP adapter: each asks the reader once, except
+ * for an id below 1, which names no import and is answered without a query. Return 0, or
+ * -1 with err (MARKR_ERR_NOT_FOUND for an unknown import). The filter's bounds are the
+ * caller's to check (the query parser says which parameter is wrong). */
+int markr_list_imports(const struct markr_vault_reader *v, const struct markr_import_filter *filter,
+                       struct markr_import_page *out, struct markr_error *err);
+int markr_get_import(const struct markr_vault_reader *v, int64_t id, struct markr_import_info *out,
+                     struct markr_error *err);
+int markr_get_raw_import(const struct markr_vault_reader *v, int64_t id, char **content_type, char **body,
+                         size_t *len, struct markr_error *err);
+int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
+                         struct markr_conflicts *out, struct markr_error *err);
 
 /* A stored document, as the rebuild reads it. Owned: markr_stored_import_free. */
 struct markr_stored_import {

@@ -21,6 +21,7 @@
 
 struct fixture {
     struct fake_parser parser;
+    struct markr_format format; /* CONTENT_TYPE read by the fake parser */
     struct fake_store store;
     struct markr_import_deps deps;
     struct markr_import_outcome outcome;
@@ -32,7 +33,8 @@ static int setup(void **state)
 
     memset(&f, 0, sizeof(f));
     f.store.next_id = 41;
-    f.deps.parser = fake_parser_port(&f.parser);
+    f.format = (struct markr_format){.media_type = CONTENT_TYPE, .parser = fake_parser_port(&f.parser)};
+    f.deps.formats = (struct markr_formats){.items = &f.format, .count = 1};
     f.deps.store = fake_store_port(&f.store);
     *state = &f;
     return 0;

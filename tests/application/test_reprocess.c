@@ -177,10 +177,13 @@ static int v_finish(void *ctx, int commit, struct markr_error *err)
     return 0;
 }
 
+static const struct markr_format tiny_format = {.media_type = "text/xml+markr",
+                                                .parser = {.ctx = NULL, .parse = tiny_parse}};
+
 static struct markr_reprocess_deps deps_of(struct fake_vault *v)
 {
     return (struct markr_reprocess_deps){
-        .parser = {.ctx = NULL, .parse = tiny_parse},
+        .formats = {.items = &tiny_format, .count = 1},
         .rebuild = {.ctx = v, .begin = v_begin, .next = v_next, .fetch = v_fetch, .would_raise = v_would_raise,
                     .apply_accepted = v_apply_accepted, .apply_rejected = v_apply_rejected,
                     .changed_tests = v_changed, .finish = v_finish}};

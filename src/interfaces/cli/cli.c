@@ -11,14 +11,15 @@
 #include "application/import_document.h"
 #include "cmd_reprocess.h"
 #include "config.h"
+#include "formats.h"
 #include "interfaces/observe/log.h"
-#include "interfaces/http/queue_runner.h"
 #include "interfaces/http/server.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_listen.h"
+#include "interfaces/queue/queue_runner.h"
 #include "interfaces/xml/xml_parser.h"
 #include "service_manager.h"
 
@@ -122,15 +123,15 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
         free(s);
         return NULL;
     }
-    s->services.import.parser = markr_xml_parser();
+    s->services.import.formats = markr_import_formats();
     s->services.import.store = markr_pg_import_store(s->pg);
     s->services.results = markr_pg_results_reader(s->pg);
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
-    /* issue 3: the import vault */
     s->services.vault = markr_pg_vault_reader(s->pg);
-    s->services.reprocess.parser = s->services.import.parser;
+    s->services.reprocess.formats = s->services.import.formats;
     s->services.reprocess.rebuild = markr_pg_vault_rebuild(s->pg);
-    s->services.queue = markr_pg_import_queue(s->pg);
+    s->services.queue.queue = markr_pg_import_queue(s->pg);
+    s->services.queue.reprocess = s->services.reprocess;
     s->services.views = markr_pg_views_reader(s->pg);
     return &s->services;
 }

@@ -1,5 +1,5 @@
 /*
- * `markr reprocess --all | --import ID [--dry-run]` (issue 3, ADR 0010): rebuilds marks
+ * `markr reprocess --all | --import ID [--dry-run]` (ADR 0010): rebuilds marks
  * from the import vault under the parsing rules of this build, and prints one line per
  * import whose status flips and per test whose aggregate changes, then a summary.
  */
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "application/reprocess.h"
+#include "formats.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/xml/xml_parser.h"
@@ -19,8 +20,8 @@ static void print_report(FILE *out, const struct markr_reprocess_report *r, int 
 {
     for (size_t i = 0; i < r->flip_count; ++i)
         fprintf(out, "import %lld: %s -> %s\n", (long long)r->flips[i].id, r->flips[i].from, r->flips[i].to);
-    if (one && r->refusal.reason[0] != '\0')
-        fprintf(out, "import %lld: refused: %s\n", (long long)id, r->refusal.message);
+    if (one && r->outcome.error.reason[0] != '\0')
+        fprintf(out, "import %lld: refused: %s\n", (long long)id, r->outcome.error.message);
     for (size_t i = 0; i < r->changed_test_count; ++i)
         fprintf(out, "test %s: aggregate changes\n", r->changed_tests[i]);
     fprintf(out, "reprocess: %zu import%s read, %zu change%s status, %zu test%s change aggregate; %s\n", r->imports,
@@ -75,7 +76,7 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
         return 1;
     }
     markr_xml_global_init();
-    deps.parser = markr_xml_parser();
+    deps.formats = markr_import_formats();
     deps.rebuild = markr_pg_vault_rebuild(pg);
     rc = all ? markr_reprocess_all(&deps, dry_run, &report, &e) : markr_reprocess_one(&deps, id, dry_run, &report, &e);
     if (rc != 0) {

@@ -28,8 +28,7 @@ static void ready_run(struct markr_job *job, struct markr_services *services)
 {
     struct ready_job *self = (struct ready_job *)job;
 
-    markr_error_clear(&self->error);
-    self->rc = services->readiness.check(services->readiness.ctx, &self->error);
+    self->rc = markr_check_readiness(&services->readiness, &self->error);
 }
 
 static void ready_respond(struct markr_http_job *job, h2o_req_t *req)

@@ -44,8 +44,8 @@ static void async_run(struct markr_job *job, struct markr_services *services)
     struct async_job *self = (struct async_job *)job;
 
     markr_error_clear(&self->error);
-    self->rc = services->queue.enqueue(services->queue.ctx, self->content_type, self->body, self->len,
-                                       &self->import_id, &self->error);
+    self->rc = markr_enqueue_import(&services->queue, self->content_type, self->body, self->len, &self->import_id,
+                                    &self->error);
     /* The copy is no longer needed: give its memory back before the answer goes out. */
     free(self->body);
     self->body = NULL;

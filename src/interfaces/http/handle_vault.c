@@ -129,16 +129,16 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
     markr_error_clear(&self->error);
     switch (self->route) {
     case MARKR_ROUTE_IMPORTS:
-        self->rc = v->list(v->ctx, &self->filter, &self->page, &self->error);
+        self->rc = markr_list_imports(v, &self->filter, &self->page, &self->error);
         break;
     case MARKR_ROUTE_IMPORT_INFO:
-        self->rc = v->get(v->ctx, self->id, &self->info, &self->error);
+        self->rc = markr_get_import(v, self->id, &self->info, &self->error);
         break;
     case MARKR_ROUTE_IMPORT_RAW:
-        self->rc = v->raw(v->ctx, self->id, &self->content_type, &self->body, &self->len, &self->error);
+        self->rc = markr_get_raw_import(v, self->id, &self->content_type, &self->body, &self->len, &self->error);
         break;
     case MARKR_ROUTE_TEST_CONFLICTS:
-        self->rc = v->conflicts(v->ctx, self->test_id, self->test_id_len, &self->conflicts, &self->error);
+        self->rc = markr_list_conflicts(v, self->test_id, self->test_id_len, &self->conflicts, &self->error);
         break;
     case MARKR_ROUTE_IMPORT_REPROCESS:
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
@@ -212,7 +212,7 @@ static json_object *report_json(const struct vault_job *self)
     json_object_object_add(o, "previous_status",
                            json_object_new_string(r->flip_count != 0 ? r->flips[0].from : r->status));
     json_object_object_add(o, "status", json_object_new_string(r->status));
-    json_object_object_add(o, "reason", reason_json(&r->refusal));
+    json_object_object_add(o, "reason", reason_json(&r->outcome.error));
     json_object_object_add(o, "changed_tests", strings_json(r->changed_tests, r->changed_test_count));
     return o;
 }

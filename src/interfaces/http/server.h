@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "domain/error.h"
-#include "services.h"
+#include "application/services.h"
 
 /* Told of the server's life, on the loop thread (a service manager's notifications). */
 struct markr_http_lifecycle {

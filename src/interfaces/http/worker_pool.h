@@ -11,7 +11,7 @@
 
 #include <h2o.h>
 
-#include "services.h"
+#include "application/services.h"
 
 struct markr_job;
 

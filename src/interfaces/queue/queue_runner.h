@@ -1,15 +1,15 @@
 /*
- * Threads that process queued asynchronous imports (ADR 0011). Each opens its own services
- * (its own database connection) through the service factory, claims the oldest waiting
- * import, processes it with markr_process_queued, and waits for the next notification (or
- * a short timeout) when the queue is empty. Any number of servers may run them on one
- * database.
+ * Threads that process queued asynchronous imports (ADR 0011): a driver of the application
+ * like the HTTP server, beside it in `markr serve`. Each opens its own services (its own
+ * database connection) through the service factory, runs markr_process_next_queued, and
+ * waits for the next notification (or a short timeout) when the queue is empty. Any number
+ * of servers may run them on one database.
  */
-#ifndef MARKR_INTERFACES_HTTP_QUEUE_RUNNER_H
-#define MARKR_INTERFACES_HTTP_QUEUE_RUNNER_H
+#ifndef MARKR_INTERFACES_QUEUE_QUEUE_RUNNER_H
+#define MARKR_INTERFACES_QUEUE_QUEUE_RUNNER_H
 
+#include "application/services.h"
 #include "domain/error.h"
-#include "services.h"
 
 struct markr_queue_runner;
 

@@ -485,3 +485,8 @@ struct markr_document_parser markr_xml_parser(void)
 {
     return (struct markr_document_parser){.ctx = NULL, .parse = parse};
 }
+
+struct markr_format markr_xml_format(void)
+{
+    return (struct markr_format){.media_type = MARKR_XML_MEDIA_TYPE, .parser = markr_xml_parser()};
+}

@@ -7,7 +7,7 @@
 #ifndef MARKR_INTERFACES_XML_PARSER_H
 #define MARKR_INTERFACES_XML_PARSER_H
 
-#include "application/ports.h"
+#include "application/formats.h"
 
 /* Deepest element nesting accepted; the format needs 3. */
 #define MARKR_XML_MAX_DEPTH 32
@@ -23,5 +23,9 @@ void markr_xml_global_init(void);
  * beyond the domain's: malformed_xml (MARKR_ERR_MALFORMED), wrong_root, entity_refused,
  * too_deep, field_too_long and duplicate_field (MARKR_ERR_INVALID). See ADR 0005. */
 struct markr_document_parser markr_xml_parser(void);
+
+/* The media type of the format, and the format itself (that type with this parser). */
+#define MARKR_XML_MEDIA_TYPE "text/xml+markr"
+struct markr_format markr_xml_format(void);
 
 #endif

@@ -40,6 +40,7 @@ struct fixture {
     struct markr_pg *pg;
     struct markr_import_deps import;
     struct markr_reprocess_deps strict, relaxed, failing;
+    struct markr_format xml, relaxed_format, failing_format; /* the formats they judge with */
 };
 
 /* The relaxed rule (test only): <student-id> is read as <student-number>. */
@@ -88,15 +89,20 @@ static int setup(void **state)
         return -1;
     }
     markr_xml_global_init();
-    f->import.parser = markr_xml_parser();
+    f->xml = markr_xml_format();
+    f->relaxed_format = (struct markr_format){.media_type = MARKR_XML_MEDIA_TYPE,
+                                              .parser = {.ctx = NULL, .parse = relaxed_parse}};
+    f->failing_format = (struct markr_format){.media_type = MARKR_XML_MEDIA_TYPE,
+                                              .parser = {.ctx = &failing_calls, .parse = failing_parse}};
+    f->import.formats = (struct markr_formats){.items = &f->xml, .count = 1};
     f->import.store = markr_pg_import_store(f->pg);
-    f->strict.parser = markr_xml_parser();
+    f->strict.formats = f->import.formats;
     f->strict.rebuild = markr_pg_vault_rebuild(f->pg);
     f->relaxed = f->strict;
-    f->relaxed.parser = (struct markr_document_parser){.ctx = NULL, .parse = relaxed_parse};
+    f->relaxed.formats = (struct markr_formats){.items = &f->relaxed_format, .count = 1};
     f->failing = f->strict;
     failing_calls = 0;
-    f->failing.parser = (struct markr_document_parser){.ctx = &failing_calls, .parse = failing_parse};
+    f->failing.formats = (struct markr_formats){.items = &f->failing_format, .count = 1};
     *state = f;
     return 0;
 }
@@ -159,7 +165,7 @@ static void refused_document_passes_a_relaxed_rule_on_reprocess(void **state)
     assert_int_equal(markr_reprocess_one(&f->strict, refused, 0, &report, &err), 0);
     assert_string_equal(report.status, "rejected");
     assert_int_equal(report.flip_count, 0);
-    assert_string_equal(report.refusal.reason, "missing_field");
+    assert_string_equal(report.outcome.error.reason, "missing_field");
     markr_reprocess_report_free(&report);
 
     /* Dry: the flip and the changed test are reported, nothing is written. */

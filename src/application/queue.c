@@ -1,0 +1,41 @@
+/*
+ * The queue's use cases (queue.h). A claim and its processing are two transactions: if the
+ * process dies between them, the import is 'processing' without a lock, and the next claim
+ * by any server takes it again; processing commits verdict, marks and status together, so
+ * it happens exactly once.
+ */
+#include "queue.h"
+
+#include <string.h>
+
+int markr_enqueue_import(const struct markr_queue_deps *deps, const char *content_type, const char *body,
+                         size_t len, int64_t *import_id, struct markr_error *err)
+{
+    const struct markr_formats *formats = &deps->reprocess.formats;
+
+    *import_id = 0;
+    if (content_type == NULL || markr_formats_find(formats, content_type, strlen(content_type)) == NULL)
+        return markr_error_set(err, MARKR_ERR_INVALID, "unsupported_media_type",
+                               "no import format reads documents of that type");
+    return deps->queue.enqueue(deps->queue.ctx, content_type, body, len, import_id, err);
+}
+
+int markr_process_next_queued(const struct markr_queue_deps *deps, int64_t *import_id,
+                              struct markr_reprocess_report *report, struct markr_error *err)
+{
+    int rc;
+
+    memset(report, 0, sizeof(*report));
+    *import_id = 0;
+    if ((rc = deps->queue.claim(deps->queue.ctx, import_id, err)) <= 0)
+        return rc < 0 ? -1 : MARKR_QUEUE_EMPTY;
+    rc = markr_process_queued(&deps->reprocess, *import_id, report, err);
+    return rc < 0 ? -1 : rc == 1 ? MARKR_QUEUE_PROCESSED : MARKR_QUEUE_TAKEN;
+}
+
+void markr_wait_for_queued(const struct markr_queue_deps *deps, int timeout_ms)
+{
+    struct markr_error ignored; /* a wait that fails only shortens the wait */
+
+    deps->queue.wait(deps->queue.ctx, timeout_ms, &ignored);
+}

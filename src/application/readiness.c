@@ -1,0 +1,10 @@
+/*
+ * Readiness (readiness.h): the storage's own check; nothing else makes an instance unready.
+ */
+#include "readiness.h"
+
+int markr_check_readiness(const struct markr_readiness *readiness, struct markr_error *err)
+{
+    markr_error_clear(err);
+    return readiness->check(readiness->ctx, err);
+}

@@ -103,6 +103,7 @@ static int cmd_migrate(const struct markr_config *cfg, int argc, char **argv, FI
 struct pg_services {
     struct markr_services services;
     struct markr_pg *pg;
+    struct markr_pg_rebuild rebuild; /* the state of the worker's rebuilds */
 };
 
 struct factory_ctx {
@@ -129,7 +130,7 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
     s->services.vault = markr_pg_vault_reader(s->pg);
     s->services.reprocess.formats = s->services.import.formats;
-    s->services.reprocess.rebuild = markr_pg_vault_rebuild(s->pg);
+    s->services.reprocess.rebuild = markr_pg_vault_rebuild(&s->rebuild, s->pg);
     s->services.queue.queue = markr_pg_import_queue(s->pg);
     s->services.queue.reprocess = s->services.reprocess;
     s->services.views = markr_pg_views_reader(s->pg);

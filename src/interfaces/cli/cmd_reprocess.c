@@ -35,6 +35,7 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
     int all = 0, dry_run = 0;
     int64_t id = 0;
     struct markr_reprocess_deps deps;
+    struct markr_pg_rebuild rebuild;
     struct markr_reprocess_report report;
     struct markr_error e;
     struct markr_pg *pg;
@@ -77,7 +78,7 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
     }
     markr_xml_global_init();
     deps.formats = markr_import_formats();
-    deps.rebuild = markr_pg_vault_rebuild(pg);
+    deps.rebuild = markr_pg_vault_rebuild(&rebuild, pg);
     rc = all ? markr_reprocess_all(&deps, dry_run, &report, &e) : markr_reprocess_one(&deps, id, dry_run, &report, &e);
     if (rc != 0) {
         fprintf(err, "markr: reprocess: %s%s\n", e.message, dry_run ? "" : " (nothing written)");

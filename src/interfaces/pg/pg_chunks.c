@@ -1,7 +1,7 @@
 /*
- * The vault's bodies as ordered chunks (issue 6, ADR 0018): SHA-256 in the client, binary
- * COPY streamed from the bytes in memory, chunks read back one row at a time, and the
- * retried transaction that pg_store.c and pg_vault.c write them in.
+ * The vault's bodies as ordered chunks (ADR 0018): SHA-256 in the client, binary COPY
+ * streamed from the bytes in memory, and chunks read back one row at a time. The COPY and
+ * the row-by-row read start through pg_conn.c like every other statement.
  */
 #include "pg_chunks.h"
 
@@ -78,15 +78,11 @@ static int copy_chunks(struct markr_pg *pg, int64_t id, const char *body, size_t
                        struct markr_error *err)
 {
     static const unsigned char header[19] = "PGCOPY\n\377\r\n";
-    PGresult *res = PQexec(pg->conn, "COPY import_chunks (import_id, seq, bytes) FROM STDIN (FORMAT binary)");
     int rc = 0;
 
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        markr_pg_fail(pg, res, "storing the body", err);
-        PQclear(res);
+    if (markr_pg_copy_in(pg, "storing the body",
+                         "COPY import_chunks (import_id, seq, bytes) FROM STDIN (FORMAT binary)", err) != 0)
         return -1;
-    }
-    PQclear(res);
     rc |= put(pg, header, sizeof(header));
     for (size_t at = 0, seq = 0; rc == 0 && at < len; at += MARKR_PG_CHUNK_BYTES, ++seq) {
         size_t n = len - at < MARKR_PG_CHUNK_BYTES ? len - at : MARKR_PG_CHUNK_BYTES;
@@ -127,8 +123,6 @@ int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, siz
     unsigned char digest[32];
     unsigned int n = 0;
     struct markr_pg_params params = {0};
-    char key[24];
-    PGresult *res;
     int rc;
 
     /* OpenSSL uses the CPU's SHA extensions when there are (about 0.6 ms per MB here). */
@@ -142,13 +136,10 @@ int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, siz
     EVP_MD_CTX_free(sha);
     if (rc != 0)
         return -1;
-    snprintf(key, sizeof(key), "%lld", (long long)id);
-    markr_pg_param_text(&params, MARKR_PG_INT8, key);
+    markr_pg_param_int8(&params, id);
     markr_pg_param_binary(&params, MARKR_PG_BYTEA, (const char *)digest, sizeof(digest));
-    res = markr_pg_exec(pg, "storing the body's SHA-256", "UPDATE imports SET sha256 = $2 WHERE id = $1", &params,
-                        err);
-    PQclear(res);
-    return res != NULL ? 0 : -1;
+    return markr_pg_command(pg, "storing the body's SHA-256", "UPDATE imports SET sha256 = $2 WHERE id = $1",
+                            &params, err);
 }
 
 /* --- reading ------------------------------------------------------------------------------------ */
@@ -164,25 +155,16 @@ int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **bo
 {
     static const char sql[] = "SELECT seq, bytes FROM import_chunks WHERE import_id = $1 ORDER BY seq";
     struct markr_pg_params params = {0};
-    char key[24];
     size_t at = 0;
     int32_t seq = 0;
     int rc = 0, broken = 0;
     PGresult *res;
 
     *body = NULL;
-    snprintf(key, sizeof(key), "%lld", (long long)id);
-    markr_pg_param_text(&params, MARKR_PG_INT8, key);
-    if (PQsendQueryParams(pg->conn, sql, params.count, params.types, params.values, params.lengths, params.formats,
-                          1) != 1) {
-        return markr_pg_fail(pg, NULL, "reading a body", err);
-    }
-    if (PQsetSingleRowMode(pg->conn) != 1) {
-        /* Rows would come as one result that the loop below does not read: say so instead. */
-        rc = markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "cannot read the chunks row by row");
-        broken = 1;
-    }
-    if (!broken && (*body = malloc(size != 0 ? size : 1)) == NULL) {
+    markr_pg_param_int8(&params, id);
+    if (markr_pg_send_single_rows(pg, "reading a body", sql, &params, err) != 0)
+        return -1;
+    if ((*body = malloc(size != 0 ? size : 1)) == NULL) {
         rc = markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
         broken = 1; /* the rows are still read, and dropped */
     }
@@ -213,37 +195,4 @@ int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **bo
         *body = NULL;
     }
     return rc;
-}
-
-/* --- the transaction ---------------------------------------------------------------------------- */
-
-static int command(struct markr_pg *pg, const char *what, const char *sql, struct markr_error *err)
-{
-    PGresult *res = markr_pg_exec(pg, what, sql, NULL, err);
-
-    PQclear(res);
-    return res != NULL ? 0 : -1;
-}
-
-int markr_pg_transaction(struct markr_pg *pg, const char *what,
-                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
-                         struct markr_error *err)
-{
-    for (int attempt = 0;; ++attempt) {
-        int retry;
-
-        if (markr_pg_ensure(pg, err) != 0)
-            return -1;
-        pg->sqlstate[0] = '\0';
-        if (command(pg, what, "BEGIN", err) == 0 && step(pg, arg, err) == 0 &&
-            command(pg, what, "COMMIT", err) == 0)
-            return 0;
-        retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
-                (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
-        if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-            PQclear(PQexec(pg->conn, "ROLLBACK"));
-        if (!retry)
-            return -1;
-        markr_pg_pause_before_retry(attempt);
-    }
 }

@@ -1,8 +1,7 @@
 /*
- * How the vault stores a body (issue 6, ADR 0018): as ordered 1 MiB rows of import_chunks,
- * streamed with binary COPY from the bytes in memory, with the SHA-256 computed here
- * (OpenSSL) instead of by the server. Private to the PostgreSQL adapter (pg_store.c and
- * pg_vault.c), like pg_internal.h.
+ * How the vault stores a body (ADR 0018): as ordered 1 MiB rows of import_chunks, streamed
+ * with binary COPY from the bytes in memory, with the SHA-256 computed here (OpenSSL)
+ * instead of by the server. Private to the PostgreSQL adapter, like pg_internal.h.
  */
 #ifndef MARKR_INTERFACES_PG_CHUNKS_H
 #define MARKR_INTERFACES_PG_CHUNKS_H
@@ -31,13 +30,5 @@ int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, siz
  * more than the body and one chunk. Fails (MARKR_ERR_INTERNAL "database_error") when the
  * chunks are not 0, 1, 2, ... or do not add up to size. Returns 0, or -1 with err. */
 int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **body, struct markr_error *err);
-
-/* Runs step(pg, arg, err) between BEGIN and COMMIT, rolling back when it fails. A deadlock
- * (40P01) or serialization failure (40001) left nothing behind, so the whole transaction is
- * run again, up to MARKR_PG_RETRIES more times after a short pause; step must therefore be
- * repeatable (reset its outputs itself). Returns 0, or -1 with err. */
-int markr_pg_transaction(struct markr_pg *pg, const char *what,
-                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
-                         struct markr_error *err);
 
 #endif

@@ -1,14 +1,10 @@
 /*
- * One blocking libpq connection and the rules every statement of the adapter follows:
- * parameters always travel apart from the SQL, a broken connection is reset once before the
- * next operation, and a failure becomes a struct markr_error whose message never shows the
- * password of the connection string.
+ * One blocking libpq connection, and the only way the adapter runs a statement: parameters
+ * always travel apart from the SQL, every statement passes the abandon check and the
+ * slow-query log, a broken connection is reset once before the next operation, and a
+ * transaction is retried whole after a deadlock or serialization failure.
  */
-#include "pg_internal.h"
-#include "pg_store.h"
-
-#include "interfaces/observe/log.h"
-#include "interfaces/observe/metrics.h"
+#include "pg_conn.h"
 
 #include <assert.h>
 #include <stdatomic.h>
@@ -18,152 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-/* --- messages ------------------------------------------------------------------------------- */
-
-/* Writes text into out (size bytes) on one line: runs of white space (libpq's messages end
- * in a newline and continue on tab-indented lines) become one space, and every occurrence of
- * secret becomes "***". */
-static void one_line(char *out, size_t size, const char *text, const char *secret)
-{
-    size_t secret_len = secret != NULL ? strlen(secret) : 0;
-    size_t n = 0;
-    int space = 0;
-
-    while (*text != '\0' && n + 1 < size) {
-        if (secret_len != 0 && strncmp(text, secret, secret_len) == 0) {
-            for (const char *s = "***"; *s != '\0' && n + 1 < size; ++s)
-                out[n++] = *s;
-            text += secret_len;
-            space = 0;
-            continue;
-        }
-        if (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
-            space = n != 0;
-        } else {
-            if (space && n + 2 < size)
-                out[n++] = ' ';
-            space = 0;
-            out[n++] = *text;
-        }
-        ++text;
-    }
-    out[n] = '\0';
-}
-
-/* libpq quotes the part of a connection string it could not parse, and for a URI that part
- * can be the whole URI, password included: copies text into out with every quoted span
- * replaced by "...". */
-static void drop_quoted(char *out, size_t size, const char *text)
-{
-    size_t n = 0;
-    int quoted = 0;
-
-    for (; *text != '\0' && n + 6 < size; ++text) {
-        if (*text == '"') {
-            if (!quoted) {
-                memcpy(out + n, "\"...\"", 5);
-                n += 5;
-            }
-            quoted = !quoted;
-        } else if (!quoted) {
-            out[n++] = *text;
-        }
-    }
-    out[n] = '\0';
-}
-
-static int sqlstate_is(const char *state, const char *prefix)
-{
-    return strncmp(state, prefix, strlen(prefix)) == 0;
-}
-
-int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, struct markr_error *err)
-{
-    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *text = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    char line[MARKR_ERROR_MESSAGE_MAX];
-
-    if (text == NULL && res != NULL && PQresultErrorMessage(res)[0] != '\0')
-        text = PQresultErrorMessage(res); /* raised by libpq itself, e.g. the connection died */
-    if (text == NULL && res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR)
-        text = PQresStatus(PQresultStatus(res)); /* a status we never asked for */
-    if (text == NULL && atomic_load(&pg->abandoned))
-        return pg->sqlstate[0] = '\0', markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
-                               "the server is shutting down; nothing more was stored");
-    if (text == NULL)
-        text = PQerrorMessage(pg->conn);
-    one_line(line, sizeof(line), text, pg->password);
-    if (state == NULL)
-        state = "";
-    snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state);
-
-    if (PQstatus(pg->conn) != CONNECTION_OK || sqlstate_is(state, "08") || sqlstate_is(state, "53") ||
-        sqlstate_is(state, "57P0"))
-        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
-                               "the database is unavailable while %s: %s", what, line);
-    if (sqlstate_is(state, "40P01") || sqlstate_is(state, "40001") || sqlstate_is(state, "55P03") ||
-        sqlstate_is(state, "57014"))
-        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_busy", "the database is busy while %s: %s",
-                               what, line);
-    return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "database error while %s: %s (SQLSTATE %s)",
-                           what, line, state[0] != '\0' ? state : "none");
-}
-
-/* --- text ----------------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one
- * (stray continuation, overlong form, surrogate, beyond U+10FFFF, or cut short). */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    uint32_t cp;
-    size_t len;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        len = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        len = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < len; ++i) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-char *markr_pg_utf8_copy(const char *text)
-{
-    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-    const unsigned char *s = (const unsigned char *)text;
-    size_t len = strlen(text);
-    char *out, *w;
-
-    if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
-        return NULL;
-    w = out;
-    while (*s != '\0') {
-        size_t n = utf8_sequence(s);
-
-        if (n == 0) {
-            memcpy(w, replacement, 3);
-            w += 3;
-            ++s;
-        } else {
-            memcpy(w, s, n);
-            w += n;
-            s += n;
-        }
-    }
-    *w = '\0';
-    return out;
-}
+#include "interfaces/observe/log.h"
+#include "interfaces/observe/metrics.h"
+#include "pg_internal.h"
 
 /* --- parameters ----------------------------------------------------------------------------- */
 
@@ -190,6 +43,30 @@ int markr_pg_param_binary(struct markr_pg_params *p, Oid type, const char *value
     return param_add(p, type, value, (int)len, 1);
 }
 
+/* Integers travel as text, formatted into the parameters' own storage. */
+static int param_integer(struct markr_pg_params *p, Oid type, long long value)
+{
+    assert(p->count < (int)(sizeof(p->numbers) / sizeof(p->numbers[0])));
+    snprintf(p->numbers[p->count], sizeof(p->numbers[p->count]), "%lld", value);
+    return param_add(p, type, p->numbers[p->count], 0, 0);
+}
+
+int markr_pg_param_int8(struct markr_pg_params *p, int64_t value)
+{
+    return param_integer(p, MARKR_PG_INT8, (long long)value);
+}
+
+int markr_pg_param_int4(struct markr_pg_params *p, int64_t value)
+{
+    /* Counts of results and positions in a document are far below 2^31 (bodies are bounded). */
+    return param_integer(p, MARKR_PG_INT4, (long long)value);
+}
+
+int markr_pg_param_bool(struct markr_pg_params *p, int value)
+{
+    return param_add(p, MARKR_PG_BOOL, value ? "true" : "false", 0, 0);
+}
+
 static long ms_until(const struct timespec *at)
 {
     struct timespec now;
@@ -212,13 +89,27 @@ static long elapsed_ms(const struct timespec *since)
     return -ms_until(since);
 }
 
-/* Runs one statement; one slower than MARKR_SLOW_QUERY_MS is logged as a warning that names
- * the operation (never its parameters) and counted. */
-static PGresult *run(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *p)
+static void log_if_slow(const char *what, const struct timespec *start)
+{
+    long ms = elapsed_ms(start);
+
+    if (ms >= atomic_load(&slow_query_ms)) {
+        char text[24];
+
+        snprintf(text, sizeof(text), "%ld", ms);
+        markr_metrics_slow_query();
+        markr_log(MARKR_LOG_WARN, "slow database operation", "operation", what, "ms", text, NULL);
+    }
+}
+
+/* Runs one statement (results in text, or binary when binary is set); one slower than
+ * MARKR_SLOW_QUERY_MS is logged as a warning that names the operation (never its
+ * parameters) and counted. */
+static PGresult *run_as(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *p,
+                        int binary)
 {
     struct timespec start;
     PGresult *res;
-    long ms;
 
     /* Abandoned at the shutdown timeout: no statement is sent any more, so a transaction
      * between two statements never reaches its COMMIT. */
@@ -226,19 +117,19 @@ static PGresult *run(struct markr_pg *pg, const char *what, const char *sql, con
         return NULL;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
-    /* Text results: float8 prints the shortest text that reads back to the same double. */
+    /* Text results by default: float8 prints the shortest text that reads back to the same
+     * double. Binary results give text and bytea columns as their raw bytes. */
     if (p == NULL)
-        res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+        res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, binary);
     else
-        res = PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, 0);
-    if ((ms = elapsed_ms(&start)) >= atomic_load(&slow_query_ms)) {
-        char text[24];
-
-        snprintf(text, sizeof(text), "%ld", ms);
-        markr_metrics_slow_query();
-        markr_log(MARKR_LOG_WARN, "slow database operation", "operation", what, "ms", text, NULL);
-    }
+        res = PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, binary);
+    log_if_slow(what, &start);
     return res;
+}
+
+static PGresult *run(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *p)
+{
+    return run_as(pg, what, sql, p, 0);
 }
 
 static int succeeded(const PGresult *res)
@@ -258,6 +149,101 @@ PGresult *markr_pg_exec(struct markr_pg *pg, const char *what, const char *sql, 
     markr_pg_fail(pg, res, what, err);
     PQclear(res);
     return NULL;
+}
+
+PGresult *markr_pg_exec_binary(struct markr_pg *pg, const char *what, const char *sql,
+                               const struct markr_pg_params *params, struct markr_error *err)
+{
+    PGresult *res = run_as(pg, what, sql, params, 1);
+
+    if (succeeded(res))
+        return res;
+    markr_pg_fail(pg, res, what, err);
+    PQclear(res);
+    return NULL;
+}
+
+int markr_pg_command(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
+                     struct markr_error *err)
+{
+    PGresult *res = markr_pg_exec(pg, what, sql, params, err);
+
+    PQclear(res);
+    return res != NULL ? 0 : -1;
+}
+
+void markr_pg_rollback(struct markr_pg *pg)
+{
+    /* Sent even after abandon: a rollback stores nothing, and frees the backend's locks now. */
+    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
+int markr_pg_copy_in(struct markr_pg *pg, const char *what, const char *sql, struct markr_error *err)
+{
+    struct timespec start;
+    PGresult *res;
+
+    if (atomic_load(&pg->abandoned))
+        return markr_pg_fail(pg, NULL, what, err);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    res = PQexec(pg->conn, sql);
+    log_if_slow(what, &start);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        markr_pg_fail(pg, res, what, err);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char *sql,
+                              const struct markr_pg_params *p, struct markr_error *err)
+{
+    if (atomic_load(&pg->abandoned) ||
+        PQsendQueryParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, 1) != 1)
+        return markr_pg_fail(pg, NULL, what, err);
+    if (PQsetSingleRowMode(pg->conn) != 1) {
+        /* The rows would come as one result, which the caller does not read: say so, and
+         * drop whatever comes. */
+        PGresult *res;
+
+        while ((res = PQgetResult(pg->conn)) != NULL)
+            PQclear(res);
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "cannot read the rows of %s one by one",
+                               what);
+    }
+    return 0;
+}
+
+int markr_pg_transaction(struct markr_pg *pg, const char *what,
+                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                         struct markr_error *err)
+{
+    for (int attempt = 0;; ++attempt) {
+        int retry;
+
+        if (markr_pg_ensure(pg, err) != 0)
+            return -1;
+        pg->sqlstate[0] = '\0';
+        if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
+            markr_pg_command(pg, what, "COMMIT", NULL, err) == 0)
+            return 0;
+        retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
+                (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
+        markr_pg_rollback(pg);
+        if (!retry)
+            return -1;
+        markr_pg_pause_before_retry(attempt);
+    }
+}
+
+char *markr_pg_value_copy(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return strndup(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
 
 PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
@@ -370,8 +356,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
     }
     /* Every operation is one autocommit statement, or a transaction it closes itself; one left
      * open by a failure must not swallow the next operation. */
-    if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    markr_pg_rollback(pg);
     return 0;
 }
 
@@ -407,13 +392,8 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
     PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
 
     if (parsed == NULL) {
-        char text[MARKR_ERROR_MESSAGE_MAX], line[MARKR_ERROR_MESSAGE_MAX];
-
-        one_line(text, sizeof(text), parse_error != NULL ? parse_error : "out of memory", NULL);
-        drop_quoted(line, sizeof(line), text);
+        markr_pg_fail_conninfo(parse_error, err);
         PQfreemem(parse_error);
-        markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
-                        "the database connection string is not a valid libpq conninfo or URI: %s", line);
         return NULL;
     }
     PQconninfoFree(parsed);
@@ -452,3 +432,4 @@ void markr_pg_close(struct markr_pg *pg)
     }
     free(pg);
 }
+

@@ -38,6 +38,7 @@ struct fixture {
     struct markr_import_store store;
     struct markr_vault_reader reader;
     struct markr_vault_rebuild rebuild;
+    struct markr_pg_rebuild rebuild_state;
     struct markr_import_queue queue;
 };
 
@@ -54,7 +55,7 @@ static int setup(void **state)
     }
     f->store = markr_pg_import_store(f->pg);
     f->reader = markr_pg_vault_reader(f->pg);
-    f->rebuild = markr_pg_vault_rebuild(f->pg);
+    f->rebuild = markr_pg_vault_rebuild(&f->rebuild_state, f->pg);
     f->queue = markr_pg_import_queue(f->pg);
     *state = f;
     return 0;
@@ -471,7 +472,7 @@ static void migration_moves_existing_bodies_into_chunks(void **state)
                  "0");
     /* The adapter reads the moved bodies (sizes and hashes were the server's). */
     f.reader = markr_pg_vault_reader(pg);
-    f.rebuild = markr_pg_vault_rebuild(pg);
+    f.rebuild = markr_pg_vault_rebuild(&f.rebuild_state, pg);
     {
         char *type = NULL, *raw = NULL;
         size_t len = 0;

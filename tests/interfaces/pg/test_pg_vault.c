@@ -41,6 +41,7 @@ struct fixture {
     struct markr_import_deps import;
     struct markr_reprocess_deps strict, relaxed, failing;
     struct markr_format xml, relaxed_format, failing_format; /* the formats they judge with */
+    struct markr_pg_rebuild rebuild_state;                      /* shared: one rebuild at a time */
 };
 
 /* The relaxed rule (test only): <student-id> is read as <student-number>. */
@@ -97,7 +98,7 @@ static int setup(void **state)
     f->import.formats = (struct markr_formats){.items = &f->xml, .count = 1};
     f->import.store = markr_pg_import_store(f->pg);
     f->strict.formats = f->import.formats;
-    f->strict.rebuild = markr_pg_vault_rebuild(f->pg);
+    f->strict.rebuild = markr_pg_vault_rebuild(&f->rebuild_state, f->pg);
     f->relaxed = f->strict;
     f->relaxed.formats = (struct markr_formats){.items = &f->relaxed_format, .count = 1};
     f->failing = f->strict;

@@ -1,0 +1,174 @@
+/*
+ * The one place where a libpq failure becomes a struct markr_error (unavailable, busy, or a
+ * database error, on one line and never with the connection's password), and where text
+ * from the outside is made storable as UTF-8.
+ */
+#include "pg_internal.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- messages ------------------------------------------------------------------------------- */
+
+/* Writes text into out (size bytes) on one line: runs of white space (libpq's messages end
+ * in a newline and continue on tab-indented lines) become one space, and every occurrence of
+ * secret becomes "***". */
+static void one_line(char *out, size_t size, const char *text, const char *secret)
+{
+    size_t secret_len = secret != NULL ? strlen(secret) : 0;
+    size_t n = 0;
+    int space = 0;
+
+    while (*text != '\0' && n + 1 < size) {
+        if (secret_len != 0 && strncmp(text, secret, secret_len) == 0) {
+            for (const char *s = "***"; *s != '\0' && n + 1 < size; ++s)
+                out[n++] = *s;
+            text += secret_len;
+            space = 0;
+            continue;
+        }
+        if (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') {
+            space = n != 0;
+        } else {
+            if (space && n + 2 < size)
+                out[n++] = ' ';
+            space = 0;
+            out[n++] = *text;
+        }
+        ++text;
+    }
+    out[n] = '\0';
+}
+
+/* libpq quotes the part of a connection string it could not parse, and for a URI that part
+ * can be the whole URI, password included: copies text into out with every quoted span
+ * replaced by "...". */
+static void drop_quoted(char *out, size_t size, const char *text)
+{
+    size_t n = 0;
+    int quoted = 0;
+
+    for (; *text != '\0' && n + 6 < size; ++text) {
+        if (*text == '"') {
+            if (!quoted) {
+                memcpy(out + n, "\"...\"", 5);
+                n += 5;
+            }
+            quoted = !quoted;
+        } else if (!quoted) {
+            out[n++] = *text;
+        }
+    }
+    out[n] = '\0';
+}
+
+static int sqlstate_is(const char *state, const char *prefix)
+{
+    return strncmp(state, prefix, strlen(prefix)) == 0;
+}
+
+int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, struct markr_error *err)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *text = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char line[MARKR_ERROR_MESSAGE_MAX];
+
+    if (text == NULL && res != NULL && PQresultErrorMessage(res)[0] != '\0')
+        text = PQresultErrorMessage(res); /* raised by libpq itself, e.g. the connection died */
+    if (text == NULL && res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR)
+        text = PQresStatus(PQresultStatus(res)); /* a status we never asked for */
+    if (text == NULL && atomic_load(&pg->abandoned))
+        return pg->sqlstate[0] = '\0', markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
+                               "the server is shutting down; nothing more was stored");
+    if (text == NULL)
+        text = PQerrorMessage(pg->conn);
+    one_line(line, sizeof(line), text, pg->password);
+    if (state == NULL)
+        state = "";
+    snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state);
+
+    if (PQstatus(pg->conn) != CONNECTION_OK || sqlstate_is(state, "08") || sqlstate_is(state, "53") ||
+        sqlstate_is(state, "57P0"))
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
+                               "the database is unavailable while %s: %s", what, line);
+    if (sqlstate_is(state, "40P01") || sqlstate_is(state, "40001") || sqlstate_is(state, "55P03") ||
+        sqlstate_is(state, "57014"))
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_busy", "the database is busy while %s: %s",
+                               what, line);
+    return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "database error while %s: %s (SQLSTATE %s)",
+                           what, line, state[0] != '\0' ? state : "none");
+}
+
+
+int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err)
+{
+    char text[MARKR_ERROR_MESSAGE_MAX], line[MARKR_ERROR_MESSAGE_MAX];
+
+    one_line(text, sizeof(text), parse_error != NULL ? parse_error : "out of memory", NULL);
+    drop_quoted(line, sizeof(line), text);
+    return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
+                           "the database connection string is not a valid libpq conninfo or URI: %s", line);
+}
+
+/* --- text ----------------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one
+ * (stray continuation, overlong form, surrogate, beyond U+10FFFF, or cut short). */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    uint32_t cp;
+    size_t len;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < len; ++i) {
+        if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+char *markr_pg_utf8_copy(const char *text)
+{
+    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len = strlen(text);
+    char *out, *w;
+
+    if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
+        return NULL;
+    w = out;
+    while (*s != '\0') {
+        size_t n = utf8_sequence(s);
+
+        if (n == 0) {
+            memcpy(w, replacement, 3);
+            w += 3;
+            ++s;
+        } else {
+            memcpy(w, s, n);
+            w += n;
+            s += n;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+int markr_pg_oom(struct markr_error *err)
+{
+    return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+}

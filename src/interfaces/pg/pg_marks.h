@@ -1,0 +1,59 @@
+/*
+ * The marks as the database receives them, and the writes that apply a verdict: the one
+ * statement of the duplicate rule (rule 2) with the tests and names rows of the import and
+ * the change notification, and the one encoding of a refusal. The synchronous import
+ * (pg_store.c) and the rebuilds and queue (pg_rebuild.c) both write through here, so they
+ * cannot apply the rules differently. Private to the adapter, like pg_internal.h.
+ */
+#ifndef MARKR_INTERFACES_PG_MARKS_H
+#define MARKR_INTERFACES_PG_MARKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/document.h"
+#include "domain/error.h"
+#include "pg_internal.h"
+
+/* The marks' six columns (test id, student number, first name, last name, available,
+ * obtained) as binary arrays, in the order of struct markr_marks. Each array is malloc'd
+ * (the caller frees it). Returns 0, or -1 when out of memory (the caller frees what is not
+ * NULL). */
+#define MARKR_PG_MARK_COLUMNS 6
+int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_MARK_COLUMNS],
+                          size_t lengths[MARKR_PG_MARK_COLUMNS]);
+
+/* How markr_pg_apply_marks writes. */
+enum {
+    MARKR_PG_APPLY_LATE = 1,    /* applied after newer imports: a name only fills a gap */
+    MARKR_PG_APPLY_NOTIFY = 2,  /* announce the tests whose marks changed, at commit */
+    MARKR_PG_APPLY_REPLACE = 4, /* the import may have tests and names rows already: drop them */
+};
+
+/* Inside an open transaction, for import id (its imports row exists): applies marks by rule
+ * 2, records the tests and the names each scan carried (ADR 0009), and marks the import
+ * accepted with result_count results (processed now, when that changes its row). Returns 0,
+ * or -1 with err. */
+int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
+                         int flags, struct markr_error *err);
+
+/* The refusal, stored as jsonb built by the server from five consecutive parameters: code,
+ * message, result index, line, field (zero positions and an empty field are "not about
+ * one" and left out). SQL text, with the numbers of those parameters. */
+#define MARKR_PG_REASON_JSONB(CODE, MESSAGE, INDEX, LINE, FIELD)                                         \
+    "jsonb_strip_nulls(jsonb_build_object('error', " CODE "::text, 'message', " MESSAGE "::text,\n"      \
+    "    'result_index', NULLIF(" INDEX ", 0), 'line', NULLIF(" LINE ", 0), 'field', NULLIF(" FIELD       \
+    "::text, '')))"
+
+/* Storage for the text of a refusal made storable (markr_pg_utf8_copy: a parser's message
+ * may quote the document, cut at a byte limit). */
+struct markr_pg_reason {
+    char *code, *message, *field;
+};
+/* Appends reason's five parameters to p. Returns 0, or -1 when out of memory (err set).
+ * Always call markr_pg_reason_free once p has been used. */
+int markr_pg_reason_params(struct markr_pg_params *p, struct markr_pg_reason *text, const struct markr_error *reason,
+                           struct markr_error *err);
+void markr_pg_reason_free(struct markr_pg_reason *text);
+
+#endif

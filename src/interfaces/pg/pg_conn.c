@@ -179,6 +179,19 @@ void markr_pg_rollback(struct markr_pg *pg)
         PQclear(PQexec(pg->conn, "ROLLBACK"));
 }
 
+PGresult *markr_pg_run_script(struct markr_pg *pg, const char *what, const char *sql)
+{
+    struct timespec start;
+    PGresult *res;
+
+    if (atomic_load(&pg->abandoned))
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    res = PQexec(pg->conn, sql);
+    log_if_slow(what, &start);
+    return res;
+}
+
 int markr_pg_copy_in(struct markr_pg *pg, const char *what, const char *sql, struct markr_error *err)
 {
     struct timespec start;

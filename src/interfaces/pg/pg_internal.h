@@ -83,6 +83,11 @@ int markr_pg_command(struct markr_pg *pg, const char *what, const char *sql, con
 /* Rolls back the open transaction, if any (also after abandon: it stores nothing). */
 void markr_pg_rollback(struct markr_pg *pg);
 
+/* Runs a script of several statements with the simple protocol (no parameters: only for
+ * the project's own SQL files). Returns the result of the last statement whatever its
+ * status (the caller reads it, then PQclear()s it), or NULL after abandon. */
+PGresult *markr_pg_run_script(struct markr_pg *pg, const char *what, const char *sql);
+
 /* Starts sql, a COPY ... FROM STDIN: returns 0 once the server waits for the data (then
  * PQputCopyData/PQputCopyEnd and PQgetResult), or -1 with err. */
 int markr_pg_copy_in(struct markr_pg *pg, const char *what, const char *sql, struct markr_error *err);

@@ -328,16 +328,15 @@ static unsigned long line_of(const char *sql, long position)
 static int apply(struct markr_pg *pg, const struct migration *m, struct markr_error *err)
 {
     struct markr_pg_params params = {0};
-    char version[16];
     PGresult *res;
 
     if ((res = markr_pg_exec(pg, "starting a migration", "BEGIN", NULL, err)) == NULL)
         return -1;
     PQclear(res);
 
-    /* The file may hold many statements: the simple protocol (PQexec) runs them all, in the
+    /* The file may hold many statements: the simple protocol runs them all, in the
      * transaction just opened. */
-    res = PQexec(pg->conn, m->sql);
+    res = markr_pg_run_script(pg, "applying a migration", m->sql);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
         char what[160];
@@ -348,7 +347,7 @@ static int apply(struct markr_pg *pg, const struct migration *m, struct markr_er
             snprintf(what, sizeof(what), "applying migration %s", m->name);
         markr_pg_fail(pg, res, what, err);
         PQclear(res);
-        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        markr_pg_rollback(pg);
         return -1;
     }
     PQclear(res);
@@ -358,15 +357,14 @@ static int apply(struct markr_pg *pg, const struct migration *m, struct markr_er
                                "it may be applied and it is not recorded: remove the transaction control",
                                m->name);
 
-    snprintf(version, sizeof(version), "%d", m->version);
-    markr_pg_param_text(&params, MARKR_PG_INT4, version);
+    markr_pg_param_int4(&params, m->version);
     markr_pg_param_text(&params, MARKR_PG_TEXT, m->name);
     markr_pg_param_text(&params, MARKR_PG_TEXT, m->checksum);
     if ((res = markr_pg_exec(pg, "recording a migration",
                              "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", &params,
                              err)) == NULL ||
         (PQclear(res), res = markr_pg_exec(pg, "committing a migration", "COMMIT", NULL, err)) == NULL) {
-        PQclear(PQexec(pg->conn, "ROLLBACK"));
+        markr_pg_rollback(pg);
         return -1;
     }
     PQclear(res);

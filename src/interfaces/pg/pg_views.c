@@ -157,12 +157,10 @@ static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned 
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
-    char n[16];
     PGresult *res;
 
-    snprintf(n, sizeof(n), "%u", bins);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
-    markr_pg_param_text(&params, MARKR_PG_INT4, n);
+    markr_pg_param_int4(&params, bins);
     if ((res = markr_pg_read(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
     for (int i = 0; i < PQntuples(res); ++i) {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "application/reprocess.h"
+#include "application/queue.h"
 
 /* --- a parser of tiny documents: "T S A O" is one result, "bad" is refused, "boom" fails --- */
 
@@ -60,6 +60,9 @@ struct fake_vault {
     int begins, began_all, commits, rollbacks, open;
     char log[512]; /* "A1 R2 ..." : accepted/rejected per id in the order applied; "L" marks late */
     int fail_apply_id;
+    const char *content_type;                 /* of every stored document; NULL: text/xml+markr */
+    char last_reason[MARKR_ERROR_REASON_MAX]; /* of the last refusal applied */
+    size_t last_result_count;                 /* of the last verdict applied */
 };
 
 static int v_begin(void *ctx, int all, struct markr_error *err)
@@ -73,12 +76,14 @@ static int v_begin(void *ctx, int all, struct markr_error *err)
     return 0;
 }
 
+static const char *stored_type; /* the fake vault's content type, for fill */
+
 static int fill(const struct stored *d, struct markr_stored_import *out)
 {
     memset(out, 0, sizeof(*out));
     out->id = d->id;
     snprintf(out->status, sizeof(out->status), "%s", d->status);
-    out->content_type = strdup("text/xml+markr");
+    out->content_type = strdup(stored_type != NULL ? stored_type : "text/xml+markr");
     out->body = strdup(d->body);
     out->len = strlen(d->body);
     return 1;
@@ -142,6 +147,7 @@ static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *mar
     assert_true(v->open);
     if (id == v->fail_apply_id)
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "gone");
+    v->last_result_count = result_count;
     logf_(v, "A%lld%s ", (long long)id, late ? "L" : "");
     return 0;
 }
@@ -152,7 +158,10 @@ static int v_apply_rejected(void *ctx, int64_t id, const struct markr_error *rea
     struct fake_vault *v = ctx;
 
     assert_true(v->open);
-    assert_string_equal(reason->reason, "missing_field");
+    snprintf(v->last_reason, sizeof(v->last_reason), "%s", reason->reason);
+    v->last_result_count = result_count;
+    if (v->content_type == NULL) /* the tiny parser's only refusal */
+        assert_string_equal(reason->reason, "missing_field");
     logf_(v, "R%lld ", (long long)id);
     return 0;
 }
@@ -194,6 +203,7 @@ static struct fake_vault *history(void)
     static struct fake_vault v;
 
     memset(&v, 0, sizeof(v));
+    stored_type = NULL;
     v.docs[0] = (struct stored){3, "accepted", "t 1 10 5"};
     v.docs[1] = (struct stored){1, "accepted", "t 2 10 7"};
     v.docs[2] = (struct stored){2, "rejected", "t 3 10 9"}; /* passes today */
@@ -324,6 +334,145 @@ static void queued_import_is_processed_once(void **state)
     assert_int_equal(v->rollbacks, 1);
 }
 
+/* A stored document is judged by the format of its own content type: one that no format
+ * reads is refused, not parsed as XML. */
+static void stored_document_of_unknown_format_is_refused(void **state)
+{
+    struct fake_vault *v = history();
+    struct markr_reprocess_deps deps = deps_of(v);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+
+    v->content_type = stored_type = "text/plain";
+    v->docs[1].status = "rejected";
+    assert_int_equal(markr_reprocess_one(&deps, 1, 0, &r, &err), 0);
+    assert_string_equal(r.status, "rejected");
+    assert_string_equal(r.outcome.error.reason, "unsupported_media_type");
+    assert_string_equal(v->last_reason, "unsupported_media_type");
+    markr_reprocess_report_free(&r);
+    stored_type = NULL;
+}
+
+/* --- the queue's use cases ------------------------------------------------------------------ */
+
+struct fake_queue {
+    int claims[4]; /* the ids claimed in turn: 0 none waiting, -1 the claim fails */
+    int next, enqueued, waits;
+};
+
+static int q_enqueue(void *ctx, const char *content_type, const char *body, size_t len, int64_t *id,
+                     struct markr_error *err)
+{
+    struct fake_queue *q = ctx;
+
+    *id = 100 + q->enqueued++;
+    return 0;
+}
+
+static int q_claim(void *ctx, int64_t *id, struct markr_error *err)
+{
+    struct fake_queue *q = ctx;
+    int claim = q->claims[q->next++];
+
+    *id = claim > 0 ? claim : 0;
+    if (claim < 0)
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "gone");
+    return claim > 0;
+}
+
+static int q_wait(void *ctx, int timeout_ms, struct markr_error *err)
+{
+    ((struct fake_queue *)ctx)->waits++;
+    return 0;
+}
+
+static struct markr_queue_deps queue_deps_of(struct fake_vault *v, struct fake_queue *q)
+{
+    return (struct markr_queue_deps){
+        .queue = {.ctx = q, .enqueue = q_enqueue, .claim = q_claim, .wait = q_wait}, .reprocess = deps_of(v)};
+}
+
+/* Each step says what happened, and a processed import reports the same outcome (results,
+ * marks, tests) as a synchronous import of the same document. */
+static void next_queued_import_is_claimed_then_judged(void **state)
+{
+    struct fake_vault *v = history();
+    struct fake_queue q = {.claims = {0, 5, 5, -1}};
+    struct markr_queue_deps deps = queue_deps_of(v, &q);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+    int64_t id = 42;
+
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), MARKR_QUEUE_EMPTY);
+    assert_int_equal(id, 0);
+    markr_reprocess_report_free(&r);
+
+    v->docs[4].status = "processing";
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), MARKR_QUEUE_PROCESSED);
+    assert_int_equal(id, 5);
+    assert_string_equal(r.status, "accepted");
+    assert_int_equal(r.outcome.error.code, MARKR_OK);
+    assert_int_equal(r.outcome.import_id, 5);
+    assert_int_equal(r.outcome.results, 1);
+    assert_int_equal(r.outcome.marks, 1);
+    assert_int_equal(r.outcome.students, 1);
+    assert_int_equal(r.outcome.test_count, 1);
+    assert_string_equal(r.outcome.tests[0], "t");
+    assert_int_equal(v->last_result_count, 1);
+    markr_reprocess_report_free(&r);
+
+    v->docs[4].status = "accepted"; /* another server finished it meanwhile */
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), MARKR_QUEUE_TAKEN);
+    assert_int_equal(id, 5);
+    markr_reprocess_report_free(&r);
+
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), -1); /* the claim failed */
+    assert_int_equal(id, 0);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    markr_reprocess_report_free(&r);
+
+    markr_wait_for_queued(&deps, 10);
+    assert_int_equal(q.waits, 1);
+}
+
+/* A failure while processing names the import, which stays claimable (nothing committed). */
+static void failed_processing_names_the_import(void **state)
+{
+    struct fake_vault *v = history();
+    struct fake_queue q = {.claims = {5}};
+    struct markr_queue_deps deps = queue_deps_of(v, &q);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+    int64_t id = 0;
+
+    v->docs[4].status = "processing";
+    v->fail_apply_id = 5;
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), -1);
+    assert_int_equal(id, 5);
+    assert_int_equal(v->commits, 0);
+    assert_int_equal(v->rollbacks, 1);
+    markr_reprocess_report_free(&r);
+}
+
+/* Only documents some format reads are queued; the media type is matched as for imports. */
+static void enqueue_takes_only_known_formats(void **state)
+{
+    struct fake_vault *v = history();
+    struct fake_queue q = {0};
+    struct markr_queue_deps deps = queue_deps_of(v, &q);
+    struct markr_error err;
+    int64_t id = 7;
+
+    assert_int_equal(markr_enqueue_import(&deps, "application/json", "{}", 2, &id, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INVALID);
+    assert_string_equal(err.reason, "unsupported_media_type");
+    assert_int_equal(id, 0);
+    assert_int_equal(q.enqueued, 0);
+    assert_int_equal(markr_enqueue_import(&deps, " Text/XML+Markr ; charset=utf-8", "t 1 1 1", 7, &id, &err), 0);
+    assert_int_equal(id, 100);
+    assert_int_equal(q.enqueued, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +482,10 @@ int main(void)
         cmocka_unit_test(one_import_is_applied_late),
         cmocka_unit_test(one_accepted_import_now_refused_is_left_alone),
         cmocka_unit_test(queued_import_is_processed_once),
+        cmocka_unit_test(stored_document_of_unknown_format_is_refused),
+        cmocka_unit_test(next_queued_import_is_claimed_then_judged),
+        cmocka_unit_test(failed_processing_names_the_import),
+        cmocka_unit_test(enqueue_takes_only_known_formats),
     };
 
     return cmocka_run_group_tests_name("reprocess_use_case", tests, NULL, NULL);

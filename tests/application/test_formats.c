@@ -1,0 +1,146 @@
+/*
+ * Formats and the thin use cases through fakes: a media type is matched as RFC 9110 says
+ * (any case, white space around it, parameters after ';'), and nothing else matches; a
+ * document that no format reads is refused by the judgement, not parsed; the vault's reads
+ * answer an id below 1 without a query; readiness passes the storage's word on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "application/judgement.h"
+#include "application/readiness.h"
+#include "application/vault.h"
+#include "fakes.h"
+
+static const char *const xml = "text/xml+markr";
+
+static const struct markr_format *find(const struct markr_formats *f, const char *type)
+{
+    return markr_formats_find(f, type, strlen(type));
+}
+
+static void media_types_match_as_http_says(void **state)
+{
+    struct markr_format items[2] = {{.media_type = xml}, {.media_type = "text/event-stream"}};
+    struct markr_formats f = {.items = items, .count = 2};
+
+    assert_ptr_equal(find(&f, "text/xml+markr"), &items[0]);
+    assert_ptr_equal(find(&f, "TEXT/XML+Markr"), &items[0]);
+    assert_ptr_equal(find(&f, " \ttext/xml+markr \t"), &items[0]);
+    assert_ptr_equal(find(&f, "text/xml+markr; charset=utf-8"), &items[0]);
+    assert_ptr_equal(find(&f, "text/xml+markr;charset=utf-8;x=\"a;b\""), &items[0]);
+    assert_ptr_equal(find(&f, "text/event-stream"), &items[1]);
+    assert_null(find(&f, "text/xml"));
+    assert_null(find(&f, "text/xml+markrx"));
+    assert_null(find(&f, "text/xml+mark"));
+    assert_null(find(&f, "text/ xml+markr"));
+    assert_null(find(&f, ";text/xml+markr"));
+    assert_null(find(&f, ""));
+    assert_null(markr_formats_find(&f, NULL, 0));
+    /* Only the len bytes given count. */
+    assert_ptr_equal(markr_formats_find(&f, "text/xml+markrZZZ", 14), &items[0]);
+}
+
+static void a_document_no_format_reads_is_refused_unread(void **state)
+{
+    struct fake_parser parser = {0};
+    struct markr_format item = {.media_type = xml, .parser = fake_parser_port(&parser)};
+    struct markr_formats f = {.items = &item, .count = 1};
+    struct markr_judgement j;
+    struct markr_error err;
+
+    fake_parser_add(&parser, "t", "s", NULL, NULL, "1", "1");
+    assert_int_equal(markr_judge_document(&f, "application/json", "{}", 2, &j, &err), 0);
+    assert_false(j.accepted);
+    assert_int_equal(j.refusal.code, MARKR_ERR_INVALID);
+    assert_string_equal(j.refusal.reason, "unsupported_media_type");
+    assert_int_equal(parser.calls, 0);
+    markr_judgement_free(&j);
+
+    assert_int_equal(markr_judge_document(&f, "text/xml+markr; charset=utf-8", "<x/>", 4, &j, &err), 0);
+    assert_true(j.accepted);
+    assert_int_equal(parser.calls, 1);
+    assert_int_equal(j.marks.count, 1);
+    markr_judgement_free(&j);
+}
+
+/* --- vault reads and readiness ---------------------------------------------------------------- */
+
+static int reader_calls;
+
+static int v_get(void *ctx, int64_t id, struct markr_import_info *out, struct markr_error *err)
+{
+    ++reader_calls;
+    out->id = id;
+    return 0;
+}
+
+static int v_raw(void *ctx, int64_t id, char **content_type, char **body, size_t *len, struct markr_error *err)
+{
+    ++reader_calls;
+    return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_import", "no import has id %lld", (long long)id);
+}
+
+static void ids_below_one_name_no_import(void **state)
+{
+    struct markr_vault_reader v = {.get = v_get, .raw = v_raw};
+    struct markr_import_info info;
+    struct markr_error err;
+    char *type, *body;
+    size_t len;
+
+    reader_calls = 0;
+    assert_int_equal(markr_get_import(&v, 0, &info, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_int_equal(markr_get_raw_import(&v, -3, &type, &body, &len, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
+    assert_null(type);
+    assert_null(body);
+    assert_int_equal(reader_calls, 0);
+    assert_int_equal(markr_get_import(&v, 9, &info, &err), 0);
+    assert_int_equal(info.id, 9);
+    assert_int_equal(markr_get_raw_import(&v, 9, &type, &body, &len, &err), -1);
+    assert_string_equal(err.reason, "unknown_import");
+    assert_int_equal(reader_calls, 2);
+}
+
+static int ready_answer;
+
+static int check(void *ctx, struct markr_error *err)
+{
+    if (ready_answer == 0)
+        return 0;
+    return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "schema_not_current", "run `markr migrate`");
+}
+
+static void readiness_is_the_storages_word(void **state)
+{
+    struct markr_readiness r = {.check = check};
+    struct markr_error err;
+
+    ready_answer = 0;
+    assert_int_equal(markr_check_readiness(&r, &err), 0);
+    assert_int_equal(err.code, MARKR_OK);
+    ready_answer = 1;
+    assert_int_equal(markr_check_readiness(&r, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(err.reason, "schema_not_current");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(media_types_match_as_http_says),
+        cmocka_unit_test(a_document_no_format_reads_is_refused_unread),
+        cmocka_unit_test(ids_below_one_name_no_import),
+        cmocka_unit_test(readiness_is_the_storages_word),
+    };
+
+    return cmocka_run_group_tests_name("formats_and_reads", tests, NULL, NULL);
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-live` (issue 4): figures of the live reads, with wrk on this machine.
+# `make bench-live`: figures of the live reads, with wrk on this machine.
 #  1. requests per second of GET /results/{id}/aggregate for an unchanged 10,000-student
 #     test, as a ratio to GET /health in the same run (target: 0.5 or more);
 #  2. median latency of that request for a one-million-student test (target: 1 ms or less),

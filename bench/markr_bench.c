@@ -1,5 +1,5 @@
 /*
- * Markr's benchmark (issue 2). Talks to a running server (MARKR_BENCH_URL) and its database
+ * Markr's benchmark. Talks to a running server (MARKR_BENCH_URL) and its database
  * (DATABASE_URL), and prints:
  *   1. end-to-end time of a 10,000-result import (sample-shaped: names, 20 answers each);
  *   2. GET /results/{id}/aggregate over a one-million-student test, against the bare
@@ -207,7 +207,7 @@ static void *probe_health(void *arg)
     return NULL;
 }
 
-/* Since issue 4 an unchanged test's aggregate is answered from the cache; this benchmark
+/* An unchanged test's aggregate is answered from the cache; this benchmark
  * measures the computation, so every timed request follows a flush notification (as an
  * import would send) and a pause longer than its delivery (a few ms, ADR 0012). */
 static void flush_cache(PGconn *conn)

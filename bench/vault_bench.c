@@ -1,5 +1,5 @@
 /*
- * The import vault's benchmark (issue 3). Talks to a running server (MARKR_BENCH_URL, pid
+ * The import vault's benchmark. Talks to a running server (MARKR_BENCH_URL, pid
  * MARKR_BENCH_SERVER_PID for its memory) and runs the markr executable (MARKR_BINARY) against
  * DATABASE_URL. Prints, with the figures measured in the same run to compare them with:
  *   1. `markr reprocess --all` over N stored documents of 1,000 results each (N from

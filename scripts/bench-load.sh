@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-load` (issue 5): a bounded load test on loopback. wrk (bench/load.lua) sends a
+# `make bench-load`: a bounded load test on loopback. wrk (bench/load.lua) sends a
 # mix of imports (1 in 10, ten results each) and reads of the same test (aggregate and a
 # page of results) from MARKR_LOAD_CONNECTIONS connections (default 32) for
 # MARKR_LOAD_SECONDS (default 30), after a 5 s warm-up, and prints throughput, p50/p99,

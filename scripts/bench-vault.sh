@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench-vault` (issue 3): runs bench/vault_bench against a markr server on loopback
+# `make bench-vault`: runs bench/vault_bench against a markr server on loopback
 # and a fresh database `markr_bench_vault` on the private cluster (stopped afterwards if it
 # was started here). Not a test: it prints figures. MARKR_BENCH_DOCUMENTS (default 1000)
 # sets how many 1,000-result documents the reprocessing part stores first.

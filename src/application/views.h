@@ -1,5 +1,5 @@
 /*
- * Use cases of the dashboard views (issue 4): the tests, one test's students page by page,
+ * Use cases of the dashboard views: the tests, one test's students page by page,
  * one student across tests, and one test's histogram. The port streams rows to a visitor so
  * that no layer has to own a list; the use cases check the parameters before the store is
  * asked, so every bad parameter is a MARKR_ERR_BAD_REQUEST (400) with a clear message.

@@ -1,5 +1,5 @@
 /*
- * The view use cases (issue 4) through a fake views reader: every out-of-range parameter is
+ * The view use cases through a fake views reader: every out-of-range parameter is
  * a MARKR_ERR_BAD_REQUEST naming the parameter, ids that cannot have been stored are unknown,
  * and in both cases the reader is never asked; valid requests reach it unchanged, and its
  * rows and errors come back as it gave them.

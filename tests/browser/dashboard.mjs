@@ -1,4 +1,4 @@
-// Browser end-to-end test of the dashboard (issue 4): headless Chromium (Debian's package)
+// Browser end-to-end test of the dashboard: headless Chromium (Debian's package)
 // driven by playwright-core. Usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR
 // It opens the dashboard, picks a test, imports a document through the API and waits for
 // the figures and the histogram to change on the page without reloading it; any request to

@@ -44,7 +44,7 @@ struct e2e_response {
     char location[128];
     char retry_after[32];
     char allow[64];
-    char request_id[80]; /* X-Request-Id (issue 5) */
+    char request_id[80]; /* X-Request-Id */
 };
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL

@@ -1,5 +1,5 @@
 /*
- * End to end, issue 5: what operators rely on, against the real server and PostgreSQL.
+ * End to end: what operators rely on, against the real server and PostgreSQL.
  * Metrics equal the requests sent; request ids and log lines; a database outage (a
  * throwaway cluster of this suite's own, stopped and started again) answers 503 with
  * Retry-After while /health stays 200, and imports work again without a restart; backends

@@ -1,5 +1,5 @@
 /*
- * End to end, the import vault (issue 3): the real markr executable, a real PostgreSQL,
+ * End to end, the import vault: the real markr executable, a real PostgreSQL,
  * HTTP over loopback. Proves that stored documents come back byte for byte and are listed
  * newest first page by page; that the conflicts of the fixture are the ones this test finds
  * in the fixture itself; that `markr reprocess --all` rebuilds exactly the marks the live

@@ -1,5 +1,5 @@
 /*
- * End to end, issue 4: the dashboard views against the real server and a real database.
+ * End to end: the dashboard views against the real server and a real database.
  * /tests, a test's students page by page (every edge of limit and offset, both sorts and
  * orders), a student across tests with the mean of their percentages, the histogram's
  * bands (100 % in the last band), and a clear 400 for every malformed parameter.

@@ -137,7 +137,7 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
     return &s->services;
 }
 
-static void abandon_services(void *ctx, struct markr_services *services) /* issue 5 */
+static void abandon_services(void *ctx, struct markr_services *services)
 {
     markr_pg_abandon(((struct pg_services *)services)->pg);
 }
@@ -163,9 +163,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_body_bytes = cfg->max_body_bytes,
         .workers = cfg->workers,
         .queue_max = cfg->queue_max,
-        .max_async_body_bytes = cfg->max_async_body_bytes, /* issue 3 */
+        .max_async_body_bytes = cfg->max_async_body_bytes,
         .admin_token = cfg->admin_token,
-        /* issue 5 */
         .request_timeout_ms = cfg->request_timeout_ms,
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,
@@ -174,7 +173,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     };
     struct markr_error e;
     struct markr_pg *pg;
-    struct markr_queue_runner *runner; /* issue 3 */
+    struct markr_queue_runner *runner;
     int rc;
 
     if (argc != 0) {
@@ -197,13 +196,13 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     markr_pg_close(pg);
 
     markr_xml_global_init();
-    /* issue 3: queued imports are processed beside the HTTP server (ADR 0011). */
+    /* Queued imports are processed beside the HTTP server (ADR 0011). */
     if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
         fprintf(err, "markr: %s\n", e.message);
         return 1;
     }
     {
-        /* issue 4: committed changes, through LISTEN on a connection of their own (ADR 0012) */
+        /* Committed changes, through LISTEN on a connection of their own (ADR 0012) */
         struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
         struct markr_change_feed changes;
 
@@ -333,13 +332,13 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "markr: bad setting: %s\n", message);
         return 2;
     }
-    markr_log_set_level((enum markr_log_level)cfg.log_level); /* issue 5 */
+    markr_log_set_level((enum markr_log_level)cfg.log_level);
     markr_pg_set_slow_query_ms((long)cfg.slow_query_ms);
     if (strcmp(command, "serve") == 0)
         return cmd_serve(&cfg, argc - 2, err);
     if (strcmp(command, "migrate") == 0)
         return cmd_migrate(&cfg, argc - 2, argv + 2, out, err);
-    if (strcmp(command, "reprocess") == 0) /* issue 3 */
+    if (strcmp(command, "reprocess") == 0)
         return markr_cli_reprocess(cfg.database_url, cfg.migrations_dir, argc - 2, argv + 2, out, err);
     return cmd_import(&cfg, argc - 2, argv + 2, out, err);
 }

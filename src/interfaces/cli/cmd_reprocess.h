@@ -1,5 +1,5 @@
 /*
- * `markr reprocess` (issue 3): rebuild marks from the import vault. See ADR 0010.
+ * `markr reprocess`: rebuild marks from the import vault. See ADR 0010.
  */
 #ifndef MARKR_INTERFACES_CLI_CMD_REPROCESS_H
 #define MARKR_INTERFACES_CLI_CMD_REPROCESS_H

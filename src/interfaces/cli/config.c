@@ -144,7 +144,7 @@ static int read_listen(struct markr_config *cfg, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* issue 5: limits, logs and shutdown. */
+/* Limits, logs and shutdown. */
 static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen)
 {
     const char *level = getenv("MARKR_LOG_LEVEL");
@@ -196,7 +196,7 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     if (read_number("MARKR_QUEUE_MAX", MARKR_DEFAULT_QUEUE_MAX, 1, 1000000, &n, errbuf, errlen) != 0)
         return -1;
     cfg->queue_max = (size_t)n;
-    /* issue 3: the import vault */
+    /* The import vault */
     if (read_number("MARKR_MAX_ASYNC_BODY_BYTES", MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES, 1, MARKR_MAX_ASYNC_BODY_CAP, &n,
                     errbuf, errlen) != 0)
         return -1;

@@ -16,14 +16,14 @@
 #define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_WORKERS 4
 #define MARKR_DEFAULT_QUEUE_MAX 1024
-/* issue 3: asynchronous imports (ADR 0011). The cap stays well below PostgreSQL's 1 GB
+/* Asynchronous imports (ADR 0011). The cap stays well below PostgreSQL's 1 GB
  * limit on one bytea value and one protocol message. */
 #define MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES (256u * 1024 * 1024)
 #define MARKR_MAX_ASYNC_BODY_CAP (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_QUEUE_RUNNERS 1
-/* issue 5: limits, logs and shutdown (ADR 0016) */
+/* Limits, logs and shutdown (ADR 0016) */
 #define MARKR_DEFAULT_REQUEST_TIMEOUT_MS 60000
-#define MARKR_DEFAULT_MAX_CONNECTIONS 16384 /* issue 4's target is 10,000 idle streams */
+#define MARKR_DEFAULT_MAX_CONNECTIONS 16384 /* room for 10,000 idle streams and more */
 #define MARKR_DEFAULT_MAX_HEADER_BYTES 65536
 #define MARKR_MAX_HEADER_BYTES_CAP 409600 /* h2o 2.2.5 reads at most about 400 KiB of headers */
 #define MARKR_DEFAULT_SHUTDOWN_TIMEOUT 30
@@ -37,11 +37,10 @@ struct markr_config {
     unsigned workers;
     size_t queue_max;
     const char *migrations_dir; /* borrowed from the environment or a default */
-    /* issue 3: the import vault */
+    /* The import vault */
     size_t max_async_body_bytes; /* largest body of an asynchronous import */
     unsigned queue_runners;      /* threads processing queued imports; 0: none here */
     const char *admin_token;     /* MARKR_ADMIN_TOKEN; NULL: admin endpoints answer 404 */
-    /* issue 5 */
     unsigned long long request_timeout_ms; /* MARKR_REQUEST_TIMEOUT_MS */
     size_t max_connections;                /* MARKR_MAX_CONNECTIONS */
     size_t max_header_bytes;               /* MARKR_MAX_HEADER_BYTES */

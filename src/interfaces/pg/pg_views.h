@@ -1,5 +1,5 @@
 /*
- * The views reader (issue 4) over one PostgreSQL connection of the adapter (pg_store.h).
+ * The views reader over one PostgreSQL connection of the adapter (pg_store.h).
  */
 #ifndef MARKR_INTERFACES_PG_VIEWS_H
 #define MARKR_INTERFACES_PG_VIEWS_H

@@ -19,9 +19,7 @@
 
 static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MAX_BODY_BYTES", "MARKR_WORKERS",
                                        "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
-                                       /* issue 3 */
                                        "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN",
-                                       /* issue 5 */
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL"};
 
@@ -58,7 +56,6 @@ static void defaults(void **state)
     assert_int_equal(cfg.workers, 4);
     assert_int_equal(cfg.queue_max, 1024);
     assert_string_equal(cfg.migrations_dir, MARKR_DEFAULT_MIGRATIONS_DIR); /* compiled in */
-    /* issue 5 */
     assert_int_equal(cfg.request_timeout_ms, 60000);
     assert_int_equal(cfg.max_connections, 16384);
     assert_int_equal(cfg.max_header_bytes, 65536);
@@ -67,7 +64,7 @@ static void defaults(void **state)
     assert_int_equal(cfg.log_level, MARKR_LOG_INFO);
 }
 
-/* issue 5: operations settings are read and checked like the others. */
+/* Operations settings are read and checked like the others. */
 static void operations_settings(void **state)
 {
     struct markr_config cfg;
@@ -82,7 +79,7 @@ static void operations_settings(void **state)
     assert_int_equal(cfg.max_connections, 4);
 }
 
-/* issue 3: the vault's settings, checked like the others; the token is never echoed. */
+/* The vault's settings, checked like the others; the token is never echoed. */
 static void vault_settings(void **state)
 {
     struct markr_config cfg;

@@ -1,5 +1,5 @@
 /*
- * Vault bodies as ordered chunks (issue 6, ADR 0018) against a real PostgreSQL, one fresh
+ * Vault bodies as ordered chunks (ADR 0018) against a real PostgreSQL, one fresh
  * migrated database per test: bodies at and around the 1 MiB chunk size, empty, and not
  * UTF-8 round-trip byte for byte through every path that writes them (accepted, refused,
  * queued) and every path that reads them (GET /imports/{id}/raw's port, the fetch of the
@@ -440,7 +440,7 @@ static void migration_moves_existing_bodies_into_chunks(void **state)
     copy_migration(dir, "0002_import_vault.sql");
     copy_migration(dir, "0003_views.sql");
     migrate_dir(pg, dir);
-    /* A vault as issue 3 left it: empty, small, exactly 1 MiB, 1 MiB + 1 and 2 MiB + 3 bodies,
+    /* A vault before chunks: empty, small, exactly 1 MiB, 1 MiB + 1 and 2 MiB + 3 bodies,
      * not UTF-8 (NUL, 0xff, 0xfe), accepted and refused. */
     assert_int_equal(
         markr_test_db_exec(

@@ -1,5 +1,5 @@
 /*
- * Reprocessing against a real PostgreSQL and the real XML parser (issue 3): a document the
+ * Reprocessing against a real PostgreSQL and the real XML parser: a document the
  * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
  * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was.

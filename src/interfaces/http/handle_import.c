@@ -111,15 +111,10 @@ int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req)
         return markr_handle_import_async(pool, req, req->headers.entries[ct].value);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
-    job->content_type = strndup(req->headers.entries[ct].value.base, req->headers.entries[ct].value.len);
-    job->len = req->entity.len;
-    job->body = malloc(job->len != 0 ? job->len : 1);
-    if (job->content_type == NULL || job->body == NULL) {
+    if (markr_http_copy_body(req, req->headers.entries[ct].value, &job->content_type, &job->body, &job->len) != 0) {
         import_destroy(&job->base);
         return -1;
     }
-    if (job->len != 0)
-        memcpy(job->body, req->entity.base, job->len);
     job->base.job.run = import_run;
     job->base.respond = import_respond;
     job->base.destroy = import_destroy;

@@ -1,10 +1,8 @@
-/* Request ids, request log lines and GET /metrics in the HTTP adapter (issue 5, ADR 0015). */
+/* Request ids, request log lines and GET /metrics in the HTTP adapter (ADR 0015). */
 #ifndef MARKR_INTERFACES_HTTP_OBSERVE_HTTP_H
 #define MARKR_INTERFACES_HTTP_OBSERVE_HTTP_H
 
 #include <h2o.h>
-
-#include "interfaces/observe/metrics.h"
 
 /* Once, before serving: the id prefix of this process and the route names of the metrics. */
 void markr_http_observe_init(void);
@@ -15,8 +13,5 @@ void markr_http_request_begin(h2o_req_t *req);
 
 /* Writes the log line and the counters of every request served under pathconf. */
 void markr_http_register_logger(h2o_pathconf_t *pathconf);
-
-/* Answers GET /metrics on the loop thread. Returns 0, or -1 when out of memory. */
-int markr_http_handle_metrics(h2o_req_t *req, const struct markr_metrics_gauges *gauges);
 
 #endif

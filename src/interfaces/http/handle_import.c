@@ -95,9 +95,9 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     struct import_job *job;
     int async = markr_wants_async(req);
+    const struct markr_http_settings *settings = handler->settings;
 
-    /* h2o's own limit is the larger of the two; each is checked here. */
-    if (req->entity.len > markr_http_body_limit(async)) {
+    if (req->entity.len > (async ? settings->max_async_body_bytes : settings->max_body_bytes)) {
         markr_http_send_problem(req, 413, "payload_too_large",
                                 async ? "the document is larger than the configured limit (MARKR_MAX_ASYNC_BODY_BYTES)"
                                       : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");

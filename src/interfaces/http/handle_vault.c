@@ -13,30 +13,6 @@
 #include "http_job.h"
 #include "query.h"
 #include "responses.h"
-#include "server.h"
-
-/* --- settings ------------------------------------------------------------------------------------ */
-
-static struct {
-    size_t max_body_bytes;
-    size_t max_async_body_bytes;
-    char *admin_token; /* NULL: no admin endpoints */
-} vault_settings;
-
-void markr_http_vault_configure(const struct markr_http_settings *settings)
-{
-    vault_settings.max_body_bytes = settings->max_body_bytes;
-    vault_settings.max_async_body_bytes = settings->max_async_body_bytes;
-    free(vault_settings.admin_token);
-    vault_settings.admin_token = settings->admin_token != NULL && settings->admin_token[0] != '\0'
-                                     ? strdup(settings->admin_token)
-                                     : NULL;
-}
-
-size_t markr_http_body_limit(int async)
-{
-    return async ? vault_settings.max_async_body_bytes : vault_settings.max_body_bytes;
-}
 
 /* --- parameters ---------------------------------------------------------------------------------- */
 
@@ -284,21 +260,22 @@ static int token_matches(h2o_iovec_t given, const char *expected)
     return diff == 0;
 }
 
-/* POST /imports/{id}/reprocess is for administrators: without a configured token it does not
- * exist (404); a missing or wrong bearer token is 401. The token is never logged. */
-static int authorised(h2o_req_t *req)
+/* POST /imports/{id}/reprocess is for administrators: without a configured token (unset or
+ * empty) it does not exist (404); a missing or wrong bearer token is 401. The token is
+ * never logged. */
+static int authorised(const char *admin_token, h2o_req_t *req)
 {
     ssize_t h;
     h2o_iovec_t v;
 
-    if (vault_settings.admin_token == NULL) {
+    if (admin_token == NULL || admin_token[0] == '\0') {
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
     }
     if ((h = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) >= 0) {
         v = req->headers.entries[h].value;
         if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
-            token_matches(h2o_iovec_init(v.base + 7, v.len - 7), vault_settings.admin_token))
+            token_matches(h2o_iovec_init(v.base + 7, v.len - 7), admin_token))
             return 1;
     }
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
@@ -442,7 +419,7 @@ int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t 
 {
     struct vault_job *job;
 
-    if (!authorised(req))
+    if (!authorised(handler->settings->admin_token, req))
         return 0;
     if ((job = new_job(VAULT_REPROCESS)) == NULL)
         return -1;

@@ -1,7 +1,7 @@
 /*
  * The endpoints, each named by an entry of the route table (routes.c), and what they are
- * given: the server's handler, which h2o passes to on_req, carrying the shared state of the
- * server. Each returns 0 once it
+ * given: the server's handler, which h2o passes to on_req, carrying the settings and the
+ * shared state of the server, so that no endpoint reads a global. Each returns 0 once it
  * has answered or queued its work (h2o's on_req convention), -1 when it could not start.
  * Those that need the database hand a job to the worker pool.
  */
@@ -11,12 +11,15 @@
 #include <h2o.h>
 
 #include "router.h"
+#include "server.h"
 #include "worker_pool.h"
 
 struct markr_live;
 
 struct markr_http_handler {
     h2o_handler_t super; /* first: h2o calls on_req with &super */
+    /* The server's settings (limits, admin token), for as long as it serves. */
+    const struct markr_http_settings *settings;
     struct markr_worker_pool *pool;
     struct markr_live *live;   /* the aggregate cache and the live streams (live.h) */
     const size_t *connections; /* open client connections, counted by the server */
@@ -33,11 +36,6 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
 int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type);
 /* Whether the request asks for an asynchronous answer (Prefer: respond-async). */
 int markr_wants_async(h2o_req_t *req);
-/* Keeps the settings the vault handlers need (limits, admin token; copied). */
-struct markr_http_settings;
-void markr_http_vault_configure(const struct markr_http_settings *settings);
-/* The body limit of POST /import, synchronous or asynchronous. */
-size_t markr_http_body_limit(int async);
 
 /* GET /results/{test-id}/aggregate computed by a worker; its route is the aggregate cache's
  * (markr_live_handle_aggregate), which falls back to this. */

@@ -34,16 +34,16 @@ struct server {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
-    struct markr_http_handler *handler;
+    /* The caller's settings, copied; endpoints read them through the handler. Their strings
+     * stay the caller's: markr_http_serve returns only once the server has stopped. */
+    struct markr_http_settings settings;
+    struct markr_http_handler *handler; /* made by h2o_create_handler; points at settings */
     h2o_socket_t *listener;
     h2o_socket_t *signals;
     int stopping;
     size_t connections;     /* open client connections */
     size_t max_connections; /* more are closed as soon as they are accepted */
-    size_t max_header_bytes;
 };
-
-static struct server *the_server; /* for the header limit; set by markr_http_serve */
 
 /* After the shutdown timeout, how long abandoned jobs get to come back with their errors. */
 #define ABANDON_GRACE_MS 5000
@@ -61,7 +61,7 @@ static size_t header_bytes(const h2o_req_t *req)
  * Returns what the handler returns, or 0 when answered here. */
 static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    if (header_bytes(req) > the_server->max_header_bytes) {
+    if (header_bytes(req) > handler->settings->max_header_bytes) {
         markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
         return 0;
     }
@@ -208,13 +208,13 @@ static void configure(struct server *server, const struct markr_http_settings *s
     h2o_hostconf_t *hostconf;
     h2o_pathconf_t *pathconf;
 
+    server->settings = *settings;
     h2o_config_init(&server->config);
     server->config.max_request_entity_size = settings->max_body_bytes;
     /* Asynchronous imports may be larger; the synchronous limit is then checked by the
-     * import handler (markr_http_vault_configure). */
+     * import handler (handle_import.c). */
     if (settings->max_async_body_bytes > settings->max_body_bytes)
         server->config.max_request_entity_size = settings->max_async_body_bytes;
-    markr_http_vault_configure(settings);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
     /* h2o 2.2.5 bounds the whole reading of a request (line, headers and body) from its
      * first byte, and the wait for the next request of a keep-alive connection: a client
@@ -224,11 +224,11 @@ static void configure(struct server *server, const struct markr_http_settings *s
      * would not apply, and one connection could hold 100 slow requests. */
     server->config.http1.upgrade_to_http2 = 0;
     server->max_connections = settings->max_connections;
-    server->max_header_bytes = settings->max_header_bytes;
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
     server->handler = (struct markr_http_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
     server->handler->super.on_req = on_req;
+    server->handler->settings = &server->settings;
     server->handler->connections = &server->connections;
     markr_http_register_error_filter(pathconf);
     markr_http_register_logger(pathconf);
@@ -282,7 +282,6 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     char address[NI_MAXHOST + NI_MAXSERV + 2];
 
     memset(&server, 0, sizeof(server));
-    the_server = &server;
     markr_http_observe_init();
     configure(&server, settings);
     server.loop = h2o_evloop_create();

@@ -2,11 +2,13 @@
  * Observability in the HTTP adapter: request ids, one logfmt line per request, the counters
  * of GET /metrics (ADR 0015). The line and the counters are written by an h2o logger, which
  * h2o calls once per request when it is disposed, whatever answered it (a handler, a
- * filter, h2o itself), so the figures are of what went out on the wire.
+ * filter, h2o itself), so the figures are of what went out on the wire. The route they
+ * name is the one the dispatcher matched, carried on the request.
  */
 #include "observe_http.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
+#include "query.h"
 #include "responses.h"
 #include "router.h"
 
@@ -52,7 +55,29 @@ static int usable_id(h2o_iovec_t v)
     return 1;
 }
 
-void markr_http_request_begin(h2o_req_t *req)
+/* h2o 2.2.5 has no field for a handler's own data on a request, but it carries string
+ * "environment variables" from handlers to loggers (req->env, h2o_req_getenv): the route's
+ * number travels there, in decimal. */
+#define ROUTE_ENV "MARKR_ROUTE"
+
+static void note_route(h2o_req_t *req, int route)
+{
+    char digits[16];
+    int n = snprintf(digits, sizeof(digits), "%d", route);
+
+    *h2o_req_getenv(req, H2O_STRLIT(ROUTE_ENV), 1) = h2o_strdup(&req->pool, digits, (size_t)n);
+}
+
+/* The route noted by the dispatcher, or -1 when h2o answered before routing (a body over
+ * the limit, broken framing). */
+static int noted_route(h2o_req_t *req)
+{
+    h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(ROUTE_ENV), 0);
+
+    return v != NULL ? (int)markr_parse_uint(v->base, v->len, INT_MAX) : -1;
+}
+
+void markr_http_request_begin(h2o_req_t *req, int route)
 {
     ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
     h2o_iovec_t id;
@@ -67,14 +92,12 @@ void markr_http_request_begin(h2o_req_t *req)
     }
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
     markr_metrics_in_flight(1);
+    note_route(req, route);
 }
 
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
-    struct markr_route_match match;
-    int route =
-        req->path.base != NULL ? markr_route_match(markr_routes, req->path.base, req->path.len, &match)
-                               : MARKR_ROUTE_UNMATCHED;
+    int route = noted_route(req);
     ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     char id[REQUEST_ID_MAX + 1] = "-", method[16] = "-", status[8], bytes[24], ms[24];
     int64_t usec = 0;
@@ -84,6 +107,12 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
 
         snprintf(id, sizeof(id), "%.*s", (int)v.len, v.base);
         markr_metrics_in_flight(-1); /* it went through markr_http_request_begin */
+    }
+    if (route < 0) {
+        struct markr_route_match match;
+
+        route = req->path.base != NULL ? markr_route_match(markr_routes, req->path.base, req->path.len, &match)
+                                       : MARKR_ROUTE_UNMATCHED;
     }
     if (!h2o_time_compute_duration(req, &usec) || usec < 0)
         usec = 0;

@@ -82,14 +82,15 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
 }
 
 /* Every request is answered here, even when a handler cannot start (out of memory): h2o's
- * own fallback would drop the request id, and the request would stay counted in flight. */
+ * own fallback would drop the request id, and the request would stay counted in flight.
+ * The route is matched once, here; the log line names the same match. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct markr_http_handler *handler = (struct markr_http_handler *)self;
     struct markr_route_match match;
 
-    markr_http_request_begin(req); /* request id, in flight */
     markr_route_match(markr_routes, req->path.base, req->path.len, &match);
+    markr_http_request_begin(req, match.number); /* request id, in flight, the route for the log */
     if (dispatch(handler, req, &match) != 0)
         markr_http_send_problem(req, 500, "internal_error", "the request could not be handled; retry shortly");
     return 0;

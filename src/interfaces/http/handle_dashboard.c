@@ -16,11 +16,9 @@ static const struct markr_asset *find_asset(const char *name, size_t len)
     return NULL;
 }
 
-int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match)
+/* Sends a compiled-in file, or 404 when asset is NULL. */
+static int send_asset(h2o_req_t *req, const struct markr_asset *asset)
 {
-    const struct markr_asset *asset = match->route == MARKR_ROUTE_DASHBOARD ? find_asset(H2O_STRLIT("index.html"))
-                                                                              : find_asset(match->id, match->id_len);
-
     if (asset == NULL) {
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
@@ -34,4 +32,14 @@ int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     h2o_send_inline(req, (const char *)asset->bytes, asset->len);
     return 0;
+}
+
+int markr_handle_dashboard(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    return send_asset(req, find_asset(H2O_STRLIT("index.html")));
+}
+
+int markr_handle_static(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    return send_asset(req, find_asset(match->id, match->id_len));
 }

@@ -9,7 +9,7 @@
 #include "http_job.h"
 #include "responses.h"
 
-int markr_handle_health(h2o_req_t *req)
+int markr_handle_health(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     json_object *body = json_object_new_object();
 
@@ -50,7 +50,7 @@ static void ready_destroy(struct markr_http_job *job)
     free(job);
 }
 
-int markr_handle_ready(struct markr_worker_pool *pool, h2o_req_t *req)
+int markr_handle_ready(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     struct ready_job *job = calloc(1, sizeof(*job));
 
@@ -59,6 +59,6 @@ int markr_handle_ready(struct markr_worker_pool *pool, h2o_req_t *req)
     job->base.job.run = ready_run;
     job->base.respond = ready_respond;
     job->base.destroy = ready_destroy;
-    markr_http_job_start(&job->base, req, pool);
+    markr_http_job_start(&job->base, req, handler->pool);
     return 0;
 }

@@ -1,8 +1,9 @@
 /*
- * POST /import: checks the media type here, on the loop (cheap, and a 415 is not a
- * document of ours, so it is not vaulted); copies the body, because the request's buffers
- * die with the connection while the worker may still be parsing; and runs the import use
- * case on a worker thread. The size limit is enforced by h2o before we see the body.
+ * POST /import: checks the size and the media type here, on the loop (cheap, and a 415 is
+ * not a document of ours, so it is not vaulted); copies the body, because the request's
+ * buffers die with the connection while the worker may still be parsing; and runs the
+ * import use case on a worker thread. h2o refuses bodies over the larger of the two
+ * limits (synchronous, asynchronous) before we see them; each is checked here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,8 @@ static void import_run(struct markr_job *job, struct markr_services *services)
     const struct markr_import_outcome *o = &self->outcome;
 
     markr_import_document(&services->import, self->content_type, self->body, self->len, &self->outcome);
-    /* issue 5: counted here, whether or not the client is still there for the answer; a
-     * failure to store a document is not a refusal. */
+    /* Counted here, whether or not the client is still there for the answer; a failure to
+     * store a document is not a refusal. */
     if (o->error.code == MARKR_OK)
         markr_metrics_import_accepted(o->results, o->marks);
     else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
@@ -89,14 +90,14 @@ static void import_destroy(struct markr_http_job *job)
     free(self);
 }
 
-int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req)
+int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     struct import_job *job;
-    int async = markr_wants_async(req); /* issue 3 */
+    int async = markr_wants_async(req);
+    const struct markr_http_settings *settings = handler->settings;
 
-    /* issue 3: h2o's own limit is the larger of the two; each is checked here. */
-    if (req->entity.len > markr_http_body_limit(async)) {
+    if (req->entity.len > (async ? settings->max_async_body_bytes : settings->max_body_bytes)) {
         markr_http_send_problem(req, 413, "payload_too_large",
                                 async ? "the document is larger than the configured limit (MARKR_MAX_ASYNC_BODY_BYTES)"
                                       : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");
@@ -108,21 +109,16 @@ int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req)
         return 0;
     }
     if (async)
-        return markr_handle_import_async(pool, req, req->headers.entries[ct].value);
+        return markr_handle_import_async(handler->pool, req, req->headers.entries[ct].value);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
-    job->content_type = strndup(req->headers.entries[ct].value.base, req->headers.entries[ct].value.len);
-    job->len = req->entity.len;
-    job->body = malloc(job->len != 0 ? job->len : 1);
-    if (job->content_type == NULL || job->body == NULL) {
+    if (markr_http_copy_body(req, req->headers.entries[ct].value, &job->content_type, &job->body, &job->len) != 0) {
         import_destroy(&job->base);
         return -1;
     }
-    if (job->len != 0)
-        memcpy(job->body, req->entity.base, job->len);
     job->base.job.run = import_run;
     job->base.respond = import_respond;
     job->base.destroy = import_destroy;
-    markr_http_job_start(&job->base, req, pool);
+    markr_http_job_start(&job->base, req, handler->pool);
     return 0;
 }

@@ -1,8 +1,8 @@
 /*
- * POST /import with `Prefer: respond-async` (issue 3, ADR 0011): the document is stored in
- * the vault as 'queued' and answered 202 with Location /imports/{id} as soon as it is
- * durable; a queue runner (queue_runner.c) of any server sharing the database then judges
- * it. Its bound is MARKR_MAX_ASYNC_BODY_BYTES instead of MARKR_MAX_BODY_BYTES.
+ * POST /import with `Prefer: respond-async` (ADR 0011): the document is stored in the vault
+ * as 'queued' and answered 202 with Location /imports/{id} as soon as it is durable; a
+ * queue runner (queue_runner.c) of any server sharing the database then judges it. Its
+ * bound is MARKR_MAX_ASYNC_BODY_BYTES instead of MARKR_MAX_BODY_BYTES.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,19 +87,13 @@ int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2
 
     if (job == NULL)
         return -1;
-    job->content_type = strndup(content_type.base, content_type.len);
-    /* issue 6 (ADR 0018): the worker streams the body to PostgreSQL as chunks (COPY, no
-     * second copy in libpq) but still from a copy of its own: req->entity lives in h2o's
-     * connection buffers, which h2o frees when the client goes away, and that can happen
-     * while the worker is still sending (http_job.h). Only the loop thread may read it. */
-    job->len = req->entity.len;
-    job->body = malloc(job->len != 0 ? job->len : 1);
-    if (job->content_type == NULL || job->body == NULL) {
+    /* The worker streams the body to PostgreSQL as chunks (COPY, no second copy in libpq;
+     * ADR 0018) but still from a copy of its own, since the client may leave while it is
+     * still sending (markr_http_copy_body). */
+    if (markr_http_copy_body(req, content_type, &job->content_type, &job->body, &job->len) != 0) {
         async_destroy(&job->base);
         return -1;
     }
-    if (job->len != 0)
-        memcpy(job->body, req->entity.base, job->len);
     job->base.job.run = async_run;
     job->base.respond = async_respond;
     job->base.destroy = async_destroy;

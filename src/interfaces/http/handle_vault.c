@@ -1,5 +1,5 @@
 /*
- * The import vault over HTTP (issue 3): GET /imports (newest first, keyset pagination),
+ * The import vault over HTTP: GET /imports (newest first, keyset pagination),
  * GET /imports/{id}, GET /imports/{id}/raw (the verbatim body), GET /tests/{id}/conflicts,
  * and the administrators' POST /imports/{id}/reprocess. Parameters are checked here, on the
  * loop; the database work runs on a worker thread like every other endpoint.
@@ -13,30 +13,6 @@
 #include "http_job.h"
 #include "query.h"
 #include "responses.h"
-#include "server.h"
-
-/* --- settings ------------------------------------------------------------------------------------ */
-
-static struct {
-    size_t max_body_bytes;
-    size_t max_async_body_bytes;
-    char *admin_token; /* NULL: no admin endpoints */
-} vault_settings;
-
-void markr_http_vault_configure(const struct markr_http_settings *settings)
-{
-    vault_settings.max_body_bytes = settings->max_body_bytes;
-    vault_settings.max_async_body_bytes = settings->max_async_body_bytes;
-    free(vault_settings.admin_token);
-    vault_settings.admin_token = settings->admin_token != NULL && settings->admin_token[0] != '\0'
-                                     ? strdup(settings->admin_token)
-                                     : NULL;
-}
-
-size_t markr_http_body_limit(int async)
-{
-    return async ? vault_settings.max_async_body_bytes : vault_settings.max_body_bytes;
-}
 
 /* --- parameters ---------------------------------------------------------------------------------- */
 
@@ -102,9 +78,12 @@ static json_object *strings_json(char **items, size_t count)
 
 /* --- the job ------------------------------------------------------------------------------------- */
 
+/* What a job does: one kind per route. */
+enum vault_kind { VAULT_LIST, VAULT_INFO, VAULT_RAW, VAULT_CONFLICTS, VAULT_REPROCESS };
+
 struct vault_job {
     struct markr_http_job base;
-    enum markr_route route;
+    enum vault_kind kind;
     int64_t id;
     int dry_run;
     struct markr_import_filter filter;
@@ -127,24 +106,22 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
     const struct markr_vault_reader *v = &services->vault;
 
     markr_error_clear(&self->error);
-    switch (self->route) {
-    case MARKR_ROUTE_IMPORTS:
+    switch (self->kind) {
+    case VAULT_LIST:
         self->rc = markr_list_imports(v, &self->filter, &self->page, &self->error);
         break;
-    case MARKR_ROUTE_IMPORT_INFO:
+    case VAULT_INFO:
         self->rc = markr_get_import(v, self->id, &self->info, &self->error);
         break;
-    case MARKR_ROUTE_IMPORT_RAW:
+    case VAULT_RAW:
         self->rc = markr_get_raw_import(v, self->id, &self->content_type, &self->body, &self->len, &self->error);
         break;
-    case MARKR_ROUTE_TEST_CONFLICTS:
+    case VAULT_CONFLICTS:
         self->rc = markr_list_conflicts(v, self->test_id, self->test_id_len, &self->conflicts, &self->error);
         break;
-    case MARKR_ROUTE_IMPORT_REPROCESS:
+    case VAULT_REPROCESS:
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
         break;
-    default:
-        self->rc = markr_error_set(&self->error, MARKR_ERR_INTERNAL, "internal", "unexpected route");
     }
 }
 
@@ -226,8 +203,8 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
         markr_http_send_error(req, &self->error, 0);
         return;
     }
-    switch (self->route) {
-    case MARKR_ROUTE_IMPORTS: {
+    switch (self->kind) {
+    case VAULT_LIST: {
         json_object *items = json_object_new_array_ext((int)self->page.count);
         char cursor[24];
 
@@ -240,15 +217,16 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
                                self->page.next_before_id != 0 ? json_object_new_string(cursor) : NULL);
         break;
     }
-    case MARKR_ROUTE_IMPORT_INFO:
+    case VAULT_INFO:
         body = info_json(&self->info, 1);
         break;
-    case MARKR_ROUTE_IMPORT_RAW:
+    case VAULT_RAW:
         respond_raw(self, req);
         return;
-    case MARKR_ROUTE_TEST_CONFLICTS:
+    case VAULT_CONFLICTS:
         body = conflicts_json(self);
         break;
+    case VAULT_REPROCESS:
     default:
         body = report_json(self);
         break;
@@ -282,21 +260,22 @@ static int token_matches(h2o_iovec_t given, const char *expected)
     return diff == 0;
 }
 
-/* POST /imports/{id}/reprocess is for administrators: without a configured token it does not
- * exist (404); a missing or wrong bearer token is 401. The token is never logged. */
-static int authorised(h2o_req_t *req)
+/* POST /imports/{id}/reprocess is for administrators: without a configured token (unset or
+ * empty) it does not exist (404); a missing or wrong bearer token is 401. The token is
+ * never logged. */
+static int authorised(const char *admin_token, h2o_req_t *req)
 {
     ssize_t h;
     h2o_iovec_t v;
 
-    if (vault_settings.admin_token == NULL) {
+    if (admin_token == NULL || admin_token[0] == '\0') {
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
     }
     if ((h = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1)) >= 0) {
         v = req->headers.entries[h].value;
         if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
-            token_matches(h2o_iovec_init(v.base + 7, v.len - 7), vault_settings.admin_token))
+            token_matches(h2o_iovec_init(v.base + 7, v.len - 7), admin_token))
             return 1;
     }
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
@@ -353,47 +332,96 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
     return 0;
 }
 
-int markr_handle_vault(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match)
+static struct vault_job *new_job(enum vault_kind kind)
 {
-    struct vault_job *job;
+    struct vault_job *job = calloc(1, sizeof(*job));
 
-    if (match->route == MARKR_ROUTE_IMPORT_REPROCESS && !authorised(req))
-        return 0;
-    if ((job = calloc(1, sizeof(*job))) == NULL)
-        return -1;
-    job->route = match->route;
-    if (match->route == MARKR_ROUTE_IMPORT_INFO || match->route == MARKR_ROUTE_IMPORT_RAW ||
-        match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
-        if ((job->id = markr_parse_id(match->id, match->id_len)) < 1) {
-            free(job);
-            markr_http_send_problem(req, 400, "bad_import_id", "an import id is a positive decimal integer");
-            return 0;
-        }
-    }
-    if (match->route == MARKR_ROUTE_IMPORT_REPROCESS) {
-        static const char *const known[] = {"dry_run", NULL};
-        char value[8];
-        size_t len;
-        int rc = QUERY_GET(req, "dry_run", value, &len);
-
-        if (!markr_query_only(req->path.base, req->path.len, known) || rc < 0 ||
-            (rc == 1 && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
-            free(job);
-            return bad_query(req, "reprocess takes dry_run=true or dry_run=false");
-        }
-        job->dry_run = rc == 1 && strcmp(value, "true") == 0;
-    }
-    if (match->route == MARKR_ROUTE_IMPORTS && read_list_query(req, job) != 0) {
-        free(job);
-        return 0;
-    }
-    if (match->route == MARKR_ROUTE_TEST_CONFLICTS) {
-        memcpy(job->test_id, match->id, match->id_len);
-        job->test_id_len = match->id_len;
-    }
+    if (job == NULL)
+        return NULL;
+    job->kind = kind;
     job->base.job.run = vault_run;
     job->base.respond = vault_respond;
     job->base.destroy = vault_destroy;
-    markr_http_job_start(&job->base, req, pool);
+    return job;
+}
+
+/* Reads the {id} of match into job; answers 400 and returns -1 when it is not an import id. */
+static int read_import_id(h2o_req_t *req, const struct markr_route_match *match, struct vault_job *job)
+{
+    if ((job->id = markr_parse_id(match->id, match->id_len)) >= 1)
+        return 0;
+    markr_http_send_problem(req, 400, "bad_import_id", "an import id is a positive decimal integer");
+    return -1;
+}
+
+/* Queues job, unless its parameters were refused (refused != 0: the 400 has gone out); then
+ * frees it. */
+static int start(struct markr_http_handler *handler, h2o_req_t *req, struct vault_job *job, int refused)
+{
+    if (refused) {
+        free(job);
+        return 0;
+    }
+    markr_http_job_start(&job->base, req, handler->pool);
     return 0;
+}
+
+int markr_handle_imports(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct vault_job *job = new_job(VAULT_LIST);
+
+    return job != NULL ? start(handler, req, job, read_list_query(req, job)) : -1;
+}
+
+int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct vault_job *job = new_job(VAULT_INFO);
+
+    return job != NULL ? start(handler, req, job, read_import_id(req, match, job)) : -1;
+}
+
+int markr_handle_import_raw(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct vault_job *job = new_job(VAULT_RAW);
+
+    return job != NULL ? start(handler, req, job, read_import_id(req, match, job)) : -1;
+}
+
+int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *req,
+                                const struct markr_route_match *match)
+{
+    struct vault_job *job = new_job(VAULT_CONFLICTS);
+
+    if (job == NULL)
+        return -1;
+    memcpy(job->test_id, match->id, match->id_len);
+    job->test_id_len = match->id_len;
+    return start(handler, req, job, 0);
+}
+
+/* Reads ?dry_run=true|false into job; answers 400 and returns -1 for anything else. */
+static int read_reprocess_query(h2o_req_t *req, struct vault_job *job)
+{
+    static const char *const known[] = {"dry_run", NULL};
+    char value[8];
+    size_t len;
+    int rc = QUERY_GET(req, "dry_run", value, &len);
+
+    if (!markr_query_only(req->path.base, req->path.len, known) || rc < 0 ||
+        (rc == 1 && strcmp(value, "true") != 0 && strcmp(value, "false") != 0))
+        return bad_query(req, "reprocess takes dry_run=true or dry_run=false"), -1;
+    job->dry_run = rc == 1 && strcmp(value, "true") == 0;
+    return 0;
+}
+
+int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t *req,
+                                  const struct markr_route_match *match)
+{
+    struct vault_job *job;
+
+    if (!authorised(handler->settings->admin_token, req))
+        return 0;
+    if ((job = new_job(VAULT_REPROCESS)) == NULL)
+        return -1;
+    return start(handler, req, job, read_import_id(req, match, job) != 0 || read_reprocess_query(req, job) != 0);
 }

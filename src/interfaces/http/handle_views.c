@@ -1,5 +1,5 @@
 /*
- * The dashboard views (issue 4): GET /tests, /results/{test-id}, /students/{student-number}
+ * The dashboard's views: GET /tests, /results/{test-id}, /students/{student-number}
  * and /results/{test-id}/histogram. Query parameters are read here (a malformed one is a 400
  * before any work is queued); ranges are checked by the use cases; the JSON body is built on
  * the worker thread from the rows the views reader visits, so no list is copied twice.
@@ -188,10 +188,8 @@ static struct view_job *new_job(enum view_kind kind, const struct markr_route_ma
     if (job == NULL)
         return NULL;
     job->kind = kind;
-    if (match != NULL) {
-        memcpy(job->id, match->id, match->id_len);
-        job->id_len = match->id_len;
-    }
+    memcpy(job->id, match->id, match->id_len); /* empty for GET /tests */
+    job->id_len = match->id_len;
     job->base.job.run = view_run;
     job->base.respond = view_respond;
     job->base.destroy = view_destroy;
@@ -206,12 +204,12 @@ static int start(struct markr_worker_pool *pool, h2o_req_t *req, struct view_job
     return 0;
 }
 
-int markr_handle_tests(struct markr_worker_pool *pool, h2o_req_t *req)
+int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    return start(pool, req, new_job(VIEW_TESTS, NULL));
+    return start(handler->pool, req, new_job(VIEW_TESTS, match));
 }
 
-int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match)
+int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     struct markr_results_page page = {0};
     char value[PARAM_MAX + 1];
@@ -236,15 +234,15 @@ int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const s
     if ((job = new_job(VIEW_RESULTS, match)) == NULL)
         return -1;
     job->page = page;
-    return start(pool, req, job);
+    return start(handler->pool, req, job);
 }
 
-int markr_handle_student(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match)
+int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    return start(pool, req, new_job(VIEW_STUDENT, match));
+    return start(handler->pool, req, new_job(VIEW_STUDENT, match));
 }
 
-int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match)
+int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     uint64_t bins;
     struct view_job *job;
@@ -254,5 +252,5 @@ int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const
     if ((job = new_job(VIEW_HISTOGRAM, match)) == NULL)
         return -1;
     job->bins = bins > MARKR_HISTOGRAM_BINS_MAX ? 0 : (unsigned)bins; /* 0: refused by the use case */
-    return start(pool, req, job);
+    return start(handler->pool, req, job);
 }

@@ -1,6 +1,9 @@
 /*
- * The endpoints. Each returns 0 once it has answered or queued its work (h2o's on_req
- * convention). Those that need the database hand a job to the worker pool.
+ * The endpoints, each named by an entry of the route table (routes.c), and what they are
+ * given: the server's handler, which h2o passes to on_req, carrying the settings and the
+ * shared state of the server, so that no endpoint reads a global. Each returns 0 once it
+ * has answered or queued its work (h2o's on_req convention), -1 when it could not start.
+ * Those that need the database hand a job to the worker pool.
  */
 #ifndef MARKR_INTERFACES_HTTP_HANDLERS_H
 #define MARKR_INTERFACES_HTTP_HANDLERS_H
@@ -8,36 +11,59 @@
 #include <h2o.h>
 
 #include "router.h"
+#include "server.h"
 #include "worker_pool.h"
 
-/* GET /health: liveness, answered on the loop without the database. */
-int markr_handle_health(h2o_req_t *req);
-/* GET /ready: database reachable and schema current, else 503. */
-int markr_handle_ready(struct markr_worker_pool *pool, h2o_req_t *req);
-/* POST /import. */
-int markr_handle_import(struct markr_worker_pool *pool, h2o_req_t *req);
-/* GET /results/{test-id}/aggregate. */
-int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+struct markr_live;
 
-/* issue 3: GET /imports, GET /imports/{id}, GET /imports/{id}/raw,
- * POST /imports/{id}/reprocess (admin), GET /tests/{test-id}/conflicts. */
-int markr_handle_vault(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
-/* POST /import with Prefer: respond-async: stored as queued, 202 at once. */
+struct markr_http_handler {
+    h2o_handler_t super; /* first: h2o calls on_req with &super */
+    /* The server's settings (limits, admin token), for as long as it serves. */
+    const struct markr_http_settings *settings;
+    struct markr_worker_pool *pool;
+    struct markr_live *live;   /* the aggregate cache and the live streams (live.h) */
+    const size_t *connections; /* open client connections, counted by the server */
+};
+
+/* GET /health: liveness, answered on the loop without the database. */
+int markr_handle_health(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+/* GET /ready: database reachable and schema current, else 503. */
+int markr_handle_ready(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
+/* POST /import (handle_import.c), or with Prefer: respond-async stored as queued and
+ * answered 202 at once (handle_import_async.c). */
+int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type);
 /* Whether the request asks for an asynchronous answer (Prefer: respond-async). */
 int markr_wants_async(h2o_req_t *req);
-/* Keeps the settings the vault handlers need (limits, admin token; copied). */
-struct markr_http_settings;
-void markr_http_vault_configure(const struct markr_http_settings *settings);
-/* The body limit of POST /import, synchronous or asynchronous. */
-size_t markr_http_body_limit(int async);
-/* issue 4 (handle_views.c): GET /tests, /results/{test-id}, /students/{student-number},
- * /results/{test-id}/histogram. */
-int markr_handle_tests(struct markr_worker_pool *pool, h2o_req_t *req);
-int markr_handle_results(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
-int markr_handle_student(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
-int markr_handle_histogram(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
-/* issue 4 (handle_dashboard.c): GET / and /static/{name}, compiled-in files. */
-int markr_handle_dashboard(h2o_req_t *req, const struct markr_route_match *match);
+
+/* GET /results/{test-id}/aggregate computed by a worker; its route is the aggregate cache's
+ * (markr_live_handle_aggregate), which falls back to this. */
+int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+
+/* The import vault (handle_vault.c): GET /imports, GET /imports/{id}, GET /imports/{id}/raw,
+ * POST /imports/{id}/reprocess (administrators), GET /tests/{test-id}/conflicts. */
+int markr_handle_imports(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_import_raw(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t *req,
+                                  const struct markr_route_match *match);
+int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *req,
+                                const struct markr_route_match *match);
+
+/* The dashboard's views (handle_views.c): GET /tests, /results/{test-id},
+ * /students/{student-number}, /results/{test-id}/histogram. */
+int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
+/* The dashboard's files compiled into the binary (handle_dashboard.c): GET / and
+ * GET /static/{name}. */
+int markr_handle_dashboard(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_static(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
+/* GET /metrics (observe_http.c): the counters, with the pool's and the server's gauges. */
+int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
 #endif

@@ -4,6 +4,9 @@
  */
 #include "http_job.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "responses.h"
 
 struct markr_http_anchor {
@@ -43,4 +46,17 @@ void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct mar
         markr_http_send_problem(req, 503, "overloaded", "too many requests are waiting for the database; retry shortly");
         job->destroy(job);
     }
+}
+
+int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, char **content_type_copy, char **body,
+                         size_t *len)
+{
+    *content_type_copy = strndup(content_type.base, content_type.len);
+    *len = req->entity.len;
+    *body = malloc(*len != 0 ? *len : 1);
+    if (*content_type_copy == NULL || *body == NULL)
+        return -1;
+    if (*len != 0)
+        memcpy(*body, req->entity.base, *len);
+    return 0;
 }

@@ -27,4 +27,12 @@ struct markr_http_job {
  * Retry-After and destroys the job. */
 void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
+/* Copies the request's body into *body (*len bytes) and content_type into
+ * *content_type_copy (NUL-terminated), heap memory of the job's: req->entity lives in h2o's connection
+ * buffers, which h2o frees when the client goes away, and that can happen while a worker
+ * still reads the body. Only the loop thread may read req->entity. Returns 0, or -1 when
+ * out of memory; either way the caller frees both (free(NULL) does nothing). */
+int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, char **content_type_copy, char **body,
+                         size_t *len);
+
 #endif

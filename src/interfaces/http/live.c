@@ -618,8 +618,10 @@ static void on_waiter_dispose(void *p)
         h2o_linklist_unlink(&w->link); /* the client left before the figures came */
 }
 
-int markr_live_handle_aggregate(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match)
+int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,
+                                const struct markr_route_match *match)
 {
+    struct markr_live *live = handler->live;
     struct topic *t;
     struct waiter *w;
 
@@ -649,8 +651,10 @@ static int refuse_when_closed(struct markr_live *live, h2o_req_t *req)
     return 1;
 }
 
-int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match)
+int markr_live_handle_aggregate_stream(struct markr_http_handler *handler, h2o_req_t *req,
+                                       const struct markr_route_match *match)
 {
+    struct markr_live *live = handler->live;
     struct topic *t;
     struct client *c;
 
@@ -666,9 +670,10 @@ int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, 
     return 0;
 }
 
-int markr_live_handle_events(struct markr_live *live, h2o_req_t *req)
+int markr_live_handle_events(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     static const char hello[] = "retry: 2000\n: markr events\n\n";
+    struct markr_live *live = handler->live;
 
     if (refuse_when_closed(live, req))
         return 0;

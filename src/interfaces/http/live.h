@@ -1,5 +1,5 @@
 /*
- * Live reads (issue 4, ADR 0012 and 0013): the exact aggregate cache answered on the loop
+ * Live reads (ADR 0012 and 0013): the exact aggregate cache answered on the loop
  * thread, and the Server-Sent Events streams, both kept current by the change feed. One
  * per server, used from the loop thread only (the feed runs on a thread of its own and
  * posts to the loop).
@@ -26,12 +26,14 @@ struct markr_live *markr_live_create(h2o_loop_t *loop, struct markr_worker_pool 
 void markr_live_shutdown(struct markr_live *live);
 void markr_live_destroy(struct markr_live *live);
 
-/* GET /results/{test-id}/aggregate: from the cache when it holds the test, else computed
- * once for every request waiting for it. */
-int markr_live_handle_aggregate(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match);
+/* The routes (routes.c), each on handler->live. GET /results/{test-id}/aggregate: from the
+ * cache when it holds the test, else computed once for every request waiting for it. */
+int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,
+                                const struct markr_route_match *match);
 /* GET /results/{test-id}/aggregate/stream (SSE). */
-int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match);
+int markr_live_handle_aggregate_stream(struct markr_http_handler *handler, h2o_req_t *req,
+                                       const struct markr_route_match *match);
 /* GET /events (SSE). */
-int markr_live_handle_events(struct markr_live *live, h2o_req_t *req);
+int markr_live_handle_events(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
 #endif

@@ -1,20 +1,24 @@
 /*
- * Issue 5 in the HTTP adapter: request ids, one logfmt line per request, the counters of
- * GET /metrics (ADR 0015). The line and the counters are written by an h2o logger, which
+ * Observability in the HTTP adapter: request ids, one logfmt line per request, the counters
+ * of GET /metrics (ADR 0015). The line and the counters are written by an h2o logger, which
  * h2o calls once per request when it is disposed, whatever answered it (a handler, a
- * filter, h2o itself), so the figures are of what went out on the wire.
+ * filter, h2o itself), so the figures are of what went out on the wire. The route they
+ * name is the one the dispatcher matched, carried on the request.
  */
 #include "observe_http.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
+#include "query.h"
 #include "responses.h"
 #include "router.h"
 
@@ -26,12 +30,13 @@ static atomic_uint_fast64_t id_counter;
 void markr_http_observe_init(void)
 {
     uint64_t seed = 0;
+    int routes = MARKR_ROUTE_FIRST + (int)markr_route_count(markr_routes);
 
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
         seed = (uint64_t)(uintptr_t)&seed ^ (uint64_t)getpid();
     snprintf(id_prefix, sizeof(id_prefix), "%016" PRIx64, seed);
-    for (int r = 0; r < MARKR_ROUTE_COUNT && r < MARKR_METRICS_ROUTES; ++r)
-        markr_metrics_name_route(r, markr_route_template((enum markr_route)r));
+    for (int r = 0; r < routes && r < MARKR_METRICS_ROUTES; ++r)
+        markr_metrics_name_route(r, markr_route_template(markr_routes, r));
 }
 
 /* A client's id is kept when it is 1 to 64 bytes of [A-Za-z0-9._:-]; anything else could
@@ -50,7 +55,29 @@ static int usable_id(h2o_iovec_t v)
     return 1;
 }
 
-void markr_http_request_begin(h2o_req_t *req)
+/* h2o 2.2.5 has no field for a handler's own data on a request, but it carries string
+ * "environment variables" from handlers to loggers (req->env, h2o_req_getenv): the route's
+ * number travels there, in decimal. */
+#define ROUTE_ENV "MARKR_ROUTE"
+
+static void note_route(h2o_req_t *req, int route)
+{
+    char digits[16];
+    int n = snprintf(digits, sizeof(digits), "%d", route);
+
+    *h2o_req_getenv(req, H2O_STRLIT(ROUTE_ENV), 1) = h2o_strdup(&req->pool, digits, (size_t)n);
+}
+
+/* The route noted by the dispatcher, or -1 when h2o answered before routing (a body over
+ * the limit, broken framing). */
+static int noted_route(h2o_req_t *req)
+{
+    h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(ROUTE_ENV), 0);
+
+    return v != NULL ? (int)markr_parse_uint(v->base, v->len, INT_MAX) : -1;
+}
+
+void markr_http_request_begin(h2o_req_t *req, int route)
 {
     ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
     h2o_iovec_t id;
@@ -65,13 +92,12 @@ void markr_http_request_begin(h2o_req_t *req)
     }
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
     markr_metrics_in_flight(1);
+    note_route(req, route);
 }
 
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
-    struct markr_route_match match;
-    enum markr_route route =
-        req->path.base != NULL ? markr_route_match(req->path.base, req->path.len, &match) : MARKR_ROUTE_NONE;
+    int route = noted_route(req);
     ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     char id[REQUEST_ID_MAX + 1] = "-", method[16] = "-", status[8], bytes[24], ms[24];
     int64_t usec = 0;
@@ -82,9 +108,15 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
         snprintf(id, sizeof(id), "%.*s", (int)v.len, v.base);
         markr_metrics_in_flight(-1); /* it went through markr_http_request_begin */
     }
+    if (route < 0) {
+        struct markr_route_match match;
+
+        route = req->path.base != NULL ? markr_route_match(markr_routes, req->path.base, req->path.len, &match)
+                                       : MARKR_ROUTE_UNMATCHED;
+    }
     if (!h2o_time_compute_duration(req, &usec) || usec < 0)
         usec = 0;
-    markr_metrics_request_done((int)route, req->res.status, (uint64_t)usec);
+    markr_metrics_request_done(route, req->res.status, (uint64_t)usec);
     if (!markr_log_enabled(MARKR_LOG_INFO))
         return;
     /* A method is a token of the same safe characters as an id; anything else is not logged. */
@@ -93,8 +125,8 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
     snprintf(status, sizeof(status), "%d", req->res.status);
     snprintf(bytes, sizeof(bytes), "%zu", req->bytes_sent);
     snprintf(ms, sizeof(ms), "%.3f", (double)usec / 1000.0);
-    markr_log(MARKR_LOG_INFO, "request", "request_id", id, "method", method, "route", markr_route_template(route),
-              "status", status, "bytes", bytes, "duration_ms", ms, NULL);
+    markr_log(MARKR_LOG_INFO, "request", "request_id", id, "method", method, "route",
+              markr_route_template(markr_routes, route), "status", status, "bytes", bytes, "duration_ms", ms, NULL);
 }
 
 void markr_http_register_logger(h2o_pathconf_t *pathconf)
@@ -104,13 +136,17 @@ void markr_http_register_logger(h2o_pathconf_t *pathconf)
     logger->log_access = log_access;
 }
 
-int markr_http_handle_metrics(h2o_req_t *req, const struct markr_metrics_gauges *gauges)
+int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    size_t len;
-    char *text = markr_metrics_render(gauges, &len);
-    char *copy;
+    struct markr_metrics_gauges gauges = {.connections = *handler->connections};
+    size_t workers, in_use, waiting, len;
+    char *text, *copy;
 
-    if (text == NULL)
+    markr_worker_pool_stats(handler->pool, &workers, &in_use, &waiting);
+    gauges.pool_workers = workers;
+    gauges.pool_in_use = in_use;
+    gauges.pool_waiting = waiting;
+    if ((text = markr_metrics_render(&gauges, &len)) == NULL)
         return -1;
     copy = h2o_mem_alloc_pool(&req->pool, len);
     memcpy(copy, text, len);

@@ -1,7 +1,8 @@
 /*
  * Route matching on the raw request target. h2o's normalised path decodes %2F before
- * splitting, which would let an id containing '/' reach the wrong route; so we split the
- * raw path on '/' first and decode each segment afterwards.
+ * splitting, which would let an id containing '/' reach the wrong route; so the raw path
+ * is split on '/' first, literal segments are compared as written, and only the segment of
+ * a {placeholder} is decoded, once its route is known.
  */
 #include "router.h"
 
@@ -40,159 +41,101 @@ long markr_percent_decode(const char *src, size_t len, char *dst, size_t cap)
     return (long)out;
 }
 
-const char *markr_route_template(enum markr_route route)
+size_t markr_route_count(const struct markr_route *table)
 {
-    /* One line per route: a route added without one fails the router's unit test. */
-    static const char *const templates[MARKR_ROUTE_COUNT] = {
-        [MARKR_ROUTE_NONE] = "unmatched",
-        [MARKR_ROUTE_BAD_PATH] = "bad_path",
-        [MARKR_ROUTE_HEALTH] = "/health",
-        [MARKR_ROUTE_READY] = "/ready",
-        [MARKR_ROUTE_IMPORT] = "/import",
-        [MARKR_ROUTE_AGGREGATE] = "/results/{test-id}/aggregate",
-        [MARKR_ROUTE_IMPORTS] = "/imports",
-        [MARKR_ROUTE_IMPORT_INFO] = "/imports/{id}",
-        [MARKR_ROUTE_IMPORT_RAW] = "/imports/{id}/raw",
-        [MARKR_ROUTE_IMPORT_REPROCESS] = "/imports/{id}/reprocess",
-        [MARKR_ROUTE_TEST_CONFLICTS] = "/tests/{test-id}/conflicts",
-        [MARKR_ROUTE_TESTS] = "/tests",
-        [MARKR_ROUTE_RESULTS] = "/results/{test-id}",
-        [MARKR_ROUTE_STUDENT] = "/students/{student-number}",
-        [MARKR_ROUTE_HISTOGRAM] = "/results/{test-id}/histogram",
-        [MARKR_ROUTE_AGGREGATE_STREAM] = "/results/{test-id}/aggregate/stream",
-        [MARKR_ROUTE_EVENTS] = "/events",
-        [MARKR_ROUTE_DASHBOARD] = "/",
-        [MARKR_ROUTE_STATIC] = "/static/{name}",
-        [MARKR_ROUTE_METRICS] = "/metrics",
-    };
+    size_t n = 0;
 
-    return route >= 0 && route < MARKR_ROUTE_COUNT && templates[route] != NULL ? templates[route] : "unmatched";
+    while (table[n].template_ != NULL)
+        ++n;
+    return n;
 }
 
-static int segment_is(const char *seg, size_t len, const char *literal)
+const char *markr_route_template(const struct markr_route *table, int number)
 {
-    return len == strlen(literal) && memcmp(seg, literal, len) == 0;
+    if (number == MARKR_ROUTE_BAD_PATH)
+        return "bad_path";
+    if (number >= MARKR_ROUTE_FIRST && (size_t)(number - MARKR_ROUTE_FIRST) < markr_route_count(table))
+        return table[number - MARKR_ROUTE_FIRST].template_;
+    return "unmatched";
 }
 
-/* issue 3: decodes the {id} segment into m. */
-static int decode_id(const char *seg, size_t len, struct markr_route_match *m)
+static int method_is(const char *method, size_t len, const char *name)
 {
-    long id_len = markr_percent_decode(seg, len, m->id, MARKR_ROUTE_ID_MAX);
-
-    if (id_len < 0)
-        return -1;
-    m->id[id_len] = '\0';
-    m->id_len = (size_t)id_len;
-    return 0;
+    return len == strlen(name) && memcmp(method, name, len) == 0;
 }
 
-enum markr_route markr_route_match(const char *path, size_t len, struct markr_route_match *m)
+int markr_route_allows(const struct markr_route *route, const char *method, size_t len)
 {
-    const char *segs[4];
-    size_t seg_len[4], n = 0;
+    if ((route->methods & MARKR_METHOD_GET) && (method_is(method, len, "GET") || method_is(method, len, "HEAD")))
+        return 1;
+    return (route->methods & MARKR_METHOD_POST) && method_is(method, len, "POST");
+}
+
+/* The value of Allow for a set of methods: HEAD comes with GET. */
+static const char *allow_of(unsigned methods)
+{
+    switch (methods & (MARKR_METHOD_GET | MARKR_METHOD_POST)) {
+    case MARKR_METHOD_GET:
+        return "GET, HEAD";
+    case MARKR_METHOD_POST:
+        return "POST";
+    case MARKR_METHOD_GET | MARKR_METHOD_POST:
+        return "GET, HEAD, POST";
+    default:
+        return "";
+    }
+}
+
+/* Whether path (no query, starting with '/') has the shape of template: as many segments,
+ * and equal literals. The raw segment where the template has a {placeholder} goes to *id. */
+static int has_shape(const char *template_, const char *path, size_t len, const char **id, size_t *id_len)
+{
+    const char *t = template_ + 1;
+    size_t p = 1;
+
+    for (;;) {
+        const char *t_end = strchr(t, '/');
+        size_t t_len = t_end != NULL ? (size_t)(t_end - t) : strlen(t);
+        const char *p_end = memchr(path + p, '/', len - p);
+        size_t p_len = p_end != NULL ? (size_t)(p_end - (path + p)) : len - p;
+
+        if (t_len >= 2 && t[0] == '{' && t[t_len - 1] == '}') {
+            *id = path + p;
+            *id_len = p_len;
+        } else if (t_len != p_len || memcmp(t, path + p, p_len) != 0) {
+            return 0;
+        }
+        if (t_end == NULL || p_end == NULL)
+            return t_end == NULL && p_end == NULL; /* both end here, or the segment counts differ */
+        t = t_end + 1;
+        p += p_len + 1;
+    }
+}
+
+int markr_route_match(const struct markr_route *table, const char *path, size_t len, struct markr_route_match *m)
+{
     const char *query = memchr(path, '?', len);
 
     memset(m, 0, sizeof(*m));
     if (query != NULL)
         len = (size_t)(query - path);
     if (len == 0 || path[0] != '/')
-        return m->route = MARKR_ROUTE_NONE;
+        return m->number = MARKR_ROUTE_UNMATCHED;
+    for (size_t i = 0; table[i].template_ != NULL; ++i) {
+        const char *id = NULL;
+        size_t id_len = 0;
+        long decoded;
 
-    /* Split "/a/b/c" into at most four segments; a fifth means no route has that shape. */
-    for (size_t start = 1, i = 1; i <= len; ++i) {
-        if (i == len || path[i] == '/') {
-            if (n == 4)
-                return m->route = MARKR_ROUTE_NONE;
-            segs[n] = path + start;
-            seg_len[n++] = i - start;
-            start = i + 1;
-        }
+        if (!has_shape(table[i].template_, path, len, &id, &id_len))
+            continue;
+        /* The path is this route's: an id that cannot be decoded is the client's mistake. */
+        if (id != NULL && (decoded = markr_percent_decode(id, id_len, m->id, MARKR_ROUTE_ID_MAX)) < 0)
+            return m->number = MARKR_ROUTE_BAD_PATH;
+        m->id_len = id != NULL ? (size_t)decoded : 0;
+        m->id[m->id_len] = '\0';
+        m->route = &table[i];
+        m->allow = allow_of(table[i].methods);
+        return m->number = MARKR_ROUTE_FIRST + (int)i;
     }
-
-    if (n == 1 && segment_is(segs[0], seg_len[0], "metrics")) {
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_METRICS;
-    }
-    if (n == 1 && segment_is(segs[0], seg_len[0], "health")) {
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_HEALTH;
-    }
-    if (n == 1 && segment_is(segs[0], seg_len[0], "ready")) {
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_READY;
-    }
-    if (n == 1 && segment_is(segs[0], seg_len[0], "import")) {
-        m->allow = "POST";
-        return m->route = MARKR_ROUTE_IMPORT;
-    }
-    if (n == 3 && segment_is(segs[0], seg_len[0], "results") && segment_is(segs[2], seg_len[2], "aggregate")) {
-        long id_len = markr_percent_decode(segs[1], seg_len[1], m->id, MARKR_ROUTE_ID_MAX);
-
-        if (id_len < 0)
-            return m->route = MARKR_ROUTE_BAD_PATH;
-        m->id[id_len] = '\0';
-        m->id_len = (size_t)id_len;
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_AGGREGATE;
-    }
-    /* issue 3: the import vault; {id} is decoded here and checked by its handler. */
-    if (n == 1 && segment_is(segs[0], seg_len[0], "imports")) {
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_IMPORTS;
-    }
-    if ((n == 2 || n == 3) && segment_is(segs[0], seg_len[0], "imports")) {
-        enum markr_route route = MARKR_ROUTE_IMPORT_INFO;
-
-        if (n == 3 && segment_is(segs[2], seg_len[2], "raw"))
-            route = MARKR_ROUTE_IMPORT_RAW;
-        else if (n == 3 && segment_is(segs[2], seg_len[2], "reprocess"))
-            route = MARKR_ROUTE_IMPORT_REPROCESS;
-        else if (n == 3)
-            return m->route = MARKR_ROUTE_NONE;
-        if (decode_id(segs[1], seg_len[1], m) != 0)
-            return m->route = MARKR_ROUTE_BAD_PATH;
-        m->allow = route == MARKR_ROUTE_IMPORT_REPROCESS ? "POST" : "GET, HEAD";
-        return m->route = route;
-    }
-    if (n == 3 && segment_is(segs[0], seg_len[0], "tests") && segment_is(segs[2], seg_len[2], "conflicts")) {
-        if (decode_id(segs[1], seg_len[1], m) != 0)
-            return m->route = MARKR_ROUTE_BAD_PATH;
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_TEST_CONFLICTS;
-    }
-    /* issue 4: dashboard views, streams and page */
-    if (n == 1 && seg_len[0] == 0) {
-        m->allow = "GET, HEAD";
-        return m->route = MARKR_ROUTE_DASHBOARD;
-    }
-    if (n == 1 && (segment_is(segs[0], seg_len[0], "tests") || segment_is(segs[0], seg_len[0], "events"))) {
-        m->allow = "GET, HEAD";
-        return m->route = segs[0][0] == 't' ? MARKR_ROUTE_TESTS : MARKR_ROUTE_EVENTS;
-    }
-    {
-        enum markr_route route = MARKR_ROUTE_NONE;
-
-        if (n == 2 && segment_is(segs[0], seg_len[0], "results"))
-            route = MARKR_ROUTE_RESULTS;
-        else if (n == 2 && segment_is(segs[0], seg_len[0], "students"))
-            route = MARKR_ROUTE_STUDENT;
-        else if (n == 2 && segment_is(segs[0], seg_len[0], "static"))
-            route = MARKR_ROUTE_STATIC;
-        else if (n == 3 && segment_is(segs[0], seg_len[0], "results") && segment_is(segs[2], seg_len[2], "histogram"))
-            route = MARKR_ROUTE_HISTOGRAM;
-        else if (n == 4 && segment_is(segs[0], seg_len[0], "results") &&
-                 segment_is(segs[2], seg_len[2], "aggregate") && segment_is(segs[3], seg_len[3], "stream"))
-            route = MARKR_ROUTE_AGGREGATE_STREAM;
-        if (route != MARKR_ROUTE_NONE) {
-            long id_len = markr_percent_decode(segs[1], seg_len[1], m->id, MARKR_ROUTE_ID_MAX);
-
-            if (id_len < 0)
-                return m->route = MARKR_ROUTE_BAD_PATH;
-            m->id[id_len] = '\0';
-            m->id_len = (size_t)id_len;
-            m->allow = "GET, HEAD";
-            return m->route = route;
-        }
-    }
-    return m->route = MARKR_ROUTE_NONE;
+    return m->number = MARKR_ROUTE_UNMATCHED;
 }

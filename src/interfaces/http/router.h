@@ -1,56 +1,73 @@
 /*
- * Routing of request targets to endpoints, free of h2o so that it is unit-tested and fuzzed
- * alone. Path segments are percent-decoded after splitting, so an id may hold any byte,
- * including '/' written as %2F.
+ * Routing of request targets to endpoints. An endpoint is one entry of a route table (the
+ * server's is markr_routes, in routes.c): its path template, the methods it accepts and its
+ * handler. Matching is free of h2o and never calls a handler, so that it is unit-tested and
+ * fuzzed alone. Path segments are percent-decoded after splitting, so an id may hold any
+ * byte, including '/' written as %2F.
  */
 #ifndef MARKR_INTERFACES_HTTP_ROUTER_H
 #define MARKR_INTERFACES_HTTP_ROUTER_H
 
 #include <stddef.h>
 
-enum markr_route {
-    MARKR_ROUTE_NONE = 0,  /* no such resource: 404 */
-    MARKR_ROUTE_BAD_PATH,  /* malformed percent-encoding: 400 */
-    MARKR_ROUTE_HEALTH,    /* GET /health */
-    MARKR_ROUTE_READY,     /* GET /ready */
-    MARKR_ROUTE_IMPORT,    /* POST /import */
-    MARKR_ROUTE_AGGREGATE, /* GET /results/{test-id}/aggregate */
-    /* issue 3: the import vault */
-    MARKR_ROUTE_IMPORTS,           /* GET /imports */
-    MARKR_ROUTE_IMPORT_INFO,       /* GET /imports/{id} */
-    MARKR_ROUTE_IMPORT_RAW,        /* GET /imports/{id}/raw */
-    MARKR_ROUTE_IMPORT_REPROCESS,  /* POST /imports/{id}/reprocess */
-    MARKR_ROUTE_TEST_CONFLICTS,    /* GET /tests/{test-id}/conflicts */
-    /* issue 4: dashboard views, streams and page */
-    MARKR_ROUTE_TESTS,            /* GET /tests */
-    MARKR_ROUTE_RESULTS,          /* GET /results/{test-id} */
-    MARKR_ROUTE_STUDENT,          /* GET /students/{student-number} */
-    MARKR_ROUTE_HISTOGRAM,        /* GET /results/{test-id}/histogram */
-    MARKR_ROUTE_AGGREGATE_STREAM, /* GET /results/{test-id}/aggregate/stream */
-    MARKR_ROUTE_EVENTS,           /* GET /events */
-    MARKR_ROUTE_DASHBOARD,        /* GET / */
-    MARKR_ROUTE_STATIC,           /* GET /static/{name}: a file of the dashboard */
-    MARKR_ROUTE_METRICS,          /* GET /metrics (issue 5) */
-    MARKR_ROUTE_COUNT
+struct st_h2o_req_t;       /* h2o_req_t: handlers see h2o, the matcher does not */
+struct markr_http_handler; /* what every handler is given (handlers.h) */
+struct markr_route_match;
+
+/* The methods of a route. GET also accepts HEAD (h2o sends the headers only). */
+enum {
+    MARKR_METHOD_GET = 1 << 0,
+    MARKR_METHOD_POST = 1 << 1,
 };
 
-/* The route's template for logs and metrics ("/results/{test-id}/aggregate"): never the raw
- * path, so their label sets stay small whatever ids clients send. */
-const char *markr_route_template(enum markr_route route);
+struct markr_route {
+    /* The path, one segment per '/': each a literal or a {placeholder} (at most one per
+     * route), e.g. "/results/{test-id}/aggregate". It is also the route's name in logs and
+     * metrics: never the raw path, so their label sets stay small whatever ids clients
+     * send. NULL ends a table. */
+    const char *template_;
+    unsigned methods; /* MARKR_METHOD_* */
+    /* Answers the request (h2o's on_req convention): 0 once it has answered or queued its
+     * work, -1 when it could not start (the dispatcher then answers 500). */
+    int (*handler)(struct markr_http_handler *handler, struct st_h2o_req_t *req, const struct markr_route_match *match);
+};
+
+/* The server's routes (routes.c). */
+extern const struct markr_route markr_routes[];
+
+/* Route numbers count the requests of logs and metrics: two for requests no route takes,
+ * then MARKR_ROUTE_FIRST + i for entry i of the table. */
+enum {
+    MARKR_ROUTE_UNMATCHED = 0, /* no route has this path: 404, "unmatched" */
+    MARKR_ROUTE_BAD_PATH = 1,  /* a route's path with a malformed escape or over-long id: 400 */
+    MARKR_ROUTE_FIRST = 2,
+};
 
 /* Longest decoded id accepted in a path; longer ones are refused as a bad path. */
 #define MARKR_ROUTE_ID_MAX 1024
 
 struct markr_route_match {
-    enum markr_route route;
-    const char *allow; /* methods the resource accepts, for 405 and Allow */
-    char id[MARKR_ROUTE_ID_MAX + 1]; /* decoded {test-id}; NUL-terminated, may hold NULs */
+    int number;                      /* MARKR_ROUTE_UNMATCHED, MARKR_ROUTE_BAD_PATH or the entry's */
+    const struct markr_route *route; /* the entry; NULL for the two others */
+    const char *allow;               /* the entry's methods, for 405 and Allow; NULL without one */
+    char id[MARKR_ROUTE_ID_MAX + 1]; /* decoded {placeholder}; NUL-terminated, may hold NULs */
     size_t id_len;
 };
 
-/* Matches a request target (path with optional query) against the routes. The method is
- * not considered: compare it with match->allow. Returns match->route. */
-enum markr_route markr_route_match(const char *path, size_t len, struct markr_route_match *match);
+/* Matches a request target (path with optional query) against table: the first entry
+ * whose template has the path's shape (same segments, literals equal as written). The
+ * method is not considered: see markr_route_allows. Returns match->number. */
+int markr_route_match(const struct markr_route *table, const char *path, size_t len, struct markr_route_match *match);
+
+/* 1 when route accepts the method (exactly as sent: "GET", never "get"), else 0: a 405. */
+int markr_route_allows(const struct markr_route *route, const char *method, size_t len);
+
+/* The number of entries of table. */
+size_t markr_route_count(const struct markr_route *table);
+
+/* The name of route number `number` of table in logs and metrics: the entry's template,
+ * "bad_path", or "unmatched" (also for a number beyond the table). */
+const char *markr_route_template(const struct markr_route *table, int number);
 
 /* Decodes %XX escapes of src into dst (room for cap bytes). '+' stays '+'. Returns the
  * decoded length, or -1 when an escape is malformed or dst is too small. */

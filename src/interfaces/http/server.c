@@ -1,7 +1,9 @@
 /*
- * Start-up, routing and shutdown of the HTTP adapter. h2o 2.2.5 with its own event loop:
+ * Start-up, dispatch and shutdown of the HTTP adapter. h2o 2.2.5 with its own event loop:
  * one h2o_context on one loop thread; every database call happens on a worker thread, so
  * the loop only parses, routes and writes, and /health answers whatever the database does.
+ * Requests reach their endpoint through the route table (routes.c); what an endpoint needs
+ * of the server (settings, pool, live state) it finds in the handler h2o passes to on_req.
  */
 #include "server.h"
 
@@ -27,129 +29,71 @@
 #include "router.h"
 #include "worker_pool.h"
 
-struct markr_handler {
-    h2o_handler_t super;
-    struct markr_worker_pool *pool;
-    struct markr_live *live; /* issue 4: cache and streams */
-};
-
 struct server {
     h2o_globalconf_t config;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_evloop_t *loop;
-    struct markr_handler *handler;
+    /* The caller's settings, copied; endpoints read them through the handler. Their strings
+     * stay the caller's: markr_http_serve returns only once the server has stopped. */
+    struct markr_http_settings settings;
+    struct markr_http_handler *handler; /* made by h2o_create_handler; points at settings */
     h2o_socket_t *listener;
     h2o_socket_t *signals;
     int stopping;
-    /* issue 5: limits */
     size_t connections;     /* open client connections */
     size_t max_connections; /* more are closed as soon as they are accepted */
-    size_t max_header_bytes;
 };
-
-static struct server *the_server; /* for the metrics gauges; set by markr_http_serve */
 
 /* After the shutdown timeout, how long abandoned jobs get to come back with their errors. */
 #define ABANDON_GRACE_MS 5000
 
-static int is_method(h2o_req_t *req, const char *method)
+static size_t header_bytes(const h2o_req_t *req)
 {
-    return h2o_memis(req->method.base, req->method.len, method, strlen(method));
-}
-
-static int method_allowed(h2o_req_t *req, enum markr_route route)
-{
-    if (route == MARKR_ROUTE_IMPORT || route == MARKR_ROUTE_IMPORT_REPROCESS)
-        return is_method(req, "POST");
-    return is_method(req, "GET") || is_method(req, "HEAD");
-}
-
-static int route_request(h2o_handler_t *self, h2o_req_t *req);
-
-/* Every request is answered here, even when a handler cannot start (out of memory): h2o's
- * own fallback would drop the request id, and the request would stay counted in flight. */
-static int on_req(h2o_handler_t *self, h2o_req_t *req)
-{
-    markr_http_request_begin(req); /* issue 5: request id, in flight */
-    if (route_request(self, req) != 0)
-        markr_http_send_problem(req, 500, "internal_error", "the request could not be handled; retry shortly");
-    return 0;
-}
-
-static int route_request(h2o_handler_t *self, h2o_req_t *req)
-{
-    struct markr_handler *handler = (struct markr_handler *)self;
-    struct markr_route_match match;
-    enum markr_route route = markr_route_match(req->path.base, req->path.len, &match);
-    size_t header_bytes = req->path.len;
+    size_t n = req->path.len;
 
     for (size_t i = 0; i < req->headers.size; ++i)
-        header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    if (header_bytes > the_server->max_header_bytes) {
+        n += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    return n;
+}
+
+/* Answers the checks every route shares, then hands the request to its route's handler.
+ * Returns what the handler returns, or 0 when answered here. */
+static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    if (header_bytes(req) > handler->settings->max_header_bytes) {
         markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
         return 0;
     }
-    if (route == MARKR_ROUTE_NONE) {
+    if (match->number == MARKR_ROUTE_UNMATCHED) {
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
     }
-    if (route == MARKR_ROUTE_BAD_PATH) {
+    if (match->number == MARKR_ROUTE_BAD_PATH) {
         markr_http_send_problem(req, 400, "bad_path", "the path has a malformed percent-escape or an over-long id");
         return 0;
     }
-    if (!method_allowed(req, route)) {
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match.allow, strlen(match.allow));
+    if (!markr_route_allows(match->route, req->method.base, req->method.len)) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match->allow, strlen(match->allow));
         markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");
         return 0;
     }
-    switch (route) {
-    case MARKR_ROUTE_HEALTH:
-        return markr_handle_health(req);
-    case MARKR_ROUTE_READY:
-        return markr_handle_ready(handler->pool, req);
-    case MARKR_ROUTE_IMPORT:
-        return markr_handle_import(handler->pool, req);
-    case MARKR_ROUTE_AGGREGATE:
-        return markr_live_handle_aggregate(handler->live, req, &match); /* issue 4: cached */
-    case MARKR_ROUTE_IMPORTS: /* issue 3: the import vault */
-    case MARKR_ROUTE_IMPORT_INFO:
-    case MARKR_ROUTE_IMPORT_RAW:
-    case MARKR_ROUTE_IMPORT_REPROCESS:
-    case MARKR_ROUTE_TEST_CONFLICTS:
-        return markr_handle_vault(handler->pool, req, &match);
-    /* issue 4 */
-    case MARKR_ROUTE_TESTS:
-        return markr_handle_tests(handler->pool, req);
-    case MARKR_ROUTE_RESULTS:
-        return markr_handle_results(handler->pool, req, &match);
-    case MARKR_ROUTE_STUDENT:
-        return markr_handle_student(handler->pool, req, &match);
-    case MARKR_ROUTE_HISTOGRAM:
-        return markr_handle_histogram(handler->pool, req, &match);
-    case MARKR_ROUTE_AGGREGATE_STREAM:
-        return markr_live_handle_aggregate_stream(handler->live, req, &match);
-    case MARKR_ROUTE_EVENTS:
-        return markr_live_handle_events(handler->live, req);
-    case MARKR_ROUTE_DASHBOARD:
-    case MARKR_ROUTE_STATIC:
-        return markr_handle_dashboard(req, &match);
-    case MARKR_ROUTE_METRICS: { /* issue 5 */
-        struct markr_metrics_gauges gauges = {.connections = the_server->connections};
-        size_t workers, in_use, waiting;
+    return match->route->handler(handler, req, match);
+}
 
-        markr_worker_pool_stats(handler->pool, &workers, &in_use, &waiting);
-        gauges.pool_workers = workers;
-        gauges.pool_in_use = in_use;
-        gauges.pool_waiting = waiting;
-        return markr_http_handle_metrics(req, &gauges);
-    }
-    case MARKR_ROUTE_NONE:
-    case MARKR_ROUTE_BAD_PATH:
-    case MARKR_ROUTE_COUNT:
-        break;
-    }
-    return -1;
+/* Every request is answered here, even when a handler cannot start (out of memory): h2o's
+ * own fallback would drop the request id, and the request would stay counted in flight.
+ * The route is matched once, here; the log line names the same match. */
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct markr_http_handler *handler = (struct markr_http_handler *)self;
+    struct markr_route_match match;
+
+    markr_route_match(markr_routes, req->path.base, req->path.len, &match);
+    markr_http_request_begin(req, match.number); /* request id, in flight, the route for the log */
+    if (dispatch(handler, req, &match) != 0)
+        markr_http_send_problem(req, 500, "internal_error", "the request could not be handled; retry shortly");
+    return 0;
 }
 
 static void on_connection_closed(void *data)
@@ -166,8 +110,8 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
     if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
         return;
-    /* issue 5: a bounded number of connections; one more is closed at once (clients see a
-     * reset and retry), so a flood cannot exhaust descriptors or memory. */
+    /* A bounded number of connections; one more is closed at once (clients see a reset and
+     * retry), so a flood cannot exhaust descriptors or memory. */
     if (server->connections >= server->max_connections) {
         h2o_socket_close(sock);
         return;
@@ -265,29 +209,30 @@ static void configure(struct server *server, const struct markr_http_settings *s
     h2o_hostconf_t *hostconf;
     h2o_pathconf_t *pathconf;
 
+    server->settings = *settings;
     h2o_config_init(&server->config);
     server->config.max_request_entity_size = settings->max_body_bytes;
-    /* issue 3: asynchronous imports may be larger; the synchronous limit is then checked by
-     * the import handler (markr_http_vault_configure). */
+    /* Asynchronous imports may be larger; the synchronous limit is then checked by the
+     * import handler (handle_import.c). */
     if (settings->max_async_body_bytes > settings->max_body_bytes)
         server->config.max_request_entity_size = settings->max_async_body_bytes;
-    markr_http_vault_configure(settings);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
-    /* issue 5: h2o 2.2.5 bounds the whole reading of a request (line, headers and body) from
-     * its first byte, and the wait for the next request of a keep-alive connection: a client
+    /* h2o 2.2.5 bounds the whole reading of a request (line, headers and body) from its
+     * first byte, and the wait for the next request of a keep-alive connection: a client
      * trickling bytes is closed when it runs out. */
     server->config.http1.req_timeout = settings->request_timeout_ms;
     /* HTTP/1.1 only: over cleartext HTTP/2 (h2o's default upgrade) the request timeout above
      * would not apply, and one connection could hold 100 slow requests. */
     server->config.http1.upgrade_to_http2 = 0;
     server->max_connections = settings->max_connections;
-    server->max_header_bytes = settings->max_header_bytes;
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
-    server->handler = (struct markr_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
+    server->handler = (struct markr_http_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
     server->handler->super.on_req = on_req;
+    server->handler->settings = &server->settings;
+    server->handler->connections = &server->connections;
     markr_http_register_error_filter(pathconf);
-    markr_http_register_logger(pathconf); /* issue 5 */
+    markr_http_register_logger(pathconf);
     /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
     markr_http_register_error_filter(&hostconf->fallback_path);
     markr_http_register_logger(&hostconf->fallback_path);
@@ -338,7 +283,6 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     char address[NI_MAXHOST + NI_MAXSERV + 2];
 
     memset(&server, 0, sizeof(server));
-    the_server = &server;
     markr_http_observe_init();
     configure(&server, settings);
     server.loop = h2o_evloop_create();
@@ -351,7 +295,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     if ((pool = markr_worker_pool_create(server.loop, settings->workers, settings->queue_max, factory, err)) == NULL)
         goto fail_pool;
     server.handler->pool = pool;
-    /* issue 4: the aggregate cache and the live streams */
+    /* The aggregate cache and the live streams. */
     if ((server.handler->live = markr_live_create(server.loop, pool, factory->changes)) == NULL) {
         markr_error_set(err, MARKR_ERR_INTERNAL, "live", "cannot start the change feed");
         goto fail_listen;
@@ -376,9 +320,9 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     h2o_socket_read_stop(server.listener);
     h2o_socket_close(server.listener);
     h2o_context_request_shutdown(&server.ctx);
-    markr_live_shutdown(server.handler->live); /* issue 4: ends streams, stops the feed */
-    /* issue 5: bounded by MARKR_SHUTDOWN_TIMEOUT. Then the work still running is abandoned:
-     * its statements are cancelled and nothing more is stored, and it still answers (an error,
+    markr_live_shutdown(server.handler->live); /* ends streams, stops the feed */
+    /* Bounded by MARKR_SHUTDOWN_TIMEOUT. Then the work still running is abandoned: its
+     * statements are cancelled and nothing more is stored, and it still answers (an error,
      * or 201 for a commit that was already under way), so a client never misses the success
      * of a document that is stored. */
     if (drain(&server, pool, settings->shutdown_timeout_s * 1000L) != 0) {

@@ -1,6 +1,8 @@
 /*
- * Routing and percent-decoding of request targets, without a server: every route, ids
- * holding any byte (including '/' as %2F), malformed escapes, and shapes that are not ours.
+ * Routing and percent-decoding of request targets, without a server: every route of the
+ * table (its template, its methods and Allow, HEAD with GET), what the dispatcher answers
+ * 404, 400 and 405, ids holding any byte (including '/' as %2F), malformed escapes, shapes
+ * that are not ours, and the table itself (a handler and a unique template per entry).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,75 +15,82 @@
 #include <string.h>
 
 #include "interfaces/http/router.h"
+#include "interfaces/observe/metrics.h"
 
-static enum markr_route route_of(const char *path, struct markr_route_match *m)
+/* The name of the route path takes ("unmatched", "bad_path" or a template). */
+static const char *route_of(const char *path, struct markr_route_match *m)
 {
-    return markr_route_match(path, strlen(path), m);
+    return markr_route_template(markr_routes, markr_route_match(markr_routes, path, strlen(path), m));
+}
+
+static int allows(const struct markr_route_match *m, const char *method)
+{
+    return markr_route_allows(m->route, method, strlen(method));
 }
 
 static void fixed_routes(void **state)
 {
     struct markr_route_match m;
 
-    assert_int_equal(route_of("/health", &m), MARKR_ROUTE_HEALTH);
+    assert_string_equal(route_of("/health", &m), "/health");
     assert_string_equal(m.allow, "GET, HEAD");
-    assert_int_equal(route_of("/ready", &m), MARKR_ROUTE_READY);
-    assert_int_equal(route_of("/import", &m), MARKR_ROUTE_IMPORT);
+    assert_string_equal(route_of("/ready", &m), "/ready");
+    assert_string_equal(route_of("/import", &m), "/import");
     assert_string_equal(m.allow, "POST");
-    assert_int_equal(route_of("/import?source=scanner-7", &m), MARKR_ROUTE_IMPORT);
+    assert_string_equal(route_of("/import?source=scanner-7", &m), "/import");
 }
 
 static void aggregate_ids_are_decoded_after_splitting(void **state)
 {
     struct markr_route_match m;
 
-    assert_int_equal(route_of("/results/1234/aggregate", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of("/results/1234/aggregate", &m), "/results/{test-id}/aggregate");
     assert_int_equal(m.id_len, 4);
     assert_memory_equal(m.id, "1234", 4);
 
-    assert_int_equal(route_of("/results/Maths%201%2FB%25/aggregate?x=1", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of("/results/Maths%201%2FB%25/aggregate?x=1", &m), "/results/{test-id}/aggregate");
     assert_int_equal(m.id_len, strlen("Maths 1/B%"));
     assert_memory_equal(m.id, "Maths 1/B%", m.id_len);
 
-    assert_int_equal(route_of("/results/a+b/aggregate", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of("/results/a+b/aggregate", &m), "/results/{test-id}/aggregate");
     assert_memory_equal(m.id, "a+b", 3); /* '+' is not a space in a path */
 
-    assert_int_equal(route_of("/results/%00/aggregate", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of("/results/%00/aggregate", &m), "/results/{test-id}/aggregate");
     assert_int_equal(m.id_len, 1);
     assert_int_equal(m.id[0], '\0');
 
-    assert_int_equal(route_of("/results//aggregate", &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of("/results//aggregate", &m), "/results/{test-id}/aggregate");
     assert_int_equal(m.id_len, 0);
 }
 
-/* issue 3: the vault's routes; ids are decoded here and checked by the handler. */
+/* The vault's routes; ids are decoded here and checked by the handler. */
 static void vault_routes(void **state)
 {
     struct markr_route_match m;
 
-    assert_int_equal(route_of("/imports", &m), MARKR_ROUTE_IMPORTS);
+    assert_string_equal(route_of("/imports", &m), "/imports");
     assert_string_equal(m.allow, "GET, HEAD");
-    assert_int_equal(route_of("/imports?limit=5&cursor=9", &m), MARKR_ROUTE_IMPORTS);
-    assert_int_equal(route_of("/imports/42", &m), MARKR_ROUTE_IMPORT_INFO);
+    assert_string_equal(route_of("/imports?limit=5&cursor=9", &m), "/imports");
+    assert_string_equal(route_of("/imports/42", &m), "/imports/{id}");
     assert_memory_equal(m.id, "42", 3);
-    assert_int_equal(route_of("/imports/4%32/raw", &m), MARKR_ROUTE_IMPORT_RAW);
+    assert_string_equal(route_of("/imports/4%32/raw", &m), "/imports/{id}/raw");
     assert_memory_equal(m.id, "42", 3);
-    assert_int_equal(route_of("/imports/7/reprocess?dry_run=true", &m), MARKR_ROUTE_IMPORT_REPROCESS);
+    assert_string_equal(route_of("/imports/7/reprocess?dry_run=true", &m), "/imports/{id}/reprocess");
     assert_string_equal(m.allow, "POST");
-    assert_int_equal(route_of("/imports/7/other", &m), MARKR_ROUTE_NONE);
-    assert_int_equal(route_of("/imports/%zz", &m), MARKR_ROUTE_BAD_PATH);
-    assert_int_equal(route_of("/tests/Maths%2F1/conflicts", &m), MARKR_ROUTE_TEST_CONFLICTS);
+    assert_string_equal(route_of("/imports/7/other", &m), "unmatched");
+    assert_string_equal(route_of("/imports/%zz", &m), "bad_path");
+    assert_string_equal(route_of("/tests/Maths%2F1/conflicts", &m), "/tests/{test-id}/conflicts");
     assert_memory_equal(m.id, "Maths/1", 8);
-    assert_int_equal(route_of("/tests/1/aggregate", &m), MARKR_ROUTE_NONE);
+    assert_string_equal(route_of("/tests/1/aggregate", &m), "unmatched");
 }
 
 static void malformed_escapes_are_bad_paths(void **state)
 {
     struct markr_route_match m;
 
-    assert_int_equal(route_of("/results/%zz/aggregate", &m), MARKR_ROUTE_BAD_PATH);
-    assert_int_equal(route_of("/results/%4/aggregate", &m), MARKR_ROUTE_BAD_PATH);
-    assert_int_equal(route_of("/results/abc%/aggregate", &m), MARKR_ROUTE_BAD_PATH);
+    assert_string_equal(route_of("/results/%zz/aggregate", &m), "bad_path");
+    assert_string_equal(route_of("/results/%4/aggregate", &m), "bad_path");
+    assert_string_equal(route_of("/results/abc%/aggregate", &m), "bad_path");
 }
 
 static void over_long_ids_are_bad_paths(void **state)
@@ -92,11 +101,11 @@ static void over_long_ids_are_bad_paths(void **state)
 
     memset(path + off, 'x', MARKR_ROUTE_ID_MAX);
     strcpy(path + off + MARKR_ROUTE_ID_MAX, "/aggregate");
-    assert_int_equal(route_of(path, &m), MARKR_ROUTE_AGGREGATE);
+    assert_string_equal(route_of(path, &m), "/results/{test-id}/aggregate");
     assert_int_equal(m.id_len, MARKR_ROUTE_ID_MAX);
 
     strcpy(path + off + MARKR_ROUTE_ID_MAX, "y/aggregate");
-    assert_int_equal(route_of(path, &m), MARKR_ROUTE_BAD_PATH);
+    assert_string_equal(route_of(path, &m), "bad_path");
 }
 
 static void other_shapes_match_nothing(void **state)
@@ -106,32 +115,32 @@ static void other_shapes_match_nothing(void **state)
                            "/results", "/results/1/aggregates", "/a/b/c/d/e/f", "/import/1", "/results/1/2/aggregate"};
 
     for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); ++i)
-        if (route_of(paths[i], &m) != MARKR_ROUTE_NONE)
+        if (markr_route_match(markr_routes, paths[i], strlen(paths[i]), &m) != MARKR_ROUTE_UNMATCHED)
             fail_msg("'%s' should match no route", paths[i]);
 }
 
-/* issue 4: the dashboard's views, streams and page */
+/* The dashboard's views, streams and page. */
 static void dashboard_routes(void **state)
 {
     struct markr_route_match m;
 
-    assert_int_equal(route_of("/", &m), MARKR_ROUTE_DASHBOARD);
-    assert_int_equal(route_of("/?screen=wall", &m), MARKR_ROUTE_DASHBOARD);
-    assert_int_equal(route_of("/tests", &m), MARKR_ROUTE_TESTS);
-    assert_int_equal(route_of("/events", &m), MARKR_ROUTE_EVENTS);
-    assert_int_equal(route_of("/results/a%2Fb?limit=5", &m), MARKR_ROUTE_RESULTS);
+    assert_string_equal(route_of("/", &m), "/");
+    assert_string_equal(route_of("/?screen=wall", &m), "/");
+    assert_string_equal(route_of("/tests", &m), "/tests");
+    assert_string_equal(route_of("/events", &m), "/events");
+    assert_string_equal(route_of("/results/a%2Fb?limit=5", &m), "/results/{test-id}");
     assert_int_equal(m.id_len, 3);
     assert_memory_equal(m.id, "a/b", 3);
-    assert_int_equal(route_of("/students/002299", &m), MARKR_ROUTE_STUDENT);
+    assert_string_equal(route_of("/students/002299", &m), "/students/{student-number}");
     assert_memory_equal(m.id, "002299", 6);
-    assert_int_equal(route_of("/results/t/histogram?bins=5", &m), MARKR_ROUTE_HISTOGRAM);
-    assert_int_equal(route_of("/results/t%20x/aggregate/stream", &m), MARKR_ROUTE_AGGREGATE_STREAM);
+    assert_string_equal(route_of("/results/t/histogram?bins=5", &m), "/results/{test-id}/histogram");
+    assert_string_equal(route_of("/results/t%20x/aggregate/stream", &m), "/results/{test-id}/aggregate/stream");
     assert_memory_equal(m.id, "t x", 3);
-    assert_int_equal(route_of("/static/app.js", &m), MARKR_ROUTE_STATIC);
+    assert_string_equal(route_of("/static/app.js", &m), "/static/{name}");
     assert_string_equal(m.allow, "GET, HEAD");
-    assert_int_equal(route_of("/students/%zz", &m), MARKR_ROUTE_BAD_PATH);
-    assert_int_equal(route_of("/results/t/aggregate/streams", &m), MARKR_ROUTE_NONE);
-    assert_int_equal(route_of("/students", &m), MARKR_ROUTE_NONE);
+    assert_string_equal(route_of("/students/%zz", &m), "bad_path");
+    assert_string_equal(route_of("/results/t/aggregate/streams", &m), "unmatched");
+    assert_string_equal(route_of("/students", &m), "unmatched");
 }
 
 static void percent_decode_bounds(void **state)
@@ -150,20 +159,166 @@ static void percent_decode_bounds(void **state)
 static void every_route_has_a_template(void **state)
 {
     struct markr_route_match m;
+    int count = (int)markr_route_count(markr_routes);
 
-    for (int r = MARKR_ROUTE_HEALTH; r < MARKR_ROUTE_COUNT; ++r) {
-        const char *t = markr_route_template((enum markr_route)r);
+    for (int r = MARKR_ROUTE_FIRST; r < MARKR_ROUTE_FIRST + count; ++r) {
+        const char *t = markr_route_template(markr_routes, r);
 
         assert_string_not_equal(t, "unmatched");
-        for (int other = MARKR_ROUTE_HEALTH; other < r; ++other)
-            assert_string_not_equal(t, markr_route_template((enum markr_route)other));
+        for (int other = MARKR_ROUTE_FIRST; other < r; ++other)
+            assert_string_not_equal(t, markr_route_template(markr_routes, other));
     }
-    assert_int_equal(route_of("/metrics", &m), MARKR_ROUTE_METRICS);
+    assert_string_equal(route_of("/metrics", &m), "/metrics");
     assert_string_equal(m.allow, "GET, HEAD");
-    assert_int_equal(route_of("/results/secret-id-123/aggregate", &m), MARKR_ROUTE_AGGREGATE);
-    assert_string_equal(markr_route_template(m.route), "/results/{test-id}/aggregate");
-    assert_string_equal(markr_route_template(MARKR_ROUTE_NONE), "unmatched");
-    assert_string_equal(markr_route_template(MARKR_ROUTE_COUNT), "unmatched");
+    assert_string_equal(route_of("/results/secret-id-123/aggregate", &m), "/results/{test-id}/aggregate");
+    assert_string_equal(markr_route_template(markr_routes, m.number), "/results/{test-id}/aggregate");
+    assert_string_equal(markr_route_template(markr_routes, MARKR_ROUTE_UNMATCHED), "unmatched");
+    assert_string_equal(markr_route_template(markr_routes, MARKR_ROUTE_FIRST + count), "unmatched");
+}
+
+/* The routes of today, each with its methods: what is not allowed is the dispatcher's 405
+ * with this Allow, and HEAD goes wherever GET does. */
+static void every_route_and_its_methods(void **state)
+{
+    static const struct {
+        const char *path, *route_template, *allow;
+    } routes[] = {
+        {"/health", "/health", "GET, HEAD"},
+        {"/ready", "/ready", "GET, HEAD"},
+        {"/import", "/import", "POST"},
+        {"/results/t/aggregate", "/results/{test-id}/aggregate", "GET, HEAD"},
+        {"/imports", "/imports", "GET, HEAD"},
+        {"/imports/1", "/imports/{id}", "GET, HEAD"},
+        {"/imports/1/raw", "/imports/{id}/raw", "GET, HEAD"},
+        {"/imports/1/reprocess", "/imports/{id}/reprocess", "POST"},
+        {"/tests/t/conflicts", "/tests/{test-id}/conflicts", "GET, HEAD"},
+        {"/tests", "/tests", "GET, HEAD"},
+        {"/results/t", "/results/{test-id}", "GET, HEAD"},
+        {"/students/s", "/students/{student-number}", "GET, HEAD"},
+        {"/results/t/histogram", "/results/{test-id}/histogram", "GET, HEAD"},
+        {"/results/t/aggregate/stream", "/results/{test-id}/aggregate/stream", "GET, HEAD"},
+        {"/events", "/events", "GET, HEAD"},
+        {"/", "/", "GET, HEAD"},
+        {"/static/app.js", "/static/{name}", "GET, HEAD"},
+        {"/metrics", "/metrics", "GET, HEAD"},
+    };
+    struct markr_route_match m;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); ++i) {
+        int get = strcmp(routes[i].allow, "POST") != 0;
+
+        assert_string_equal(route_of(routes[i].path, &m), routes[i].route_template);
+        assert_ptr_equal(m.route, &markr_routes[m.number - MARKR_ROUTE_FIRST]);
+        assert_string_equal(m.allow, routes[i].allow);
+        assert_int_equal(allows(&m, "GET"), get);
+        assert_int_equal(allows(&m, "HEAD"), get);
+        assert_int_equal(allows(&m, "POST"), !get);
+        assert_false(allows(&m, "DELETE"));
+        assert_false(allows(&m, "get")); /* methods are case-sensitive */
+        assert_false(allows(&m, "GETS"));
+        assert_false(allows(&m, ""));
+    }
+}
+
+/* What the dispatcher answers before any handler: 404 without a route (and no Allow), 400
+ * for a route's path whose id cannot be decoded. */
+static void unmatched_and_bad_paths(void **state)
+{
+    struct markr_route_match m;
+
+    assert_int_equal(markr_route_match(markr_routes, "/nothing", 8, &m), MARKR_ROUTE_UNMATCHED);
+    assert_int_equal(m.number, MARKR_ROUTE_UNMATCHED);
+    assert_null(m.route);
+    assert_null(m.allow);
+    assert_int_equal(markr_route_match(markr_routes, "/imports/%2", 11, &m), MARKR_ROUTE_BAD_PATH);
+    assert_int_equal(m.number, MARKR_ROUTE_BAD_PATH);
+    assert_null(m.route);
+    assert_null(m.allow);
+    assert_string_equal(markr_route_template(markr_routes, MARKR_ROUTE_BAD_PATH), "bad_path");
+    /* Literals are compared as sent: an escaped letter is not the route's. */
+    assert_string_equal(route_of("/h%65alth", &m), "unmatched");
+}
+
+/* Writes a path of template's shape into out: each {placeholder} segment becomes id. */
+static void path_of(const char *route_template, const char *id, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (const char *seg = route_template + 1;; ++seg) {
+        const char *end = strchr(seg, '/');
+        int len = end != NULL ? (int)(end - seg) : (int)strlen(seg);
+        int placeholder = len >= 2 && seg[0] == '{' && seg[len - 1] == '}';
+
+        n += (size_t)snprintf(out + n, cap - n, "/%.*s", placeholder ? (int)strlen(id) : len, placeholder ? id : seg);
+        assert_true(n < cap);
+        if (end == NULL)
+            return;
+        seg = end;
+    }
+}
+
+/* The table: every entry has a handler, methods and a template of its own, starting with
+ * '/' and holding at most one placeholder; each is reached by a path of its own shape (no
+ * earlier entry takes it); and there are counters in GET /metrics for every route. */
+static void every_entry_has_a_handler_and_a_unique_template(void **state)
+{
+    size_t count = markr_route_count(markr_routes);
+
+    assert_true(count > 0);
+    assert_true(MARKR_ROUTE_FIRST + count <= MARKR_METRICS_ROUTES);
+    for (size_t i = 0; i < count; ++i) {
+        const struct markr_route *r = &markr_routes[i];
+        const char *t = r->template_, *open = strchr(t, '{');
+        char path[256];
+        struct markr_route_match m;
+
+        if (r->handler == NULL)
+            fail_msg("route %s has no handler", t);
+        assert_int_equal(t[0], '/');
+        assert_int_not_equal(r->methods, 0);
+        if (open != NULL && strchr(open + 1, '{') != NULL)
+            fail_msg("route %s has more than one placeholder", t);
+        for (size_t j = 0; j < i; ++j)
+            if (strcmp(t, markr_routes[j].template_) == 0)
+                fail_msg("template %s is used twice", t);
+
+        assert_int_equal(markr_route_allows(r, "GET", 3), (r->methods & MARKR_METHOD_GET) != 0);
+        assert_int_equal(markr_route_allows(r, "HEAD", 4), (r->methods & MARKR_METHOD_GET) != 0);
+        assert_int_equal(markr_route_allows(r, "POST", 4), (r->methods & MARKR_METHOD_POST) != 0);
+
+        path_of(t, "x%2Fy", path, sizeof(path));
+        assert_int_equal(markr_route_match(markr_routes, path, strlen(path), &m), MARKR_ROUTE_FIRST + (int)i);
+        assert_ptr_equal(m.route, r);
+        if (open != NULL) {
+            assert_int_equal(m.id_len, 3);
+            assert_memory_equal(m.id, "x/y", 3);
+        }
+    }
+}
+
+/* The matcher takes any table and never calls a handler: literals and placeholders in any
+ * place, the first entry that fits wins. */
+static void a_table_of_its_own(void **state)
+{
+    static const struct markr_route table[] = {
+        {"/a/latest", MARKR_METHOD_GET, NULL},
+        {"/a/{x}", MARKR_METHOD_GET | MARKR_METHOD_POST, NULL},
+        {"/{x}/b", MARKR_METHOD_POST, NULL},
+        {NULL, 0, NULL},
+    };
+    struct markr_route_match m;
+
+    assert_int_equal(markr_route_count(table), 3);
+    assert_int_equal(markr_route_match(table, "/a/latest", 9, &m), MARKR_ROUTE_FIRST);
+    assert_int_equal(m.id_len, 0);
+    assert_int_equal(markr_route_match(table, "/a/7", 4, &m), MARKR_ROUTE_FIRST + 1);
+    assert_string_equal(m.allow, "GET, HEAD, POST");
+    assert_memory_equal(m.id, "7", 2);
+    assert_int_equal(markr_route_match(table, "/z%20/b", 7, &m), MARKR_ROUTE_FIRST + 2);
+    assert_memory_equal(m.id, "z ", 3);
+    assert_int_equal(markr_route_match(table, "/a/b", 4, &m), MARKR_ROUTE_FIRST + 1); /* the first that fits */
+    assert_int_equal(markr_route_match(table, "/b", 2, &m), MARKR_ROUTE_UNMATCHED);
+    assert_string_equal(markr_route_template(table, MARKR_ROUTE_FIRST + 2), "/{x}/b");
 }
 
 int main(void)
@@ -178,6 +333,10 @@ int main(void)
         cmocka_unit_test(percent_decode_bounds),
         cmocka_unit_test(dashboard_routes),
         cmocka_unit_test(every_route_has_a_template),
+        cmocka_unit_test(every_route_and_its_methods),
+        cmocka_unit_test(unmatched_and_bad_paths),
+        cmocka_unit_test(every_entry_has_a_handler_and_a_unique_template),
+        cmocka_unit_test(a_table_of_its_own),
     };
 
     return cmocka_run_group_tests_name("http_router", tests, NULL, NULL);

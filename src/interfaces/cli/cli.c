@@ -163,6 +163,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_body_bytes = cfg->max_body_bytes,
         .workers = cfg->workers,
         .queue_max = cfg->queue_max,
+        .formats = markr_import_formats(),
         .max_async_body_bytes = cfg->max_async_body_bytes,
         .admin_token = cfg->admin_token,
         .request_timeout_ms = cfg->request_timeout_ms,

@@ -5,17 +5,15 @@
  * import use case on a worker thread. h2o refuses bodies over the larger of the two
  * limits (synchronous, asynchronous) before we see them; each is checked here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "application/import_document.h"
 #include "handlers.h"
 #include "http_job.h"
 #include "interfaces/observe/metrics.h"
 #include "responses.h"
-
-#define MARKR_MEDIA_TYPE "text/xml+markr"
 
 struct import_job {
     struct markr_http_job base;
@@ -25,19 +23,16 @@ struct import_job {
     struct markr_import_outcome outcome;
 };
 
-/* "text/xml+markr", any case, optionally followed by parameters such as "; charset=utf-8". */
-static int is_markr_media_type(h2o_iovec_t value)
+/* The 415 answer names the media types the formats read. */
+static void refuse_media_type(h2o_req_t *req, const struct markr_formats *formats)
 {
-    const char *p = value.base, *end = value.base + value.len;
-    const char *semi = memchr(p, ';', value.len);
-    const char *type_end = semi != NULL ? semi : end;
+    char message[256];
+    int n = snprintf(message, sizeof(message), "documents must be sent with Content-Type: ");
 
-    while (p < type_end && (*p == ' ' || *p == '\t'))
-        ++p;
-    while (type_end > p && (type_end[-1] == ' ' || type_end[-1] == '\t'))
-        --type_end;
-    return (size_t)(type_end - p) == strlen(MARKR_MEDIA_TYPE) &&
-           strncasecmp(p, MARKR_MEDIA_TYPE, strlen(MARKR_MEDIA_TYPE)) == 0;
+    for (size_t i = 0; i < formats->count && n > 0 && (size_t)n < sizeof(message); ++i)
+        n += snprintf(message + n, sizeof(message) - (size_t)n, "%s%s", i != 0 ? " or " : "",
+                      formats->items[i].media_type);
+    markr_http_send_problem(req, 415, "unsupported_media_type", message);
 }
 
 static void import_run(struct markr_job *job, struct markr_services *services)
@@ -103,9 +98,9 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
                                       : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");
         return 0;
     }
-    if (ct < 0 || !is_markr_media_type(req->headers.entries[ct].value)) {
-        markr_http_send_problem(req, 415, "unsupported_media_type",
-                                "documents must be sent with Content-Type: " MARKR_MEDIA_TYPE);
+    if (ct < 0 || markr_formats_find(&settings->formats, req->headers.entries[ct].value.base,
+                                     req->headers.entries[ct].value.len) == NULL) {
+        refuse_media_type(req, &settings->formats);
         return 0;
     }
     if (async)

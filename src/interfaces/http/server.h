@@ -24,10 +24,9 @@ struct markr_http_settings {
     size_t max_body_bytes; /* larger request bodies are answered 413 */
     unsigned workers;      /* worker threads, each with its own services */
     size_t queue_max;      /* requests waiting for a worker before 503 */
-    /* issue 3: the import vault */
-    size_t max_async_body_bytes; /* largest body of POST /import with Prefer: respond-async */
-    const char *admin_token;     /* bearer token of the admin endpoints; NULL: they answer 404 */
-    /* issue 5: limits */
+    struct markr_formats formats; /* what POST /import reads; another media type is 415 */
+    size_t max_async_body_bytes;  /* largest body of POST /import with Prefer: respond-async */
+    const char *admin_token;      /* bearer token of the admin endpoints; NULL: they answer 404 */
     uint64_t request_timeout_ms; /* to read a whole request, and to wait for the next one */
     size_t max_connections;      /* open client connections at once */
     size_t max_header_bytes;     /* target plus headers; more is 431 */

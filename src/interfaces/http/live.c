@@ -78,8 +78,8 @@ struct client {
 struct feed_message {
     h2o_multithread_message_t super;
     enum { FEED_UP, FEED_DOWN, FEED_CHANGED } kind;
-    size_t len;
-    char payload[];
+    struct markr_change_event event; /* FEED_CHANGED: tests points at the array below */
+    const char *tests[];             /* then the bytes of the test ids */
 };
 
 struct markr_live {
@@ -678,44 +678,29 @@ int markr_live_handle_events(struct markr_live *live, h2o_req_t *req)
 
 /* --- the feed --------------------------------------------------------------------------------- */
 
-/* The tests of a change, or every topic when it says flush (or cannot be read). */
-static void apply_change(struct markr_live *live, const char *payload, size_t len)
+/* Every /events client hears of an import as {"import_id":N,"tests":[...]}, or
+ * {"import_id":N,"flush":true}; a change whose import is not known is not announced. */
+static void announce(struct markr_live *live, const struct markr_change_event *ev)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *change = tok != NULL ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
-    json_object *tests = NULL, *flush = NULL, *id = NULL;
-    int all = change == NULL || !json_object_object_get_ex(change, "tests", &tests) ||
-              !json_object_is_type(tests, json_type_array) ||
-              (json_object_object_get_ex(change, "flush", &flush) && json_object_get_boolean(flush));
+    json_object *change, *tests;
+    const char *text;
+    size_t len;
+    h2o_linklist_t *node, *next;
 
-    if (tok != NULL)
-        json_tokener_free(tok);
-    if (all) {
-        for (size_t b = 0; b < live->nbuckets; ++b)
-            for (struct topic *t = live->buckets[b]; t != NULL; t = t->next) {
-                invalidate(t);
-                if (!h2o_linklist_is_empty(&t->streams))
-                    start_refresh(live, t);
-            }
-    } else {
-        for (size_t i = 0; i < json_object_array_length(tests); ++i) {
-            json_object *test = json_object_array_get_idx(tests, i);
-            struct topic *t = find_topic(live, json_object_get_string(test), (size_t)json_object_get_string_len(test));
-
-            if (t == NULL)
-                continue;
-            invalidate(t);
-            if (!h2o_linklist_is_empty(&t->streams))
-                start_refresh(live, t);
-        }
+    if (ev->import_id < 0 || (change = json_object_new_object()) == NULL)
+        return;
+    json_object_object_add(change, "import_id", json_object_new_int64(ev->import_id));
+    if (ev->flush) {
+        json_object_object_add(change, "flush", json_object_new_boolean(1));
+    } else if ((tests = json_object_new_array()) != NULL) {
+        for (size_t i = 0; i < ev->test_count; ++i)
+            json_object_array_add(tests, json_object_new_string(ev->tests[i]));
+        json_object_object_add(change, "tests", tests);
     }
-    /* Every /events client hears of the import, in the shape the feed gave it. */
-    if (change != NULL && json_object_object_get_ex(change, "import_id", &id)) {
-        size_t text_len;
-        const char *text = json_object_to_json_string_length(change, JSON_C_TO_STRING_PLAIN, &text_len);
-        size_t n = strlen("event: import\ndata: ") + text_len + 2;
+    text = json_object_to_json_string_length(change, JSON_C_TO_STRING_PLAIN, &len);
+    if (text != NULL) {
+        size_t n = strlen("event: import\ndata: ") + len + 2;
         char *event = malloc(n + 1);
-        h2o_linklist_t *node, *next;
 
         if (event != NULL) {
             snprintf(event, n + 1, "event: import\ndata: %s\n\n", text);
@@ -727,6 +712,30 @@ static void apply_change(struct markr_live *live, const char *payload, size_t le
         }
     }
     json_object_put(change);
+}
+
+/* The tests of a change, or every topic when it says flush. */
+static void apply_change(struct markr_live *live, const struct markr_change_event *ev)
+{
+    if (ev->flush) {
+        for (size_t b = 0; b < live->nbuckets; ++b)
+            for (struct topic *t = live->buckets[b]; t != NULL; t = t->next) {
+                invalidate(t);
+                if (!h2o_linklist_is_empty(&t->streams))
+                    start_refresh(live, t);
+            }
+    } else {
+        for (size_t i = 0; i < ev->test_count; ++i) {
+            struct topic *t = find_topic(live, ev->tests[i], strlen(ev->tests[i]));
+
+            if (t == NULL)
+                continue;
+            invalidate(t);
+            if (!h2o_linklist_is_empty(&t->streams))
+                start_refresh(live, t);
+        }
+    }
+    announce(live, ev);
 }
 
 /* Up or down: either way, what was cached before may have missed changes. */
@@ -753,7 +762,7 @@ static void on_feed_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_
         h2o_linklist_unlink(&m->super.link);
         if (!live->closed) {
             if (m->kind == FEED_CHANGED)
-                apply_change(live, m->payload, m->len);
+                apply_change(live, &m->event);
             else
                 reset_all(live, m->kind == FEED_UP);
             if (m->kind != FEED_CHANGED)
@@ -764,35 +773,53 @@ static void on_feed_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_
     }
 }
 
-/* On the feed's thread. */
-static void post(struct markr_live *live, int kind, const char *payload, size_t len)
-{
-    struct feed_message *m = calloc(1, sizeof(*m) + len + 1);
+static const struct markr_change_event flush_all = {.import_id = -1, .flush = 1};
 
-    if (m == NULL) {
-        if (kind == FEED_CHANGED) /* a change must not be lost: say everything changed */
-            post(live, FEED_CHANGED, "{}", 2);
+/* On the feed's thread: event (when not NULL) is copied into the message, its test ids
+ * with it. */
+static void post(struct markr_live *live, int kind, const struct markr_change_event *event)
+{
+    size_t count = event != NULL && !event->flush ? event->test_count : 0, size = sizeof(struct feed_message);
+    struct feed_message *m;
+    char *bytes;
+
+    for (size_t i = 0; i < count; ++i)
+        size += sizeof(m->tests[0]) + strlen(event->tests[i]) + 1;
+    if ((m = calloc(1, size)) == NULL) {
+        if (kind == FEED_CHANGED && event != &flush_all) /* a change must not be lost: say everything changed */
+            post(live, FEED_CHANGED, &flush_all);
         return;
     }
     m->kind = kind;
-    m->len = len;
-    memcpy(m->payload, payload, len);
+    if (event != NULL) {
+        m->event = *event;
+        m->event.tests = m->tests;
+        m->event.test_count = count;
+    }
+    bytes = (char *)(m->tests + count);
+    for (size_t i = 0; i < count; ++i) {
+        size_t len = strlen(event->tests[i]) + 1;
+
+        memcpy(bytes, event->tests[i], len);
+        m->tests[i] = bytes;
+        bytes += len;
+    }
     h2o_multithread_send_message(&live->receiver, &m->super);
 }
 
 static void sink_up(void *ctx)
 {
-    post(ctx, FEED_UP, "", 0);
+    post(ctx, FEED_UP, NULL);
 }
 
 static void sink_down(void *ctx)
 {
-    post(ctx, FEED_DOWN, "", 0);
+    post(ctx, FEED_DOWN, NULL);
 }
 
-static void sink_changed(void *ctx, const char *payload, size_t len)
+static void sink_changed(void *ctx, const struct markr_change_event *event)
 {
-    post(ctx, FEED_CHANGED, payload, len);
+    post(ctx, FEED_CHANGED, event);
 }
 
 static void *feed_main(void *arg)

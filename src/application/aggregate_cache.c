@@ -3,6 +3,11 @@
  * entries by test id, versions and an epoch, and the decision of what a refresh's outcome
  * may be used for. Everything the answers are made of, and where refreshes run, belongs to
  * the host, reached through its table of operations; so this file needs only libc.
+ *
+ * An unknown test is remembered too: a refresh that finds no marks leaves the entry
+ * "missing", so repeated requests for an id that names nothing cost no query. A missing
+ * entry is exactly as stale as a figure would be (a change of its test, a flush, the feed
+ * going down or up) and counts against the same bound.
  */
 #include "aggregate_cache.h"
 
@@ -134,6 +139,7 @@ static void invalidate(struct markr_cache_entry *e)
     free(e->body);
     e->body = NULL;
     e->body_len = 0;
+    e->missing = 0;
 }
 
 /* --- answers ---------------------------------------------------------------------------------- */
@@ -149,7 +155,9 @@ enum markr_cache_answer markr_aggregate_cache_answer(const struct markr_aggregat
     /* Without the feed nothing could tell a held answer is stale (none is held then). */
     if (!markr_aggregate_cache_serving(c))
         return MARKR_CACHE_UNKNOWN;
-    return e->body != NULL ? MARKR_CACHE_FIGURES : MARKR_CACHE_UNKNOWN;
+    if (e->body != NULL)
+        return MARKR_CACHE_FIGURES;
+    return e->missing ? MARKR_CACHE_MISSING : MARKR_CACHE_UNKNOWN;
 }
 
 struct markr_cache_ticket markr_aggregate_cache_ticket(const struct markr_aggregate_cache *c,
@@ -196,6 +204,8 @@ void markr_aggregate_cache_refreshed(struct markr_aggregate_cache *c, struct mar
         return;
     }
     if (body == NULL) {
+        if (err->code == MARKR_ERR_NOT_FOUND && markr_aggregate_cache_serving(c))
+            e->missing = 1;
         c->host.fail(c->host.ctx, e, err);
         return;
     }
@@ -252,7 +262,7 @@ void markr_aggregate_cache_retry(struct markr_aggregate_cache *c)
 {
     for (size_t b = 0; b < BUCKETS; ++b)
         for (struct markr_cache_entry *e = c->buckets[b]; e != NULL; e = e->next)
-            if (e->body == NULL && !e->refreshing &&
+            if (e->body == NULL && !e->missing && !e->refreshing &&
                 (c->host.interest(c->host.ctx, e) & MARKR_CACHE_STREAMS))
                 markr_aggregate_cache_refresh(c, e);
 }

@@ -1,7 +1,7 @@
 /*
  * The exactness rules of the aggregate cache (ADR 0012), free of any I/O so that they are
- * tested with fakes: what is known of each test (the figures of its aggregate), when a
- * computed answer may be kept, and what a reported change or a feed that goes down
+ * tested with fakes: what is known of each test (its figures, or that it has no marks),
+ * when a computed answer may be kept, and what a reported change or a feed that goes down
  * or up makes stale. The host (the HTTP adapter) owns everything else: the requests that
  * wait, the streams, the encoding of the figures, and where a refresh is computed. One
  * cache per event loop, used from that thread only.
@@ -42,6 +42,7 @@ struct markr_cache_entry {
     uint64_t version; /* raised by every reported change of the test */
     char *body;       /* the figures at version as the host encoded them; NULL when not held */
     size_t body_len;
+    int missing;                /* known, at version, to have no marks */
     int refreshing;             /* a refresh is out, started under `ran` */
     struct markr_cache_ticket ran;
 };
@@ -77,6 +78,7 @@ struct markr_aggregate_cache;
 enum markr_cache_answer {
     MARKR_CACHE_UNKNOWN, /* nothing exact is held: compute (markr_aggregate_cache_refresh) */
     MARKR_CACHE_FIGURES, /* entry->body is exact */
+    MARKR_CACHE_MISSING, /* the test has no marks (answer as the use case would: 404) */
 };
 
 /* host is copied; max_entries is where idle entries start to be evicted. The feed starts
@@ -103,10 +105,11 @@ int markr_cache_ticket_covers(const struct markr_cache_ticket *ran, const struct
 /* Starts a refresh of entry (host->refresh) unless one is out or the cache is closed. */
 void markr_aggregate_cache_refresh(struct markr_aggregate_cache *c, struct markr_cache_entry *entry);
 /* The outcome of entry's refresh: body (the figures as the host encoded them, valid during
- * the call) or, when body is NULL, err. If the test changed, or the feed went down or up,
- * since the refresh started, the figures go only to those who asked before (an error to
- * nobody) and another refresh starts for whoever is left. Otherwise everyone is answered,
- * and while serving the figures are kept. */
+ * the call) or, when body is NULL, err (MARKR_ERR_NOT_FOUND: the test has no marks). If
+ * the test changed, or the feed went down or up, since the refresh started, the figures go
+ * only to those who asked before (an error to nobody) and another refresh starts for
+ * whoever is left. Otherwise everyone is answered, and while serving the answer is kept:
+ * the figures, or that the test has none. */
 void markr_aggregate_cache_refreshed(struct markr_aggregate_cache *c, struct markr_cache_entry *entry,
                                      const char *body, size_t len, const struct markr_error *err);
 

@@ -2,11 +2,11 @@
  * The aggregate cache's exactness rules through a fake host: requests that wait are tickets,
  * a stream is a counter, a refresh waits in a queue until the test completes it by running
  * the aggregate use case against a fake database that counts its queries. Proves: one query
- * for any number of waiters; figures are answered without a query while the feed is up, and
- * never while it is down; a change of the test, a flush or the feed going down or up forgets
- * them; an answer computed across such an event is not kept and goes only to those who asked
- * before it; streams are refreshed; idle entries are evicted past the bound; closing answers
- * everyone.
+ * for any number of waiters; figures and unknown tests are answered without a query while
+ * the feed is up, and never while it is down; a change of the test, a flush or the feed going
+ * down or up forgets them; an answer computed across such an event is not kept and goes only
+ * to those who asked before it; streams are refreshed; idle entries are evicted past the
+ * bound; closing answers everyone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,7 +77,7 @@ static int db_aggregate(void *ctx, const char *id, size_t len, struct markr_aggr
             out->count = db->count[i];
             return 0;
         }
-    return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
+    return markr_aggregate_unknown(err);
 }
 
 static void db_mark(struct fake_db *db, const char *id, unsigned long long count)
@@ -275,14 +275,16 @@ static void flush(struct fixture *f)
     markr_aggregate_cache_changed(f->cache, &ev);
 }
 
-/* Figures for `marked`, held. */
-static void hold(struct fixture *f, const char *marked)
+/* Figures for `marked` and a remembered 404 for `unknown`, both held. */
+static void hold_both(struct fixture *f, const char *marked, const char *unknown)
 {
     db_mark(&f->db, marked, 3);
     get(f, marked);
+    get(f, unknown);
     while (f->npending > 0)
         complete(f);
     assert_int_equal(get(f, marked), MARKR_CACHE_FIGURES);
+    assert_int_equal(get(f, unknown), MARKR_CACHE_MISSING);
 }
 
 /* --- tests --------------------------------------------------------------------------------- */
@@ -307,17 +309,51 @@ static void one_query_answers_every_waiter_then_the_cache_answers(void **state)
     assert_int_equal(f->db.queries, 1);
 }
 
+static void the_second_404_of_an_unknown_test_costs_no_query(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_topic *t = topic(f, "nothing-here");
+
+    assert_int_equal(get(f, "nothing-here"), MARKR_CACHE_UNKNOWN);
+    complete(f);
+    assert_int_equal(f->db.queries, 1);
+    assert_int_equal(t->failed, 1);
+    assert_int_equal(t->last_error, MARKR_ERR_NOT_FOUND);
+    for (int i = 0; i < 5; ++i)
+        assert_int_equal(get(f, "nothing-here"), MARKR_CACHE_MISSING);
+    assert_int_equal(f->npending, 0);
+    assert_int_equal(f->db.queries, 1);
+}
+
+static void other_errors_are_not_remembered(void **state)
+{
+    struct fixture *f = *state;
+
+    f->db.down = 1;
+    get(f, "maths");
+    complete(f);
+    assert_int_equal(topic(f, "maths")->last_error, MARKR_ERR_UNAVAILABLE);
+    f->db.down = 0;
+    assert_int_equal(get(f, "maths"), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(f->npending, 1);
+}
+
 static void a_change_of_a_test_forgets_only_that_test(void **state)
 {
     struct fixture *f = *state;
 
-    hold(f, "maths");
-    hold(f, "physics");
+    hold_both(f, "maths", "latin");
+    hold_both(f, "physics", "greek");
     change(f, "maths");
+    change(f, "latin"); /* marks arrived for a test that had none */
+    db_mark(&f->db, "latin", 1);
     assert_int_equal(get(f, "maths"), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_UNKNOWN);
     assert_int_equal(get(f, "physics"), MARKR_CACHE_FIGURES);
+    assert_int_equal(get(f, "greek"), MARKR_CACHE_MISSING);
     complete(f);
-    assert_int_equal(get(f, "maths"), MARKR_CACHE_FIGURES);
+    complete(f);
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_FIGURES);
     change(f, "never-asked"); /* a test nobody asked for: nothing to forget */
 }
 
@@ -325,11 +361,10 @@ static void a_flush_forgets_everything(void **state)
 {
     struct fixture *f = *state;
 
-    hold(f, "maths");
-    hold(f, "physics");
+    hold_both(f, "maths", "latin");
     flush(f);
     assert_int_equal(get(f, "maths"), MARKR_CACHE_UNKNOWN);
-    assert_int_equal(get(f, "physics"), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_UNKNOWN);
 }
 
 static void nothing_is_answered_while_the_feed_is_down(void **state)
@@ -356,14 +391,15 @@ static void nothing_is_answered_while_the_feed_is_down(void **state)
     assert_int_equal(f->npending, 1); /* up: the stream is refreshed (it may have missed changes) */
     complete(f);
     assert_int_equal(t->stream_events, 2);
-    hold(f, "maths");
+    hold_both(f, "maths", "unknown");
 
     markr_aggregate_cache_feed(f->cache, 0); /* down: all forgotten, nothing refreshed */
     assert_false(markr_aggregate_cache_serving(f->cache));
     assert_int_equal(markr_aggregate_cache_answer(f->cache, &t->entry), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, &topic(f, "unknown")->entry), MARKR_CACHE_UNKNOWN);
     assert_int_equal(f->npending, 0);
     markr_aggregate_cache_feed(f->cache, 1); /* up again: starts empty */
-    assert_int_equal(markr_aggregate_cache_answer(f->cache, &t->entry), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, &topic(f, "unknown")->entry), MARKR_CACHE_UNKNOWN);
     complete(f); /* the stream's refresh */
     assert_int_equal(markr_aggregate_cache_answer(f->cache, &t->entry), MARKR_CACHE_FIGURES);
 }
@@ -405,6 +441,29 @@ static void figures_computed_across_the_feed_going_down_and_up_are_not_kept(void
     complete(f);
     assert_int_equal(t->answered, 2);
     assert_int_equal(get(f, "maths"), MARKR_CACHE_FIGURES);
+}
+
+static void a_404_computed_across_a_change_is_not_remembered(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_topic *t = topic(f, "late");
+
+    get(f, "new");
+    complete(f);
+    change(f, "new"); /* a remembered 404 is forgotten like figures */
+    assert_int_equal(get(f, "new"), MARKR_CACHE_UNKNOWN);
+    complete(f);
+
+    get(f, "late");
+    change(f, "late"); /* marks of "late" were committed while its refresh ran */
+    complete(f);       /* it found none: said to nobody, not kept */
+    assert_int_equal(t->failed, 0);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, &t->entry), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(f->npending, 1); /* computed again for the request */
+    db_mark(&f->db, "late", 4);
+    complete(f);
+    assert_string_equal(t->last_body, "{\"count\":4}");
+    assert_int_equal(get(f, "late"), MARKR_CACHE_FIGURES);
 }
 
 static void streams_are_refreshed_by_changes_and_retried_after_failures(void **state)
@@ -461,8 +520,7 @@ static void idle_entries_are_evicted_past_the_bound(void **state)
 
     *state = f;
     markr_aggregate_cache_feed(f->cache, 1);
-    hold(f, "a");
-    hold(f, "b");
+    hold_both(f, "a", "b"); /* figures and a remembered 404 count alike */
     get(f, "c");            /* waits: not idle */
     busy = topic(f, "c");
     topic(f, "d");
@@ -502,12 +560,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_query_answers_every_waiter_then_the_cache_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_second_404_of_an_unknown_test_costs_no_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_errors_are_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(a_change_of_a_test_forgets_only_that_test, setup, teardown),
         cmocka_unit_test_setup_teardown(a_flush_forgets_everything, setup, teardown),
         cmocka_unit_test_teardown(nothing_is_answered_while_the_feed_is_down, teardown),
         cmocka_unit_test_setup_teardown(figures_computed_across_a_change_go_only_to_earlier_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(figures_computed_across_the_feed_going_down_and_up_are_not_kept, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_404_computed_across_a_change_is_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(streams_are_refreshed_by_changes_and_retried_after_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refresh_that_cannot_start_is_not_out, setup, teardown),
         cmocka_unit_test_teardown(idle_entries_are_evicted_past_the_bound, teardown),

@@ -79,6 +79,15 @@ static void send_body(h2o_req_t *req, const char *body, size_t len)
     h2o_send_inline(req, body, len);
 }
 
+/* What the use case answers for a test without marks, remembered by the cache. */
+static void send_unknown(h2o_req_t *req)
+{
+    struct markr_error err;
+
+    markr_aggregate_unknown(&err);
+    markr_http_send_error(req, &err, 0);
+}
+
 /* The aggregate as JSON text (malloc'd), the same answer as handle_aggregate.c's. */
 static char *aggregate_text(const struct markr_aggregate *a, size_t *len)
 {
@@ -226,9 +235,15 @@ int markr_live_handle_aggregate(struct markr_live *live, h2o_req_t *req, const s
     if (!markr_aggregate_cache_serving(live->cache) ||
         (e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
         return markr_handle_aggregate(live->pool, req, match);
-    if (markr_aggregate_cache_answer(live->cache, e) == MARKR_CACHE_FIGURES) {
+    switch (markr_aggregate_cache_answer(live->cache, e)) {
+    case MARKR_CACHE_FIGURES:
         send_body(req, e->body, e->body_len); /* on the loop: no worker, no database */
         return 0;
+    case MARKR_CACHE_MISSING:
+        send_unknown(req); /* no query either */
+        return 0;
+    case MARKR_CACHE_UNKNOWN:
+        break;
     }
     w = h2o_mem_alloc_shared(&req->pool, sizeof(*w), on_waiter_dispose);
     w->req = req;
@@ -252,13 +267,18 @@ int markr_live_handle_aggregate_stream(struct markr_live *live, h2o_req_t *req, 
 {
     struct markr_cache_entry *e;
     struct markr_sse_client *c;
+    enum markr_cache_answer answer;
 
     if (refuse_when_closed(live, req))
         return 0;
     if ((e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
         return -1;
+    if ((answer = markr_aggregate_cache_answer(live->cache, e)) == MARKR_CACHE_MISSING) {
+        send_unknown(req);
+        return 0;
+    }
     c = markr_sse_client_create(live->sse, req, &topic_of(e)->streams, 1);
-    if (markr_aggregate_cache_answer(live->cache, e) == MARKR_CACHE_FIGURES)
+    if (answer == MARKR_CACHE_FIGURES)
         markr_sse_send_event(c, e->version, "aggregate", e->body, e->body_len);
     else
         markr_aggregate_cache_refresh(live->cache, e); /* the stream starts with the figures, or answers 404 */

@@ -8,6 +8,11 @@
 
 #include "domain/result.h"
 
+int markr_aggregate_unknown(struct markr_error *err)
+{
+    return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
+}
+
 int markr_get_aggregate(const struct markr_results_reader *reader, const char *test_id, size_t len,
                         struct markr_aggregate *out, struct markr_error *err)
 {
@@ -18,6 +23,6 @@ int markr_get_aggregate(const struct markr_results_reader *reader, const char *t
     markr_trim(&trimmed, &trimmed_len);
     /* Stored ids are trimmed, non-empty, at most MARKR_TEXT_MAX bytes and free of NUL. */
     if (len == 0 || trimmed_len != len || len > MARKR_TEXT_MAX || memchr(test_id, '\0', len) != NULL)
-        return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
+        return markr_aggregate_unknown(err);
     return reader->aggregate(reader->ctx, test_id, len, out, err);
 }

@@ -1,5 +1,5 @@
 /*
- * End to end, issue 4: two markr servers on one database.
+ * End to end, the live reads: two markr servers on one database.
  * - Cache exactness: imports through one instance interleaved with reads from both; every
  *   read made after an import's answer shows the post-import figures once the notification
  *   has arrived, and the time until then (measured for every round) stays within 100 ms.
@@ -10,6 +10,8 @@
  *   answered by the other; /events names the import and its tests; a client that leaves is
  *   cleaned up at once (its descriptor is closed, well before any heartbeat); a client that
  *   never reads does not delay the others; an idle stream gets a heartbeat comment.
+ * - Unknown tests: a second 404 for the same id costs no query, and the import of that test
+ *   through the other instance is seen like any other change.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,20 +264,26 @@ static int suite_teardown(void **state)
     return 0;
 }
 
+/* How many times the log says `needle`. */
+static int log_count(const struct markr_server *srv, const char *needle)
+{
+    size_t len;
+    char *log = e2e_read_file(srv->log_path, &len);
+    int seen = 0;
+
+    for (char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        ++seen;
+    free(log);
+    return seen;
+}
+
 /* Waits until the server's log has said `line` `times` times (the feed's up/down lines). */
 static void wait_log(const struct markr_server *srv, const char *line, int times)
 {
     double deadline = now_ms() + 10000;
 
     while (now_ms() < deadline) {
-        size_t len;
-        char *log = e2e_read_file(srv->log_path, &len);
-        int seen = 0;
-
-        for (char *p = log; (p = strstr(p, line)) != NULL; p += strlen(line))
-            ++seen;
-        free(log);
-        if (seen >= times)
+        if (log_count(srv, line) >= times)
             return;
         usleep(10000);
     }
@@ -479,6 +487,37 @@ static void an_idle_stream_gets_a_heartbeat(void **state)
     sse_close(&s);
 }
 
+/* MARKR_SLOW_QUERY_MS=0 logs every database operation by name: the queries can be counted.
+ * A server of its own, so that the other tests see only a and b. */
+static void a_404_is_remembered_until_the_test_is_imported(void **state)
+{
+    static const char *const env[] = {"MARKR_SLOW_QUERY_MS=0", NULL};
+    static const char query[] = "operation=\"computing the aggregate\"";
+    struct markr_server c;
+    long count;
+    double mean;
+    int first, repeated;
+
+    assert_int_equal(e2e_server_start(&c, conninfo, env), 0);
+    wait_log(&c, "change feed up", 1);
+    read_aggregate(&c, "remembered", &count, &mean);
+    assert_int_equal(count, -1);
+    first = log_count(&c, query);
+    for (int i = 0; i < 3; ++i) {
+        read_aggregate(&c, "remembered", &count, &mean);
+        assert_int_equal(count, -1);
+    }
+    repeated = log_count(&c, query) - first;
+    if (first != 1 || repeated != 0) {
+        e2e_server_stop(&c, SIGTERM);
+        fail_msg("the first 404 cost %d queries (expected 1), the next three %d (expected 0)", first, repeated);
+    }
+    /* Forgotten at the change like any cached answer: exact within a notification. */
+    import_doc(&a, MARK_DOC, "r1", "remembered", 70);
+    assert_true(wait_exact(&c, "remembered", 1, 70.0, now_ms()) <= BOUND_MS);
+    assert_int_equal(e2e_server_stop_clean(&c), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +529,7 @@ int main(void)
         cmocka_unit_test(clients_that_leave_are_cleaned_up_at_once),
         cmocka_unit_test(a_client_that_never_reads_does_not_delay_the_others),
         cmocka_unit_test(an_idle_stream_gets_a_heartbeat),
+        cmocka_unit_test(a_404_is_remembered_until_the_test_is_imported),
     };
 
     return cmocka_run_group_tests_name("e2e_live", tests, suite_setup, suite_teardown);

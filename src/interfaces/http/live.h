@@ -1,8 +1,8 @@
 /*
- * Live reads (ADR 0012 and 0013): the exact aggregate cache answered on the loop
- * thread, and the Server-Sent Events streams, both kept current by the change feed. One
- * per server, used from the loop thread only (the feed runs on a thread of its own and
- * posts to the loop).
+ * Live reads (ADR 0012 and 0013): the exact aggregate cache answered on the loop thread,
+ * and the Server-Sent Events streams, both kept current by the change feed. One per h2o
+ * context (so per loop), used from that loop's thread only (the feed runs on a thread of
+ * its own and posts to the loop).
  */
 #ifndef MARKR_INTERFACES_HTTP_LIVE_H
 #define MARKR_INTERFACES_HTTP_LIVE_H
@@ -19,7 +19,7 @@ struct markr_live;
  * live update: every aggregate is computed, streams send only their first event). Raises
  * the soft open-file limit to the hard one, for many stream clients. NULL when out of
  * memory or the thread cannot start. */
-struct markr_live *markr_live_create(h2o_loop_t *loop, struct markr_worker_pool *pool,
+struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_pool *pool,
                                      const struct markr_change_feed *feed);
 /* Ends every stream and answers every waiting request (503), stops the feed's thread.
  * Keep running the loop until the worker pool is idle afterwards, then destroy. */

@@ -5,17 +5,24 @@
  * network connection) is reported down, closed, and opened again with a growing pause
  * (100 ms doubling to 2 s); up is reported only once LISTEN has succeeded, so nothing
  * committed after an up can be missed.
+ *
+ * The payloads are the JSON that the writers of marks build (pg_store.c, pg_listen.h): they
+ * are decoded here, next to the SQL that makes them, and cross the port as a struct. One
+ * that cannot be decoded is reported as a flush (every test may have changed): a change is
+ * never dropped.
  */
 #include "pg_listen.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <libpq-fe.h>
 
 struct markr_pg_listener {
@@ -99,6 +106,57 @@ static int start_listening(PGconn *conn)
     return ok && PQsetnonblocking(conn, 1) == 0 ? 0 : -1;
 }
 
+/* Fills ev from a decoded payload; *tests is allocated for its list (the caller frees it).
+ * Returns 0, or -1 when the payload is not one the writers send (or there is no memory). */
+static int decode_change(json_object *change, struct markr_change_event *ev, const char ***tests)
+{
+    json_object *id, *flush, *list;
+    size_t count;
+
+    if (!json_object_is_type(change, json_type_object))
+        return -1;
+    /* Without an import id the change is still applied; only the import is not named. */
+    if (json_object_object_get_ex(change, "import_id", &id) && json_object_is_type(id, json_type_int) &&
+        json_object_get_int64(id) >= 0)
+        ev->import_id = json_object_get_int64(id);
+    if ((json_object_object_get_ex(change, "flush", &flush) && json_object_get_boolean(flush)) ||
+        !json_object_object_get_ex(change, "tests", &list) || !json_object_is_type(list, json_type_array)) {
+        ev->flush = 1;
+        return 0;
+    }
+    count = json_object_array_length(list);
+    if (count > 0 && (*tests = calloc(count, sizeof(**tests))) == NULL)
+        return -1;
+    for (size_t i = 0; i < count; ++i) {
+        json_object *test = json_object_array_get_idx(list, i);
+
+        /* A test id is text without NUL: anything else cannot name a test of ours. */
+        if (!json_object_is_type(test, json_type_string) ||
+            strlen(json_object_get_string(test)) != (size_t)json_object_get_string_len(test))
+            return -1;
+        (*tests)[i] = json_object_get_string(test);
+    }
+    ev->tests = *tests;
+    ev->test_count = count;
+    return 0;
+}
+
+void markr_pg_report_change(const struct markr_change_sink *sink, const char *payload, size_t len)
+{
+    struct markr_change_event ev = {.import_id = -1};
+    json_tokener *tok = len <= INT_MAX ? json_tokener_new() : NULL;
+    json_object *change = tok != NULL ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
+    const char **tests = NULL;
+
+    if (change == NULL || decode_change(change, &ev, &tests) != 0)
+        ev = (struct markr_change_event){.import_id = ev.import_id, .flush = 1};
+    sink->changed(sink->ctx, &ev);
+    free(tests);
+    json_object_put(change);
+    if (tok != NULL)
+        json_tokener_free(tok);
+}
+
 /* Reports notifications until the connection breaks (returns 0) or stop (returns -1). */
 static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const struct markr_change_sink *sink)
 {
@@ -108,7 +166,7 @@ static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const 
         /* First, and after every read: notifications libpq already holds (some may have come
          * with the LISTEN's own answer) are reported before waiting for more. */
         while ((n = PQnotifies(conn)) != NULL) {
-            sink->changed(sink->ctx, n->extra, strlen(n->extra));
+            markr_pg_report_change(sink, n->extra, strlen(n->extra));
             PQfreemem(n);
         }
         if (PQstatus(conn) != CONNECTION_OK)

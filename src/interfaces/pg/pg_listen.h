@@ -24,6 +24,12 @@
 
 struct markr_pg_listener;
 
+/* Decodes one notification's payload (JSON as the writers above send it; not necessarily
+ * NUL-terminated) and reports it through sink->changed. A payload that cannot be decoded
+ * (or not for want of memory) is reported as a flush, of the import it names if any (else
+ * import id -1). */
+void markr_pg_report_change(const struct markr_change_sink *sink, const char *payload, size_t len);
+
 /* Keeps a copy of conninfo. Returns NULL when out of memory. */
 struct markr_pg_listener *markr_pg_listener_create(const char *conninfo);
 /* Call after run has returned. */

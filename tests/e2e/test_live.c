@@ -328,8 +328,8 @@ static void reads_after_an_import_are_exact_on_both_instances(void **state)
     assert_true(worst <= BOUND_MS);
 }
 
-/* Marks written by the asynchronous queue (issue 3) go through another statement: it must
- * announce its tests too, or the other instance's cache would keep the old figures. */
+/* Marks written by the asynchronous queue (a rebuild of one import) must announce their
+ * tests too, or the other instance's cache would keep the old figures. */
 static void queued_imports_invalidate_the_cache_too(void **state)
 {
     static const char *const async[] = {"Prefer: respond-async", NULL};

@@ -31,15 +31,15 @@ static const char *reason_phrase(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
-    case 202: return "Accepted";     /* issue 3 */
-    case 401: return "Unauthorized"; /* issue 3 */
+    case 202: return "Accepted";    
+    case 401: return "Unauthorized";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
-    case 431: return "Request Header Fields Too Large"; /* issue 5 */
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Internal Server Error";
     }

@@ -1,5 +1,5 @@
 /*
- * Times save_accepted for the issue's large import: 10,000 results with names and 20
+ * Times save_accepted for the brief's large import: 10,000 results with names and 20
  * answers each (about 17 MB of XML) in one document. Each run imports new students (the
  * insert path); then the same document again (every row found, nothing changed) and with
  * every obtained mark raised (every row updated). Prints one line per case.

@@ -190,8 +190,7 @@ static const char apply_in_order_sql[] = APPLY_MARKS("COALESCE(EXCLUDED.first_na
 static const char apply_late_sql[] = APPLY_MARKS("COALESCE(m.first_name, EXCLUDED.first_name)",
                                                  "COALESCE(m.last_name, EXCLUDED.last_name)");
 
-/* Drops the tests and names rows of one import, before they are written again. */
-static int clear_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
+int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
 {
     struct markr_pg_params params = {0};
 
@@ -213,7 +212,7 @@ int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_mar
     size_t lengths[MARKR_PG_MARK_COLUMNS], scan_lengths[MARKR_PG_SCAN_COLUMNS];
     int rc = -1;
 
-    if ((flags & MARKR_PG_APPLY_REPLACE) && clear_rows(pg, id, err) != 0)
+    if ((flags & MARKR_PG_APPLY_REPLACE) && markr_pg_clear_import_rows(pg, id, err) != 0)
         return -1;
     if (markr_pg_marks_arrays(marks, arrays, lengths) != 0 || scan_arrays(marks, scans, scan_lengths) != 0) {
         markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");

@@ -37,6 +37,10 @@ enum {
 int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
                          int flags, struct markr_error *err);
 
+/* Drops the tests and names rows of import id (before they are written again, or when it
+ * is refused). Returns 0, or -1 with err. */
+int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err);
+
 /* The refusal, stored as jsonb built by the server from five consecutive parameters: code,
  * message, result index, line, field (zero positions and an empty field are "not about
  * one" and left out). SQL text, with the numbers of those parameters. */

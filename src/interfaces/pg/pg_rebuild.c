@@ -14,19 +14,6 @@
 #include "pg_marks.h"
 #include "pg_vault.h"
 
-/* Drops the tests and names rows of one import (a refusal keeps none). */
-static int clear_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
-{
-    struct markr_pg_params params = {0};
-
-    markr_pg_param_int8(&params, id);
-    if (markr_pg_command(pg, "clearing the tests of an import", "DELETE FROM import_tests WHERE import_id = $1",
-                         &params, err) != 0)
-        return -1;
-    return markr_pg_command(pg, "clearing the names of an import", "DELETE FROM import_names WHERE import_id = $1",
-                            &params, err);
-}
-
 static int rebuild_begin(void *ctx, int all, struct markr_error *err)
 {
     struct markr_pg_rebuild *rb = ctx;
@@ -203,7 +190,7 @@ static int rebuild_apply_rejected(void *ctx, int64_t id, const struct markr_erro
     int rc = -1;
 
     markr_pg_param_int8(&params, id);
-    if (markr_pg_reason_params(&params, &text, reason, err) == 0 && (rb->all || clear_rows(rb->pg, id, err) == 0)) {
+    if (markr_pg_reason_params(&params, &text, reason, err) == 0 && (rb->all || markr_pg_clear_import_rows(rb->pg, id, err) == 0)) {
         markr_pg_param_int4(&params, (int64_t)result_count);
         rc = markr_pg_command(rb->pg, "recording a refusal", reject_sql, &params, err);
     }

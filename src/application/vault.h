@@ -3,7 +3,7 @@
  * verbatim, list student numbers seen under several names, and rebuild the marks from the
  * stored documents under the current parsing rules. Ports are blocking tables of operations
  * plus a context pointer, like those of ports.h; the PostgreSQL adapter fills them in
- * (src/interfaces/pg/pg_vault.c), the unit tests fill them with fakes.
+ * (src/interfaces/pg: pg_vault.c, pg_rebuild.c, pg_queue.c), the unit tests with fakes.
  */
 #ifndef MARKR_APPLICATION_VAULT_H
 #define MARKR_APPLICATION_VAULT_H

@@ -6,7 +6,7 @@
  * (100 ms doubling to 2 s); up is reported only once LISTEN has succeeded, so nothing
  * committed after an up can be missed.
  *
- * The payloads are the JSON that the writers of marks build (pg_store.c, pg_listen.h): they
+ * The payloads are the JSON that the writers of marks build (pg_marks.c, pg_rebuild.c): they
  * are decoded here, next to the SQL that makes them, and cross the port as a struct. One
  * that cannot be decoded is reported as a flush (every test may have changed): a change is
  * never dropped.

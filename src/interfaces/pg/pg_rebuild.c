@@ -237,8 +237,12 @@ static int rebuild_finish(void *ctx, int commit, struct markr_error *err)
         markr_pg_rollback(pg);
         return -1;
     }
-    return markr_pg_command(pg, commit ? "committing the rebuild" : "rolling back", commit ? "COMMIT" : "ROLLBACK",
-                        NULL, err);
+    if (!commit) {
+        /* Also after abandon: the rollback frees the rows this rebuild locked at once. */
+        markr_pg_rollback(pg);
+        return PQstatus(pg->conn) == CONNECTION_OK ? 0 : markr_pg_fail(pg, NULL, "rolling back", err);
+    }
+    return markr_pg_command(pg, "committing the rebuild", "COMMIT", NULL, err);
 }
 
 struct markr_vault_rebuild markr_pg_vault_rebuild(struct markr_pg_rebuild *state, struct markr_pg *pg)

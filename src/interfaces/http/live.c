@@ -22,6 +22,7 @@
 
 #include "application/aggregate_cache.h"
 #include "application/get_aggregate.h"
+#include "application/ids.h"
 #include "feed_bridge.h"
 #include "handlers.h"
 #include "responses.h"
@@ -233,6 +234,11 @@ int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *r
     struct markr_cache_entry *e;
     struct waiter *w;
 
+    /* An id that names nothing gets its 404 before it costs an entry (or a query). */
+    if (!markr_id_valid(match->id, match->id_len)) {
+        send_unknown(req);
+        return 0;
+    }
     /* Without the feed nothing could tell a cached figure is stale: compute every time. */
     if (!markr_aggregate_cache_serving(live->cache) ||
         (e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
@@ -275,6 +281,10 @@ int markr_live_handle_aggregate_stream(struct markr_http_handler *handler, h2o_r
 
     if (refuse_when_closed(live, req))
         return 0;
+    if (!markr_id_valid(match->id, match->id_len)) { /* no entry, no stream, no query */
+        send_unknown(req);
+        return 0;
+    }
     if ((e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
         return -1;
     if ((answer = markr_aggregate_cache_answer(live->cache, e)) == MARKR_CACHE_MISSING) {

@@ -8,6 +8,11 @@
  * "missing", so repeated requests for an id that names nothing cost no query. A missing
  * entry is exactly as stale as a figure would be (a change of its test, a flush, the feed
  * going down or up) and counts against the same bound.
+ *
+ * The bound is kept one entry at a time: every entry is in a recency list (newest first,
+ * raised on each lookup), and room for a new one is made by evicting the least recently
+ * used idle entry. So ids nobody asks for again are what goes, never a test read between
+ * them, and never what a request or a stream is waiting on.
  */
 #include "aggregate_cache.h"
 
@@ -19,6 +24,7 @@
 struct markr_aggregate_cache {
     struct markr_aggregate_cache_host host;
     struct markr_cache_entry *buckets[BUCKETS];
+    struct markr_cache_entry *newest, *oldest; /* the recency list, through newer/older */
     size_t count, max_entries;
     uint64_t epoch; /* raised whenever the feed goes down or up */
     int up;         /* the feed is up: the cache may answer */
@@ -84,23 +90,59 @@ static int idle(const struct markr_aggregate_cache *c, const struct markr_cache_
     return !e->refreshing && c->host.interest(c->host.ctx, e) == 0;
 }
 
-/* Frees every entry nobody waits on or streams (what they held goes too). */
-static void evict_idle(struct markr_aggregate_cache *c)
+static void unlink_recency(struct markr_aggregate_cache *c, struct markr_cache_entry *e)
 {
-    for (size_t b = 0; b < BUCKETS; ++b) {
-        struct markr_cache_entry **p = &c->buckets[b];
+    if (e->newer != NULL)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    if (e->older != NULL)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
 
-        while (*p != NULL) {
-            struct markr_cache_entry *e = *p;
+static void make_newest(struct markr_aggregate_cache *c, struct markr_cache_entry *e)
+{
+    e->older = c->newest;
+    e->newer = NULL;
+    if (c->newest != NULL)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+}
 
-            if (idle(c, e)) {
-                *p = e->next;
-                free_entry(c, e);
-                --c->count;
-            } else {
-                p = &e->next;
-            }
+/* Takes e out of the cache and frees it (what it held goes too). */
+static void evict(struct markr_aggregate_cache *c, struct markr_cache_entry *e)
+{
+    struct markr_cache_entry **p = &c->buckets[e->hash % BUCKETS];
+
+    while (*p != e)
+        p = &(*p)->next;
+    *p = e->next;
+    unlink_recency(c, e);
+    --c->count;
+    if (c->host.evicted != NULL)
+        c->host.evicted(c->host.ctx, e);
+    free_entry(c, e);
+}
+
+/* Evicts the least recently used idle entry, if any. A busy entry met on the way is in use,
+ * so it becomes the newest: the next search does not walk over it again, and each entry is
+ * looked at most once per call. */
+static void evict_oldest_idle(struct markr_aggregate_cache *c)
+{
+    for (size_t seen = 0; seen < c->count && c->oldest != NULL; ++seen) {
+        struct markr_cache_entry *e = c->oldest;
+
+        if (idle(c, e)) {
+            evict(c, e);
+            return;
         }
+        unlink_recency(c, e);
+        make_newest(c, e);
     }
 }
 
@@ -110,10 +152,13 @@ struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cac
     char *copy;
     size_t b;
 
-    if (e != NULL)
+    if (e != NULL) {
+        unlink_recency(c, e);
+        make_newest(c, e);
         return e;
+    }
     if (c->count >= c->max_entries)
-        evict_idle(c);
+        evict_oldest_idle(c);
     if ((copy = malloc(len + 1)) == NULL)
         return NULL;
     if ((e = c->host.create(c->host.ctx)) == NULL) {
@@ -128,6 +173,7 @@ struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cac
     b = e->hash % BUCKETS;
     e->next = c->buckets[b];
     c->buckets[b] = e;
+    make_newest(c, e);
     ++c->count;
     return e;
 }
@@ -281,4 +327,9 @@ void markr_aggregate_cache_close(struct markr_aggregate_cache *c, const struct m
 int markr_aggregate_cache_closed(const struct markr_aggregate_cache *c)
 {
     return c->closed;
+}
+
+size_t markr_aggregate_cache_count(const struct markr_aggregate_cache *c)
+{
+    return c->count;
 }

@@ -22,7 +22,8 @@
 #include "../domain/error.h"
 #include "change_feed.h"
 
-/* Idle entries (nobody waits on or streams them, no refresh out) are evicted past this. */
+/* Past this many entries, creating one first evicts the least recently used idle entry
+ * (nobody waits on or streams it, no refresh out). */
 #define MARKR_AGGREGATE_CACHE_MAX 65536
 
 /* When an answer was asked for or computed: an answer computed under ticket t is exact for
@@ -36,6 +37,7 @@ struct markr_cache_ticket {
  * id_len, version, body and body_len; every member is written by the cache only. */
 struct markr_cache_entry {
     struct markr_cache_entry *next; /* in its bucket */
+    struct markr_cache_entry *newer, *older; /* in the cache's recency list */
     char *id;                       /* NUL-terminated copy of the test id */
     size_t id_len;
     uint64_t hash;
@@ -54,6 +56,8 @@ struct markr_aggregate_cache_host {
     struct markr_cache_entry *(*create)(void *ctx);
     /* Frees the record of an entry the cache has let go (its id and body are freed). */
     void (*destroy)(void *ctx, struct markr_cache_entry *entry);
+    /* May be NULL: told of each entry evicted to make room, just before its destroy. */
+    void (*evicted)(void *ctx, const struct markr_cache_entry *entry);
     /* Who the entry serves now: MARKR_CACHE_WAITERS and/or MARKR_CACHE_STREAMS, or 0. */
     unsigned (*interest)(void *ctx, const struct markr_cache_entry *entry);
     /* Starts computing the entry's figures elsewhere; the outcome comes back through
@@ -91,8 +95,11 @@ void markr_aggregate_cache_destroy(struct markr_aggregate_cache *c);
 
 /* Whether the cache answers at all: the feed is up and the cache not closed. */
 int markr_aggregate_cache_serving(const struct markr_aggregate_cache *c);
-/* The entry of a test id (any bytes), created when new. Creating one past max_entries
- * first evicts every idle entry (their figures go too). NULL when out of memory. */
+/* The entry of a test id (any bytes), created when new, and now the most recently used.
+ * Creating one when max_entries are held first evicts the least recently used idle entry
+ * (what it held goes too); when none is idle the bound is passed, as busy entries are
+ * bounded by the host's requests and streams. The host validates ids before asking: every
+ * id asked for costs an entry. NULL when out of memory. */
 struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cache *c, const char *id, size_t len);
 enum markr_cache_answer markr_aggregate_cache_answer(const struct markr_aggregate_cache *c,
                                                      const struct markr_cache_entry *entry);
@@ -126,5 +133,7 @@ void markr_aggregate_cache_retry(struct markr_aggregate_cache *c);
  * outcomes that still come back are dropped. */
 void markr_aggregate_cache_close(struct markr_aggregate_cache *c, const struct markr_error *err);
 int markr_aggregate_cache_closed(const struct markr_aggregate_cache *c);
+/* The entries held now (busy ones included). */
+size_t markr_aggregate_cache_count(const struct markr_aggregate_cache *c);
 
 #endif

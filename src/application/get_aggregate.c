@@ -4,9 +4,7 @@
  */
 #include "get_aggregate.h"
 
-#include <string.h>
-
-#include "domain/result.h"
+#include "ids.h"
 
 int markr_aggregate_unknown(struct markr_error *err)
 {
@@ -16,13 +14,8 @@ int markr_aggregate_unknown(struct markr_error *err)
 int markr_get_aggregate(const struct markr_results_reader *reader, const char *test_id, size_t len,
                         struct markr_aggregate *out, struct markr_error *err)
 {
-    const char *trimmed = test_id;
-    size_t trimmed_len = len;
-
     markr_error_clear(err);
-    markr_trim(&trimmed, &trimmed_len);
-    /* Stored ids are trimmed, non-empty, at most MARKR_TEXT_MAX bytes and free of NUL. */
-    if (len == 0 || trimmed_len != len || len > MARKR_TEXT_MAX || memchr(test_id, '\0', len) != NULL)
+    if (!markr_id_valid(test_id, len))
         return markr_aggregate_unknown(err);
     return reader->aggregate(reader->ctx, test_id, len, out, err);
 }

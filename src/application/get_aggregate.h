@@ -6,8 +6,8 @@
 
 #include "ports.h"
 
-/* Any byte string is a valid test id, but an empty or over-long one cannot name a test:
- * those give MARKR_ERR_NOT_FOUND without asking the store. Returns 0 or -1 with err. */
+/* Any byte string may be asked for, but one that cannot name a test (markr_id_valid, ids.h)
+ * gives MARKR_ERR_NOT_FOUND without asking the store. Returns 0 or -1 with err. */
 int markr_get_aggregate(const struct markr_results_reader *reader, const char *test_id, size_t len,
                         struct markr_aggregate *out, struct markr_error *err);
 /* The error of a test without marks, as markr_get_aggregate gives it (for an answer that a

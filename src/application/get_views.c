@@ -7,16 +7,7 @@
 
 #include <string.h>
 
-#include "domain/result.h"
-
-static int storable(const char *id, size_t len)
-{
-    const char *trimmed = id;
-    size_t trimmed_len = len;
-
-    markr_trim(&trimmed, &trimmed_len);
-    return len != 0 && trimmed_len == len && len <= MARKR_TEXT_MAX && memchr(id, '\0', len) == NULL;
-}
+#include "ids.h"
 
 int markr_list_tests(const struct markr_views_reader *reader, markr_test_visitor visit, void *arg,
                      struct markr_error *err)
@@ -37,7 +28,7 @@ int markr_list_results(const struct markr_views_reader *reader, const char *test
     if (page->offset > MARKR_PAGE_OFFSET_MAX)
         return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_offset", "offset must be an integer from 0 to %d",
                                MARKR_PAGE_OFFSET_MAX);
-    if (!storable(test_id, len))
+    if (!markr_id_valid(test_id, len))
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
     return reader->list_results(reader->ctx, test_id, len, page, visit, arg, total, err);
 }
@@ -46,7 +37,7 @@ int markr_get_student(const struct markr_views_reader *reader, const char *stude
                       markr_row_visitor visit, void *arg, double *mean_percent, struct markr_error *err)
 {
     markr_error_clear(err);
-    if (!storable(student, len))
+    if (!markr_id_valid(student, len))
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_student", "no results for that student number");
     return reader->student_results(reader->ctx, student, len, visit, arg, mean_percent, err);
 }
@@ -59,7 +50,7 @@ int markr_get_histogram(const struct markr_views_reader *reader, const char *tes
     if (bins < 1 || bins > MARKR_HISTOGRAM_BINS_MAX)
         return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_bins", "bins must be an integer from 1 to %d",
                                MARKR_HISTOGRAM_BINS_MAX);
-    if (!storable(test_id, len))
+    if (!markr_id_valid(test_id, len))
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
     memset(counts, 0, bins * sizeof(*counts));
     return reader->histogram(reader->ctx, test_id, len, bins, counts, total, err);

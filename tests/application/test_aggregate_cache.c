@@ -5,8 +5,9 @@
  * for any number of waiters; figures and unknown tests are answered without a query while
  * the feed is up, and never while it is down; a change of the test, a flush or the feed going
  * down or up forgets them; an answer computed across such an event is not kept and goes only
- * to those who asked before it; streams are refreshed; idle entries are evicted past the
- * bound; closing answers everyone.
+ * to those who asked before it; streams are refreshed; at the bound the least recently
+ * used idle entry goes, one at a time (never a busy one, nor a hot one among junk ids);
+ * closing answers everyone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,276 +17,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "application/aggregate_cache.h"
-#include "application/get_aggregate.h"
-
-#define MAX_WAITERS 8
-#define MAX_PENDING 8
-#define MAX_MARKED 8
-
-struct fake_topic {
-    struct markr_cache_entry entry;
-    struct markr_cache_ticket waiting[MAX_WAITERS]; /* the requests that wait */
-    size_t nwaiting;
-    int streams;           /* started or not */
-    int unstarted;         /* streams that have not had their first event */
-    int answered;          /* requests answered with figures */
-    char last_body[64];    /* the figures they got */
-    int failed;            /* requests (and unstarted streams) answered with an error */
-    enum markr_error_code last_error;
-    int stream_events;     /* figures sent to the streams */
-};
-
-/* The database: tests with marks, and a switch for an outage. */
-struct fake_db {
-    const char *marked[MAX_MARKED];
-    unsigned long long count[MAX_MARKED];
-    int down;
-    int queries;
-};
-
-struct fixture {
-    struct fake_db db;
-    struct markr_results_reader reader;
-    struct markr_aggregate_cache *cache;
-    struct markr_cache_entry *pending[MAX_PENDING]; /* refreshes out, oldest first */
-    size_t npending;
-    int refuse_refresh; /* the worker pool is full */
-    int created, destroyed;
-};
-
-static struct fake_topic *topic_of(const struct markr_cache_entry *e)
-{
-    return (struct fake_topic *)((char *)e - offsetof(struct fake_topic, entry));
-}
-
-/* --- the fake database -------------------------------------------------------------------- */
-
-static int db_aggregate(void *ctx, const char *id, size_t len, struct markr_aggregate *out, struct markr_error *err)
-{
-    struct fake_db *db = ctx;
-
-    db->queries++;
-    if (db->down)
-        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "the database is down");
-    for (size_t i = 0; i < MAX_MARKED && db->marked[i] != NULL; ++i)
-        if (strlen(db->marked[i]) == len && memcmp(db->marked[i], id, len) == 0) {
-            memset(out, 0, sizeof(*out));
-            out->count = db->count[i];
-            return 0;
-        }
-    return markr_aggregate_unknown(err);
-}
-
-static void db_mark(struct fake_db *db, const char *id, unsigned long long count)
-{
-    size_t i = 0;
-
-    while (i < MAX_MARKED - 1 && db->marked[i] != NULL && strcmp(db->marked[i], id) != 0)
-        ++i;
-    db->marked[i] = id;
-    db->count[i] = count;
-}
-
-/* --- the fake host ------------------------------------------------------------------------- */
-
-static struct markr_cache_entry *host_create(void *ctx)
-{
-    struct fixture *f = ctx;
-    struct fake_topic *t = calloc(1, sizeof(*t));
-
-    assert_non_null(t);
-    f->created++;
-    return &t->entry;
-}
-
-static void host_destroy(void *ctx, struct markr_cache_entry *e)
-{
-    struct fixture *f = ctx;
-
-    f->destroyed++;
-    free(topic_of(e));
-}
-
-static unsigned host_interest(void *ctx, const struct markr_cache_entry *e)
-{
-    struct fake_topic *t = topic_of(e);
-
-    return (t->nwaiting > 0 ? MARKR_CACHE_WAITERS : 0) | (t->streams > 0 ? MARKR_CACHE_STREAMS : 0);
-}
-
-static int host_refresh(void *ctx, struct markr_cache_entry *e)
-{
-    struct fixture *f = ctx;
-
-    if (f->refuse_refresh)
-        return -1;
-    assert_true(f->npending < MAX_PENDING);
-    f->pending[f->npending++] = e;
-    return 0;
-}
-
-static void host_deliver(void *ctx, struct markr_cache_entry *e, const struct markr_cache_ticket *upto,
-                         const char *body, size_t len)
-{
-    struct fake_topic *t = topic_of(e);
-    size_t kept = 0;
-
-    for (size_t i = 0; i < t->nwaiting; ++i) {
-        if (upto == NULL || markr_cache_ticket_covers(upto, &t->waiting[i])) {
-            t->answered++;
-            assert_true(len < sizeof(t->last_body));
-            memcpy(t->last_body, body, len);
-            t->last_body[len] = '\0';
-        } else {
-            t->waiting[kept++] = t->waiting[i];
-        }
-    }
-    t->nwaiting = kept;
-    if (upto == NULL) {
-        t->stream_events += t->streams;
-        t->unstarted = 0;
-    }
-}
-
-static void host_fail(void *ctx, struct markr_cache_entry *e, const struct markr_error *err)
-{
-    struct fake_topic *t = topic_of(e);
-
-    t->failed += (int)t->nwaiting + t->unstarted;
-    if (t->nwaiting > 0 || t->unstarted > 0)
-        t->last_error = err->code;
-    t->nwaiting = 0;
-    t->streams -= t->unstarted;
-    t->unstarted = 0;
-}
-
-static struct fixture *make_fixture(size_t max_entries)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    struct markr_aggregate_cache_host host = {.create = host_create,
-                                              .destroy = host_destroy,
-                                              .interest = host_interest,
-                                              .refresh = host_refresh,
-                                              .deliver = host_deliver,
-                                              .fail = host_fail};
-
-    assert_non_null(f);
-    host.ctx = f;
-    f->reader = (struct markr_results_reader){.ctx = &f->db, .aggregate = db_aggregate};
-    f->cache = markr_aggregate_cache_create(&host, max_entries);
-    assert_non_null(f->cache);
-    return f;
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = make_fixture(MARKR_AGGREGATE_CACHE_MAX);
-
-    markr_aggregate_cache_feed(f->cache, 1);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    int created;
-
-    markr_aggregate_cache_destroy(f->cache);
-    created = f->created;
-    assert_int_equal(f->destroyed, created); /* every entry let go */
-    free(f);
-    return 0;
-}
-
-/* --- what the HTTP adapter does ------------------------------------------------------------ */
-
-static struct fake_topic *topic(struct fixture *f, const char *id)
-{
-    struct markr_cache_entry *e = markr_aggregate_cache_entry(f->cache, id, strlen(id));
-
-    assert_non_null(e);
-    return topic_of(e);
-}
-
-/* GET: answered from the cache, or waits for a refresh. */
-static enum markr_cache_answer get(struct fixture *f, const char *id)
-{
-    struct fake_topic *t = topic(f, id);
-    enum markr_cache_answer answer = markr_aggregate_cache_answer(f->cache, &t->entry);
-
-    if (answer == MARKR_CACHE_UNKNOWN) {
-        assert_true(t->nwaiting < MAX_WAITERS);
-        t->waiting[t->nwaiting++] = markr_aggregate_cache_ticket(f->cache, &t->entry);
-        markr_aggregate_cache_refresh(f->cache, &t->entry);
-    }
-    return answer;
-}
-
-/* A stream opens: starts with the held figures, or a refresh. */
-static void open_stream(struct fixture *f, const char *id)
-{
-    struct fake_topic *t = topic(f, id);
-
-    t->streams++;
-    if (markr_aggregate_cache_answer(f->cache, &t->entry) == MARKR_CACHE_FIGURES) {
-        t->stream_events++;
-        return;
-    }
-    t->unstarted++;
-    markr_aggregate_cache_refresh(f->cache, &t->entry);
-}
-
-/* A worker finishes the oldest refresh: the use case against the fake database. */
-static void complete(struct fixture *f)
-{
-    struct markr_cache_entry *e;
-    struct markr_aggregate a;
-    struct markr_error err;
-    char body[32];
-    int n;
-
-    assert_true(f->npending > 0);
-    e = f->pending[0];
-    memmove(f->pending, f->pending + 1, (--f->npending) * sizeof(f->pending[0]));
-    if (markr_get_aggregate(&f->reader, e->id, e->id_len, &a, &err) != 0) {
-        markr_aggregate_cache_refreshed(f->cache, e, NULL, 0, &err);
-        return;
-    }
-    n = snprintf(body, sizeof(body), "{\"count\":%llu}", (unsigned long long)a.count);
-    markr_aggregate_cache_refreshed(f->cache, e, body, (size_t)n, NULL);
-}
-
-static void change(struct fixture *f, const char *test)
-{
-    const char *tests[] = {test};
-    struct markr_change_event ev = {.import_id = 7, .tests = tests, .test_count = 1};
-
-    markr_aggregate_cache_changed(f->cache, &ev);
-}
-
-static void flush(struct fixture *f)
-{
-    struct markr_change_event ev = {.import_id = -1, .flush = 1};
-
-    markr_aggregate_cache_changed(f->cache, &ev);
-}
-
-/* Figures for `marked` and a remembered 404 for `unknown`, both held. */
-static void hold_both(struct fixture *f, const char *marked, const char *unknown)
-{
-    db_mark(&f->db, marked, 3);
-    get(f, marked);
-    get(f, unknown);
-    while (f->npending > 0)
-        complete(f);
-    assert_int_equal(get(f, marked), MARKR_CACHE_FIGURES);
-    assert_int_equal(get(f, unknown), MARKR_CACHE_MISSING);
-}
+#include "cache_fixture.h"
 
 /* --- tests --------------------------------------------------------------------------------- */
 
@@ -513,25 +247,103 @@ static void a_refresh_that_cannot_start_is_not_out(void **state)
     complete(f);
 }
 
-static void idle_entries_are_evicted_past_the_bound(void **state)
+static void filling_past_the_bound_evicts_exactly_the_oldest_idle_entry(void **state)
 {
     struct fixture *f = make_fixture(4);
-    struct fake_topic *busy;
+    struct fake_topic *d;
 
     *state = f;
     markr_aggregate_cache_feed(f->cache, 1);
-    hold_both(f, "a", "b"); /* figures and a remembered 404 count alike */
-    get(f, "c");            /* waits: not idle */
-    busy = topic(f, "c");
-    topic(f, "d");
+    hold_both(f, "a", "b"); /* figures and a remembered 404 count alike; b read last */
+    topic(f, "c");
+    d = topic(f, "d");
     assert_int_equal(f->created, 4);
-    topic(f, "e"); /* past the bound: a, b and d go */
-    assert_int_equal(f->destroyed, 3);
-    assert_ptr_equal(topic(f, "c"), busy);
-    assert_int_equal(f->created, 5);
-    assert_int_equal(get(f, "b"), MARKR_CACHE_UNKNOWN); /* forgotten with its entry */
+    assert_int_equal(f->evicted, 0);
+    topic(f, "e"); /* one past the bound: only the oldest goes */
+    assert_int_equal(f->evicted, 1);
+    assert_int_equal(f->destroyed, 1);
+    assert_string_equal(f->last_evicted, "a");
+    topic(f, "f");
+    assert_int_equal(f->evicted, 2);
+    assert_string_equal(f->last_evicted, "b"); /* the remembered 404 went with its entry */
+    assert_ptr_equal(topic(f, "d"), d);          /* the others are still held */
+    assert_int_equal(f->created, 6);
+    assert_int_equal(get(f, "b"), MARKR_CACHE_UNKNOWN); /* forgotten: asked again, it costs a query */
+    assert_string_equal(f->last_evicted, "c");
+    assert_int_equal(f->evicted, 3);
+    complete(f);
+}
+
+static void a_recently_read_entry_survives(void **state)
+{
+    struct fixture *f = make_fixture(3);
+
+    *state = f;
+    markr_aggregate_cache_feed(f->cache, 1);
+    db_mark(&f->db, "a", 5);
+    get(f, "a");
+    complete(f);
+    topic(f, "b");
+    topic(f, "c");
+    assert_int_equal(get(f, "a"), MARKR_CACHE_FIGURES); /* read: now the newest */
+    topic(f, "d");
+    assert_int_equal(f->evicted, 1);
+    assert_string_equal(f->last_evicted, "b");
+    assert_int_equal(get(f, "a"), MARKR_CACHE_FIGURES);
+    assert_int_equal(f->db.queries, 1);
+}
+
+static void busy_entries_survive(void **state)
+{
+    struct fixture *f = make_fixture(3);
+    struct fake_topic *a, *b;
+
+    *state = f;
+    markr_aggregate_cache_feed(f->cache, 1);
+    db_mark(&f->db, "a", 1);
+    db_mark(&f->db, "b", 2);
+    open_stream(f, "a");
+    open_stream(f, "b");
     complete(f);
     complete(f);
+    a = topic(f, "a");
+    b = topic(f, "b");
+    get(f, "c"); /* waits, its refresh out */
+    topic(f, "d"); /* nothing is idle: the bound is passed, nothing evicted */
+    assert_int_equal(f->evicted, 0);
+    assert_int_equal(f->created, 4);
+    topic(f, "e"); /* d is the only idle entry, though the newest */
+    assert_int_equal(f->evicted, 1);
+    assert_string_equal(f->last_evicted, "d");
+    complete(f); /* c is answered: idle now */
+    topic(f, "f");
+    assert_int_equal(f->evicted, 2);
+    assert_string_equal(f->last_evicted, "c");
+    assert_ptr_equal(topic(f, "a"), a); /* the streams' entries and figures are still there */
+    assert_ptr_equal(topic(f, "b"), b);
+    assert_int_equal(a->stream_events, 1);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, &b->entry), MARKR_CACHE_FIGURES);
+    assert_int_equal(f->created, 6);
+}
+
+static void junk_ids_cannot_evict_a_hot_entry_read_between_them(void **state)
+{
+    struct fixture *f = *state;
+    char id[32];
+
+    db_mark(&f->db, "hot", 9);
+    get(f, "hot");
+    complete(f);
+    for (int i = 0; i < 2 * MARKR_AGGREGATE_CACHE_MAX; ++i) {
+        snprintf(id, sizeof(id), "junk-%d", i);
+        topic(f, id);
+        if (get(f, "hot") != MARKR_CACHE_FIGURES)
+            fail_msg("the hot entry was evicted after %d junk ids", i + 1);
+    }
+    assert_int_equal(f->db.queries, 1);
+    assert_int_equal(f->created, 1 + 2 * MARKR_AGGREGATE_CACHE_MAX);
+    assert_int_equal(f->evicted, f->created - MARKR_AGGREGATE_CACHE_MAX); /* one at a time, at the bound */
+    assert_int_equal(f->npending, 0);
 }
 
 static void closing_answers_everyone_and_drops_what_comes_back(void **state)
@@ -571,7 +383,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_404_computed_across_a_change_is_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(streams_are_refreshed_by_changes_and_retried_after_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refresh_that_cannot_start_is_not_out, setup, teardown),
-        cmocka_unit_test_teardown(idle_entries_are_evicted_past_the_bound, teardown),
+        cmocka_unit_test_teardown(filling_past_the_bound_evicts_exactly_the_oldest_idle_entry, teardown),
+        cmocka_unit_test_teardown(a_recently_read_entry_survives, teardown),
+        cmocka_unit_test_teardown(busy_entries_survive, teardown),
+        cmocka_unit_test_setup_teardown(junk_ids_cannot_evict_a_hot_entry_read_between_them, setup, teardown),
         cmocka_unit_test_setup_teardown(closing_answers_everyone_and_drops_what_comes_back, setup, teardown),
     };
 

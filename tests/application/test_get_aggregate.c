@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "application/get_aggregate.h"
+#include "application/ids.h"
 #include "fakes.h"
 
 struct fixture {
@@ -110,6 +111,24 @@ static void any_other_id_reaches_the_reader(void **state)
     expect_asked(f, longest, sizeof(longest));                /* 255 bytes is the longest stored id */
 }
 
+/* The rule the adapters apply before a cache entry or a stream exists is this one. */
+static void the_rule_is_markr_id_valid(void **state)
+{
+    char longest[MARKR_TEXT_MAX + 1];
+
+    memset(longest, 'z', sizeof(longest));
+    assert_true(markr_id_valid("1234", 4));
+    assert_true(markr_id_valid("maths 101", 9));
+    assert_true(markr_id_valid("\xff\xfe", 2));
+    assert_true(markr_id_valid(longest, MARKR_TEXT_MAX));
+    assert_false(markr_id_valid(longest, MARKR_TEXT_MAX + 1));
+    assert_false(markr_id_valid("", 0));
+    assert_false(markr_id_valid(" 1234", 5));
+    assert_false(markr_id_valid("1234\n", 5));
+    assert_false(markr_id_valid("12\0" "34", 5));
+    assert_false(markr_id_valid(NULL, 0));
+}
+
 static void id_is_pointer_and_length(void **state)
 {
     /* Only "1234" is the id: the reader must not see the rest. */
@@ -150,6 +169,7 @@ int main(void)
         cmocka_unit_test_setup(over_long_id_is_unknown, setup),
         cmocka_unit_test_setup(id_with_nul_is_unknown, setup),
         cmocka_unit_test_setup(any_other_id_reaches_the_reader, setup),
+        cmocka_unit_test_setup(the_rule_is_markr_id_valid, setup),
         cmocka_unit_test_setup(id_is_pointer_and_length, setup),
         cmocka_unit_test_setup(reader_errors_pass_through, setup),
     };

@@ -296,3 +296,23 @@ char *e2e_read_file(const char *path, size_t *len)
     fclose(f);
     return buf;
 }
+
+long e2e_metric(const struct markr_server *server, const char *sample)
+{
+    struct e2e_response r;
+    size_t n = strlen(sample);
+    long value = -1;
+
+    if (e2e_http(server, "GET", "/metrics", NULL, NULL, 0, &r) != 0)
+        return -1;
+    for (const char *line = r.status == 200 ? r.body : NULL; line != NULL && *line != '\0';) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ') {
+            value = atol(line + n + 1);
+            break;
+        }
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    e2e_response_free(&r);
+    return value;
+}

@@ -56,6 +56,11 @@ int e2e_http_with(const struct markr_server *server, const char *method, const c
                   const char *const *extra_headers, const char *body, size_t len, struct e2e_response *out);
 void e2e_response_free(struct e2e_response *r);
 
+/* The value of one sample of server's GET /metrics, e.g. "markr_stream_clients" (a name
+ * and, when it has labels, its labels as printed). -1 when there is no such sample or no
+ * answer. */
+long e2e_metric(const struct markr_server *server, const char *sample);
+
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
 char *e2e_read_file(const char *path, size_t *len);
 

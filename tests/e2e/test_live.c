@@ -9,9 +9,12 @@
  * - Streams: a client of one instance receives the new aggregate within 100 ms of an import
  *   answered by the other; /events names the import and its tests; a client that leaves is
  *   cleaned up at once (its descriptor is closed, well before any heartbeat); a client that
- *   never reads does not delay the others; an idle stream gets a heartbeat comment.
+ *   never reads does not delay the others, and once it falls too far behind its connection
+ *   is reset and freed at once (while a reading client hears every event); an idle stream
+ *   gets a heartbeat comment.
  * - Unknown tests: a second 404 for the same id costs no query, and the import of that test
- *   through the other instance is seen like any other change.
+ *   through the other instance is seen like any other change; ids no test can have cost
+ *   neither a cache entry nor a query.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,227 +23,23 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "live_client.h"
 #include "test_db.h"
 
-#define MEDIA_TYPE "text/xml+markr"
 #define BOUND_MS 100.0
 
 static char *conninfo;
 static struct markr_server a, b;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void import_doc(const struct markr_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void import_doc(const struct markr_server *srv, const char *fmt, ...)
-{
-    char doc[4096];
-    struct e2e_response r;
-    va_list ap;
-    int rc, failed = 1;
-
-    va_start(ap, fmt);
-    vsnprintf(doc, sizeof(doc), fmt, ap);
-    va_end(ap);
-    rc = e2e_http(srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r);
-    /* Said, freed, then failed: fail() leaves by longjmp, past any free after it. */
-    if (rc != 0)
-        print_error("ERROR: the request got no answer (harness status %d)\n", rc);
-    else if (r.status != 201)
-        print_error("ERROR: import: %ld %s\n", r.status, r.body);
-    else
-        failed = 0;
-    e2e_response_free(&r);
-    if (failed)
-        fail();
-}
-
-/* One mark as a document. */
-#define MARK_DOC                                                                                                     \
-    "<mcq-test-results><mcq-test-result><student-number>%s</student-number><test-id>%s</test-id>"                  \
-    "<summary-marks available=\"100\" obtained=\"%d\"/></mcq-test-result></mcq-test-results>"
-
-/* count and mean of a test's aggregate from srv; count -1 when 404. */
-static void read_aggregate(const struct markr_server *srv, const char *test, long *count, double *mean)
-{
-    char path[256];
-    struct e2e_response r;
-    json_object *obj = NULL, *v;
-    int rc, failed = 1;
-
-    snprintf(path, sizeof(path), "/results/%s/aggregate", test);
-    rc = e2e_http(srv, "GET", path, NULL, NULL, 0, &r);
-    *count = -1;
-    *mean = NAN;
-    /* The checks of assert_int_equal, assert_non_null and assert_true spelled out: what went
-     * wrong is said, r and obj are released, then fail() leaves by longjmp. */
-    if (rc != 0) {
-        print_error("ERROR: the request got no answer (harness status %d)\n", rc);
-    } else if (r.status == 404) {
-        failed = 0;
-    } else if (r.status != 200) {
-        print_error("ERROR: GET %s: %ld %s\n", path, r.status, r.body);
-    } else if ((obj = json_tokener_parse(r.body)) == NULL) {
-        print_error("obj = json_tokener_parse(r.body)\n");
-    } else if (!json_object_object_get_ex(obj, "count", &v)) {
-        print_error("json_object_object_get_ex(obj, \"count\", &v)\n");
-    } else {
-        *count = (long)json_object_get_int64(v);
-        if (!json_object_object_get_ex(obj, "mean", &v)) {
-            print_error("json_object_object_get_ex(obj, \"mean\", &v)\n");
-        } else {
-            *mean = json_object_get_double(v);
-            failed = 0;
-        }
-    }
-    json_object_put(obj);
-    e2e_response_free(&r);
-    if (failed)
-        fail();
-}
-
-/* Reads srv until test shows count and mean; returns the milliseconds that took after `since`.
- * Fails past 2 s. Once right, the next reads must stay right. */
-static double wait_exact(const struct markr_server *srv, const char *test, long count, double mean, double since)
-{
-    long c;
-    double m, took;
-
-    for (;;) {
-        read_aggregate(srv, test, &c, &m);
-        took = now_ms() - since;
-        if (c == count && fabs(m - mean) < 1e-9)
-            break;
-        if (took > 2000)
-            fail_msg("%s: still count %ld mean %g, expected %ld %g after %.0f ms", test, c, m, count, mean, took);
-        usleep(1000);
-    }
-    for (int i = 0; i < 3; ++i) {
-        read_aggregate(srv, test, &c, &m);
-        assert_int_equal(c, count);
-        assert_true(fabs(m - mean) < 1e-9);
-    }
-    return took;
-}
-
-/* Count the open descriptors of a server process. */
-static int open_fds(const struct markr_server *srv)
-{
-    char path[64];
-    DIR *dir;
-    int n = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)srv->pid);
-    assert_non_null(dir = opendir(path));
-    while (readdir(dir) != NULL)
-        ++n;
-    closedir(dir);
-    return n - 2;
-}
-
-/* The descriptor count once connections our earlier requests left have been closed: the
- * same for 200 ms running. */
-static int settled_fds(const struct markr_server *srv)
-{
-    int n = open_fds(srv), same = 0;
-
-    for (int i = 0; i < 300 && same < 10; ++i) {
-        int m;
-
-        usleep(20000);
-        m = open_fds(srv);
-        same = m == n ? same + 1 : 0;
-        n = m;
-    }
-    return n;
-}
-
-/* --- a raw SSE client: HTTP/1.0, so the stream is the body as is (no chunking) ---------------- */
-
-struct sse {
-    int fd;
-    char buf[65536];
-    size_t len;
-};
-
-static void sse_open(struct sse *s, const struct markr_server *srv, const char *path, int rcvbuf)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port)};
-    char req[512];
-    ssize_t sent;
-    int rc;
-
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    memset(s, 0, sizeof(*s));
-    assert_true((s->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-    if (rcvbuf > 0)
-        setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-    /* Checked by hand, to close the socket before failing. */
-    if ((rc = connect(s->fd, (struct sockaddr *)&addr, sizeof(addr))) != 0)
-        print_error("ERROR: cannot connect to port %d: %s\n", srv->port, strerror(errno));
-    else if ((sent = write(s->fd, req, strlen(req))) != (ssize_t)strlen(req))
-        print_error("ERROR: sent %lld of the request's %zu bytes\n", (long long)sent, strlen(req));
-    else
-        return;
-    close(s->fd);
-    s->fd = -1;
-    fail();
-}
-
-/* Reads until needle appears after offset *from (then *from moves past it). Returns the time
- * it was seen, or fails after timeout_ms. */
-static double sse_wait(struct sse *s, size_t *from, const char *needle, int timeout_ms)
-{
-    double deadline = now_ms() + timeout_ms;
-
-    for (;;) {
-        char *hit;
-        struct pollfd p = {.fd = s->fd, .events = POLLIN};
-        int left = (int)(deadline - now_ms());
-        ssize_t n;
-
-        s->buf[s->len] = '\0';
-        if ((hit = strstr(s->buf + *from, needle)) != NULL) {
-            *from = (size_t)(hit - s->buf) + strlen(needle);
-            return now_ms();
-        }
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            fail_msg("no '%s' within %d ms; got: %s", needle, timeout_ms, s->buf);
-        n = read(s->fd, s->buf + s->len, sizeof(s->buf) - 1 - s->len);
-        if (n <= 0)
-            fail_msg("stream closed before '%s': %s", needle, s->buf);
-        s->len += (size_t)n;
-    }
-}
-
-static void sse_close(struct sse *s)
-{
-    close(s->fd);
-}
 
 /* --- suite ------------------------------------------------------------------------------------ */
 
@@ -262,32 +61,6 @@ static int suite_teardown(void **state)
     markr_test_db_drop(conninfo);
     free(conninfo);
     return 0;
-}
-
-/* How many times the log says `needle`. */
-static int log_count(const struct markr_server *srv, const char *needle)
-{
-    size_t len;
-    char *log = e2e_read_file(srv->log_path, &len);
-    int seen = 0;
-
-    for (char *p = log; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        ++seen;
-    free(log);
-    return seen;
-}
-
-/* Waits until the server's log has said `line` `times` times (the feed's up/down lines). */
-static void wait_log(const struct markr_server *srv, const char *line, int times)
-{
-    double deadline = now_ms() + 10000;
-
-    while (now_ms() < deadline) {
-        if (log_count(srv, line) >= times)
-            return;
-        usleep(10000);
-    }
-    fail_msg("%s never said '%s' %d times", srv->log_path, line, times);
 }
 
 static void reads_after_an_import_are_exact_on_both_instances(void **state)
@@ -518,6 +291,120 @@ static void a_404_is_remembered_until_the_test_is_imported(void **state)
     assert_int_equal(e2e_server_stop_clean(&c), 0);
 }
 
+/* Ids no stored test can have (longer than 255 bytes, padded, holding NUL) are answered 404
+ * by the aggregate and its stream before the cache holds anything for them, and without a
+ * query; a plausible unknown id still costs one entry, so the gauge would show one. */
+static void ids_that_name_nothing_cost_no_entry_and_no_query(void **state)
+{
+    static const char *const env[] = {"MARKR_SLOW_QUERY_MS=0", NULL};
+    static const char query[] = "operation=\"computing the aggregate\"";
+    static const char *const suffixes[] = {"/aggregate", "/aggregate/stream"};
+    char long_id[301], path[512];
+    const char *junk[] = {long_id, "%20padded", "padded%0A", "nul%00id"};
+    struct markr_server c;
+    struct e2e_response r;
+    long entries;
+    int queries, failed = 0;
+
+    memset(long_id, 'j', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0';
+    assert_int_equal(e2e_server_start(&c, conninfo, env), 0);
+    wait_log(&c, "change feed up", 1);
+    entries = e2e_metric(&c, "markr_cache_entries");
+    queries = log_count(&c, query);
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]) && !failed; ++i)
+        for (size_t j = 0; j < 2 && !failed; ++j) {
+            snprintf(path, sizeof(path), "/results/%s%s", junk[i], suffixes[j]);
+            if (e2e_http(&c, "GET", path, NULL, NULL, 0, &r) != 0 || r.status != 404 ||
+                strstr(r.body, "unknown_test") == NULL) {
+                print_error("ERROR: GET %s: %ld %s\n", path, r.status, r.body != NULL ? r.body : "");
+                failed = 1;
+            }
+            e2e_response_free(&r);
+        }
+    if (!failed && (e2e_metric(&c, "markr_cache_entries") != entries || log_count(&c, query) != queries)) {
+        print_error("ERROR: junk ids left %ld cache entries (%ld before) and cost %d queries\n",
+                    e2e_metric(&c, "markr_cache_entries"), entries, log_count(&c, query) - queries);
+        failed = 1;
+    }
+    if (!failed && (e2e_http(&c, "GET", "/results/plausible-but-unknown/aggregate", NULL, NULL, 0, &r) != 0 ||
+                    r.status != 404 || e2e_metric(&c, "markr_cache_entries") != entries + 1 ||
+                    log_count(&c, query) != queries + 1)) {
+        print_error("ERROR: a valid unknown id should cost one entry and one query\n");
+        failed = 1;
+    }
+    e2e_response_free(&r);
+    if (!failed && e2e_metric(&c, "markr_cache_evictions_total") != 0) { /* far below the bound */
+        print_error("ERROR: markr_cache_evictions_total is %ld\n", e2e_metric(&c, "markr_cache_evictions_total"));
+        failed = 1;
+    }
+    if (failed) {
+        e2e_server_stop(&c, SIGTERM);
+        fail();
+    }
+    assert_int_equal(e2e_server_stop_clean(&c), 0);
+}
+
+/* A client that never reads, with a tiny receive buffer, while imports of many tests are
+ * announced: once its pending text would pass its bound the server resets its connection
+ * and frees it then, not at a later write or heartbeat (none comes here: nothing more is
+ * imported and the heartbeat is 15 s away). A client that reads hears every import. */
+static void a_client_that_falls_behind_is_disconnected_at_once(void **state)
+{
+    /* About 7 KB per announcement (a notification stays under 8000 bytes). The server's
+     * send buffer may grow to the kernel's tcp_wmem maximum (4 MiB by default) before its
+     * pending text starts to grow, so a cut-off may take some 700 of them. */
+    enum { TESTS = 110, MAX_IMPORTS = 1000 };
+    long streams0 = e2e_metric(&a, "markr_stream_clients"), cut0 = e2e_metric(&a, "markr_stream_clients_cut_total");
+    int fds0 = settled_fds(&a), imports = 0;
+    struct pollfd gone;
+    struct sse stuck, ok;
+    size_t at = 0;
+    double cut_seen, reset_after, freed_after;
+    char sink[4096];
+    ssize_t n;
+
+    assert_true(streams0 >= 0 && cut0 >= 0);
+    sse_open(&stuck, &a, "/events", 1024);
+    sse_open(&ok, &a, "/events", 0);
+    sse_wait(&ok, &at, ": markr events\n\n", 2000);
+    memmove(ok.buf, ok.buf + at, ok.len - at);
+    ok.len -= at;
+    while (e2e_metric(&a, "markr_stream_clients") < streams0 + 2) /* the stuck one has started too */
+        usleep(2000);
+    while (e2e_metric(&a, "markr_stream_clients_cut_total") == cut0) {
+        if (++imports > MAX_IMPORTS)
+            fail_msg("a client that never reads was not cut off after %d announcements", MAX_IMPORTS);
+        import_many_tests(&b, TESTS, imports);
+        next_import_event(&ok);
+    }
+    cut_seen = now_ms();
+    assert_int_equal(e2e_metric(&a, "markr_stream_clients_cut_total"), cut0 + 1); /* the stuck one only */
+    /* Its connection is reset: the client sees it without reading (poll reports the hang-up
+     * or the error), then reading ends in ECONNRESET or EOF. */
+    gone = (struct pollfd){.fd = stuck.fd, .events = POLLRDHUP};
+    assert_int_equal(poll(&gone, 1, 5000), 1);
+    assert_true(gone.revents & (POLLHUP | POLLERR | POLLRDHUP));
+    reset_after = now_ms() - cut_seen;
+    while ((n = read(stuck.fd, sink, sizeof(sink))) > 0)
+        ;
+    assert_true(n == 0 || errno == ECONNRESET);
+    /* Its memory and descriptor are gone: only the reading client remains. */
+    freed_after = reset_after + wait_metric_at_most(&a, "markr_stream_clients", streams0 + 1, 5000);
+    for (double deadline = now_ms() + 5000; open_fds(&a) > fds0 + 1 && now_ms() < deadline;)
+        usleep(2000); /* the connections of the metrics requests close too */
+    if (open_fds(&a) > fds0 + 1)
+        fail_msg("%d descriptors open, %d before the two streams", open_fds(&a), fds0);
+    printf("cut off after %d imports (%d tests each): reset seen %.1f ms and stream freed %.1f ms after the cut\n",
+           imports, TESTS, reset_after, freed_after);
+    /* The reading client still hears the next import. */
+    import_many_tests(&b, TESTS, imports + 1);
+    next_import_event(&ok);
+    sse_close(&stuck);
+    sse_close(&ok);
+    wait_metric_at_most(&a, "markr_stream_clients", streams0, 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,8 +415,10 @@ int main(void)
         cmocka_unit_test(unknown_test_stream_is_404),
         cmocka_unit_test(clients_that_leave_are_cleaned_up_at_once),
         cmocka_unit_test(a_client_that_never_reads_does_not_delay_the_others),
+        cmocka_unit_test(a_client_that_falls_behind_is_disconnected_at_once),
         cmocka_unit_test(an_idle_stream_gets_a_heartbeat),
         cmocka_unit_test(a_404_is_remembered_until_the_test_is_imported),
+        cmocka_unit_test(ids_that_name_nothing_cost_no_entry_and_no_query),
     };
 
     return cmocka_run_group_tests_name("e2e_live", tests, suite_setup, suite_teardown);

@@ -22,8 +22,10 @@
 
 #include "application/aggregate_cache.h"
 #include "application/get_aggregate.h"
+#include "application/ids.h"
 #include "feed_bridge.h"
 #include "handlers.h"
+#include "interfaces/observe/metrics.h"
 #include "responses.h"
 #include "sse.h"
 
@@ -118,6 +120,11 @@ static struct markr_cache_entry *topic_create(void *ctx)
 static void topic_destroy(void *ctx, struct markr_cache_entry *e)
 {
     free(topic_of(e));
+}
+
+static void topic_evicted(void *ctx, const struct markr_cache_entry *e)
+{
+    markr_metrics_cache_evicted();
 }
 
 static unsigned topic_interest(void *ctx, const struct markr_cache_entry *e)
@@ -233,6 +240,11 @@ int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *r
     struct markr_cache_entry *e;
     struct waiter *w;
 
+    /* An id that names nothing gets its 404 before it costs an entry (or a query). */
+    if (!markr_id_valid(match->id, match->id_len)) {
+        send_unknown(req);
+        return 0;
+    }
     /* Without the feed nothing could tell a cached figure is stale: compute every time. */
     if (!markr_aggregate_cache_serving(live->cache) ||
         (e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
@@ -275,6 +287,10 @@ int markr_live_handle_aggregate_stream(struct markr_http_handler *handler, h2o_r
 
     if (refuse_when_closed(live, req))
         return 0;
+    if (!markr_id_valid(match->id, match->id_len)) { /* no entry, no stream, no query */
+        send_unknown(req);
+        return 0;
+    }
     if ((e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
         return -1;
     if ((answer = markr_aggregate_cache_answer(live->cache, e)) == MARKR_CACHE_MISSING) {
@@ -372,6 +388,7 @@ struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_poo
     struct markr_live *live = calloc(1, sizeof(*live));
     struct markr_aggregate_cache_host host = {.create = topic_create,
                                               .destroy = topic_destroy,
+                                              .evicted = topic_evicted,
                                               .interest = topic_interest,
                                               .refresh = topic_refresh,
                                               .deliver = topic_deliver,
@@ -422,6 +439,12 @@ void markr_live_shutdown(struct markr_live *live)
     markr_error_set(&err, MARKR_ERR_UNAVAILABLE, "shutting_down", "the server is stopping; retry shortly");
     markr_aggregate_cache_close(live->cache, &err);
     markr_sse_end_all(live->sse);
+}
+
+void markr_live_stats(const struct markr_live *live, size_t *cache_entries, size_t *stream_clients)
+{
+    *cache_entries = markr_aggregate_cache_count(live->cache);
+    *stream_clients = markr_sse_open(live->sse);
 }
 
 void markr_live_destroy(struct markr_live *live)

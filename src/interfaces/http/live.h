@@ -25,6 +25,8 @@ struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_poo
  * Keep running the loop until the worker pool is idle afterwards, then destroy. */
 void markr_live_shutdown(struct markr_live *live);
 void markr_live_destroy(struct markr_live *live);
+/* For the metrics: the aggregate cache's entries and the open stream clients, now. */
+void markr_live_stats(const struct markr_live *live, size_t *cache_entries, size_t *stream_clients);
 
 /* The routes (routes.c), each on handler->live. GET /results/{test-id}/aggregate: from the
  * cache when it holds the test, else computed once for every request waiting for it. */

@@ -18,6 +18,7 @@
 #include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
+#include "live.h"
 #include "query.h"
 #include "responses.h"
 #include "router.h"
@@ -139,9 +140,12 @@ void markr_http_register_logger(h2o_pathconf_t *pathconf)
 int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     struct markr_metrics_gauges gauges = {.connections = *handler->connections};
-    size_t workers, in_use, waiting, len;
+    size_t workers, in_use, waiting, entries, streams, len;
     char *text, *copy;
 
+    markr_live_stats(handler->live, &entries, &streams);
+    gauges.cache_entries = entries;
+    gauges.stream_clients = streams;
     markr_worker_pool_stats(handler->pool, &workers, &in_use, &waiting);
     gauges.pool_workers = workers;
     gauges.pool_in_use = in_use;

@@ -3,7 +3,9 @@
  * at most one send in flight plus a bounded pending buffer. An aggregate stream keeps only
  * the newest event pending (older figures are superseded), the /events stream appends, and
  * a client whose pending buffer would pass MAX_PENDING is cut off: a slow client costs its
- * own memory only, never the others' time. h2o 2.2.5 stops reading a connection while its
+ * own memory only, never the others' time, and only until it falls behind: cutting it off
+ * aborts its connection (abort_connection), since ending its response would wait for a send
+ * that a client that does not read never completes. h2o 2.2.5 stops reading a connection while its
  * request is answered, so a stream also watches its socket for EOF itself: a client that
  * leaves is cleaned up at once, not at the next write.
  *
@@ -16,7 +18,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "interfaces/observe/metrics.h"
 #include "responses.h"
 
 #define MAX_PENDING (256 * 1024) /* bytes a client may fall behind before it is cut off */
@@ -42,6 +46,7 @@ struct markr_sse_client {
 struct markr_sse {
     h2o_context_t *ctx;
     h2o_linklist_t clients; /* every started client */
+    size_t open;            /* started clients whose request is not yet disposed of */
     /* Started clients by socket: h2o's read callback gives only the socket. */
     struct markr_sse_client *by_sock[SOCK_BUCKETS];
 };
@@ -142,13 +147,42 @@ static void watch(struct markr_sse_client *c)
 
 /* --- sending ---------------------------------------------------------------------------------- */
 
-/* Ends the response (state FINAL or ERROR); with a send in flight, when it completes. */
+/* Fails the connection of sock now, whatever it still has to send. h2o 2.2.5 has no call for
+ * it, and its write in flight points into the client's buffer, so h2o must be the one to
+ * close: shutdown makes the socket ready and that write fail at the loop's next poll, on
+ * which h2o closes the connection and disposes of the request (on_client_dispose frees the
+ * rest). SO_LINGER 0 makes that close a reset, so the kernel drops at once what it still
+ * held for a client that does not read, instead of keeping it queued behind a zero window. */
+static void abort_connection(h2o_socket_t *sock)
+{
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    int fd = h2o_socket_get_fd(sock);
+
+    if (fd < 0)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    shutdown(fd, SHUT_RDWR);
+}
+
+/* Ends the response (state FINAL or ERROR). With a send in flight, a FINAL end waits for it
+ * to complete; an ERROR end does not wait: the pending text is freed and the connection
+ * aborted. Only a connection watched (HTTP/1, its own socket) can be aborted; another one
+ * ends when its send completes. */
 static void client_end(struct markr_sse_client *c, h2o_send_state_t state)
 {
+    h2o_socket_t *sock = c->sock;
+
     if (c->closing)
         return;
     c->closing = 1;
     c->end_state = state;
+    if (c->sending && state == H2O_SEND_STATE_ERROR) {
+        free(c->pending); /* not h2o's: only the in-flight buffer is */
+        c->pending = NULL;
+        c->pending_len = c->pending_cap = 0;
+        if (sock != NULL)
+            abort_connection(sock);
+    }
     unwatch(c);
     if (h2o_linklist_is_linked(&c->link))
         h2o_linklist_unlink(&c->link);
@@ -195,6 +229,7 @@ static void client_push(struct markr_sse_client *c, const h2o_iovec_t *parts, si
     for (size_t i = 0; i < n; ++i)
         need += parts[i].len;
     if (need > MAX_PENDING) {
+        markr_metrics_stream_client_cut();
         client_end(c, H2O_SEND_STATE_ERROR);
         return;
     }
@@ -239,6 +274,8 @@ static void on_client_dispose(void *p)
 {
     struct markr_sse_client *c = p;
 
+    if (c->started)
+        --c->sse->open;
     unwatch(c);
     if (h2o_linklist_is_linked(&c->link))
         h2o_linklist_unlink(&c->link);
@@ -259,6 +296,7 @@ static void client_start(struct markr_sse_client *c, const h2o_iovec_t *parts, s
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     h2o_start_response(req, &c->gen);
     c->started = 1;
+    ++c->sse->open;
     h2o_linklist_insert(&c->sse->clients, &c->all);
     watch(c);
     client_push(c, parts, n, 1);
@@ -319,6 +357,11 @@ void markr_sse_refuse(struct markr_sse_client *c, const struct markr_error *err)
         h2o_linklist_unlink(&c->link);
     c->closing = 1;
     markr_http_send_error(c->req, err, 0);
+}
+
+size_t markr_sse_open(const struct markr_sse *sse)
+{
+    return sse->open;
 }
 
 void markr_sse_heartbeat(struct markr_sse *sse)

@@ -6,6 +6,7 @@
 #ifndef MARKR_INTERFACES_HTTP_SSE_H
 #define MARKR_INTERFACES_HTTP_SSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <h2o.h>
@@ -24,6 +25,9 @@ struct markr_sse *markr_sse_create(h2o_context_t *ctx);
 void markr_sse_destroy(struct markr_sse *sse);
 /* A comment to every started client, which also keeps proxies from closing idle streams. */
 void markr_sse_heartbeat(struct markr_sse *sse);
+/* Started clients whose connection is still there (ended ones count until h2o disposes of
+ * their request, which frees what they hold). */
+size_t markr_sse_open(const struct markr_sse *sse);
 /* Ends every started client (for shutdown). */
 void markr_sse_end_all(struct markr_sse *sse);
 

@@ -28,6 +28,7 @@ static struct {
     struct route_counters routes[MARKR_METRICS_ROUTES];
     atomic_int_fast64_t in_flight;
     atomic_uint_fast64_t imports_accepted, results_written, marks_written, slow_queries;
+    atomic_uint_fast64_t cache_evictions, stream_clients_cut;
     pthread_mutex_t reasons_lock;
     const char *reasons[REASONS_MAX];
     uint64_t refused[REASONS_MAX + 1]; /* the last: any reason past REASONS_MAX */
@@ -85,6 +86,16 @@ void markr_metrics_import_refused(const char *reason)
 void markr_metrics_slow_query(void)
 {
     atomic_fetch_add(&m.slow_queries, 1);
+}
+
+void markr_metrics_cache_evicted(void)
+{
+    atomic_fetch_add(&m.cache_evictions, 1);
+}
+
+void markr_metrics_stream_client_cut(void)
+{
+    atomic_fetch_add(&m.stream_clients_cut, 1);
 }
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -168,6 +179,10 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_http_requests_in_flight %lld\n", (long long)atomic_load(&m.in_flight));
     header(f, "markr_http_connections", "gauge", "Open client connections.");
     fprintf(f, "markr_http_connections %llu\n", (unsigned long long)g->connections);
+    header(f, "markr_stream_clients", "gauge", "Open event streams (aggregate streams and /events).");
+    fprintf(f, "markr_stream_clients %llu\n", (unsigned long long)g->stream_clients);
+    header(f, "markr_cache_entries", "gauge", "Tests held by the aggregate cache (figures or a remembered 404).");
+    fprintf(f, "markr_cache_entries %llu\n", (unsigned long long)g->cache_entries);
     render_imports(f);
     header(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.");
     fprintf(f, "markr_db_pool_connections %llu\n", (unsigned long long)g->pool_workers);
@@ -177,6 +192,12 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_db_pool_waiting %llu\n", (unsigned long long)g->pool_waiting);
     header(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.");
     fprintf(f, "markr_db_slow_queries_total %llu\n", (unsigned long long)atomic_load(&m.slow_queries));
+    header(f, "markr_cache_evictions_total", "counter",
+           "Idle aggregate cache entries evicted, least recently used first, to make room.");
+    fprintf(f, "markr_cache_evictions_total %llu\n", (unsigned long long)atomic_load(&m.cache_evictions));
+    header(f, "markr_stream_clients_cut_total", "counter",
+           "Event stream clients disconnected for falling too far behind.");
+    fprintf(f, "markr_stream_clients_cut_total %llu\n", (unsigned long long)atomic_load(&m.stream_clients_cut));
     if (fclose(f) != 0) {
         free(text);
         return NULL;

@@ -30,12 +30,19 @@ void markr_metrics_import_refused(const char *reason);
 /* A database operation took longer than the slow-query threshold. */
 void markr_metrics_slow_query(void);
 
+/* The aggregate cache evicted an idle entry to make room for another. */
+void markr_metrics_cache_evicted(void);
+/* A stream client fell too far behind and was disconnected. */
+void markr_metrics_stream_client_cut(void);
+
 /* Gauges read when rendering. */
 struct markr_metrics_gauges {
     uint64_t pool_workers;  /* worker threads, each with one database connection */
     uint64_t pool_in_use;   /* of those, running a job */
     uint64_t pool_waiting;  /* jobs queued for a worker */
     uint64_t connections;   /* open client connections */
+    uint64_t cache_entries; /* held by the aggregate cache */
+    uint64_t stream_clients; /* open event streams (aggregate streams and /events) */
 };
 
 /* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */

@@ -3,7 +3,8 @@
  * tokens. Every protected route refuses a missing, wrong or non-bearer token (401 with a
  * Bearer challenge), a reader token on an operator route (403), and takes the right ones;
  * open routes stay open; MARKR_ADMIN_TOKEN alone still guards reprocess only; the import
- * allow-list refuses a peer outside it; no token reaches the server's log.
+ * allow-list refuses a peer outside it; no token reaches the server's log; a bad token or
+ * range stops start-up naming its setting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -348,6 +349,34 @@ static void no_token_in_the_log_and_one_warning(void **state)
     free(log);
 }
 
+/* A bad token or range stops `markr serve` naming the setting, and no token is shown. */
+static void bad_access_settings_stop_start_up(void **state)
+{
+    static const struct {
+        const char *setting, *name, *secret;
+    } bad[] = {
+        {"MARKR_READER_TOKENS=" READER ",too-short-one", "MARKR_READER_TOKENS", "too-short-one"},
+        {"MARKR_OPERATOR_TOKENS=" OPERATOR ",,", "MARKR_OPERATOR_TOKENS", OPERATOR},
+        {"MARKR_ADMIN_TOKEN=admin token with spaces", "MARKR_ADMIN_TOKEN", "admin token"},
+        {"MARKR_IMPORT_ALLOW=10.0.0.0/40", "MARKR_IMPORT_ALLOW", NULL},
+    };
+    const char *const serve[] = {"serve", NULL};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); ++i) {
+        const char *const env[] = {bad[i].setting, "MARKR_LISTEN=127.0.0.1:0", NULL};
+        char *output, expected[64];
+        int rc = e2e_run_cli(conninfo, serve, env, &output);
+
+        snprintf(expected, sizeof(expected), "bad setting: %s", bad[i].name);
+        if (rc != 2 || strstr(output, expected) == NULL || (bad[i].secret && strstr(output, bad[i].secret))) {
+            print_error("ERROR: %s: exit %d: %s\n", bad[i].setting, rc, output);
+            free(output);
+            fail();
+        }
+        free(output);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +387,7 @@ int main(void)
         cmocka_unit_test(the_admin_token_alone_keeps_todays_access),
         cmocka_unit_test(the_allow_list_refuses_other_peers),
         cmocka_unit_test(no_token_in_the_log_and_one_warning),
+        cmocka_unit_test(bad_access_settings_stop_start_up),
     };
 
     return cmocka_run_group_tests_name("e2e_access", tests, suite_setup, suite_teardown);

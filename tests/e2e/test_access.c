@@ -74,7 +74,8 @@ static void expect(const struct markr_server *s, const char *method, const char 
     if (e2e_http_with(s, method, path, NULL, headers, NULL, 0, &r) != 0)
         fail_msg("%s %s: no answer", method, path);
     error_of(&r, got, sizeof(got));
-    if (r.status != status || (code != NULL && (strcmp(got, code) != 0 || strcmp(r.content_type, "application/json"))) ||
+    if (r.status != status ||
+        (code != NULL && (strcmp(got, code) != 0 || strcmp(r.content_type, "application/json") != 0)) ||
         (status == 401 && strcmp(r.www_authenticate, "Bearer realm=\"markr\"") != 0)) {
         print_error("ERROR: %s %s with %s: expected %ld %s, got %ld (%s, WWW-Authenticate \"%s\"): %.200s\n", method,
                     path, headers[0] != NULL ? headers[0] : "no header", status, code != NULL ? code : "", r.status,

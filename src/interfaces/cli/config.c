@@ -166,7 +166,8 @@ static int read_access(struct markr_config *cfg, char *errbuf, size_t errlen)
     cfg->admin_token = getenv("MARKR_ADMIN_TOKEN");
     if (cfg->admin_token != NULL && *cfg->admin_token == '\0')
         cfg->admin_token = NULL;
-    if (cfg->admin_token != NULL && (problem = markr_token_problem(cfg->admin_token, strlen(cfg->admin_token))) != NULL) {
+    problem = cfg->admin_token != NULL ? markr_token_problem(cfg->admin_token, strlen(cfg->admin_token)) : NULL;
+    if (problem != NULL) {
         snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: %s (the value is not shown)", problem);
         return -1;
     }

@@ -85,7 +85,8 @@ static int admitted(const struct markr_http_settings *settings, h2o_req_t *req, 
     case MARKR_ACCESS_UNAUTHORIZED:
         break;
     }
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer realm=\"markr\""));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   H2O_STRLIT("Bearer realm=\"markr\""));
     markr_http_send_problem(req, 401, "unauthorized", "this resource needs Authorization: Bearer <token>");
     return 0;
 }

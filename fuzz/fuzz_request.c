@@ -2,13 +2,17 @@
  * libFuzzer target: what the HTTP adapter reads from a request target before any handler
  * runs: routing on the server's route table with percent-decoded ids (router.h, routes.c),
  * query parameters and numeric ids (query.h). The input is taken as the raw target
- * ("/results/x%2Fy/aggregate?bins=7"). No handler runs. Any crash, sanitizer report or
+ * ("/results/x%2Fy/aggregate?bins=7"), then as an Authorization header value (auth.h) and as
+ * a MARKR_IMPORT_ALLOW list (cidr.h). No handler runs. Any crash, sanitizer report or
  * broken invariant below is a finding.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "interfaces/http/auth.h"
+#include "interfaces/http/cidr.h"
 #include "interfaces/http/query.h"
 #include "interfaces/http/router.h"
 
@@ -27,6 +31,49 @@ static size_t segments(const char *path, size_t len)
 /* Every parameter name a handler reads. */
 static const char *const names[] = {"limit", "cursor", "status", "test_id", "dry_run",
                                     "offset", "sort", "order", "bins", NULL};
+
+/* Every level decided for the input as an Authorization value, with every kind of token
+ * configured: a verdict of the enum, and nothing allowed on a guarded level without a
+ * bearer token of the policy. */
+static void check_access(const char *value, size_t size)
+{
+    static struct markr_access_policy policy = {.admin_token = "fuzz-admin-token-0001"};
+    static const char *const tokens[] = {"fuzz-reader-token-0001", "fuzz-operator-token-0001"};
+    const char *problem;
+
+    if (policy.readers.count == 0 && (markr_token_list_parse(tokens[0], &policy.readers, &problem) != 0 ||
+                                      markr_token_list_parse(tokens[1], &policy.operators, &problem) != 0))
+        abort();
+    for (int level = MARKR_ACCESS_OPEN; level <= MARKR_ACCESS_ADMIN; ++level) {
+        enum markr_access_verdict v = markr_access_decide(&policy, (enum markr_access)level, value, size);
+
+        if (v < MARKR_ACCESS_ALLOWED || v > MARKR_ACCESS_FORBIDDEN)
+            abort();
+        if (level >= MARKR_ACCESS_READER && v == MARKR_ACCESS_ALLOWED && memmem(value, size, "-token-0001", 11) == NULL)
+            abort();
+    }
+}
+
+/* The input as MARKR_IMPORT_ALLOW: parsed or refused, never beyond its bounds. */
+static void check_cidr(const char *value, size_t size)
+{
+    char text[512], bad[72];
+    struct markr_cidr_list list;
+
+    if (size >= sizeof(text) || memchr(value, '\0', size) != NULL)
+        return;
+    memcpy(text, value, size);
+    text[size] = '\0';
+    if (markr_cidr_list_parse(text, &list, bad, sizeof(bad)) == 0) {
+        if (list.count == 0 || list.count > MARKR_CIDR_MAX)
+            abort();
+        for (size_t i = 0; i < list.count; ++i)
+            if (list.items[i].prefix > (list.items[i].family == AF_INET ? 32u : 128u))
+                abort();
+    } else if (strlen(bad) >= sizeof(bad)) {
+        abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,5 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     (void)markr_query_only(target, size, names);
+    check_access(target, size);
+    check_cidr(target, size);
     return 0;
 }

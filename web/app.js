@@ -8,10 +8,46 @@ const state = { test: null, stream: null, offset: 0, total: 0, sort: 'percent', 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
 
+// Names and marks may need a bearer token (ADR 0021). It is asked for in the page's own
+// form when a read answers 401, kept in sessionStorage only (gone with the tab), and sent
+// with every read; the event streams carry no personal data and need none.
+const TOKEN_KEY = 'markr-token';
+let tokenAsked = null; // one question for every read waiting on a token
+
+function askToken(rejected) {
+  if (tokenAsked) return tokenAsked;
+  tokenAsked = new Promise((resolve) => {
+    const form = $('auth');
+    $('auth-error').hidden = !rejected;
+    form.hidden = false;
+    $('auth-token').focus();
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, $('auth-token').value);
+      $('auth-token').value = '';
+      form.hidden = true;
+      tokenAsked = null;
+      resolve();
+    }, { once: true });
+  });
+  return tokenAsked;
+}
+
 async function getJSON(path) {
-  const res = await fetch(path, { cache: 'no-store' });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
+  for (;;) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const res = await fetch(path, { cache: 'no-store', headers });
+    if (res.status === 401) {
+      if (sessionStorage.getItem(TOKEN_KEY) === token) { // else a newer token came meanwhile
+        sessionStorage.removeItem(TOKEN_KEY);
+        await askToken(token !== null);
+      }
+      continue;
+    }
+    if (!res.ok) throw new Error(`${path}: ${res.status}`);
+    return res.json();
+  }
 }
 
 function fmt(x) {

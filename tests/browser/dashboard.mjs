@@ -7,9 +7,9 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-const [base, shots] = process.argv.slice(2);
-if (!base || !shots) {
-  console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR');
+const [base, shots, guarded, readerToken] = process.argv.slice(2);
+if (!base || !shots || !guarded || !readerToken) {
+  console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR TOKEN_URL READER_TOKEN');
   process.exit(2);
 }
 
@@ -80,6 +80,63 @@ try {
   assert.deepEqual(foreign, [], 'the page asked for something beyond the server');
   assert.deepEqual(errors, [], 'the page reported errors');
   console.log(`browser: dashboard followed the import; screenshots in ${shots}`);
+
+  // Reader tokens set: the figures still come, the students wait for a token.
+  const tokenContext = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const tokenPage = await tokenContext.newPage();
+  const tokenErrors = [];
+  const sent = []; // the Authorization header of each students read
+  await tokenPage.route('**/*', (route) => {
+    const url = route.request().url();
+    if (!url.startsWith(guarded)) return route.abort();
+    if (new URL(url).pathname === '/results/city-hall') sent.push(route.request().headers().authorization ?? null);
+    return route.continue();
+  });
+  tokenPage.on('pageerror', (e) => tokenErrors.push(String(e)));
+  tokenPage.on('console', (m) => {
+    // Chromium reports each 401 as a failed resource; those are the point of this case.
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) tokenErrors.push(m.text());
+  });
+  await tokenPage.goto(`${guarded}/`);
+  await tokenPage.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await tokenPage.waitForFunction(() => document.getElementById('count').textContent === '4', null,
+                                  { timeout: TIMEOUT });
+  await tokenPage.waitForSelector('#auth:not([hidden])', { timeout: TIMEOUT });
+  assert.equal(await tokenPage.evaluate(() => document.activeElement.id), 'auth-token');
+  await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token-form.png'), fullPage: true });
+  assert.equal(await tokenPage.locator('#students tbody tr').count(), 0);
+  assert.equal(await tokenPage.isHidden('#auth-error'), true);
+  // The form is labelled for assistive technology.
+  assert.equal(await tokenPage.getByLabel('Token', { exact: true }).getAttribute('id'), 'auth-token');
+
+  await tokenPage.fill('#auth-token', 'not-the-reader-token-at-all');
+  await tokenPage.click('#auth button[type="submit"]');
+  await tokenPage.waitForSelector('#auth-error:not([hidden])', { timeout: TIMEOUT });
+  assert.equal(await tokenPage.isVisible('#auth'), true);
+  assert.equal(await tokenPage.evaluate(() => sessionStorage.getItem('markr-token')), null);
+
+  await tokenPage.fill('#auth-token', readerToken);
+  await tokenPage.press('#auth-token', 'Enter');
+  await tokenPage.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
+                                  { timeout: TIMEOUT });
+  assert.equal(await tokenPage.isHidden('#auth'), true);
+  assert.equal(await tokenPage.inputValue('#auth-token'), '');
+  assert.equal(await tokenPage.evaluate(() => sessionStorage.getItem('markr-token')), readerToken);
+  assert.equal(await tokenPage.evaluate(() => localStorage.length), 0);
+  assert.equal(await tokenPage.evaluate(() => document.cookie), '');
+  assert.deepEqual([...new Set(sent)].sort(), [null, 'Bearer not-the-reader-token-at-all', `Bearer ${readerToken}`].sort());
+
+  // The token lasts for the tab's session: a reload asks nothing.
+  sent.length = 0;
+  await tokenPage.reload();
+  await tokenPage.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await tokenPage.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
+                                  { timeout: TIMEOUT });
+  assert.equal(await tokenPage.isHidden('#auth'), true);
+  assert.ok(sent.length > 0 && sent.every((h) => h === `Bearer ${readerToken}`), `sent ${sent}`);
+  await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token.png'), fullPage: true });
+  assert.deepEqual(tokenErrors, [], 'the page with tokens reported errors');
+  console.log('browser: the dashboard asked for a reader token and used it');
 } finally {
   await browser.close();
 }

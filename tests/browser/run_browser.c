@@ -1,7 +1,8 @@
 /*
- * Runs the browser test (dashboard.mjs) against a real markr server on a real database:
- * makes and migrates a database, starts the server, runs `node dashboard.mjs URL DIR`, and
- * passes when node exits 0. node_modules must be installed (`make test` runs `npm ci`); when
+ * Runs the browser test (dashboard.mjs) against real markr servers on a real database:
+ * makes and migrates a database, starts a server without tokens and one that needs a reader
+ * token for names and marks, runs `node dashboard.mjs URL DIR TOKEN_URL TOKEN`, and passes
+ * when node exits 0. node_modules must be installed (`make test` runs `npm ci`); when
  * it is not, this fails and says how to install it, it never skips.
  */
 #include <signal.h>
@@ -17,11 +18,14 @@
 
 extern char **environ;
 
+#define READER_TOKEN "browser-reader-token-0123456789"
+
 int main(void)
 {
     const char *script = getenv("MARKR_BROWSER_SCRIPT"), *shots = getenv("MARKR_SCREENSHOT_DIR");
     char modules[1024], *conninfo;
-    struct markr_server srv;
+    struct markr_server srv, guarded;
+    static const char *const guarded_env[] = {"MARKR_READER_TOKENS=" READER_TOKEN, NULL};
     struct stat st;
     pid_t pid;
     int status = -1;
@@ -39,13 +43,19 @@ int main(void)
     conninfo = markr_test_db_create("browser");
     if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
         return 1;
+    if (e2e_server_start(&guarded, conninfo, guarded_env) != 0) {
+        e2e_server_stop(&srv, SIGKILL);
+        return 1;
+    }
     {
-        char *argv[] = {"node", (char *)script, srv.base_url, (char *)shots, NULL};
+        char *argv[] = {"node", (char *)script, srv.base_url, (char *)shots, guarded.base_url, READER_TOKEN, NULL};
 
         if (posix_spawnp(&pid, "node", NULL, NULL, argv, environ) != 0 || waitpid(pid, &status, 0) != pid)
             status = -1;
     }
     if (e2e_server_stop_clean(&srv) != 0)
+        status = -1;
+    if (e2e_server_stop_clean(&guarded) != 0)
         status = -1;
     markr_test_db_drop(conninfo);
     free(conninfo);

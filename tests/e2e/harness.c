@@ -218,6 +218,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     copy_header(line, len, "retry-after", r->retry_after, sizeof(r->retry_after));
     copy_header(line, len, "x-request-id", r->request_id, sizeof(r->request_id));
     copy_header(line, len, "allow", r->allow, sizeof(r->allow));
+    copy_header(line, len, "www-authenticate", r->www_authenticate, sizeof(r->www_authenticate));
     return len;
 }
 

@@ -45,6 +45,7 @@ struct e2e_response {
     char retry_after[32];
     char allow[64];
     char request_id[80]; /* X-Request-Id */
+    char www_authenticate[64];
 };
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL

@@ -152,6 +152,21 @@ static void close_services(void *ctx, struct markr_services *services)
 
 /* --- serve ------------------------------------------------------------------------------ */
 
+/* One warning at start when personal data is open to anyone who reaches the port: names and
+ * marks without reader tokens, stored documents without operator tokens (ADR 0021). */
+static void warn_open_access(const struct markr_config *cfg)
+{
+    const char *open = cfg->reader_tokens.count == 0 && cfg->operator_tokens.count == 0 ? "names,marks,documents"
+                       : cfg->reader_tokens.count == 0                                ? "names,marks"
+                       : cfg->operator_tokens.count == 0                              ? "documents"
+                                                                                      : NULL;
+
+    if (open != NULL)
+        markr_log(MARKR_LOG_WARN,
+                  "personal data is readable without a token; set MARKR_READER_TOKENS and MARKR_OPERATOR_TOKENS",
+                  "open", open, NULL);
+}
+
 static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
 {
     struct factory_ctx fctx = {.cfg = cfg};
@@ -165,7 +180,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .queue_max = cfg->queue_max,
         .formats = markr_import_formats(),
         .max_async_body_bytes = cfg->max_async_body_bytes,
-        .admin_token = cfg->admin_token,
+        .access = {.readers = cfg->reader_tokens, .operators = cfg->operator_tokens, .admin_token = cfg->admin_token},
+        .import_allow = cfg->import_allow,
         .request_timeout_ms = cfg->request_timeout_ms,
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,
@@ -196,6 +212,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     }
     markr_pg_close(pg);
 
+    warn_open_access(cfg);
     markr_xml_global_init();
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
     if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {

@@ -144,6 +144,49 @@ static int read_listen(struct markr_config *cfg, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* Who may read and change what (ADR 0021): the tokens and the import allow-list. A bad
+ * token is named by its setting and place, never shown. */
+static int read_token_list(const char *name, struct markr_token_list *list, char *errbuf, size_t errlen)
+{
+    const char *text = getenv(name), *problem;
+
+    if (text == NULL || *text == '\0')
+        return 0;
+    if (markr_token_list_parse(text, list, &problem) != 0) {
+        snprintf(errbuf, errlen, "%s: %s (the value is not shown)", name, problem);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_access(struct markr_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *allow = getenv("MARKR_IMPORT_ALLOW"), *problem;
+
+    cfg->admin_token = getenv("MARKR_ADMIN_TOKEN");
+    if (cfg->admin_token != NULL && *cfg->admin_token == '\0')
+        cfg->admin_token = NULL;
+    problem = cfg->admin_token != NULL ? markr_token_problem(cfg->admin_token, strlen(cfg->admin_token)) : NULL;
+    if (problem != NULL) {
+        snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: %s (the value is not shown)", problem);
+        return -1;
+    }
+    if (read_token_list("MARKR_READER_TOKENS", &cfg->reader_tokens, errbuf, errlen) != 0 ||
+        read_token_list("MARKR_OPERATOR_TOKENS", &cfg->operator_tokens, errbuf, errlen) != 0)
+        return -1;
+    if (allow != NULL && *allow != '\0') {
+        char bad[72];
+
+        if (markr_cidr_list_parse(allow, &cfg->import_allow, bad, sizeof(bad)) != 0) {
+            snprintf(errbuf, errlen,
+                     "MARKR_IMPORT_ALLOW: '%s' is not an address range (at most %d, comma-separated, "
+                     "for example 10.0.0.0/8,::1/128)", bad, MARKR_CIDR_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Limits, logs and shutdown. */
 static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen)
 {
@@ -204,19 +247,8 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     if (read_number("MARKR_QUEUE_RUNNERS", MARKR_DEFAULT_QUEUE_RUNNERS, 0, 16, &n, errbuf, errlen) != 0)
         return -1;
     cfg->queue_runners = (unsigned)n;
-    cfg->admin_token = getenv("MARKR_ADMIN_TOKEN");
-    if (cfg->admin_token != NULL && *cfg->admin_token == '\0')
-        cfg->admin_token = NULL;
-    if (cfg->admin_token != NULL && strlen(cfg->admin_token) < 16) {
-        snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: too short (at least 16 characters; the value is not shown)");
+    if (read_access(cfg, errbuf, errlen) != 0)
         return -1;
-    }
-    for (const char *c = cfg->admin_token; c != NULL && *c != '\0'; ++c) {
-        if (*c <= ' ' || *c > '~') {
-            snprintf(errbuf, errlen, "MARKR_ADMIN_TOKEN: only printable ASCII without spaces (the value is not shown)");
-            return -1;
-        }
-    }
     cfg->migrations_dir = getenv("MARKR_MIGRATIONS_DIR");
     if (cfg->migrations_dir == NULL || *cfg->migrations_dir == '\0')
         cfg->migrations_dir = MARKR_DEFAULT_MIGRATIONS_DIR;

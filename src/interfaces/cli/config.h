@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+#include "interfaces/http/auth.h"
+#include "interfaces/http/cidr.h"
+
 #include "build_config.h" /* MARKR_DEFAULT_MIGRATIONS_DIR, MARKR_VERSION: set by meson */
 
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
@@ -41,6 +44,10 @@ struct markr_config {
     size_t max_async_body_bytes; /* largest body of an asynchronous import */
     unsigned queue_runners;      /* threads processing queued imports; 0: none here */
     const char *admin_token;     /* MARKR_ADMIN_TOKEN; NULL: admin endpoints answer 404 */
+    /* Access control (ADR 0021); empty lists when unset. Tokens point into the environment. */
+    struct markr_token_list reader_tokens;   /* MARKR_READER_TOKENS */
+    struct markr_token_list operator_tokens; /* MARKR_OPERATOR_TOKENS */
+    struct markr_cidr_list import_allow;     /* MARKR_IMPORT_ALLOW; count 0: any peer imports */
     unsigned long long request_timeout_ms; /* MARKR_REQUEST_TIMEOUT_MS */
     size_t max_connections;                /* MARKR_MAX_CONNECTIONS */
     size_t max_header_bytes;               /* MARKR_MAX_HEADER_BYTES */

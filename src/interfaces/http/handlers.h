@@ -18,7 +18,7 @@ struct markr_live;
 
 struct markr_http_handler {
     h2o_handler_t super; /* first: h2o calls on_req with &super */
-    /* The server's settings (limits, admin token), for as long as it serves. */
+    /* The server's settings (limits, tokens, the import allow-list), for as long as it serves. */
     const struct markr_http_settings *settings;
     struct markr_worker_pool *pool;
     struct markr_live *live;   /* the aggregate cache and the live streams (live.h) */
@@ -42,7 +42,7 @@ int markr_wants_async(h2o_req_t *req);
 int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 
 /* The import vault (handle_vault.c): GET /imports, GET /imports/{id}, GET /imports/{id}/raw,
- * POST /imports/{id}/reprocess (administrators), GET /tests/{test-id}/conflicts. */
+ * POST /imports/{id}/reprocess (operators), GET /tests/{test-id}/conflicts. */
 int markr_handle_imports(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_import_raw(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "auth.h" /* enum markr_access */
+
 struct st_h2o_req_t;       /* h2o_req_t: handlers see h2o, the matcher does not */
 struct markr_http_handler; /* what every handler is given (handlers.h) */
 struct markr_route_match;
@@ -27,6 +29,9 @@ struct markr_route {
      * send. NULL ends a table. */
     const char *template_;
     unsigned methods; /* MARKR_METHOD_* */
+    /* Who may call it (auth.h): checked by the dispatcher once the route and method match,
+     * before the handler runs, so that no handler decides access on its own. */
+    enum markr_access access;
     /* Answers the request (h2o's on_req convention): 0 once it has answered or queued its
      * work, -1 when it could not start (the dispatcher then answers 500). */
     int (*handler)(struct markr_http_handler *handler, struct st_h2o_req_t *req, const struct markr_route_match *match);

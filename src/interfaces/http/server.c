@@ -57,6 +57,40 @@ static size_t header_bytes(const h2o_req_t *req)
     return n;
 }
 
+/* Whether the route's access level lets the request in (auth.h, ADR 0021); answers it when
+ * not. The Authorization header is read here only, and never logged. */
+static int admitted(const struct markr_http_settings *settings, h2o_req_t *req, enum markr_access level)
+{
+    ssize_t h = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    h2o_iovec_t value = h >= 0 ? req->headers.entries[h].value : h2o_iovec_init(NULL, 0);
+
+    if (level == MARKR_ACCESS_IMPORT && settings->import_allow.count != 0) {
+        struct sockaddr_storage peer;
+        socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+
+        if (len == 0 || !markr_cidr_list_contains(&settings->import_allow, (struct sockaddr *)&peer, len)) {
+            markr_http_send_problem(req, 403, "forbidden", "imports are not accepted from this address");
+            return 0;
+        }
+    }
+    switch (markr_access_decide(&settings->access, level, value.base, value.len)) {
+    case MARKR_ACCESS_ALLOWED:
+        return 1;
+    case MARKR_ACCESS_HIDDEN:
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    case MARKR_ACCESS_FORBIDDEN:
+        markr_http_send_problem(req, 403, "forbidden", "this token may not use this resource");
+        return 0;
+    case MARKR_ACCESS_UNAUTHORIZED:
+        break;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                   H2O_STRLIT("Bearer realm=\"markr\""));
+    markr_http_send_problem(req, 401, "unauthorized", "this resource needs Authorization: Bearer <token>");
+    return 0;
+}
+
 /* Answers the checks every route shares, then hands the request to its route's handler.
  * Returns what the handler returns, or 0 when answered here. */
 static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
@@ -78,6 +112,8 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
         markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");
         return 0;
     }
+    if (!admitted(handler->settings, req, match->route->access))
+        return 0;
     return match->route->handler(handler, req, match);
 }
 

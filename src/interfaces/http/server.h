@@ -11,6 +11,8 @@
 
 #include "domain/error.h"
 #include "application/services.h"
+#include "auth.h"
+#include "cidr.h"
 
 /* Told of the server's life, on the loop thread (a service manager's notifications). */
 struct markr_http_lifecycle {
@@ -26,7 +28,10 @@ struct markr_http_settings {
     size_t queue_max;      /* requests waiting for a worker before 503 */
     struct markr_formats formats; /* what POST /import reads; another media type is 415 */
     size_t max_async_body_bytes;  /* largest body of POST /import with Prefer: respond-async */
-    const char *admin_token;      /* bearer token of the admin endpoints; NULL: they answer 404 */
+    /* Who may call which route (auth.h, ADR 0021): reader and operator tokens, and
+     * MARKR_ADMIN_TOKEN (an operator token; without any, the admin routes answer 404). */
+    struct markr_access_policy access;
+    struct markr_cidr_list import_allow; /* peers that may POST /import; empty: any */
     uint64_t request_timeout_ms; /* to read a whole request, and to wait for the next one */
     size_t max_connections;      /* open client connections at once */
     size_t max_header_bytes;     /* target plus headers; more is 431 */

@@ -1,6 +1,6 @@
 /*
  * Settings: defaults, the .env file (comments, export, quotes; the environment wins), and
- * a one-line refusal naming each bad setting.
+ * a one-line refusal naming each bad setting (and never showing a token).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,8 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
                                        "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN",
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
-                                       "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL"};
+                                       "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
+                                       "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW"};
 
 static int clear_settings(void **state)
 {
@@ -112,6 +113,74 @@ static void vault_settings(void **state)
     assert_int_equal(cfg.queue_runners, 0);
 }
 
+/* Reader and operator tokens follow MARKR_ADMIN_TOKEN's rule, entry by entry; a refusal
+ * names the setting and never shows a token. */
+static void access_tokens(void **state)
+{
+    static const struct {
+        const char *value, *secret; /* a bad list, and a part of it no message may show */
+    } bad[] = {
+        {"reader-token-0123456789,short-secret", "short-secret"},
+        {"reader-token-0123456789,,reader-token-9876543210", "reader-token"},
+        {"reader-token-0123456789,", "reader-token"},
+        {"reader-token-0123456789, reader-token-9876543210", "reader-token"},
+        {"reader token 0123456789 spaced", "spaced"},
+        {"reader-token-\x01-0123456789", "reader-token"},
+    };
+    static const char *const lists[] = {"MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS"};
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.reader_tokens.count, 0);
+    assert_int_equal(cfg.operator_tokens.count, 0);
+    setenv("MARKR_READER_TOKENS", "", 1); /* empty is unset */
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.reader_tokens.count, 0);
+    setenv("MARKR_READER_TOKENS", "reader-token-0123456789,reader-token-9876543210", 1);
+    setenv("MARKR_OPERATOR_TOKENS", "operator-token-0123456789", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.reader_tokens.count, 2);
+    assert_memory_equal(cfg.reader_tokens.items[1].base, "reader-token-9876543210", 23);
+    assert_int_equal(cfg.reader_tokens.items[1].len, 23);
+    assert_int_equal(cfg.operator_tokens.count, 1);
+    for (size_t l = 0; l < 2; ++l) {
+        for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); ++i) {
+            setenv(lists[l], bad[i].value, 1);
+            assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+            if (strncmp(err, lists[l], strlen(lists[l])) != 0 || strstr(err, bad[i].secret) != NULL)
+                fail_msg("'%s' in %s: %s", bad[i].value, lists[l], err);
+        }
+        setenv(lists[l], "a-valid-token-0123456789", 1);
+    }
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+}
+
+/* MARKR_IMPORT_ALLOW: IPv4 and IPv6 ranges; a bad entry is named. */
+static void import_allow_list(void **state)
+{
+    static const char *const bad[] = {"10.0.0.0/33", "10.0.0.0/8,", "localhost", "::1/129", "10.0.0.0/8;::1/128"};
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.import_allow.count, 0);
+    setenv("MARKR_IMPORT_ALLOW", "10.0.0.0/8,::1/128,192.168.0.1", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.import_allow.count, 3);
+    assert_int_equal(cfg.import_allow.items[1].prefix, 128);
+    assert_int_equal(cfg.import_allow.items[2].prefix, 32);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); ++i) {
+        setenv("MARKR_IMPORT_ALLOW", bad[i], 1);
+        assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+        if (strncmp(err, "MARKR_IMPORT_ALLOW", 18) != 0)
+            fail_msg("'%s': %s", bad[i], err);
+    }
+    setenv("MARKR_IMPORT_ALLOW", "10.0.0.0/8,10.0.0.0/33", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "'10.0.0.0/33'"));
+}
+
 static void dotenv_fills_in_what_the_environment_lacks(void **state)
 {
     char *path = write_dotenv("# a comment\n\n"
@@ -184,6 +253,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(defaults, clear_settings),
         cmocka_unit_test_setup(vault_settings, clear_settings),
+        cmocka_unit_test_setup(access_tokens, clear_settings),
+        cmocka_unit_test_setup(import_allow_list, clear_settings),
         cmocka_unit_test_setup(dotenv_fills_in_what_the_environment_lacks, clear_settings),
         cmocka_unit_test_setup(bad_values_are_refused_by_name, clear_settings),
         cmocka_unit_test_setup(operations_settings, clear_settings),

@@ -176,31 +176,33 @@ static void every_route_has_a_template(void **state)
     assert_string_equal(markr_route_template(markr_routes, MARKR_ROUTE_FIRST + count), "unmatched");
 }
 
-/* The routes of today, each with its methods: what is not allowed is the dispatcher's 405
- * with this Allow, and HEAD goes wherever GET does. */
+/* The routes of today, each with its methods and who may call it: what is not allowed is
+ * the dispatcher's 405 with this Allow, HEAD goes wherever GET does, and personal data by
+ * student is for readers, the vault for operators. */
 static void every_route_and_its_methods(void **state)
 {
     static const struct {
         const char *path, *route_template, *allow;
+        enum markr_access access;
     } routes[] = {
-        {"/health", "/health", "GET, HEAD"},
-        {"/ready", "/ready", "GET, HEAD"},
-        {"/import", "/import", "POST"},
-        {"/results/t/aggregate", "/results/{test-id}/aggregate", "GET, HEAD"},
-        {"/imports", "/imports", "GET, HEAD"},
-        {"/imports/1", "/imports/{id}", "GET, HEAD"},
-        {"/imports/1/raw", "/imports/{id}/raw", "GET, HEAD"},
-        {"/imports/1/reprocess", "/imports/{id}/reprocess", "POST"},
-        {"/tests/t/conflicts", "/tests/{test-id}/conflicts", "GET, HEAD"},
-        {"/tests", "/tests", "GET, HEAD"},
-        {"/results/t", "/results/{test-id}", "GET, HEAD"},
-        {"/students/s", "/students/{student-number}", "GET, HEAD"},
-        {"/results/t/histogram", "/results/{test-id}/histogram", "GET, HEAD"},
-        {"/results/t/aggregate/stream", "/results/{test-id}/aggregate/stream", "GET, HEAD"},
-        {"/events", "/events", "GET, HEAD"},
-        {"/", "/", "GET, HEAD"},
-        {"/static/app.js", "/static/{name}", "GET, HEAD"},
-        {"/metrics", "/metrics", "GET, HEAD"},
+        {"/health", "/health", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/ready", "/ready", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/import", "/import", "POST", MARKR_ACCESS_IMPORT},
+        {"/results/t/aggregate", "/results/{test-id}/aggregate", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/imports", "/imports", "GET, HEAD", MARKR_ACCESS_OPERATOR},
+        {"/imports/1", "/imports/{id}", "GET, HEAD", MARKR_ACCESS_OPERATOR},
+        {"/imports/1/raw", "/imports/{id}/raw", "GET, HEAD", MARKR_ACCESS_OPERATOR},
+        {"/imports/1/reprocess", "/imports/{id}/reprocess", "POST", MARKR_ACCESS_ADMIN},
+        {"/tests/t/conflicts", "/tests/{test-id}/conflicts", "GET, HEAD", MARKR_ACCESS_READER},
+        {"/tests", "/tests", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/results/t", "/results/{test-id}", "GET, HEAD", MARKR_ACCESS_READER},
+        {"/students/s", "/students/{student-number}", "GET, HEAD", MARKR_ACCESS_READER},
+        {"/results/t/histogram", "/results/{test-id}/histogram", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/results/t/aggregate/stream", "/results/{test-id}/aggregate/stream", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/events", "/events", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/", "/", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/static/app.js", "/static/{name}", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/metrics", "/metrics", "GET, HEAD", MARKR_ACCESS_OPEN},
     };
     struct markr_route_match m;
 
@@ -210,6 +212,7 @@ static void every_route_and_its_methods(void **state)
         assert_string_equal(route_of(routes[i].path, &m), routes[i].route_template);
         assert_ptr_equal(m.route, &markr_routes[m.number - MARKR_ROUTE_FIRST]);
         assert_string_equal(m.allow, routes[i].allow);
+        assert_int_equal(m.route->access, routes[i].access);
         assert_int_equal(allows(&m, "GET"), get);
         assert_int_equal(allows(&m, "HEAD"), get);
         assert_int_equal(allows(&m, "POST"), !get);
@@ -301,10 +304,10 @@ static void every_entry_has_a_handler_and_a_unique_template(void **state)
 static void a_table_of_its_own(void **state)
 {
     static const struct markr_route table[] = {
-        {"/a/latest", MARKR_METHOD_GET, NULL},
-        {"/a/{x}", MARKR_METHOD_GET | MARKR_METHOD_POST, NULL},
-        {"/{x}/b", MARKR_METHOD_POST, NULL},
-        {NULL, 0, NULL},
+        {"/a/latest", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, NULL},
+        {"/a/{x}", MARKR_METHOD_GET | MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL},
+        {"/{x}/b", MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL},
+        {NULL, 0, MARKR_ACCESS_OPEN, NULL},
     };
     struct markr_route_match m;
 

@@ -168,6 +168,8 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_http_requests_in_flight %lld\n", (long long)atomic_load(&m.in_flight));
     header(f, "markr_http_connections", "gauge", "Open client connections.");
     fprintf(f, "markr_http_connections %llu\n", (unsigned long long)g->connections);
+    header(f, "markr_raw_downloads_in_flight", "gauge", "Raw downloads being streamed (GET /imports/{id}/raw).");
+    fprintf(f, "markr_raw_downloads_in_flight %llu\n", (unsigned long long)g->raw_downloads);
     render_imports(f);
     header(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.");
     fprintf(f, "markr_db_pool_connections %llu\n", (unsigned long long)g->pool_workers);

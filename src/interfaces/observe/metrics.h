@@ -36,6 +36,7 @@ struct markr_metrics_gauges {
     uint64_t pool_in_use;   /* of those, running a job */
     uint64_t pool_waiting;  /* jobs queued for a worker */
     uint64_t connections;   /* open client connections */
+    uint64_t raw_downloads; /* GET /imports/{id}/raw being answered */
 };
 
 /* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */

@@ -306,7 +306,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         goto fail_pool;
     server.handler->pool = pool;
     /* The aggregate cache and the live streams. */
-    if ((server.handler->live = markr_live_create(&server.ctx, pool, factory->changes)) == NULL) {
+    if ((server.handler->live = markr_live_create(&server.ctx, pool, factory->changes, &server.write_timeout)) == NULL) {
         markr_error_set(err, MARKR_ERR_INTERNAL, "live", "cannot start the change feed");
         goto fail_listen;
     }

@@ -39,7 +39,9 @@
 
 static char *conninfo;
 static struct markr_server srv; /* default write timeout and download cap */
-static char *big;               /* the stored big body */
+static struct markr_server quick; /* a short write timeout, started by one test */
+static int quick_running;         /* stopped by the teardown when that test failed */
+static char *big;                 /* the stored big body */
 static int64_t big_id;
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -267,6 +269,9 @@ static int suite_teardown(void **state)
 {
     int rc = e2e_server_stop_clean(&srv);
 
+    if (quick_running)
+        e2e_server_stop(&quick, SIGKILL);
+
     markr_test_db_drop(conninfo);
     free(conninfo);
     free(big);
@@ -394,7 +399,6 @@ static void the_cap_refuses_the_seventeenth(void **state)
 static void stalled_readers_hold_little_and_are_closed(void **state)
 {
     const char *env[] = {"MARKR_WRITE_TIMEOUT_MS=1000", "MARKR_MAX_DOWNLOADS=64", SERVER_ASAN, NULL};
-    struct markr_server quick;
     int fds[STALLED];
     char path[64];
     long base_kb, peak_kb = 0;
@@ -402,6 +406,7 @@ static void stalled_readers_hold_little_and_are_closed(void **state)
     double closed_after;
 
     assert_int_equal(e2e_server_start(&quick, conninfo, env), 0);
+    quick_running = 1;
     snprintf(path, sizeof(path), "/imports/%lld/raw", (long long)big_id);
     /* One whole download first: what a download needs at all is in the baseline. */
     assert_int_equal(fetch(&quick, path, &a), 0);
@@ -425,6 +430,7 @@ static void stalled_readers_hold_little_and_are_closed(void **state)
     assert_int_equal(fetch(&quick, path, &a), 0);
     expect_whole(&a, big, BIG_BYTES);
     answer_free(&a);
+    quick_running = 0;
     assert_int_equal(e2e_server_stop_clean(&quick), 0);
 }
 

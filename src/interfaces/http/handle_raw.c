@@ -3,7 +3,9 @@
  * A first job reads the imports row (content type and size); then each chunk (1 MiB, ADR
  * 0018) is read by a job of its own, asked for only once h2o has written the previous one
  * (the generator's proceed). So a download holds one chunk whatever the body's size, and a
- * client that reads nothing holds one chunk until the write timeout closes it. The loop
+ * client that reads nothing holds one chunk until the write timeout closes it. A chunk goes
+ * out in slices of SLICE_BYTES: h2o says only when a whole send is written, and the write
+ * timeout must see a slow reader's progress, not just a chunk's end. The loop
  * never waits on the database: every read runs on a worker thread, through the vault's use
  * cases. Downloads at once are capped (MARKR_MAX_DOWNLOADS).
  *
@@ -24,6 +26,10 @@
 #include "query.h"
 #include "responses.h"
 #include "write_watch.h"
+
+/* One send: a client reading at SLICE_BYTES per MARKR_WRITE_TIMEOUT_MS is still making
+ * progress. */
+#define SLICE_BYTES (64 * 1024)
 
 /* --- the answer's Content-Type ------------------------------------------------------------------ */
 
@@ -102,6 +108,7 @@ struct raw_download {
     int32_t next_seq;         /* the chunk to ask for next */
     int started;              /* the headers went out with the first chunk */
     char *chunk;              /* the chunk h2o is writing (h2o sends from it until proceed) */
+    size_t chunk_len, chunk_at; /* its bytes; those handed to h2o */
     struct markr_write_watch watch;
 };
 
@@ -224,22 +231,31 @@ static void start_answer(struct raw_download *d)
     d->started = 1;
 }
 
+/* Hands the next slice of the chunk to h2o; the last slice of the body ends the answer. */
+static void send_slice(struct raw_download *d)
+{
+    size_t n = d->chunk_len - d->chunk_at < SLICE_BYTES ? d->chunk_len - d->chunk_at : SLICE_BYTES;
+    h2o_iovec_t buf = h2o_iovec_init(d->chunk + d->chunk_at, n);
+
+    d->chunk_at += n;
+    d->sent += n;
+    markr_write_watch_arm(&d->watch, d->handler->write_timeout, d->req);
+    h2o_send(d->req, &buf, 1, d->sent == d->size ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
 static void on_chunk(struct raw_download *d, struct raw_job *job)
 {
-    h2o_iovec_t buf;
-
     if (job->rc != 0) {
         download_fail(d, &job->error);
         return;
     }
-    d->chunk = job->bytes; /* the download's now, until proceed */
+    d->chunk = job->bytes; /* the download's now, until its last slice is written */
+    d->chunk_len = job->len;
+    d->chunk_at = 0;
     job->bytes = NULL;
-    d->sent += job->len;
     if (!d->started)
         start_answer(d);
-    buf = h2o_iovec_init(d->chunk, job->len);
-    markr_write_watch_arm(&d->watch, d->handler->write_timeout, d->req);
-    h2o_send(d->req, &buf, 1, d->sent == d->size ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    send_slice(d);
 }
 
 static void on_head(struct raw_download *d, struct raw_job *job)
@@ -268,14 +284,20 @@ static void raw_respond(struct markr_http_job *job, h2o_req_t *req)
         on_chunk(self->download, self);
 }
 
-/* h2o wrote the chunk: it is freed, and only then is the next one asked for. */
+/* h2o wrote a slice: the next one goes; after the chunk's last, it is freed, and only then
+ * is the next chunk asked for. */
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     struct raw_download *d = (struct raw_download *)gen;
 
     markr_write_watch_disarm(&d->watch);
+    if (d->chunk_at < d->chunk_len) {
+        send_slice(d);
+        return;
+    }
     free(d->chunk);
     d->chunk = NULL;
+    d->chunk_len = d->chunk_at = 0;
     if (d->sent < d->size)
         fetch_next(d);
 }

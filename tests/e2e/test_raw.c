@@ -331,6 +331,26 @@ static void the_answer_s_headers_are_markr_s_own(void **state)
         expect_header(&a, "content-disposition", disposition);
         answer_free(&a);
     }
+    /* Uploaded with that type: whatever the upload path decides, what it stored is served
+     * as markr's type. */
+    {
+        struct e2e_response r;
+        const char *at;
+        struct answer a;
+
+        assert_int_equal(e2e_http(&srv, "POST", "/import", "text/xml+markr;,text/html", doc, sizeof(doc) - 1, &r), 0);
+        at = strstr(r.body, "\"import_id\":");
+        id = at != NULL ? atoll(at + strlen("\"import_id\":")) : 0;
+        e2e_response_free(&r);
+        if (id >= 1) {
+            snprintf(path, sizeof(path), "/imports/%lld/raw", (long long)id);
+            assert_int_equal(fetch(&srv, path, &a), 0);
+            expect_whole(&a, doc, sizeof(doc) - 1);
+            expect_header(&a, "content-type", MEDIA_TYPE);
+            expect_header(&a, "content-security-policy", "sandbox");
+            answer_free(&a);
+        }
+    }
 }
 
 /* Chunks that do not make the body: before the headers, an error; after them, the connection

@@ -173,10 +173,25 @@ static long gauge(const struct markr_server *s, const char *name)
     return v;
 }
 
+/* The resident memory of process pid, in kB (VmRSS), or -1. */
+static long vmrss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
 /* Waits until gauge name of s is value (timeout_ms at most), sampling the peak VmRSS of s
  * in *peak_kb meanwhile when it is not NULL. Returns the time waited, or fails. */
-static long vmrss_kb(pid_t pid);
-
 static double wait_gauge(const struct markr_server *s, const char *name, long value, int timeout_ms, long *peak_kb)
 {
     double start = now_ms();
@@ -195,22 +210,6 @@ static double wait_gauge(const struct markr_server *s, const char *name, long va
     }
     fail_msg("%s stayed %ld, not %ld, for %d ms", name, last, value, timeout_ms);
     return -1;
-}
-
-static long vmrss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
 }
 
 /* POSTs body; returns the import id of the answer (stored, accepted or refused). */
@@ -271,7 +270,6 @@ static int suite_teardown(void **state)
 
     if (quick_running)
         e2e_server_stop(&quick, SIGKILL);
-
     markr_test_db_drop(conninfo);
     free(conninfo);
     free(big);

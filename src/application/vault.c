@@ -72,6 +72,39 @@ int markr_get_raw_import(const struct markr_vault_reader *v, int64_t id, char **
     return id < 1 ? unknown_import(id, err) : v->raw(v->ctx, id, content_type, body, len, err);
 }
 
+int markr_open_raw_import(const struct markr_vault_reader *v, int64_t id, char **content_type, size_t *size,
+                          struct markr_error *err)
+{
+    *content_type = NULL;
+    *size = 0;
+    markr_error_clear(err);
+    return id < 1 ? unknown_import(id, err) : v->head(v->ctx, id, content_type, size, err);
+}
+
+int markr_read_raw_chunk(const struct markr_vault_reader *v, int64_t id, int32_t seq, size_t remaining,
+                         char **bytes, size_t *len, struct markr_error *err)
+{
+    int rc;
+
+    *bytes = NULL;
+    *len = 0;
+    markr_error_clear(err);
+    if (id < 1 || seq < 0 || remaining == 0)
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error",
+                               "no chunk %d of import %lld is to be read", (int)seq, (long long)id);
+    if ((rc = v->chunk(v->ctx, id, seq, bytes, len, err)) < 0)
+        return -1;
+    if (rc == 0 || *len == 0 || *len > remaining) {
+        free(*bytes);
+        *bytes = NULL;
+        *len = 0;
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error",
+                               "the stored chunks of import %lld do not make its body (chunk %d)", (long long)id,
+                               (int)seq);
+    }
+    return 0;
+}
+
 int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
                          struct markr_conflicts *out, struct markr_error *err)
 {

@@ -76,6 +76,12 @@ struct markr_vault_reader {
     int (*get)(void *ctx, int64_t id, struct markr_import_info *out, struct markr_error *err);
     /* The verbatim body (*body malloc'd, *len bytes) and content type (malloc'd). */
     int (*raw)(void *ctx, int64_t id, char **content_type, char **body, size_t *len, struct markr_error *err);
+    /* What a download of the body starts from: the stored content type (malloc'd) and the
+     * body's size in bytes. MARKR_ERR_NOT_FOUND for an unknown id. */
+    int (*head)(void *ctx, int64_t id, char **content_type, size_t *size, struct markr_error *err);
+    /* Chunk seq (0, 1, 2, ...) of the body of import id: *bytes malloc'd, *len bytes. Returns
+     * 1, 0 when the body has no such chunk, -1 with err. */
+    int (*chunk)(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err);
     /* Student numbers of test_id seen under more than one (first, last) name. An unknown
      * test has none (not an error). */
     int (*conflicts)(void *ctx, const char *test_id, size_t len, struct markr_conflicts *out,
@@ -92,6 +98,15 @@ int markr_get_import(const struct markr_vault_reader *v, int64_t id, struct mark
                      struct markr_error *err);
 int markr_get_raw_import(const struct markr_vault_reader *v, int64_t id, char **content_type, char **body,
                          size_t *len, struct markr_error *err);
+/* A body read back a chunk at a time, so that a download holds one chunk, never the body:
+ * markr_open_raw_import gives the content type (malloc'd) and size; markr_read_raw_chunk
+ * gives chunk seq (*bytes malloc'd, *len bytes) of a body of which `remaining` bytes are
+ * still to come. A chunk that is missing, empty or longer than what remains means the
+ * stored chunks do not make the body: MARKR_ERR_INTERNAL "database_error". */
+int markr_open_raw_import(const struct markr_vault_reader *v, int64_t id, char **content_type, size_t *size,
+                          struct markr_error *err);
+int markr_read_raw_chunk(const struct markr_vault_reader *v, int64_t id, int32_t seq, size_t remaining,
+                         char **bytes, size_t *len, struct markr_error *err);
 int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
                          struct markr_conflicts *out, struct markr_error *err);
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "application/judgement.h"
@@ -110,6 +111,69 @@ static void ids_below_one_name_no_import(void **state)
     assert_int_equal(reader_calls, 2);
 }
 
+/* A body of chunks as the fake stores them: "abc", "", then "defg" (the empty one is
+ * corrupt); chunk 3 does not exist. */
+static int v_chunk(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err)
+{
+    static const char *const chunks[] = {"abc", "", "defg"};
+
+    ++reader_calls;
+    if (seq > 2)
+        return 0;
+    *len = strlen(chunks[seq]);
+    *bytes = strdup(chunks[seq]);
+    return 1;
+}
+
+static int v_head(void *ctx, int64_t id, char **content_type, size_t *size, struct markr_error *err)
+{
+    ++reader_calls;
+    *content_type = strdup("text/xml+markr");
+    *size = 7;
+    return 0;
+}
+
+/* A chunk is handed on only when it is a non-empty part of what remains of the body. */
+static void raw_chunks_must_make_the_body(void **state)
+{
+    struct markr_vault_reader v = {.head = v_head, .chunk = v_chunk};
+    struct markr_error err;
+    char *type, *bytes;
+    size_t size, len;
+
+    reader_calls = 0;
+    assert_int_equal(markr_open_raw_import(&v, 0, &type, &size, &err), -1);
+    assert_string_equal(err.reason, "unknown_import");
+    assert_int_equal(reader_calls, 0);
+    assert_int_equal(markr_open_raw_import(&v, 4, &type, &size, &err), 0);
+    assert_string_equal(type, "text/xml+markr");
+    assert_int_equal(size, 7);
+    free(type);
+
+    assert_int_equal(markr_read_raw_chunk(&v, 4, 0, 7, &bytes, &len, &err), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(bytes, "abc", 3);
+    free(bytes);
+    /* Longer than what remains: the chunks hold more than the body. */
+    assert_int_equal(markr_read_raw_chunk(&v, 4, 2, 3, &bytes, &len, &err), -1);
+    assert_string_equal(err.reason, "database_error");
+    assert_null(bytes);
+    assert_int_equal(len, 0);
+    /* Empty, or missing: they hold less. */
+    assert_int_equal(markr_read_raw_chunk(&v, 4, 1, 4, &bytes, &len, &err), -1);
+    assert_string_equal(err.reason, "database_error");
+    assert_null(bytes);
+    assert_int_equal(markr_read_raw_chunk(&v, 4, 3, 4, &bytes, &len, &err), -1);
+    assert_string_equal(err.reason, "database_error");
+    assert_null(bytes);
+    assert_int_equal(reader_calls, 5); /* the head, and four chunks */
+    /* Nothing to ask for: no chunk is read. */
+    assert_int_equal(markr_read_raw_chunk(&v, 4, 0, 0, &bytes, &len, &err), -1);
+    assert_int_equal(markr_read_raw_chunk(&v, 4, -1, 4, &bytes, &len, &err), -1);
+    assert_int_equal(markr_read_raw_chunk(&v, 0, 0, 4, &bytes, &len, &err), -1);
+    assert_int_equal(reader_calls, 5);
+}
+
 static int ready_answer;
 
 static int check(void *ctx, struct markr_error *err)
@@ -139,6 +203,7 @@ int main(void)
         cmocka_unit_test(media_types_match_as_http_says),
         cmocka_unit_test(a_document_no_format_reads_is_refused_unread),
         cmocka_unit_test(ids_below_one_name_no_import),
+        cmocka_unit_test(raw_chunks_must_make_the_body),
         cmocka_unit_test(readiness_is_the_storages_word),
     };
 

@@ -186,6 +186,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,
         .shutdown_timeout_s = cfg->shutdown_timeout_s,
+        .write_timeout_ms = cfg->write_timeout_ms,
+        .max_downloads = cfg->max_downloads,
         .lifecycle = &markr_service_manager, /* the schema was checked before serving */
     };
     struct markr_error e;

@@ -210,6 +210,12 @@ static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen
     if (read_number("MARKR_SLOW_QUERY_MS", MARKR_DEFAULT_SLOW_QUERY_MS, 0, 3600000, &cfg->slow_query_ms, errbuf,
                     errlen) != 0)
         return -1;
+    if (read_number("MARKR_WRITE_TIMEOUT_MS", MARKR_DEFAULT_WRITE_TIMEOUT_MS, 100, 3600000, &cfg->write_timeout_ms,
+                    errbuf, errlen) != 0)
+        return -1;
+    if (read_number("MARKR_MAX_DOWNLOADS", MARKR_DEFAULT_MAX_DOWNLOADS, 1, 100000, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->max_downloads = (size_t)n;
     if (level != NULL && *level != '\0' && markr_log_parse_level(level, &parsed) != 0) {
         snprintf(errbuf, errlen, "MARKR_LOG_LEVEL: '%.32s' is not error, warn, info or debug", level);
         return -1;

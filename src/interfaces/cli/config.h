@@ -31,6 +31,9 @@
 #define MARKR_MAX_HEADER_BYTES_CAP 409600 /* h2o 2.2.5 reads at most about 400 KiB of headers */
 #define MARKR_DEFAULT_SHUTDOWN_TIMEOUT 30
 #define MARKR_DEFAULT_SLOW_QUERY_MS 400
+/* Streaming answers (raw downloads, live streams) */
+#define MARKR_DEFAULT_WRITE_TIMEOUT_MS 30000
+#define MARKR_DEFAULT_MAX_DOWNLOADS 16
 
 struct markr_config {
     const char *database_url; /* NULL when unset; borrowed from the environment */
@@ -54,6 +57,8 @@ struct markr_config {
     unsigned shutdown_timeout_s;           /* MARKR_SHUTDOWN_TIMEOUT, seconds */
     unsigned long long slow_query_ms;      /* MARKR_SLOW_QUERY_MS */
     int log_level;                         /* MARKR_LOG_LEVEL, an enum markr_log_level */
+    unsigned long long write_timeout_ms;   /* MARKR_WRITE_TIMEOUT_MS */
+    size_t max_downloads;                  /* MARKR_MAX_DOWNLOADS */
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

@@ -1,6 +1,6 @@
 /*
  * The import vault over HTTP: GET /imports (newest first, keyset pagination),
- * GET /imports/{id}, GET /imports/{id}/raw (the verbatim body), GET /tests/{id}/conflicts,
+ * GET /imports/{id}, GET /tests/{id}/conflicts (GET /imports/{id}/raw streams: handle_raw.c),
  * and the operators' POST /imports/{id}/reprocess. Parameters are checked here, on the
  * loop; the database work runs on a worker thread like every other endpoint.
  */
@@ -79,7 +79,7 @@ static json_object *strings_json(char **items, size_t count)
 /* --- the job ------------------------------------------------------------------------------------- */
 
 /* What a job does: one kind per route. */
-enum vault_kind { VAULT_LIST, VAULT_INFO, VAULT_RAW, VAULT_CONFLICTS, VAULT_REPROCESS };
+enum vault_kind { VAULT_LIST, VAULT_INFO, VAULT_CONFLICTS, VAULT_REPROCESS };
 
 struct vault_job {
     struct markr_http_job base;
@@ -94,8 +94,6 @@ struct vault_job {
     /* results, by route */
     struct markr_import_page page;
     struct markr_import_info info;
-    char *content_type, *body;
-    size_t len;
     struct markr_conflicts conflicts;
     struct markr_reprocess_report report;
 };
@@ -113,9 +111,6 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
     case VAULT_INFO:
         self->rc = markr_get_import(v, self->id, &self->info, &self->error);
         break;
-    case VAULT_RAW:
-        self->rc = markr_get_raw_import(v, self->id, &self->content_type, &self->body, &self->len, &self->error);
-        break;
     case VAULT_CONFLICTS:
         self->rc = markr_list_conflicts(v, self->test_id, self->test_id_len, &self->conflicts, &self->error);
         break;
@@ -123,32 +118,6 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
         break;
     }
-}
-
-/* The body belongs to the request's pool from here on: freed when the request ends. */
-static void free_body(void *p)
-{
-    free(*(char **)p);
-}
-
-static void respond_raw(struct vault_job *self, h2o_req_t *req)
-{
-    static h2o_generator_t generator = {NULL, NULL};
-    char **owner = h2o_mem_alloc_shared(&req->pool, sizeof(*owner), free_body);
-    h2o_iovec_t buf = h2o_iovec_init(self->body, self->len);
-
-    *owner = self->body;
-    self->body = NULL;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    req->res.content_length = self->len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   h2o_strdup(&req->pool, self->content_type, SIZE_MAX).base, strlen(self->content_type));
-    /* The bytes are a document to look at, never something a browser should guess about. */
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
-                          H2O_STRLIT("nosniff"));
-    h2o_start_response(req, &generator);
-    h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
 }
 
 static json_object *conflicts_json(const struct vault_job *self)
@@ -220,9 +189,6 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
     case VAULT_INFO:
         body = info_json(&self->info, 1);
         break;
-    case VAULT_RAW:
-        respond_raw(self, req);
-        return;
     case VAULT_CONFLICTS:
         body = conflicts_json(self);
         break;
@@ -242,8 +208,6 @@ static void vault_destroy(struct markr_http_job *job)
     markr_import_info_free(&self->info);
     markr_conflicts_free(&self->conflicts);
     markr_reprocess_report_free(&self->report);
-    free(self->content_type);
-    free(self->body);
     free(self);
 }
 
@@ -342,13 +306,6 @@ int markr_handle_imports(struct markr_http_handler *handler, h2o_req_t *req, con
 int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     struct vault_job *job = new_job(VAULT_INFO);
-
-    return job != NULL ? start(handler, req, job, read_import_id(req, match, job)) : -1;
-}
-
-int markr_handle_import_raw(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
-{
-    struct vault_job *job = new_job(VAULT_RAW);
 
     return job != NULL ? start(handler, req, job, read_import_id(req, match, job)) : -1;
 }

@@ -23,6 +23,9 @@ struct markr_http_handler {
     struct markr_worker_pool *pool;
     struct markr_live *live;   /* the aggregate cache and the live streams (live.h) */
     const size_t *connections; /* open client connections, counted by the server */
+    size_t raw_downloads;      /* GET /imports/{id}/raw being answered (handle_raw.c) */
+    /* The loop's timeout of MARKR_WRITE_TIMEOUT_MS, for streaming answers (write_watch.h). */
+    h2o_timeout_t *write_timeout;
 };
 
 /* GET /health: liveness, answered on the loop without the database. */
@@ -41,8 +44,9 @@ int markr_wants_async(h2o_req_t *req);
  * (markr_live_handle_aggregate), which falls back to this. */
 int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 
-/* The import vault (handle_vault.c): GET /imports, GET /imports/{id}, GET /imports/{id}/raw,
- * POST /imports/{id}/reprocess (operators), GET /tests/{test-id}/conflicts. */
+/* The import vault (handle_vault.c): GET /imports, GET /imports/{id}, GET /imports/{id}/raw
+ * (streamed, handle_raw.c), POST /imports/{id}/reprocess (operators),
+ * GET /tests/{test-id}/conflicts. */
 int markr_handle_imports(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_import_raw(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);

@@ -34,7 +34,7 @@ static void on_job_done(struct markr_job *base)
     job->destroy(job);
 }
 
-void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool)
+int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool)
 {
     job->req = req;
     job->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*job->anchor), on_anchor_dispose);
@@ -42,6 +42,14 @@ void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct mar
     job->job.done = on_job_done;
     if (markr_worker_pool_submit(pool, &job->job) != 0) {
         job->anchor->job = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool)
+{
+    if (markr_http_job_try_start(job, req, pool) != 0) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
         markr_http_send_problem(req, 503, "overloaded", "too many requests are waiting for the database; retry shortly");
         job->destroy(job);

@@ -27,6 +27,10 @@ struct markr_http_job {
  * Retry-After and destroys the job. */
 void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
+/* As markr_http_job_start, for a request that may have started its answer already: when the
+ * waiting line is full, returns -1 and leaves the job (and the answer) to the caller. */
+int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
+
 /* Copies the request's body into *body (*len bytes) and content_type into
  * *content_type_copy (NUL-terminated), heap memory of the job's: req->entity lives in h2o's connection
  * buffers, which h2o frees when the client goes away, and that can happen while a worker

@@ -383,7 +383,7 @@ static void feed_down(void *ctx)
 /* --- life cycle ------------------------------------------------------------------------------ */
 
 struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_pool *pool,
-                                     const struct markr_change_feed *feed)
+                                     const struct markr_change_feed *feed, h2o_timeout_t *write_timeout)
 {
     struct markr_live *live = calloc(1, sizeof(*live));
     struct markr_aggregate_cache_host host = {.create = topic_create,
@@ -399,7 +399,7 @@ struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_poo
         return NULL;
     host.ctx = live;
     live->cache = markr_aggregate_cache_create(&host, MARKR_AGGREGATE_CACHE_MAX);
-    live->sse = markr_sse_create(ctx);
+    live->sse = markr_sse_create(ctx, write_timeout);
     if (live->cache == NULL || live->sse == NULL) {
         markr_aggregate_cache_destroy(live->cache);
         markr_sse_destroy(live->sse);

@@ -18,9 +18,10 @@ struct markr_live;
 /* Starts the feed's thread when feed is not NULL (without a feed there is no cache and no
  * live update: every aggregate is computed, streams send only their first event). Raises
  * the soft open-file limit to the hard one, for many stream clients. NULL when out of
- * memory or the thread cannot start. */
+ * memory or the thread cannot start. The streams' sends are bounded by write_timeout
+ * (markr_sse_create). */
 struct markr_live *markr_live_create(h2o_context_t *ctx, struct markr_worker_pool *pool,
-                                     const struct markr_change_feed *feed);
+                                     const struct markr_change_feed *feed, h2o_timeout_t *write_timeout);
 /* Ends every stream and answers every waiting request (503), stops the feed's thread.
  * Keep running the loop until the worker pool is idle afterwards, then destroy. */
 void markr_live_shutdown(struct markr_live *live);

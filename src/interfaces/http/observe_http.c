@@ -139,7 +139,8 @@ void markr_http_register_logger(h2o_pathconf_t *pathconf)
 
 int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    struct markr_metrics_gauges gauges = {.connections = *handler->connections};
+    struct markr_metrics_gauges gauges = {.connections = *handler->connections,
+                                          .raw_downloads = handler->raw_downloads};
     size_t workers, in_use, waiting, entries, streams, len;
     char *text, *copy;
 

@@ -43,10 +43,15 @@ struct server {
     int stopping;
     size_t connections;     /* open client connections */
     size_t max_connections; /* more are closed as soon as they are accepted */
+    h2o_timeout_t write_timeout; /* MARKR_WRITE_TIMEOUT_MS, on the loop (write_watch.h) */
 };
 
 /* After the shutdown timeout, how long abandoned jobs get to come back with their errors. */
 #define ABANDON_GRACE_MS 5000
+/* For settings that leave the write timeout out (0). */
+#define DEFAULT_WRITE_TIMEOUT_MS 30000
+/* For settings that leave the download cap out (0). */
+#define DEFAULT_MAX_DOWNLOADS 16
 
 static size_t header_bytes(const h2o_req_t *req)
 {
@@ -261,6 +266,8 @@ static void configure(struct server *server, const struct markr_http_settings *s
      * would not apply, and one connection could hold 100 slow requests. */
     server->config.http1.upgrade_to_http2 = 0;
     server->max_connections = settings->max_connections;
+    if (server->settings.max_downloads == 0)
+        server->settings.max_downloads = DEFAULT_MAX_DOWNLOADS;
     hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
     server->handler = (struct markr_http_handler *)h2o_create_handler(pathconf, sizeof(*server->handler));
@@ -325,6 +332,9 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     h2o_context_init(&server.ctx, server.loop, &server.config);
     server.accept_ctx.ctx = &server.ctx;
     server.accept_ctx.hosts = server.config.hosts;
+    h2o_timeout_init(server.loop, &server.write_timeout,
+                     settings->write_timeout_ms != 0 ? settings->write_timeout_ms : DEFAULT_WRITE_TIMEOUT_MS);
+    server.handler->write_timeout = &server.write_timeout;
 
     if (open_signals(&server, err) != 0)
         goto fail_signals;
@@ -332,7 +342,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         goto fail_pool;
     server.handler->pool = pool;
     /* The aggregate cache and the live streams. */
-    if ((server.handler->live = markr_live_create(&server.ctx, pool, factory->changes)) == NULL) {
+    if ((server.handler->live = markr_live_create(&server.ctx, pool, factory->changes, &server.write_timeout)) == NULL) {
         markr_error_set(err, MARKR_ERR_INTERNAL, "live", "cannot start the change feed");
         goto fail_listen;
     }

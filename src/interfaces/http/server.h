@@ -36,6 +36,10 @@ struct markr_http_settings {
     size_t max_connections;      /* open client connections at once */
     size_t max_header_bytes;     /* target plus headers; more is 431 */
     unsigned shutdown_timeout_s; /* to finish requests in flight on SIGTERM/SIGINT */
+    /* A streaming answer (raw download, live stream) whose writes make no progress for this
+     * long is closed and its memory freed. */
+    uint64_t write_timeout_ms;
+    size_t max_downloads; /* GET /imports/{id}/raw answered at once; more are 503 */
     const struct markr_http_lifecycle *lifecycle; /* may be NULL */
 };
 

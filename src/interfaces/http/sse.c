@@ -13,6 +13,10 @@
  * in the h2o context's storage, the way h2o's own modules keep per-context state that no
  * handler pointer leads to: a socket's read callback is given only the socket, whose data is
  * the HTTP/1 connection, and the connection knows its context.
+ *
+ * A send that makes no progress for MARKR_WRITE_TIMEOUT_MS (the client stopped reading and
+ * its socket is full) closes the connection (write_watch.h): a cut-off client's end waits for
+ * its send in flight, which would otherwise never complete.
  */
 #include "sse.h"
 
@@ -22,6 +26,7 @@
 
 #include "interfaces/observe/metrics.h"
 #include "responses.h"
+#include "write_watch.h"
 
 #define MAX_PENDING (256 * 1024) /* bytes a client may fall behind before it is cut off */
 #define SOCK_BUCKETS 4096
@@ -41,10 +46,12 @@ struct markr_sse_client {
     size_t inflight_len, inflight_cap;
     char *pending;
     size_t pending_len, pending_cap;
+    struct markr_write_watch watch; /* armed while a send is in flight */
 };
 
 struct markr_sse {
     h2o_context_t *ctx;
+    h2o_timeout_t *write_timeout; /* the loop's, for every client's send in flight */
     h2o_linklist_t clients; /* every started client */
     size_t open;            /* started clients whose request is not yet disposed of */
     /* Started clients by socket: h2o's read callback gives only the socket. */
@@ -60,13 +67,14 @@ static void **storage_of(h2o_context_t *ctx)
     return h2o_context_get_storage(ctx, &storage_key, NULL);
 }
 
-struct markr_sse *markr_sse_create(h2o_context_t *ctx)
+struct markr_sse *markr_sse_create(h2o_context_t *ctx, h2o_timeout_t *write_timeout)
 {
     struct markr_sse *sse = calloc(1, sizeof(*sse));
 
     if (sse == NULL)
         return NULL;
     sse->ctx = ctx;
+    sse->write_timeout = write_timeout;
     h2o_linklist_init_anchor(&sse->clients);
     *storage_of(ctx) = sse;
     return sse;
@@ -211,6 +219,7 @@ static void client_flush(struct markr_sse_client *c)
     c->pending_len = 0;
     c->sending = 1;
     buf = h2o_iovec_init(c->inflight, c->inflight_len);
+    markr_write_watch_arm(&c->watch, c->sse->write_timeout, c->req);
     h2o_send(c->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
@@ -256,6 +265,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     struct markr_sse_client *c = (struct markr_sse_client *)gen;
 
     c->sending = 0;
+    markr_write_watch_disarm(&c->watch);
     if (c->closing) {
         h2o_send(c->req, NULL, 0, c->end_state);
         return;
@@ -276,6 +286,7 @@ static void on_client_dispose(void *p)
 
     if (c->started)
         --c->sse->open;
+    markr_write_watch_disarm(&c->watch);
     unwatch(c);
     if (h2o_linklist_is_linked(&c->link))
         h2o_linklist_unlink(&c->link);
@@ -310,6 +321,7 @@ struct markr_sse_client *markr_sse_client_create(struct markr_sse *sse, h2o_req_
     struct markr_sse_client *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), on_client_dispose);
 
     memset(c, 0, sizeof(*c));
+    markr_write_watch_init(&c->watch);
     c->gen.proceed = on_proceed;
     c->gen.stop = on_stop;
     c->sse = sse;

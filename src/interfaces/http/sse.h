@@ -19,8 +19,10 @@ struct markr_sse_client;
 /* For an event that is always sent (see markr_sse_send_event). */
 #define MARKR_SSE_UNVERSIONED UINT64_MAX
 
-/* The streams of ctx's loop; ctx must outlive it. NULL when out of memory. */
-struct markr_sse *markr_sse_create(h2o_context_t *ctx);
+/* The streams of ctx's loop; ctx must outlive it. A send of a client that makes no progress
+ * for write_timeout (the loop's h2o_timeout_t; NULL: no limit) closes its connection. NULL
+ * when out of memory. */
+struct markr_sse *markr_sse_create(h2o_context_t *ctx, h2o_timeout_t *write_timeout);
 /* Call once every client has ended (markr_sse_end_all) and the loop is done with them. */
 void markr_sse_destroy(struct markr_sse *sse);
 /* A comment to every started client, which also keeps proxies from closing idle streams. */

@@ -183,6 +183,8 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_stream_clients %llu\n", (unsigned long long)g->stream_clients);
     header(f, "markr_cache_entries", "gauge", "Tests held by the aggregate cache (figures or a remembered 404).");
     fprintf(f, "markr_cache_entries %llu\n", (unsigned long long)g->cache_entries);
+    header(f, "markr_raw_downloads_in_flight", "gauge", "Raw downloads being streamed (GET /imports/{id}/raw).");
+    fprintf(f, "markr_raw_downloads_in_flight %llu\n", (unsigned long long)g->raw_downloads);
     render_imports(f);
     header(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.");
     fprintf(f, "markr_db_pool_connections %llu\n", (unsigned long long)g->pool_workers);

@@ -43,6 +43,7 @@ struct markr_metrics_gauges {
     uint64_t connections;   /* open client connections */
     uint64_t cache_entries; /* held by the aggregate cache */
     uint64_t stream_clients; /* open event streams (aggregate streams and /events) */
+    uint64_t raw_downloads; /* GET /imports/{id}/raw being answered */
 };
 
 /* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */

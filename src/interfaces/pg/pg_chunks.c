@@ -196,3 +196,48 @@ int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **bo
     }
     return rc;
 }
+
+int markr_pg_chunk_read_one(struct markr_pg *pg, int64_t id, int32_t seq, char **bytes, size_t *len,
+                            struct markr_error *err)
+{
+    static const char sql[] = "SELECT bytes FROM import_chunks WHERE import_id = $1 AND seq = $2";
+    struct markr_pg_params params = {0};
+    int rc = 0, found = 0;
+    PGresult *res;
+
+    *bytes = NULL;
+    *len = 0;
+    markr_pg_param_int8(&params, id);
+    markr_pg_param_int4(&params, seq);
+    if (markr_pg_send_single_rows(pg, "reading a chunk of a body", sql, &params, err) != 0)
+        return -1;
+    /* (import_id, seq) is the key: one row at most, and every result is read to the end. */
+    while ((res = PQgetResult(pg->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+
+        if (st == PGRES_SINGLE_TUPLE && rc == 0 && !found) {
+            size_t n = (size_t)PQgetlength(res, 0, 0);
+
+            found = 1;
+            if (n > MARKR_PG_CHUNK_BYTES) {
+                rc = markr_error_set(err, MARKR_ERR_INTERNAL, "database_error",
+                                     "chunk %d of import %lld is larger than a chunk", (int)seq, (long long)id);
+            } else if ((*bytes = malloc(n != 0 ? n : 1)) == NULL) {
+                rc = markr_pg_oom(err);
+            } else {
+                memcpy(*bytes, PQgetvalue(res, 0, 0), n);
+                *len = n;
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+            rc = markr_pg_fail(pg, res, "reading a chunk of a body", err);
+        }
+        PQclear(res);
+    }
+    if (rc != 0) {
+        free(*bytes);
+        *bytes = NULL;
+        *len = 0;
+        return -1;
+    }
+    return found;
+}

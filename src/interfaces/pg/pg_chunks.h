@@ -31,4 +31,11 @@ int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, siz
  * chunks are not 0, 1, 2, ... or do not add up to size. Returns 0, or -1 with err. */
 int markr_pg_chunks_read(struct markr_pg *pg, int64_t id, size_t size, char **body, struct markr_error *err);
 
+/* Chunk seq of import id alone (single-row mode, binary): *bytes malloc'd, *len bytes, for a
+ * download that holds one chunk at a time. Returns 1, 0 when there is no such chunk, -1 with
+ * err (also for a row longer than MARKR_PG_CHUNK_BYTES). Whether the chunks make the body
+ * is the caller's to check (markr_read_raw_chunk). */
+int markr_pg_chunk_read_one(struct markr_pg *pg, int64_t id, int32_t seq, char **bytes, size_t *len,
+                            struct markr_error *err);
+
 #endif

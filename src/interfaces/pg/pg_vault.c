@@ -162,30 +162,45 @@ fail:
     return markr_pg_oom(err);
 }
 
-/* The content type and size come from the imports row, the bytes from its chunks in order
- * (ADR 0018), read one chunk at a time into the one buffer the answer is sent from. */
-static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, size_t *len, struct markr_error *err)
+/* The start of a download: the imports row alone; the chunks are read one per job. */
+static int vault_head(void *ctx, int64_t id, char **content_type, size_t *size, struct markr_error *err)
 {
-    static const char raw_sql[] = "SELECT content_type, size_bytes FROM imports WHERE id = $1";
+    static const char head_sql[] = "SELECT content_type, size_bytes FROM imports WHERE id = $1";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     PGresult *res;
-    int rc;
 
-    *content_type = *body = NULL;
-    *len = 0;
+    *content_type = NULL;
+    *size = 0;
     markr_pg_param_int8(&params, id);
-    if ((res = markr_pg_read(pg, "reading a raw import", raw_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read(pg, "reading a raw import", head_sql, &params, err)) == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_import", "no import has id %lld", (long long)id);
     }
-    *len = (size_t)strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    *size = (size_t)strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     *content_type = markr_pg_value_copy(res, 0, 0);
     PQclear(res);
-    if (*content_type == NULL)
-        return markr_pg_oom(err);
+    return *content_type != NULL ? 0 : markr_pg_oom(err);
+}
+
+static int vault_chunk(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err)
+{
+    return markr_pg_chunk_read_one(ctx, id, seq, bytes, len, err);
+}
+
+/* The content type and size come from the imports row, the bytes from its chunks in order
+ * (ADR 0018), read one chunk at a time into one buffer (for callers that need the body
+ * whole; downloads stream it with vault_chunk). */
+static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, size_t *len, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    int rc;
+
+    *body = NULL;
+    if (vault_head(ctx, id, content_type, len, err) != 0)
+        return -1;
     if ((rc = markr_pg_chunks_read(pg, id, *len, body, err)) != 0) {
         free(*content_type);
         *content_type = NULL;
@@ -262,5 +277,6 @@ fail:
 struct markr_vault_reader markr_pg_vault_reader(struct markr_pg *pg)
 {
     return (struct markr_vault_reader){
-        .ctx = pg, .list = vault_list, .get = vault_get, .raw = vault_raw, .conflicts = vault_conflicts};
+        .ctx = pg, .list = vault_list, .get = vault_get, .raw = vault_raw, .head = vault_head, .chunk = vault_chunk,
+        .conflicts = vault_conflicts};
 }

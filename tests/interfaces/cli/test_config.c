@@ -22,7 +22,8 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN",
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
-                                       "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW"};
+                                       "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
+                                       "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS"};
 
 static int clear_settings(void **state)
 {
@@ -62,6 +63,8 @@ static void defaults(void **state)
     assert_int_equal(cfg.max_header_bytes, 65536);
     assert_int_equal(cfg.shutdown_timeout_s, 30);
     assert_int_equal(cfg.slow_query_ms, 400);
+    assert_int_equal(cfg.write_timeout_ms, 30000);
+    assert_int_equal(cfg.max_downloads, 16);
     assert_int_equal(cfg.log_level, MARKR_LOG_INFO);
 }
 
@@ -74,10 +77,14 @@ static void operations_settings(void **state)
     setenv("MARKR_LOG_LEVEL", "warn", 1);
     setenv("MARKR_REQUEST_TIMEOUT_MS", "1500", 1);
     setenv("MARKR_MAX_CONNECTIONS", "4", 1);
+    setenv("MARKR_WRITE_TIMEOUT_MS", "100", 1);
+    setenv("MARKR_MAX_DOWNLOADS", "1", 1);
     assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
     assert_int_equal(cfg.log_level, MARKR_LOG_WARN);
     assert_int_equal(cfg.request_timeout_ms, 1500);
     assert_int_equal(cfg.max_connections, 4);
+    assert_int_equal(cfg.write_timeout_ms, 100);
+    assert_int_equal(cfg.max_downloads, 1);
 }
 
 /* The vault's settings, checked like the others; the token is never echoed. */
@@ -231,6 +238,10 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_MAX_HEADER_BYTES", "409601", "MARKR_MAX_HEADER_BYTES");
     expect_refusal("MARKR_SHUTDOWN_TIMEOUT", "3601", "MARKR_SHUTDOWN_TIMEOUT");
     expect_refusal("MARKR_SLOW_QUERY_MS", "-5", "MARKR_SLOW_QUERY_MS");
+    expect_refusal("MARKR_WRITE_TIMEOUT_MS", "99", "MARKR_WRITE_TIMEOUT_MS");
+    expect_refusal("MARKR_WRITE_TIMEOUT_MS", "3600001", "MARKR_WRITE_TIMEOUT_MS");
+    expect_refusal("MARKR_MAX_DOWNLOADS", "0", "MARKR_MAX_DOWNLOADS");
+    expect_refusal("MARKR_MAX_DOWNLOADS", "many", "MARKR_MAX_DOWNLOADS");
 }
 
 static void malformed_dotenv_lines_are_refused(void **state)

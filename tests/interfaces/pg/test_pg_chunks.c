@@ -132,6 +132,32 @@ static void assert_stored(struct fixture *f, int64_t id, const char *status, con
     free(type);
     free(raw);
 
+    /* The same, a chunk at a time as a download reads it: chunks 0, 1, ... of at most
+     * 1 MiB (MARKR_PG_CHUNK_BYTES), then none. */
+    {
+        size_t size = 0, at = 0;
+        int32_t seq = 0;
+        char *bytes;
+        size_t n;
+
+        assert_int_equal(f->reader.head(f->reader.ctx, id, &type, &size, &err), 0);
+        assert_string_equal(type, "text/xml+markr");
+        assert_int_equal(size, len);
+        free(type);
+        while (at < len) {
+            assert_int_equal(f->reader.chunk(f->reader.ctx, id, seq++, &bytes, &n, &err), 1);
+            assert_true(n >= 1 && n <= 1024 * 1024 && n <= len - at);
+            assert_memory_equal(bytes, body + at, n);
+            at += n;
+            free(bytes);
+        }
+        assert_int_equal(f->reader.chunk(f->reader.ctx, id, seq, &bytes, &n, &err), 0);
+        assert_null(bytes);
+        assert_int_equal(f->reader.head(f->reader.ctx, 987654321, &type, &size, &err), -1);
+        assert_string_equal(err.reason, "unknown_import");
+        assert_null(type);
+    }
+
     assert_int_equal(f->rebuild.fetch(f->rebuild.ctx, id, status, &stored, &err), 1);
     assert_int_equal(stored.id, id);
     assert_string_equal(stored.status, status);

@@ -67,7 +67,7 @@ static void import_respond(struct markr_http_job *job, h2o_req_t *req)
     json_object_object_add(body, "results", json_object_new_uint64(o->results));
     json_object_object_add(body, "students", json_object_new_uint64(o->students));
     for (size_t i = 0; i < o->test_count; ++i)
-        json_object_array_add(tests, json_object_new_string(o->tests[i]));
+        json_object_array_add(tests, markr_json_string(o->tests[i]));
     json_object_object_add(body, "tests", tests);
     n = snprintf(location, sizeof(location), "/imports/%lld", (long long)o->import_id);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,

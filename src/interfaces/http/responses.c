@@ -4,7 +4,32 @@
  */
 #include "responses.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "domain/utf8.h"
+
+json_object *markr_json_string_len(const char *text, size_t len)
+{
+    json_object *string;
+    size_t fixed_len;
+    char *fixed;
+
+    if (text == NULL || len > INT32_MAX / 3)
+        return NULL;
+    if (markr_utf8_valid(text, len))
+        return json_object_new_string_len(text, (int)len);
+    if ((fixed = markr_utf8_copy(text, len, &fixed_len)) == NULL)
+        return NULL;
+    string = json_object_new_string_len(fixed, (int)fixed_len);
+    free(fixed);
+    return string;
+}
+
+json_object *markr_json_string(const char *text)
+{
+    return text != NULL ? markr_json_string_len(text, strlen(text)) : NULL;
+}
 
 int markr_http_status_of(enum markr_error_code code)
 {
@@ -65,8 +90,8 @@ static json_object *problem_body(const char *error, const char *message)
 {
     json_object *body = json_object_new_object();
 
-    json_object_object_add(body, "error", json_object_new_string(error));
-    json_object_object_add(body, "message", json_object_new_string(message));
+    json_object_object_add(body, "error", markr_json_string(error));
+    json_object_object_add(body, "message", markr_json_string(message));
     return body;
 }
 
@@ -82,7 +107,7 @@ void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_
     if (err->line > 0)
         json_object_object_add(body, "line", json_object_new_uint64(err->line));
     if (err->field[0] != '\0')
-        json_object_object_add(body, "field", json_object_new_string(err->field));
+        json_object_object_add(body, "field", markr_json_string(err->field));
     markr_http_send_json(req, status, body);
 }
 

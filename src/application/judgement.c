@@ -10,8 +10,10 @@
 int markr_judge_document(const struct markr_formats *formats, const char *content_type, const char *body,
                          size_t len, struct markr_judgement *j, struct markr_error *err)
 {
-    const struct markr_format *format =
-        content_type != NULL ? markr_formats_find(formats, content_type, strlen(content_type)) : NULL;
+    const struct markr_format *format;
+    char charset[MARKR_CHARSET_MAX];
+    enum markr_content_type_verdict verdict = markr_formats_parse(
+        formats, content_type, content_type != NULL ? strlen(content_type) : 0, &format, charset, sizeof(charset));
     const struct markr_document_parser *parser = format != NULL ? &format->parser : NULL;
 
     memset(j, 0, sizeof(*j));
@@ -19,8 +21,8 @@ int markr_judge_document(const struct markr_formats *formats, const char *conten
     markr_error_clear(&j->refusal);
     markr_error_clear(err);
     if (parser == NULL) {
-        markr_error_set(&j->refusal, MARKR_ERR_INVALID, "unsupported_media_type",
-                        "no import format reads documents of type '%.100s'", content_type != NULL ? content_type : "");
+        markr_error_set(&j->refusal, MARKR_ERR_INVALID, "unsupported_media_type", "%s: '%.100s'",
+                        markr_content_type_problem(verdict), content_type != NULL ? content_type : "");
         return 0;
     }
     if (parser->parse(parser->ctx, body, len, &j->doc, &j->refusal) != 0 ||

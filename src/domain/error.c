@@ -37,15 +37,22 @@ void markr_error_clear(struct markr_error *err)
     err->code = MARKR_OK;
 }
 
+int markr_error_setv(struct markr_error *err, enum markr_error_code code, const char *reason, const char *fmt,
+                     va_list ap)
+{
+    markr_error_clear(err);
+    err->code = code;
+    copy_string(err->reason, sizeof(err->reason), reason);
+    copy_text(err->message, sizeof(err->message), fmt, ap);
+    return -1;
+}
+
 int markr_error_set(struct markr_error *err, enum markr_error_code code, const char *reason, const char *fmt, ...)
 {
     va_list ap;
 
-    markr_error_clear(err);
-    err->code = code;
-    copy_string(err->reason, sizeof(err->reason), reason);
     va_start(ap, fmt);
-    copy_text(err->message, sizeof(err->message), fmt, ap);
+    markr_error_setv(err, code, reason, fmt, ap);
     va_end(ap);
     return -1;
 }

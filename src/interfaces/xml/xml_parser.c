@@ -96,13 +96,12 @@ static void refuse(struct parse *p, const char *reason, const char *field, unsig
     __attribute__((format(printf, 5, 6)));
 static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
 {
-    char message[MARKR_ERROR_MESSAGE_MAX];
     va_list ap;
 
+    /* markr_error_setv cuts an over-long message between characters. */
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    markr_error_setv(p->err, MARKR_ERR_INVALID, reason, fmt, ap);
     va_end(ap);
-    markr_error_set(p->err, MARKR_ERR_INVALID, reason, "%s", message);
     markr_error_locate(p->err, p->in_result ? p->doc->count + 1 : 0, line, field);
     p->stopped = 1;
     xmlStopParser(p->ctxt);

@@ -170,6 +170,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,
         .shutdown_timeout_s = cfg->shutdown_timeout_s,
+        .allowed_hosts = &cfg->allowed_hosts,
         .lifecycle = &markr_service_manager, /* the schema was checked before serving */
     };
     struct markr_error e;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "build_config.h" /* MARKR_DEFAULT_MIGRATIONS_DIR, MARKR_VERSION: set by meson */
+#include "interfaces/http/host.h"
 
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
@@ -47,6 +48,8 @@ struct markr_config {
     unsigned shutdown_timeout_s;           /* MARKR_SHUTDOWN_TIMEOUT, seconds */
     unsigned long long slow_query_ms;      /* MARKR_SLOW_QUERY_MS */
     int log_level;                         /* MARKR_LOG_LEVEL, an enum markr_log_level */
+    /* MARKR_ALLOWED_HOSTS, or when unset the rule for the listening address (host.h). */
+    struct markr_allowed_hosts allowed_hosts;
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

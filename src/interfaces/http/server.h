@@ -11,6 +11,7 @@
 
 #include "domain/error.h"
 #include "application/services.h"
+#include "host.h"
 
 /* Told of the server's life, on the loop thread (a service manager's notifications). */
 struct markr_http_lifecycle {
@@ -32,6 +33,9 @@ struct markr_http_settings {
     size_t max_header_bytes;     /* target plus headers; more is 431 */
     unsigned shutdown_timeout_s; /* to finish requests in flight on SIGTERM/SIGINT */
     const struct markr_http_lifecycle *lifecycle; /* may be NULL */
+    /* The Host names a request may use, others are 421 (the caller's; NULL: the default
+     * rule for host, markr_allowed_hosts_default). */
+    const struct markr_allowed_hosts *allowed_hosts;
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

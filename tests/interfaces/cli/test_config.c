@@ -21,7 +21,8 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
                                        "MARKR_MAX_ASYNC_BODY_BYTES", "MARKR_QUEUE_RUNNERS", "MARKR_ADMIN_TOKEN",
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
-                                       "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL"};
+                                       "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
+                                       "MARKR_ALLOWED_HOSTS"};
 
 static int clear_settings(void **state)
 {
@@ -162,6 +163,37 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_MAX_HEADER_BYTES", "409601", "MARKR_MAX_HEADER_BYTES");
     expect_refusal("MARKR_SHUTDOWN_TIMEOUT", "3601", "MARKR_SHUTDOWN_TIMEOUT");
     expect_refusal("MARKR_SLOW_QUERY_MS", "-5", "MARKR_SLOW_QUERY_MS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "markr.example.org,,localhost", "MARKR_ALLOWED_HOSTS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "https://markr.example.org", "MARKR_ALLOWED_HOSTS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "[::1", "MARKR_ALLOWED_HOSTS");
+}
+
+/* Unset, the rule follows MARKR_LISTEN; set, the list alone counts. */
+static void allowed_hosts_follow_the_listening_address(void **state)
+{
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0); /* 0.0.0.0 */
+    assert_true(cfg.allowed_hosts.any);
+    setenv("MARKR_LISTEN", "127.0.0.1:8085", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "localhost:8085", 14));
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "rebound.example", 15));
+    setenv("MARKR_LISTEN", "[::1]:8085", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "[::1]:8085", 10));
+    setenv("MARKR_ALLOWED_HOSTS", "markr.example.org:443, [::1]", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.allowed_hosts.count, 2);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "markr.example.org", 17));
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "localhost", 9));
+    setenv("MARKR_LISTEN", "0.0.0.0:8085", 1); /* a list applies wherever markr listens */
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "other.example", 13));
 }
 
 static void malformed_dotenv_lines_are_refused(void **state)
@@ -188,6 +220,7 @@ int main(void)
         cmocka_unit_test_setup(bad_values_are_refused_by_name, clear_settings),
         cmocka_unit_test_setup(operations_settings, clear_settings),
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),
+        cmocka_unit_test_setup(allowed_hosts_follow_the_listening_address, clear_settings),
     };
 
     return cmocka_run_group_tests_name("cli_config", tests, NULL, NULL);

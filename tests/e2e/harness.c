@@ -218,6 +218,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     copy_header(line, len, "retry-after", r->retry_after, sizeof(r->retry_after));
     copy_header(line, len, "x-request-id", r->request_id, sizeof(r->request_id));
     copy_header(line, len, "allow", r->allow, sizeof(r->allow));
+    copy_header(line, len, "x-content-type-options", r->nosniff, sizeof(r->nosniff));
+    copy_header(line, len, "content-security-policy", r->csp, sizeof(r->csp));
+    copy_header(line, len, "referrer-policy", r->referrer_policy, sizeof(r->referrer_policy));
     return len;
 }
 

@@ -45,6 +45,9 @@ struct e2e_response {
     char retry_after[32];
     char allow[64];
     char request_id[80]; /* X-Request-Id */
+    char nosniff[32];    /* X-Content-Type-Options */
+    char csp[512];       /* Content-Security-Policy */
+    char referrer_policy[32];
 };
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL

@@ -13,6 +13,7 @@
 /* Write into buf (cap bytes) what snprintf would, except that text which does not fit is cut
  * before a character it would split, so that a message stays valid UTF-8 (a JSON answer and
  * a stored refusal quote it). */
+static void copy_text(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void copy_text(char *buf, size_t cap, const char *fmt, va_list ap)
 {
     int wanted = vsnprintf(buf, cap, fmt, ap);

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The charsets a document may be declared in, by their canonical (IANA, lower-case) names. */
+/* The charsets a document may be declared in, by their canonical (IANA, lower-case) names;
+ * MARKR_ALLOWED_CHARSETS_TEXT (formats.h) names the same ones in a sentence. */
 static const char *const allowed_charsets[] = {"utf-8", "us-ascii", "iso-8859-1"};
 
 const struct markr_format *markr_formats_find(const struct markr_formats *formats, const char *content_type,
@@ -176,7 +177,7 @@ const char *markr_content_type_problem(enum markr_content_type_verdict verdict)
     case MARKR_CONTENT_TYPE_PARAMETER:
         return "the Content-Type may have one parameter, charset, and no other";
     case MARKR_CONTENT_TYPE_CHARSET:
-        return "the charset must be utf-8, us-ascii or iso-8859-1";
+        return "the charset must be " MARKR_ALLOWED_CHARSETS_TEXT;
     }
     return "the Content-Type is not accepted";
 }

@@ -39,6 +39,9 @@ enum markr_content_type_verdict {
     MARKR_CONTENT_TYPE_CHARSET,   /* a charset outside the allow-list */
 };
 
+/* The charsets markr_formats_parse allows, as a sentence names them (formats.c lists them). */
+#define MARKR_ALLOWED_CHARSETS_TEXT "utf-8, us-ascii or iso-8859-1"
+
 /* Longest canonical charset name (with its NUL) that markr_formats_parse writes. */
 #define MARKR_CHARSET_MAX 16
 

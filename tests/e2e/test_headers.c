@@ -198,8 +198,8 @@ static void get_as(const struct markr_server *s, const char *path, const char *h
 static void hosts_outside_the_rule_are_421(void **state)
 {
     static const char *const loopback_ok[] = {NULL, "localhost", "LOCALHOST:8085", "127.0.0.1:1", "[::1]:8085"};
-    static const char *const loopback_refused[] = {"rebound.example", "rebound.example:8085", "localhost.rebound.example",
-                                                   "127.0.0.2", "localhost:x", "[::1"};
+    static const char *const loopback_refused[] = {"rebound.example", "rebound.example:8085",
+                                                   "localhost.rebound.example", "127.0.0.2", "localhost:x", "[::1"};
     struct e2e_response r;
 
     for (size_t i = 0; i < sizeof(loopback_ok) / sizeof(loopback_ok[0]); ++i) {

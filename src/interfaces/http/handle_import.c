@@ -37,7 +37,8 @@ static void refuse_media_type(h2o_req_t *req, const struct markr_formats *format
         n += snprintf(message + n, sizeof(message) - (size_t)n, "%s%s", i != 0 ? " or " : "",
                       formats->items[i].media_type);
     if (n > 0 && (size_t)n < sizeof(message))
-        snprintf(message + n, sizeof(message) - (size_t)n, " (optionally with charset=utf-8, us-ascii or iso-8859-1)");
+        snprintf(message + n, sizeof(message) - (size_t)n,
+                 " (optionally with a charset: " MARKR_ALLOWED_CHARSETS_TEXT ")");
     markr_http_send_problem(req, 415, "unsupported_media_type", message);
 }
 

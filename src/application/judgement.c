@@ -10,6 +10,9 @@
 int markr_judge_document(const struct markr_formats *formats, const char *content_type, const char *body,
                          size_t len, struct markr_judgement *j, struct markr_error *err)
 {
+    /* By media type alone: what is stored was accepted under the rules of its day (an upload
+     * passed the strict rule of markr_formats_parse at the door), and a rebuild must not
+     * refuse a document for a parameter an older version let through. */
     const struct markr_format *format =
         content_type != NULL ? markr_formats_find(formats, content_type, strlen(content_type)) : NULL;
     const struct markr_document_parser *parser = format != NULL ? &format->parser : NULL;
@@ -19,8 +22,8 @@ int markr_judge_document(const struct markr_formats *formats, const char *conten
     markr_error_clear(&j->refusal);
     markr_error_clear(err);
     if (parser == NULL) {
-        markr_error_set(&j->refusal, MARKR_ERR_INVALID, "unsupported_media_type",
-                        "no import format reads documents of type '%.100s'", content_type != NULL ? content_type : "");
+        markr_error_set(&j->refusal, MARKR_ERR_INVALID, "unsupported_media_type", "%s: '%.100s'",
+                        markr_content_type_problem(MARKR_CONTENT_TYPE_UNKNOWN), content_type != NULL ? content_type : "");
         return 0;
     }
     if (parser->parse(parser->ctx, body, len, &j->doc, &j->refusal) != 0 ||

@@ -12,11 +12,15 @@ int markr_enqueue_import(const struct markr_queue_deps *deps, const char *conten
                          size_t len, int64_t *import_id, struct markr_error *err)
 {
     const struct markr_formats *formats = &deps->reprocess.formats;
+    const struct markr_format *format;
+    char charset[MARKR_CHARSET_MAX];
+    enum markr_content_type_verdict verdict = markr_formats_parse(
+        formats, content_type, content_type != NULL ? strlen(content_type) : 0, &format, charset, sizeof(charset));
 
     *import_id = 0;
-    if (content_type == NULL || markr_formats_find(formats, content_type, strlen(content_type)) == NULL)
-        return markr_error_set(err, MARKR_ERR_INVALID, "unsupported_media_type",
-                               "no import format reads documents of that type");
+    if (verdict != MARKR_CONTENT_TYPE_OK)
+        return markr_error_set(err, MARKR_ERR_INVALID, "unsupported_media_type", "%s",
+                               markr_content_type_problem(verdict));
     return deps->queue.enqueue(deps->queue.ctx, content_type, body, len, import_id, err);
 }
 

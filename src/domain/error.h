@@ -7,6 +7,7 @@
 #ifndef MARKR_DOMAIN_ERROR_H
 #define MARKR_DOMAIN_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum markr_error_code {
@@ -36,9 +37,14 @@ struct markr_error {
 void markr_error_clear(struct markr_error *err);
 
 /* Fills err (code, reason, printf-style message) and clears the location. Returns -1 so that
- * callers can write `return markr_error_set(...)`. Over-long text is truncated. */
+ * callers can write `return markr_error_set(...)`. Over-long text is truncated, never inside
+ * a UTF-8 character. */
 int markr_error_set(struct markr_error *err, enum markr_error_code code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* markr_error_set with the arguments as a va_list, for functions that pass theirs on. */
+int markr_error_setv(struct markr_error *err, enum markr_error_code code, const char *reason, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Records where in the document the error is; field may be NULL. */
 void markr_error_locate(struct markr_error *err, size_t result_index, unsigned long line, const char *field);

@@ -1,6 +1,9 @@
 /*
  * Formats and the thin use cases through fakes: a media type is matched as RFC 9110 says
- * (any case, white space around it, parameters after ';'), and nothing else matches; a
+ * (any case, white space around it, parameters after ';'), and nothing else matches; the
+ * strict reading accepts a format's media type with at most an allowed charset and refuses
+ * everything a browser could read as another type (commas, other parameters, control
+ * bytes); a stored type canonicalises to the format's media type and a valid charset; a
  * document that no format reads is refused by the judgement, not parsed; the vault's reads
  * answer an id below 1 without a query; readiness passes the storage's word on.
  */
@@ -48,6 +51,112 @@ static void media_types_match_as_http_says(void **state)
     assert_ptr_equal(markr_formats_find(&f, "text/xml+markrZZZ", 14), &items[0]);
 }
 
+static enum markr_content_type_verdict parse(const struct markr_formats *f, const char *value, char *charset)
+{
+    const struct markr_format *format;
+    enum markr_content_type_verdict v = markr_formats_parse(f, value, strlen(value), &format, charset,
+                                                            MARKR_CHARSET_MAX);
+
+    /* The format is named exactly when the value is accepted. */
+    if (v == MARKR_CONTENT_TYPE_OK)
+        assert_ptr_equal(format, &f->items[0]);
+    else
+        assert_null(format);
+    return v;
+}
+
+static void content_types_are_read_strictly(void **state)
+{
+    struct markr_format items[1] = {{.media_type = xml}};
+    struct markr_formats f = {.items = items, .count = 1};
+    const struct markr_format *format = &items[0];
+    char cs[MARKR_CHARSET_MAX];
+
+    assert_int_equal(parse(&f, "text/xml+markr", cs), MARKR_CONTENT_TYPE_OK);
+    assert_string_equal(cs, "");
+    assert_int_equal(parse(&f, " TEXT/XML+Markr\t", cs), MARKR_CONTENT_TYPE_OK);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=utf-8", cs), MARKR_CONTENT_TYPE_OK);
+    assert_string_equal(cs, "utf-8");
+    assert_int_equal(parse(&f, "text/xml+markr ;\tCharSet=\"US-ASCII\" ", cs), MARKR_CONTENT_TYPE_OK);
+    assert_string_equal(cs, "us-ascii");
+    assert_int_equal(parse(&f, "text/xml+markr;charset=ISO-8859-1", cs), MARKR_CONTENT_TYPE_OK);
+    assert_string_equal(cs, "iso-8859-1");
+
+    /* What a browser may read as text/html, and what is not one media type. */
+    assert_int_equal(parse(&f, "text/xml+markr;,text/html", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_string_equal(cs, "");
+    assert_int_equal(parse(&f, "text/xml+markr, text/html", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=\"utf-8,text/html\"", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr;", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr;;charset=utf-8", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset = utf-8", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=\"utf-8", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=\"utf\\-8\"", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr text/html", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/ xml+markr", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "/xml+markr", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, ";text/xml+markr", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr\r\nX: y", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr\x7f", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=\"\xc3\xa9\"", cs), MARKR_CONTENT_TYPE_MALFORMED);
+    assert_int_equal(markr_formats_parse(&f, "text/xml+markr\0", 15, &format, cs, sizeof(cs)),
+                     MARKR_CONTENT_TYPE_MALFORMED);
+    /* Parameters and charsets outside the rule. */
+    assert_int_equal(parse(&f, "text/xml+markr; x=y", cs), MARKR_CONTENT_TYPE_PARAMETER);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=utf-8; boundary=x", cs), MARKR_CONTENT_TYPE_PARAMETER);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=utf-8; charset=utf-8", cs), MARKR_CONTENT_TYPE_PARAMETER);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=utf-7", cs), MARKR_CONTENT_TYPE_CHARSET);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=utf8x", cs), MARKR_CONTENT_TYPE_CHARSET);
+    assert_int_equal(parse(&f, "text/xml+markr; charset=\"\"", cs), MARKR_CONTENT_TYPE_CHARSET);
+    /* Media types. */
+    assert_int_equal(parse(&f, "text/html", cs), MARKR_CONTENT_TYPE_UNKNOWN);
+    assert_int_equal(parse(&f, "text/xml+markrx; charset=utf-8", cs), MARKR_CONTENT_TYPE_UNKNOWN);
+    assert_int_equal(parse(&f, "", cs), MARKR_CONTENT_TYPE_MISSING);
+    assert_int_equal(parse(&f, " \t", cs), MARKR_CONTENT_TYPE_MISSING);
+    assert_int_equal(markr_formats_parse(&f, NULL, 0, &format, cs, sizeof(cs)), MARKR_CONTENT_TYPE_MISSING);
+    assert_null(format);
+    /* Only the len bytes given count. */
+    assert_int_equal(markr_formats_parse(&f, "text/xml+markr, text/html", 14, &format, cs, sizeof(cs)),
+                     MARKR_CONTENT_TYPE_OK);
+    assert_int_equal(markr_formats_parse(&f, "text/xml+markr; charset=utf-8x", 29, &format, cs, sizeof(cs)),
+                     MARKR_CONTENT_TYPE_OK);
+    assert_string_equal(cs, "utf-8");
+    /* Every verdict has a sentence. */
+    assert_string_equal(markr_content_type_problem(MARKR_CONTENT_TYPE_OK), "");
+    for (int v = MARKR_CONTENT_TYPE_MISSING; v <= MARKR_CONTENT_TYPE_CHARSET; ++v)
+        assert_true(strlen(markr_content_type_problem((enum markr_content_type_verdict)v)) > 10);
+}
+
+static void stored_types_are_served_canonical(void **state)
+{
+    struct markr_format items[1] = {{.media_type = xml}};
+    struct markr_formats f = {.items = items, .count = 1};
+    char out[64];
+
+    assert_string_equal(markr_formats_canonical(&f, "text/xml+markr", out, sizeof(out)), "text/xml+markr");
+    assert_string_equal(markr_formats_canonical(&f, "TEXT/XML+MARKR ; Charset=\"UTF-8\"", out, sizeof(out)),
+                        "text/xml+markr; charset=utf-8");
+    /* Stored before the strict rule: the media type is kept, nothing after it. */
+    assert_string_equal(markr_formats_canonical(&f, "text/xml+markr;,text/html", out, sizeof(out)),
+                        "text/xml+markr");
+    assert_string_equal(markr_formats_canonical(&f, "text/xml+markr; charset=utf-8; x=<script>", out, sizeof(out)),
+                        "text/xml+markr");
+    assert_string_equal(markr_formats_canonical(&f, "text/xml+markr; charset=utf-7", out, sizeof(out)),
+                        "text/xml+markr");
+    /* No format has that media type: nothing to serve it as. */
+    assert_null(markr_formats_canonical(&f, "text/html", out, sizeof(out)));
+    assert_null(markr_formats_canonical(&f, "text/html;text/xml+markr", out, sizeof(out)));
+    assert_null(markr_formats_canonical(&f, "", out, sizeof(out)));
+    assert_null(markr_formats_canonical(&f, NULL, out, sizeof(out)));
+    /* Too small a buffer is no answer, not a cut one. */
+    assert_null(markr_formats_canonical(&f, "text/xml+markr; charset=utf-8", out, 20));
+    assert_string_equal(markr_formats_canonical(&f, "text/xml+markr", out, 15), "text/xml+markr");
+}
+
 static void a_document_no_format_reads_is_refused_unread(void **state)
 {
     struct fake_parser parser = {0};
@@ -67,6 +176,15 @@ static void a_document_no_format_reads_is_refused_unread(void **state)
     assert_int_equal(markr_judge_document(&f, "text/xml+markr; charset=utf-8", "<x/>", 4, &j, &err), 0);
     assert_true(j.accepted);
     assert_int_equal(parser.calls, 1);
+    assert_int_equal(j.marks.count, 1);
+    markr_judgement_free(&j);
+
+    /* A stored document is judged by its media type alone: a type that older uploads let
+     * through (POST refuses it now) keeps its verdict on a rebuild; it is never served as
+     * stored (markr_formats_canonical). */
+    assert_int_equal(markr_judge_document(&f, "text/xml+markr;,text/html", "<x/>", 4, &j, &err), 0);
+    assert_true(j.accepted);
+    assert_int_equal(parser.calls, 2);
     assert_int_equal(j.marks.count, 1);
     markr_judgement_free(&j);
 }
@@ -201,6 +319,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(media_types_match_as_http_says),
+        cmocka_unit_test(content_types_are_read_strictly),
+        cmocka_unit_test(stored_types_are_served_canonical),
         cmocka_unit_test(a_document_no_format_reads_is_refused_unread),
         cmocka_unit_test(ids_below_one_name_no_import),
         cmocka_unit_test(raw_chunks_must_make_the_body),

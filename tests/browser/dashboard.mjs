@@ -47,7 +47,12 @@ try {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
-  await page.goto(`${base}/`);
+  // The page runs under its strict policy (no inline code): a violation would be a console
+  // error, which the assertion on errors below catches.
+  const landing = await page.goto(`${base}/`);
+  assert.match(landing.headers()['content-security-policy'] ?? '', /script-src 'self';.*frame-ancestors 'none'/);
+  assert.equal(landing.headers()['referrer-policy'], 'no-referrer');
+  assert.equal(landing.headers()['x-content-type-options'], 'nosniff');
   await page.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
   await page.waitForFunction(() => document.getElementById('count').textContent === '2', null, { timeout: TIMEOUT });
   assert.equal(await page.textContent('#mean'), '50%');

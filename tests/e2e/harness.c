@@ -219,6 +219,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     copy_header(line, len, "x-request-id", r->request_id, sizeof(r->request_id));
     copy_header(line, len, "allow", r->allow, sizeof(r->allow));
     copy_header(line, len, "www-authenticate", r->www_authenticate, sizeof(r->www_authenticate));
+    copy_header(line, len, "x-content-type-options", r->nosniff, sizeof(r->nosniff));
+    copy_header(line, len, "content-security-policy", r->csp, sizeof(r->csp));
+    copy_header(line, len, "referrer-policy", r->referrer_policy, sizeof(r->referrer_policy));
     return len;
 }
 

@@ -46,6 +46,9 @@ struct e2e_response {
     char allow[64];
     char request_id[80]; /* X-Request-Id */
     char www_authenticate[64];
+    char nosniff[32];    /* X-Content-Type-Options */
+    char csp[512];       /* Content-Security-Policy */
+    char referrer_policy[32];
 };
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL

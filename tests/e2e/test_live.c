@@ -152,13 +152,14 @@ static void a_lost_listen_connection_turns_the_cache_off_then_on(void **state)
 static void a_stream_of_one_instance_hears_an_import_through_the_other(void **state)
 {
     struct sse s, events;
-    size_t at = 0, events_at = 0;
+    size_t at = 0, events_at = 0, header_at = 0;
     double answered, heard, worst = 0;
 
     import_doc(&a, MARK_DOC, "u0", "stream", 40);
     sse_open(&s, &b, "/results/stream/aggregate/stream", 0);
     sse_wait(&s, &at, "HTTP/1.1 200", 2000);
     sse_wait(&s, &at, "text/event-stream", 2000);
+    sse_wait(&s, &header_at, "\r\nx-content-type-options: nosniff\r\n", 2000); /* streams too */
     /* The current aggregate on connect. */
     sse_wait(&s, &at, "event: aggregate\ndata: {\"mean\":40.0,", 2000);
     sse_open(&events, &b, "/events", 0);

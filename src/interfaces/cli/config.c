@@ -224,6 +224,24 @@ static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen
     return 0;
 }
 
+/* The Host names requests may use (after read_listen: the default depends on the address). */
+static int read_allowed_hosts(struct markr_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *text = getenv("MARKR_ALLOWED_HOSTS");
+    char why[160];
+
+    if (text == NULL || *text == '\0') {
+        markr_allowed_hosts_default(&cfg->allowed_hosts, cfg->listen_host);
+        return 0;
+    }
+    if (markr_allowed_hosts_parse(text, &cfg->allowed_hosts, why, sizeof(why)) != 0) {
+        snprintf(errbuf, errlen, "MARKR_ALLOWED_HOSTS: %s (a comma-separated list such as "
+                 "markr.example.org,localhost:8085,[::1])", why);
+        return -1;
+    }
+    return 0;
+}
+
 int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen)
 {
     unsigned long long n;
@@ -234,7 +252,7 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     cfg->database_url = getenv("DATABASE_URL");
     if (cfg->database_url != NULL && *cfg->database_url == '\0')
         cfg->database_url = NULL;
-    if (read_listen(cfg, errbuf, errlen) != 0)
+    if (read_listen(cfg, errbuf, errlen) != 0 || read_allowed_hosts(cfg, errbuf, errlen) != 0)
         return -1;
     if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, MARKR_MAX_BODY_BYTES_LIMIT, &n, errbuf, errlen) != 0)
         return -1;

@@ -12,6 +12,7 @@
 #include "interfaces/http/cidr.h"
 
 #include "build_config.h" /* MARKR_DEFAULT_MIGRATIONS_DIR, MARKR_VERSION: set by meson */
+#include "interfaces/http/host.h"
 
 #define MARKR_DEFAULT_LISTEN "0.0.0.0:8085"
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
@@ -59,6 +60,8 @@ struct markr_config {
     int log_level;                         /* MARKR_LOG_LEVEL, an enum markr_log_level */
     unsigned long long write_timeout_ms;   /* MARKR_WRITE_TIMEOUT_MS */
     size_t max_downloads;                  /* MARKR_MAX_DOWNLOADS */
+    /* MARKR_ALLOWED_HOSTS, or when unset the rule for the listening address (host.h). */
+    struct markr_allowed_hosts allowed_hosts;
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

@@ -13,7 +13,7 @@ int markr_handle_health(struct markr_http_handler *handler, h2o_req_t *req, cons
 {
     json_object *body = json_object_new_object();
 
-    json_object_object_add(body, "status", json_object_new_string("UP"));
+    json_object_object_add(body, "status", markr_json_string("UP"));
     markr_http_send_json(req, 200, body);
     return 0;
 }
@@ -41,7 +41,7 @@ static void ready_respond(struct markr_http_job *job, h2o_req_t *req)
         return;
     }
     body = json_object_new_object();
-    json_object_object_add(body, "status", json_object_new_string("READY"));
+    json_object_object_add(body, "status", markr_json_string("READY"));
     markr_http_send_json(req, 200, body);
 }
 

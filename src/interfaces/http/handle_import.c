@@ -1,9 +1,11 @@
 /*
- * POST /import: checks the size and the media type here, on the loop (cheap, and a 415 is
- * not a document of ours, so it is not vaulted); copies the body, because the request's
- * buffers die with the connection while the worker may still be parsing; and runs the
- * import use case on a worker thread. h2o refuses bodies over the larger of the two
- * limits (synchronous, asynchronous) before we see them; each is checked here.
+ * POST /import: checks the size and the Content-Type here, on the loop (cheap, and a 415 is
+ * not a document of ours, so it is not vaulted), strictly: only a format's media type with
+ * at most an allowed charset is stored, since the stored value is served again later.
+ * Copies the body, because the request's buffers die with the connection while the worker
+ * may still be parsing, and runs the import use case on a worker thread. h2o refuses bodies
+ * over the larger of the two limits (synchronous, asynchronous) before we see them; each is
+ * checked here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +25,20 @@ struct import_job {
     struct markr_import_outcome outcome;
 };
 
-/* The 415 answer names the media types the formats read. */
-static void refuse_media_type(h2o_req_t *req, const struct markr_formats *formats)
+/* The 415 answer says what is wrong and names the media types the formats read. */
+static void refuse_media_type(h2o_req_t *req, const struct markr_formats *formats,
+                              enum markr_content_type_verdict verdict)
 {
-    char message[256];
-    int n = snprintf(message, sizeof(message), "documents must be sent with Content-Type: ");
+    char message[320];
+    int n = snprintf(message, sizeof(message), "%s; documents must be sent with Content-Type: ",
+                     markr_content_type_problem(verdict));
 
     for (size_t i = 0; i < formats->count && n > 0 && (size_t)n < sizeof(message); ++i)
         n += snprintf(message + n, sizeof(message) - (size_t)n, "%s%s", i != 0 ? " or " : "",
                       formats->items[i].media_type);
+    if (n > 0 && (size_t)n < sizeof(message))
+        snprintf(message + n, sizeof(message) - (size_t)n,
+                 " (optionally with a charset: " MARKR_ALLOWED_CHARSETS_TEXT ")");
     markr_http_send_problem(req, 415, "unsupported_media_type", message);
 }
 
@@ -67,7 +74,7 @@ static void import_respond(struct markr_http_job *job, h2o_req_t *req)
     json_object_object_add(body, "results", json_object_new_uint64(o->results));
     json_object_object_add(body, "students", json_object_new_uint64(o->students));
     for (size_t i = 0; i < o->test_count; ++i)
-        json_object_array_add(tests, json_object_new_string(o->tests[i]));
+        json_object_array_add(tests, markr_json_string(o->tests[i]));
     json_object_object_add(body, "tests", tests);
     n = snprintf(location, sizeof(location), "/imports/%lld", (long long)o->import_id);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
@@ -88,6 +95,9 @@ static void import_destroy(struct markr_http_job *job)
 int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    const struct markr_format *format;
+    char charset[MARKR_CHARSET_MAX];
+    enum markr_content_type_verdict verdict;
     struct import_job *job;
     int async = markr_wants_async(req);
     const struct markr_http_settings *settings = handler->settings;
@@ -98,9 +108,17 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
                                       : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");
         return 0;
     }
-    if (ct < 0 || markr_formats_find(&settings->formats, req->headers.entries[ct].value.base,
-                                     req->headers.entries[ct].value.len) == NULL) {
-        refuse_media_type(req, &settings->formats);
+    /* Decided here for both paths (the queue's enqueue applies the same rule,
+     * markr_formats_parse); a rebuild reads a stored type by its media type only, so what is
+     * accepted now stays accepted. A second Content-Type header is refused too: which one a
+     * client means is not ours to guess. */
+    verdict = ct < 0 ? MARKR_CONTENT_TYPE_MISSING
+                     : markr_formats_parse(&settings->formats, req->headers.entries[ct].value.base,
+                                           req->headers.entries[ct].value.len, &format, charset, sizeof(charset));
+    if (verdict == MARKR_CONTENT_TYPE_OK && h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, ct) >= 0)
+        verdict = MARKR_CONTENT_TYPE_MALFORMED;
+    if (verdict != MARKR_CONTENT_TYPE_OK) {
+        refuse_media_type(req, &settings->formats, verdict);
         return 0;
     }
     if (async)

@@ -68,7 +68,7 @@ static void async_respond(struct markr_http_job *job, h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     body = json_object_new_object();
     json_object_object_add(body, "import_id", json_object_new_int64(self->import_id));
-    json_object_object_add(body, "status", json_object_new_string("queued"));
+    json_object_object_add(body, "status", markr_json_string("queued"));
     markr_http_send_json(req, 202, body);
 }
 

@@ -33,64 +33,16 @@
 
 /* --- the answer's Content-Type ------------------------------------------------------------------ */
 
-/* The value of the first charset parameter of a Content-Type (after its first ';'), when it
- * is one of the charsets a document may be served with: its canonical name, else NULL. */
-static const char *plain_charset(const char *stored)
-{
-    static const char *const known[] = {"utf-8", "us-ascii", "iso-8859-1", NULL};
-    const char *p = strchr(stored, ';');
-
-    while (p != NULL) {
-        const char *name, *value, *end;
-        size_t value_len;
-
-        name = ++p;
-        while (*name == ' ' || *name == '\t')
-            ++name;
-        end = strchr(name, ';');
-        if (strncasecmp(name, "charset", 7) == 0) {
-            value = name + 7;
-            while (*value == ' ' || *value == '\t')
-                ++value;
-            if (*value != '=')
-                return NULL;
-            ++value;
-            while (*value == ' ' || *value == '\t')
-                ++value;
-            value_len = end != NULL ? (size_t)(end - value) : strlen(value);
-            while (value_len > 0 && (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
-                --value_len;
-            if (value_len >= 2 && value[0] == '"' && value[value_len - 1] == '"') {
-                ++value;
-                value_len -= 2;
-            }
-            for (const char *const *k = known; *k != NULL; ++k)
-                if (value_len == strlen(*k) && strncasecmp(value, *k, value_len) == 0)
-                    return *k;
-            return NULL;
-        }
-        p = end;
-    }
-    return NULL;
-}
-
-/* The Content-Type a download is served with, built by markr (in pool): the media type of
- * the format the stored type names, plus "; charset=X" for a plain charset; for a type no
- * format reads, application/octet-stream. */
+/* The Content-Type a download is served with, built by markr (in pool): the canonical type
+ * of the stored one (formats.h: the format's media type and a plain charset); for a type no
+ * format reads, application/octet-stream. Nothing else of what the client sent. */
 static h2o_iovec_t raw_content_type(h2o_mem_pool_t *pool, const struct markr_formats *formats, const char *stored)
 {
-    const struct markr_format *format = markr_formats_find(formats, stored, strlen(stored));
-    const char *charset;
-    h2o_iovec_t out;
+    char canonical[128];
 
-    if (format == NULL)
+    if (markr_formats_canonical(formats, stored, canonical, sizeof(canonical)) == NULL)
         return h2o_iovec_init(H2O_STRLIT("application/octet-stream"));
-    if ((charset = plain_charset(stored)) == NULL)
-        return h2o_iovec_init(format->media_type, strlen(format->media_type));
-    out.len = strlen(format->media_type) + sizeof("; charset=") - 1 + strlen(charset);
-    out.base = h2o_mem_alloc_pool(pool, out.len + 1);
-    snprintf(out.base, out.len + 1, "%s; charset=%s", format->media_type, charset);
-    return out;
+    return h2o_strdup(pool, canonical, SIZE_MAX);
 }
 
 /* --- a download ---------------------------------------------------------------------------------- */

@@ -29,14 +29,14 @@ static json_object *reason_json(const struct markr_error *reason)
     if (reason->reason[0] == '\0')
         return NULL;
     o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(reason->reason));
-    json_object_object_add(o, "message", json_object_new_string(reason->message));
+    json_object_object_add(o, "error", markr_json_string(reason->reason));
+    json_object_object_add(o, "message", markr_json_string(reason->message));
     if (reason->result_index > 0)
         json_object_object_add(o, "result_index", json_object_new_uint64(reason->result_index));
     if (reason->line > 0)
         json_object_object_add(o, "line", json_object_new_uint64(reason->line));
     if (reason->field[0] != '\0')
-        json_object_object_add(o, "field", json_object_new_string(reason->field));
+        json_object_object_add(o, "field", markr_json_string(reason->field));
     return o;
 }
 
@@ -46,24 +46,24 @@ static json_object *info_json(const struct markr_import_info *info, int with_tes
     char raw[48];
 
     json_object_object_add(o, "import_id", json_object_new_int64(info->id));
-    json_object_object_add(o, "status", json_object_new_string(info->status));
-    json_object_object_add(o, "received_at", json_object_new_string(info->received_at));
+    json_object_object_add(o, "status", markr_json_string(info->status));
+    json_object_object_add(o, "received_at", markr_json_string(info->received_at));
     json_object_object_add(o, "processed_at",
-                           info->processed_at[0] != '\0' ? json_object_new_string(info->processed_at) : NULL);
-    json_object_object_add(o, "content_type", json_object_new_string(info->content_type));
+                           info->processed_at[0] != '\0' ? markr_json_string(info->processed_at) : NULL);
+    json_object_object_add(o, "content_type", markr_json_string(info->content_type));
     json_object_object_add(o, "size_bytes", json_object_new_int64(info->size_bytes));
-    json_object_object_add(o, "sha256", json_object_new_string(info->sha256));
+    json_object_object_add(o, "sha256", markr_json_string(info->sha256));
     json_object_object_add(o, "results", json_object_new_int64(info->result_count));
     json_object_object_add(o, "reason", reason_json(&info->reason));
     if (with_tests) {
         json_object *tests = json_object_new_array_ext((int)info->test_count);
 
         for (size_t i = 0; i < info->test_count; ++i)
-            json_object_array_add(tests, json_object_new_string(info->tests[i]));
+            json_object_array_add(tests, markr_json_string(info->tests[i]));
         json_object_object_add(o, "tests", tests);
     }
     snprintf(raw, sizeof(raw), "/imports/%lld/raw", (long long)info->id);
-    json_object_object_add(o, "raw", json_object_new_string(raw));
+    json_object_object_add(o, "raw", markr_json_string(raw));
     return o;
 }
 
@@ -72,7 +72,7 @@ static json_object *strings_json(char **items, size_t count)
     json_object *a = json_object_new_array_ext((int)count);
 
     for (size_t i = 0; i < count; ++i)
-        json_object_array_add(a, json_object_new_string(items[i]));
+        json_object_array_add(a, markr_json_string(items[i]));
     return a;
 }
 
@@ -124,18 +124,18 @@ static json_object *conflicts_json(const struct vault_job *self)
 {
     json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)self->conflicts.count);
 
-    json_object_object_add(o, "test_id", json_object_new_string_len(self->test_id, (int)self->test_id_len));
+    json_object_object_add(o, "test_id", markr_json_string_len(self->test_id, self->test_id_len));
     for (size_t i = 0; i < self->conflicts.count; ++i) {
         const struct markr_conflict *c = &self->conflicts.items[i];
         json_object *item = json_object_new_object(), *names = json_object_new_array_ext((int)c->name_count);
 
-        json_object_object_add(item, "student_number", json_object_new_string(c->student_number));
+        json_object_object_add(item, "student_number", markr_json_string(c->student_number));
         for (size_t j = 0; j < c->name_count; ++j) {
             const struct markr_name_seen *n = &c->names[j];
             json_object *name = json_object_new_object(), *ids = json_object_new_array_ext((int)n->import_count);
 
-            json_object_object_add(name, "first_name", n->first_name ? json_object_new_string(n->first_name) : NULL);
-            json_object_object_add(name, "last_name", n->last_name ? json_object_new_string(n->last_name) : NULL);
+            json_object_object_add(name, "first_name", n->first_name ? markr_json_string(n->first_name) : NULL);
+            json_object_object_add(name, "last_name", n->last_name ? markr_json_string(n->last_name) : NULL);
             for (size_t k = 0; k < n->import_count; ++k)
                 json_object_array_add(ids, json_object_new_int64(n->import_ids[k]));
             json_object_object_add(name, "import_ids", ids);
@@ -156,8 +156,8 @@ static json_object *report_json(const struct vault_job *self)
     json_object_object_add(o, "import_id", json_object_new_int64(self->id));
     json_object_object_add(o, "dry_run", json_object_new_boolean(self->dry_run));
     json_object_object_add(o, "previous_status",
-                           json_object_new_string(r->flip_count != 0 ? r->flips[0].from : r->status));
-    json_object_object_add(o, "status", json_object_new_string(r->status));
+                           markr_json_string(r->flip_count != 0 ? r->flips[0].from : r->status));
+    json_object_object_add(o, "status", markr_json_string(r->status));
     json_object_object_add(o, "reason", reason_json(&r->outcome.error));
     json_object_object_add(o, "changed_tests", strings_json(r->changed_tests, r->changed_test_count));
     return o;
@@ -183,7 +183,7 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
         json_object_object_add(body, "imports", items);
         snprintf(cursor, sizeof(cursor), "%lld", (long long)self->page.next_before_id);
         json_object_object_add(body, "next_cursor",
-                               self->page.next_before_id != 0 ? json_object_new_string(cursor) : NULL);
+                               self->page.next_before_id != 0 ? markr_json_string(cursor) : NULL);
         break;
     }
     case VAULT_INFO:

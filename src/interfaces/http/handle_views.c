@@ -68,7 +68,7 @@ static int bad_param(h2o_req_t *req, const char *error, const char *message)
 
 static json_object *nullable_string(const char *s)
 {
-    return s != NULL ? json_object_new_string(s) : NULL;
+    return s != NULL ? markr_json_string(s) : NULL;
 }
 
 static void visit_test(void *arg, const struct markr_test_summary *t)
@@ -76,9 +76,9 @@ static void visit_test(void *arg, const struct markr_test_summary *t)
     struct view_job *job = arg;
     json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "test_id", json_object_new_string(t->test_id));
+    json_object_object_add(o, "test_id", markr_json_string(t->test_id));
     json_object_object_add(o, "students", json_object_new_uint64(t->students));
-    json_object_object_add(o, "last_change", json_object_new_string(t->last_change));
+    json_object_object_add(o, "last_change", markr_json_string(t->last_change));
     json_object_array_add(job->rows, o);
 }
 
@@ -88,9 +88,9 @@ static void visit_row(void *arg, const struct markr_result_row *r)
     json_object *o = json_object_new_object();
 
     if (r->test_id != NULL)
-        json_object_object_add(o, "test_id", json_object_new_string(r->test_id));
+        json_object_object_add(o, "test_id", markr_json_string(r->test_id));
     else
-        json_object_object_add(o, "student_number", json_object_new_string(r->student_number));
+        json_object_object_add(o, "student_number", markr_json_string(r->student_number));
     json_object_object_add(o, "first_name", nullable_string(r->first_name));
     json_object_object_add(o, "last_name", nullable_string(r->last_name));
     json_object_object_add(o, "obtained", json_object_new_int64(r->obtained));
@@ -101,7 +101,7 @@ static void visit_row(void *arg, const struct markr_result_row *r)
 
 static json_object *id_string(const struct view_job *job)
 {
-    return json_object_new_string_len(job->id, (int)job->id_len);
+    return markr_json_string_len(job->id, job->id_len);
 }
 
 static void view_run(struct markr_job *base, struct markr_services *services)
@@ -124,9 +124,9 @@ static void view_run(struct markr_job *base, struct markr_services *services)
         json_object_object_add(job->body, "total", json_object_new_uint64(total));
         json_object_object_add(job->body, "limit", json_object_new_uint64(job->page.limit));
         json_object_object_add(job->body, "offset", json_object_new_uint64(job->page.offset));
-        json_object_object_add(job->body, "sort", json_object_new_string(job->page.sort == MARKR_SORT_PERCENT
+        json_object_object_add(job->body, "sort", markr_json_string(job->page.sort == MARKR_SORT_PERCENT
                                                                                ? "percent" : "student_number"));
-        json_object_object_add(job->body, "order", json_object_new_string(job->page.descending ? "desc" : "asc"));
+        json_object_object_add(job->body, "order", markr_json_string(job->page.descending ? "desc" : "asc"));
         json_object_object_add(job->body, "results", json_object_get(job->rows));
         break;
     case VIEW_STUDENT:

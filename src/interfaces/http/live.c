@@ -345,7 +345,7 @@ static void announce(struct markr_live *live, const struct markr_change_event *e
         json_object_object_add(change, "flush", json_object_new_boolean(1));
     } else if ((tests = json_object_new_array()) != NULL) {
         for (size_t i = 0; i < ev->test_count; ++i)
-            json_object_array_add(tests, json_object_new_string(ev->tests[i]));
+            json_object_array_add(tests, markr_json_string(ev->tests[i]));
         json_object_object_add(change, "tests", tests);
     }
     if ((text = json_object_to_json_string_length(change, JSON_C_TO_STRING_PLAIN, &len)) != NULL)

@@ -4,7 +4,32 @@
  */
 #include "responses.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "domain/utf8.h"
+
+json_object *markr_json_string_len(const char *text, size_t len)
+{
+    json_object *string;
+    size_t fixed_len;
+    char *fixed;
+
+    if (text == NULL || len > INT32_MAX / 3)
+        return NULL;
+    if (markr_utf8_valid(text, len))
+        return json_object_new_string_len(text, (int)len);
+    if ((fixed = markr_utf8_copy(text, len, &fixed_len)) == NULL)
+        return NULL;
+    string = json_object_new_string_len(fixed, (int)fixed_len);
+    free(fixed);
+    return string;
+}
+
+json_object *markr_json_string(const char *text)
+{
+    return text != NULL ? markr_json_string_len(text, strlen(text)) : NULL;
+}
 
 int markr_http_status_of(enum markr_error_code code)
 {
@@ -38,6 +63,7 @@ static const char *reason_phrase(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 422: return "Unprocessable Entity";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
@@ -65,8 +91,8 @@ static json_object *problem_body(const char *error, const char *message)
 {
     json_object *body = json_object_new_object();
 
-    json_object_object_add(body, "error", json_object_new_string(error));
-    json_object_object_add(body, "message", json_object_new_string(message));
+    json_object_object_add(body, "error", markr_json_string(error));
+    json_object_object_add(body, "message", markr_json_string(message));
     return body;
 }
 
@@ -82,7 +108,7 @@ void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_
     if (err->line > 0)
         json_object_object_add(body, "line", json_object_new_uint64(err->line));
     if (err->field[0] != '\0')
-        json_object_object_add(body, "field", json_object_new_string(err->field));
+        json_object_object_add(body, "field", markr_json_string(err->field));
     markr_http_send_json(req, status, body);
 }
 
@@ -128,14 +154,23 @@ static const char *error_code_for(int status)
     case 408: return "request_timeout";
     case 413: return "payload_too_large";
     case 417: return "expectation_failed";
+    case 421: return "misdirected_request";
     default: return status < 500 ? "client_error" : "server_error";
     }
 }
 
+/* Every answer passes this filter as it starts (JSON, streams, the dashboard's files and
+ * the errors h2o makes itself, on the fallback path too), so the headers every answer must
+ * carry are added once, here: a browser must never guess a media type other than the one
+ * sent (a stored document served as text/html would be a stored XSS). */
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    ssize_t ct;
 
+    /* h2o 2.2.5 has no token for it: by name, in lower case as h2o sends every name. */
+    h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          H2O_STRLIT("nosniff"), 1);
+    ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     if (req->res.status >= 400 && ct >= 0 &&
         h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
                   H2O_STRLIT("text/plain; charset=utf-8"))) {

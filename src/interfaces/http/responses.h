@@ -15,6 +15,13 @@
 #include "domain/aggregate.h"
 #include "domain/error.h"
 
+/* Every string of a JSON answer is made here: a JSON text must be UTF-8 (RFC 8259), and a
+ * string may come from a client's path or a stored document, so bytes that are not valid
+ * UTF-8 become U+FFFD (domain/utf8.h) rather than reach the client raw. NULL text gives
+ * NULL (JSON null); so does running out of memory. */
+json_object *markr_json_string(const char *text);
+json_object *markr_json_string_len(const char *text, size_t len);
+
 /* The HTTP status for an application error code. */
 int markr_http_status_of(enum markr_error_code code);
 

@@ -38,6 +38,7 @@ struct server {
      * stay the caller's: markr_http_serve returns only once the server has stopped. */
     struct markr_http_settings settings;
     struct markr_http_handler *handler; /* made by h2o_create_handler; points at settings */
+    struct markr_allowed_hosts default_hosts; /* when the caller gave no list */
     h2o_socket_t *listener;
     h2o_socket_t *signals;
     int stopping;
@@ -132,6 +133,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     markr_route_match(markr_routes, req->path.base, req->path.len, &match);
     markr_http_request_begin(req, match.number); /* request id, in flight, the route for the log */
+    /* Before any route, /health included: a name we do not serve under is a rebound one
+     * (DNS rebinding) or a mistake. h2o puts Host (HTTP/1) or :authority (HTTP/2) here. */
+    if (!markr_host_allowed(handler->settings->allowed_hosts, req->input.authority.base, req->input.authority.len)) {
+        markr_http_send_problem(req, 421, "misdirected_request", "this server does not answer to that Host");
+        return 0;
+    }
     if (dispatch(handler, req, &match) != 0)
         markr_http_send_problem(req, 500, "internal_error", "the request could not be handled; retry shortly");
     return 0;
@@ -251,6 +258,10 @@ static void configure(struct server *server, const struct markr_http_settings *s
     h2o_pathconf_t *pathconf;
 
     server->settings = *settings;
+    if (settings->allowed_hosts == NULL) {
+        markr_allowed_hosts_default(&server->default_hosts, settings->host);
+        server->settings.allowed_hosts = &server->default_hosts;
+    }
     h2o_config_init(&server->config);
     server->config.max_request_entity_size = settings->max_body_bytes;
     /* Asynchronous imports may be larger; the synchronous limit is then checked by the

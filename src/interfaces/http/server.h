@@ -13,6 +13,7 @@
 #include "application/services.h"
 #include "auth.h"
 #include "cidr.h"
+#include "host.h"
 
 /* Told of the server's life, on the loop thread (a service manager's notifications). */
 struct markr_http_lifecycle {
@@ -41,6 +42,9 @@ struct markr_http_settings {
     uint64_t write_timeout_ms;
     size_t max_downloads; /* GET /imports/{id}/raw answered at once; more are 503 */
     const struct markr_http_lifecycle *lifecycle; /* may be NULL */
+    /* The Host names a request may use, others are 421 (the caller's; NULL: the default
+     * rule for host, markr_allowed_hosts_default). */
+    const struct markr_allowed_hosts *allowed_hosts;
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

@@ -5,6 +5,8 @@
  */
 #include "pg_internal.h"
 
+#include "domain/utf8.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,58 +116,10 @@ int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err)
 
 /* --- text ----------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one
- * (stray continuation, overlong form, surrogate, beyond U+10FFFF, or cut short). */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    uint32_t cp;
-    size_t len;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        len = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        len = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < len; ++i) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
+/* The one UTF-8 rule (domain/utf8.h): invalid bytes become U+FFFD. */
 char *markr_pg_utf8_copy(const char *text)
 {
-    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-    const unsigned char *s = (const unsigned char *)text;
-    size_t len = strlen(text);
-    char *out, *w;
-
-    if (len > (SIZE_MAX - 1) / 3 || (out = malloc(len * 3 + 1)) == NULL)
-        return NULL;
-    w = out;
-    while (*s != '\0') {
-        size_t n = utf8_sequence(s);
-
-        if (n == 0) {
-            memcpy(w, replacement, 3);
-            w += 3;
-            ++s;
-        } else {
-            memcpy(w, s, n);
-            w += n;
-            s += n;
-        }
-    }
-    *w = '\0';
-    return out;
+    return markr_utf8_copy(text, strlen(text), NULL);
 }
 
 int markr_pg_oom(struct markr_error *err)

@@ -19,6 +19,7 @@
 #include "domain/document.h"
 #include "domain/error.h"
 #include "domain/result.h"
+#include "domain/utf8.h"
 
 /* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
  * because it drops what it has parsed. */
@@ -69,17 +70,11 @@ struct parse {
 
 /* --- helpers ------------------------------------------------------------------------------ */
 
-/* The longest prefix of s, at most max bytes, that does not split a UTF-8 sequence, so that
- * a quoted name or message stays valid UTF-8 in the JSON answer. */
+/* The longest prefix of s, at most max bytes, that does not split a UTF-8 character
+ * (domain/utf8.h), so that a quoted name or message stays valid UTF-8 in the JSON answer. */
 static int utf8_prefix(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-
-    if (n <= max)
-        return (int)n;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        --max;
-    return (int)max;
+    return (int)markr_utf8_cut(s, strlen(s), max);
 }
 
 static unsigned long line_now(const struct parse *p)
@@ -101,13 +96,12 @@ static void refuse(struct parse *p, const char *reason, const char *field, unsig
     __attribute__((format(printf, 5, 6)));
 static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
 {
-    char message[MARKR_ERROR_MESSAGE_MAX];
     va_list ap;
 
+    /* markr_error_setv cuts an over-long message between characters. */
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    markr_error_setv(p->err, MARKR_ERR_INVALID, reason, fmt, ap);
     va_end(ap);
-    markr_error_set(p->err, MARKR_ERR_INVALID, reason, "%s", message);
     markr_error_locate(p->err, p->in_result ? p->doc->count + 1 : 0, line, field);
     p->stopped = 1;
     xmlStopParser(p->ctxt);
@@ -219,11 +213,15 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
     if (p->depth == DEPTH_ROOT) {
         p->root_seen = 1;
         /* Another kind of document from the machines: refuse it before reading any of it. */
-        if (!is(localname, prefix, ROOT))
-            refuse(p, "wrong_root", NULL, line, "line %lu: the root element is <%s%s%.*s>, not <" ROOT ">: "
-                   "this is not a document of test results", line, prefix != NULL ? (const char *)prefix : "",
+        if (!is(localname, prefix, ROOT)) {
+            const char *ns = prefix != NULL ? (const char *)prefix : "";
+
+            /* Both names are quoted whole characters only, and bounded, whatever their length. */
+            refuse(p, "wrong_root", NULL, line, "line %lu: the root element is <%.*s%s%.*s>, not <" ROOT ">: "
+                   "this is not a document of test results", line, utf8_prefix(ns, QUOTE_MAX / 4), ns,
                    prefix != NULL ? ":" : "", utf8_prefix((const char *)localname, QUOTE_MAX / 2),
                    (const char *)localname);
+        }
         return;
     }
     if (p->depth == DEPTH_RESULT) {

@@ -23,7 +23,7 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
                                        "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
-                                       "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS"};
+                                       "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS"};
 
 static int clear_settings(void **state)
 {
@@ -242,6 +242,37 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_WRITE_TIMEOUT_MS", "3600001", "MARKR_WRITE_TIMEOUT_MS");
     expect_refusal("MARKR_MAX_DOWNLOADS", "0", "MARKR_MAX_DOWNLOADS");
     expect_refusal("MARKR_MAX_DOWNLOADS", "many", "MARKR_MAX_DOWNLOADS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "markr.example.org,,localhost", "MARKR_ALLOWED_HOSTS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "https://markr.example.org", "MARKR_ALLOWED_HOSTS");
+    expect_refusal("MARKR_ALLOWED_HOSTS", "[::1", "MARKR_ALLOWED_HOSTS");
+}
+
+/* Unset, the rule follows MARKR_LISTEN; set, the list alone counts. */
+static void allowed_hosts_follow_the_listening_address(void **state)
+{
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0); /* 0.0.0.0 */
+    assert_true(cfg.allowed_hosts.any);
+    setenv("MARKR_LISTEN", "127.0.0.1:8085", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "localhost:8085", 14));
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "rebound.example", 15));
+    setenv("MARKR_LISTEN", "[::1]:8085", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "[::1]:8085", 10));
+    setenv("MARKR_ALLOWED_HOSTS", "markr.example.org:443, [::1]", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.allowed_hosts.count, 2);
+    assert_true(markr_host_allowed(&cfg.allowed_hosts, "markr.example.org", 17));
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "localhost", 9));
+    setenv("MARKR_LISTEN", "0.0.0.0:8085", 1); /* a list applies wherever markr listens */
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.allowed_hosts.any);
+    assert_false(markr_host_allowed(&cfg.allowed_hosts, "other.example", 13));
 }
 
 static void malformed_dotenv_lines_are_refused(void **state)
@@ -270,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup(bad_values_are_refused_by_name, clear_settings),
         cmocka_unit_test_setup(operations_settings, clear_settings),
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),
+        cmocka_unit_test_setup(allowed_hosts_follow_the_listening_address, clear_settings),
     };
 
     return cmocka_run_group_tests_name("cli_config", tests, NULL, NULL);

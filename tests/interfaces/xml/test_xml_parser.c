@@ -21,6 +21,7 @@
 #include <libxml/xmlmemory.h>
 
 #include "domain/document.h"
+#include "domain/utf8.h"
 #include "interfaces/xml/xml_parser.h"
 
 /* --- libxml2's memory, counted ------------------------------------------------------------ */
@@ -369,6 +370,27 @@ static void refuses_another_root_at_once(void **state)
     assert_non_null(strstr(err.message, "<html>"));
     assert_non_null(strstr(err.message, "mcq-test-results"));
     markr_document_free(&doc);
+
+    /* Long names of two-byte characters, prefix and local name: the quote is bounded and
+     * cut between characters, and so is the message, so the JSON answer stays UTF-8. */
+    {
+        struct text t = {0};
+
+        text_puts(&t, "<a"); /* an odd offset: a byte limit falls inside a character */
+        text_repeat(&t, "\xc3\xa9", 150);
+        text_puts(&t, ":x");
+        text_repeat(&t, "\xc3\xa9", 150);
+        text_puts(&t, " xmlns:a");
+        text_repeat(&t, "\xc3\xa9", 150);
+        text_puts(&t, "=\"urn:x\"/>");
+        markr_document_init(&doc);
+        assert_int_equal(parse_bytes(t.s, t.len, &doc, &err), -1);
+        assert_string_equal(err.reason, "wrong_root");
+        assert_true(markr_utf8_valid(err.message, strlen(err.message)));
+        assert_non_null(strstr(err.message, "not <mcq-test-results>"));
+        markr_document_free(&doc);
+        free(t.s);
+    }
 }
 
 /* Not well-formed: 400, with libxml2's reason on one line and the place. */

@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-const [base, shots, guarded, readerToken] = process.argv.slice(2);
+const [base, shots, guarded, readerToken, xssId] = process.argv.slice(2);
 if (!base || !shots || !guarded || !readerToken) {
   console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR TOKEN_URL READER_TOKEN');
   process.exit(2);
@@ -142,6 +142,32 @@ try {
   await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token.png'), fullPage: true });
   assert.deepEqual(tokenErrors, [], 'the page with tokens reported errors');
   console.log('browser: the dashboard asked for a reader token and used it');
+
+  // A stored document whose client-sent Content-Type browsers read as HTML, with a script for
+  // a body: opened on markr's origin (a link from anywhere), it is a download
+  // (Content-Disposition: attachment, markr's own Content-Type, CSP sandbox), never a page, so
+  // its script never runs. (The dashboard's own CSP would not even let it be framed.)
+  const xssPage = await browser.newPage();
+  const xssMessages = [];
+  // (The /health page has no favicon: Chromium's 404 for it is not about this case.)
+  xssPage.on('console', (m) => { if (!/Failed to load resource/.test(m.text())) xssMessages.push(m.text()); });
+  xssPage.on('pageerror', (e) => xssMessages.push(String(e)));
+  await xssPage.goto(`${base}/health`);
+  const rawUrl = `${base}/imports/${xssId}/raw`;
+  const [download, navigation] = await Promise.all([
+    xssPage.waitForEvent('download', { timeout: TIMEOUT }),
+    xssPage.goto(rawUrl).then(() => null, (e) => e),
+  ]);
+  assert.equal(download.url(), rawUrl);
+  assert.match(String(navigation), /Download is starting/);
+  const rawAnswer = await xssPage.request.get(rawUrl);
+  assert.equal(rawAnswer.headers()['content-type'], 'text/xml+markr');
+  assert.equal(rawAnswer.headers()['content-security-policy'], 'sandbox');
+  assert.match(rawAnswer.headers()['content-disposition'], /^attachment/);
+  assert.equal(await xssPage.evaluate(() => window.markrXss), undefined);
+  assert.equal(new URL(xssPage.url()).pathname, '/health');
+  assert.deepEqual(xssMessages, []);
+  console.log('browser: a stored script served by /raw did not run');
 } finally {
   await browser.close();
 }

@@ -35,6 +35,29 @@ static void refuse_media_type(h2o_req_t *req, const struct markr_formats *format
     markr_http_send_problem(req, 415, "unsupported_media_type", message);
 }
 
+/* The answer, on the worker. */
+static void import_answer(struct import_job *self)
+{
+    const struct markr_import_outcome *o = &self->outcome;
+    json_object *body, *tests;
+
+    if (o->error.code != MARKR_OK) {
+        markr_http_answer_error(&self->base.answer, &o->error, o->import_id);
+        return;
+    }
+    body = json_object_new_object();
+    tests = json_object_new_array_ext((int)o->test_count);
+    json_object_object_add(body, "import_id", json_object_new_int64(o->import_id));
+    json_object_object_add(body, "results", json_object_new_uint64(o->results));
+    json_object_object_add(body, "students", json_object_new_uint64(o->students));
+    for (size_t i = 0; i < o->test_count; ++i)
+        json_object_array_add(tests, json_object_new_string(o->tests[i]));
+    json_object_object_add(body, "tests", tests);
+    snprintf(self->base.answer.location, sizeof(self->base.answer.location), "/imports/%lld",
+             (long long)o->import_id);
+    markr_http_answer_json(&self->base.answer, 201, body);
+}
+
 static void import_run(struct markr_job *job, struct markr_services *services)
 {
     struct import_job *self = (struct import_job *)job;
@@ -47,34 +70,11 @@ static void import_run(struct markr_job *job, struct markr_services *services)
         markr_metrics_import_accepted(o->results, o->marks);
     else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
         markr_metrics_import_refused(o->error.reason);
+    import_answer(self);
+    /* The body copy is no longer needed: give its memory back before the answer goes out. */
+    free(self->body);
+    self->body = NULL;
 }
-
-static void import_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct import_job *self = (struct import_job *)job;
-    const struct markr_import_outcome *o = &self->outcome;
-    json_object *body, *tests;
-    char location[48];
-    int n;
-
-    if (o->error.code != MARKR_OK) {
-        markr_http_send_error(req, &o->error, o->import_id);
-        return;
-    }
-    body = json_object_new_object();
-    tests = json_object_new_array_ext((int)o->test_count);
-    json_object_object_add(body, "import_id", json_object_new_int64(o->import_id));
-    json_object_object_add(body, "results", json_object_new_uint64(o->results));
-    json_object_object_add(body, "students", json_object_new_uint64(o->students));
-    for (size_t i = 0; i < o->test_count; ++i)
-        json_object_array_add(tests, json_object_new_string(o->tests[i]));
-    json_object_object_add(body, "tests", tests);
-    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)o->import_id);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
-                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
-    markr_http_send_json(req, 201, body);
-}
-
 static void import_destroy(struct markr_http_job *job)
 {
     struct import_job *self = (struct import_job *)job;
@@ -112,7 +112,6 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
         return -1;
     }
     job->base.job.run = import_run;
-    job->base.respond = import_respond;
     job->base.destroy = import_destroy;
     markr_http_job_start(&job->base, req, handler->pool);
     return 0;

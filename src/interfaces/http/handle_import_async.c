@@ -42,6 +42,7 @@ int markr_wants_async(h2o_req_t *req)
 static void async_run(struct markr_job *job, struct markr_services *services)
 {
     struct async_job *self = (struct async_job *)job;
+    json_object *body;
 
     markr_error_clear(&self->error);
     self->rc = markr_enqueue_import(&services->queue, self->content_type, self->body, self->len, &self->import_id,
@@ -49,27 +50,17 @@ static void async_run(struct markr_job *job, struct markr_services *services)
     /* The copy is no longer needed: give its memory back before the answer goes out. */
     free(self->body);
     self->body = NULL;
-}
-
-static void async_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct async_job *self = (struct async_job *)job;
-    json_object *body;
-    char location[48];
-    int n;
-
     if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
         return;
     }
-    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)self->import_id);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
-                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     body = json_object_new_object();
     json_object_object_add(body, "import_id", json_object_new_int64(self->import_id));
     json_object_object_add(body, "status", json_object_new_string("queued"));
-    markr_http_send_json(req, 202, body);
+    snprintf(self->base.answer.location, sizeof(self->base.answer.location), "/imports/%lld",
+             (long long)self->import_id);
+    self->base.answer.retry_after = 1;
+    markr_http_answer_json(&self->base.answer, 202, body);
 }
 
 static void async_destroy(struct markr_http_job *job)
@@ -95,7 +86,6 @@ int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2
         return -1;
     }
     job->base.job.run = async_run;
-    job->base.respond = async_respond;
     job->base.destroy = async_destroy;
     markr_http_job_start(&job->base, req, pool);
     return 0;

@@ -100,6 +100,9 @@ struct vault_job {
     struct markr_reprocess_report report;
 };
 
+static void vault_answer(struct vault_job *self);
+
+/* On the worker: the use case, then (but for the raw body) the JSON answer. */
 static void vault_run(struct markr_job *job, struct markr_services *services)
 {
     struct vault_job *self = (struct vault_job *)job;
@@ -123,6 +126,8 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
         break;
     }
+    if (self->kind != VAULT_RAW)
+        vault_answer(self);
 }
 
 /* The body belongs to the request's pool from here on: freed when the request ends. */
@@ -194,13 +199,13 @@ static json_object *report_json(const struct vault_job *self)
     return o;
 }
 
-static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
+/* The answer of every route but the raw body, built, serialised and freed on the worker. */
+static void vault_answer(struct vault_job *self)
 {
-    struct vault_job *self = (struct vault_job *)job;
     json_object *body;
 
     if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
         return;
     }
     switch (self->kind) {
@@ -220,18 +225,28 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
     case VAULT_INFO:
         body = info_json(&self->info, 1);
         break;
-    case VAULT_RAW:
-        respond_raw(self, req);
-        return;
     case VAULT_CONFLICTS:
         body = conflicts_json(self);
         break;
+    case VAULT_RAW: /* answered by vault_respond_raw */
     case VAULT_REPROCESS:
     default:
         body = report_json(self);
         break;
     }
-    markr_http_send_json(req, 200, body);
+    markr_http_answer_json(&self->base.answer, 200, body);
+}
+
+/* On the loop: the raw body, or the error of its use case. */
+static void vault_respond_raw(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct vault_job *self = (struct vault_job *)job;
+
+    if (self->rc != 0) {
+        markr_http_send_error(req, &self->error, 0);
+        return;
+    }
+    respond_raw(self, req);
 }
 
 static void vault_destroy(struct markr_http_job *job)
@@ -340,7 +355,7 @@ static struct vault_job *new_job(enum vault_kind kind)
         return NULL;
     job->kind = kind;
     job->base.job.run = vault_run;
-    job->base.respond = vault_respond;
+    job->base.respond = kind == VAULT_RAW ? vault_respond_raw : NULL; /* NULL: sends job->base.answer */
     job->base.destroy = vault_destroy;
     return job;
 }

@@ -18,11 +18,51 @@ static int storable(const char *id, size_t len)
     return len != 0 && trimmed_len == len && len <= MARKR_TEXT_MAX && memchr(id, '\0', len) == NULL;
 }
 
-int markr_list_tests(const struct markr_views_reader *reader, markr_test_visitor visit, void *arg,
-                     struct markr_error *err)
+/* The store is asked for one test more than the page holds: when it comes, more follow and
+ * the last test of the page is the next cursor. */
+struct tests_pager {
+    markr_test_visitor visit;
+    void *arg;
+    uint64_t limit, seen;
+    char *next;
+};
+
+static void visit_paged_test(void *arg, const struct markr_test_summary *test)
 {
+    struct tests_pager *pager = arg;
+
+    if (pager->seen++ < pager->limit) {
+        size_t len = strlen(test->test_id);
+
+        pager->visit(pager->arg, test);
+        /* Ids are stored at most MARKR_TEXT_MAX bytes long; a longer one cannot be a cursor. */
+        memcpy(pager->next, test->test_id, len <= MARKR_TEXT_MAX ? len : 0);
+        pager->next[len <= MARKR_TEXT_MAX ? len : 0] = '\0';
+    }
+}
+
+int markr_list_tests(const struct markr_views_reader *reader, const struct markr_tests_page *page,
+                     markr_test_visitor visit, void *arg, char *next, struct markr_error *err)
+{
+    struct tests_pager pager = {.visit = visit, .arg = arg, .limit = page->limit, .next = next};
+
     markr_error_clear(err);
-    return reader->list_tests(reader->ctx, visit, arg, err);
+    next[0] = '\0';
+    if (page->limit < 1 || page->limit > MARKR_PAGE_LIMIT_MAX)
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_limit", "limit must be an integer from 1 to %d",
+                               MARKR_PAGE_LIMIT_MAX);
+    if (page->after != NULL &&
+        (page->after_len == 0 || page->after_len > MARKR_TEXT_MAX || memchr(page->after, '\0', page->after_len) != NULL))
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_cursor",
+                               "cursor must be the next_cursor of a previous page");
+    if (reader->list_tests(reader->ctx, page->after, page->after_len, page->limit + 1, visit_paged_test, &pager,
+                           err) != 0) {
+        next[0] = '\0';
+        return -1;
+    }
+    if (pager.seen <= pager.limit)
+        next[0] = '\0'; /* the last page */
+    return 0;
 }
 
 int markr_list_results(const struct markr_views_reader *reader, const char *test_id, size_t len,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../domain/error.h"
+#include "../domain/result.h"
 
 /* One test in the list of tests. Strings are valid only during the visit. */
 struct markr_test_summary {
@@ -38,6 +39,14 @@ enum markr_results_sort { MARKR_SORT_STUDENT = 0, MARKR_SORT_PERCENT };
 #define MARKR_HISTOGRAM_BINS_DEFAULT 10
 #define MARKR_HISTOGRAM_BINS_MAX 100
 
+/* One page of the list of tests: at most limit tests, in test id order, after the test id
+ * `after` (the keyset cursor: the next_cursor of the previous page) when it is not NULL. */
+struct markr_tests_page {
+    uint64_t limit; /* 1..MARKR_PAGE_LIMIT_MAX */
+    const char *after;
+    size_t after_len; /* 1..MARKR_TEXT_MAX when after is set */
+};
+
 struct markr_results_page {
     uint64_t limit;  /* 1..MARKR_PAGE_LIMIT_MAX */
     uint64_t offset; /* 0..MARKR_PAGE_OFFSET_MAX */
@@ -51,8 +60,11 @@ typedef void (*markr_row_visitor)(void *arg, const struct markr_result_row *row)
 /* Reads of the views. Each returns 0, or -1 with err. */
 struct markr_views_reader {
     void *ctx;
-    /* Every test, ordered by test id. */
-    int (*list_tests)(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err);
+    /* At most limit tests ordered by test id, those after the id `after` (after_len bytes)
+     * when after is not NULL. A cursor the store cannot compare (bytes that are not text) is
+     * MARKR_ERR_BAD_REQUEST "bad_cursor". */
+    int (*list_tests)(void *ctx, const char *after, size_t after_len, uint64_t limit, markr_test_visitor visit,
+                      void *arg, struct markr_error *err);
     /* One page of a test's students in page order (ties by student number); *total is the
      * number of students of the test. MARKR_ERR_NOT_FOUND when it has none. */
     int (*list_results)(void *ctx, const char *test_id, size_t len, const struct markr_results_page *page,
@@ -68,8 +80,12 @@ struct markr_views_reader {
                      struct markr_error *err);
 };
 
-int markr_list_tests(const struct markr_views_reader *reader, markr_test_visitor visit, void *arg,
-                     struct markr_error *err);
+/* One page of tests. Checks page (limit, cursor) before asking: MARKR_ERR_BAD_REQUEST
+ * "bad_limit" or "bad_cursor". next (room for MARKR_TEXT_MAX + 1 bytes) receives the cursor
+ * of the next page, the last test id visited, NUL-terminated, when more tests follow; else
+ * the empty string. */
+int markr_list_tests(const struct markr_views_reader *reader, const struct markr_tests_page *page,
+                     markr_test_visitor visit, void *arg, char *next, struct markr_error *err);
 /* Checks page (limit, offset) before asking: MARKR_ERR_BAD_REQUEST when out of range. */
 int markr_list_results(const struct markr_views_reader *reader, const char *test_id, size_t len,
                        const struct markr_results_page *page, markr_row_visitor visit, void *arg, uint64_t *total,

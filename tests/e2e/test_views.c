@@ -1,6 +1,6 @@
 /*
  * End to end: the dashboard views against the real server and a real database.
- * /tests, a test's students page by page (every edge of limit and offset, both sorts and
+ * /tests page by page (a keyset cursor, every bad limit and cursor), a test's students page by page (every edge of limit and offset, both sorts and
  * orders), a student across tests with the mean of their percentages, the histogram's
  * bands (100 % in the last band), and a clear 400 for every malformed parameter.
  */
@@ -172,6 +172,61 @@ static void tests_lists_every_test_with_count_and_last_change(void **state)
     json_object_put(obj);
 }
 
+/* The test ids of a page of GET /tests, joined by commas, and its next_cursor ("" for null). */
+static void tests_page(const char *path, const char *expected, const char *expected_next)
+{
+    json_object *obj = get_json(path, 200), *tests = field_of(obj, obj, "tests");
+    json_object *next = field_of(obj, obj, "next_cursor");
+    char joined[256] = "";
+    const char *next_text = next != NULL ? json_object_get_string(next) : "";
+    int failed;
+
+    for (size_t i = 0; i < json_object_array_length(tests); ++i) {
+        json_object *id = field_of(obj, json_object_array_get_idx(tests, i), "test_id");
+
+        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", i != 0 ? "," : "",
+                 json_object_get_string(id));
+    }
+    failed = strcmp(joined, expected) != 0 || strcmp(next_text, expected_next) != 0;
+    if (failed)
+        print_error("ERROR: GET %s: tests \"%s\" next \"%s\", expected \"%s\" next \"%s\"\n", path, joined, next_text,
+                    expected, expected_next);
+    json_object_put(obj);
+    if (failed)
+        fail();
+}
+
+static void tests_are_paged_by_a_keyset_cursor(void **state)
+{
+    char path[400];
+
+    tests_page("/tests", "other,views", ""); /* the default limit holds both: no next page */
+    tests_page("/tests?limit=1", "other", "other");
+    tests_page("/tests?limit=1&cursor=other", "views", ""); /* the last page */
+    tests_page("/tests?limit=1&cursor=views", "", "");
+    tests_page("/tests?limit=2", "other,views", ""); /* a page ending on the last test */
+    tests_page("/tests?cursor=a", "other,views", "");      /* a cursor need not be a test */
+    tests_page("/tests?cursor=p&limit=1000", "views", "");
+    tests_page("/tests?cursor=%E2%82%AC", "", "");         /* any text sorts somewhere */
+
+    expect_error("/tests?limit=0", 400, "bad_limit");
+    expect_error("/tests?limit=1001", 400, "bad_limit");
+    expect_error("/tests?limit=ten", 400, "bad_limit");
+    expect_error("/tests?limit=", 400, "bad_limit");
+    expect_error("/tests?cursor=", 400, "bad_cursor");
+    expect_error("/tests?cursor=%ZZ", 400, "bad_cursor");
+    expect_error("/tests?cursor=a%00b", 400, "bad_cursor");
+    expect_error("/tests?cursor=%FF", 400, "bad_cursor"); /* not UTF-8: the database cannot compare it */
+    expect_error("/tests?offset=1", 400, "bad_query");
+    expect_error("/tests?limit", 400, "bad_query");
+    snprintf(path, sizeof(path), "/tests?cursor=");
+    memset(path + strlen(path), 'x', 256); /* one byte over the longest test id */
+    path[strlen("/tests?cursor=") + 256] = '\0';
+    expect_error(path, 400, "bad_cursor");
+    path[strlen("/tests?cursor=") + 255] = '\0';
+    tests_page(path, "", "");
+}
+
 static void results_rows_carry_names_marks_and_percent(void **state)
 {
     json_object *obj = get_json("/results/views?limit=1", 200), *row;
@@ -326,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tests_lists_every_test_with_count_and_last_change),
+        cmocka_unit_test(tests_are_paged_by_a_keyset_cursor),
         cmocka_unit_test(results_rows_carry_names_marks_and_percent),
         cmocka_unit_test(results_pages_and_sorts),
         cmocka_unit_test(results_bad_parameters_are_400),

@@ -25,18 +25,35 @@ static int not_found_if_bad_bytes(struct markr_pg *pg, struct markr_error *err, 
     return -1;
 }
 
-static const char tests_sql[] =
-    "SELECT test_id, count(*),\n"
-    "       to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')\n"
-    "FROM marks GROUP BY test_id ORDER BY test_id";
+/* One page in test id order, after the cursor when there is one: the marks primary key
+ * (test_id first) gives the order, so a page reads its own tests' rows and stops. */
+#define TESTS_SQL(where)                                                                               \
+    "SELECT test_id, count(*),\n"                                                                      \
+    "       to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')\n"         \
+    "FROM marks " where "GROUP BY test_id ORDER BY test_id LIMIT $1"
 
-static int views_list_tests(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err)
+static const char tests_sql[] = TESTS_SQL("");
+static const char tests_after_sql[] = TESTS_SQL("WHERE test_id > $2 ");
+
+static int views_list_tests(void *ctx, const char *after, size_t after_len, uint64_t limit, markr_test_visitor visit,
+                            void *arg, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    PGresult *res = markr_pg_read(pg, "listing the tests", tests_sql, NULL, err);
+    struct markr_pg_params params = {0};
+    char limit_text[24];
+    PGresult *res;
 
-    if (res == NULL)
+    snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)limit);
+    markr_pg_param_text(&params, MARKR_PG_INT8, limit_text);
+    if (after != NULL)
+        markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
+    if ((res = markr_pg_read(pg, "listing the tests", after != NULL ? tests_after_sql : tests_sql, &params, err)) ==
+        NULL) {
+        if (strcmp(pg->sqlstate, "22021") == 0) /* a cursor that is not UTF-8 names no test */
+            return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_cursor",
+                                   "cursor must be the next_cursor of a previous page");
         return -1;
+    }
     for (int i = 0; i < PQntuples(res); ++i) {
         struct markr_test_summary t = {.test_id = PQgetvalue(res, i, 0),
                                        .students = strtoull(PQgetvalue(res, i, 1), NULL, 10),

@@ -165,6 +165,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .queue_max = cfg->queue_max,
         .formats = markr_import_formats(),
         .max_async_body_bytes = cfg->max_async_body_bytes,
+        .max_buffered_bytes = cfg->max_buffered_bytes,
         .admin_token = cfg->admin_token,
         .request_timeout_ms = cfg->request_timeout_ms,
         .max_connections = cfg->max_connections,

@@ -2,8 +2,9 @@
  * POST /import: checks the size and the media type here, on the loop (cheap, and a 415 is
  * not a document of ours, so it is not vaulted); copies the body, because the request's
  * buffers die with the connection while the worker may still be parsing; and runs the
- * import use case on a worker thread. h2o refuses bodies over the larger of the two
- * limits (synchronous, asynchronous) before we see them; each is checked here.
+ * import use case on a worker thread. h2o refuses bodies over MARKR_MAX_BODY_BYTES before
+ * reading them (server.c); the lower asynchronous limit, when set, is checked here, and
+ * the copy counts against MARKR_MAX_BUFFERED_BYTES (http_job.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,7 @@
 
 struct import_job {
     struct markr_http_job base;
-    char *content_type; /* owned, NUL-terminated */
-    char *body;         /* owned copy of the request body */
-    size_t len;
+    struct markr_http_body body; /* owned copy of the request body */
     struct markr_import_outcome outcome;
 };
 
@@ -63,7 +62,8 @@ static void import_run(struct markr_job *job, struct markr_services *services)
     struct import_job *self = (struct import_job *)job;
     const struct markr_import_outcome *o = &self->outcome;
 
-    markr_import_document(&services->import, self->content_type, self->body, self->len, &self->outcome);
+    markr_import_document(&services->import, self->body.content_type, self->body.bytes, self->body.len,
+                          &self->outcome);
     /* Counted here, whether or not the client is still there for the answer; a failure to
      * store a document is not a refusal. */
     if (o->error.code == MARKR_OK)
@@ -72,16 +72,14 @@ static void import_run(struct markr_job *job, struct markr_services *services)
         markr_metrics_import_refused(o->error.reason);
     import_answer(self);
     /* The body copy is no longer needed: give its memory back before the answer goes out. */
-    free(self->body);
-    self->body = NULL;
+    markr_http_body_free(&self->body);
 }
 static void import_destroy(struct markr_http_job *job)
 {
     struct import_job *self = (struct import_job *)job;
 
     markr_import_outcome_free(&self->outcome);
-    free(self->content_type);
-    free(self->body);
+    markr_http_body_free(&self->body);
     free(self);
 }
 
@@ -89,7 +87,7 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
 {
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     struct import_job *job;
-    int async = markr_wants_async(req);
+    int async = markr_wants_async(req), rc;
     const struct markr_http_settings *settings = handler->settings;
 
     if (req->entity.len > (async ? settings->max_async_body_bytes : settings->max_body_bytes)) {
@@ -107,9 +105,9 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
         return markr_handle_import_async(handler->pool, req, req->headers.entries[ct].value);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
-    if (markr_http_copy_body(req, req->headers.entries[ct].value, &job->content_type, &job->body, &job->len) != 0) {
+    if ((rc = markr_http_copy_body(req, req->headers.entries[ct].value, &job->body)) != 0) {
         import_destroy(&job->base);
-        return -1;
+        return rc < 0 ? -1 : 0; /* 1: the 503 has gone out */
     }
     job->base.job.run = import_run;
     job->base.destroy = import_destroy;

@@ -42,6 +42,7 @@ static const char *reason_phrase(int status)
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Internal Server Error";
     }

@@ -25,7 +25,8 @@ struct markr_http_settings {
     unsigned workers;      /* worker threads, each with its own services */
     size_t queue_max;      /* requests waiting for a worker before 503 */
     struct markr_formats formats; /* what POST /import reads; another media type is 415 */
-    size_t max_async_body_bytes;  /* largest body of POST /import with Prefer: respond-async */
+    size_t max_async_body_bytes;  /* largest body of an asynchronous import, <= max_body_bytes */
+    size_t max_buffered_bytes;    /* bodies held by requests at once; one more is 503 */
     const char *admin_token;      /* bearer token of the admin endpoints; NULL: they answer 404 */
     uint64_t request_timeout_ms; /* to read a whole request, and to wait for the next one */
     size_t max_connections;      /* open client connections at once */

@@ -36,6 +36,8 @@ struct markr_metrics_gauges {
     uint64_t pool_in_use;   /* of those, running a job */
     uint64_t pool_waiting;  /* jobs queued for a worker */
     uint64_t connections;   /* open client connections */
+    uint64_t jobs_skipped;  /* jobs not run because their client had gone (a counter) */
+    uint64_t buffered_bytes; /* request bodies held by jobs now */
 };
 
 /* The whole exposition as text (malloc'd, *len bytes). NULL when out of memory. */

@@ -163,7 +163,18 @@ function watchImports() {
   const events = new EventSource('/events');
   events.addEventListener('open', () => { $('live').className = 'live on'; $('live').textContent = 'live'; });
   events.addEventListener('error', () => { $('live').className = 'live off'; $('live').textContent = 'reconnecting'; });
-  events.addEventListener('import', () => loadTests().catch(console.error));
+  events.addEventListener('import', scheduleTests);
+}
+
+// A burst of imports reloads the list once: the first event starts a short wait, and the
+// events during it are covered by the one reload that follows.
+let testsTimer = null;
+function scheduleTests() {
+  if (testsTimer !== null) return;
+  testsTimer = setTimeout(() => {
+    testsTimer = null;
+    loadTests().catch(console.error);
+  }, 300);
 }
 
 $('prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); loadStudents(); });

@@ -1,6 +1,7 @@
 /*
  * End to end: the dashboard views against the real server and a real database.
- * /tests page by page (a keyset cursor, every bad limit and cursor), a test's students page by page (every edge of limit and offset, both sorts and
+ * /tests page by page (a keyset cursor, every bad limit and cursor), a student's tests page
+ * by page, a test's students page by page (every edge of limit and offset, both sorts and
  * orders), a student across tests with the mean of their percentages, the histogram's
  * bands (100 % in the last band), and a clear 400 for every malformed parameter.
  */
@@ -217,6 +218,8 @@ static void tests_are_paged_by_a_keyset_cursor(void **state)
     expect_error("/tests?cursor=%ZZ", 400, "bad_cursor");
     expect_error("/tests?cursor=a%00b", 400, "bad_cursor");
     expect_error("/tests?cursor=%FF", 400, "bad_cursor"); /* not UTF-8: the database cannot compare it */
+    expect_error("/tests?cursor=%C0%80", 400, "bad_cursor"); /* an overlong NUL */
+    tests_page("/tests?cursor=%F0%9F%98%80", "", "");     /* four bytes: text, after every id here */
     expect_error("/tests?offset=1", 400, "bad_query");
     expect_error("/tests?limit", 400, "bad_query");
     snprintf(path, sizeof(path), "/tests?cursor=");
@@ -304,6 +307,38 @@ static void student_across_tests_with_mean(void **state)
     expect_error("/students/nobody", 404, "unknown_student");
     expect_error("/students/s1%00", 404, "unknown_student");
     expect_error("/students/%80", 404, "unknown_student");
+    expect_error("/students/%80?cursor=a", 404, "unknown_student");
+}
+
+/* A student's tests come a page at a time like the list of tests; the mean is of them all. */
+static void student_tests_are_paged(void **state)
+{
+    json_object *obj = get_json("/students/s1?limit=1", 200), *tests = field(obj, "tests");
+
+    assert_int_equal(json_object_array_length(tests), 1);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(tests, 0), "test_id")), "other");
+    assert_string_equal(json_object_get_string(field(obj, "next_cursor")), "other");
+    assert_true(json_object_get_double(field(obj, "mean_percent")) == 70.0);
+    json_object_put(obj);
+    obj = get_json("/students/s1?limit=1&cursor=other", 200);
+    tests = field(obj, "tests");
+    assert_int_equal(json_object_array_length(tests), 1);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(tests, 0), "test_id")), "views");
+    assert_null(field(obj, "next_cursor"));
+    json_object_put(obj);
+    /* Past the end: a known student, no rows, the same mean. */
+    obj = get_json("/students/s1?cursor=views", 200);
+    assert_int_equal(json_object_array_length(field(obj, "tests")), 0);
+    assert_true(json_object_get_double(field(obj, "mean_percent")) == 70.0);
+    json_object_put(obj);
+
+    expect_error("/students/s1?limit=0", 400, "bad_limit");
+    expect_error("/students/s1?limit=1001", 400, "bad_limit");
+    expect_error("/students/s1?cursor=", 400, "bad_cursor");
+    expect_error("/students/s1?cursor=%FF", 400, "bad_cursor");
+    expect_error("/students/s1?cursor=%ED%A0%80", 400, "bad_cursor"); /* a surrogate: not UTF-8 */
+    expect_error("/students/s1?sort=percent", 400, "bad_query");
+    expect_error("/students/nobody?cursor=a", 404, "unknown_student");
 }
 
 static void histogram_bands(void **state)
@@ -386,6 +421,7 @@ int main(void)
         cmocka_unit_test(results_pages_and_sorts),
         cmocka_unit_test(results_bad_parameters_are_400),
         cmocka_unit_test(student_across_tests_with_mean),
+        cmocka_unit_test(student_tests_are_paged),
         cmocka_unit_test(histogram_bands),
         cmocka_unit_test(views_refuse_other_methods),
     };

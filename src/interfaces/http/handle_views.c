@@ -23,7 +23,8 @@ struct view_job {
     char id[MARKR_ROUTE_ID_MAX + 1];
     size_t id_len;
     struct markr_results_page page;
-    struct markr_tests_page tests_page; /* its cursor points into id */
+    struct markr_tests_page tests_page; /* GET /tests and /students: its cursor points into cursor */
+    char cursor[MARKR_TEXT_MAX + 2];    /* one byte more than an id, so that the use case refuses more */
     unsigned bins;
     json_object *rows; /* filled by the visitors during run */
     struct markr_error error;
@@ -135,12 +136,17 @@ static void view_run(struct markr_job *base, struct markr_services *services)
         json_object_object_add(body, "order", json_object_new_string(job->page.descending ? "desc" : "asc"));
         json_object_object_add(body, "results", json_object_get(job->rows));
         break;
-    case VIEW_STUDENT:
-        job->rc = markr_get_student(views, job->id, job->id_len, visit_row, job, &mean, &job->error);
+    case VIEW_STUDENT: {
+        char next[MARKR_TEXT_MAX + 1];
+
+        job->rc = markr_get_student(views, job->id, job->id_len, &job->tests_page, visit_row, job, &mean, next,
+                                    &job->error);
         json_object_object_add(body, "student_number", id_string(job));
         json_object_object_add(body, "mean_percent", markr_json_percent(mean));
         json_object_object_add(body, "tests", json_object_get(job->rows));
+        json_object_object_add(body, "next_cursor", next[0] != '\0' ? json_object_new_string(next) : NULL);
         break;
+    }
     case VIEW_HISTOGRAM: {
         uint64_t counts[MARKR_HISTOGRAM_BINS_MAX];
 
@@ -204,32 +210,47 @@ static int start(struct markr_worker_pool *pool, h2o_req_t *req, struct view_job
     return 0;
 }
 
-int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+/* The job of a list in test id order (GET /tests, /students/{n}), its limit and cursor read
+ * from the query, which takes nothing else. NULL after answering 400 (*refused set) or when
+ * out of memory. */
+static struct view_job *new_list_job(enum view_kind kind, h2o_req_t *req, const struct markr_route_match *match,
+                                     int *refused)
 {
     static const char *const known[] = {"limit", "cursor", NULL};
-    struct markr_tests_page page = {0};
-    char cursor[MARKR_TEXT_MAX + 2];
+    struct view_job *job;
     size_t cursor_len = 0;
     int found;
-    struct view_job *job;
 
+    *refused = 1;
     if (!markr_query_only(req->path.base, req->path.len, known))
-        return bad_param(req, "bad_query", "GET /tests takes limit and cursor");
-    if (query_number(req, "limit", MARKR_PAGE_LIMIT_DEFAULT, &page.limit) != 0)
-        return bad_param(req, "bad_limit", "limit must be an integer from 1 to 1000");
-    /* One byte more than an id can hold, so that the use case refuses a longer one. */
-    if ((found = markr_query_get(req->path.base, req->path.len, "cursor", cursor, sizeof(cursor) - 1, &cursor_len)) < 0)
-        return bad_param(req, "bad_cursor", "cursor must be the next_cursor of a previous page");
-    if ((job = new_job(VIEW_TESTS, match)) == NULL)
-        return -1;
-    if (found == 1) {
-        memcpy(job->id, cursor, cursor_len);
-        job->id_len = cursor_len;
-        page.after = job->id;
-        page.after_len = cursor_len;
+        return bad_param(req, "bad_query", "this list takes limit and cursor"), NULL;
+    if ((job = new_job(kind, match)) == NULL) {
+        *refused = 0;
+        return NULL;
     }
-    job->tests_page = page;
-    return start(handler->pool, req, job);
+    if (query_number(req, "limit", MARKR_PAGE_LIMIT_DEFAULT, &job->tests_page.limit) != 0) {
+        free(job);
+        return bad_param(req, "bad_limit", "limit must be an integer from 1 to 1000"), NULL;
+    }
+    found = markr_query_get(req->path.base, req->path.len, "cursor", job->cursor, sizeof(job->cursor) - 1, &cursor_len);
+    if (found < 0) {
+        free(job);
+        return bad_param(req, "bad_cursor", "cursor must be the next_cursor of a previous page"), NULL;
+    }
+    if (found == 1) {
+        job->tests_page.after = job->cursor;
+        job->tests_page.after_len = cursor_len;
+    }
+    *refused = 0;
+    return job;
+}
+
+int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    int refused;
+    struct view_job *job = new_list_job(VIEW_TESTS, req, match, &refused);
+
+    return refused ? 0 : start(handler->pool, req, job);
 }
 
 int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
@@ -262,7 +283,10 @@ int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, con
 
 int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    return start(handler->pool, req, new_job(VIEW_STUDENT, match));
+    int refused;
+    struct view_job *job = new_list_job(VIEW_STUDENT, req, match, &refused);
+
+    return refused ? 0 : start(handler->pool, req, job);
 }
 
 int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)

@@ -4,7 +4,9 @@
 
 const PAGE = 25;
 const BINS = 10;
-const state = { test: null, stream: null, offset: 0, total: 0, sort: 'percent', order: 'desc' };
+const TEST_PAGE = 100;
+const state = { test: null, stream: null, offset: 0, total: 0, sort: 'percent', order: 'desc',
+  testPages: 1, testsCursor: null };
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
 
@@ -54,25 +56,56 @@ function fmt(x) {
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
 
-async function loadTests() {
-  const { tests } = await getJSON('/tests');
+function testItem(t) {
+  const li = document.createElement('li');
+  const b = document.createElement('button');
+  b.dataset.testId = t.test_id;
+  b.setAttribute('aria-current', String(t.test_id === state.test));
+  const name = document.createElement('span');
+  name.textContent = t.test_id;
+  const n = document.createElement('span');
+  n.className = 'n';
+  n.textContent = t.students;
+  b.append(name, n);
+  b.addEventListener('click', () => choose(t.test_id));
+  li.append(b);
+  return li;
+}
+
+// GET /tests comes a page at a time (keyset cursor). The list shows the pages asked for so
+// far; "More tests" asks for the next; an import reloads the same number of pages, no more.
+async function fetchTestPages(pages) {
+  const tests = [];
+  let cursor = null;
+  for (let i = 0; i < pages; i++) {
+    const query = `limit=${TEST_PAGE}` + (cursor !== null ? `&cursor=${enc(cursor)}` : '');
+    const page = await getJSON(`/tests?${query}`);
+    tests.push(...page.tests);
+    cursor = page.next_cursor;
+    if (cursor === null) break;
+  }
+  return { tests, cursor };
+}
+
+function showTests(tests, cursor, append) {
   const list = $('tests');
-  list.replaceChildren(...tests.map((t) => {
-    const li = document.createElement('li');
-    const b = document.createElement('button');
-    b.dataset.testId = t.test_id;
-    b.setAttribute('aria-current', String(t.test_id === state.test));
-    const name = document.createElement('span');
-    name.textContent = t.test_id;
-    const n = document.createElement('span');
-    n.className = 'n';
-    n.textContent = t.students;
-    b.append(name, n);
-    b.addEventListener('click', () => choose(t.test_id));
-    li.append(b);
-    return li;
-  }));
-  $('no-tests').hidden = tests.length !== 0;
+  if (append) list.append(...tests.map(testItem));
+  else list.replaceChildren(...tests.map(testItem));
+  state.testsCursor = cursor;
+  $('more-tests').hidden = cursor === null;
+  $('no-tests').hidden = list.children.length !== 0;
+}
+
+async function loadTests() {
+  const { tests, cursor } = await fetchTestPages(state.testPages);
+  showTests(tests, cursor, false);
+}
+
+async function loadMoreTests() {
+  if (state.testsCursor === null) return;
+  const page = await getJSON(`/tests?limit=${TEST_PAGE}&cursor=${enc(state.testsCursor)}`);
+  state.testPages += 1;
+  showTests(page.tests, page.next_cursor, true);
 }
 
 function showFigures(a) {
@@ -166,7 +199,18 @@ function watchImports() {
   const events = new EventSource('/events');
   events.addEventListener('open', () => { $('live').className = 'live on'; $('live').textContent = 'live'; });
   events.addEventListener('error', () => { $('live').className = 'live off'; $('live').textContent = 'reconnecting'; });
-  events.addEventListener('import', () => loadTests().catch(console.error));
+  events.addEventListener('import', scheduleTests);
+}
+
+// A burst of imports reloads the list once: the first event starts a short wait, and the
+// events during it are covered by the one reload that follows.
+let testsTimer = null;
+function scheduleTests() {
+  if (testsTimer !== null) return;
+  testsTimer = setTimeout(() => {
+    testsTimer = null;
+    loadTests().catch(console.error);
+  }, 300);
 }
 
 $('prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); loadStudents(); });
@@ -181,4 +225,5 @@ for (const b of document.querySelectorAll('th button')) {
   });
 }
 watchImports();
+$('more-tests').addEventListener('click', () => loadMoreTests().catch(console.error));
 loadTests().catch(console.error);

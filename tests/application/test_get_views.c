@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "application/views.h"
@@ -22,17 +24,31 @@ struct fake {
     char id[300];
     size_t id_len;
     int fail; /* answer MARKR_ERR_UNAVAILABLE */
+    unsigned tests;       /* the store holds tests "t001" to this one (1 when 0) */
+    uint64_t tests_limit; /* as the reader received them */
+    int tests_after;      /* the number of the cursor's test, 0 without a cursor */
+    unsigned student_tests; /* the student's tests, t001 to this one; 0: unknown student */
 };
 
-static int fake_tests(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err)
+/* Tests t001, t002... in id order, those after the cursor, at most limit of them. */
+static int fake_tests(void *ctx, const char *after, size_t after_len, uint64_t limit, markr_test_visitor visit,
+                      void *arg, struct markr_error *err)
 {
     struct fake *f = ctx;
-    struct markr_test_summary t = {.test_id = "t1", .students = 3, .last_change = "2026-01-01T00:00:00.000000Z"};
+    unsigned n = f->tests != 0 ? f->tests : 1;
+    char id[8];
 
     ++f->calls;
+    f->tests_limit = limit;
+    f->tests_after = after != NULL ? atoi(after + 1) : 0;
     if (f->fail)
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "down");
-    visit(arg, &t);
+    for (unsigned i = (unsigned)f->tests_after + 1; i <= n && limit-- > 0; ++i) {
+        struct markr_test_summary t = {.test_id = id, .students = 3, .last_change = "2026-01-01T00:00:00.000000Z"};
+
+        snprintf(id, sizeof(id), "t%03u", i);
+        visit(arg, &t);
+    }
     return 0;
 }
 
@@ -51,16 +67,28 @@ static int fake_results(void *ctx, const char *id, size_t len, const struct mark
     return 0;
 }
 
-static int fake_student(void *ctx, const char *id, size_t len, markr_row_visitor visit, void *arg, double *mean,
-                        struct markr_error *err)
+/* Unknown, unless the store holds student_tests tests for them (t001, t002...). */
+static int fake_student(void *ctx, const char *id, size_t len, const char *after, size_t after_len, uint64_t limit,
+                        markr_row_visitor visit, void *arg, double *mean, struct markr_error *err)
 {
     struct fake *f = ctx;
+    char test[8];
 
     ++f->calls;
     memcpy(f->id, id, len);
     f->id_len = len;
+    f->tests_limit = limit;
+    f->tests_after = after != NULL ? atoi(after + 1) : 0;
     *mean = 42.5;
-    return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_student", "no results for that student number");
+    if (f->student_tests == 0)
+        return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_student", "no results for that student number");
+    for (unsigned i = (unsigned)f->tests_after + 1; i <= f->student_tests && limit-- > 0; ++i) {
+        struct markr_result_row row = {.test_id = test, .student_number = "s1", .obtained = 1, .available = 2};
+
+        snprintf(test, sizeof(test), "t%03u", i);
+        visit(arg, &row);
+    }
+    return 0;
 }
 
 static int fake_histogram(void *ctx, const char *id, size_t len, unsigned bins, uint64_t *counts, uint64_t *total,
@@ -135,22 +163,23 @@ static void unstorable_ids_are_unknown_without_a_query(void **state)
     struct markr_error err;
     uint64_t total, counts[10];
     double mean;
-    char long_id[300];
+    char long_id[300], next[MARKR_TEXT_MAX + 1];
+    struct markr_tests_page tests_page = {.limit = MARKR_PAGE_LIMIT_DEFAULT};
 
     memset(long_id, 'x', sizeof(long_id));
     assert_int_equal(markr_list_results(&port, "", 0, &page, count_row, NULL, &total, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
     assert_int_equal(markr_list_results(&port, " t", 2, &page, count_row, NULL, &total, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
-    assert_int_equal(markr_get_student(&port, "a\0b", 3, count_row, NULL, &mean, &err), -1);
+    assert_int_equal(markr_get_student(&port, "a\0b", 3, &tests_page, count_row, NULL, &mean, next, &err), -1);
     assert_string_equal(err.reason, "unknown_student");
-    assert_int_equal(markr_get_student(&port, long_id, 256, count_row, NULL, &mean, &err), -1);
+    assert_int_equal(markr_get_student(&port, long_id, 256, &tests_page, count_row, NULL, &mean, next, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
     assert_int_equal(markr_get_histogram(&port, "t ", 2, 10, counts, &total, &err), -1);
     assert_string_equal(err.reason, "unknown_test");
     assert_int_equal(fake.calls, 0);
     /* 255 bytes is the longest storable id: asked. */
-    assert_int_equal(markr_get_student(&port, long_id, 255, count_row, NULL, &mean, &err), -1);
+    assert_int_equal(markr_get_student(&port, long_id, 255, &tests_page, count_row, NULL, &mean, next, &err), -1);
     assert_int_equal(fake.calls, 1);
     assert_int_equal(fake.id_len, 255);
 }
@@ -176,18 +205,114 @@ static void histogram_bins_range(void **state)
     assert_int_equal(counts[MARKR_HISTOGRAM_BINS_MAX - 1], 4);
 }
 
+static void tests_pages_follow_the_cursor(void **state)
+{
+    struct markr_tests_page page = {.limit = 2};
+    struct markr_error err;
+    char next[MARKR_TEXT_MAX + 1];
+
+    fake.tests = 5;
+    rows = 0;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), 0);
+    assert_int_equal(rows, 2);
+    assert_int_equal(fake.tests_limit, 3); /* one more, to know whether a next page exists */
+    assert_int_equal(fake.tests_after, 0);
+    assert_string_equal(next, "t002");
+    page.after = "t004";
+    page.after_len = 4;
+    rows = 0;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), 0);
+    assert_int_equal(rows, 1);
+    assert_int_equal(fake.tests_after, 4);
+    assert_string_equal(next, ""); /* the last page */
+    /* A page that ends exactly at the last test has no next page either. */
+    page.after = "t003";
+    rows = 0;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), 0);
+    assert_int_equal(rows, 2);
+    assert_string_equal(next, "");
+}
+
+static void tests_page_limits_and_cursors(void **state)
+{
+    static const char nul[] = {'a', '\0', 'b'};
+    char long_id[MARKR_TEXT_MAX + 2], next[MARKR_TEXT_MAX + 1];
+    struct markr_tests_page page = {.limit = 0};
+    struct markr_error err;
+
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
+    assert_string_equal(err.reason, "bad_limit");
+    page.limit = MARKR_PAGE_LIMIT_MAX + 1;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
+    assert_string_equal(err.reason, "bad_limit");
+    page.limit = MARKR_PAGE_LIMIT_MAX;
+    page.after = "";
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
+    assert_string_equal(err.reason, "bad_cursor");
+    assert_int_equal(err.code, MARKR_ERR_BAD_REQUEST);
+    page.after = nul;
+    page.after_len = sizeof(nul);
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
+    assert_string_equal(err.reason, "bad_cursor");
+    memset(long_id, 'x', sizeof(long_id));
+    page.after = long_id;
+    page.after_len = MARKR_TEXT_MAX + 1;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
+    assert_string_equal(err.reason, "bad_cursor");
+    assert_int_equal(fake.calls, 0); /* never asked */
+    page.after_len = MARKR_TEXT_MAX;
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), 0);
+    assert_int_equal(fake.tests_limit, MARKR_PAGE_LIMIT_MAX + 1);
+}
+
+static void student_pages_follow_the_cursor(void **state)
+{
+    struct markr_tests_page page = {.limit = 2};
+    struct markr_error err;
+    char next[MARKR_TEXT_MAX + 1];
+    double mean = 0;
+
+    fake.student_tests = 5;
+    rows = 0;
+    assert_int_equal(markr_get_student(&port, "s1", 2, &page, count_row, NULL, &mean, next, &err), 0);
+    assert_int_equal(rows, 2);
+    assert_int_equal(fake.tests_limit, 3);
+    assert_string_equal(next, "t002");
+    assert_true(mean == 42.5); /* the reader's mean, of all the student's tests */
+    page.after = "t004";
+    page.after_len = 4;
+    rows = 0;
+    assert_int_equal(markr_get_student(&port, "s1", 2, &page, count_row, NULL, &mean, next, &err), 0);
+    assert_int_equal(rows, 1);
+    assert_int_equal(fake.tests_after, 4);
+    assert_string_equal(next, "");
+    /* The same checks as the list of tests, before the reader is asked. */
+    fake.calls = 0;
+    page.limit = 0;
+    assert_int_equal(markr_get_student(&port, "s1", 2, &page, count_row, NULL, &mean, next, &err), -1);
+    assert_string_equal(err.reason, "bad_limit");
+    page.limit = 1;
+    page.after_len = 0;
+    assert_int_equal(markr_get_student(&port, "s1", 2, &page, count_row, NULL, &mean, next, &err), -1);
+    assert_string_equal(err.reason, "bad_cursor");
+    assert_int_equal(fake.calls, 0);
+}
+
 static void reader_answers_and_errors_pass_through(void **state)
 {
+    struct markr_tests_page page = {.limit = MARKR_PAGE_LIMIT_DEFAULT};
     struct markr_error err;
+    char next[MARKR_TEXT_MAX + 1];
     double mean = 0;
 
     rows = 0;
-    assert_int_equal(markr_list_tests(&port, count_test, NULL, &err), 0);
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), 0);
     assert_int_equal(rows, 1);
+    assert_string_equal(next, "");
     fake.fail = 1;
-    assert_int_equal(markr_list_tests(&port, count_test, NULL, &err), -1);
+    assert_int_equal(markr_list_tests(&port, &page, count_test, NULL, next, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
-    assert_int_equal(markr_get_student(&port, "s1", 2, count_row, NULL, &mean, &err), -1);
+    assert_int_equal(markr_get_student(&port, "s1", 2, &page, count_row, NULL, &mean, next, &err), -1);
     assert_string_equal(err.reason, "unknown_student");
 }
 
@@ -197,6 +322,9 @@ int main(void)
         cmocka_unit_test_setup(results_page_limits, setup),
         cmocka_unit_test_setup(unstorable_ids_are_unknown_without_a_query, setup),
         cmocka_unit_test_setup(histogram_bins_range, setup),
+        cmocka_unit_test_setup(tests_pages_follow_the_cursor, setup),
+        cmocka_unit_test_setup(tests_page_limits_and_cursors, setup),
+        cmocka_unit_test_setup(student_pages_follow_the_cursor, setup),
         cmocka_unit_test_setup(reader_answers_and_errors_pass_through, setup),
     };
 

@@ -1,7 +1,8 @@
 // Browser end-to-end test of the dashboard: headless Chromium (Debian's package)
 // driven by playwright-core. Usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR
 // It opens the dashboard, picks a test, imports a document through the API and waits for
-// the figures and the histogram to change on the page without reloading it; any request to
+// the figures and the histogram to change on the page without reloading it, and pages through
+// the list of tests ("More tests"); any request to
 // another host fails the test (the page must work offline). Exit status 0 means passed.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
@@ -77,6 +78,17 @@ try {
   // The list of tests follows /events: a new test appears without a reload.
   await post(doc('new-test', [['3001', 5]]));
   await page.waitForSelector('#tests button[data-test-id="new-test"]', { timeout: TIMEOUT });
+  assert.equal(await page.isHidden('#more-tests'), true); // three tests: one page
+
+  // GET /tests comes 100 at a time: with 103 tests, "More tests" brings the last 3.
+  const many = [...Array(100).keys()].map((i) => `<mcq-test-result><student-number>4001</student-number>` +
+    `<test-id>page-${String(i).padStart(3, '0')}</test-id><summary-marks available="20" obtained="10"/></mcq-test-result>`);
+  await post(`<mcq-test-results>${many.join('')}</mcq-test-results>`);
+  await page.waitForSelector('#more-tests:not([hidden])', { timeout: TIMEOUT });
+  assert.equal(await page.locator('#tests li').count(), 100);
+  await page.click('#more-tests', { timeout: TIMEOUT });
+  await page.waitForFunction(() => document.querySelectorAll('#tests li').length === 103, null, { timeout: TIMEOUT });
+  assert.equal(await page.isHidden('#more-tests'), true);
 
   await page.screenshot({ path: path.join(shots, 'dashboard-laptop.png'), fullPage: true });
   await page.setViewportSize({ width: 3840, height: 2160 }); // a wall screen

@@ -1,6 +1,7 @@
 /*
  * End to end: the dashboard views against the real server and a real database.
- * /tests, a test's students page by page (every edge of limit and offset, both sorts and
+ * /tests page by page (a keyset cursor, every bad limit and cursor), a student's tests page
+ * by page, a test's students page by page (every edge of limit and offset, both sorts and
  * orders), a student across tests with the mean of their percentages, the histogram's
  * bands (100 % in the last band), and a clear 400 for every malformed parameter.
  */
@@ -172,6 +173,63 @@ static void tests_lists_every_test_with_count_and_last_change(void **state)
     json_object_put(obj);
 }
 
+/* The test ids of a page of GET /tests, joined by commas, and its next_cursor ("" for null). */
+static void tests_page(const char *path, const char *expected, const char *expected_next)
+{
+    json_object *obj = get_json(path, 200), *tests = field_of(obj, obj, "tests");
+    json_object *next = field_of(obj, obj, "next_cursor");
+    char joined[256] = "";
+    const char *next_text = next != NULL ? json_object_get_string(next) : "";
+    int failed;
+
+    for (size_t i = 0; i < json_object_array_length(tests); ++i) {
+        json_object *id = field_of(obj, json_object_array_get_idx(tests, i), "test_id");
+
+        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", i != 0 ? "," : "",
+                 json_object_get_string(id));
+    }
+    failed = strcmp(joined, expected) != 0 || strcmp(next_text, expected_next) != 0;
+    if (failed)
+        print_error("ERROR: GET %s: tests \"%s\" next \"%s\", expected \"%s\" next \"%s\"\n", path, joined, next_text,
+                    expected, expected_next);
+    json_object_put(obj);
+    if (failed)
+        fail();
+}
+
+static void tests_are_paged_by_a_keyset_cursor(void **state)
+{
+    char path[400];
+
+    tests_page("/tests", "other,views", ""); /* the default limit holds both: no next page */
+    tests_page("/tests?limit=1", "other", "other");
+    tests_page("/tests?limit=1&cursor=other", "views", ""); /* the last page */
+    tests_page("/tests?limit=1&cursor=views", "", "");
+    tests_page("/tests?limit=2", "other,views", ""); /* a page ending on the last test */
+    tests_page("/tests?cursor=a", "other,views", "");      /* a cursor need not be a test */
+    tests_page("/tests?cursor=p&limit=1000", "views", "");
+    tests_page("/tests?cursor=%E2%82%AC", "", "");         /* any text sorts somewhere */
+
+    expect_error("/tests?limit=0", 400, "bad_limit");
+    expect_error("/tests?limit=1001", 400, "bad_limit");
+    expect_error("/tests?limit=ten", 400, "bad_limit");
+    expect_error("/tests?limit=", 400, "bad_limit");
+    expect_error("/tests?cursor=", 400, "bad_cursor");
+    expect_error("/tests?cursor=%ZZ", 400, "bad_cursor");
+    expect_error("/tests?cursor=a%00b", 400, "bad_cursor");
+    expect_error("/tests?cursor=%FF", 400, "bad_cursor"); /* not UTF-8: the database cannot compare it */
+    expect_error("/tests?cursor=%C0%80", 400, "bad_cursor"); /* an overlong NUL */
+    tests_page("/tests?cursor=%F0%9F%98%80", "", "");     /* four bytes: text, after every id here */
+    expect_error("/tests?offset=1", 400, "bad_query");
+    expect_error("/tests?limit", 400, "bad_query");
+    snprintf(path, sizeof(path), "/tests?cursor=");
+    memset(path + strlen(path), 'x', 256); /* one byte over the longest test id */
+    path[strlen("/tests?cursor=") + 256] = '\0';
+    expect_error(path, 400, "bad_cursor");
+    path[strlen("/tests?cursor=") + 255] = '\0';
+    tests_page(path, "", "");
+}
+
 static void results_rows_carry_names_marks_and_percent(void **state)
 {
     json_object *obj = get_json("/results/views?limit=1", 200), *row;
@@ -249,6 +307,38 @@ static void student_across_tests_with_mean(void **state)
     expect_error("/students/nobody", 404, "unknown_student");
     expect_error("/students/s1%00", 404, "unknown_student");
     expect_error("/students/%80", 404, "unknown_student");
+    expect_error("/students/%80?cursor=a", 404, "unknown_student");
+}
+
+/* A student's tests come a page at a time like the list of tests; the mean is of them all. */
+static void student_tests_are_paged(void **state)
+{
+    json_object *obj = get_json("/students/s1?limit=1", 200), *tests = field(obj, "tests");
+
+    assert_int_equal(json_object_array_length(tests), 1);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(tests, 0), "test_id")), "other");
+    assert_string_equal(json_object_get_string(field(obj, "next_cursor")), "other");
+    assert_true(json_object_get_double(field(obj, "mean_percent")) == 70.0);
+    json_object_put(obj);
+    obj = get_json("/students/s1?limit=1&cursor=other", 200);
+    tests = field(obj, "tests");
+    assert_int_equal(json_object_array_length(tests), 1);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(tests, 0), "test_id")), "views");
+    assert_null(field(obj, "next_cursor"));
+    json_object_put(obj);
+    /* Past the end: a known student, no rows, the same mean. */
+    obj = get_json("/students/s1?cursor=views", 200);
+    assert_int_equal(json_object_array_length(field(obj, "tests")), 0);
+    assert_true(json_object_get_double(field(obj, "mean_percent")) == 70.0);
+    json_object_put(obj);
+
+    expect_error("/students/s1?limit=0", 400, "bad_limit");
+    expect_error("/students/s1?limit=1001", 400, "bad_limit");
+    expect_error("/students/s1?cursor=", 400, "bad_cursor");
+    expect_error("/students/s1?cursor=%FF", 400, "bad_cursor");
+    expect_error("/students/s1?cursor=%ED%A0%80", 400, "bad_cursor"); /* a surrogate: not UTF-8 */
+    expect_error("/students/s1?sort=percent", 400, "bad_query");
+    expect_error("/students/nobody?cursor=a", 404, "unknown_student");
 }
 
 static void histogram_bands(void **state)
@@ -326,10 +416,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tests_lists_every_test_with_count_and_last_change),
+        cmocka_unit_test(tests_are_paged_by_a_keyset_cursor),
         cmocka_unit_test(results_rows_carry_names_marks_and_percent),
         cmocka_unit_test(results_pages_and_sorts),
         cmocka_unit_test(results_bad_parameters_are_400),
         cmocka_unit_test(student_across_tests_with_mean),
+        cmocka_unit_test(student_tests_are_paged),
         cmocka_unit_test(histogram_bands),
         cmocka_unit_test(views_refuse_other_methods),
     };

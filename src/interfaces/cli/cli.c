@@ -182,6 +182,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .max_async_body_bytes = cfg->max_async_body_bytes,
         .access = {.readers = cfg->reader_tokens, .operators = cfg->operator_tokens, .admin_token = cfg->admin_token},
         .import_allow = cfg->import_allow,
+        .max_buffered_bytes = cfg->max_buffered_bytes,
         .request_timeout_ms = cfg->request_timeout_ms,
         .max_connections = cfg->max_connections,
         .max_header_bytes = cfg->max_header_bytes,

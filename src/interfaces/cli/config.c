@@ -264,10 +264,26 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
         return -1;
     cfg->queue_max = (size_t)n;
     /* The import vault */
-    if (read_number("MARKR_MAX_ASYNC_BODY_BYTES", MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES, 1, MARKR_MAX_ASYNC_BODY_CAP, &n,
+    if (read_number("MARKR_MAX_ASYNC_BODY_BYTES", cfg->max_body_bytes, 1, MARKR_MAX_ASYNC_BODY_CAP, &n, errbuf,
+                    errlen) != 0)
+        return -1;
+    /* Every body is read up to MARKR_MAX_BODY_BYTES before a handler can tell whether it is
+     * asynchronous (ADR 0016): a higher asynchronous limit could never apply. */
+    if (n > cfg->max_body_bytes) {
+        snprintf(errbuf, errlen, "MARKR_MAX_ASYNC_BODY_BYTES: %llu is above MARKR_MAX_BODY_BYTES (%zu), which bounds every body",
+                 n, cfg->max_body_bytes);
+        return -1;
+    }
+    cfg->max_async_body_bytes = (size_t)n;
+    if (read_number("MARKR_MAX_BUFFERED_BYTES", MARKR_DEFAULT_MAX_BUFFERED_BYTES, 1, MARKR_MAX_BUFFERED_BYTES_CAP, &n,
                     errbuf, errlen) != 0)
         return -1;
-    cfg->max_async_body_bytes = (size_t)n;
+    if (n < cfg->max_body_bytes) {
+        snprintf(errbuf, errlen, "MARKR_MAX_BUFFERED_BYTES: %llu is below MARKR_MAX_BODY_BYTES (%zu): the largest body would never fit",
+                 n, cfg->max_body_bytes);
+        return -1;
+    }
+    cfg->max_buffered_bytes = (size_t)n;
     if (read_number("MARKR_QUEUE_RUNNERS", MARKR_DEFAULT_QUEUE_RUNNERS, 0, 16, &n, errbuf, errlen) != 0)
         return -1;
     cfg->queue_runners = (unsigned)n;

@@ -20,10 +20,12 @@
 #define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
 #define MARKR_DEFAULT_WORKERS 4
 #define MARKR_DEFAULT_QUEUE_MAX 1024
-/* Asynchronous imports (ADR 0011). The cap stays well below PostgreSQL's 1 GB
- * limit on one bytea value and one protocol message. */
-#define MARKR_DEFAULT_MAX_ASYNC_BODY_BYTES (256u * 1024 * 1024)
-#define MARKR_MAX_ASYNC_BODY_CAP (512ull * 1024 * 1024)
+/* Asynchronous imports (ADR 0011): by default the one body limit, MARKR_MAX_BODY_BYTES,
+ * which they may only lower (ADR 0016). */
+#define MARKR_MAX_ASYNC_BODY_CAP MARKR_MAX_BODY_BYTES_LIMIT
+/* Bodies held at once by the requests in progress. */
+#define MARKR_DEFAULT_MAX_BUFFERED_BYTES (1024ull * 1024 * 1024)
+#define MARKR_MAX_BUFFERED_BYTES_CAP (1ull << 40)
 #define MARKR_DEFAULT_QUEUE_RUNNERS 1
 /* Limits, logs and shutdown (ADR 0016) */
 #define MARKR_DEFAULT_REQUEST_TIMEOUT_MS 60000
@@ -45,7 +47,8 @@ struct markr_config {
     size_t queue_max;
     const char *migrations_dir; /* borrowed from the environment or a default */
     /* The import vault */
-    size_t max_async_body_bytes; /* largest body of an asynchronous import */
+    size_t max_async_body_bytes; /* largest body of an asynchronous import, <= max_body_bytes */
+    size_t max_buffered_bytes;   /* MARKR_MAX_BUFFERED_BYTES, >= max_body_bytes */
     unsigned queue_runners;      /* threads processing queued imports; 0: none here */
     const char *admin_token;     /* MARKR_ADMIN_TOKEN; NULL: admin endpoints answer 404 */
     /* Access control (ADR 0021); empty lists when unset. Tokens point into the environment. */

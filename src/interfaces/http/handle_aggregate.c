@@ -25,20 +25,10 @@ static void aggregate_run(struct markr_job *job, struct markr_services *services
 
     self->rc = markr_get_aggregate(&services->results, self->test_id, self->test_id_len, &self->aggregate,
                                    &self->error);
-}
-
-static void aggregate_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct aggregate_job *self = (struct aggregate_job *)job;
-    const struct markr_aggregate *a = &self->aggregate;
-    json_object *body;
-
-    if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
-        return;
-    }
-    body = markr_aggregate_json(a);
-    markr_http_send_json(req, 200, body);
+    if (self->rc != 0)
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
+    else
+        markr_http_answer_json(&self->base.answer, 200, markr_aggregate_json(&self->aggregate));
 }
 
 static void aggregate_destroy(struct markr_http_job *job)
@@ -55,7 +45,6 @@ int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const
     memcpy(job->test_id, match->id, match->id_len);
     job->test_id_len = match->id_len;
     job->base.job.run = aggregate_run;
-    job->base.respond = aggregate_respond;
     job->base.destroy = aggregate_destroy;
     markr_http_job_start(&job->base, req, pool);
     return 0;

@@ -28,21 +28,15 @@ static void ready_run(struct markr_job *job, struct markr_services *services)
 {
     struct ready_job *self = (struct ready_job *)job;
 
-    self->rc = markr_check_readiness(&services->readiness, &self->error);
-}
-
-static void ready_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct ready_job *self = (struct ready_job *)job;
     json_object *body;
 
-    if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
+    if ((self->rc = markr_check_readiness(&services->readiness, &self->error)) != 0) {
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
         return;
     }
     body = json_object_new_object();
     json_object_object_add(body, "status", markr_json_string("READY"));
-    markr_http_send_json(req, 200, body);
+    markr_http_answer_json(&self->base.answer, 200, body);
 }
 
 static void ready_destroy(struct markr_http_job *job)
@@ -57,7 +51,6 @@ int markr_handle_ready(struct markr_http_handler *handler, h2o_req_t *req, const
     if (job == NULL)
         return -1;
     job->base.job.run = ready_run;
-    job->base.respond = ready_respond;
     job->base.destroy = ready_destroy;
     markr_http_job_start(&job->base, req, handler->pool);
     return 0;

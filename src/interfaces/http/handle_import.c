@@ -4,8 +4,9 @@
  * at most an allowed charset is stored, since the stored value is served again later.
  * Copies the body, because the request's buffers die with the connection while the worker
  * may still be parsing, and runs the import use case on a worker thread. h2o refuses bodies
- * over the larger of the two limits (synchronous, asynchronous) before we see them; each is
- * checked here.
+ * over MARKR_MAX_BODY_BYTES before reading them (server.c); the lower asynchronous limit,
+ * when set, is checked here, and the copy counts against MARKR_MAX_BUFFERED_BYTES
+ * (http_job.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,7 @@
 
 struct import_job {
     struct markr_http_job base;
-    char *content_type; /* owned, NUL-terminated */
-    char *body;         /* owned copy of the request body */
-    size_t len;
+    struct markr_http_body body; /* owned copy of the request body */
     struct markr_import_outcome outcome;
 };
 
@@ -42,30 +41,14 @@ static void refuse_media_type(h2o_req_t *req, const struct markr_formats *format
     markr_http_send_problem(req, 415, "unsupported_media_type", message);
 }
 
-static void import_run(struct markr_job *job, struct markr_services *services)
+/* The answer, on the worker. */
+static void import_answer(struct import_job *self)
 {
-    struct import_job *self = (struct import_job *)job;
-    const struct markr_import_outcome *o = &self->outcome;
-
-    markr_import_document(&services->import, self->content_type, self->body, self->len, &self->outcome);
-    /* Counted here, whether or not the client is still there for the answer; a failure to
-     * store a document is not a refusal. */
-    if (o->error.code == MARKR_OK)
-        markr_metrics_import_accepted(o->results, o->marks);
-    else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
-        markr_metrics_import_refused(o->error.reason);
-}
-
-static void import_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct import_job *self = (struct import_job *)job;
     const struct markr_import_outcome *o = &self->outcome;
     json_object *body, *tests;
-    char location[48];
-    int n;
 
     if (o->error.code != MARKR_OK) {
-        markr_http_send_error(req, &o->error, o->import_id);
+        markr_http_answer_error(&self->base.answer, &o->error, o->import_id);
         return;
     }
     body = json_object_new_object();
@@ -76,19 +59,34 @@ static void import_respond(struct markr_http_job *job, h2o_req_t *req)
     for (size_t i = 0; i < o->test_count; ++i)
         json_object_array_add(tests, markr_json_string(o->tests[i]));
     json_object_object_add(body, "tests", tests);
-    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)o->import_id);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
-                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
-    markr_http_send_json(req, 201, body);
+    snprintf(self->base.answer.location, sizeof(self->base.answer.location), "/imports/%lld",
+             (long long)o->import_id);
+    markr_http_answer_json(&self->base.answer, 201, body);
 }
 
+static void import_run(struct markr_job *job, struct markr_services *services)
+{
+    struct import_job *self = (struct import_job *)job;
+    const struct markr_import_outcome *o = &self->outcome;
+
+    markr_import_document(&services->import, self->body.content_type, self->body.bytes, self->body.len,
+                          &self->outcome);
+    /* Counted here, whether or not the client is still there for the answer; a failure to
+     * store a document is not a refusal. */
+    if (o->error.code == MARKR_OK)
+        markr_metrics_import_accepted(o->results, o->marks);
+    else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
+        markr_metrics_import_refused(o->error.reason);
+    import_answer(self);
+    /* The body copy is no longer needed: give its memory back before the answer goes out. */
+    markr_http_body_free(&self->body);
+}
 static void import_destroy(struct markr_http_job *job)
 {
     struct import_job *self = (struct import_job *)job;
 
     markr_import_outcome_free(&self->outcome);
-    free(self->content_type);
-    free(self->body);
+    markr_http_body_free(&self->body);
     free(self);
 }
 
@@ -99,7 +97,7 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
     char charset[MARKR_CHARSET_MAX];
     enum markr_content_type_verdict verdict;
     struct import_job *job;
-    int async = markr_wants_async(req);
+    int async = markr_wants_async(req), rc;
     const struct markr_http_settings *settings = handler->settings;
 
     if (req->entity.len > (async ? settings->max_async_body_bytes : settings->max_body_bytes)) {
@@ -125,12 +123,11 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
         return markr_handle_import_async(handler->pool, req, req->headers.entries[ct].value);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
-    if (markr_http_copy_body(req, req->headers.entries[ct].value, &job->content_type, &job->body, &job->len) != 0) {
+    if ((rc = markr_http_copy_body(req, req->headers.entries[ct].value, &job->body)) != 0) {
         import_destroy(&job->base);
-        return -1;
+        return rc < 0 ? -1 : 0; /* 1: the 503 has gone out */
     }
     job->base.job.run = import_run;
-    job->base.respond = import_respond;
     job->base.destroy = import_destroy;
     markr_http_job_start(&job->base, req, handler->pool);
     return 0;

@@ -2,7 +2,7 @@
  * POST /import with `Prefer: respond-async` (ADR 0011): the document is stored in the vault
  * as 'queued' and answered 202 with Location /imports/{id} as soon as it is durable; a
  * queue runner (queue_runner.c) of any server sharing the database then judges it. Its
- * bound is MARKR_MAX_ASYNC_BODY_BYTES instead of MARKR_MAX_BODY_BYTES.
+ * bound is MARKR_MAX_ASYNC_BODY_BYTES, which can only lower MARKR_MAX_BODY_BYTES.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +15,7 @@
 
 struct async_job {
     struct markr_http_job base;
-    char *content_type;
-    char *body;
-    size_t len;
+    struct markr_http_body body;
     int64_t import_id;
     struct markr_error error;
     int rc;
@@ -42,60 +40,50 @@ int markr_wants_async(h2o_req_t *req)
 static void async_run(struct markr_job *job, struct markr_services *services)
 {
     struct async_job *self = (struct async_job *)job;
+    json_object *body;
 
     markr_error_clear(&self->error);
-    self->rc = markr_enqueue_import(&services->queue, self->content_type, self->body, self->len, &self->import_id,
+    self->rc = markr_enqueue_import(&services->queue, self->body.content_type, self->body.bytes, self->body.len,
+                                    &self->import_id,
                                     &self->error);
     /* The copy is no longer needed: give its memory back before the answer goes out. */
-    free(self->body);
-    self->body = NULL;
-}
-
-static void async_respond(struct markr_http_job *job, h2o_req_t *req)
-{
-    struct async_job *self = (struct async_job *)job;
-    json_object *body;
-    char location[48];
-    int n;
-
+    markr_http_body_free(&self->body);
     if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
         return;
     }
-    n = snprintf(location, sizeof(location), "/imports/%lld", (long long)self->import_id);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL,
-                   h2o_strdup(&req->pool, location, (size_t)n).base, (size_t)n);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
     body = json_object_new_object();
     json_object_object_add(body, "import_id", json_object_new_int64(self->import_id));
     json_object_object_add(body, "status", markr_json_string("queued"));
-    markr_http_send_json(req, 202, body);
+    snprintf(self->base.answer.location, sizeof(self->base.answer.location), "/imports/%lld",
+             (long long)self->import_id);
+    self->base.answer.retry_after = 1;
+    markr_http_answer_json(&self->base.answer, 202, body);
 }
 
 static void async_destroy(struct markr_http_job *job)
 {
     struct async_job *self = (struct async_job *)job;
 
-    free(self->content_type);
-    free(self->body);
+    markr_http_body_free(&self->body);
     free(self);
 }
 
 int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type)
 {
     struct async_job *job = calloc(1, sizeof(*job));
+    int rc;
 
     if (job == NULL)
         return -1;
     /* The worker streams the body to PostgreSQL as chunks (COPY, no second copy in libpq;
      * ADR 0018) but still from a copy of its own, since the client may leave while it is
      * still sending (markr_http_copy_body). */
-    if (markr_http_copy_body(req, content_type, &job->content_type, &job->body, &job->len) != 0) {
+    if ((rc = markr_http_copy_body(req, content_type, &job->body)) != 0) {
         async_destroy(&job->base);
-        return -1;
+        return rc < 0 ? -1 : 0; /* 1: the 503 has gone out */
     }
     job->base.job.run = async_run;
-    job->base.respond = async_respond;
     job->base.destroy = async_destroy;
     markr_http_job_start(&job->base, req, pool);
     return 0;

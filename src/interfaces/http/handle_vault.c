@@ -98,6 +98,9 @@ struct vault_job {
     struct markr_reprocess_report report;
 };
 
+static void vault_answer(struct vault_job *self);
+
+/* On the worker: the use case, then the JSON answer. */
 static void vault_run(struct markr_job *job, struct markr_services *services)
 {
     struct vault_job *self = (struct vault_job *)job;
@@ -118,6 +121,7 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
         break;
     }
+    vault_answer(self);
 }
 
 static json_object *conflicts_json(const struct vault_job *self)
@@ -163,13 +167,13 @@ static json_object *report_json(const struct vault_job *self)
     return o;
 }
 
-static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
+/* The answer, built, serialised and freed on the worker. */
+static void vault_answer(struct vault_job *self)
 {
-    struct vault_job *self = (struct vault_job *)job;
     json_object *body;
 
     if (self->rc != 0) {
-        markr_http_send_error(req, &self->error, 0);
+        markr_http_answer_error(&self->base.answer, &self->error, 0);
         return;
     }
     switch (self->kind) {
@@ -197,7 +201,7 @@ static void vault_respond(struct markr_http_job *job, h2o_req_t *req)
         body = report_json(self);
         break;
     }
-    markr_http_send_json(req, 200, body);
+    markr_http_answer_json(&self->base.answer, 200, body);
 }
 
 static void vault_destroy(struct markr_http_job *job)
@@ -270,7 +274,7 @@ static struct vault_job *new_job(enum vault_kind kind)
         return NULL;
     job->kind = kind;
     job->base.job.run = vault_run;
-    job->base.respond = vault_respond;
+    job->base.respond = NULL; /* sends job->base.answer */
     job->base.destroy = vault_destroy;
     return job;
 }

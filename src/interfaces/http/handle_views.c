@@ -1,13 +1,15 @@
 /*
  * The dashboard's views: GET /tests, /results/{test-id}, /students/{student-number}
  * and /results/{test-id}/histogram. Query parameters are read here (a malformed one is a 400
- * before any work is queued); ranges are checked by the use cases; the JSON body is built on
- * the worker thread from the rows the views reader visits, so no list is copied twice.
+ * before any work is queued); ranges are checked by the use cases; the JSON body is built,
+ * serialised and freed on the worker thread from the rows the views reader visits, so no
+ * list is copied twice and the loop only sends the bytes.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "application/views.h"
+#include "domain/result.h"
 #include "handlers.h"
 #include "http_job.h"
 #include "query.h"
@@ -21,9 +23,10 @@ struct view_job {
     char id[MARKR_ROUTE_ID_MAX + 1];
     size_t id_len;
     struct markr_results_page page;
+    struct markr_tests_page tests_page; /* GET /tests and /students: its cursor points into cursor */
+    char cursor[MARKR_TEXT_MAX + 2];    /* one byte more than an id, so that the use case refuses more */
     unsigned bins;
-    json_object *body; /* built by run; owned by the job until sent */
-    json_object *rows;
+    json_object *rows; /* filled by the visitors during run */
     struct markr_error error;
     int rc;
 };
@@ -110,31 +113,40 @@ static void view_run(struct markr_job *base, struct markr_services *services)
     const struct markr_views_reader *views = &services->views;
     uint64_t total = 0;
     double mean = 0;
+    json_object *body = json_object_new_object();
 
     job->rows = json_object_new_array();
-    job->body = json_object_new_object();
     switch (job->kind) {
-    case VIEW_TESTS:
-        job->rc = markr_list_tests(views, visit_test, job, &job->error);
-        json_object_object_add(job->body, "tests", json_object_get(job->rows));
+    case VIEW_TESTS: {
+        char next[MARKR_TEXT_MAX + 1];
+
+        job->rc = markr_list_tests(views, &job->tests_page, visit_test, job, next, &job->error);
+        json_object_object_add(body, "tests", json_object_get(job->rows));
+        json_object_object_add(body, "next_cursor", next[0] != '\0' ? markr_json_string(next) : NULL);
         break;
+    }
     case VIEW_RESULTS:
         job->rc = markr_list_results(views, job->id, job->id_len, &job->page, visit_row, job, &total, &job->error);
-        json_object_object_add(job->body, "test_id", id_string(job));
-        json_object_object_add(job->body, "total", json_object_new_uint64(total));
-        json_object_object_add(job->body, "limit", json_object_new_uint64(job->page.limit));
-        json_object_object_add(job->body, "offset", json_object_new_uint64(job->page.offset));
-        json_object_object_add(job->body, "sort", markr_json_string(job->page.sort == MARKR_SORT_PERCENT
+        json_object_object_add(body, "test_id", id_string(job));
+        json_object_object_add(body, "total", json_object_new_uint64(total));
+        json_object_object_add(body, "limit", json_object_new_uint64(job->page.limit));
+        json_object_object_add(body, "offset", json_object_new_uint64(job->page.offset));
+        json_object_object_add(body, "sort", markr_json_string(job->page.sort == MARKR_SORT_PERCENT
                                                                                ? "percent" : "student_number"));
-        json_object_object_add(job->body, "order", markr_json_string(job->page.descending ? "desc" : "asc"));
-        json_object_object_add(job->body, "results", json_object_get(job->rows));
+        json_object_object_add(body, "order", markr_json_string(job->page.descending ? "desc" : "asc"));
+        json_object_object_add(body, "results", json_object_get(job->rows));
         break;
-    case VIEW_STUDENT:
-        job->rc = markr_get_student(views, job->id, job->id_len, visit_row, job, &mean, &job->error);
-        json_object_object_add(job->body, "student_number", id_string(job));
-        json_object_object_add(job->body, "mean_percent", markr_json_percent(mean));
-        json_object_object_add(job->body, "tests", json_object_get(job->rows));
+    case VIEW_STUDENT: {
+        char next[MARKR_TEXT_MAX + 1];
+
+        job->rc = markr_get_student(views, job->id, job->id_len, &job->tests_page, visit_row, job, &mean, next,
+                                    &job->error);
+        json_object_object_add(body, "student_number", id_string(job));
+        json_object_object_add(body, "mean_percent", markr_json_percent(mean));
+        json_object_object_add(body, "tests", json_object_get(job->rows));
+        json_object_object_add(body, "next_cursor", next[0] != '\0' ? markr_json_string(next) : NULL);
         break;
+    }
     case VIEW_HISTOGRAM: {
         uint64_t counts[MARKR_HISTOGRAM_BINS_MAX];
 
@@ -149,32 +161,27 @@ static void view_run(struct markr_job *base, struct markr_services *services)
                 json_object_array_add(job->rows, band);
             }
         }
-        json_object_object_add(job->body, "test_id", id_string(job));
-        json_object_object_add(job->body, "bins", json_object_new_uint64(job->bins));
-        json_object_object_add(job->body, "count", json_object_new_uint64(total));
-        json_object_object_add(job->body, "bands", json_object_get(job->rows));
+        json_object_object_add(body, "test_id", id_string(job));
+        json_object_object_add(body, "bins", json_object_new_uint64(job->bins));
+        json_object_object_add(body, "count", json_object_new_uint64(total));
+        json_object_object_add(body, "bands", json_object_get(job->rows));
         break;
     }
     }
-}
-
-static void view_respond(struct markr_http_job *base, h2o_req_t *req)
-{
-    struct view_job *job = (struct view_job *)base;
-
+    json_object_put(job->rows);
+    job->rows = NULL;
     if (job->rc != 0) {
-        markr_http_send_error(req, &job->error, 0);
+        json_object_put(body);
+        markr_http_answer_error(&job->base.answer, &job->error, 0);
         return;
     }
-    markr_http_send_json(req, 200, job->body);
-    job->body = NULL; /* consumed */
+    markr_http_answer_json(&job->base.answer, 200, body);
 }
 
 static void view_destroy(struct markr_http_job *base)
 {
     struct view_job *job = (struct view_job *)base;
 
-    json_object_put(job->body);
     json_object_put(job->rows);
     free(job);
 }
@@ -191,7 +198,6 @@ static struct view_job *new_job(enum view_kind kind, const struct markr_route_ma
     memcpy(job->id, match->id, match->id_len); /* empty for GET /tests */
     job->id_len = match->id_len;
     job->base.job.run = view_run;
-    job->base.respond = view_respond;
     job->base.destroy = view_destroy;
     return job;
 }
@@ -204,9 +210,47 @@ static int start(struct markr_worker_pool *pool, h2o_req_t *req, struct view_job
     return 0;
 }
 
+/* The job of a list in test id order (GET /tests, /students/{n}), its limit and cursor read
+ * from the query, which takes nothing else. NULL after answering 400 (*refused set) or when
+ * out of memory. */
+static struct view_job *new_list_job(enum view_kind kind, h2o_req_t *req, const struct markr_route_match *match,
+                                     int *refused)
+{
+    static const char *const known[] = {"limit", "cursor", NULL};
+    struct view_job *job;
+    size_t cursor_len = 0;
+    int found;
+
+    *refused = 1;
+    if (!markr_query_only(req->path.base, req->path.len, known))
+        return bad_param(req, "bad_query", "this list takes limit and cursor"), NULL;
+    if ((job = new_job(kind, match)) == NULL) {
+        *refused = 0;
+        return NULL;
+    }
+    if (query_number(req, "limit", MARKR_PAGE_LIMIT_DEFAULT, &job->tests_page.limit) != 0) {
+        free(job);
+        return bad_param(req, "bad_limit", "limit must be an integer from 1 to 1000"), NULL;
+    }
+    found = markr_query_get(req->path.base, req->path.len, "cursor", job->cursor, sizeof(job->cursor) - 1, &cursor_len);
+    if (found < 0) {
+        free(job);
+        return bad_param(req, "bad_cursor", "cursor must be the next_cursor of a previous page"), NULL;
+    }
+    if (found == 1) {
+        job->tests_page.after = job->cursor;
+        job->tests_page.after_len = cursor_len;
+    }
+    *refused = 0;
+    return job;
+}
+
 int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    return start(handler->pool, req, new_job(VIEW_TESTS, match));
+    int refused;
+    struct view_job *job = new_list_job(VIEW_TESTS, req, match, &refused);
+
+    return refused ? 0 : start(handler->pool, req, job);
 }
 
 int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
@@ -239,7 +283,10 @@ int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, con
 
 int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    return start(handler->pool, req, new_job(VIEW_STUDENT, match));
+    int refused;
+    struct view_job *job = new_list_job(VIEW_STUDENT, req, match, &refused);
+
+    return refused ? 0 : start(handler->pool, req, job);
 }
 
 int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)

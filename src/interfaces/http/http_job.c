@@ -4,6 +4,7 @@
  */
 #include "http_job.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,13 @@ struct markr_http_anchor {
     struct markr_http_job *job; /* NULL once the job has answered */
 };
 
+static atomic_ullong jobs_skipped;
+
+unsigned long long markr_http_jobs_skipped(void)
+{
+    return atomic_load(&jobs_skipped);
+}
+
 static void on_anchor_dispose(void *p)
 {
     struct markr_http_anchor *anchor = p;
@@ -20,7 +28,35 @@ static void on_anchor_dispose(void *p)
     if (anchor->job != NULL) {
         anchor->job->req = NULL; /* the client left: the job frees itself when done */
         anchor->job->anchor = NULL;
+        atomic_store(&anchor->job->client_gone, 1); /* and a worker that has not started it skips it */
     }
+}
+
+/* Whether the peer of fd has closed its side: an end of stream is waiting. Only looks (poll
+ * with no wait); the loop owns the socket. Should the loop have closed it meanwhile and the
+ * number been reused, client_gone was set first, and the job is skipped either way. */
+static int peer_closed(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+
+    return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* On the worker: nobody waits for the answer of a job whose client left, so its work (a
+ * query, a JSON body) is not done at all. */
+static void run_unless_gone(struct markr_job *base, struct markr_services *services)
+{
+    struct markr_http_job *job = H2O_STRUCT_FROM_MEMBER(struct markr_http_job, job, base);
+
+    if (atomic_load(&job->client_gone) || peer_closed(job->fd)) {
+        job->skipped = 1;
+        atomic_fetch_add(&jobs_skipped, 1);
+        /* For h2o's log line, should the request still be alive (nginx's "client closed"). */
+        markr_http_answer_problem(&job->answer, 499, "client_closed_request",
+                                  "the client closed the connection before its request was run");
+        return;
+    }
+    job->run(base, services);
 }
 
 static void on_job_done(struct markr_job *base)
@@ -29,8 +65,12 @@ static void on_job_done(struct markr_job *base)
 
     if (job->req != NULL) {
         job->anchor->job = NULL;
-        job->respond(job, job->req);
+        if (job->respond != NULL && !job->skipped)
+            job->respond(job, job->req);
+        else
+            markr_http_send_answer(job->req, &job->answer);
     }
+    free(job->answer.body); /* NULL once sent: the request's pool owns it then */
     job->destroy(job);
 }
 
@@ -39,6 +79,16 @@ int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct 
     job->req = req;
     job->anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*job->anchor), on_anchor_dispose);
     job->anchor->job = job;
+    atomic_init(&job->client_gone, 0);
+    job->fd = -1;
+    if (req->conn->callbacks->get_socket != NULL) {
+        h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+
+        if (sock != NULL)
+            job->fd = h2o_socket_get_fd(sock);
+    }
+    job->run = job->job.run;
+    job->job.run = run_unless_gone;
     job->job.done = on_job_done;
     if (markr_worker_pool_submit(pool, &job->job) != 0) {
         job->anchor->job = NULL;
@@ -56,15 +106,59 @@ void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct mar
     }
 }
 
-int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, char **content_type_copy, char **body,
-                         size_t *len)
+/* Bodies held by jobs at once. h2o 2.2.5 has already read each one whole into its connection
+ * buffers when a handler sees it (at most MARKR_MAX_BODY_BYTES each), so what this bounds
+ * is the copies that outlive the connection while workers hold them. */
+static atomic_size_t buffered_cap = SIZE_MAX;
+static atomic_size_t buffered;
+
+void markr_http_set_buffered_cap(size_t cap)
 {
-    *content_type_copy = strndup(content_type.base, content_type.len);
-    *len = req->entity.len;
-    *body = malloc(*len != 0 ? *len : 1);
-    if (*content_type_copy == NULL || *body == NULL)
-        return -1;
-    if (*len != 0)
-        memcpy(*body, req->entity.base, *len);
+    atomic_store(&buffered_cap, cap);
+}
+
+size_t markr_http_buffered_bytes(void)
+{
+    return atomic_load(&buffered);
+}
+
+/* Takes n bytes from the cap, or returns -1 and takes nothing when they do not fit. */
+static int take_buffered(size_t n)
+{
+    size_t cap = atomic_load(&buffered_cap), now = atomic_load(&buffered);
+
+    do {
+        if (n > cap || now > cap - n)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&buffered, &now, now + n));
     return 0;
+}
+
+int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_http_body *out)
+{
+    size_t len = req->entity.len;
+
+    memset(out, 0, sizeof(*out));
+    if (take_buffered(len) != 0) {
+        markr_http_send_problem(req, 503, "overloaded",
+                                "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); retry shortly");
+        return 1;
+    }
+    out->counted = len;
+    out->content_type = strndup(content_type.base, content_type.len);
+    out->bytes = malloc(len != 0 ? len : 1);
+    if (out->content_type == NULL || out->bytes == NULL)
+        return -1;
+    if (len != 0)
+        memcpy(out->bytes, req->entity.base, len);
+    out->len = len;
+    return 0;
+}
+
+void markr_http_body_free(struct markr_http_body *body)
+{
+    free(body->content_type);
+    free(body->bytes);
+    atomic_fetch_sub(&buffered, body->counted);
+    memset(body, 0, sizeof(*body));
 }

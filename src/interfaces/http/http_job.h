@@ -3,40 +3,83 @@
  * whoever finishes second: if the client goes away first, h2o disposes of the request and
  * the job is freed when the worker hands it back; otherwise the job answers and frees itself.
  * The request's pool holds only an anchor whose dispose hook tells the job its request died.
+ *
+ * The answer is made on the worker: run() fills job->answer (markr_http_answer_json or
+ * markr_http_answer_error build, serialise and free the JSON there), and the loop only
+ * hands those bytes to h2o, which then owns them with the request's pool. A job whose
+ * client left before a worker took it is not run at all.
  */
 #ifndef MARKR_INTERFACES_HTTP_JOB_H
 #define MARKR_INTERFACES_HTTP_JOB_H
 
+#include <stdatomic.h>
+
 #include <h2o.h>
 
+#include "responses.h"
 #include "worker_pool.h"
 
 struct markr_http_anchor;
 
 struct markr_http_job {
     struct markr_job job; /* set job.run before starting */
-    /* On the loop thread, when the worker is done and the request is still alive. */
+    /* On the loop thread, when the worker is done and the request is still alive. NULL (the
+     * usual case) sends job->answer; a handler that streams its answer sets its own. */
     void (*respond)(struct markr_http_job *self, h2o_req_t *req);
     /* Frees the job (always called exactly once, after respond if that ran). */
     void (*destroy)(struct markr_http_job *self);
     h2o_req_t *req; /* NULL once the request is gone */
     struct markr_http_anchor *anchor;
+    struct markr_http_answer answer; /* freed by markr_http_job_start's own hooks */
+    /* Private: the handler's run; whether the client left (h2o disposed of the request, read
+     * by the worker); the connection's socket, to see whether its peer closed it; whether the
+     * worker skipped run (read by the loop once the job is back). */
+    void (*run)(struct markr_job *job, struct markr_services *services);
+    atomic_int client_gone;
+    int fd;
+    int skipped;
 };
 
-/* Ties job to req and queues it. When the waiting line is full, answers 503 with
- * Retry-After and destroys the job. */
+/* Ties job to req and queues it. A worker runs job.run only if the client is still there
+ * when it takes the job: h2o has not disposed of the request, and the connection has not been
+ * closed by its peer (h2o 2.2.5 does not read a connection while its request is being
+ * answered, so a client that left is seen only here). A skipped job is counted
+ * (markr_http_jobs_skipped) and, if h2o still holds the request, answered 499 without
+ * calling respond. When the waiting line is full, answers 503 with Retry-After and
+ * destroys the job. */
 void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
 /* As markr_http_job_start, for a request that may have started its answer already: when the
  * waiting line is full, returns -1 and leaves the job (and the answer) to the caller. */
 int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
-/* Copies the request's body into *body (*len bytes) and content_type into
- * *content_type_copy (NUL-terminated), heap memory of the job's: req->entity lives in h2o's connection
- * buffers, which h2o frees when the client goes away, and that can happen while a worker
- * still reads the body. Only the loop thread may read req->entity. Returns 0, or -1 when
- * out of memory; either way the caller frees both (free(NULL) does nothing). */
-int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, char **content_type_copy, char **body,
-                         size_t *len);
+/* Jobs that a worker did not run because their client had gone (for GET /metrics). */
+unsigned long long markr_http_jobs_skipped(void);
+
+/* A request's body as a job holds it: its own copy, counted against the cap on bodies
+ * buffered at once (MARKR_MAX_BUFFERED_BYTES) until markr_http_body_free. */
+struct markr_http_body {
+    char *content_type; /* NUL-terminated */
+    char *bytes;
+    size_t len;
+    size_t counted; /* bytes taken from the cap */
+};
+
+/* The cap on the bytes of all bodies held at once (set once, before serving). */
+void markr_http_set_buffered_cap(size_t cap);
+
+/* Copies the request's body and content_type into *out, heap memory of the job's:
+ * req->entity lives in h2o's connection buffers, which h2o frees when the client goes away,
+ * and that can happen while a worker still reads the body. Only the loop thread may read
+ * req->entity. Returns 0; 1 when the copy would pass the buffered cap (nothing is taken and
+ * 503 overloaded with Retry-After has been sent); -1 when out of memory. Either way the
+ * caller calls markr_http_body_free. */
+int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_http_body *out);
+
+/* Frees the copy and gives its bytes back to the cap (thread-safe; again is harmless). */
+void markr_http_body_free(struct markr_http_body *body);
+
+/* Bytes of bodies held now (for tests and GET /metrics). */
+size_t markr_http_buffered_bytes(void);
 
 #endif

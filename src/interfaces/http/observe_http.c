@@ -16,6 +16,7 @@
 #include <sys/random.h>
 
 #include "handlers.h"
+#include "http_job.h"
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 #include "live.h"
@@ -151,6 +152,8 @@ int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, con
     gauges.pool_workers = workers;
     gauges.pool_in_use = in_use;
     gauges.pool_waiting = waiting;
+    gauges.jobs_skipped = markr_http_jobs_skipped();
+    gauges.buffered_bytes = markr_http_buffered_bytes();
     if ((text = markr_metrics_render(&gauges, &len)) == NULL)
         return -1;
     copy = h2o_mem_alloc_pool(&req->pool, len);

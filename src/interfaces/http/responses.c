@@ -4,6 +4,7 @@
  */
 #include "responses.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,9 +67,35 @@ static const char *reason_phrase(int status)
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Entity";
     case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
     case 503: return "Service Unavailable";
     default: return status < 500 ? "Client Error" : "Internal Server Error";
     }
+}
+
+/* Status line and headers of every answer, in the order they always had: Location,
+ * Retry-After (every 503 tells clients when to come back), Content-Type. */
+static void start_answer(h2o_req_t *req, int status, const char *location, int retry_after, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    if (location != NULL && location[0] != '\0') {
+        size_t n = strlen(location);
+
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, h2o_strdup(&req->pool, location, n).base,
+                       n);
+    }
+    if (retry_after > 0 || status == 503) {
+        if (h2o_find_header(&req->res.headers, H2O_TOKEN_RETRY_AFTER, -1) < 0) {
+            char seconds[16];
+            int n = snprintf(seconds, sizeof(seconds), "%d", retry_after > 0 ? retry_after : 1);
+
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                           h2o_strdup(&req->pool, seconds, (size_t)n).base, (size_t)n);
+        }
+    }
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
 }
 
 void markr_http_send_json(h2o_req_t *req, int status, json_object *body)
@@ -76,15 +103,54 @@ void markr_http_send_json(h2o_req_t *req, int status, json_object *body)
     size_t len;
     const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
 
-    req->res.status = status;
-    req->res.reason = reason_phrase(status);
-    /* Every 503 (database down or busy, workers overloaded) tells clients when to come back. */
-    if (status == 503 && h2o_find_header(&req->res.headers, H2O_TOKEN_RETRY_AFTER, -1) < 0)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-    req->res.content_length = len;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    start_answer(req, status, NULL, 0, len);
     h2o_send_inline(req, text, len); /* copies text into the request's pool */
     json_object_put(body);
+}
+
+void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+
+    free(answer->body);
+    answer->status = status;
+    answer->len = 0;
+    if (text == NULL || (answer->body = malloc(len != 0 ? len : 1)) == NULL) {
+        answer->body = NULL;
+        answer->status = 500;
+    } else {
+        memcpy(answer->body, text, len);
+        answer->len = len;
+    }
+    json_object_put(body);
+}
+
+/* Frees an answer's body with the request's pool. */
+struct owned_body {
+    char *bytes;
+};
+
+static void free_owned_body(void *p)
+{
+    free(((struct owned_body *)p)->bytes);
+}
+
+void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
+{
+    static h2o_generator_t generator = {NULL, NULL}; /* one final send: nothing to proceed or stop */
+    int status = answer->status != 0 ? answer->status : 500;
+    h2o_iovec_t buf = h2o_iovec_init(answer->body, answer->len);
+    struct owned_body *owned = h2o_mem_alloc_shared(&req->pool, sizeof(*owned), free_owned_body);
+
+    owned->bytes = answer->body;
+    answer->body = NULL;
+    start_answer(req, status, answer->location, answer->retry_after, buf.len);
+    h2o_start_response(req, &generator);
+    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+    else
+        h2o_send(req, &buf, buf.len != 0 ? 1 : 0, H2O_SEND_STATE_FINAL);
 }
 
 static json_object *problem_body(const char *error, const char *message)
@@ -96,9 +162,8 @@ static json_object *problem_body(const char *error, const char *message)
     return body;
 }
 
-void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_t import_id)
+static json_object *error_body(const struct markr_error *err, int64_t import_id)
 {
-    int status = markr_http_status_of(err->code);
     json_object *body = problem_body(err->reason[0] != '\0' ? err->reason : "error", err->message);
 
     if (import_id > 0)
@@ -109,12 +174,27 @@ void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_
         json_object_object_add(body, "line", json_object_new_uint64(err->line));
     if (err->field[0] != '\0')
         json_object_object_add(body, "field", markr_json_string(err->field));
-    markr_http_send_json(req, status, body);
+    return body;
+}
+
+void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_t import_id)
+{
+    markr_http_send_json(req, markr_http_status_of(err->code), error_body(err, import_id));
 }
 
 void markr_http_send_problem(h2o_req_t *req, int status, const char *error, const char *message)
 {
     markr_http_send_json(req, status, problem_body(error, message));
+}
+
+void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id)
+{
+    markr_http_answer_json(answer, markr_http_status_of(err->code), error_body(err, import_id));
+}
+
+void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message)
+{
+    markr_http_answer_json(answer, status, problem_body(error, message));
 }
 
 json_object *markr_json_percent(double value)

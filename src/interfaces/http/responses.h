@@ -25,7 +25,30 @@ json_object *markr_json_string_len(const char *text, size_t len);
 /* The HTTP status for an application error code. */
 int markr_http_status_of(enum markr_error_code code);
 
-/* Sends body (consumed: its reference is dropped) as application/json with status. */
+/* A final answer made away from the loop (on a worker thread, see http_job.h): the JSON
+ * is built, serialised and freed there, and the loop only sends the bytes. */
+struct markr_http_answer {
+    int status;          /* 0: run() made none (see respond) */
+    char *body;          /* malloc'd JSON text, len bytes; NULL when none */
+    size_t len;
+    char location[64];   /* a Location header when not empty */
+    int retry_after;     /* a Retry-After header (seconds) when > 0; every 503 has one */
+};
+
+/* Serialises body (consumed) into answer with status. Thread-safe (no h2o object is touched).
+ * Out of memory gives a bodiless 500. */
+void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body);
+
+/* As markr_http_send_error and markr_http_send_problem, into answer. */
+void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id);
+void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message);
+
+/* On the loop: sends answer; its body passes to the request's pool (answer->body is NULL
+ * afterwards), so it is freed with the request and never copied. */
+void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer);
+
+/* Sends body (consumed: its reference is dropped) as application/json with status. For the
+ * small answers the loop makes itself (a refused parameter, /health). */
 void markr_http_send_json(h2o_req_t *req, int status, json_object *body);
 
 /* Sends {"error","message", and where known "import_id","result_index","line","field"} with

@@ -25,6 +25,7 @@
 #include "interfaces/observe/log.h"
 #include "observe_http.h"
 #include "live.h"
+#include "http_job.h"
 #include "responses.h"
 #include "router.h"
 #include "worker_pool.h"
@@ -263,11 +264,13 @@ static void configure(struct server *server, const struct markr_http_settings *s
         server->settings.allowed_hosts = &server->default_hosts;
     }
     h2o_config_init(&server->config);
+    /* One limit for every body (ADR 0016): h2o 2.2.5 refuses a larger Content-Length with
+     * 413 as soon as the headers are in, before reading a byte of the body, and reads a
+     * chunked one only up to it. It cannot depend on Prefer (handlers see a request only once
+     * its body is read whole), so the asynchronous limit may only be lower; the import
+     * handler checks it. */
     server->config.max_request_entity_size = settings->max_body_bytes;
-    /* Asynchronous imports may be larger; the synchronous limit is then checked by the
-     * import handler (handle_import.c). */
-    if (settings->max_async_body_bytes > settings->max_body_bytes)
-        server->config.max_request_entity_size = settings->max_async_body_bytes;
+    markr_http_set_buffered_cap(settings->max_buffered_bytes);
     server->config.server_name = h2o_iovec_init(H2O_STRLIT("markr"));
     /* h2o 2.2.5 bounds the whole reading of a request (line, headers and body) from its
      * first byte, and the wait for the next request of a keep-alive connection: a client

@@ -28,7 +28,8 @@ struct markr_http_settings {
     unsigned workers;      /* worker threads, each with its own services */
     size_t queue_max;      /* requests waiting for a worker before 503 */
     struct markr_formats formats; /* what POST /import reads; another media type is 415 */
-    size_t max_async_body_bytes;  /* largest body of POST /import with Prefer: respond-async */
+    size_t max_async_body_bytes;  /* largest body of an asynchronous import, <= max_body_bytes */
+    size_t max_buffered_bytes;    /* bodies held by requests at once; one more is 503 */
     /* Who may call which route (auth.h, ADR 0021): reader and operator tokens, and
      * MARKR_ADMIN_TOKEN (an operator token; without any, the admin routes answer 404). */
     struct markr_access_policy access;

@@ -192,6 +192,10 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_db_pool_in_use %llu\n", (unsigned long long)g->pool_in_use);
     header(f, "markr_db_pool_waiting", "gauge", "Jobs waiting for a worker connection.");
     fprintf(f, "markr_db_pool_waiting %llu\n", (unsigned long long)g->pool_waiting);
+    header(f, "markr_jobs_skipped_total", "counter", "Requests whose client left before a worker took them: not run.");
+    fprintf(f, "markr_jobs_skipped_total %llu\n", (unsigned long long)g->jobs_skipped);
+    header(f, "markr_buffered_body_bytes", "gauge", "Request bodies held now (MARKR_MAX_BUFFERED_BYTES caps them).");
+    fprintf(f, "markr_buffered_body_bytes %llu\n", (unsigned long long)g->buffered_bytes);
     header(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.");
     fprintf(f, "markr_db_slow_queries_total %llu\n", (unsigned long long)atomic_load(&m.slow_queries));
     header(f, "markr_cache_evictions_total", "counter",

@@ -25,17 +25,71 @@ static int not_found_if_bad_bytes(struct markr_pg *pg, struct markr_error *err, 
     return -1;
 }
 
-static const char tests_sql[] =
-    "SELECT test_id, count(*),\n"
-    "       to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')\n"
-    "FROM marks GROUP BY test_id ORDER BY test_id";
+/* Whether s (len bytes) is well-formed UTF-8, as PostgreSQL requires of text: no overlong
+ * forms, no surrogates, nothing above U+10FFFF. A cursor is compared as text, so one that
+ * is not would fail the statement; it is refused before. */
+static int is_utf8(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
-static int views_list_tests(void *ctx, markr_test_visitor visit, void *arg, struct markr_error *err)
+    while (p < end) {
+        unsigned c = *p;
+        /* continuation bytes after the lead byte c; 4: c cannot lead */
+        size_t n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 4;
+        unsigned lo = 0x80, hi = 0xBF; /* the range of the first continuation byte */
+
+        if (n == 4 || (size_t)(end - p) < n + 1)
+            return 0;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        for (size_t i = 1; i <= n; ++i) {
+            if (p[i] < lo || p[i] > hi)
+                return 0;
+            lo = 0x80;
+            hi = 0xBF;
+        }
+        p += n + 1;
+    }
+    return 1;
+}
+
+static int bad_cursor(struct markr_error *err)
+{
+    return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_cursor", "cursor must be the next_cursor of a previous page");
+}
+
+/* One page in test id order, after the cursor when there is one: the marks primary key
+ * (test_id first) gives the order, so a page reads its own tests' rows and stops. */
+#define TESTS_SQL(where)                                                                               \
+    "SELECT test_id, count(*),\n"                                                                      \
+    "       to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')\n"         \
+    "FROM marks " where "GROUP BY test_id ORDER BY test_id LIMIT $1"
+
+static const char tests_sql[] = TESTS_SQL("");
+static const char tests_after_sql[] = TESTS_SQL("WHERE test_id > $2 ");
+
+static int views_list_tests(void *ctx, const char *after, size_t after_len, uint64_t limit, markr_test_visitor visit,
+                            void *arg, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    PGresult *res = markr_pg_read(pg, "listing the tests", tests_sql, NULL, err);
+    struct markr_pg_params params = {0};
+    char limit_text[24];
+    PGresult *res;
 
-    if (res == NULL)
+    if (after != NULL && !is_utf8(after, after_len))
+        return bad_cursor(err);
+    snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)limit);
+    markr_pg_param_text(&params, MARKR_PG_INT8, limit_text);
+    if (after != NULL)
+        markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
+    if ((res = markr_pg_read(pg, "listing the tests", after != NULL ? tests_after_sql : tests_sql, &params, err)) ==
+        NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); ++i) {
         struct markr_test_summary t = {.test_id = PQgetvalue(res, i, 0),
@@ -113,32 +167,54 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
     return 0;
 }
 
-static const char student_sql[] =
-    "SELECT test_id, student_number, first_name, last_name, obtained, available, p, avg(p) OVER ()\n"
-    "FROM (SELECT test_id, student_number, first_name, last_name, obtained, available,\n"
-    "             100.0::float8 * obtained / available AS p\n"
-    "      FROM marks WHERE student_number = $1) AS mine\n"
-    "ORDER BY test_id";
+/* The student's count and mean come from their own scan, so that a page past the end still
+ * tells a known student from an unknown one (the LEFT JOIN LATERAL yields one row of NULLs). */
+#define STUDENT_SQL(after)                                                                                   \
+    "WITH mine AS (SELECT count(*) AS n, avg(100.0::float8 * obtained / available) AS mean\n"                \
+    "              FROM marks WHERE student_number = $1)\n"                                                   \
+    "SELECT mine.n, mine.mean, page.test_id, page.student_number, page.first_name, page.last_name,\n"        \
+    "       page.obtained, page.available, page.p\n"                                                          \
+    "FROM mine LEFT JOIN LATERAL (\n"                                                                         \
+    "    SELECT test_id, student_number, first_name, last_name, obtained, available,\n"                       \
+    "           100.0::float8 * obtained / available AS p\n"                                                  \
+    "    FROM marks WHERE student_number = $1 " after "\n"                                                    \
+    "    ORDER BY test_id LIMIT $2\n"                                                                         \
+    ") AS page ON true"
 
-static int views_student_results(void *ctx, const char *student, size_t len, markr_row_visitor visit, void *arg,
-                                 double *mean_percent, struct markr_error *err)
+static const char student_sql[] = STUDENT_SQL("");
+static const char student_after_sql[] = STUDENT_SQL("AND test_id > $3");
+
+static int views_student_results(void *ctx, const char *student, size_t len, const char *after, size_t after_len,
+                                 uint64_t limit, markr_row_visitor visit, void *arg, double *mean_percent,
+                                 struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
+    char limit_text[24];
     PGresult *res;
 
+    if (after != NULL && !is_utf8(after, after_len))
+        return bad_cursor(err);
+    snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)limit);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, student, len);
-    if ((res = markr_pg_read(pg, "reading a student's results", student_sql, &params, err)) == NULL)
+    markr_pg_param_text(&params, MARKR_PG_INT8, limit_text);
+    if (after != NULL)
+        markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
+    res = markr_pg_read(pg, "reading a student's results", after != NULL ? student_after_sql : student_sql, &params,
+                        err);
+    if (res == NULL) /* the cursor is text (above): bad bytes are the student number's */
         return not_found_if_bad_bytes(pg, err, "unknown_student", "no results for that student number");
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 || strtoull(PQgetvalue(res, 0, 0), NULL, 10) == 0) {
         PQclear(res);
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_student", "no results for that student number");
     }
-    *mean_percent = strtod(PQgetvalue(res, 0, 7), NULL);
+    *mean_percent = strtod(PQgetvalue(res, 0, 1), NULL);
     for (int i = 0; i < PQntuples(res); ++i) {
         struct markr_result_row row;
 
-        read_row(res, i, 1, PQgetvalue(res, i, 0), &row);
+        if (PQgetisnull(res, i, 2))
+            break; /* the page is past the end */
+        read_row(res, i, 3, PQgetvalue(res, i, 2), &row);
         visit(arg, &row);
     }
     PQclear(res);

@@ -23,7 +23,8 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_REQUEST_TIMEOUT_MS", "MARKR_MAX_CONNECTIONS", "MARKR_MAX_HEADER_BYTES",
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
                                        "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
-                                       "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS"};
+                                       "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS",
+                                       "MARKR_MAX_BUFFERED_BYTES"};
 
 static int clear_settings(void **state)
 {
@@ -94,13 +95,36 @@ static void vault_settings(void **state)
     char err[256];
 
     assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
-    assert_int_equal(cfg.max_async_body_bytes, 256 * 1024 * 1024);
+    assert_int_equal(cfg.max_async_body_bytes, 64 * 1024 * 1024); /* MARKR_MAX_BODY_BYTES */
+    assert_int_equal(cfg.max_buffered_bytes, 1024ull * 1024 * 1024);
     assert_int_equal(cfg.queue_runners, 1);
     assert_null(cfg.admin_token);
 
     setenv("MARKR_MAX_ASYNC_BODY_BYTES", "536870913", 1); /* 512 MiB + 1 */
     assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "MARKR_MAX_ASYNC_BODY_BYTES"));
+    /* One limit bounds every body: the asynchronous one may only lower it. */
+    setenv("MARKR_MAX_ASYNC_BODY_BYTES", "67108865", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_MAX_ASYNC_BODY_BYTES"));
+    assert_non_null(strstr(err, "MARKR_MAX_BODY_BYTES"));
+    setenv("MARKR_MAX_BODY_BYTES", "67108865", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_async_body_bytes, 67108865);
+    unsetenv("MARKR_MAX_ASYNC_BODY_BYTES");
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_async_body_bytes, 67108865); /* follows MARKR_MAX_BODY_BYTES */
+    unsetenv("MARKR_MAX_BODY_BYTES");
+    /* The cap on bodies held at once: a number, and room for at least the largest body. */
+    setenv("MARKR_MAX_BUFFERED_BYTES", "67108863", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_MAX_BUFFERED_BYTES"));
+    setenv("MARKR_MAX_BUFFERED_BYTES", "1GiB", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MARKR_MAX_BUFFERED_BYTES"));
+    setenv("MARKR_MAX_BUFFERED_BYTES", "67108864", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_buffered_bytes, 67108864);
     setenv("MARKR_MAX_ASYNC_BODY_BYTES", "1000", 1);
     setenv("MARKR_QUEUE_RUNNERS", "17", 1);
     assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);

@@ -1,0 +1,401 @@
+/*
+ * End to end: what a request may cost. A body over MARKR_MAX_BODY_BYTES is refused from its
+ * headers alone (413 before one byte of it is sent), asynchronous or not; the lower
+ * MARKR_MAX_ASYNC_BODY_BYTES applies to asynchronous imports; bodies held at once are capped
+ * (MARKR_MAX_BUFFERED_BYTES: 503 with Retry-After, the cap given back afterwards); GET /tests
+ * walks 50,000 tests page by page; and 100 heavy GET /tests whose clients leave at once
+ * neither stall /health (every poll under 50 ms) nor run their queries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "test_db.h"
+
+#define MEDIA_TYPE "text/xml+markr"
+#define BODY_LIMIT 100000  /* MARKR_MAX_BODY_BYTES */
+#define ASYNC_LIMIT 50000  /* MARKR_MAX_ASYNC_BODY_BYTES */
+#define BUFFERED_CAP 100000 /* MARKR_MAX_BUFFERED_BYTES: one body of 60 kB fits, two do not */
+#define LOAD_TESTS 50000
+#define LEAVERS 100
+
+static char *conninfo;
+static struct markr_server srv;
+static const char *const async_header[] = {"Prefer: respond-async", NULL};
+
+static double now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static int connect_to(const struct markr_server *s)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+
+        if (n <= 0)
+            return -1;
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads from fd into buf (NUL-terminated) until it holds needle, the peer closes, or
+ * timeout_ms pass. Returns 1 when needle was read. */
+static int read_until(int fd, char *buf, size_t cap, const char *needle, int timeout_ms)
+{
+    size_t len = 0;
+    double end = now_ms() + timeout_ms;
+
+    buf[0] = '\0';
+    while (strstr(buf, needle) == NULL && len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - now_ms());
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, left) != 1 || (n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return strstr(buf, needle) != NULL;
+}
+
+/* A document of `results` results of test test_id (each about 200 bytes). */
+static char *make_doc(const char *test_id, int results, size_t *len)
+{
+    size_t cap = 64 + (size_t)results * 256, n = 0;
+    char *doc = malloc(cap);
+
+    n += (size_t)snprintf(doc + n, cap - n, "<mcq-test-results>");
+    for (int i = 0; i < results; ++i)
+        n += (size_t)snprintf(doc + n, cap - n,
+                              "<mcq-test-result><first-name>F</first-name><last-name>L</last-name>"
+                              "<student-number>%06d</student-number><test-id>%s</test-id>"
+                              "<summary-marks available=\"20\" obtained=\"%d\"/></mcq-test-result>",
+                              i, test_id, i % 21);
+    n += (size_t)snprintf(doc + n, cap - n, "</mcq-test-results>");
+    *len = n;
+    return doc;
+}
+
+/* The value of a metric line "name value" of GET /metrics, or -1. */
+static long long metric(const char *name)
+{
+    struct e2e_response r;
+    char key[128];
+    const char *at;
+    long long v = -1;
+
+    if (e2e_http(&srv, "GET", "/metrics", NULL, NULL, 0, &r) != 0)
+        return -1;
+    snprintf(key, sizeof(key), "\n%s ", name);
+    if ((at = strstr(r.body, key)) != NULL)
+        v = atoll(at + strlen(key));
+    e2e_response_free(&r);
+    return v;
+}
+
+/* Waits (up to 30 s) until metric name equals want. Returns 1 when it did. */
+static int await_metric(const char *name, long long want)
+{
+    for (double end = now_ms() + 30000; now_ms() < end;) {
+        struct pollfd none = {.fd = -1};
+
+        if (metric(name) == want)
+            return 1;
+        poll(&none, 1, 5); /* a short pause between polls, not a wait for the condition */
+    }
+    return 0;
+}
+
+static int suite_setup(void **state)
+{
+    char body[64], async[64], buffered[64];
+    const char *env[] = {body, async, buffered, "MARKR_WORKERS=2", NULL};
+
+    snprintf(body, sizeof(body), "MARKR_MAX_BODY_BYTES=%d", BODY_LIMIT);
+    snprintf(async, sizeof(async), "MARKR_MAX_ASYNC_BODY_BYTES=%d", ASYNC_LIMIT);
+    snprintf(buffered, sizeof(buffered), "MARKR_MAX_BUFFERED_BYTES=%d", BUFFERED_CAP);
+    conninfo = markr_test_db_create("e2e_limits");
+    if (e2e_migrate(conninfo) != 0)
+        return -1;
+    return e2e_server_start(&srv, conninfo, env);
+}
+
+static int suite_teardown(void **state)
+{
+    if (e2e_server_stop_clean(&srv) != 0)
+        return -1;
+    markr_test_db_drop(conninfo);
+    free(conninfo);
+    return 0;
+}
+
+/* --- body limits ----------------------------------------------------------------------------- */
+
+/* Headers only, declaring one byte over MARKR_MAX_BODY_BYTES: the 413 comes before any byte
+ * of the body is sent, with or without Prefer: respond-async. */
+static void declared_length_over_the_limit_is_413_before_the_body(void **state)
+{
+    for (int async = 0; async <= 1; ++async) {
+        char head[512], answer[4096];
+        int fd = connect_to(&srv), got;
+
+        assert_true(fd >= 0);
+        snprintf(head, sizeof(head),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\n%sContent-Length: %d\r\n\r\n",
+                 async ? "Prefer: respond-async\r\n" : "", BODY_LIMIT + 1);
+        assert_int_equal(send_all(fd, head, strlen(head)), 0);
+        got = read_until(fd, answer, sizeof(answer), "payload_too_large", 10000);
+        close(fd);
+        if (!got)
+            print_error("ERROR: no 413 before the body (async %d): \"%s\"\n", async, answer);
+        assert_true(got);
+        assert_memory_equal(answer, "HTTP/1.1 413", 12);
+        assert_non_null(strstr(answer, "MARKR_MAX_BODY_BYTES"));
+    }
+}
+
+/* MARKR_MAX_ASYNC_BODY_BYTES lowers the limit of asynchronous imports only. */
+static void the_asynchronous_limit_is_lower(void **state)
+{
+    size_t len;
+    char *doc = make_doc("limits-async", 300, &len); /* about 60 kB */
+    struct e2e_response r;
+
+    assert_true(len > ASYNC_LIMIT && len < BODY_LIMIT);
+    assert_int_equal(e2e_http_with(&srv, "POST", "/import", MEDIA_TYPE, async_header, doc, len, &r), 0);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "MARKR_MAX_ASYNC_BODY_BYTES"));
+    e2e_response_free(&r);
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
+    assert_int_equal(r.status, 201);
+    e2e_response_free(&r);
+    free(doc);
+}
+
+struct held_post {
+    const char *doc;
+    size_t len;
+    long status;
+};
+
+static void *post_in_thread(void *arg)
+{
+    struct held_post *p = arg;
+    struct e2e_response r;
+
+    p->status = e2e_http(&srv, "POST", "/import", MEDIA_TYPE, p->doc, p->len, &r) == 0 ? r.status : -1;
+    if (p->status != -1)
+        e2e_response_free(&r);
+    return NULL;
+}
+
+/* A document held by a worker (the vault table is locked) counts against the cap: a second
+ * one that would pass it is 503 with Retry-After; once the first is stored the cap is free. */
+static void bodies_held_at_once_are_capped(void **state)
+{
+    size_t len;
+    char *doc = make_doc("limits-held", 300, &len);
+    struct held_post first = {.doc = doc, .len = len};
+    PGconn *lock = PQconnectdb(conninfo);
+    PGresult *res;
+    pthread_t thread;
+    struct e2e_response r;
+
+    assert_true(len * 2 > BUFFERED_CAP && len < BUFFERED_CAP);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    res = PQexec(lock, "BEGIN; LOCK TABLE imports IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    assert_int_equal(pthread_create(&thread, NULL, post_in_thread, &first), 0);
+    assert_true(await_metric("markr_buffered_body_bytes", (long long)len));
+
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "\"error\":\"overloaded\""));
+    assert_non_null(strstr(r.body, "MARKR_MAX_BUFFERED_BYTES"));
+    assert_string_equal(r.retry_after, "1");
+    e2e_response_free(&r);
+
+    res = PQexec(lock, "COMMIT");
+    PQclear(res);
+    PQfinish(lock);
+    pthread_join(thread, NULL);
+    assert_int_equal(first.status, 201);
+    assert_true(await_metric("markr_buffered_body_bytes", 0));
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
+    assert_int_equal(r.status, 201);
+    e2e_response_free(&r);
+    free(doc);
+}
+
+/* --- many tests ------------------------------------------------------------------------------ */
+
+static void load_many_tests(void)
+{
+    static int loaded;
+    char sql[512];
+
+    if (loaded++)
+        return;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO marks (test_id, student_number, available, obtained, import_id) "
+             "SELECT 'load-' || lpad(g::text, 5, '0'), 's1', 10, g %% 11, 1 FROM generate_series(1, %d) AS g",
+             LOAD_TESTS);
+    assert_int_equal(markr_test_db_exec(conninfo, sql), 0);
+}
+
+/* Every test once, in order, through next_cursor, 1000 at a time. */
+static void tests_walk_by_cursor(void **state)
+{
+    char path[512], last[300] = "";
+    long seen = 0, pages = 0;
+    long expected = LOAD_TESTS;
+    char *total;
+
+    load_many_tests();
+    total = markr_test_db_value(conninfo, "SELECT count(DISTINCT test_id) FROM marks");
+    expected = atol(total);
+    free(total);
+    snprintf(path, sizeof(path), "/tests?limit=1000");
+    for (;;) {
+        struct e2e_response r;
+        json_object *obj, *tests, *next;
+
+        assert_int_equal(e2e_http(&srv, "GET", path, NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        obj = json_tokener_parse(r.body);
+        e2e_response_free(&r);
+        assert_non_null(obj);
+        assert_true(json_object_object_get_ex(obj, "tests", &tests));
+        assert_true(json_object_array_length(tests) <= 1000);
+        for (size_t i = 0; i < json_object_array_length(tests); ++i) {
+            const char *id = json_object_get_string(json_object_object_get(json_object_array_get_idx(tests, i),
+                                                                           "test_id"));
+
+            assert_true(strcmp(id, last) > 0); /* strictly increasing (ids here are ASCII) */
+            snprintf(last, sizeof(last), "%s", id);
+            ++seen;
+        }
+        ++pages;
+        assert_true(json_object_object_get_ex(obj, "next_cursor", &next));
+        if (next == NULL) {
+            json_object_put(obj);
+            break;
+        }
+        assert_string_equal(json_object_get_string(next), last);
+        snprintf(path, sizeof(path), "/tests?limit=1000&cursor=%s", last);
+        json_object_put(obj);
+        assert_true(pages <= LOAD_TESTS / 1000 + 2);
+    }
+    assert_int_equal(seen, expected);
+    assert_int_equal(pages, (expected + 999) / 1000);
+}
+
+/* 100 clients ask for 1000 tests each and leave at once, while the marks are locked so that
+ * both workers are busy and the other 98 requests wait in line (h2o has read them all).
+ * /health, polled from then until every job is back, answers every time within 50 ms, and
+ * the 98 that were waiting are never run. */
+static void health_stays_fast_while_list_clients_leave(void **state)
+{
+    static const char request[] = "GET /tests?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    int fds[LEAVERS];
+    long long skipped_before, skipped;
+    double worst = 0, started;
+    int polls = 0, unlocked = 0;
+    PGconn *lock = PQconnectdb(conninfo);
+    PGresult *res;
+
+    load_many_tests();
+    skipped_before = metric("markr_jobs_skipped_total");
+    assert_true(skipped_before >= 0);
+    assert_int_equal(PQstatus(lock), CONNECTION_OK);
+    res = PQexec(lock, "BEGIN; LOCK TABLE marks IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    for (int i = 0; i < LEAVERS; ++i) {
+        fds[i] = connect_to(&srv);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send_all(fds[i], request, sizeof(request) - 1), 0);
+    }
+    assert_true(await_metric("markr_db_pool_waiting", LEAVERS - 2)); /* MARKR_WORKERS=2 */
+    for (int i = 0; i < LEAVERS; ++i)
+        close(fds[i]);
+    started = now_ms();
+    /* Poll until every job has come back (nothing waiting or running), and at least 50 times;
+     * the lock goes after the first 20 polls. */
+    while (polls < 50 || metric("markr_db_pool_waiting") != 0 || metric("markr_db_pool_in_use") != 0) {
+        struct e2e_response r;
+        double t0 = now_ms(), took;
+
+        if (polls == 20 && !unlocked) {
+            res = PQexec(lock, "COMMIT");
+            PQclear(res);
+            unlocked = 1;
+        }
+        assert_int_equal(e2e_http(&srv, "GET", "/health", NULL, NULL, 0, &r), 0);
+        took = now_ms() - t0;
+        assert_int_equal(r.status, 200);
+        e2e_response_free(&r);
+        if (took > worst)
+            worst = took;
+        ++polls;
+        assert_true(now_ms() - started < 60000);
+    }
+    PQfinish(lock);
+    skipped = metric("markr_jobs_skipped_total") - skipped_before;
+    print_message("health: %d polls, worst %.1f ms; skipped %lld of %d\n", polls, worst, skipped, LEAVERS);
+    assert_true(worst < 50.0);
+    assert_int_equal(skipped, LEAVERS - 2); /* all but the two that were already running */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(declared_length_over_the_limit_is_413_before_the_body),
+        cmocka_unit_test(the_asynchronous_limit_is_lower),
+        cmocka_unit_test(bodies_held_at_once_are_capped),
+        cmocka_unit_test(tests_walk_by_cursor),
+        cmocka_unit_test(health_stays_fast_while_list_clients_leave),
+    };
+
+    return cmocka_run_group_tests_name("e2e_limits", tests, suite_setup, suite_teardown);
+}

@@ -29,9 +29,14 @@ struct markr_import_info {
     char status[MARKR_STATUS_MAX];
     int64_t result_count;
     struct markr_error reason; /* reason.reason[0] == '\0' unless rejected */
-    char **tests;              /* distinct tests it touched, sorted (filled by `get` only) */
-    size_t test_count;
+    char **tests;              /* distinct tests it touched, sorted (filled by `get` only): the
+                                * first MARKR_IMPORT_TESTS_MAX of them */
+    size_t test_count;         /* entries of tests */
+    int64_t test_total;        /* how many tests it touched (filled by `get` only) */
 };
+/* At most this many tests of one import are listed by GET /imports/{id}; the full list is
+ * reachable the other way round, through GET /imports?test_id=... */
+#define MARKR_IMPORT_TESTS_MAX 1000
 void markr_import_info_free(struct markr_import_info *info);
 
 /* A page of GET /imports, newest first. */

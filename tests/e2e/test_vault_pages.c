@@ -1,8 +1,9 @@
 /*
  * End to end, the vault's lists are bounded: the real markr executable, a real PostgreSQL,
  * HTTP over loopback. The conflicts of a test come a page at a time in student order (each
- * conflicted student exactly once, whatever the page size), and their parameters are refused
- * when malformed.
+ * conflicted student exactly once, whatever the page size) and their parameters are refused
+ * when malformed; GET /imports/{id} lists at most 1000 of an import's tests with the
+ * whole count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #define MEDIA_TYPE "text/xml+markr"
 #define STUDENTS 250     /* conflicted students of test "paged": more than a default page */
+#define TESTS_LISTED 1000 /* MARKR_IMPORT_TESTS_MAX */
 
 static char *conninfo;
 static struct markr_server srv;
@@ -227,11 +229,55 @@ static void conflict_parameters_are_checked(void **state)
     json_object_put(obj);
 }
 
+/* --- the tests of an import --------------------------------------------------------------- */
+
+static void an_imports_tests_are_cut_at_a_thousand(void **state)
+{
+    int64_t big = post(TESTS_LISTED + 1, NULL, "s", NULL);
+    int64_t small = post(3, NULL, "s", NULL);
+    char path[64];
+    long status;
+    json_object *obj, *tests, *v;
+
+    snprintf(path, sizeof(path), "/imports/%lld", (long long)big);
+    obj = get_json(path, &status);
+    assert_int_equal(status, 200);
+    tests = json_object_object_get(obj, "tests");
+    assert_int_equal(json_object_array_length(tests), TESTS_LISTED);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(tests, 0)), "t0000");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(tests, TESTS_LISTED - 1)), "t0999");
+    assert_true(json_object_object_get_ex(obj, "test_count", &v));
+    assert_int_equal(json_object_get_int64(v), TESTS_LISTED + 1);
+    assert_true(json_object_object_get_ex(obj, "tests_truncated", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(obj);
+
+    snprintf(path, sizeof(path), "/imports/%lld", (long long)small);
+    obj = get_json(path, &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(json_object_to_json_string_ext(json_object_object_get(obj, "tests"), JSON_C_TO_STRING_PLAIN),
+                        "[\"t0000\",\"t0001\",\"t0002\"]");
+    assert_int_equal(json_object_get_int64(json_object_object_get(obj, "test_count")), 3);
+    assert_true(json_object_object_get_ex(obj, "tests_truncated", &v));
+    assert_false(json_object_get_boolean(v));
+    json_object_put(obj);
+
+    /* The test left off is reachable the other way round. */
+    obj = get_json("/imports?test_id=t1000", &status);
+    assert_int_equal(status, 200);
+    tests = json_object_object_get(obj, "imports");
+    assert_int_equal(json_object_array_length(tests), 1);
+    assert_int_equal(json_object_get_int64(json_object_object_get(json_object_array_get_idx(tests, 0), "import_id")),
+                     big);
+    json_object_put(obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conflicts_come_page_by_page),
         cmocka_unit_test(conflict_parameters_are_checked),
+        cmocka_unit_test(an_imports_tests_are_cut_at_a_thousand),
     };
 
     return cmocka_run_group_tests_name("e2e_vault_pages", tests, suite_setup, suite_teardown);

@@ -61,6 +61,10 @@ static json_object *info_json(const struct markr_import_info *info, int with_tes
         for (size_t i = 0; i < info->test_count; ++i)
             json_object_array_add(tests, markr_json_string(info->tests[i]));
         json_object_object_add(o, "tests", tests);
+        /* The list is cut at MARKR_IMPORT_TESTS_MAX; the count is always the whole. */
+        json_object_object_add(o, "test_count", json_object_new_int64(info->test_total));
+        json_object_object_add(o, "tests_truncated", json_object_new_boolean(info->test_total >
+                                                                              (int64_t)info->test_count));
     }
     snprintf(raw, sizeof(raw), "/imports/%lld/raw", (long long)info->id);
     json_object_object_add(o, "raw", markr_json_string(raw));

@@ -122,7 +122,10 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
 static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struct markr_error *err)
 {
     static const char get_sql[] = INFO_COLUMNS "WHERE i.id = $1";
-    static const char tests_sql[] = "SELECT test_id FROM import_tests WHERE import_id = $1 ORDER BY test_id";
+    /* The first tests in order, and how many there are (one statement: one snapshot). */
+    static const char tests_sql[] =
+        "SELECT test_id, (SELECT count(*) FROM import_tests WHERE import_id = $1)\n"
+        "FROM import_tests WHERE import_id = $1 ORDER BY test_id LIMIT $2";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     PGresult *res;
@@ -142,11 +145,13 @@ static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struc
         markr_import_info_free(out);
         return markr_pg_oom(err);
     }
+    markr_pg_param_int8(&params, MARKR_IMPORT_TESTS_MAX);
     if ((res = markr_pg_read(pg, "reading the tests of an import", tests_sql, &params, err)) == NULL) {
         markr_import_info_free(out);
         return -1;
     }
     rows = PQntuples(res);
+    out->test_total = rows != 0 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     if ((out->tests = calloc(rows != 0 ? (size_t)rows : 1, sizeof(*out->tests))) == NULL)
         goto fail;
     for (int r = 0; r < rows; ++r) {

@@ -3,7 +3,7 @@
  * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
  * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was;
- * and the conflicts of a test come a page at a time.
+ * the conflicts of a test come a page at a time, and an import's list of tests is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -412,6 +412,32 @@ static void conflicts_are_paged_in_student_order(void **state)
     free(unnamed);
 }
 
+/* An import's tests are listed up to MARKR_IMPORT_TESTS_MAX, in order, with the whole count. */
+static void the_tests_of_an_import_are_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_vault_reader v = markr_pg_vault_reader(f->pg);
+    char *many = results_doc(MARKR_IMPORT_TESTS_MAX + 1, NULL, "s", "", NULL);
+    char *few = results_doc(1, NULL, "s", "", NULL);
+    struct markr_import_info info;
+    struct markr_error err;
+    int64_t big = import(f, many, 1), small = import(f, few, 1);
+
+    assert_int_equal(markr_get_import(&v, big, &info, &err), 0);
+    assert_int_equal(info.test_count, MARKR_IMPORT_TESTS_MAX);
+    assert_int_equal(info.test_total, MARKR_IMPORT_TESTS_MAX + 1);
+    assert_string_equal(info.tests[0], "t0000");
+    assert_string_equal(info.tests[MARKR_IMPORT_TESTS_MAX - 1], "t0999");
+    markr_import_info_free(&info);
+    assert_int_equal(markr_get_import(&v, small, &info, &err), 0);
+    assert_int_equal(info.test_count, 1);
+    assert_int_equal(info.test_total, 1);
+    assert_string_equal(info.tests[0], "t0000");
+    markr_import_info_free(&info);
+    free(many);
+    free(few);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_tests_of_an_import_are_bounded, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_vault", tests, NULL, NULL);

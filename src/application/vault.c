@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ids.h"
+
 void markr_import_info_free(struct markr_import_info *info)
 {
     for (size_t i = 0; i < info->test_count; ++i)
@@ -24,19 +26,22 @@ void markr_import_page_free(struct markr_import_page *page)
     memset(page, 0, sizeof(*page));
 }
 
+static void conflict_free(struct markr_conflict *k)
+{
+    for (size_t j = 0; j < k->name_count; ++j) {
+        free(k->names[j].first_name);
+        free(k->names[j].last_name);
+        free(k->names[j].import_ids);
+    }
+    free(k->names);
+    free(k->student_number);
+    memset(k, 0, sizeof(*k));
+}
+
 void markr_conflicts_free(struct markr_conflicts *c)
 {
-    for (size_t i = 0; i < c->count; ++i) {
-        struct markr_conflict *k = &c->items[i];
-
-        for (size_t j = 0; j < k->name_count; ++j) {
-            free(k->names[j].first_name);
-            free(k->names[j].last_name);
-            free(k->names[j].import_ids);
-        }
-        free(k->names);
-        free(k->student_number);
-    }
+    for (size_t i = 0; i < c->count; ++i)
+        conflict_free(&c->items[i]);
     free(c->items);
     memset(c, 0, sizeof(*c));
 }
@@ -106,9 +111,24 @@ int markr_read_raw_chunk(const struct markr_vault_reader *v, int64_t id, int32_t
 }
 
 int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
-                         struct markr_conflicts *out, struct markr_error *err)
+                         const struct markr_conflicts_page *page, struct markr_conflicts *out,
+                         struct markr_error *err)
 {
     memset(out, 0, sizeof(*out));
     markr_error_clear(err);
-    return v->conflicts(v->ctx, test_id, len, out, err);
+    if (page->limit < 1 || page->limit > MARKR_CONFLICTS_PAGE_MAX)
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_limit", "limit must be an integer from 1 to %d",
+                               MARKR_CONFLICTS_PAGE_MAX);
+    if (page->after != NULL && !markr_id_valid(page->after, page->after_len))
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_cursor",
+                               "cursor must be the next_cursor of a previous page");
+    if (v->conflicts(v->ctx, test_id, len, page->after, page->after_len, (size_t)page->limit + 1, out, err) != 0)
+        return -1;
+    /* The student past the page only says that more follow. */
+    if (out->count > page->limit) {
+        while (out->count > page->limit)
+            conflict_free(&out->items[--out->count]);
+        out->more = 1;
+    }
+    return 0;
 }

@@ -29,9 +29,14 @@ struct markr_import_info {
     char status[MARKR_STATUS_MAX];
     int64_t result_count;
     struct markr_error reason; /* reason.reason[0] == '\0' unless rejected */
-    char **tests;              /* distinct tests it touched, sorted (filled by `get` only) */
-    size_t test_count;
+    char **tests;              /* distinct tests it touched, sorted (filled by `get` only): the
+                                * first MARKR_IMPORT_TESTS_MAX of them */
+    size_t test_count;         /* entries of tests */
+    int64_t test_total;        /* how many tests it touched (filled by `get` only) */
 };
+/* At most this many tests of one import are listed by GET /imports/{id}; the full list is
+ * reachable the other way round, through GET /imports?test_id=... */
+#define MARKR_IMPORT_TESTS_MAX 1000
 void markr_import_info_free(struct markr_import_info *info);
 
 /* A page of GET /imports, newest first. */
@@ -64,7 +69,18 @@ struct markr_conflict {
 struct markr_conflicts {
     struct markr_conflict *items; /* sorted by student number */
     size_t count;
+    int more; /* 1 when students follow the last item: its number is the next page's cursor */
 };
+/* One page of the conflicts of a test: at most limit students, those whose number sorts
+ * after `after` (the keyset cursor: the last student number of the previous page) when it
+ * is not NULL. */
+struct markr_conflicts_page {
+    unsigned limit; /* 1..MARKR_CONFLICTS_PAGE_MAX */
+    const char *after;
+    size_t after_len;
+};
+#define MARKR_CONFLICTS_PAGE_DEFAULT 100
+#define MARKR_CONFLICTS_PAGE_MAX 1000
 void markr_conflicts_free(struct markr_conflicts *c);
 
 /* Reads of the vault. */
@@ -82,10 +98,12 @@ struct markr_vault_reader {
     /* Chunk seq (0, 1, 2, ...) of the body of import id: *bytes malloc'd, *len bytes. Returns
      * 1, 0 when the body has no such chunk, -1 with err. */
     int (*chunk)(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err);
-    /* Student numbers of test_id seen under more than one (first, last) name. An unknown
-     * test has none (not an error). */
-    int (*conflicts)(void *ctx, const char *test_id, size_t len, struct markr_conflicts *out,
-                     struct markr_error *err);
+    /* At most limit student numbers of test_id seen under more than one (first, last) name,
+     * in order, only those after `after` (after_len bytes) when it is not NULL. An unknown
+     * test, or a cursor the store cannot compare (bytes that are not text), has none (not an
+     * error). Leaves out->more alone. */
+    int (*conflicts)(void *ctx, const char *test_id, size_t len, const char *after, size_t after_len,
+                     size_t limit, struct markr_conflicts *out, struct markr_error *err);
 };
 
 /* Use cases of the vault's reads, for the HTTP adapter: each asks the reader once, except
@@ -107,8 +125,12 @@ int markr_open_raw_import(const struct markr_vault_reader *v, int64_t id, char *
                           struct markr_error *err);
 int markr_read_raw_chunk(const struct markr_vault_reader *v, int64_t id, int32_t seq, size_t remaining,
                          char **bytes, size_t *len, struct markr_error *err);
+/* One page of conflicts: the reader is asked for one student more than the page holds, to
+ * tell whether more follow (out->more). A limit out of bounds is MARKR_ERR_BAD_REQUEST
+ * "bad_limit"; a cursor that is no id (markr_id_valid) "bad_cursor". */
 int markr_list_conflicts(const struct markr_vault_reader *v, const char *test_id, size_t len,
-                         struct markr_conflicts *out, struct markr_error *err);
+                         const struct markr_conflicts_page *page, struct markr_conflicts *out,
+                         struct markr_error *err);
 
 /* A stored document, as the rebuild reads it. Owned: markr_stored_import_free. */
 struct markr_stored_import {

@@ -5,7 +5,7 @@
  * everything a browser could read as another type (commas, other parameters, control
  * bytes); a stored type canonicalises to the format's media type and a valid charset; a
  * document that no format reads is refused by the judgement, not parsed; the vault's reads
- * answer an id below 1 without a query; readiness passes the storage's word on.
+ * answer an id below 1 without a query, conflicts a page at a time; readiness passes the storage's word on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -292,6 +292,92 @@ static void raw_chunks_must_make_the_body(void **state)
     assert_int_equal(reader_calls, 5);
 }
 
+/* The conflicted students the fake knows, in order; it answers the `limit` after the
+ * cursor, each with one name, and remembers what it was asked. */
+static const char *const conflicted[] = {"s1", "s2", "s3", "s4", "s5"};
+static size_t asked_limit;
+static const char *asked_after;
+
+static int v_conflicts(void *ctx, const char *test_id, size_t len, const char *after, size_t after_len,
+                       size_t limit, struct markr_conflicts *out, struct markr_error *err)
+{
+    size_t first = 0, n = sizeof(conflicted) / sizeof(conflicted[0]);
+
+    ++reader_calls;
+    asked_limit = limit;
+    asked_after = after;
+    while (after != NULL && first < n && strncmp(conflicted[first], after, after_len) <= 0)
+        ++first;
+    out->items = calloc(n, sizeof(*out->items));
+    for (size_t i = first; i < n && out->count < limit; ++i) {
+        struct markr_conflict *c = &out->items[out->count++];
+
+        c->student_number = strdup(conflicted[i]);
+        c->names = calloc(1, sizeof(*c->names));
+        c->names[0].first_name = strdup("Ada");
+        c->name_count = 1;
+    }
+    return 0;
+}
+
+/* A page of conflicts asks for one student more than it holds, keeps the page and says more
+ * follow; bad limits and cursors are refused without a query. */
+static void conflicts_come_a_page_at_a_time(void **state)
+{
+    struct markr_vault_reader v = {.conflicts = v_conflicts};
+    struct markr_conflicts_page page = {.limit = 2};
+    struct markr_conflicts c;
+    struct markr_error err;
+    static const struct {
+        unsigned limit;
+        const char *after;
+        size_t after_len;
+        const char *reason;
+    } bad[] = {
+        {0, NULL, 0, "bad_limit"},          {MARKR_CONFLICTS_PAGE_MAX + 1, NULL, 0, "bad_limit"},
+        {2, "", 0, "bad_cursor"},           {2, " s1", 3, "bad_cursor"},
+        {2, "s1 ", 3, "bad_cursor"},        {2, "s\0", 2, "bad_cursor"},
+    };
+
+    reader_calls = 0;
+    assert_int_equal(markr_list_conflicts(&v, "t", 1, &page, &c, &err), 0);
+    assert_int_equal(asked_limit, 3);
+    assert_null(asked_after);
+    assert_int_equal(c.count, 2);
+    assert_string_equal(c.items[0].student_number, "s1");
+    assert_string_equal(c.items[1].student_number, "s2");
+    assert_true(c.more);
+    markr_conflicts_free(&c);
+
+    page.after = "s4";
+    page.after_len = 2;
+    assert_int_equal(markr_list_conflicts(&v, "t", 1, &page, &c, &err), 0);
+    assert_string_equal(asked_after, "s4");
+    assert_int_equal(c.count, 1);
+    assert_string_equal(c.items[0].student_number, "s5");
+    assert_false(c.more);
+    markr_conflicts_free(&c);
+
+    page = (struct markr_conflicts_page){.limit = MARKR_CONFLICTS_PAGE_MAX};
+    assert_int_equal(markr_list_conflicts(&v, "t", 1, &page, &c, &err), 0);
+    assert_int_equal(c.count, 5);
+    assert_false(c.more);
+    markr_conflicts_free(&c);
+    assert_int_equal(reader_calls, 3);
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        page = (struct markr_conflicts_page){.limit = bad[i].limit, .after = bad[i].after,
+                                             .after_len = bad[i].after_len};
+        assert_int_equal(markr_list_conflicts(&v, "t", 1, &page, &c, &err), -1);
+        assert_int_equal(err.code, MARKR_ERR_BAD_REQUEST);
+        assert_string_equal(err.reason, bad[i].reason);
+        assert_int_equal(c.count, 0);
+        assert_null(c.items);
+    }
+    assert_int_equal(reader_calls, 3);
+}
+
+
 static int ready_answer;
 
 static int check(void *ctx, struct markr_error *err)
@@ -324,6 +410,7 @@ int main(void)
         cmocka_unit_test(a_document_no_format_reads_is_refused_unread),
         cmocka_unit_test(ids_below_one_name_no_import),
         cmocka_unit_test(raw_chunks_must_make_the_body),
+        cmocka_unit_test(conflicts_come_a_page_at_a_time),
         cmocka_unit_test(readiness_is_the_storages_word),
     };
 

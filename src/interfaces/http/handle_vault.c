@@ -61,6 +61,10 @@ static json_object *info_json(const struct markr_import_info *info, int with_tes
         for (size_t i = 0; i < info->test_count; ++i)
             json_object_array_add(tests, markr_json_string(info->tests[i]));
         json_object_object_add(o, "tests", tests);
+        /* The list is cut at MARKR_IMPORT_TESTS_MAX; the count is always the whole. */
+        json_object_object_add(o, "test_count", json_object_new_int64(info->test_total));
+        json_object_object_add(o, "tests_truncated", json_object_new_boolean(info->test_total >
+                                                                              (int64_t)info->test_count));
     }
     snprintf(raw, sizeof(raw), "/imports/%lld/raw", (long long)info->id);
     json_object_object_add(o, "raw", markr_json_string(raw));
@@ -89,6 +93,8 @@ struct vault_job {
     struct markr_import_filter filter;
     char test_id[MARKR_ROUTE_ID_MAX + 1];
     size_t test_id_len;
+    struct markr_conflicts_page conflicts_page; /* its cursor points into cursor */
+    char cursor[MARKR_TEXT_MAX + 2];            /* one byte more than an id, so that the use case refuses more */
     int rc;
     struct markr_error error;
     /* results, by route */
@@ -115,7 +121,8 @@ static void vault_run(struct markr_job *job, struct markr_services *services)
         self->rc = markr_get_import(v, self->id, &self->info, &self->error);
         break;
     case VAULT_CONFLICTS:
-        self->rc = markr_list_conflicts(v, self->test_id, self->test_id_len, &self->conflicts, &self->error);
+        self->rc = markr_list_conflicts(v, self->test_id, self->test_id_len, &self->conflicts_page,
+                                        &self->conflicts, &self->error);
         break;
     case VAULT_REPROCESS:
         self->rc = markr_reprocess_one(&services->reprocess, self->id, self->dry_run, &self->report, &self->error);
@@ -149,6 +156,11 @@ static json_object *conflicts_json(const struct vault_job *self)
         json_object_array_add(list, item);
     }
     json_object_object_add(o, "conflicts", list);
+    /* The cursor of the next page is the last student number of this one. */
+    json_object_object_add(o, "next_cursor",
+                           self->conflicts.more && self->conflicts.count != 0
+                               ? markr_json_string(self->conflicts.items[self->conflicts.count - 1].student_number)
+                               : NULL);
     return o;
 }
 
@@ -314,6 +326,35 @@ int markr_handle_import_info(struct markr_http_handler *handler, h2o_req_t *req,
     return job != NULL ? start(handler, req, job, read_import_id(req, match, job)) : -1;
 }
 
+/* Reads limit and cursor of GET /tests/{id}/conflicts into job; answers 400 and returns -1
+ * when the query is malformed. Their bounds are the use case's (markr_list_conflicts). */
+static int read_conflicts_query(h2o_req_t *req, struct vault_job *job)
+{
+    static const char *const known[] = {"limit", "cursor", NULL};
+    char value[24];
+    size_t len;
+    int rc;
+    int64_t n = MARKR_CONFLICTS_PAGE_DEFAULT;
+
+    if (!markr_query_only(req->path.base, req->path.len, known))
+        return bad_query(req, "conflicts take limit and cursor"), -1;
+    if ((rc = QUERY_GET(req, "limit", value, &len)) < 0 ||
+        (rc == 1 && (n = markr_parse_uint(value, len, MARKR_CONFLICTS_PAGE_MAX + 1)) < 0)) {
+        markr_http_send_problem(req, 400, "bad_limit", "limit must be an integer from 1 to 1000");
+        return -1;
+    }
+    job->conflicts_page.limit = (unsigned)n; /* 0 or the maximum plus one: refused by the use case */
+    if ((rc = QUERY_GET(req, "cursor", job->cursor, &len)) < 0) {
+        markr_http_send_problem(req, 400, "bad_cursor", "cursor must be the next_cursor of a previous page");
+        return -1;
+    }
+    if (rc == 1) {
+        job->conflicts_page.after = job->cursor;
+        job->conflicts_page.after_len = len;
+    }
+    return 0;
+}
+
 int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *req,
                                 const struct markr_route_match *match)
 {
@@ -323,7 +364,7 @@ int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *r
         return -1;
     memcpy(job->test_id, match->id, match->id_len);
     job->test_id_len = match->id_len;
-    return start(handler, req, job, 0);
+    return start(handler, req, job, read_conflicts_query(req, job));
 }
 
 /* Reads ?dry_run=true|false into job; answers 400 and returns -1 for anything else. */

@@ -122,7 +122,10 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
 static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struct markr_error *err)
 {
     static const char get_sql[] = INFO_COLUMNS "WHERE i.id = $1";
-    static const char tests_sql[] = "SELECT test_id FROM import_tests WHERE import_id = $1 ORDER BY test_id";
+    /* The first tests in order, and how many there are (one statement: one snapshot). */
+    static const char tests_sql[] =
+        "SELECT test_id, (SELECT count(*) FROM import_tests WHERE import_id = $1)\n"
+        "FROM import_tests WHERE import_id = $1 ORDER BY test_id LIMIT $2";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     PGresult *res;
@@ -142,11 +145,13 @@ static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struc
         markr_import_info_free(out);
         return markr_pg_oom(err);
     }
+    markr_pg_param_int8(&params, MARKR_IMPORT_TESTS_MAX);
     if ((res = markr_pg_read(pg, "reading the tests of an import", tests_sql, &params, err)) == NULL) {
         markr_import_info_free(out);
         return -1;
     }
     rows = PQntuples(res);
+    out->test_total = rows != 0 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     if ((out->tests = calloc(rows != 0 ? (size_t)rows : 1, sizeof(*out->tests))) == NULL)
         goto fail;
     for (int r = 0; r < rows; ++r) {
@@ -210,14 +215,19 @@ static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, si
 }
 
 /* Names of one student number count as different when (first, last) differ; a scan without
- * any name says nothing about the name and is left out. */
+ * any name says nothing about the name and is left out. One page: the conflicted students
+ * after the cursor ($2, NULL for the first page), at most $3 of them, then all their names
+ * (ordered with the column's collation both times, so that the keyset follows the order). */
 static const char conflicts_sql[] =
     "WITH named AS (\n"
     "    SELECT student_number, first_name, last_name, import_id FROM import_names\n"
-    "    WHERE test_id = $1 AND (first_name IS NOT NULL OR last_name IS NOT NULL)\n"
+    "    WHERE test_id = $1 AND ($2::text IS NULL OR student_number > $2)\n"
+    "      AND (first_name IS NOT NULL OR last_name IS NOT NULL)\n"
     "), conflicted AS (\n"
     "    SELECT student_number FROM named GROUP BY student_number\n"
     "    HAVING count(DISTINCT ARRAY[first_name, last_name]) > 1\n"
+    "    ORDER BY student_number\n"
+    "    LIMIT $3\n"
     ")\n"
     "SELECT n.student_number, n.first_name, n.last_name,\n"
     "       array_agg(DISTINCT n.import_id ORDER BY n.import_id)::text\n"
@@ -225,8 +235,8 @@ static const char conflicts_sql[] =
     "GROUP BY n.student_number, n.first_name, n.last_name\n"
     "ORDER BY n.student_number, n.first_name NULLS LAST, n.last_name NULLS LAST";
 
-static int vault_conflicts(void *ctx, const char *test_id, size_t len, struct markr_conflicts *out,
-                           struct markr_error *err)
+static int vault_conflicts(void *ctx, const char *test_id, size_t len, const char *after, size_t after_len,
+                           size_t limit, struct markr_conflicts *out, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
@@ -235,8 +245,11 @@ static int vault_conflicts(void *ctx, const char *test_id, size_t len, struct ma
 
     memset(out, 0, sizeof(*out));
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
+    markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after != NULL ? after_len : 0); /* NULL: no cursor */
+    markr_pg_param_int8(&params, (int64_t)limit);
     if ((res = markr_pg_read(pg, "reading conflicts", conflicts_sql, &params, err)) == NULL) {
-        if (strcmp(pg->sqlstate, "22021") == 0) /* not UTF-8: no such test, no conflicts */
+        /* A test id or cursor that is not UTF-8 names nothing stored: no conflicts. */
+        if (strcmp(pg->sqlstate, "22021") == 0)
             return markr_error_clear(err), 0;
         return -1;
     }

@@ -2,7 +2,8 @@
  * Reprocessing against a real PostgreSQL and the real XML parser: a document the
  * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
- * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was.
+ * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was;
+ * the conflicts of a test come a page at a time, and an import's list of tests is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,6 +305,139 @@ static void a_failing_queued_import_is_given_up(void **state)
     assert_value(f, "processing 1", "SELECT status || ' ' || attempts FROM imports ORDER BY id DESC LIMIT 1");
 }
 
+/* --- the vault's bounded reads ------------------------------------------------------------ */
+
+/* A document of count results of test `test` (or tests t0000, t0001, ... when test is NULL),
+ * student i numbered prefix, i in two digits, suffix, named first (NULL: no name). Owned by
+ * the caller. */
+static char *results_doc(size_t count, const char *test, const char *prefix, const char *suffix, const char *first)
+{
+    size_t cap = 200 * count + 64, len = 0;
+    char *doc = malloc(cap);
+
+    len += (size_t)snprintf(doc + len, cap - len, "<mcq-test-results>\n");
+    for (size_t i = 0; i < count; ++i) {
+        char student[32], test_id[32];
+
+        snprintf(student, sizeof(student), "%s%02d%s", prefix, (int)i, suffix);
+        snprintf(test_id, sizeof(test_id), "t%04d", (int)i);
+        len += (size_t)snprintf(doc + len, cap - len,
+                                "<mcq-test-result><student-number>%s</student-number><test-id>%s</test-id>"
+                                "%s%s%s<summary-marks available=\"10\" obtained=\"5\"/></mcq-test-result>\n",
+                                student, test != NULL ? test : test_id, first ? "<first-name>" : "",
+                                first ? first : "", first ? "</first-name>" : "");
+    }
+    snprintf(doc + len, cap - len, "</mcq-test-results>\n");
+    return doc;
+}
+
+/* Walks the conflicts of test "paged" limit at a time; returns the student numbers seen,
+ * joined by ',' (owned), and checks each page against the cursor rules. */
+static char *walk_conflicts(struct fixture *f, unsigned limit, int64_t first_id, int64_t second_id)
+{
+    struct markr_vault_reader v = markr_pg_vault_reader(f->pg);
+    char cursor[64] = "", *seen = calloc(1, 4096);
+    struct markr_error err;
+
+    for (int pages = 0; pages < 100; ++pages) {
+        struct markr_conflicts_page page = {.limit = limit, .after = cursor[0] ? cursor : NULL,
+                                            .after_len = strlen(cursor)};
+        struct markr_conflicts c;
+
+        assert_int_equal(markr_list_conflicts(&v, "paged", 5, &page, &c, &err), 0);
+        assert_true(c.count <= limit);
+        for (size_t i = 0; i < c.count; ++i) {
+            const struct markr_conflict *k = &c.items[i];
+
+            strcat(seen, seen[0] ? "," : "");
+            strcat(seen, k->student_number);
+            /* Each student's two names, each from its own import. */
+            assert_int_equal(k->name_count, 2);
+            assert_string_equal(k->names[0].first_name, "Ada");
+            assert_string_equal(k->names[1].first_name, "Bea");
+            assert_int_equal(k->names[0].import_count, 1);
+            assert_int_equal(k->names[0].import_ids[0], first_id);
+            assert_int_equal(k->names[1].import_ids[0], second_id);
+        }
+        if (!c.more) {
+            markr_conflicts_free(&c);
+            return seen;
+        }
+        assert_int_equal(c.count, limit); /* only a full page says more follow */
+        snprintf(cursor, sizeof(cursor), "%s", c.items[c.count - 1].student_number);
+        markr_conflicts_free(&c);
+    }
+    fail_msg("the conflicts never ended");
+    return NULL;
+}
+
+/* The conflicts come in pages in student order, each conflicted student exactly once, the
+ * students seen under one name left out, whatever the page size. */
+static void conflicts_are_paged_in_student_order(void **state)
+{
+    struct fixture *f = *state;
+    char *ada = results_doc(7, "paged", "c", "", "Ada"), *bea = results_doc(7, "paged", "c", "", "Bea");
+    char *same = results_doc(3, "paged", "c", "b", "Cy"), *unnamed = results_doc(7, "paged", "c", "", NULL);
+    static const char all[] = "c00,c01,c02,c03,c04,c05,c06";
+    struct markr_vault_reader v = markr_pg_vault_reader(f->pg);
+    struct markr_conflicts_page page = {.limit = 10, .after = "\xff", .after_len = 1};
+    struct markr_conflicts c;
+    struct markr_error err;
+    int64_t first_id = import(f, ada, 1), second_id = import(f, bea, 1);
+    static const unsigned limits[] = {1, 2, 3, 6, 7, 8, MARKR_CONFLICTS_PAGE_MAX};
+
+    import(f, same, 1);
+    import(f, same, 1);
+    import(f, unnamed, 1);
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); ++i) {
+        char *seen = walk_conflicts(f, limits[i], first_id, second_id);
+
+        if (strcmp(seen, all) != 0)
+            fail_msg("limit %u: %s", limits[i], seen);
+        free(seen);
+    }
+    /* A cursor that is not text, or past the last student, gives an empty last page. */
+    assert_int_equal(markr_list_conflicts(&v, "paged", 5, &page, &c, &err), 0);
+    assert_int_equal(c.count, 0);
+    assert_false(c.more);
+    markr_conflicts_free(&c);
+    page.after = "c06";
+    page.after_len = 3;
+    assert_int_equal(markr_list_conflicts(&v, "paged", 5, &page, &c, &err), 0);
+    assert_int_equal(c.count, 0);
+    markr_conflicts_free(&c);
+    free(ada);
+    free(bea);
+    free(same);
+    free(unnamed);
+}
+
+/* An import's tests are listed up to MARKR_IMPORT_TESTS_MAX, in order, with the whole count. */
+static void the_tests_of_an_import_are_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_vault_reader v = markr_pg_vault_reader(f->pg);
+    char *many = results_doc(MARKR_IMPORT_TESTS_MAX + 1, NULL, "s", "", NULL);
+    char *few = results_doc(1, NULL, "s", "", NULL);
+    struct markr_import_info info;
+    struct markr_error err;
+    int64_t big = import(f, many, 1), small = import(f, few, 1);
+
+    assert_int_equal(markr_get_import(&v, big, &info, &err), 0);
+    assert_int_equal(info.test_count, MARKR_IMPORT_TESTS_MAX);
+    assert_int_equal(info.test_total, MARKR_IMPORT_TESTS_MAX + 1);
+    assert_string_equal(info.tests[0], "t0000");
+    assert_string_equal(info.tests[MARKR_IMPORT_TESTS_MAX - 1], "t0999");
+    markr_import_info_free(&info);
+    assert_int_equal(markr_get_import(&v, small, &info, &err), 0);
+    assert_int_equal(info.test_count, 1);
+    assert_int_equal(info.test_total, 1);
+    assert_string_equal(info.tests[0], "t0000");
+    markr_import_info_free(&info);
+    free(many);
+    free(few);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_rebuild_leaves_the_marks_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_tests_of_an_import_are_bounded, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_vault", tests, NULL, NULL);

@@ -153,12 +153,12 @@ static void close_services(void *ctx, struct markr_services *services)
 /* --- serve ------------------------------------------------------------------------------ */
 
 /* One warning at start when personal data is open to anyone who reaches the port: names and
- * marks without reader tokens, stored documents without operator tokens (ADR 0021). */
+ * marks without reader tokens, stored documents while no token at all is set (reader tokens
+ * close the vault too, ADR 0021). */
 static void warn_open_access(const struct markr_config *cfg)
 {
     const char *open = cfg->reader_tokens.count == 0 && cfg->operator_tokens.count == 0 ? "names,marks,documents"
                        : cfg->reader_tokens.count == 0                                ? "names,marks"
-                       : cfg->operator_tokens.count == 0                              ? "documents"
                                                                                       : NULL;
 
     if (open != NULL)

@@ -100,7 +100,9 @@ enum markr_access_verdict markr_access_decide(const struct markr_access_policy *
             return MARKR_ACCESS_ALLOWED;
         break;
     case MARKR_ACCESS_OPERATOR:
-        if (policy->operators.count == 0)
+        /* The vault holds, verbatim, the names and marks a reader token protects: it is open
+         * only while no reader or operator token is set, never beside protected reads. */
+        if (policy->operators.count == 0 && policy->readers.count == 0)
             return MARKR_ACCESS_ALLOWED;
         break;
     case MARKR_ACCESS_ADMIN:

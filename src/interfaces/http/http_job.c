@@ -67,6 +67,10 @@ static void on_job_done(struct markr_job *base)
         job->anchor->job = NULL;
         if (job->respond != NULL && !job->skipped)
             job->respond(job, job->req);
+        else if (job->skipped && job->req->_generator != NULL)
+            /* A streamed answer (a raw download between two chunks) has started already: its
+             * status and length are out, so it can only be ended short. */
+            h2o_send(job->req, NULL, 0, H2O_SEND_STATE_ERROR);
         else
             markr_http_send_answer(job->req, &job->answer);
     }

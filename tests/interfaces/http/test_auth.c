@@ -145,9 +145,11 @@ static void unset_lists_keep_todays_access(void **state)
     assert_int_equal(decide(&admin, MARKR_ACCESS_OPERATOR, NULL), MARKR_ACCESS_ALLOWED);
     assert_int_equal(decide(&admin, MARKR_ACCESS_ADMIN, NULL), MARKR_ACCESS_UNAUTHORIZED);
     assert_int_equal(decide(&admin, MARKR_ACCESS_ADMIN, "Bearer " ADMIN), MARKR_ACCESS_ALLOWED);
-    /* Readers alone: the vault stays open, the admin route absent. */
+    /* Readers alone: the vault (the same names and marks, verbatim) closes too, to everyone
+     * (no operator token exists), and the admin route stays absent. */
     assert_int_equal(decide(&readers, MARKR_ACCESS_READER, NULL), MARKR_ACCESS_UNAUTHORIZED);
-    assert_int_equal(decide(&readers, MARKR_ACCESS_OPERATOR, NULL), MARKR_ACCESS_ALLOWED);
+    assert_int_equal(decide(&readers, MARKR_ACCESS_OPERATOR, NULL), MARKR_ACCESS_UNAUTHORIZED);
+    assert_int_equal(decide(&readers, MARKR_ACCESS_OPERATOR, "Bearer " READER), MARKR_ACCESS_FORBIDDEN);
     assert_int_equal(decide(&readers, MARKR_ACCESS_ADMIN, "Bearer " READER), MARKR_ACCESS_HIDDEN);
     /* Operators alone: per-student reads stay open. */
     assert_int_equal(decide(&operators, MARKR_ACCESS_READER, NULL), MARKR_ACCESS_ALLOWED);

@@ -5,6 +5,8 @@
  */
 #include "harness.h"
 
+#include "test_db.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +136,23 @@ int e2e_migrate(const char *conninfo)
     if (rc != 0)
         fprintf(stderr, "markr migrate failed (%d): %s\n", rc, output != NULL ? output : "");
     free(output);
+    return rc;
+}
+
+int e2e_suite_start(const char *prefix, const char *const *env, struct markr_server *server, char **conninfo)
+{
+    if ((*conninfo = markr_test_db_create(prefix)) == NULL)
+        return -1;
+    return e2e_migrate(*conninfo) == 0 && e2e_server_start(server, *conninfo, env) == 0 ? 0 : -1;
+}
+
+int e2e_suite_stop(struct markr_server *server, char *conninfo)
+{
+    int rc = e2e_server_stop_clean(server);
+
+    if (conninfo != NULL)
+        markr_test_db_drop(conninfo);
+    free(conninfo);
     return rc;
 }
 

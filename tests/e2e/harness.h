@@ -31,6 +31,14 @@ int e2e_server_stop_clean(struct markr_server *server);
 /* `markr migrate` on conninfo. Returns its exit code, printing its output when not 0. */
 int e2e_migrate(const char *conninfo);
 
+/* A suite's own database (named from prefix, migrated) in *conninfo (malloc'd), and a server
+ * on it with the extra settings env (may be NULL). Returns 0, or -1 after saying why. */
+int e2e_suite_start(const char *prefix, const char *const *env, struct markr_server *server, char **conninfo);
+
+/* Stops server (e2e_server_stop_clean), then drops the suite's database and frees conninfo
+ * whatever happened. Returns 0, or -1 when the server did not stop cleanly. */
+int e2e_suite_stop(struct markr_server *server, char *conninfo);
+
 /* Runs markr with argv (argv[0] is the first argument after the binary, NULL-terminated)
  * and the extra settings; captures stdout+stderr into *output (malloc'd). Returns the exit
  * code, or -1 when it did not exit normally. */

@@ -170,19 +170,14 @@ static int suite_setup(void **state)
                                       "MARKR_ADMIN_TOKEN=" ADMIN, "MARKR_IMPORT_ALLOW=10.0.0.0/8,127.0.0.0/8,::1/128",
                                       "MARKR_QUEUE_RUNNERS=0", NULL};
 
-    conninfo = markr_test_db_create("e2e_access");
-    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, env) != 0)
+    if (e2e_suite_start("e2e_access", env, &srv, &conninfo) != 0)
         return -1;
     return 0;
 }
 
 static int suite_teardown(void **state)
 {
-    if (e2e_server_stop_clean(&srv) != 0)
-        return -1;
-    markr_test_db_drop(conninfo);
-    free(conninfo);
-    return 0;
+    return e2e_suite_stop(&srv, conninfo);
 }
 
 /* --- tests -------------------------------------------------------------------------------- */

@@ -152,19 +152,12 @@ static int suite_setup(void **state)
     snprintf(body, sizeof(body), "MARKR_MAX_BODY_BYTES=%d", BODY_LIMIT);
     snprintf(async, sizeof(async), "MARKR_MAX_ASYNC_BODY_BYTES=%d", ASYNC_LIMIT);
     snprintf(buffered, sizeof(buffered), "MARKR_MAX_BUFFERED_BYTES=%d", BUFFERED_CAP);
-    conninfo = markr_test_db_create("e2e_limits");
-    if (e2e_migrate(conninfo) != 0)
-        return -1;
-    return e2e_server_start(&srv, conninfo, env);
+    return e2e_suite_start("e2e_limits", env, &srv, &conninfo);
 }
 
 static int suite_teardown(void **state)
 {
-    if (e2e_server_stop_clean(&srv) != 0)
-        return -1;
-    markr_test_db_drop(conninfo);
-    free(conninfo);
-    return 0;
+    return e2e_suite_stop(&srv, conninfo);
 }
 
 /* --- body limits ----------------------------------------------------------------------------- */

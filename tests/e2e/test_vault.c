@@ -305,19 +305,12 @@ static int suite_setup(void **state)
     const char *env[] = {body_limit, "MARKR_ADMIN_TOKEN=" TOKEN, NULL};
 
     snprintf(body_limit, sizeof(body_limit), "MARKR_MAX_BODY_BYTES=%d", BODY_LIMIT);
-    conninfo = markr_test_db_create("e2e_vault");
-    if (e2e_migrate(conninfo) != 0)
-        return -1;
-    return e2e_server_start(&srv, conninfo, env);
+    return e2e_suite_start("e2e_vault", env, &srv, &conninfo);
 }
 
 static int suite_teardown(void **state)
 {
-    if (e2e_server_stop_clean(&srv) != 0)
-        return -1;
-    markr_test_db_drop(conninfo);
-    free(conninfo);
-    return 0;
+    return e2e_suite_stop(&srv, conninfo);
 }
 
 /* --- browse ------------------------------------------------------------------------------- */

@@ -101,8 +101,7 @@ static int suite_setup(void **state)
 {
     const char *env[] = {"MARKR_MAX_BODY_BYTES=4000000", NULL};
 
-    conninfo = markr_test_db_create("e2e_vault_pages");
-    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, env) != 0)
+    if (e2e_suite_start("e2e_vault_pages", env, &srv, &conninfo) != 0)
         return -1;
     /* Every student of "paged" under two names; "q" students under one name twice and
      * students without any name are no conflict. */
@@ -116,11 +115,7 @@ static int suite_setup(void **state)
 
 static int suite_teardown(void **state)
 {
-    if (e2e_server_stop_clean(&srv) != 0)
-        return -1;
-    markr_test_db_drop(conninfo);
-    free(conninfo);
-    return 0;
+    return e2e_suite_stop(&srv, conninfo);
 }
 
 /* --- conflicts ---------------------------------------------------------------------------- */

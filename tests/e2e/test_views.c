@@ -135,8 +135,7 @@ static int suite_setup(void **state)
 {
     struct e2e_response r;
 
-    conninfo = markr_test_db_create("views");
-    if (e2e_migrate(conninfo) != 0 || e2e_server_start(&srv, conninfo, NULL) != 0)
+    if (e2e_suite_start("views", NULL, &srv, &conninfo) != 0)
         return -1;
     if (e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r) != 0 || r.status != 201) {
         fprintf(stderr, "import failed: %s\n", r.body);
@@ -148,11 +147,7 @@ static int suite_setup(void **state)
 
 static int suite_teardown(void **state)
 {
-    if (e2e_server_stop_clean(&srv) != 0)
-        return -1;
-    markr_test_db_drop(conninfo);
-    free(conninfo);
-    return 0;
+    return e2e_suite_stop(&srv, conninfo);
 }
 
 static void tests_lists_every_test_with_count_and_last_change(void **state)

@@ -103,6 +103,13 @@ static void header(FILE *f, const char *name, const char *type, const char *help
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its header and its one sample. */
+static void sample(FILE *f, const char *name, const char *type, const char *help, unsigned long long value)
+{
+    header(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, value);
+}
+
 /* Only label values we chose are printed (templates, reason codes): none needs escaping,
  * but a quote or backslash would break the format, so they are refused here too. */
 static const char *label(const char *value)
@@ -150,8 +157,7 @@ static void render_requests(FILE *f)
 
 static void render_imports(FILE *f)
 {
-    header(f, "markr_imports_accepted_total", "counter", "Documents accepted.");
-    fprintf(f, "markr_imports_accepted_total %llu\n", (unsigned long long)atomic_load(&m.imports_accepted));
+    sample(f, "markr_imports_accepted_total", "counter", "Documents accepted.", atomic_load(&m.imports_accepted));
     header(f, "markr_imports_refused_total", "counter", "Documents refused, by reason.");
     pthread_mutex_lock(&m.reasons_lock);
     for (size_t i = 0; i < REASONS_MAX && m.reasons[i] != NULL; ++i)
@@ -160,8 +166,7 @@ static void render_imports(FILE *f)
     if (m.refused[REASONS_MAX] != 0)
         fprintf(f, "markr_imports_refused_total{reason=\"other\"} %llu\n", (unsigned long long)m.refused[REASONS_MAX]);
     pthread_mutex_unlock(&m.reasons_lock);
-    header(f, "markr_results_written_total", "counter", "Results of documents accepted synchronously (POST /import without respond-async).");
-    fprintf(f, "markr_results_written_total %llu\n", (unsigned long long)atomic_load(&m.results_written));
+    sample(f, "markr_results_written_total", "counter", "Results of documents accepted synchronously (POST /import without respond-async).", atomic_load(&m.results_written));
     header(f, "markr_marks_written_total", "counter",
            "Marks (one per test and student of a document) upserted by documents accepted synchronously.");
     fprintf(f, "markr_marks_written_total %llu\n", (unsigned long long)atomic_load(&m.marks_written));
@@ -177,27 +182,17 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     render_requests(f);
     header(f, "markr_http_requests_in_flight", "gauge", "Requests being served.");
     fprintf(f, "markr_http_requests_in_flight %lld\n", (long long)atomic_load(&m.in_flight));
-    header(f, "markr_http_connections", "gauge", "Open client connections.");
-    fprintf(f, "markr_http_connections %llu\n", (unsigned long long)g->connections);
-    header(f, "markr_stream_clients", "gauge", "Open event streams (aggregate streams and /events).");
-    fprintf(f, "markr_stream_clients %llu\n", (unsigned long long)g->stream_clients);
-    header(f, "markr_cache_entries", "gauge", "Tests held by the aggregate cache (figures or a remembered 404).");
-    fprintf(f, "markr_cache_entries %llu\n", (unsigned long long)g->cache_entries);
-    header(f, "markr_raw_downloads_in_flight", "gauge", "Raw downloads being streamed (GET /imports/{id}/raw).");
-    fprintf(f, "markr_raw_downloads_in_flight %llu\n", (unsigned long long)g->raw_downloads);
+    sample(f, "markr_http_connections", "gauge", "Open client connections.", g->connections);
+    sample(f, "markr_stream_clients", "gauge", "Open event streams (aggregate streams and /events).", g->stream_clients);
+    sample(f, "markr_cache_entries", "gauge", "Tests held by the aggregate cache (figures or a remembered 404).", g->cache_entries);
+    sample(f, "markr_raw_downloads_in_flight", "gauge", "Raw downloads being streamed (GET /imports/{id}/raw).", g->raw_downloads);
     render_imports(f);
-    header(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.");
-    fprintf(f, "markr_db_pool_connections %llu\n", (unsigned long long)g->pool_workers);
-    header(f, "markr_db_pool_in_use", "gauge", "Worker connections running a job.");
-    fprintf(f, "markr_db_pool_in_use %llu\n", (unsigned long long)g->pool_in_use);
-    header(f, "markr_db_pool_waiting", "gauge", "Jobs waiting for a worker connection.");
-    fprintf(f, "markr_db_pool_waiting %llu\n", (unsigned long long)g->pool_waiting);
-    header(f, "markr_jobs_skipped_total", "counter", "Requests whose client left before a worker took them: not run.");
-    fprintf(f, "markr_jobs_skipped_total %llu\n", (unsigned long long)g->jobs_skipped);
-    header(f, "markr_buffered_body_bytes", "gauge", "Request bodies held now (MARKR_MAX_BUFFERED_BYTES caps them).");
-    fprintf(f, "markr_buffered_body_bytes %llu\n", (unsigned long long)g->buffered_bytes);
-    header(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.");
-    fprintf(f, "markr_db_slow_queries_total %llu\n", (unsigned long long)atomic_load(&m.slow_queries));
+    sample(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.", g->pool_workers);
+    sample(f, "markr_db_pool_in_use", "gauge", "Worker connections running a job.", g->pool_in_use);
+    sample(f, "markr_db_pool_waiting", "gauge", "Jobs waiting for a worker connection.", g->pool_waiting);
+    sample(f, "markr_jobs_skipped_total", "counter", "Requests whose client left before a worker took them: not run.", g->jobs_skipped);
+    sample(f, "markr_buffered_body_bytes", "gauge", "Request bodies held now (MARKR_MAX_BUFFERED_BYTES caps them).", g->buffered_bytes);
+    sample(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.", atomic_load(&m.slow_queries));
     header(f, "markr_cache_evictions_total", "counter",
            "Idle aggregate cache entries evicted, least recently used first, to make room.");
     fprintf(f, "markr_cache_evictions_total %llu\n", (unsigned long long)atomic_load(&m.cache_evictions));

@@ -79,13 +79,11 @@ static int views_list_tests(void *ctx, const char *after, size_t after_len, uint
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
-    char limit_text[24];
     PGresult *res;
 
     if (after != NULL && !is_utf8(after, after_len))
         return bad_cursor(err);
-    snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)limit);
-    markr_pg_param_text(&params, MARKR_PG_INT8, limit_text);
+    markr_pg_param_int8(&params, (int64_t)limit);
     if (after != NULL)
         markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
     if ((res = markr_pg_read(pg, "listing the tests", after != NULL ? tests_after_sql : tests_sql, &params, err)) ==
@@ -138,14 +136,11 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
-    char limit[24], offset[24];
     PGresult *res;
 
-    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)page->limit);
-    snprintf(offset, sizeof(offset), "%llu", (unsigned long long)page->offset);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
-    markr_pg_param_text(&params, MARKR_PG_INT8, limit);
-    markr_pg_param_text(&params, MARKR_PG_INT8, offset);
+    markr_pg_param_int8(&params, (int64_t)page->limit);
+    markr_pg_param_int8(&params, (int64_t)page->offset);
     res = markr_pg_read(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
                     &params, err);
     if (res == NULL)
@@ -190,14 +185,12 @@ static int views_student_results(void *ctx, const char *student, size_t len, con
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
-    char limit_text[24];
     PGresult *res;
 
     if (after != NULL && !is_utf8(after, after_len))
         return bad_cursor(err);
-    snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)limit);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, student, len);
-    markr_pg_param_text(&params, MARKR_PG_INT8, limit_text);
+    markr_pg_param_int8(&params, (int64_t)limit);
     if (after != NULL)
         markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
     res = markr_pg_read(pg, "reading a student's results", after != NULL ? student_after_sql : student_sql, &params,

@@ -117,12 +117,11 @@ function showLive(live) {
 }
 
 function receive(message) {
-  if (message.type === 'live') {
-    showLive(message.live);
-    if (message.reopened) { // what came while the stream was down is read again
-      scheduleTests();
-      scheduleChanged();
-    }
+  if (message.type === 'live') showLive(message.live);
+  // What came while the stream was down, or while the server could not tell, is read again.
+  if (message.reopened || message.type === 'resync') {
+    scheduleTests();
+    scheduleChanged();
   } else if (message.type === 'import') {
     scheduleTests();
     const { flush, tests } = message.change;

@@ -1,5 +1,6 @@
 // The server's one event stream, /events, as messages: {type:'live', live, reopened} when it
-// connects or drops, {type:'import', change} for every import (its tests, or flush). Used by
+// connects or drops, {type:'import', change} for every import (its tests, or flush), and
+// {type:'resync'} when changes may have gone unannounced (read everything again). Used by
 // the shared worker (live-worker.js) and, where there is none, by the page itself (live.js).
 'use strict';
 
@@ -19,5 +20,6 @@ export function openEvents(send) {
       send({ type: 'import', change: { flush: true } }); // unreadable: anything may have changed
     }
   });
+  source.addEventListener('resync', () => send({ type: 'resync' }));
   return source;
 }

@@ -11,6 +11,8 @@ export function connectLive(receive) {
       const worker = new SharedWorker('/static/live-worker.js', { type: 'module', name: 'markr-live' });
       worker.port.addEventListener('message', (e) => receive(e.data));
       worker.port.start();
+      // A browser whose shared workers cannot be modules fails to load it: the page's own.
+      worker.addEventListener('error', () => openEvents(receive), { once: true });
       // Tells the worker this tab is gone, so that the last one leaving closes the stream.
       addEventListener('pagehide', () => worker.port.postMessage({ type: 'bye' }));
       // Back from the back-forward cache: the worker may have closed the stream meanwhile.

@@ -224,11 +224,18 @@ try {
   await until(page, () => document.getElementById('count').textContent === '5');
   for (const tab of tabs) await tab.close();
 
-  // A phone: the chosen test fits 390 px without scrolling sideways.
+  // A phone, whose browser (as some mobile ones) has no shared workers: the page holds its
+  // own stream and follows imports all the same; the chosen test fits 390 px without
+  // scrolling sideways.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await phone.addInitScript(() => { delete window.SharedWorker; });
   const phonePage = await guardedPage(phone, errors, foreign);
   await phonePage.goto(`${base}/#test=city-hall`);
   await until(phonePage, () => document.querySelectorAll('#students tbody tr').length === 5);
+  await until(phonePage, () => document.getElementById('live').textContent === 'live');
+  assert.equal(await gauge(base, 'markr_stream_clients'), 2, 'the first browser\'s stream and the phone\'s');
+  await post(base, doc('city-hall', [['1006', 4, 'Frances']]));
+  await until(phonePage, () => document.querySelectorAll('#students tbody tr').length === 6);
   await phonePage.click('#refused summary');
   await phonePage.waitForSelector('#refused-list li', { timeout: TIMEOUT });
   await assertFits(phonePage, 'a 390 px phone');
@@ -258,7 +265,7 @@ try {
   });
   await tokenPage.goto(`${guarded}/`);
   await tokenPage.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
-  await until(tokenPage, () => document.getElementById('count').textContent === '5');
+  await until(tokenPage, () => document.getElementById('count').textContent === '6');
   await tokenPage.waitForSelector('#auth:not([hidden])', { timeout: TIMEOUT });
   assert.equal(await tokenPage.evaluate(() => document.activeElement.id), 'auth-token');
   await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token-form.png'), fullPage: true });
@@ -275,7 +282,7 @@ try {
 
   await tokenPage.fill('#auth-token', readerToken);
   await tokenPage.press('#auth-token', 'Enter');
-  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 5);
+  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 6);
   assert.equal(await tokenPage.isHidden('#auth'), true);
   assert.equal(await tokenPage.inputValue('#auth-token'), '');
   assert.equal(await tokenPage.evaluate(() => sessionStorage.getItem('markr-token')), readerToken);
@@ -287,7 +294,7 @@ try {
   sent.length = 0;
   await tokenPage.reload();
   await tokenPage.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
-  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 5);
+  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 6);
   assert.equal(await tokenPage.isHidden('#auth'), true);
   assert.ok(sent.length > 0 && sent.every((h) => h === `Bearer ${readerToken}`), `sent ${sent}`);
   await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token.png'), fullPage: true });

@@ -139,6 +139,12 @@ $('tests').addEventListener('keydown', (e) => {
   links[to].focus();
 });
 
+// The skip link moves focus without touching the URL (its fragment is the chosen test).
+$('skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  if (state.test !== null) $('test').focus();
+  else $('tests').querySelector('a')?.focus();
+});
 $('curl-example').textContent =
   `curl -X POST ${location.origin}/import -H 'Content-Type: text/xml+markr' --data-binary @results.xml`;
 $('more-tests').addEventListener('click', () => loadMoreTests().catch(console.error));

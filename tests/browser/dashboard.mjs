@@ -169,6 +169,14 @@ try {
   await page.goBack();
   await until(page, () => document.getElementById('count').textContent === '4');
   assert.equal(await page.textContent('#test-title'), 'Test city-hall');
+  // The first Tab stop skips to the chosen test, and the URL keeps it.
+  await page.reload();
+  await until(page, () => document.getElementById('count').textContent === '4');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'skip');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'test');
+  assert.equal(new URL(page.url()).hash, '#test=city-hall');
 
   // Animations are off for those who asked for no motion.
   const transition = () => page.$eval('#histogram .bar', (e) => getComputedStyle(e).transitionDuration);

@@ -1,52 +1,51 @@
 // Browser end-to-end test of the dashboard: headless Chromium (Debian's package)
-// driven by playwright-core. Usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR
-// It opens the dashboard, picks a test, imports a document through the API and waits for
-// the figures and the histogram to change on the page without reloading it, and pages through
-// the list of tests ("More tests"); any request to
-// another host fails the test (the page must work offline). Exit status 0 means passed.
+// driven by playwright-core, checked with axe-core. Usage:
+//   node dashboard.mjs BASE_URL SCREENSHOT_DIR TOKEN_URL READER_TOKEN XSS_ID OPERATOR_TOKEN
+// It opens the dashboard on an empty database (the empty state), uploads the school board's
+// sample through the page, picks a test (kept in the URL), imports through the API and waits
+// for the figures, the histogram and the announcement to change without a reload, pages
+// through the tests, opens ten tabs that must all fill their tables over one shared stream,
+// checks 390 px and 4K widths, reduced motion, the keyboard and axe-core's WCAG AA rules,
+// and the refused imports for operators. Any request to another host fails the test (the
+// page must work offline), and so does any error the page logs. Exit status 0 means passed.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertAccessible, assertFits, bands, doc, gauge, post, TIMEOUT, until } from './helpers.mjs';
 
-const [base, shots, guarded, readerToken, xssId] = process.argv.slice(2);
-if (!base || !shots || !guarded || !readerToken) {
-  console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR TOKEN_URL READER_TOKEN');
+const [base, shots, guarded, readerToken, xssId, operatorToken] = process.argv.slice(2);
+if (!base || !shots || !guarded || !readerToken || !operatorToken) {
+  console.error('usage: node dashboard.mjs BASE_URL SCREENSHOT_DIR TOKEN_URL READER_TOKEN XSS_ID OPERATOR_TOKEN');
   process.exit(2);
 }
+const sample = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sample_results.xml');
 
-function doc(test, marks) {
-  const results = marks.map(([student, obtained, first]) =>
-    `<mcq-test-result><first-name>${first ?? ''}</first-name><student-number>${student}</student-number>` +
-    `<test-id>${test}</test-id><summary-marks available="20" obtained="${obtained}"/></mcq-test-result>`);
-  return `<mcq-test-results>${results.join('')}</mcq-test-results>`;
-}
-
-async function post(body) {
-  const res = await fetch(`${base}/import`, { method: 'POST', headers: { 'content-type': 'text/xml+markr' }, body });
-  assert.equal(res.status, 201, await res.text());
-}
-
-async function bands(page) {
-  return page.$$eval('#histogram .band', (els) => els.map((e) => Number(e.dataset.count)));
-}
-
-const TIMEOUT = 10000;
-await post(doc('city-hall', [['1001', 8, 'Ada'], ['1002', 12, 'Grace']])); // 40 %, 60 %
-await post(doc('other-test', [['2001', 20]]));
-
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+// A page that fails the test on any request beyond the server and on any error it logs, but
+// for the refusal of the upload that is refused on purpose (Chromium logs every 4xx).
+async function guardedPage(context, errors, foreign) {
   const page = await context.newPage();
-  const foreign = [];
-  const errors = [];
   await page.route('**/*', (route) => {
     if (route.request().url().startsWith(base)) return route.continue();
     foreign.push(route.request().url());
     return route.abort();
   });
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    const refusal = m.location().url === `${base}/import` && /status of 422/.test(m.text());
+    if (m.type() === 'error' && !refusal) errors.push(m.text());
+  });
+  return page;
+}
+
+const testIds = (page) => page.$$eval('#tests a', (els) => els.map((e) => e.dataset.testId));
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const foreign = [];
+  const errors = [];
+  const page = await guardedPage(context, errors, foreign);
 
   // The page runs under its strict policy (no inline code): a violation would be a console
   // error, which the assertion on errors below catches.
@@ -54,49 +53,207 @@ try {
   assert.match(landing.headers()['content-security-policy'] ?? '', /script-src 'self';.*frame-ancestors 'none'/);
   assert.equal(landing.headers()['referrer-policy'], 'no-referrer');
   assert.equal(landing.headers()['x-content-type-options'], 'nosniff');
-  await page.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
-  await page.waitForFunction(() => document.getElementById('count').textContent === '2', null, { timeout: TIMEOUT });
+  const icon = await page.getAttribute('link[rel="icon"]', 'href');
+  const iconAnswer = await page.request.get(new URL(icon, base).href);
+  assert.equal(iconAnswer.status(), 200);
+  assert.equal(iconAnswer.headers()['content-type'], 'image/svg+xml');
+
+  // Nothing stored yet: the empty state says how to send results, with this server's address.
+  await page.waitForSelector('#no-tests:not([hidden])', { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#curl-example'),
+               `curl -X POST ${base}/import -H 'Content-Type: text/xml+markr' --data-binary @results.xml`);
+  await until(page, () => document.getElementById('live').textContent === 'live');
+  await assertAccessible(page, 'the empty dashboard');
+
+  // The upload control: the school board's sample, picked as a file, shows what it imported
+  // and its test appears in the list.
+  await page.setInputFiles('#upload-file', sample);
+  await page.waitForSelector('#upload-result .accepted', { timeout: TIMEOUT });
+  assert.match(await page.textContent('#upload-result'), /^Imported 100 results \(81 students\) as import \d+: 9863$/);
+  assert.equal(await page.getAttribute('#upload-result a', 'href'), '#test=9863');
+  await page.waitForSelector('#tests a[data-test-id="9863"]', { timeout: TIMEOUT });
+  assert.equal(await page.isHidden('#no-tests'), true);
+  // A refused upload shows the refusal with its result index, line and field.
+  await page.setInputFiles('#upload-file', { name: 'bad.xml', mimeType: 'text/xml', buffer: Buffer.from(
+    '<mcq-test-results>\n<mcq-test-result><test-id>x</test-id>\n<summary-marks available="20" obtained="3"/>' +
+    '</mcq-test-result>\n</mcq-test-results>') });
+  await page.waitForSelector('#upload-result .refusal', { timeout: TIMEOUT });
+  assert.match(await page.textContent('#upload-result .refusal'), /^Refused \(422\) missing_field: /);
+  const where = await page.$$eval('#upload-result .where div', (els) =>
+    Object.fromEntries(els.map((e) => [e.dataset.key, e.querySelector('dd').textContent])));
+  assert.deepEqual(where, { result_index: '1', line: '2', field: 'student-number' });
+  await page.screenshot({ path: path.join(shots, 'dashboard-upload.png'), fullPage: true });
+
+  await post(base, doc('city-hall', [['1001', 8, 'Ada'], ['1002', 12, 'Grace']])); // 40 %, 60 %
+  await post(base, doc('other-test', [['2001', 20]]));
+  await until(page, () => document.querySelectorAll('#tests li').length === 3);
+  // The list is in test id order, whatever the order of the imports.
+  assert.deepEqual(await testIds(page), ['9863', 'city-hall', 'other-test']);
+
+  // Changes of the figures are counted as the page announces them.
+  await page.evaluate(() => {
+    window.announced = [];
+    new MutationObserver(() => window.announced.push(document.getElementById('announce').textContent))
+      .observe(document.getElementById('announce'), { childList: true, characterData: true, subtree: true });
+  });
+  await page.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  assert.equal(new URL(page.url()).hash, '#test=city-hall');
+  await until(page, () => document.getElementById('count').textContent === '2');
   assert.equal(await page.textContent('#mean'), '50%');
-  await page.waitForFunction(() => document.querySelectorAll('#histogram .band').length === 10, null, { timeout: TIMEOUT });
+  assert.equal(await page.getAttribute('#tests a[data-test-id="city-hall"]', 'aria-current'), 'page');
+  await until(page, () => document.querySelectorAll('#histogram .band').length === 10);
   assert.deepEqual(await bands(page), [0, 0, 0, 0, 1, 0, 1, 0, 0, 0]);
   // The table fills from its own request, which a live refresh may supersede: wait for it.
-  await page.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 2, null, { timeout: TIMEOUT });
+  await until(page, () => document.querySelectorAll('#students tbody tr').length === 2);
+  assert.notEqual(await page.getAttribute('#updated', 'datetime'), null);
+  assert.match(await page.textContent('#updated'), /\d/);
 
-  // An import through the API: the page must follow without a reload.
-  await post(doc('city-hall', [['1003', 19, 'Alan'], ['1004', 20, 'Edsger'], ['1001', 10]])); // 95, 100; 1001 to 50
-  await page.waitForFunction(() => document.getElementById('count').textContent === '4', null, { timeout: TIMEOUT });
+  // Sortable columns say their direction; the other one says none.
+  const sorts = () => page.$$eval('#students th[aria-sort]', (els) => els.map((e) => e.getAttribute('aria-sort')));
+  assert.deepEqual(await sorts(), ['none', 'descending']);
+  await page.click('#students th button[data-sort="student_number"]');
+  await page.click('#students th button[data-sort="student_number"]');
+  assert.deepEqual(await sorts(), ['ascending', 'none']);
+  await until(page, () => document.querySelector('#students tbody tr td')?.textContent === '1001');
+  // Back to the best first, from the keyboard.
+  await page.focus('#students th button[data-sort="percent"]');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await sorts(), ['none', 'descending']);
+  await until(page, () => document.querySelector('#students tbody tr td')?.textContent === '1002');
+  assert.deepEqual(await page.evaluate(() => window.announced), [], 'nothing changed yet: nothing announced');
+
+  // An import through the API: the page must follow without a reload, and say so once.
+  await post(base, doc('city-hall', [['1003', 19, 'Alan'], ['1004', 20, 'Edsger'], ['1001', 10]])); // 95, 100; 1001 to 50
+  await until(page, () => document.getElementById('count').textContent === '4');
   assert.equal(await page.textContent('#mean'), '76.3%'); // (50 + 60 + 95 + 100) / 4 = 76.25
   assert.equal(await page.textContent('#max'), '100%');
-  await page.waitForFunction(() => {
-    const counts = [...document.querySelectorAll('#histogram .band')].map((e) => Number(e.dataset.count));
-    return counts.join(',') === '0,0,0,0,0,1,1,0,0,2';
-  }, null, { timeout: TIMEOUT });
-  await page.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
-                             { timeout: TIMEOUT });
+  await until(page, () => [...document.querySelectorAll('#histogram .band')].map((e) => e.dataset.count).join(',') ===
+                          '0,0,0,0,0,1,1,0,0,2');
+  await until(page, () => document.querySelectorAll('#students tbody tr').length === 4);
   assert.equal(await page.textContent('#students tbody tr:first-child td:first-child'), '1004'); // best first
+  await until(page, () => window.announced.length > 0);
+  assert.deepEqual(await page.evaluate(() => window.announced), ['Test city-hall: 4 students, mean 76.3%.']);
+  // A change of a name only: the table follows, the figures are read again, and being the
+  // same they are not announced.
+  const before = await page.getAttribute('#updated', 'datetime');
+  await post(base, doc('city-hall', [['1002', 12, 'Gracie']]));
+  await until(page, () => [...document.querySelectorAll('#students tbody td')].some((td) => td.textContent === 'Gracie'));
+  await until(page, (t) => document.getElementById('updated').dateTime !== t, before);
+  assert.equal(await page.evaluate(() => window.announced.length), 1);
+  // Another test's import is not this test's news.
+  await post(base, doc('other-test', [['2002', 1]]));
+  await until(page, () => document.querySelector('#tests a[data-test-id="other-test"] .n').textContent === '2');
+  assert.equal(await page.evaluate(() => window.announced.length), 1);
 
-  // The list of tests follows /events: a new test appears without a reload.
-  await post(doc('new-test', [['3001', 5]]));
-  await page.waitForSelector('#tests button[data-test-id="new-test"]', { timeout: TIMEOUT });
-  assert.equal(await page.isHidden('#more-tests'), true); // three tests: one page
+  // A reload keeps the chosen test (it is in the URL).
+  await page.reload();
+  await until(page, () => document.getElementById('count').textContent === '4');
+  assert.equal(await page.textContent('#test-title'), 'Test city-hall');
+  await until(page, () => document.querySelectorAll('#students tbody tr').length === 4);
 
-  // GET /tests comes 100 at a time: with 103 tests, "More tests" brings the last 3.
+  // The keyboard: arrows move through the tests, Enter opens one.
+  await page.focus('#tests a[data-test-id="9863"]');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testId), 'other-test');
+  await page.keyboard.press('Home');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testId), '9863');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await until(page, () => location.hash === '#test=city-hall');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await until(page, () => document.getElementById('test-title').textContent === 'Test other-test');
+  await until(page, () => document.getElementById('count').textContent === '2');
+  // The back button brings the previous test back.
+  await page.goBack();
+  await until(page, () => document.getElementById('count').textContent === '4');
+  assert.equal(await page.textContent('#test-title'), 'Test city-hall');
+  // The first Tab stop skips to the chosen test, and the URL keeps it.
+  await page.reload();
+  await until(page, () => document.getElementById('count').textContent === '4');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'skip');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'test');
+  assert.equal(new URL(page.url()).hash, '#test=city-hall');
+
+  // Animations are off for those who asked for no motion.
+  const transition = () => page.$eval('#histogram .bar', (e) => getComputedStyle(e).transitionDuration);
+  assert.equal(await transition(), '0.4s');
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  assert.equal(await transition(), '0s');
+  await page.emulateMedia({ reducedMotion: null });
+
+  // For operators: the refused imports with their reasons (no tokens on this server).
+  await page.click('#refused summary');
+  await page.waitForSelector(`#refused-list li[data-import-id="${xssId}"]`, { timeout: TIMEOUT });
+  assert.match(await page.textContent(`#refused-list li[data-import-id="${xssId}"] .refusal`), /^malformed_xml$/);
+  await until(page, () => [...document.querySelectorAll('#refused-list li .where div[data-key="field"] dd')]
+    .some((dd) => dd.textContent === 'student-number'));
+  await assertAccessible(page, 'the dashboard with a test chosen');
+  await assertFits(page, 'a laptop');
+
+  // The tests come 100 at a time: with 103 tests, "More tests" brings the last 3.
   const many = [...Array(100).keys()].map((i) => `<mcq-test-result><student-number>4001</student-number>` +
     `<test-id>page-${String(i).padStart(3, '0')}</test-id><summary-marks available="20" obtained="10"/></mcq-test-result>`);
-  await post(`<mcq-test-results>${many.join('')}</mcq-test-results>`);
+  await post(base, `<mcq-test-results>${many.join('')}</mcq-test-results>`);
   await page.waitForSelector('#more-tests:not([hidden])', { timeout: TIMEOUT });
   assert.equal(await page.locator('#tests li').count(), 100);
   await page.click('#more-tests', { timeout: TIMEOUT });
-  await page.waitForFunction(() => document.querySelectorAll('#tests li').length === 103, null, { timeout: TIMEOUT });
+  await until(page, () => document.querySelectorAll('#tests li').length === 103);
   assert.equal(await page.isHidden('#more-tests'), true);
+  const ids = await testIds(page);
+  assert.deepEqual(ids, [...ids].sort());
 
   await page.screenshot({ path: path.join(shots, 'dashboard-laptop.png'), fullPage: true });
   await page.setViewportSize({ width: 3840, height: 2160 }); // a wall screen
+  await assertFits(page, 'a 4K wall screen');
   await page.screenshot({ path: path.join(shots, 'dashboard-wall.png') });
+
+  // A city hall's wall of screens: ten more tabs of the same browser, each showing the test,
+  // all fill their tables, and every tab's live updates come over one shared connection.
+  const tabs = [];
+  for (let i = 0; i < 10; i++) {
+    const tab = await guardedPage(context, errors, foreign);
+    await tab.goto(`${base}/#test=city-hall`);
+    tabs.push(tab);
+  }
+  for (const tab of tabs) {
+    await until(tab, () => document.querySelectorAll('#students tbody tr').length === 4);
+    await until(tab, () => document.getElementById('live').textContent === 'live');
+  }
+  assert.equal(await gauge(base, 'markr_stream_clients'), 1, 'eleven tabs, one stream');
+  await post(base, doc('city-hall', [['1005', 0, 'Barbara']]));
+  for (const tab of tabs) {
+    await until(tab, () => document.getElementById('count').textContent === '5');
+    await until(tab, () => document.querySelectorAll('#students tbody tr').length === 5);
+  }
+  await until(page, () => document.getElementById('count').textContent === '5');
+  for (const tab of tabs) await tab.close();
+
+  // A phone, whose browser (as some mobile ones) has no shared workers: the page holds its
+  // own stream and follows imports all the same; the chosen test fits 390 px without
+  // scrolling sideways.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await phone.addInitScript(() => { delete window.SharedWorker; });
+  const phonePage = await guardedPage(phone, errors, foreign);
+  await phonePage.goto(`${base}/#test=city-hall`);
+  await until(phonePage, () => document.querySelectorAll('#students tbody tr').length === 5);
+  await until(phonePage, () => document.getElementById('live').textContent === 'live');
+  assert.equal(await gauge(base, 'markr_stream_clients'), 2, 'the first browser\'s stream and the phone\'s');
+  await post(base, doc('city-hall', [['1006', 4, 'Frances']]));
+  await until(phonePage, () => document.querySelectorAll('#students tbody tr').length === 6);
+  await phonePage.click('#refused summary');
+  await phonePage.waitForSelector('#refused-list li', { timeout: TIMEOUT });
+  await assertFits(phonePage, 'a 390 px phone');
+  await assertAccessible(phonePage, 'the dashboard on a phone');
+  await phonePage.screenshot({ path: path.join(shots, 'dashboard-phone.png'), fullPage: true });
+  await phone.close();
 
   assert.deepEqual(foreign, [], 'the page asked for something beyond the server');
   assert.deepEqual(errors, [], 'the page reported errors');
-  console.log(`browser: dashboard followed the import; screenshots in ${shots}`);
+  console.log(`browser: dashboard uploaded, followed the imports in eleven tabs over one stream; screenshots in ${shots}`);
 
   // Reader tokens set: the figures still come, the students wait for a token.
   const tokenContext = await browser.newContext({ viewport: { width: 1366, height: 768 } });
@@ -111,13 +268,12 @@ try {
   });
   tokenPage.on('pageerror', (e) => tokenErrors.push(String(e)));
   tokenPage.on('console', (m) => {
-    // Chromium reports each 401 as a failed resource; those are the point of this case.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) tokenErrors.push(m.text());
+    // Chromium reports each 401 and 403 as a failed resource; those are the point of this case.
+    if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) tokenErrors.push(m.text());
   });
   await tokenPage.goto(`${guarded}/`);
-  await tokenPage.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
-  await tokenPage.waitForFunction(() => document.getElementById('count').textContent === '4', null,
-                                  { timeout: TIMEOUT });
+  await tokenPage.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await until(tokenPage, () => document.getElementById('count').textContent === '6');
   await tokenPage.waitForSelector('#auth:not([hidden])', { timeout: TIMEOUT });
   assert.equal(await tokenPage.evaluate(() => document.activeElement.id), 'auth-token');
   await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token-form.png'), fullPage: true });
@@ -134,8 +290,7 @@ try {
 
   await tokenPage.fill('#auth-token', readerToken);
   await tokenPage.press('#auth-token', 'Enter');
-  await tokenPage.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
-                                  { timeout: TIMEOUT });
+  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 6);
   assert.equal(await tokenPage.isHidden('#auth'), true);
   assert.equal(await tokenPage.inputValue('#auth-token'), '');
   assert.equal(await tokenPage.evaluate(() => sessionStorage.getItem('markr-token')), readerToken);
@@ -146,14 +301,29 @@ try {
   // The token lasts for the tab's session: a reload asks nothing.
   sent.length = 0;
   await tokenPage.reload();
-  await tokenPage.click('#tests button[data-test-id="city-hall"]', { timeout: TIMEOUT });
-  await tokenPage.waitForFunction(() => document.querySelectorAll('#students tbody tr').length === 4, null,
-                                  { timeout: TIMEOUT });
+  await tokenPage.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await until(tokenPage, () => document.querySelectorAll('#students tbody tr').length === 6);
   assert.equal(await tokenPage.isHidden('#auth'), true);
   assert.ok(sent.length > 0 && sent.every((h) => h === `Bearer ${readerToken}`), `sent ${sent}`);
   await tokenPage.screenshot({ path: path.join(shots, 'dashboard-token.png'), fullPage: true });
   assert.deepEqual(tokenErrors, [], 'the page with tokens reported errors');
   console.log('browser: the dashboard asked for a reader token and used it');
+
+  // The refused imports are the vault's: a reader token is not enough (403), an operator's is.
+  await tokenPage.click('#refused summary');
+  await tokenPage.waitForSelector('#refused-note:not([hidden]) button', { timeout: TIMEOUT });
+  assert.match(await tokenPage.textContent('#refused-note'), /operator token/);
+  assert.equal(await tokenPage.locator('#refused-list li').count(), 0);
+  await tokenPage.click('#refused-note button');
+  await tokenPage.waitForSelector('#auth:not([hidden])', { timeout: TIMEOUT });
+  assert.equal(await tokenPage.textContent('#auth-title'), 'Refused imports need an operator token.');
+  await tokenPage.fill('#auth-token', operatorToken);
+  await tokenPage.press('#auth-token', 'Enter');
+  await tokenPage.waitForSelector(`#refused-list li[data-import-id="${xssId}"]`, { timeout: TIMEOUT });
+  assert.equal(await tokenPage.isHidden('#refused-note'), true);
+  assert.equal(await tokenPage.evaluate(() => sessionStorage.getItem('markr-token')), operatorToken);
+  assert.deepEqual(tokenErrors, [], 'the page with tokens reported errors');
+  console.log('browser: the refused imports needed an operator token');
 
   // A stored document whose client-sent Content-Type browsers read as HTML, with a script for
   // a body: opened on markr's origin (a link from anywhere), it is a download

@@ -1,10 +1,11 @@
 /*
  * Runs the browser test (dashboard.mjs) against real markr servers on a real database:
  * makes and migrates a database, starts a server without tokens and one that needs a reader
- * token for names and marks, stores a document whose Content-Type browsers read as HTML, runs
- * `node dashboard.mjs URL DIR TOKEN_URL TOKEN XSS_ID`, and passes
- * when node exits 0. node_modules must be installed (`make test` runs `npm ci`); when
- * it is not, this fails and says how to install it, it never skips.
+ * token for names and marks (and an operator token for the vault), stores a document whose
+ * Content-Type browsers read as HTML, runs
+ * `node dashboard.mjs URL DIR TOKEN_URL TOKEN XSS_ID OPERATOR_TOKEN`, and passes
+ * when node exits 0. node_modules (playwright-core, axe-core) must be installed (`make test`
+ * runs `npm ci`); when it is not, this fails and says how to install it, it never skips.
  */
 #include <signal.h>
 #include <spawn.h>
@@ -20,15 +21,17 @@
 extern char **environ;
 
 #define READER_TOKEN "browser-reader-token-0123456789"
+#define OPERATOR_TOKEN "browser-operator-token-9876543210"
 /* Sets a mark on the window that would run it, and tells its parent. */
 #define XSS_BODY "<script>window.top.markrXss = 1; parent.postMessage(\"xss\", \"*\");</script>"
 
 int main(void)
 {
     const char *script = getenv("MARKR_BROWSER_SCRIPT"), *shots = getenv("MARKR_SCREENSHOT_DIR");
-    char modules[1024], *conninfo, *xss_id;
+    char modules[1024], axe[1024], *conninfo, *xss_id;
     struct markr_server srv, guarded;
-    static const char *const guarded_env[] = {"MARKR_READER_TOKENS=" READER_TOKEN, NULL};
+    static const char *const guarded_env[] = {"MARKR_READER_TOKENS=" READER_TOKEN,
+                                              "MARKR_OPERATOR_TOKENS=" OPERATOR_TOKEN, NULL};
     struct stat st;
     pid_t pid;
     int status = -1;
@@ -38,9 +41,10 @@ int main(void)
         return 1;
     }
     snprintf(modules, sizeof(modules), "%.*s/node_modules/playwright-core", (int)(strrchr(script, '/') - script), script);
-    if (stat(modules, &st) != 0 || stat("/usr/bin/chromium", &st) != 0) {
-        fprintf(stderr, "the browser test needs %s and /usr/bin/chromium: run `make test` (it runs scripts/deps.sh "
-                        "and `npm ci --prefix tests/browser`)\n", modules);
+    snprintf(axe, sizeof(axe), "%.*s/node_modules/axe-core", (int)(strrchr(script, '/') - script), script);
+    if (stat(modules, &st) != 0 || stat(axe, &st) != 0 || stat("/usr/bin/chromium", &st) != 0) {
+        fprintf(stderr, "the browser test needs %s, %s and /usr/bin/chromium: run `make test` (it runs scripts/deps.sh "
+                        "and `npm ci --prefix tests/browser`)\n", modules, axe);
         return 1;
     }
     conninfo = markr_test_db_create("browser");
@@ -67,7 +71,7 @@ int main(void)
     }
     {
         char *argv[] = {"node", (char *)script, srv.base_url, (char *)shots, guarded.base_url, READER_TOKEN,
-                        xss_id, NULL};
+                        xss_id, OPERATOR_TOKEN, NULL};
 
         if (posix_spawnp(&pid, "node", NULL, NULL, argv, environ) != 0 || waitpid(pid, &status, 0) != pid)
             status = -1;

@@ -5,7 +5,8 @@
  *   has arrived, and the time until then (measured for every round) stays within 100 ms.
  *   The caches are warmed before each import, so a stale cache would be caught.
  * - The LISTEN connection killed under an instance: its reads stay exact while it is down,
- *   and its cache comes back with the connection.
+ *   and its cache comes back with the connection; its /events clients are told to resync,
+ *   as they are after a notification that cannot be read.
  * - Streams: a client of one instance receives the new aggregate within 100 ms of an import
  *   answered by the other; /events names the import and its tests; a client that leaves is
  *   cleaned up at once (its descriptor is closed, well before any heartbeat); a client that
@@ -124,10 +125,15 @@ static void queued_imports_invalidate_the_cache_too(void **state)
 
 static void a_lost_listen_connection_turns_the_cache_off_then_on(void **state)
 {
+    struct sse events;
+    size_t at = 0;
     char *killed;
     long count;
     double mean;
 
+    /* Opened once b listens: a resync on it can only be the reconnection's. */
+    sse_open(&events, &b, "/events", 0);
+    sse_wait(&events, &at, ": markr events\n\n", 2000);
     import_doc(&a, MARK_DOC, "x1", "drop", 10);
     read_aggregate(&b, "drop", &count, &mean); /* cached on b */
     assert_int_equal(count, 1);
@@ -147,6 +153,30 @@ static void a_lost_listen_connection_turns_the_cache_off_then_on(void **state)
     read_aggregate(&b, "drop", &count, &mean);
     import_doc(&a, MARK_DOC, "x3", "drop", 50);
     assert_true(wait_exact(&b, "drop", 3, 30.0, now_ms()) <= BOUND_MS);
+    /* The import made while b was deaf was never announced on b's /events: its clients are
+     * told to read again what they show. */
+    sse_wait(&events, &at, "event: resync\ndata: {\"flush\":true}\n\n", 10000);
+    sse_close(&events);
+}
+
+/* A notification that cannot be read names no import and no test: /events says resync
+ * rather than nothing, so a page that follows only /events never keeps old figures. */
+static void an_unreadable_notification_is_a_resync_on_events(void **state)
+{
+    struct sse events;
+    size_t at = 0;
+    char *sent;
+
+    sse_open(&events, &a, "/events", 0);
+    sse_wait(&events, &at, ": markr events\n\n", 2000);
+    sent = markr_test_db_value(conninfo, "SELECT 'sent' FROM (SELECT pg_notify('markr_changes', 'not json')) n");
+    assert_string_equal(sent, "sent");
+    free(sent);
+    sse_wait(&events, &at, "event: resync\ndata: {\"flush\":true}\n\n", 10000);
+    /* An import afterwards is announced as ever. */
+    import_doc(&b, MARK_DOC, "r1", "resync", 10);
+    sse_wait(&events, &at, ",\"tests\":[\"resync\"]}\n\n", 10000);
+    sse_close(&events);
 }
 
 static void a_stream_of_one_instance_hears_an_import_through_the_other(void **state)
@@ -412,6 +442,7 @@ int main(void)
         cmocka_unit_test(reads_after_an_import_are_exact_on_both_instances),
         cmocka_unit_test(queued_imports_invalidate_the_cache_too),
         cmocka_unit_test(a_lost_listen_connection_turns_the_cache_off_then_on),
+        cmocka_unit_test(an_unreadable_notification_is_a_resync_on_events),
         cmocka_unit_test(a_stream_of_one_instance_hears_an_import_through_the_other),
         cmocka_unit_test(unknown_test_stream_is_404),
         cmocka_unit_test(clients_that_leave_are_cleaned_up_at_once),

@@ -329,16 +329,41 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 
 /* --- the feed, on the loop -------------------------------------------------------------------- */
 
+static void broadcast(struct markr_live *live, const char *name, const char *text, size_t len)
+{
+    h2o_linklist_t *node, *next;
+
+    for (node = live->events.next; node != &live->events; node = next) {
+        next = node->next; /* a client cut off leaves the list */
+        markr_sse_send_event(markr_sse_client_of(node), MARKR_SSE_UNVERSIONED, name, text, len);
+    }
+}
+
+/* Tells every /events client that changes may have gone unannounced (the feed was lost, or
+ * a notification could not be read): whatever it shows, it reads again. A page can then
+ * follow everything through this one stream. */
+static void resync(struct markr_live *live)
+{
+    static const char flush[] = "{\"flush\":true}";
+
+    broadcast(live, "resync", flush, sizeof(flush) - 1);
+}
+
 /* Every /events client hears of an import as {"import_id":N,"tests":[...]}, or
- * {"import_id":N,"flush":true}; a change whose import is not known is not announced. */
+ * {"import_id":N,"flush":true}; a change whose import is not known is a resync. */
 static void announce(struct markr_live *live, const struct markr_change_event *ev)
 {
     json_object *change, *tests;
     const char *text;
     size_t len;
-    h2o_linklist_t *node, *next;
 
-    if (ev->import_id < 0 || h2o_linklist_is_empty(&live->events) || (change = json_object_new_object()) == NULL)
+    if (h2o_linklist_is_empty(&live->events))
+        return;
+    if (ev->import_id < 0) {
+        resync(live);
+        return;
+    }
+    if ((change = json_object_new_object()) == NULL)
         return;
     json_object_object_add(change, "import_id", json_object_new_int64(ev->import_id));
     if (ev->flush) {
@@ -349,10 +374,7 @@ static void announce(struct markr_live *live, const struct markr_change_event *e
         json_object_object_add(change, "tests", tests);
     }
     if ((text = json_object_to_json_string_length(change, JSON_C_TO_STRING_PLAIN, &len)) != NULL)
-        for (node = live->events.next; node != &live->events; node = next) {
-            next = node->next; /* a client cut off leaves the list */
-            markr_sse_send_event(markr_sse_client_of(node), MARKR_SSE_UNVERSIONED, "import", text, len);
-        }
+        broadcast(live, "import", text, len);
     json_object_put(change);
 }
 
@@ -370,6 +392,7 @@ static void feed_up(void *ctx)
 
     markr_aggregate_cache_feed(live->cache, 1);
     fprintf(stderr, "markr: change feed up: aggregate cache on\n");
+    resync(live); /* what was committed while it was down was never announced */
 }
 
 static void feed_down(void *ctx)

@@ -52,7 +52,7 @@ static int import(struct fixture *f, const char *body, size_t len)
 {
     /* Junk in, so that the use case must set every member itself. */
     memset(&f->outcome, 0xa5, sizeof(f->outcome));
-    return markr_import_document(&f->deps, CONTENT_TYPE, body, len, &f->outcome);
+    return markr_import_document(&f->deps, CONTENT_TYPE, NULL, body, len, &f->outcome);
 }
 
 static void assert_stored_mark(const struct fake_mark *m, const char *test_id, const char *student, uint32_t obtained,
@@ -133,7 +133,7 @@ static void body_and_content_type_pass_verbatim(void **state)
 
     fake_parser_add(&f->parser, "1", "1", NULL, NULL, "1", "1");
     memset(&f->outcome, 0, sizeof(f->outcome));
-    assert_int_equal(markr_import_document(&f->deps, content_type, body, sizeof(body) - 1, &f->outcome), 0);
+    assert_int_equal(markr_import_document(&f->deps, content_type, NULL, body, sizeof(body) - 1, &f->outcome), 0);
     assert_int_equal(f->parser.len, sizeof(body) - 1);
     assert_ptr_equal(f->store.body_ptr, body);
     assert_int_equal(f->store.body_len, sizeof(body) - 1);

@@ -48,6 +48,9 @@ static void drain_deflate(z_stream *z, int flush, char **buf, size_t *len, size_
         rc = deflate(z, flush);
         assert_true(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
         size_t n = sizeof(out) - z->avail_out;
+
+        if (n == 0)
+            continue;
         if (*len + n > *cap) {
             *cap = (*len + n) * 2;
             assert_non_null(*buf = realloc(*buf, *cap));

@@ -5,8 +5,9 @@
  * one "chunked") is sent with a second request pipelined behind it, an import of a test of
  * its own: exactly one answer comes back, a 400, the server closes the connection, and
  * neither the first nor the second document reaches the vault. A truncated body is never
- * accepted; a request with a body closes its connection after its answer; and a keep-alive
- * sequence of GETs still shares one connection.
+ * accepted (by length or chunked); one chunked coding alone imports; a request with a body
+ * closes its connection after its answer; and GETs, one after the other or pipelined, still
+ * share one connection.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,6 +321,49 @@ static void a_truncated_body_is_never_accepted(void **state)
     assert_int_equal(vault_count(), before);
 }
 
+/* A chunked body cut before its last chunk, then the client stops sending: no answer,
+ * nothing stored. */
+static void a_truncated_chunked_body_is_never_accepted(void **state)
+{
+    char doc[512], request[1024], answer[4096];
+    size_t len = make_doc(doc, sizeof(doc), "framing-truncated-chunked"), before = vault_count();
+    int fd = connect_to(&srv), n;
+
+    (void)state;
+    n = snprintf(request, sizeof(request),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n",
+                 len, doc);
+    send_all(fd, request, (size_t)n);
+    shutdown(fd, SHUT_WR);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 0);
+    assert_int_equal(status_of("/results/framing-truncated-chunked/aggregate"), 404);
+    assert_int_equal(vault_count(), before);
+}
+
+/* One chunked Transfer-Encoding alone is a correct framing: imported, then closed. */
+static void a_chunked_import_is_accepted(void **state)
+{
+    char doc[512], request[1024], answer[4096];
+    size_t len = make_doc(doc, sizeof(doc), "framing-chunked"), half = len / 2;
+    int fd = connect_to(&srv), n;
+
+    (void)state;
+    n = snprintf(request, sizeof(request),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                 half, (int)half, doc, len - half, doc + half);
+    send_all(fd, request, (size_t)n);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 1);
+    assert_non_null(strstr(answer, "HTTP/1.1 201 "));
+    assert_non_null(strstr(answer, "Connection: close"));
+    assert_int_equal(status_of("/results/framing-chunked/aggregate"), 200);
+}
+
 /* A correct import with a GET pipelined behind it: the import is answered and stored, and
  * the connection closes after it (nothing after a body is read as a request). */
 static void a_request_with_a_body_closes_its_connection(void **state)
@@ -354,6 +398,28 @@ static void keep_alive_gets_share_a_connection(void **state)
         assert_non_null(strstr(answer, "HTTP/1.1 200 "));
         assert_non_null(strstr(answer, "Connection: keep-alive"));
     }
+    /* Pipelined: two GETs in one write, two answers in order. */
+    {
+        char two[256], both[8192];
+        int n = snprintf(two, sizeof(two), "%s%s", get, get);
+        size_t got = 0;
+        double end = now_ms() + WAIT_MS;
+
+        send_all(fd, two, (size_t)n);
+        both[0] = '\0';
+        /* Until the second answer's JSON body has arrived. */
+        while (count_answers(both) < 2 || strchr(strstr(strstr(both, "HTTP/1.1 ") + 9, "HTTP/1.1 "), '}') == NULL) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int left = (int)(end - now_ms());
+            ssize_t r;
+
+            assert_true(left > 0 && poll(&p, 1, left) == 1);
+            assert_true((r = recv(fd, both + got, sizeof(both) - 1 - got, 0)) > 0);
+            got += (size_t)r;
+            both[got] = '\0';
+        }
+        assert_int_equal(count_answers(both), 2);
+    }
     close(fd);
 }
 
@@ -366,6 +432,8 @@ int main(void)
         cmocka_unit_test(other_transfer_codings_are_refused),
         cmocka_unit_test(the_refusal_says_why),
         cmocka_unit_test(a_truncated_body_is_never_accepted),
+        cmocka_unit_test(a_truncated_chunked_body_is_never_accepted),
+        cmocka_unit_test(a_chunked_import_is_accepted),
         cmocka_unit_test(a_request_with_a_body_closes_its_connection),
         cmocka_unit_test(keep_alive_gets_share_a_connection),
     };

@@ -14,6 +14,7 @@ packages=(
     libpq-dev              # PostgreSQL client
     libxml2-dev            # XML parsing
     libjson-c-dev          # JSON
+    zlib1g-dev             # gzip and deflate request bodies
     libcmocka-dev          # unit and integration suites
     libcurl4-openssl-dev   # HTTP client of the end-to-end suites and the benchmark
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)

@@ -22,10 +22,12 @@ static int store_refusal(const struct markr_import_deps *deps, const struct mark
     return -1;
 }
 
-int markr_import_document(const struct markr_import_deps *deps, const char *content_type, const char *body,
-                          size_t len, struct markr_import_outcome *outcome)
+int markr_import_document(const struct markr_import_deps *deps, const char *content_type,
+                          const char *content_encoding, const char *body, size_t len,
+                          struct markr_import_outcome *outcome)
 {
-    struct markr_vault_entry entry = {.content_type = content_type, .body = body, .body_len = len};
+    struct markr_vault_entry entry = {
+        .content_type = content_type, .content_encoding = content_encoding, .body = body, .body_len = len};
     struct markr_judgement j;
     int rc = -1;
 

@@ -16,9 +16,11 @@ struct markr_import_deps {
     struct markr_import_store store;
 };
 
-/* Runs the use case. Returns 0 when the document was accepted and stored, -1 otherwise
+/* Runs the use case on a decoded body; content_encoding is how it arrived (the vault records
+ * it; NULL: identity). Returns 0 when the document was accepted and stored, -1 otherwise
  * (outcome->error says why). Always call markr_import_outcome_free afterwards. */
-int markr_import_document(const struct markr_import_deps *deps, const char *content_type, const char *body,
-                          size_t len, struct markr_import_outcome *outcome);
+int markr_import_document(const struct markr_import_deps *deps, const char *content_type,
+                          const char *content_encoding, const char *body, size_t len,
+                          struct markr_import_outcome *outcome);
 
 #endif

@@ -28,7 +28,10 @@ struct markr_document_parser {
 /* What the vault keeps of every document received. */
 struct markr_vault_entry {
     const char *content_type; /* NUL-terminated, as received */
-    const char *body;         /* verbatim bytes */
+    /* How the body came over the wire: "identity", "gzip" or "deflate" (NULL: identity). The
+     * body itself is always the decoded document. */
+    const char *content_encoding;
+    const char *body; /* verbatim bytes (decoded, when content_encoding says it was encoded) */
     size_t body_len;
     size_t result_count; /* results read before acceptance or refusal */
 };

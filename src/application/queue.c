@@ -8,8 +8,9 @@
 
 #include <string.h>
 
-int markr_enqueue_import(const struct markr_queue_deps *deps, const char *content_type, const char *body,
-                         size_t len, int64_t *import_id, struct markr_error *err)
+int markr_enqueue_import(const struct markr_queue_deps *deps, const char *content_type,
+                         const char *content_encoding, const char *body, size_t len, int64_t *import_id,
+                         struct markr_error *err)
 {
     const struct markr_formats *formats = &deps->reprocess.formats;
     const struct markr_format *format;
@@ -21,7 +22,7 @@ int markr_enqueue_import(const struct markr_queue_deps *deps, const char *conten
     if (verdict != MARKR_CONTENT_TYPE_OK)
         return markr_error_set(err, MARKR_ERR_INVALID, "unsupported_media_type", "%s",
                                markr_content_type_problem(verdict));
-    return deps->queue.enqueue(deps->queue.ctx, content_type, body, len, import_id, err);
+    return deps->queue.enqueue(deps->queue.ctx, content_type, content_encoding, body, len, import_id, err);
 }
 
 int markr_process_next_queued(const struct markr_queue_deps *deps, int64_t *import_id,

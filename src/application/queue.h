@@ -17,11 +17,13 @@ struct markr_queue_deps {
     struct markr_reprocess_deps reprocess; /* formats and the rebuild port: how it is judged */
 };
 
-/* Stores a document as 'queued' (content_type NUL-terminated, as received) and sets
- * *import_id. A document that no format reads is refused at once (MARKR_ERR_INVALID
- * "unsupported_media_type"), not queued. Returns 0, or -1 with err. */
-int markr_enqueue_import(const struct markr_queue_deps *deps, const char *content_type, const char *body,
-                         size_t len, int64_t *import_id, struct markr_error *err);
+/* Stores a decoded document as 'queued' (content_type NUL-terminated, as received;
+ * content_encoding how it arrived, NULL: identity) and sets *import_id. A document that no
+ * format reads is refused at once (MARKR_ERR_INVALID "unsupported_media_type"), not queued.
+ * Returns 0, or -1 with err. */
+int markr_enqueue_import(const struct markr_queue_deps *deps, const char *content_type,
+                         const char *content_encoding, const char *body, size_t len, int64_t *import_id,
+                         struct markr_error *err);
 
 enum markr_queue_step {
     MARKR_QUEUE_EMPTY = 0,     /* nothing is waiting */

@@ -24,7 +24,8 @@ struct markr_import_info {
     char received_at[40];  /* ISO 8601, UTC */
     char processed_at[40]; /* "" unless an asynchronous import reached its verdict */
     char *content_type;    /* as received */
-    int64_t size_bytes;
+    char content_encoding[16]; /* "identity", "gzip" or "deflate": how the body arrived */
+    int64_t size_bytes;        /* of the stored (decoded) body */
     char sha256[65]; /* lower-case hex */
     char status[MARKR_STATUS_MAX];
     int64_t result_count;
@@ -179,9 +180,10 @@ struct markr_vault_rebuild {
 /* The queue of asynchronous imports (ADR 0011). */
 struct markr_import_queue {
     void *ctx;
-    /* Stores the document as 'queued' and sets *import_id. */
-    int (*enqueue)(void *ctx, const char *content_type, const char *body, size_t len, int64_t *import_id,
-                   struct markr_error *err);
+    /* Stores the (decoded) document as 'queued', with the coding it arrived in (NULL:
+     * identity), and sets *import_id. */
+    int (*enqueue)(void *ctx, const char *content_type, const char *content_encoding, const char *body, size_t len,
+                   int64_t *import_id, struct markr_error *err);
     /* Claims the oldest import that is queued, or processing with nobody working on it (its
      * server died), and marks it 'processing'. Returns 1 and sets *import_id, 0 when there is
      * none, -1 with err. */

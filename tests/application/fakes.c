@@ -79,6 +79,8 @@ static void copy_string(char *dst, size_t size, const char *src)
 static void record_entry(struct fake_store *s, const struct markr_vault_entry *entry)
 {
     copy_string(s->content_type, sizeof(s->content_type), entry->content_type);
+    copy_string(s->content_encoding, sizeof(s->content_encoding),
+                entry->content_encoding != NULL ? entry->content_encoding : "");
     s->body_ptr = entry->body;
     assert_true(entry->body_len <= sizeof(s->body));
     if (entry->body_len != 0)

@@ -59,6 +59,7 @@ struct fake_store {
     int accepted_calls;
     int rejected_calls;
     char content_type[128];
+    char content_encoding[16]; /* "" for NULL */
     const char *body_ptr;
     char body[FAKE_MAX_BODY];
     size_t body_len;

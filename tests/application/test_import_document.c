@@ -1,8 +1,9 @@
 /*
  * The import use case through fake ports: an accepted document reaches the store whole, with
  * its deduplicated marks, in one call; a refused one (malformed or breaking a rule) is kept
- * in the vault with its reason; a store failure is reported as such and claims no import id;
- * an internal parser failure stores nothing. Leaks are caught by LSan in `make test`.
+ * in the vault with its reason; either way with the coding it arrived in; a store failure is
+ * reported as such and claims no import id; an internal parser failure stores nothing. Leaks
+ * are caught by LSan in `make test`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +53,7 @@ static int import(struct fixture *f, const char *body, size_t len)
 {
     /* Junk in, so that the use case must set every member itself. */
     memset(&f->outcome, 0xa5, sizeof(f->outcome));
-    return markr_import_document(&f->deps, CONTENT_TYPE, body, len, &f->outcome);
+    return markr_import_document(&f->deps, CONTENT_TYPE, NULL, body, len, &f->outcome);
 }
 
 static void assert_stored_mark(const struct fake_mark *m, const char *test_id, const char *student, uint32_t obtained,
@@ -133,12 +134,36 @@ static void body_and_content_type_pass_verbatim(void **state)
 
     fake_parser_add(&f->parser, "1", "1", NULL, NULL, "1", "1");
     memset(&f->outcome, 0, sizeof(f->outcome));
-    assert_int_equal(markr_import_document(&f->deps, content_type, body, sizeof(body) - 1, &f->outcome), 0);
+    assert_int_equal(markr_import_document(&f->deps, content_type, NULL, body, sizeof(body) - 1, &f->outcome), 0);
     assert_int_equal(f->parser.len, sizeof(body) - 1);
     assert_ptr_equal(f->store.body_ptr, body);
     assert_int_equal(f->store.body_len, sizeof(body) - 1);
     assert_memory_equal(f->store.body, body, sizeof(body) - 1);
     assert_string_equal(f->store.content_type, content_type);
+}
+
+/* How the body arrived reaches the vault entry, accepted or refused; NULL stays NULL. */
+static void the_content_encoding_reaches_the_vault(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1", "1", NULL, NULL, "1", "1");
+    memset(&f->outcome, 0, sizeof(f->outcome));
+    assert_int_equal(markr_import_document(&f->deps, CONTENT_TYPE, "gzip", BODY, strlen(BODY), &f->outcome), 0);
+    assert_int_equal(f->store.accepted_calls, 1);
+    assert_string_equal(f->store.content_encoding, "gzip");
+    markr_import_outcome_free(&f->outcome);
+
+    f->parser.fail_code = MARKR_ERR_MALFORMED;
+    f->parser.fail_reason = "malformed_xml";
+    assert_int_equal(markr_import_document(&f->deps, CONTENT_TYPE, "deflate", BODY, strlen(BODY), &f->outcome), -1);
+    assert_int_equal(f->store.rejected_calls, 1);
+    assert_string_equal(f->store.content_encoding, "deflate");
+    markr_import_outcome_free(&f->outcome);
+
+    f->parser.fail_code = MARKR_OK;
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_string_equal(f->store.content_encoding, "");
 }
 
 static void import_ids_come_from_the_store(void **state)
@@ -307,6 +332,7 @@ int main(void)
         IMPORT_TEST(accepted_document_is_stored_with_its_marks),
         IMPORT_TEST(outcome_tests_are_sorted_distinct_copies),
         IMPORT_TEST(body_and_content_type_pass_verbatim),
+        IMPORT_TEST(the_content_encoding_reaches_the_vault),
         IMPORT_TEST(import_ids_come_from_the_store),
         IMPORT_TEST(invalid_document_is_kept_with_its_reason),
         IMPORT_TEST(malformed_document_is_kept_with_its_reason),

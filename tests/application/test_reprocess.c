@@ -360,8 +360,8 @@ struct fake_queue {
     int next, enqueued, waits;
 };
 
-static int q_enqueue(void *ctx, const char *content_type, const char *body, size_t len, int64_t *id,
-                     struct markr_error *err)
+static int q_enqueue(void *ctx, const char *content_type, const char *content_encoding, const char *body,
+                     size_t len, int64_t *id, struct markr_error *err)
 {
     struct fake_queue *q = ctx;
 
@@ -463,12 +463,12 @@ static void enqueue_takes_only_known_formats(void **state)
     struct markr_error err;
     int64_t id = 7;
 
-    assert_int_equal(markr_enqueue_import(&deps, "application/json", "{}", 2, &id, &err), -1);
+    assert_int_equal(markr_enqueue_import(&deps, "application/json", NULL, "{}", 2, &id, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_INVALID);
     assert_string_equal(err.reason, "unsupported_media_type");
     assert_int_equal(id, 0);
     assert_int_equal(q.enqueued, 0);
-    assert_int_equal(markr_enqueue_import(&deps, " Text/XML+Markr ; charset=utf-8", "t 1 1 1", 7, &id, &err), 0);
+    assert_int_equal(markr_enqueue_import(&deps, " Text/XML+Markr ; charset=utf-8", NULL, "t 1 1 1", 7, &id, &err), 0);
     assert_int_equal(id, 100);
     assert_int_equal(q.enqueued, 1);
 }

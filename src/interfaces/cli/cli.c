@@ -320,7 +320,7 @@ static int cmd_import(const struct markr_config *cfg, int argc, char **argv, FIL
             ++failures;
             continue;
         }
-        if (markr_import_document(&services->import, "text/xml+markr", body, len, &outcome) != 0)
+        if (markr_import_document(&services->import, "text/xml+markr", NULL, body, len, &outcome) != 0)
             ++failures;
         print_outcome(out, err, argv[i], &outcome);
         markr_import_outcome_free(&outcome);

@@ -6,7 +6,8 @@
  * may still be parsing, and runs the import use case on a worker thread. h2o refuses bodies
  * over MARKR_MAX_BODY_BYTES before reading them (server.c); the lower asynchronous limit,
  * when set, is checked here, and the copy counts against MARKR_MAX_BUFFERED_BYTES
- * (http_job.c).
+ * (http_job.c). A gzip or deflate body (Content-Encoding) is decoded on the worker, where the
+ * body limit applies to the decoded size (ADR 0023); another coding is 415 here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 struct import_job {
     struct markr_http_job base;
     struct markr_http_body body; /* owned copy of the request body */
+    size_t limit;                /* MARKR_MAX_BODY_BYTES, for the decoded body */
     struct markr_import_outcome outcome;
 };
 
@@ -69,7 +71,12 @@ static void import_run(struct markr_job *job, struct markr_services *services)
     struct import_job *self = (struct import_job *)job;
     const struct markr_import_outcome *o = &self->outcome;
 
-    markr_import_document(&services->import, self->body.content_type, self->body.bytes, self->body.len,
+    if (markr_http_body_decode(&self->body, self->limit, "MARKR_MAX_BODY_BYTES", &self->base.answer) != 0) {
+        markr_http_body_free(&self->body);
+        return;
+    }
+    markr_import_document(&services->import, self->body.content_type,
+                          markr_content_encoding_name(self->body.arrived), self->body.bytes, self->body.len,
                           &self->outcome);
     /* Counted here, whether or not the client is still there for the answer; a failure to
      * store a document is not a refusal. */
@@ -119,14 +126,21 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
         refuse_media_type(req, &settings->formats, verdict);
         return 0;
     }
+    if (markr_http_request_encoding(req) == MARKR_ENCODING_UNSUPPORTED) {
+        markr_http_send_problem(req, 415, "unsupported_content_encoding",
+                                "the only Content-Encodings accepted are gzip, deflate and identity, one of them");
+        return 0;
+    }
     if (async)
-        return markr_handle_import_async(handler->pool, req, req->headers.entries[ct].value);
+        return markr_handle_import_async(handler->pool, req, req->headers.entries[ct].value,
+                                         settings->max_async_body_bytes);
     if ((job = calloc(1, sizeof(*job))) == NULL)
         return -1;
     if ((rc = markr_http_copy_body(req, req->headers.entries[ct].value, &job->body)) != 0) {
         import_destroy(&job->base);
         return rc < 0 ? -1 : 0; /* 1: the 503 has gone out */
     }
+    job->limit = settings->max_body_bytes;
     job->base.job.run = import_run;
     job->base.destroy = import_destroy;
     markr_http_job_start(&job->base, req, handler->pool);

@@ -16,6 +16,7 @@
 struct async_job {
     struct markr_http_job base;
     struct markr_http_body body;
+    size_t limit; /* MARKR_MAX_ASYNC_BODY_BYTES, for the decoded body */
     int64_t import_id;
     struct markr_error error;
     int rc;
@@ -43,9 +44,14 @@ static void async_run(struct markr_job *job, struct markr_services *services)
     json_object *body;
 
     markr_error_clear(&self->error);
-    self->rc = markr_enqueue_import(&services->queue, self->body.content_type, self->body.bytes, self->body.len,
-                                    &self->import_id,
-                                    &self->error);
+    /* The vault keeps the decoded document: the queue runner judges what is stored. */
+    if (markr_http_body_decode(&self->body, self->limit, "MARKR_MAX_ASYNC_BODY_BYTES", &self->base.answer) != 0) {
+        markr_http_body_free(&self->body);
+        return;
+    }
+    self->rc = markr_enqueue_import(&services->queue, self->body.content_type,
+                                    markr_content_encoding_name(self->body.arrived), self->body.bytes,
+                                    self->body.len, &self->import_id, &self->error);
     /* The copy is no longer needed: give its memory back before the answer goes out. */
     markr_http_body_free(&self->body);
     if (self->rc != 0) {
@@ -69,7 +75,8 @@ static void async_destroy(struct markr_http_job *job)
     free(self);
 }
 
-int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type)
+int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type,
+                              size_t limit)
 {
     struct async_job *job = calloc(1, sizeof(*job));
     int rc;
@@ -83,6 +90,7 @@ int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2
         async_destroy(&job->base);
         return rc < 0 ? -1 : 0; /* 1: the 503 has gone out */
     }
+    job->limit = limit;
     job->base.job.run = async_run;
     job->base.destroy = async_destroy;
     markr_http_job_start(&job->base, req, pool);

@@ -51,6 +51,7 @@ static json_object *info_json(const struct markr_import_info *info, int with_tes
     json_object_object_add(o, "processed_at",
                            info->processed_at[0] != '\0' ? markr_json_string(info->processed_at) : NULL);
     json_object_object_add(o, "content_type", markr_json_string(info->content_type));
+    json_object_object_add(o, "content_encoding", markr_json_string(info->content_encoding));
     json_object_object_add(o, "size_bytes", json_object_new_int64(info->size_bytes));
     json_object_object_add(o, "sha256", markr_json_string(info->sha256));
     json_object_object_add(o, "results", json_object_new_int64(info->result_count));

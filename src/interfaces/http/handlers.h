@@ -36,7 +36,8 @@ int markr_handle_ready(struct markr_http_handler *handler, h2o_req_t *req, const
 /* POST /import (handle_import.c), or with Prefer: respond-async stored as queued and
  * answered 202 at once (handle_import_async.c). */
 int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
-int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type);
+int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2o_iovec_t content_type,
+                              size_t limit); /* limit: of the decoded body */
 /* Whether the request asks for an asynchronous answer (Prefer: respond-async). */
 int markr_wants_async(h2o_req_t *req);
 

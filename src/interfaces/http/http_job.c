@@ -149,6 +149,7 @@ int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_
         return 1;
     }
     out->counted = len;
+    out->encoding = out->arrived = markr_http_request_encoding(req);
     out->content_type = strndup(content_type.base, content_type.len);
     out->bytes = malloc(len != 0 ? len : 1);
     if (out->content_type == NULL || out->bytes == NULL)
@@ -156,6 +157,60 @@ int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_
     if (len != 0)
         memcpy(out->bytes, req->entity.base, len);
     out->len = len;
+    return 0;
+}
+
+enum markr_content_encoding markr_http_request_encoding(h2o_req_t *req)
+{
+    ssize_t h = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_ENCODING, -1);
+
+    if (h < 0)
+        return MARKR_ENCODING_IDENTITY;
+    if (h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_ENCODING, h) >= 0)
+        return MARKR_ENCODING_UNSUPPORTED;
+    return markr_content_encoding_parse(req->headers.entries[h].value.base, req->headers.entries[h].value.len);
+}
+
+int markr_http_body_decode(struct markr_http_body *body, size_t limit, const char *limit_name,
+                           struct markr_http_answer *answer)
+{
+    char *decoded, message[160];
+    size_t len;
+
+    if (body->encoding == MARKR_ENCODING_IDENTITY)
+        return 0;
+    switch (markr_content_decode(body->encoding, body->bytes, body->len, limit, &decoded, &len)) {
+    case MARKR_DECODE_OK:
+        break;
+    case MARKR_DECODE_TOO_LARGE:
+        snprintf(message, sizeof(message), "the decoded document is larger than the configured limit (%s)",
+                 limit_name);
+        markr_http_answer_problem(answer, 413, "payload_too_large", message);
+        return -1;
+    case MARKR_DECODE_CORRUPT:
+        snprintf(message, sizeof(message), "the body is not valid %s data (corrupt or truncated)",
+                 markr_content_encoding_name(body->encoding));
+        markr_http_answer_problem(answer, 400, "bad_content_encoding", message);
+        return -1;
+    case MARKR_DECODE_NO_MEMORY:
+        markr_http_answer_problem(answer, 500, "internal_error", "out of memory; retry shortly");
+        return -1;
+    }
+    /* The decoded document replaces the encoded copy in the cap. */
+    if (take_buffered(len) != 0) {
+        free(decoded);
+        answer->retry_after = 1;
+        markr_http_answer_problem(answer, 503, "overloaded",
+                                  "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); "
+                                  "retry shortly");
+        return -1;
+    }
+    free(body->bytes);
+    atomic_fetch_sub(&buffered, body->counted);
+    body->bytes = decoded;
+    body->len = len;
+    body->counted = len;
+    body->encoding = MARKR_ENCODING_IDENTITY;
     return 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include <h2o.h>
 
+#include "content_encoding.h"
 #include "responses.h"
 #include "worker_pool.h"
 
@@ -60,6 +61,8 @@ unsigned long long markr_http_jobs_skipped(void);
  * buffered at once (MARKR_MAX_BUFFERED_BYTES) until markr_http_body_free. */
 struct markr_http_body {
     char *content_type; /* NUL-terminated */
+    enum markr_content_encoding encoding; /* of bytes: as it arrived, identity once decoded */
+    enum markr_content_encoding arrived;  /* as it arrived, for the vault */
     char *bytes;
     size_t len;
     size_t counted; /* bytes taken from the cap */
@@ -71,10 +74,26 @@ void markr_http_set_buffered_cap(size_t cap);
 /* Copies the request's body and content_type into *out, heap memory of the job's:
  * req->entity lives in h2o's connection buffers, which h2o frees when the client goes away,
  * and that can happen while a worker still reads the body. Only the loop thread may read
- * req->entity. Returns 0; 1 when the copy would pass the buffered cap (nothing is taken and
- * 503 overloaded with Retry-After has been sent); -1 when out of memory. Either way the
- * caller calls markr_http_body_free. */
+ * req->entity. The coding is read from the request (markr_http_request_encoding), the bytes
+ * are copied as they are: decoding is the worker's (markr_http_body_decode). Returns 0; 1
+ * when the copy would pass the buffered cap (nothing is taken and 503 overloaded with
+ * Retry-After has been sent); -1 when out of memory. Either way the caller calls
+ * markr_http_body_free. */
 int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_http_body *out);
+
+/* The request's Content-Encoding (h2o keeps it in req->headers): identity when there is
+ * none; MARKR_ENCODING_UNSUPPORTED for another coding, an empty value or more than one
+ * header (a list of codings, which we do not stack). On the loop: reads the header only. */
+enum markr_content_encoding markr_http_request_encoding(h2o_req_t *req);
+
+/* On the worker: decodes body in place when it arrived encoded, so that the decoded size is
+ * at most limit bytes and is what counts against MARKR_MAX_BUFFERED_BYTES from then on
+ * (the encoded copy is freed). Returns 0 (body->bytes is the document, body->arrived still
+ * names the coding), or -1 with the answer made: 413 payload_too_large past limit (which
+ * limit_name names), 400 bad_content_encoding for data that is not of its coding (corrupt,
+ * truncated), 503 overloaded when the decoded size does not fit the cap, 500 out of memory. */
+int markr_http_body_decode(struct markr_http_body *body, size_t limit, const char *limit_name,
+                           struct markr_http_answer *answer);
 
 /* Frees the copy and gives its bytes back to the cap (thread-safe; again is harmless). */
 void markr_http_body_free(struct markr_http_body *body);

@@ -21,6 +21,7 @@
 
 #include <h2o.h>
 
+#include "framing.h"
 #include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "observe_http.h"
@@ -124,6 +125,33 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
     return match->route->handler(handler, req, match);
 }
 
+/* Request smuggling (ADR 0023). h2o 2.2.5 frames a body by the first Content-Length, or by a
+ * Transfer-Encoding over any Content-Length, and keeps neither header where a handler sees
+ * them; it has stopped reading the connection while the request is handled, and its head
+ * still starts the connection's input buffer (h2o consumes it only once the answer is
+ * sent). So the head is read again there, and a request framed ambiguously is refused and
+ * its connection closed: what follows its body is never read as a request. Whatever the
+ * framing, a request that carried a body closes its connection after the answer, so a
+ * disagreement with a proxy that cannot be seen here cannot smuggle a request either.
+ * Returns 1 when the request was answered. */
+static int framing_refused(h2o_req_t *req)
+{
+    h2o_socket_t *sock;
+    enum markr_framing_verdict verdict;
+
+    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+        (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
+        return 0; /* not HTTP/1 (h2o here speaks only HTTP/1.1; kept for safety) */
+    if (req->entity.base != NULL)
+        req->http1_is_persistent = 0;
+    verdict = markr_framing_check(sock->input->bytes, sock->input->size);
+    if (verdict == MARKR_FRAMING_OK)
+        return 0;
+    req->http1_is_persistent = 0;
+    markr_http_send_problem(req, 400, "ambiguous_framing", markr_framing_problem(verdict));
+    return 1;
+}
+
 /* Every request is answered here, even when a handler cannot start (out of memory): h2o's
  * own fallback would drop the request id, and the request would stay counted in flight.
  * The route is matched once, here; the log line names the same match. */
@@ -134,6 +162,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     markr_route_match(markr_routes, req->path.base, req->path.len, &match);
     markr_http_request_begin(req, match.number); /* request id, in flight, the route for the log */
+    if (framing_refused(req))
+        return 0;
     /* Before any route, /health included: a name we do not serve under is a rebound one
      * (DNS rebinding) or a mistake. h2o puts Host (HTTP/1) or :authority (HTTP/2) here. */
     if (!markr_host_allowed(handler->settings->allowed_hosts, req->input.authority.base, req->input.authority.len)) {

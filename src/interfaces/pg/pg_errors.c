@@ -126,3 +126,8 @@ int markr_pg_oom(struct markr_error *err)
 {
     return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
 }
+
+const char *markr_pg_content_encoding(const char *content_encoding)
+{
+    return content_encoding != NULL ? content_encoding : "identity";
+}

@@ -129,6 +129,10 @@ int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err);
  * limit) must not make the server refuse the row that records it. NULL when out of memory. */
 char *markr_pg_utf8_copy(const char *text);
 
+/* The value of imports.content_encoding for a vault entry's coding (NULL: "identity"). The
+ * HTTP adapter names only the codings the column's check allows (migration 0008). */
+const char *markr_pg_content_encoding(const char *content_encoding);
+
 /* Sleeps before retry number attempt (0, 1, 2) of a transaction that hit a deadlock or a
  * serialization failure: 10, 20, 40 ms plus up to half again, so colliders do not collide
  * again in step. */

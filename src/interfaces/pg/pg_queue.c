@@ -28,8 +28,8 @@ struct enqueue_step {
 static int enqueue_step(struct markr_pg *pg, void *arg, struct markr_error *err)
 {
     static const char enqueue_sql[] =
-        "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-        "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'queued', 0)\n"
+        "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count, content_encoding)\n"
+        "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'queued', 0, $3)\n"
         "RETURNING id";
     static const char notify_sql[] = "SELECT pg_notify('" QUEUE_CHANNEL "', $1::text)";
     struct enqueue_step *s = arg;
@@ -50,8 +50,8 @@ static int enqueue_step(struct markr_pg *pg, void *arg, struct markr_error *err)
     return markr_pg_command(pg, "announcing the queued import", notify_sql, &params, err);
 }
 
-static int queue_enqueue(void *ctx, const char *content_type, const char *body, size_t len, int64_t *import_id,
-                         struct markr_error *err)
+static int queue_enqueue(void *ctx, const char *content_type, const char *content_encoding, const char *body,
+                         size_t len, int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
     struct enqueue_step step = {.body = body, .len = len};
@@ -63,6 +63,7 @@ static int queue_enqueue(void *ctx, const char *content_type, const char *body, 
         return markr_pg_oom(err);
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, type);
     markr_pg_param_int8(&step.row, (int64_t)len);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, markr_pg_content_encoding(content_encoding));
     if ((rc = markr_pg_transaction(pg, "queueing the import", enqueue_step, &step, err)) == 0)
         *import_id = step.id;
     free(type);

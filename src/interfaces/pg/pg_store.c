@@ -19,20 +19,21 @@
 
 /*
  * The vault row of a document, inserted first in the import's transaction (ADR 0018): $1
- * content type, $2 size in bytes, $3 result count. The body follows as chunks, hashed while
- * they stream, and the SHA-256 is set then (markr_pg_chunks_write).
+ * content type, $2 size in bytes, $3 result count, $4 the coding it arrived in (ADR 0023).
+ * The body follows as chunks, hashed while they stream, and the SHA-256 is set then
+ * (markr_pg_chunks_write).
  */
 static const char insert_accepted_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3)\n"
+    "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count, content_encoding)\n"
+    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3, $4)\n"
     "RETURNING id";
 
 /* The structured reason is built by the server from plain parameters (pg_marks.h). */
 static const char save_rejected_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
+    "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count, content_encoding)\n"
     "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'rejected',\n"
     "        " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ",\n"
-    "        $8)\n"
+    "        $8, $9)\n"
     "RETURNING id";
 
 /* Reads the id of the vault row from a one-row, one-column result. */
@@ -83,6 +84,7 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
     markr_pg_param_int8(&step.row, (int64_t)entry->body_len);
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, markr_pg_content_encoding(entry->content_encoding));
     if ((rc = markr_pg_transaction(pg, "storing the import", accepted_step, &step, err)) == 0)
         *import_id = step.id;
     free(content_type);
@@ -129,6 +131,7 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
     if (markr_pg_reason_params(&step.row, &text, reason, err) != 0)
         goto out;
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
+    markr_pg_param_text(&step.row, MARKR_PG_TEXT, markr_pg_content_encoding(entry->content_encoding));
     if ((rc = markr_pg_transaction(pg, "storing the refused import", rejected_step, &step, err)) == 0)
         *import_id = step.id;
 out:

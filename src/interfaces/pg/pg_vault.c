@@ -47,7 +47,7 @@ static int64_t *parse_ids(const char *text, size_t *count)
     "       COALESCE(to_char(i.processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''),\n" \
     "       i.content_type, i.size_bytes, encode(i.sha256, 'hex'), i.status, i.result_count,\n"               \
     "       i.reason->>'error', i.reason->>'message', i.reason->>'result_index', i.reason->>'line',\n"        \
-    "       i.reason->>'field'\n"                                                                             \
+    "       i.reason->>'field', i.content_encoding\n"                                                        \
     "FROM imports AS i\n"
 
 static int read_info(const PGresult *res, int row, struct markr_import_info *info)
@@ -60,6 +60,7 @@ static int read_info(const PGresult *res, int row, struct markr_import_info *inf
     snprintf(info->sha256, sizeof(info->sha256), "%s", PQgetvalue(res, row, 5));
     snprintf(info->status, sizeof(info->status), "%s", PQgetvalue(res, row, 6));
     info->result_count = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+    snprintf(info->content_encoding, sizeof(info->content_encoding), "%s", PQgetvalue(res, row, 13));
     markr_error_clear(&info->reason);
     if (!PQgetisnull(res, row, 8)) {
         info->reason.code = strcmp(PQgetvalue(res, row, 8), "malformed_xml") == 0 ? MARKR_ERR_MALFORMED

@@ -259,7 +259,7 @@ static void queued_bodies_round_trip_at_chunk_boundaries(void **state)
         struct markr_error err;
         int64_t id = 0;
 
-        assert_int_equal(f->queue.enqueue(f->queue.ctx, "text/xml+markr", body, sizes[i], &id, &err), 0);
+        assert_int_equal(f->queue.enqueue(f->queue.ctx, "text/xml+markr", NULL, body, sizes[i], &id, &err), 0);
         assert_true(id > 0);
         assert_stored(f, id, "queued", body, sizes[i]);
         free(body);
@@ -336,7 +336,7 @@ static void a_refused_chunk_leaves_nothing(void **state)
     assert_int_equal(id, 0);
     assert_nothing_stored(f);
 
-    assert_int_equal(f->queue.enqueue(f->queue.ctx, "text/xml+markr", body, entry.body_len, &id, &err), -1);
+    assert_int_equal(f->queue.enqueue(f->queue.ctx, "text/xml+markr", NULL, body, entry.body_len, &id, &err), -1);
     assert_non_null(strstr(err.message, "chunk refused by the test"));
     assert_int_equal(id, 0);
     assert_nothing_stored(f);

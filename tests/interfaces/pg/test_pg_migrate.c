@@ -68,6 +68,26 @@ static int project_migrations(void)
     return n;
 }
 
+/* The highest version among the project's migrations (numbers may skip one that another
+ * branch holds, so this is not always their count). */
+static int project_latest(void)
+{
+    DIR *d = opendir(migrations_dir());
+    struct dirent *e;
+    int latest = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        int v = atoi(e->d_name);
+
+        if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0 && v > latest)
+            latest = v;
+    }
+    closedir(d);
+    return latest;
+}
+
 /* Copies the project's first migration into dir: the mechanics below are proved on it and on
  * files the tests write, whatever later migrations the project adds. */
 static void copy_migrations(const char *dir)
@@ -202,8 +222,9 @@ static void fresh_database_gets_every_migration(void **state)
 
     assert_value(f->conninfo,
                  "SELECT string_agg(version || ':' || name, ',' ORDER BY version) LIKE '1:0001_initial.sql%' "
-                 "AND count(*) = max(version) FROM schema_migrations",
+                 "FROM schema_migrations",
                  "t");
+    assert_int_equal(sql_count(f->conninfo, "SELECT max(version) FROM schema_migrations"), project_latest());
     assert_int_equal(sql_count(f->conninfo, "SELECT count(*) FROM schema_migrations"), project_migrations());
     /* The checksum is the SHA-256 of the file's bytes, in hex. */
     assert_value(f->conninfo, "SELECT checksum ~ '^[0-9a-f]{64}$' FROM schema_migrations", "t");
@@ -215,7 +236,7 @@ static void fresh_database_gets_every_migration(void **state)
                  "l");
     assert_value(f->conninfo, "SELECT pg_get_indexdef('marks_pkey'::regclass) LIKE '%INCLUDE (available, obtained)'",
                  "t");
-    assert_int_equal(markr_migrations_latest(migrations_dir(), &err), project_migrations());
+    assert_int_equal(markr_migrations_latest(migrations_dir(), &err), project_latest());
 }
 
 static void rerun_is_a_no_op(void **state)

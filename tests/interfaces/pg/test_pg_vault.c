@@ -123,7 +123,7 @@ static int teardown(void **state)
 static int64_t import(struct fixture *f, const char *doc, int accepted)
 {
     struct markr_import_outcome o;
-    int rc = markr_import_document(&f->import, "text/xml+markr", doc, strlen(doc), &o);
+    int rc = markr_import_document(&f->import, "text/xml+markr", NULL, doc, strlen(doc), &o);
     int64_t id = o.import_id;
 
     assert_int_equal(rc == 0, accepted);
@@ -259,7 +259,7 @@ static void unknown_or_queued_imports_are_not_reprocessed(void **state)
 
     assert_int_equal(markr_reprocess_one(&f->strict, 12345, 0, &report, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
-    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &queued, &err), 0);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &queued, &err), 0);
     assert_int_equal(markr_reprocess_one(&f->strict, queued, 0, &report, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_NOT_FOUND);
     /* A full rebuild leaves it to the queue. */
@@ -291,8 +291,8 @@ static void a_failing_queued_import_is_given_up(void **state)
     struct markr_error err;
     int64_t stuck, next, claimed;
 
-    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &stuck, &err), 0);
-    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", plain, strlen(plain), &next, &err), 0);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &stuck, &err), 0);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &next, &err), 0);
     /* Five claims of the first that never reach a verdict (its runner dies each time). */
     for (int attempt = 1; attempt <= 5; ++attempt) {
         assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);

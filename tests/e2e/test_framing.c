@@ -1,0 +1,442 @@
+/*
+ * End to end: request smuggling refused (ADR 0023), raw sockets over loopback against the
+ * real server and PostgreSQL. Each ambiguous framing (two Content-Lengths, conflicting or
+ * equal; Content-Length with Transfer-Encoding: chunked; a Transfer-Encoding other than
+ * one "chunked") is sent with a second request pipelined behind it, an import of a test of
+ * its own: exactly one answer comes back, a 400, the server closes the connection, and
+ * neither the first nor the second document reaches the vault. A truncated body is never
+ * accepted (by length or chunked); one chunked coding alone imports; a request with a body
+ * closes its connection after its answer; and GETs, one after the other or pipelined, still
+ * share one connection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MEDIA_TYPE "text/xml+markr"
+#define WAIT_MS 30000 /* generous: the machine is shared */
+
+static char *conninfo;
+static struct markr_server srv;
+
+static int connect_to(const struct markr_server *s)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+
+        assert_true(n > 0);
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* Reads into buf (NUL-terminated) until the peer closes (returns 1) or WAIT_MS pass, the
+ * buffer fills, or the connection breaks otherwise (0). */
+static int read_to_close(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+    double end = now_ms() + WAIT_MS;
+
+    buf[0] = '\0';
+    while (len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - now_ms());
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, left) != 1)
+            return 0;
+        if ((n = recv(fd, buf + len, cap - 1 - len, 0)) == 0)
+            return 1;
+        if (n < 0)
+            return 0;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return 0;
+}
+
+/* Reads until buf holds needle (returns 1), or WAIT_MS pass or the peer closes (0). */
+static int read_until(int fd, char *buf, size_t cap, const char *needle)
+{
+    size_t len = 0;
+    double end = now_ms() + WAIT_MS;
+
+    buf[0] = '\0';
+    while (strstr(buf, needle) == NULL && len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - now_ms());
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, left) != 1 || (n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return strstr(buf, needle) != NULL;
+}
+
+static int count_answers(const char *text)
+{
+    int n = 0;
+
+    for (const char *p = text; (p = strstr(p, "HTTP/1.1 ")) != NULL; p += 9)
+        ++n;
+    return n;
+}
+
+/* A one-result document of test test_id. */
+static size_t make_doc(char *buf, size_t cap, const char *test_id)
+{
+    int n = snprintf(buf, cap,
+                     "<mcq-test-results><mcq-test-result><first-name>F</first-name><last-name>L</last-name>"
+                     "<student-number>1</student-number><test-id>%s</test-id>"
+                     "<summary-marks available=\"20\" obtained=\"13\"/></mcq-test-result></mcq-test-results>",
+                     test_id);
+
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
+/* A whole pipelined request: an import of a document of test_id, framed correctly. */
+static size_t make_import(char *buf, size_t cap, const char *test_id)
+{
+    char doc[512];
+    size_t len = make_doc(doc, sizeof(doc), test_id);
+    int n = snprintf(buf, cap,
+                     "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                     "\r\nContent-Length: %zu\r\n\r\n%s",
+                     len, doc);
+
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
+static long status_of(const char *path)
+{
+    struct e2e_response r;
+    long status;
+
+    assert_int_equal(e2e_http(&srv, "GET", path, NULL, NULL, 0, &r), 0);
+    status = r.status;
+    e2e_response_free(&r);
+    return status;
+}
+
+/* How many imports the vault holds (the suite stays far below one page). */
+static size_t vault_count(void)
+{
+    struct e2e_response r;
+    json_object *body, *items;
+    size_t n;
+
+    assert_int_equal(e2e_http(&srv, "GET", "/imports?limit=100", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(body = json_tokener_parse(r.body));
+    assert_true(json_object_object_get_ex(body, "imports", &items));
+    n = json_object_array_length(items);
+    json_object_put(body);
+    e2e_response_free(&r);
+    return n;
+}
+
+/* Sends head (up to and including its blank line), body, and a correct import of
+ * smuggled_test behind them, in one write. Expects exactly one answer, a 400, then the
+ * server's close, and neither document stored. */
+static void refused_and_closed(const char *head, const char *body, const char *first_test, const char *smuggled_test)
+{
+    char request[4096], second[1024], answer[8192], path[128];
+    size_t before = vault_count(), n;
+    int fd = connect_to(&srv);
+
+    n = (size_t)snprintf(request, sizeof(request), "%s%s", head, body);
+    memcpy(request + n, second, make_import(second, sizeof(second), smuggled_test));
+    n += strlen(second);
+    send_all(fd, request, n);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 1);
+    assert_non_null(strstr(answer, "HTTP/1.1 400 "));
+    assert_non_null(strstr(answer, "Connection: close"));
+    snprintf(path, sizeof(path), "/results/%s/aggregate", smuggled_test);
+    assert_int_equal(status_of(path), 404);
+    snprintf(path, sizeof(path), "/results/%s/aggregate", first_test);
+    assert_int_equal(status_of(path), 404);
+    assert_int_equal(vault_count(), before);
+}
+
+static int suite_setup(void **state)
+{
+    const char *env[] = {"MARKR_WORKERS=2", NULL};
+
+    (void)state;
+    return e2e_suite_start("e2e_framing", env, &srv, &conninfo);
+}
+
+static int suite_teardown(void **state)
+{
+    (void)state;
+    return e2e_suite_stop(&srv, conninfo);
+}
+
+/* The case: h2o would take the first length, 5, and read the rest as a request. */
+static void conflicting_lengths_are_refused(void **state)
+{
+    char doc[512], head[512];
+    size_t len = make_doc(doc, sizeof(doc), "framing-cl-first");
+
+    (void)state;
+    snprintf(head, sizeof(head),
+             "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+             "\r\nContent-Length: 5\r\nContent-Length: %zu\r\n\r\n",
+             len);
+    refused_and_closed(head, doc, "framing-cl-first", "framing-cl-smuggled");
+}
+
+static void equal_lengths_are_refused(void **state)
+{
+    char doc[512], head[512];
+    size_t len = make_doc(doc, sizeof(doc), "framing-eq-first");
+
+    (void)state;
+    snprintf(head, sizeof(head),
+             "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+             "\r\nContent-Length: %zu\r\ncontent-length: %zu\r\n\r\n",
+             len, len);
+    refused_and_closed(head, doc, "framing-eq-first", "framing-eq-smuggled");
+}
+
+/* h2o would read the chunked body (empty) and then the document as the next request. */
+static void length_with_chunked_is_refused(void **state)
+{
+    char doc[512], head[512], body[600];
+    size_t len = make_doc(doc, sizeof(doc), "framing-te-first");
+
+    (void)state;
+    snprintf(body, sizeof(body), "%zx\r\n%s\r\n0\r\n\r\n", len, doc);
+    snprintf(head, sizeof(head),
+             "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+             "\r\nContent-Length: %zu\r\nTransfer-Encoding: chunked\r\n\r\n",
+             strlen(body));
+    refused_and_closed(head, body, "framing-te-first", "framing-te-smuggled");
+    /* The other order, the length last. */
+    snprintf(head, sizeof(head),
+             "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Type: " MEDIA_TYPE
+             "\r\nContent-Length: 3\r\n\r\n");
+    refused_and_closed(head, body, "framing-te-first", "framing-te-smuggled2");
+}
+
+/* h2o refuses a single unknown coding itself (before any handler); two headers whose last
+ * is chunked it would accept, and that is refused here. */
+static void other_transfer_codings_are_refused(void **state)
+{
+    static const char *const codings[] = {"Transfer-Encoding: gzip, chunked\r\n", "Transfer-Encoding: identity\r\n",
+                                          "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"};
+    char doc[512], head[512], body[600], smuggled[64];
+    size_t len = make_doc(doc, sizeof(doc), "framing-tx-first");
+
+    (void)state;
+    snprintf(body, sizeof(body), "%zx\r\n%s\r\n0\r\n\r\n", len, doc);
+    for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); ++i) {
+        snprintf(head, sizeof(head),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE "\r\n%s\r\n", codings[i]);
+        snprintf(smuggled, sizeof(smuggled), "framing-tx-smuggled-%zu", i);
+        refused_and_closed(head, body, "framing-tx-first", smuggled);
+    }
+}
+
+/* The refusal is a JSON problem of ours, which names the framing. */
+static void the_refusal_says_why(void **state)
+{
+    static const char request[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+                                  "Content-Length: 0\r\n\r\n";
+    char answer[4096];
+    int fd = connect_to(&srv);
+
+    (void)state;
+    send_all(fd, request, strlen(request));
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_non_null(strstr(answer, "HTTP/1.1 400 "));
+    assert_non_null(strstr(answer, "application/json"));
+    assert_non_null(strstr(answer, "\"ambiguous_framing\""));
+    assert_non_null(strstr(answer, "more than one Content-Length"));
+}
+
+/* Half the declared body, then the client stops sending: no answer, nothing stored. */
+static void a_truncated_body_is_never_accepted(void **state)
+{
+    char doc[512], request[1024], answer[4096];
+    size_t len = make_doc(doc, sizeof(doc), "framing-truncated"), before = vault_count();
+    int fd = connect_to(&srv), n;
+
+    (void)state;
+    n = snprintf(request, sizeof(request),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\nContent-Length: %zu\r\n\r\n%.*s",
+                 len, (int)(len / 2), doc);
+    send_all(fd, request, (size_t)n);
+    shutdown(fd, SHUT_WR);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 0);
+    assert_int_equal(status_of("/results/framing-truncated/aggregate"), 404);
+    assert_int_equal(vault_count(), before);
+}
+
+/* A chunked body cut before its last chunk, then the client stops sending: no answer,
+ * nothing stored. */
+static void a_truncated_chunked_body_is_never_accepted(void **state)
+{
+    char doc[512], request[1024], answer[4096];
+    size_t len = make_doc(doc, sizeof(doc), "framing-truncated-chunked"), before = vault_count();
+    int fd = connect_to(&srv), n;
+
+    (void)state;
+    n = snprintf(request, sizeof(request),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n",
+                 len, doc);
+    send_all(fd, request, (size_t)n);
+    shutdown(fd, SHUT_WR);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 0);
+    assert_int_equal(status_of("/results/framing-truncated-chunked/aggregate"), 404);
+    assert_int_equal(vault_count(), before);
+}
+
+/* One chunked Transfer-Encoding alone is a correct framing: imported, then closed. */
+static void a_chunked_import_is_accepted(void **state)
+{
+    char doc[512], request[1024], answer[4096];
+    size_t len = make_doc(doc, sizeof(doc), "framing-chunked"), half = len / 2;
+    int fd = connect_to(&srv), n;
+
+    (void)state;
+    n = snprintf(request, sizeof(request),
+                 "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                 "\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                 half, (int)half, doc, len - half, doc + half);
+    send_all(fd, request, (size_t)n);
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 1);
+    assert_non_null(strstr(answer, "HTTP/1.1 201 "));
+    assert_non_null(strstr(answer, "Connection: close"));
+    assert_int_equal(status_of("/results/framing-chunked/aggregate"), 200);
+}
+
+/* A correct import with a GET pipelined behind it: the import is answered and stored, and
+ * the connection closes after it (nothing after a body is read as a request). */
+static void a_request_with_a_body_closes_its_connection(void **state)
+{
+    static const char get[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char request[2048], answer[8192];
+    size_t n = make_import(request, sizeof(request) - sizeof(get), "framing-ok");
+    int fd = connect_to(&srv);
+
+    (void)state;
+    memcpy(request + n, get, sizeof(get));
+    send_all(fd, request, n + strlen(get));
+    assert_true(read_to_close(fd, answer, sizeof(answer)));
+    close(fd);
+    assert_int_equal(count_answers(answer), 1);
+    assert_non_null(strstr(answer, "HTTP/1.1 201 "));
+    assert_non_null(strstr(answer, "Connection: close"));
+    assert_int_equal(status_of("/results/framing-ok/aggregate"), 200);
+}
+
+/* Three GETs one after the other on one connection, each answered, the connection kept. */
+static void keep_alive_gets_share_a_connection(void **state)
+{
+    static const char get[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char answer[4096];
+    int fd = connect_to(&srv);
+
+    (void)state;
+    for (int i = 0; i < 3; ++i) {
+        send_all(fd, get, strlen(get));
+        assert_true(read_until(fd, answer, sizeof(answer), "}"));
+        assert_non_null(strstr(answer, "HTTP/1.1 200 "));
+        assert_non_null(strstr(answer, "Connection: keep-alive"));
+    }
+    /* Pipelined: two GETs in one write, two answers in order. */
+    {
+        char two[256], both[8192];
+        int n = snprintf(two, sizeof(two), "%s%s", get, get);
+        size_t got = 0;
+        double end = now_ms() + WAIT_MS;
+
+        send_all(fd, two, (size_t)n);
+        both[0] = '\0';
+        /* Until the second answer's JSON body has arrived. */
+        while (count_answers(both) < 2 || strchr(strstr(strstr(both, "HTTP/1.1 ") + 9, "HTTP/1.1 "), '}') == NULL) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int left = (int)(end - now_ms());
+            ssize_t r;
+
+            assert_true(left > 0 && poll(&p, 1, left) == 1);
+            assert_true((r = recv(fd, both + got, sizeof(both) - 1 - got, 0)) > 0);
+            got += (size_t)r;
+            both[got] = '\0';
+        }
+        assert_int_equal(count_answers(both), 2);
+    }
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conflicting_lengths_are_refused),
+        cmocka_unit_test(equal_lengths_are_refused),
+        cmocka_unit_test(length_with_chunked_is_refused),
+        cmocka_unit_test(other_transfer_codings_are_refused),
+        cmocka_unit_test(the_refusal_says_why),
+        cmocka_unit_test(a_truncated_body_is_never_accepted),
+        cmocka_unit_test(a_truncated_chunked_body_is_never_accepted),
+        cmocka_unit_test(a_chunked_import_is_accepted),
+        cmocka_unit_test(a_request_with_a_body_closes_its_connection),
+        cmocka_unit_test(keep_alive_gets_share_a_connection),
+    };
+
+    return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
+}

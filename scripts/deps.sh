@@ -16,6 +16,7 @@ packages=(
     libjson-c-dev          # JSON
     libcmocka-dev          # unit and integration suites
     libcurl4-openssl-dev   # HTTP client of the end-to-end suites and the benchmark
+    zlib1g-dev             # the end-to-end suites decode gzip answers themselves
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts

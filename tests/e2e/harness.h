@@ -57,7 +57,15 @@ struct e2e_response {
     char nosniff[32];    /* X-Content-Type-Options */
     char csp[512];       /* Content-Security-Policy */
     char referrer_policy[32];
+    /* Every header line as received ("name: value\r\n" each), cut at its size; read one
+     * with e2e_header. */
+    char headers[4096];
+    size_t headers_len;
 };
+
+/* The value of header name (any case) of r into dst (cap bytes, NUL-terminated, cut to
+ * fit): the first one when there are several. Returns dst, or NULL when r has none. */
+const char *e2e_header(const struct e2e_response *r, const char *name, char *dst, size_t cap);
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL
  * (then no Content-Type header is sent). Returns 0 when an answer came back. */

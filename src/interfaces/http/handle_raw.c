@@ -24,6 +24,7 @@
 #include "http_job.h"
 #include "interfaces/observe/log.h"
 #include "query.h"
+#include "representation.h"
 #include "responses.h"
 #include "write_watch.h"
 
@@ -166,6 +167,8 @@ static void start_answer(struct raw_download *d)
     char disposition[64];
     int n;
 
+    /* The stored bytes as they are, with their length: never re-encoded on the way. */
+    markr_http_no_compression(req);
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = d->size;

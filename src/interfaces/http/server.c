@@ -24,6 +24,7 @@
 #include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "observe_http.h"
+#include "representation.h"
 #include "live.h"
 #include "http_job.h"
 #include "responses.h"
@@ -290,6 +291,7 @@ static void configure(struct server *server, const struct markr_http_settings *s
     server->handler->connections = &server->connections;
     markr_http_register_error_filter(pathconf);
     markr_http_register_logger(pathconf);
+    markr_http_register_compression(pathconf); /* gzip over 1 KiB (representation.h) */
     /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
     markr_http_register_error_filter(&hostconf->fallback_path);
     markr_http_register_logger(&hostconf->fallback_path);

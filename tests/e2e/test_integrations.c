@@ -1,0 +1,222 @@
+/*
+ * End to end: what teams building on Markr rely on, over loopback against the real server
+ * and database (ADR 0028). Answers carry strong ETags that If-None-Match turns into a
+ * bodiless 304 until an import changes them; answers over 1 KiB are gzip when the client
+ * accepts it, and decode (with zlib, not markr's code) to the identity answer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "harness.h"
+
+#define MEDIA_TYPE "text/xml+markr"
+
+static char *conninfo;
+static struct markr_server srv;
+
+/* A document of one test with n students, marks obtained from 0 up. */
+static char *document(const char *test_id, int n, int obtained_base)
+{
+    size_t cap = 256 + (size_t)n * 256, len = 0;
+    char *doc = malloc(cap);
+
+    assert_non_null(doc);
+    len += (size_t)snprintf(doc + len, cap - len, "<mcq-test-results>");
+    for (int i = 0; i < n; ++i)
+        len += (size_t)snprintf(doc + len, cap - len,
+                                "<mcq-test-result><first-name>First%d</first-name><last-name>Last%d</last-name>"
+                                "<student-number>%06d</student-number><test-id>%s</test-id>"
+                                "<summary-marks available=\"20\" obtained=\"%d\"/></mcq-test-result>",
+                                i, i, i, test_id, (obtained_base + i) % 21);
+    snprintf(doc + len, cap - len, "</mcq-test-results>");
+    return doc;
+}
+
+static void import(const char *test_id, int n, int obtained_base)
+{
+    char *doc = document(test_id, n, obtained_base);
+    struct e2e_response r;
+
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r), 0);
+    if (r.status != 201)
+        fail_msg("import: %ld %s", r.status, r.body);
+    e2e_response_free(&r);
+    free(doc);
+}
+
+/* GET path with extra headers; the answer's ETag into tag (empty when none). */
+static void get(const char *path, const char *const *headers, struct e2e_response *r, char tag[128])
+{
+    assert_int_equal(e2e_http_with(&srv, "GET", path, NULL, headers, NULL, 0, r), 0);
+    if (e2e_header(r, "etag", tag, 128) == NULL)
+        tag[0] = '\0';
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* --- entity tags ------------------------------------------------------------------------------ */
+
+static void answers_revalidate_until_an_import_changes_them(void **state)
+{
+    static const char *const paths[] = {"/results/etag-1/aggregate", "/results/etag-1/histogram",
+                                        "/results/etag-1", "/tests"};
+    char tags[4][128], tag[128], inm[640];
+    struct e2e_response r;
+    struct timespec start;
+
+    import("etag-1", 3, 5);
+    for (size_t i = 0; i < 4; ++i) {
+        const char *const match[] = {inm, NULL};
+
+        get(paths[i], NULL, &r, tags[i]);
+        assert_int_equal(r.status, 200);
+        assert_true(strlen(tags[i]) > 2 && tags[i][0] == '"'); /* strong: no W/ */
+        e2e_response_free(&r);
+        /* The same tag again, and If-None-Match naming it (in a list, among others): 304. */
+        snprintf(inm, sizeof(inm), "If-None-Match: \"other\", %s", tags[i]);
+        get(paths[i], match, &r, tag);
+        assert_int_equal(r.status, 304);
+        assert_int_equal(r.len, 0);
+        assert_string_equal(tag, tags[i]);
+        e2e_response_free(&r);
+        /* A tag that is not its own: the whole answer. */
+        snprintf(inm, sizeof(inm), "If-None-Match: \"0000\"");
+        get(paths[i], match, &r, tag);
+        assert_int_equal(r.status, 200);
+        assert_true(r.len > 0);
+        e2e_response_free(&r);
+    }
+    /* An import that changes the test changes every tag: 200 with a new one. The aggregate
+     * cache hears of it by notification, so its tag may lag a moment: wait for it. */
+    import("etag-1", 4, 9);
+    for (size_t i = 0; i < 4; ++i) {
+        char inm_line[640];
+        const char *const match[] = {inm_line, NULL};
+
+        snprintf(inm_line, sizeof(inm_line), "If-None-Match: %s", tags[i]);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+            get(paths[i], match, &r, tag);
+            if (r.status == 200 || seconds_since(&start) > 30)
+                break;
+            assert_int_equal(r.status, 304);
+            e2e_response_free(&r);
+        }
+        if (r.status != 200)
+            fail_msg("%s still 304 after an import", paths[i]);
+        assert_string_not_equal(tag, tags[i]);
+        assert_true(r.len > 0);
+        e2e_response_free(&r);
+    }
+}
+
+/* --- compression ------------------------------------------------------------------------------ */
+
+/* gunzip of len bytes (malloc'd, NUL-terminated), or NULL when they are not gzip. */
+static char *gunzip(const char *in, size_t len, size_t *out_len)
+{
+    z_stream z = {0};
+    size_t cap = len * 20 + 1024;
+    char *out = malloc(cap);
+    int rc;
+
+    assert_non_null(out);
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)(cap - 1);
+    rc = inflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    out[*out_len] = '\0';
+    return out;
+}
+
+static void large_answers_are_gzip_when_accepted(void **state)
+{
+    static const char *const gzip[] = {"Accept-Encoding: gzip, deflate", NULL};
+    static const char *const none[] = {"Accept-Encoding: identity", NULL};
+    struct e2e_response plain, packed, small;
+    char value[128], plain_tag[128], packed_tag[128];
+    char *decoded;
+    size_t decoded_len;
+
+    import("gzip-1", 200, 0);
+    get("/results/gzip-1?limit=200", none, &plain, plain_tag);
+    assert_int_equal(plain.status, 200);
+    assert_true(plain.len > 1024);
+    assert_null(e2e_header(&plain, "content-encoding", value, sizeof(value)));
+    get("/results/gzip-1?limit=200", gzip, &packed, packed_tag);
+    assert_int_equal(packed.status, 200);
+    assert_non_null(e2e_header(&packed, "content-encoding", value, sizeof(value)));
+    assert_string_equal(value, "gzip");
+    assert_non_null(e2e_header(&packed, "vary", value, sizeof(value)));
+    assert_non_null(strstr(value, "accept-encoding"));
+    assert_true(packed.len < plain.len / 2);
+    assert_non_null(decoded = gunzip(packed.body, packed.len, &decoded_len));
+    assert_int_equal(decoded_len, plain.len);
+    assert_memory_equal(decoded, plain.body, plain.len);
+    /* Two encodings of one answer are two sequences of bytes: two strong tags. */
+    assert_string_not_equal(plain_tag, packed_tag);
+    free(decoded);
+    e2e_response_free(&plain);
+    e2e_response_free(&packed);
+
+    /* Small answers stay as they are, whatever the client accepts. */
+    get("/results/gzip-1/aggregate", gzip, &small, value);
+    assert_int_equal(small.status, 200);
+    assert_true(small.len < 1024);
+    assert_null(e2e_header(&small, "content-encoding", value, sizeof(value)));
+    e2e_response_free(&small);
+    /* The dashboard's script is large: compressed too. */
+    get("/static/app.js", gzip, &packed, packed_tag);
+    assert_int_equal(packed.status, 200);
+    assert_non_null(e2e_header(&packed, "content-encoding", value, sizeof(value)));
+    assert_non_null(decoded = gunzip(packed.body, packed.len, &decoded_len));
+    free(decoded);
+    e2e_response_free(&packed);
+}
+
+static int suite_setup(void **state)
+{
+    return e2e_suite_start("markr_e2e_integrations", NULL, &srv, &conninfo);
+}
+
+static int suite_teardown(void **state)
+{
+    return e2e_suite_stop(&srv, conninfo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_revalidate_until_an_import_changes_them),
+        cmocka_unit_test(large_answers_are_gzip_when_accepted),
+    };
+
+    return cmocka_run_group_tests_name("e2e_integrations", tests, suite_setup, suite_teardown);
+}

@@ -2,7 +2,9 @@
  * End to end: what teams building on Markr rely on, over loopback against the real server
  * and database (ADR 0028). Answers carry strong ETags that If-None-Match turns into a
  * bodiless 304 until an import changes them; answers over 1 KiB are gzip when the client
- * accepts it, and decode (with zlib, not markr's code) to the identity answer.
+ * accepts it, and decode (with zlib, not markr's code) to the identity answer; pages of the
+ * listed origins may read the read endpoints (and imports only when switched on, the admin
+ * route never), with preflights answered 204, and nothing is shared when CORS is unset.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -126,6 +129,165 @@ static void answers_revalidate_until_an_import_changes_them(void **state)
     }
 }
 
+/* --- CORS ------------------------------------------------------------------------------------ */
+
+#define DASH "https://dash.example.org"
+#define ADMIN "admin-token-0123456789abcdef"
+
+static int has_header(const struct e2e_response *r, const char *name)
+{
+    char value[512];
+
+    return e2e_header(r, name, value, sizeof(value)) != NULL;
+}
+
+/* No Access-Control-* header at all in r. */
+static void assert_no_cors(const struct e2e_response *r)
+{
+    for (const char *p = r->headers; (p = strcasestr(p, "access-control-")) != NULL; ++p)
+        fail_msg("a CORS header where none belongs: %.60s", p);
+}
+
+static void request(const struct markr_server *s, const char *method, const char *path, const char *const *headers,
+                    struct e2e_response *r)
+{
+    assert_int_equal(e2e_http_with(s, method, path, NULL, headers, NULL, 0, r), 0);
+}
+
+static void preflight(const struct markr_server *s, const char *path, const char *origin, const char *method,
+                      struct e2e_response *r)
+{
+    char o[128], m[128];
+    const char *const headers[] = {o, m, "Access-Control-Request-Headers: authorization", NULL};
+
+    snprintf(o, sizeof(o), "Origin: %s", origin);
+    snprintf(m, sizeof(m), "Access-Control-Request-Method: %s", method);
+    request(s, "OPTIONS", path, headers, r);
+    assert_int_equal(r->status, 204);
+    assert_int_equal(r->len, 0);
+}
+
+static void cors_is_off_when_unset(void **state)
+{
+    static const char *const from_dash[] = {"Origin: " DASH, NULL};
+    struct e2e_response r;
+    char value[256];
+
+    request(&srv, "GET", "/tests", from_dash, &r);
+    assert_int_equal(r.status, 200);
+    assert_no_cors(&r);
+    assert_true(e2e_header(&r, "vary", value, sizeof(value)) == NULL || strstr(value, "origin") == NULL);
+    e2e_response_free(&r);
+    preflight(&srv, "/results/x/aggregate", DASH, "GET", &r);
+    assert_no_cors(&r);
+    assert_non_null(e2e_header(&r, "allow", value, sizeof(value)));
+    assert_string_equal(value, "GET, HEAD, OPTIONS");
+    e2e_response_free(&r);
+}
+
+static void listed_origins_read_others_do_not_admin_never(void **state)
+{
+    static const char *const env[] = {"MARKR_CORS_ORIGINS=" DASH ",http://localhost:3000",
+                                      "MARKR_ADMIN_TOKEN=" ADMIN, NULL};
+    static const char *const from_dash[] = {"Origin: " DASH, NULL};
+    static const char *const from_other[] = {"Origin: https://evil.example", NULL};
+    static const char *const admin_from_dash[] = {"Origin: " DASH, "Authorization: Bearer " ADMIN, NULL};
+    struct markr_server cors;
+    struct e2e_response r;
+    char value[256];
+
+    assert_int_equal(e2e_server_start(&cors, conninfo, env), 0);
+    import("cors-1", 2, 3);
+    /* A listed origin reads, and may read the ETag; caches keep answers apart by Origin. */
+    request(&cors, "GET", "/results/cors-1/aggregate", from_dash, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(e2e_header(&r, "access-control-allow-origin", value, sizeof(value)));
+    assert_string_equal(value, DASH);
+    assert_non_null(e2e_header(&r, "vary", value, sizeof(value)));
+    assert_non_null(strstr(value, "origin"));
+    assert_non_null(e2e_header(&r, "access-control-expose-headers", value, sizeof(value)));
+    assert_non_null(strstr(value, "ETag"));
+    assert_false(has_header(&r, "access-control-allow-credentials"));
+    e2e_response_free(&r);
+    /* Errors too: a page must be able to read why it was refused. */
+    request(&cors, "GET", "/results/no-such-test/aggregate", from_dash, &r);
+    assert_int_equal(r.status, 404);
+    assert_true(has_header(&r, "access-control-allow-origin"));
+    e2e_response_free(&r);
+    /* An origin not listed: nothing. */
+    request(&cors, "GET", "/results/cors-1/aggregate", from_other, &r);
+    assert_int_equal(r.status, 200);
+    assert_no_cors(&r);
+    assert_non_null(e2e_header(&r, "vary", value, sizeof(value)));
+    assert_non_null(strstr(value, "origin"));
+    e2e_response_free(&r);
+
+    /* Preflight of a read: the methods, the headers (a token, a conditional GET) and how long
+     * to keep it. */
+    preflight(&cors, "/results/cors-1", DASH, "GET", &r);
+    assert_non_null(e2e_header(&r, "access-control-allow-origin", value, sizeof(value)));
+    assert_string_equal(value, DASH);
+    assert_non_null(e2e_header(&r, "access-control-allow-methods", value, sizeof(value)));
+    assert_string_equal(value, "GET, HEAD");
+    assert_non_null(e2e_header(&r, "access-control-allow-headers", value, sizeof(value)));
+    assert_non_null(strstr(value, "Authorization"));
+    assert_non_null(strstr(value, "If-None-Match"));
+    assert_non_null(e2e_header(&r, "access-control-max-age", value, sizeof(value)));
+    assert_string_equal(value, "600");
+    e2e_response_free(&r);
+    preflight(&cors, "/results/cors-1", "https://evil.example", "GET", &r);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    preflight(&cors, "/results/cors-1", DASH, "DELETE", &r); /* a method the route does not share */
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+
+    /* Imports are not shared unless switched on, the admin route never. */
+    preflight(&cors, "/import", DASH, "POST", &r);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    preflight(&cors, "/imports/1/reprocess", DASH, "POST", &r);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    assert_int_equal(e2e_http_with(&cors, "POST", "/imports/1/reprocess", NULL, admin_from_dash, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    assert_int_equal(e2e_server_stop_clean(&cors), 0);
+}
+
+static void any_origin_and_imports_when_switched_on(void **state)
+{
+    static const char *const env[] = {"MARKR_CORS_ORIGINS=*", "MARKR_CORS_IMPORT=true",
+                                      "MARKR_ADMIN_TOKEN=" ADMIN, NULL};
+    static const char *const from_anyone[] = {"Origin: https://anyone.example", NULL};
+    struct markr_server cors;
+    struct e2e_response r;
+    char value[256], *doc = document("cors-2", 1, 1);
+
+    assert_int_equal(e2e_server_start(&cors, conninfo, env), 0);
+    request(&cors, "GET", "/tests", from_anyone, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(e2e_header(&r, "access-control-allow-origin", value, sizeof(value)));
+    assert_string_equal(value, "*");
+    e2e_response_free(&r);
+    preflight(&cors, "/import", "https://anyone.example", "POST", &r);
+    assert_non_null(e2e_header(&r, "access-control-allow-methods", value, sizeof(value)));
+    assert_string_equal(value, "POST");
+    assert_non_null(e2e_header(&r, "access-control-allow-headers", value, sizeof(value)));
+    assert_non_null(strstr(value, "Content-Type"));
+    e2e_response_free(&r);
+    assert_int_equal(e2e_http_with(&cors, "POST", "/import", MEDIA_TYPE, from_anyone, doc, strlen(doc), &r), 0);
+    assert_int_equal(r.status, 201);
+    assert_true(has_header(&r, "access-control-allow-origin"));
+    e2e_response_free(&r);
+    free(doc);
+    preflight(&cors, "/imports/1/reprocess", "https://anyone.example", "POST", &r);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    assert_int_equal(e2e_server_stop_clean(&cors), 0);
+}
+
 /* --- compression ------------------------------------------------------------------------------ */
 
 /* gunzip of len bytes (malloc'd, NUL-terminated), or NULL when they are not gzip. */
@@ -216,6 +378,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_revalidate_until_an_import_changes_them),
         cmocka_unit_test(large_answers_are_gzip_when_accepted),
+        cmocka_unit_test(cors_is_off_when_unset),
+        cmocka_unit_test(listed_origins_read_others_do_not_admin_never),
+        cmocka_unit_test(any_origin_and_imports_when_switched_on),
     };
 
     return cmocka_run_group_tests_name("e2e_integrations", tests, suite_setup, suite_teardown);

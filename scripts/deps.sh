@@ -28,7 +28,8 @@ packages=(
     dpkg-dev debhelper     # the Debian package (debian/, scripts/package.sh)
     lintian                # checks it in `make test` (scripts/check-package.sh)
 )
-# node and npm run the browser test (playwright-core, tests/browser/package-lock.json).
+# node and npm run the browser test (playwright-core, tests/browser/package-lock.json) and
+# the OpenAPI validation (ajv, tests/openapi/package-lock.json).
 # A machine may have them from elsewhere (NodeSource): ask Debian for them only when missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -203,6 +203,7 @@ static void every_route_and_its_methods(void **state)
         {"/", "/", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
         {"/static/app.js", "/static/{name}", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
         {"/metrics", "/metrics", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/openapi.json", "/openapi.json", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
     };
     struct markr_route_match m;
 

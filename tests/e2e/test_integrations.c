@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,7 @@ static void csv_is_negotiated_and_unknown_formats_refused(void **state)
     static const char *const csv_more[] = {"Accept: application/json;q=0.4, text/csv", NULL};
     static const char *const csv[] = {"Accept: text/csv", NULL};
     struct e2e_response r;
+    char value[128];
 
     import("csv-2", 3, 0);
     request(&srv, "GET", "/results/csv-2", csv_less, &r);
@@ -367,6 +370,14 @@ static void csv_is_negotiated_and_unknown_formats_refused(void **state)
     e2e_response_free(&r);
     request(&srv, "GET", "/results/csv-2?format=json", csv, &r); /* the parameter wins */
     assert_string_equal(r.content_type, "application/json");
+    /* Both forms depend on Accept: caches are told. */
+    assert_non_null(e2e_header(&r, "vary", value, sizeof(value)));
+    assert_non_null(strstr(value, "accept"));
+    e2e_response_free(&r);
+    request(&srv, "HEAD", "/results/csv-2?format=csv", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(strncmp(r.content_type, "text/csv", 8), 0);
+    assert_int_equal(r.len, 0);
     e2e_response_free(&r);
     request(&srv, "GET", "/results/csv-2?format=xml", NULL, &r);
     assert_int_equal(r.status, 400);
@@ -420,6 +431,85 @@ static void csv_of_the_tests_has_every_test(void **state)
     assert_int_equal(count_lines(r.body, r.len), 4);
     assert_non_null(strstr(r.body, "\r\nmany-00010,"));
     e2e_response_free(&r);
+}
+
+/* Files of the binary (the dashboard's, the API description) revalidate too. */
+static void compiled_in_files_revalidate(void **state)
+{
+    static const char *const paths[] = {"/static/app.js", "/", "/openapi.json"};
+    char tag[128], again[128], line[200];
+    const char *const match[] = {line, NULL};
+    struct e2e_response r;
+
+    for (size_t i = 0; i < 3; ++i) {
+        get(paths[i], NULL, &r, tag);
+        assert_int_equal(r.status, 200);
+        assert_true(tag[0] == '"');
+        e2e_response_free(&r);
+        snprintf(line, sizeof(line), "If-None-Match: W/%s", tag); /* compared weakly */
+        get(paths[i], match, &r, again);
+        assert_int_equal(r.status, 304);
+        assert_int_equal(r.len, 0);
+        e2e_response_free(&r);
+    }
+}
+
+/* Event streams are never compressed, whatever the client accepts: each event goes out as
+ * written. The stream is read until its first event, then left. */
+struct first_event {
+    struct e2e_response r; /* its headers, for e2e_header */
+    char text[512];        /* the stream's first bytes, NUL-terminated */
+    size_t len;
+};
+
+static size_t event_bytes(char *data, size_t size, size_t n, void *arg)
+{
+    struct first_event *ev = arg;
+    size_t len = size * n, room = sizeof(ev->text) - 1 - ev->len, take = len < room ? len : room;
+
+    memcpy(ev->text + ev->len, data, take);
+    ev->len += take;
+    ev->text[ev->len] = '\0';
+    return strstr(ev->text, "\n\n") != NULL || room == 0 ? 0 : len; /* 0: enough, stop reading */
+}
+
+static size_t event_header(char *line, size_t size, size_t n, void *arg)
+{
+    struct e2e_response *r = &((struct first_event *)arg)->r;
+    size_t len = size * n;
+
+    if (len < sizeof(r->headers) - r->headers_len) {
+        memcpy(r->headers + r->headers_len, line, len);
+        r->headers_len += len;
+        r->headers[r->headers_len] = '\0';
+    }
+    return len;
+}
+
+static void event_streams_are_never_compressed(void **state)
+{
+    struct first_event ev;
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept-Encoding: gzip");
+    CURL *curl = curl_easy_init();
+    char url[256], value[64];
+
+    import("sse-1", 3, 1);
+    memset(&ev, 0, sizeof(ev));
+    snprintf(url, sizeof(url), "%s/results/sse-1/aggregate/stream", srv.base_url);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, event_bytes);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ev);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, event_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ev);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    assert_int_equal(curl_easy_perform(curl), CURLE_WRITE_ERROR); /* stopped after the event */
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    assert_non_null(e2e_header(&ev.r, "content-type", value, sizeof(value)));
+    assert_string_equal(value, "text/event-stream");
+    assert_null(e2e_header(&ev.r, "content-encoding", value, sizeof(value)));
+    assert_non_null(strstr(ev.text, "event: aggregate\ndata: {\"mean\""));
 }
 
 /* --- compression ------------------------------------------------------------------------------ */
@@ -512,6 +602,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_revalidate_until_an_import_changes_them),
         cmocka_unit_test(large_answers_are_gzip_when_accepted),
+        cmocka_unit_test(compiled_in_files_revalidate),
+        cmocka_unit_test(event_streams_are_never_compressed),
         cmocka_unit_test(cors_is_off_when_unset),
         cmocka_unit_test(listed_origins_read_others_do_not_admin_never),
         cmocka_unit_test(any_origin_and_imports_when_switched_on),

@@ -29,6 +29,8 @@ int markr_http_negotiate(h2o_req_t *req)
                                                     h >= 0 ? req->headers.entries[h].value.base : NULL,
                                                     h >= 0 ? req->headers.entries[h].value.len : 0);
 
+    /* Either form depends on Accept: a cache must keep them apart. */
+    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("accept"));
     if (chosen < 0)
         markr_http_send_problem(req, 400, "bad_format", "format must be json or csv");
     return chosen;
@@ -44,8 +46,6 @@ static void csv_headers(h2o_req_t *req, const char *filename)
                    H2O_STRLIT("text/csv; charset=utf-8; header=present"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
                           h2o_strdup(&req->pool, disposition, (size_t)n).base, (size_t)n);
-    /* Content negotiation on Accept: a cache keeps the two forms apart. */
-    h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("accept"));
 }
 
 /* A page that could not be written whole (out of memory) fails rather than go out short. */

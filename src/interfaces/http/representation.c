@@ -24,52 +24,6 @@ void markr_http_no_compression(h2o_req_t *req)
     req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
 }
 
-void markr_etag_of(const char *body, size_t len, char tag[MARKR_ETAG_MAX])
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, 64 bits */
-
-    for (size_t i = 0; i < len; ++i)
-        h = (h ^ (unsigned char)body[i]) * 1099511628211ull;
-    snprintf(tag, MARKR_ETAG_MAX, "\"%016llx%llx\"", (unsigned long long)h, (unsigned long long)len);
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-int markr_etag_matches(const char *value, size_t len, const char *tag)
-{
-    size_t tag_len = strlen(tag), i = 0;
-
-    while (i < len) {
-        size_t start, end;
-
-        while (i < len && (is_space(value[i]) || value[i] == ','))
-            ++i;
-        if (i == len)
-            break;
-        if (value[i] == '*')
-            return 1;
-        if (len - i >= 2 && value[i] == 'W' && value[i + 1] == '/')
-            i += 2; /* If-None-Match compares weakly: W/"x" names "x" too */
-        start = i;
-        if (i < len && value[i] == '"') { /* a quoted tag holds no comma */
-            ++i;
-            while (i < len && value[i] != '"')
-                ++i;
-            if (i < len)
-                ++i;
-        }
-        end = i;
-        if (end - start == tag_len && memcmp(value + start, tag, tag_len) == 0)
-            return 1;
-        while (i < len && value[i] != ',') /* whatever else is in this member */
-            ++i;
-    }
-    return 0;
-}
-
 /* Whether h2o's compress filter will gzip this answer; the hint makes it so either way. The
  * filter leaves HEAD alone and needs Accept-Encoding to allow gzip. */
 static int will_gzip(h2o_req_t *req, size_t len)

@@ -12,6 +12,8 @@
 
 #include <h2o.h>
 
+#include "etag.h"
+
 /* Answers of at least this many bytes are compressed (smaller ones gain nothing). */
 #define MARKR_COMPRESS_MIN_BYTES 1025
 
@@ -22,16 +24,6 @@ void markr_http_register_compression(h2o_pathconf_t *pathconf);
 /* Never compress this answer: event streams (a proxy or client must see each event as it
  * comes, not a deflate block) and raw downloads (the stored bytes, with their length). */
 void markr_http_no_compression(h2o_req_t *req);
-
-/* The strong entity tag of a body: "<64-bit FNV-1a of the bytes><length>", hex, quoted,
- * NUL-terminated into tag (room for MARKR_ETAG_MAX bytes). The same bytes always give the
- * same tag, on every server and after every restart. */
-#define MARKR_ETAG_MAX 48
-void markr_etag_of(const char *body, size_t len, char tag[MARKR_ETAG_MAX]);
-
-/* Whether an If-None-Match value (len bytes: "*", or a comma-separated list of tags, weak
- * ones included, as RFC 9110 compares them weakly) names tag. Never reads past len. */
-int markr_etag_matches(const char *if_none_match, size_t len, const char *tag);
 
 /* For a 200 answer to GET or HEAD whose whole body is known: decides its content coding
  * now (so the tag can say which), adds its ETag (the gzip variant's ends in "-gzip", as a

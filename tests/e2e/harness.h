@@ -81,6 +81,10 @@ void e2e_response_free(struct e2e_response *r);
  * answer. */
 long e2e_metric(const struct markr_server *server, const char *sample);
 
+/* A document of results (malloc'd, NUL-terminated) of one test with n students: student
+ * numbers 000000 up, names First<i> Last<i>, (obtained_base + i) % 21 marks of 20. */
+char *e2e_results_document(const char *test_id, int n, int obtained_base);
+
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
 char *e2e_read_file(const char *path, size_t *len);
 

@@ -38,9 +38,11 @@ run:
 test: build build-san browser-deps
 	bash scripts/test.sh build build-san
 
-# The browser test's npm packages, exactly as tests/browser/package-lock.json says.
+# The npm packages of the browser test and of the OpenAPI validation, exactly as their
+# package-lock.json files say.
 browser-deps: deps
 	npm ci --prefix tests/browser --no-audit --no-fund
+	npm ci --prefix tests/openapi --no-audit --no-fund
 
 deb: deps
 	bash scripts/package.sh

@@ -1,8 +1,10 @@
 /*
  * libFuzzer target: the request headers markr reads itself. The same bytes are read as a
  * Content-Type (formats.h: the strict rule, the lenient match, the canonical type to
- * serve), as a Host value and as a MARKR_ALLOWED_HOSTS list (host.h), and as text for the
- * UTF-8 rule every JSON answer passes (domain/utf8.h). The input sits in a buffer of its
+ * serve), as a Host value and as a MARKR_ALLOWED_HOSTS list (host.h), as text for the
+ * UTF-8 rule every JSON answer passes (domain/utf8.h), as an Accept value (negotiate.h), an
+ * If-None-Match value (etag.h), an Origin and a MARKR_CORS_ORIGINS list (cors.h), and as
+ * a CSV cell (csv.h), decoded again as a spreadsheet would. The input sits in a buffer of its
  * exact size, so a read past len is a sanitizer report. Any crash, report or broken
  * invariant below is a finding.
  */
@@ -13,7 +15,11 @@
 
 #include "application/formats.h"
 #include "domain/utf8.h"
+#include "interfaces/http/cors.h"
+#include "interfaces/http/csv.h"
+#include "interfaces/http/etag.h"
 #include "interfaces/http/host.h"
+#include "interfaces/http/negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,6 +115,88 @@ static void utf8(const char *value, size_t size)
     free(fixed);
 }
 
+static void negotiation(const char *value, size_t size)
+{
+    int q = markr_accept_quality(value, size, "text/csv"), form = markr_negotiate_format(NULL, 0, value, size);
+    char tag[MARKR_ETAG_MAX];
+
+    if (q < -1 || q > 1000 || (form != MARKR_FORM_JSON && form != MARKR_FORM_CSV) || (form == MARKR_FORM_CSV && q <= 0))
+        abort();
+    /* Any value is safe to compare; a tag names itself. */
+    markr_etag_of(value, size, tag);
+    (void)markr_etag_matches(value, size, tag);
+    if (!markr_etag_matches(tag, strlen(tag), tag))
+        abort();
+}
+
+static void cors(const char *value, size_t size, const char *text)
+{
+    struct markr_cors list;
+    char err[160];
+
+    memset(&list, 0, sizeof(list));
+    if (markr_cors_parse(text, &list, err, sizeof(err)) == 0) {
+        if (list.any == (list.count != 0) || list.count > MARKR_CORS_ORIGINS_MAX)
+            abort();
+        /* Every origin listed is allowed, and is one a header may echo: no separator, no
+         * white space, no path. */
+        for (size_t i = 0; i < list.count; ++i) {
+            const char *host = strstr(list.origins[i], "://");
+
+            if (!markr_cors_origin_allowed(&list, list.origins[i], strlen(list.origins[i])) ||
+                strpbrk(list.origins[i], "\r\n\t ,;\"") != NULL || host == NULL || strchr(host + 3, '/') != NULL)
+                abort();
+        }
+        if (markr_cors_origin_allowed(&list, "", 0))
+            abort();
+    } else if (memchr(err, '\0', sizeof(err)) == NULL) {
+        abort();
+    }
+    /* An Origin a list allows is one of its entries, so never holds a line break. */
+    if (!list.any && markr_cors_origin_allowed(&list, value, size) &&
+        (memchr(value, '\r', size) != NULL || memchr(value, '\n', size) != NULL))
+        abort();
+}
+
+/* The cell decoded as RFC 4180 reads it is the input, after the formula prefix. */
+static void csv_cell(const char *value, size_t size)
+{
+    struct markr_csv csv;
+    size_t at, out_len = 0;
+    char *out;
+
+    markr_csv_init(&csv);
+    markr_csv_text(&csv, value, size);
+    if (csv.failed || (out = malloc(csv.len + 1)) == NULL)
+        abort();
+    if (csv.len != 0 && csv.text[0] == '"') {
+        if (csv.len < 2 || csv.text[csv.len - 1] != '"')
+            abort();
+        for (at = 1; at + 1 < csv.len; ++at) {
+            if (csv.text[at] == '"') {
+                if (csv.text[at + 1] != '"' || at + 2 >= csv.len)
+                    abort(); /* a lone quote inside a quoted cell */
+                ++at;
+            }
+            out[out_len++] = csv.text[at];
+        }
+    } else {
+        for (at = 0; at < csv.len; ++at) {
+            if (csv.text[at] == ',' || csv.text[at] == '"' || csv.text[at] == '\r' || csv.text[at] == '\n')
+                abort(); /* unquoted, a cell holds nothing that ends or quotes it */
+            out[out_len++] = csv.text[at];
+        }
+    }
+    if (size > 0 && memchr("=+-@\t\r", value[0], 6) != NULL) {
+        if (out_len != size + 1 || out[0] != '\'' || memcmp(out + 1, value, size) != 0)
+            abort();
+    } else if (out_len != size || memcmp(out, value, size) != 0) {
+        abort();
+    }
+    free(out);
+    markr_csv_free(&csv);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *value = malloc(size != 0 ? size : 1), *text = malloc(size + 1);
@@ -121,6 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     content_type(value, size, text);
     hosts(value, size, text);
     utf8(value, size);
+    negotiation(value, size);
+    cors(value, size, text);
+    csv_cell(value, size);
     free(value);
     free(text);
     return 0;

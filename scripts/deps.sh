@@ -17,6 +17,7 @@ packages=(
     zlib1g-dev             # gzip and deflate request bodies
     libcmocka-dev          # unit and integration suites
     libcurl4-openssl-dev   # HTTP client of the end-to-end suites and the benchmark
+    zlib1g-dev             # the end-to-end suites decode gzip answers themselves
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts
@@ -28,7 +29,8 @@ packages=(
     dpkg-dev debhelper     # the Debian package (debian/, scripts/package.sh)
     lintian                # checks it in `make test` (scripts/check-package.sh)
 )
-# node and npm run the browser test (playwright-core, axe-core: tests/browser/package-lock.json).
+# node and npm run the browser test (playwright-core, axe-core: tests/browser/package-lock.json) and
+# the OpenAPI validation (ajv, tests/openapi/package-lock.json).
 # A machine may have them from elsewhere (NodeSource): ask Debian for them only when missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -28,6 +28,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         tar --null -T - -cf - | tar -xf - -C "$tree"
 else
     tar --exclude='./build*' --exclude=./.markr-pg --exclude=./.env --exclude='./tests/browser/node_modules' \
+        --exclude='./tests/openapi/node_modules' \
         -cf - . | tar -xf - -C "$tree"
 fi
 

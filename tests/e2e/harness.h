@@ -57,7 +57,15 @@ struct e2e_response {
     char nosniff[32];    /* X-Content-Type-Options */
     char csp[512];       /* Content-Security-Policy */
     char referrer_policy[32];
+    /* Every header line as received ("name: value\r\n" each), cut at its size; read one
+     * with e2e_header. */
+    char headers[4096];
+    size_t headers_len;
 };
+
+/* The value of header name (any case) of r into dst (cap bytes, NUL-terminated, cut to
+ * fit): the first one when there are several. Returns dst, or NULL when r has none. */
+const char *e2e_header(const struct e2e_response *r, const char *name, char *dst, size_t cap);
 
 /* One HTTP request to server (path relative to its base URL). content_type may be NULL
  * (then no Content-Type header is sent). Returns 0 when an answer came back. */
@@ -72,6 +80,10 @@ void e2e_response_free(struct e2e_response *r);
  * and, when it has labels, its labels as printed). -1 when there is no such sample or no
  * answer. */
 long e2e_metric(const struct markr_server *server, const char *sample);
+
+/* A document of results (malloc'd, NUL-terminated) of one test with n students: student
+ * numbers 000000 up, names First<i> Last<i>, (obtained_base + i) % 21 marks of 20. */
+char *e2e_results_document(const char *test_id, int n, int obtained_base);
 
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
 char *e2e_read_file(const char *path, size_t *len);

@@ -403,7 +403,7 @@ static void views_refuse_other_methods(void **state)
 
     assert_int_equal(e2e_http(&srv, "POST", "/tests", MEDIA_TYPE, "x", 1, &r), 0);
     assert_int_equal(r.status, 405);
-    assert_string_equal(r.allow, "GET, HEAD");
+    assert_string_equal(r.allow, "GET, HEAD, OPTIONS");
     e2e_response_free(&r);
 }
 

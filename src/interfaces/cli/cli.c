@@ -190,6 +190,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         .write_timeout_ms = cfg->write_timeout_ms,
         .max_downloads = cfg->max_downloads,
         .allowed_hosts = &cfg->allowed_hosts,
+        .cors = cfg->cors,
         .lifecycle = &markr_service_manager, /* the schema was checked before serving */
     };
     struct markr_error e;

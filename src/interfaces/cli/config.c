@@ -242,6 +242,27 @@ static int read_allowed_hosts(struct markr_config *cfg, char *errbuf, size_t err
     return 0;
 }
 
+/* Which pages of other origins may read Markr's answers (cors.h, ADR 0028). */
+static int read_cors(struct markr_config *cfg, char *errbuf, size_t errlen)
+{
+    const char *origins = getenv("MARKR_CORS_ORIGINS"), *import = getenv("MARKR_CORS_IMPORT");
+    char why[160];
+
+    if (import != NULL && *import != '\0' && strcmp(import, "true") != 0 && strcmp(import, "false") != 0) {
+        snprintf(errbuf, errlen, "MARKR_CORS_IMPORT: '%.32s' is not true or false", import);
+        return -1;
+    }
+    cfg->cors.import = import != NULL && strcmp(import, "true") == 0;
+    if (origins == NULL || *origins == '\0')
+        return 0;
+    if (markr_cors_parse(origins, &cfg->cors, why, sizeof(why)) != 0) {
+        snprintf(errbuf, errlen, "MARKR_CORS_ORIGINS: %s (* or a comma-separated list such as "
+                 "https://dash.example.org,http://localhost:3000)", why);
+        return -1;
+    }
+    return 0;
+}
+
 int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen)
 {
     unsigned long long n;
@@ -252,7 +273,8 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     cfg->database_url = getenv("DATABASE_URL");
     if (cfg->database_url != NULL && *cfg->database_url == '\0')
         cfg->database_url = NULL;
-    if (read_listen(cfg, errbuf, errlen) != 0 || read_allowed_hosts(cfg, errbuf, errlen) != 0)
+    if (read_listen(cfg, errbuf, errlen) != 0 || read_allowed_hosts(cfg, errbuf, errlen) != 0 ||
+        read_cors(cfg, errbuf, errlen) != 0)
         return -1;
     if (read_number("MARKR_MAX_BODY_BYTES", MARKR_DEFAULT_MAX_BODY_BYTES, 1, MARKR_MAX_BODY_BYTES_LIMIT, &n, errbuf, errlen) != 0)
         return -1;

@@ -10,6 +10,7 @@
 
 #include "interfaces/http/auth.h"
 #include "interfaces/http/cidr.h"
+#include "interfaces/http/cors.h"
 
 #include "build_config.h" /* MARKR_DEFAULT_MIGRATIONS_DIR, MARKR_VERSION: set by meson */
 #include "interfaces/http/host.h"
@@ -65,6 +66,8 @@ struct markr_config {
     size_t max_downloads;                  /* MARKR_MAX_DOWNLOADS */
     /* MARKR_ALLOWED_HOSTS, or when unset the rule for the listening address (host.h). */
     struct markr_allowed_hosts allowed_hosts;
+    /* MARKR_CORS_ORIGINS and MARKR_CORS_IMPORT; no origin when unset. */
+    struct markr_cors cors;
 };
 
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing

@@ -1,5 +1,6 @@
 /*
- * The dashboard's files, compiled in by web/embed.py (ADR 0014).
+ * The dashboard's files, compiled in by web/embed.py (ADR 0014), and in the same form the
+ * OpenAPI description of the HTTP API, doc/openapi.json (ADR 0028).
  */
 #ifndef MARKR_INTERFACES_HTTP_DASHBOARD_ASSETS_H
 #define MARKR_INTERFACES_HTTP_DASHBOARD_ASSETS_H
@@ -14,5 +15,7 @@ struct markr_asset {
 };
 
 extern const struct markr_asset markr_assets[];
+/* One entry, "openapi.json", then the end. */
+extern const struct markr_asset markr_openapi[];
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "dashboard_assets.h"
 #include "handlers.h"
+#include "representation.h"
 #include "responses.h"
 
 /* The dashboard's files run nothing but themselves: scripts and styles only from
@@ -31,6 +32,9 @@ static int send_asset(h2o_req_t *req, const struct markr_asset *asset)
         markr_http_send_problem(req, 404, "not_found", "no such resource");
         return 0;
     }
+    /* no-cache below means: revalidate, which the ETag makes a bodiless 304. */
+    if (markr_http_conditional(req, (const char *)asset->bytes, asset->len))
+        return 0;
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = asset->len;

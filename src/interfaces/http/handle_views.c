@@ -10,6 +10,7 @@
 
 #include "application/views.h"
 #include "domain/result.h"
+#include "exports.h"
 #include "handlers.h"
 #include "http_job.h"
 #include "query.h"
@@ -211,19 +212,21 @@ static int start(struct markr_worker_pool *pool, h2o_req_t *req, struct view_job
 }
 
 /* The job of a list in test id order (GET /tests, /students/{n}), its limit and cursor read
- * from the query, which takes nothing else. NULL after answering 400 (*refused set) or when
- * out of memory. */
+ * from the query, which takes nothing else but, for GET /tests, format (its CSV form).
+ * NULL after answering 400 (*refused set) or when out of memory. */
 static struct view_job *new_list_job(enum view_kind kind, h2o_req_t *req, const struct markr_route_match *match,
                                      int *refused)
 {
     static const char *const known[] = {"limit", "cursor", NULL};
+    static const char *const known_with_format[] = {"limit", "cursor", "format", NULL};
     struct view_job *job;
     size_t cursor_len = 0;
     int found;
 
     *refused = 1;
-    if (!markr_query_only(req->path.base, req->path.len, known))
-        return bad_param(req, "bad_query", "this list takes limit and cursor"), NULL;
+    if (!markr_query_only(req->path.base, req->path.len, kind == VIEW_TESTS ? known_with_format : known))
+        return bad_param(req, "bad_query", kind == VIEW_TESTS ? "this list takes limit, cursor and format"
+                                                              : "this list takes limit and cursor"), NULL;
     if ((job = new_job(kind, match)) == NULL) {
         *refused = 0;
         return NULL;
@@ -247,10 +250,23 @@ static struct view_job *new_list_job(enum view_kind kind, h2o_req_t *req, const 
 
 int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
-    int refused;
-    struct view_job *job = new_list_job(VIEW_TESTS, req, match, &refused);
+    int refused, format = markr_http_negotiate(req);
+    struct view_job *job;
+    char value[PARAM_MAX + 1];
+    int whole;
 
-    return refused ? 0 : start(handler->pool, req, job);
+    if (format < 0)
+        return 0;
+    if ((job = new_list_job(VIEW_TESTS, req, match, &refused)) == NULL)
+        return refused ? 0 : -1;
+    if (format == MARKR_FORM_JSON)
+        return start(handler->pool, req, job);
+    /* CSV: every test, unless a page is asked for (limit or cursor). */
+    whole = query_param(req, "limit", value) == 0 && job->tests_page.after == NULL;
+    refused = markr_export_tests(handler, req, job->tests_page.limit, job->tests_page.after, job->tests_page.after_len,
+                                 whole);
+    free(job);
+    return refused;
 }
 
 int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
@@ -275,6 +291,12 @@ int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, con
             return bad_param(req, "bad_order", "order must be asc or desc");
         page.descending = value[0] == 'd';
     }
+    if ((found = markr_http_negotiate(req)) < 0)
+        return 0;
+    /* CSV: every student in the order asked for, unless a page is (limit or offset). */
+    if (found == MARKR_FORM_CSV)
+        return markr_export_results(handler, req, match, &page,
+                                    query_param(req, "limit", value) == 0 && query_param(req, "offset", value) == 0);
     if ((job = new_job(VIEW_RESULTS, match)) == NULL)
         return -1;
     job->page = page;

@@ -26,6 +26,7 @@
 #include "feed_bridge.h"
 #include "handlers.h"
 #include "interfaces/observe/metrics.h"
+#include "representation.h"
 #include "responses.h"
 #include "sse.h"
 
@@ -74,6 +75,9 @@ static struct topic *topic_of(const struct markr_cache_entry *e)
 
 static void send_body(h2o_req_t *req, const char *body, size_t len)
 {
+    /* Revalidated on the loop from the held bytes: a 304 costs no worker and no query. */
+    if (markr_http_conditional(req, body, len))
+        return;
     req->res.status = 200;
     req->res.reason = "OK";
     req->res.content_length = len;

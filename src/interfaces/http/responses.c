@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/utf8.h"
+#include "representation.h"
 
 json_object *markr_json_string_len(const char *text, size_t len)
 {
@@ -145,6 +146,9 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
 
     owned->bytes = answer->body;
     answer->body = NULL;
+    /* Every full answer to a GET carries its ETag; If-None-Match naming it is a 304. */
+    if (status == 200 && markr_http_conditional(req, buf.base, buf.len))
+        return;
     start_answer(req, status, answer->location, answer->retry_after, buf.len);
     h2o_start_response(req, &generator);
     if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))

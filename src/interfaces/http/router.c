@@ -66,23 +66,25 @@ static int method_is(const char *method, size_t len, const char *name)
 
 int markr_route_allows(const struct markr_route *route, const char *method, size_t len)
 {
+    if (method_is(method, len, "OPTIONS"))
+        return 1; /* every route: what it allows, and CORS preflights (server.c) */
     if ((route->methods & MARKR_METHOD_GET) && (method_is(method, len, "GET") || method_is(method, len, "HEAD")))
         return 1;
     return (route->methods & MARKR_METHOD_POST) && method_is(method, len, "POST");
 }
 
-/* The value of Allow for a set of methods: HEAD comes with GET. */
+/* The value of Allow for a set of methods: HEAD comes with GET, OPTIONS with every route. */
 static const char *allow_of(unsigned methods)
 {
     switch (methods & (MARKR_METHOD_GET | MARKR_METHOD_POST)) {
     case MARKR_METHOD_GET:
-        return "GET, HEAD";
+        return "GET, HEAD, OPTIONS";
     case MARKR_METHOD_POST:
-        return "POST";
+        return "POST, OPTIONS";
     case MARKR_METHOD_GET | MARKR_METHOD_POST:
-        return "GET, HEAD, POST";
+        return "GET, HEAD, POST, OPTIONS";
     default:
-        return "";
+        return "OPTIONS";
     }
 }
 

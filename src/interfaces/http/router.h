@@ -16,7 +16,8 @@ struct st_h2o_req_t;       /* h2o_req_t: handlers see h2o, the matcher does not 
 struct markr_http_handler; /* what every handler is given (handlers.h) */
 struct markr_route_match;
 
-/* The methods of a route. GET also accepts HEAD (h2o sends the headers only). */
+/* The methods of a route. GET also accepts HEAD (h2o sends the headers only); every route
+ * accepts OPTIONS (the dispatcher answers it: Allow, and CORS preflights). */
 enum {
     MARKR_METHOD_GET = 1 << 0,
     MARKR_METHOD_POST = 1 << 1,
@@ -64,7 +65,8 @@ struct markr_route_match {
  * method is not considered: see markr_route_allows. Returns match->number. */
 int markr_route_match(const struct markr_route *table, const char *path, size_t len, struct markr_route_match *match);
 
-/* 1 when route accepts the method (exactly as sent: "GET", never "get"), else 0: a 405. */
+/* 1 when route accepts the method (exactly as sent: "GET", never "get"), OPTIONS included,
+ * else 0: a 405. */
 int markr_route_allows(const struct markr_route *route, const char *method, size_t len);
 
 /* The number of entries of table. */

@@ -34,5 +34,7 @@ const struct markr_route markr_routes[] = {
     {"/static/{name}", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_static},
     /* Request counters and gauges (observe_http.c). */
     {"/metrics", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_metrics},
+    /* The OpenAPI description of this table (handle_openapi.c, doc/openapi.json). */
+    {"/openapi.json", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_openapi},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL},
 };

@@ -21,10 +21,12 @@
 
 #include <h2o.h>
 
+#include "cors_http.h"
 #include "framing.h"
 #include "handlers.h"
 #include "interfaces/observe/log.h"
 #include "observe_http.h"
+#include "representation.h"
 #include "live.h"
 #include "http_job.h"
 #include "responses.h"
@@ -120,6 +122,13 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
         markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");
         return 0;
     }
+    /* Before access: a browser's preflight carries no token, and a page of another origin
+     * that may read an answer may read its refusal (401, 403) too. */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        markr_http_answer_options(&handler->settings->cors, req, match);
+        return 0;
+    }
+    markr_http_cors_headers(&handler->settings->cors, req, match->route);
     if (!admitted(handler->settings, req, match->route->access))
         return 0;
     return match->route->handler(handler, req, match);
@@ -320,6 +329,7 @@ static void configure(struct server *server, const struct markr_http_settings *s
     server->handler->connections = &server->connections;
     markr_http_register_error_filter(pathconf);
     markr_http_register_logger(pathconf);
+    markr_http_register_compression(pathconf); /* gzip over 1 KiB (representation.h) */
     /* h2o answers some errors (413, broken framing) before routing, on the fallback path. */
     markr_http_register_error_filter(&hostconf->fallback_path);
     markr_http_register_logger(&hostconf->fallback_path);

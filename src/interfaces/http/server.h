@@ -13,6 +13,7 @@
 #include "application/services.h"
 #include "auth.h"
 #include "cidr.h"
+#include "cors.h"
 #include "host.h"
 
 /* Told of the server's life, on the loop thread (a service manager's notifications). */
@@ -46,6 +47,8 @@ struct markr_http_settings {
     /* The Host names a request may use, others are 421 (the caller's; NULL: the default
      * rule for host, markr_allowed_hosts_default). */
     const struct markr_allowed_hosts *allowed_hosts;
+    /* Which other origins' pages may read which answers (cors.h); none when all zero. */
+    struct markr_cors cors;
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

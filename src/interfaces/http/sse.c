@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "interfaces/observe/metrics.h"
+#include "representation.h"
 #include "responses.h"
 #include "write_watch.h"
 
@@ -301,6 +302,7 @@ static void client_start(struct markr_sse_client *c, const h2o_iovec_t *parts, s
 {
     h2o_req_t *req = c->req;
 
+    markr_http_no_compression(req); /* each event goes out as written, readable by any proxy */
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));

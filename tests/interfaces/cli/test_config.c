@@ -24,7 +24,7 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
                                        "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
                                        "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS",
-                                       "MARKR_MAX_BUFFERED_BYTES"};
+                                       "MARKR_MAX_BUFFERED_BYTES", "MARKR_CORS_ORIGINS", "MARKR_CORS_IMPORT"};
 
 static int clear_settings(void **state)
 {
@@ -269,6 +269,33 @@ static void bad_values_are_refused_by_name(void **state)
     expect_refusal("MARKR_ALLOWED_HOSTS", "markr.example.org,,localhost", "MARKR_ALLOWED_HOSTS");
     expect_refusal("MARKR_ALLOWED_HOSTS", "https://markr.example.org", "MARKR_ALLOWED_HOSTS");
     expect_refusal("MARKR_ALLOWED_HOSTS", "[::1", "MARKR_ALLOWED_HOSTS");
+    expect_refusal("MARKR_CORS_ORIGINS", "https://dash.example.org/", "MARKR_CORS_ORIGINS");
+    expect_refusal("MARKR_CORS_ORIGINS", "dash.example.org", "MARKR_CORS_ORIGINS");
+    expect_refusal("MARKR_CORS_ORIGINS", "*,https://dash.example.org", "MARKR_CORS_ORIGINS");
+    expect_refusal("MARKR_CORS_IMPORT", "yes", "MARKR_CORS_IMPORT");
+}
+
+/* Unset, nothing is shared; set, the list (or "*") and the import switch. */
+static void cors_settings(void **state)
+{
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_false(cfg.cors.any);
+    assert_int_equal(cfg.cors.count, 0);
+    assert_false(cfg.cors.import);
+    setenv("MARKR_CORS_ORIGINS", " https://Dash.example.org , http://localhost:3000", 1);
+    setenv("MARKR_CORS_IMPORT", "true", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.cors.count, 2);
+    assert_string_equal(cfg.cors.origins[0], "https://dash.example.org");
+    assert_true(cfg.cors.import);
+    setenv("MARKR_CORS_ORIGINS", "*", 1);
+    setenv("MARKR_CORS_IMPORT", "false", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_true(cfg.cors.any);
+    assert_false(cfg.cors.import);
 }
 
 /* Unset, the rule follows MARKR_LISTEN; set, the list alone counts. */
@@ -326,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup(operations_settings, clear_settings),
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),
         cmocka_unit_test_setup(allowed_hosts_follow_the_listening_address, clear_settings),
+        cmocka_unit_test_setup(cors_settings, clear_settings),
     };
 
     return cmocka_run_group_tests_name("cli_config", tests, NULL, NULL);

@@ -33,10 +33,10 @@ static void fixed_routes(void **state)
     struct markr_route_match m;
 
     assert_string_equal(route_of("/health", &m), "/health");
-    assert_string_equal(m.allow, "GET, HEAD");
+    assert_string_equal(m.allow, "GET, HEAD, OPTIONS");
     assert_string_equal(route_of("/ready", &m), "/ready");
     assert_string_equal(route_of("/import", &m), "/import");
-    assert_string_equal(m.allow, "POST");
+    assert_string_equal(m.allow, "POST, OPTIONS");
     assert_string_equal(route_of("/import?source=scanner-7", &m), "/import");
 }
 
@@ -69,14 +69,14 @@ static void vault_routes(void **state)
     struct markr_route_match m;
 
     assert_string_equal(route_of("/imports", &m), "/imports");
-    assert_string_equal(m.allow, "GET, HEAD");
+    assert_string_equal(m.allow, "GET, HEAD, OPTIONS");
     assert_string_equal(route_of("/imports?limit=5&cursor=9", &m), "/imports");
     assert_string_equal(route_of("/imports/42", &m), "/imports/{id}");
     assert_memory_equal(m.id, "42", 3);
     assert_string_equal(route_of("/imports/4%32/raw", &m), "/imports/{id}/raw");
     assert_memory_equal(m.id, "42", 3);
     assert_string_equal(route_of("/imports/7/reprocess?dry_run=true", &m), "/imports/{id}/reprocess");
-    assert_string_equal(m.allow, "POST");
+    assert_string_equal(m.allow, "POST, OPTIONS");
     assert_string_equal(route_of("/imports/7/other", &m), "unmatched");
     assert_string_equal(route_of("/imports/%zz", &m), "bad_path");
     assert_string_equal(route_of("/tests/Maths%2F1/conflicts", &m), "/tests/{test-id}/conflicts");
@@ -137,7 +137,7 @@ static void dashboard_routes(void **state)
     assert_string_equal(route_of("/results/t%20x/aggregate/stream", &m), "/results/{test-id}/aggregate/stream");
     assert_memory_equal(m.id, "t x", 3);
     assert_string_equal(route_of("/static/app.js", &m), "/static/{name}");
-    assert_string_equal(m.allow, "GET, HEAD");
+    assert_string_equal(m.allow, "GET, HEAD, OPTIONS");
     assert_string_equal(route_of("/students/%zz", &m), "bad_path");
     assert_string_equal(route_of("/results/t/aggregate/streams", &m), "unmatched");
     assert_string_equal(route_of("/students", &m), "unmatched");
@@ -169,7 +169,7 @@ static void every_route_has_a_template(void **state)
             assert_string_not_equal(t, markr_route_template(markr_routes, other));
     }
     assert_string_equal(route_of("/metrics", &m), "/metrics");
-    assert_string_equal(m.allow, "GET, HEAD");
+    assert_string_equal(m.allow, "GET, HEAD, OPTIONS");
     assert_string_equal(route_of("/results/secret-id-123/aggregate", &m), "/results/{test-id}/aggregate");
     assert_string_equal(markr_route_template(markr_routes, m.number), "/results/{test-id}/aggregate");
     assert_string_equal(markr_route_template(markr_routes, MARKR_ROUTE_UNMATCHED), "unmatched");
@@ -185,29 +185,30 @@ static void every_route_and_its_methods(void **state)
         const char *path, *route_template, *allow;
         enum markr_access access;
     } routes[] = {
-        {"/health", "/health", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/ready", "/ready", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/import", "/import", "POST", MARKR_ACCESS_IMPORT},
-        {"/results/t/aggregate", "/results/{test-id}/aggregate", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/imports", "/imports", "GET, HEAD", MARKR_ACCESS_OPERATOR},
-        {"/imports/1", "/imports/{id}", "GET, HEAD", MARKR_ACCESS_OPERATOR},
-        {"/imports/1/raw", "/imports/{id}/raw", "GET, HEAD", MARKR_ACCESS_OPERATOR},
-        {"/imports/1/reprocess", "/imports/{id}/reprocess", "POST", MARKR_ACCESS_ADMIN},
-        {"/tests/t/conflicts", "/tests/{test-id}/conflicts", "GET, HEAD", MARKR_ACCESS_READER},
-        {"/tests", "/tests", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/results/t", "/results/{test-id}", "GET, HEAD", MARKR_ACCESS_READER},
-        {"/students/s", "/students/{student-number}", "GET, HEAD", MARKR_ACCESS_READER},
-        {"/results/t/histogram", "/results/{test-id}/histogram", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/results/t/aggregate/stream", "/results/{test-id}/aggregate/stream", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/events", "/events", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/", "/", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/static/app.js", "/static/{name}", "GET, HEAD", MARKR_ACCESS_OPEN},
-        {"/metrics", "/metrics", "GET, HEAD", MARKR_ACCESS_OPEN},
+        {"/health", "/health", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/ready", "/ready", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/import", "/import", "POST, OPTIONS", MARKR_ACCESS_IMPORT},
+        {"/results/t/aggregate", "/results/{test-id}/aggregate", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/imports", "/imports", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPERATOR},
+        {"/imports/1", "/imports/{id}", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPERATOR},
+        {"/imports/1/raw", "/imports/{id}/raw", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPERATOR},
+        {"/imports/1/reprocess", "/imports/{id}/reprocess", "POST, OPTIONS", MARKR_ACCESS_ADMIN},
+        {"/tests/t/conflicts", "/tests/{test-id}/conflicts", "GET, HEAD, OPTIONS", MARKR_ACCESS_READER},
+        {"/tests", "/tests", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/results/t", "/results/{test-id}", "GET, HEAD, OPTIONS", MARKR_ACCESS_READER},
+        {"/students/s", "/students/{student-number}", "GET, HEAD, OPTIONS", MARKR_ACCESS_READER},
+        {"/results/t/histogram", "/results/{test-id}/histogram", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/results/t/aggregate/stream", "/results/{test-id}/aggregate/stream", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/events", "/events", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/", "/", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/static/app.js", "/static/{name}", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/metrics", "/metrics", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
+        {"/openapi.json", "/openapi.json", "GET, HEAD, OPTIONS", MARKR_ACCESS_OPEN},
     };
     struct markr_route_match m;
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); ++i) {
-        int get = strcmp(routes[i].allow, "POST") != 0;
+        int get = strcmp(routes[i].allow, "POST, OPTIONS") != 0;
 
         assert_string_equal(route_of(routes[i].path, &m), routes[i].route_template);
         assert_ptr_equal(m.route, &markr_routes[m.number - MARKR_ROUTE_FIRST]);
@@ -216,6 +217,8 @@ static void every_route_and_its_methods(void **state)
         assert_int_equal(allows(&m, "GET"), get);
         assert_int_equal(allows(&m, "HEAD"), get);
         assert_int_equal(allows(&m, "POST"), !get);
+        assert_true(allows(&m, "OPTIONS")); /* answered by the dispatcher on every route */
+        assert_false(allows(&m, "options"));
         assert_false(allows(&m, "DELETE"));
         assert_false(allows(&m, "get")); /* methods are case-sensitive */
         assert_false(allows(&m, "GETS"));
@@ -315,7 +318,7 @@ static void a_table_of_its_own(void **state)
     assert_int_equal(markr_route_match(table, "/a/latest", 9, &m), MARKR_ROUTE_FIRST);
     assert_int_equal(m.id_len, 0);
     assert_int_equal(markr_route_match(table, "/a/7", 4, &m), MARKR_ROUTE_FIRST + 1);
-    assert_string_equal(m.allow, "GET, HEAD, POST");
+    assert_string_equal(m.allow, "GET, HEAD, POST, OPTIONS");
     assert_memory_equal(m.id, "7", 2);
     assert_int_equal(markr_route_match(table, "/z%20/b", 7, &m), MARKR_ROUTE_FIRST + 2);
     assert_memory_equal(m.id, "z ", 3);

@@ -116,6 +116,40 @@ static long metric(const char *text, const char *sample)
     return -1;
 }
 
+/* The value of sample as a real number (a histogram's sum), or -1 when absent. */
+static double metric_real(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+/* How many request lines of log name route, and how many of them say duration_ms=0.000. */
+static void count_durations(const char *log, const char *route, int *lines, int *zero)
+{
+    char needle[128];
+
+    snprintf(needle, sizeof(needle), " route=%s status=", route);
+    *lines = *zero = 0;
+    for (const char *line = log; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n'), *at = strstr(line, needle), *d = strstr(line, " duration_ms=");
+
+        if (end == NULL)
+            end = line + strlen(line);
+        if (at != NULL && at < end && d != NULL && d < end) {
+            ++*lines;
+            *zero += strncmp(d, " duration_ms=0.000", 18) == 0 && (d + 18 == end || d[18] == ' ');
+        }
+        line = *end != '\0' ? end + 1 : NULL;
+    }
+}
+
 static char *fetch_metrics(const struct markr_server *s)
 {
     struct e2e_response r;
@@ -213,6 +247,10 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_int_equal(metric(text, "markr_db_pool_connections"), 4);
     assert_true(metric(text, "markr_db_pool_waiting") >= 0);
     assert_int_equal(metric(text, "markr_db_slow_queries_total"), 0);
+    /* Durations are measured for answers made on the loop too (a monotonic clock, not the
+     * loop's cached time, which gave 0 for all of these). */
+    assert_true(metric_real(text, "markr_http_request_duration_seconds_sum{route=\"/health\"}") > 0);
+    assert_true(metric_real(text, "markr_http_request_duration_seconds_sum{route=\"unmatched\"}") > 0);
     /* Raw ids never become labels. */
     assert_null(strstr(text, "no-such-test"));
     free(text);
@@ -222,6 +260,13 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_non_null(strstr(log, "msg=request request_id=e2e-ops.42 method=GET route=/health status=200"));
     assert_non_null(strstr(log, "route=/results/{test-id}/aggregate status=404"));
     assert_null(strstr(log, "no-such-test"));
+    {
+        int lines, zero;
+
+        count_durations(log, "/health", &lines, &zero);
+        assert_int_equal(lines, 5);
+        assert_int_equal(zero, 0);
+    }
     free(log);
 }
 

@@ -383,6 +383,8 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     struct e2e_response r;
     double start, waited;
     long status = 0;
+    char request_id[80], needle[160], *log;
+    size_t log_len;
 
     assert_int_equal(cluster(o->dir, o->port, "env", url, sizeof(url)), 0);
     assert_int_equal(e2e_migrate(url), 0);
@@ -394,6 +396,15 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     assert_int_equal(e2e_http(s, "GET", "/results/outage-unknown/aggregate", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.retry_after, "1");
+    /* The body says what to do and gives the request id, never libpq's words or where the
+     * database lives; the log line with the same id has them. */
+    assert_non_null(strstr(r.body, "\"error\":\"database_unavailable\""));
+    assert_non_null(strstr(r.body, "the database is unavailable; retry shortly (request id "));
+    assert_non_null(strstr(r.body, r.request_id));
+    assert_null(strstr(r.body, o->dir));
+    assert_null(strstr(r.body, "PGSQL"));
+    assert_null(strstr(r.body, "socket"));
+    snprintf(request_id, sizeof(request_id), "%s", r.request_id);
     e2e_response_free(&r);
     assert_int_equal(post_document(s, "outage-during", 3), 503);
     assert_int_equal(get_status(s, "/health"), 200);
@@ -411,6 +422,11 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     assert_int_equal(sql_long(url, "SELECT count(*) FROM marks WHERE test_id IN ('outage-before', 'outage-after')"), 6);
 
     assert_int_equal(e2e_server_stop(s, SIGTERM), 0);
+    log = e2e_read_file(s->log_path, &log_len);
+    snprintf(needle, sizeof(needle), "msg=\"server error\" request_id=%s status=503 error=database_unavailable detail=",
+             request_id);
+    assert_non_null(strstr(log, needle));
+    free(log);
 }
 
 struct importer {

@@ -307,8 +307,9 @@ static void append_quoted(char *cmd, size_t cap, const char *s)
         snprintf(cmd + n, cap - n, "'");
 }
 
-/* Runs scripts/pg-private.sh ACTION for the throwaway cluster in dir on port; the line
- * DATABASE_URL=... of `env` goes to url, the rest to stderr. Returns the script's status. */
+/* Runs scripts/pg-private.sh ACTION for the throwaway cluster in dir on port; the conninfo
+ * `url` prints goes to url, the script's own lines ("pg-private: ...") to stderr. Returns the
+ * script's status. */
 static int cluster(const char *dir, int port, const char *action, char *url, size_t cap)
 {
     char cmd[2048] = "MARKR_PG_DIR=", script[1024];
@@ -325,8 +326,8 @@ static int cluster(const char *dir, int port, const char *action, char *url, siz
     if (url != NULL)
         url[0] = '\0';
     for (char line[512]; fgets(line, sizeof(line), p) != NULL;) {
-        if (url != NULL && strncmp(line, "DATABASE_URL=", 13) == 0) {
-            snprintf(url, cap, "%s", line + 13);
+        if (url != NULL && strncmp(line, "pg-private: ", 12) != 0) {
+            snprintf(url, cap, "%s", line);
             url[strcspn(url, "\n")] = '\0';
         } else {
             fputs(line, stderr);
@@ -386,7 +387,7 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     char request_id[80], needle[160], *log;
     size_t log_len;
 
-    assert_int_equal(cluster(o->dir, o->port, "env", url, sizeof(url)), 0);
+    assert_int_equal(cluster(o->dir, o->port, "url", url, sizeof(url)), 0);
     assert_int_equal(e2e_migrate(url), 0);
     assert_int_equal(e2e_server_start(s, url, NULL), 0);
     assert_int_equal(post_document(s, "outage-before", 3), 201);

@@ -247,6 +247,14 @@ static void bodies_held_at_once_are_capped(void **state)
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "\"error\":\"overloaded\""));
     assert_non_null(strstr(r.body, "MARKR_MAX_BUFFERED_BYTES"));
+    /* Every 5xx gives the request id, in the message and on its own. */
+    assert_true(strlen(r.request_id) > 0);
+    {
+        char needle[256];
+
+        snprintf(needle, sizeof(needle), "(request id %s)\",\"request_id\":\"%s\"", r.request_id, r.request_id);
+        assert_non_null(strstr(r.body, needle));
+    }
     assert_string_equal(r.retry_after, "1");
     e2e_response_free(&r);
 

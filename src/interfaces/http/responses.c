@@ -233,8 +233,10 @@ void markr_http_send_server_error(h2o_req_t *req, int status, const char *error,
                  req->res.headers.entries[at].value.base);
     snprintf(message, sizeof(message), "%s (request id %s)", safe_message, id);
     snprintf(code, sizeof(code), "%d", status);
-    markr_log(status == 503 ? MARKR_LOG_WARN : MARKR_LOG_ERROR, "server error", "request_id", id, "status", code,
-              "error", error, "detail", detail != NULL && detail[0] != '\0' ? detail : safe_message, NULL);
+    /* Without a detail (a full waiting line, say) the request's own log line says it all. */
+    if (detail != NULL && detail[0] != '\0')
+        markr_log(status == 503 ? MARKR_LOG_WARN : MARKR_LOG_ERROR, "server error", "request_id", id, "status", code,
+                  "error", error, "detail", detail, NULL);
     body = problem_body(error, message);
     json_object_object_add(body, "request_id", markr_json_string(id));
     markr_http_send_json(req, status, body);
@@ -266,7 +268,10 @@ void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_
 
 void markr_http_send_problem(h2o_req_t *req, int status, const char *error, const char *message)
 {
-    markr_http_send_json(req, status, problem_body(error, message));
+    if (status >= 500) /* every 5xx gives the request id */
+        markr_http_send_server_error(req, status, error, message, NULL);
+    else
+        markr_http_send_json(req, status, problem_body(error, message));
 }
 
 void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id)
@@ -282,7 +287,10 @@ void markr_http_answer_error(struct markr_http_answer *answer, const struct mark
 
 void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message)
 {
-    markr_http_answer_json(answer, status, problem_body(error, message));
+    if (status >= 500)
+        markr_http_answer_server_error(answer, status, error, message, NULL);
+    else
+        markr_http_answer_json(answer, status, problem_body(error, message));
 }
 
 json_object *markr_json_percent(double value)

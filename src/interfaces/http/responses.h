@@ -44,7 +44,8 @@ struct markr_http_answer {
 /* The one builder of 5xx answers (ADR 0025): the body carries error, safe_message (a fixed
  * sentence of ours, never internal text) followed by the request id, and request_id; detail
  * (libpq's text, a socket path, anything internal; may be NULL) goes only to a log line with
- * the same request id, so an operator finds what a client reports. */
+ * the same request id, so an operator finds what a client reports. markr_http_send_error
+ * and markr_http_send_problem come here for every status of 500 or more. */
 void markr_http_send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
                                   const char *detail);
 
@@ -57,8 +58,9 @@ void markr_http_answer_server_error(struct markr_http_answer *answer, int status
  * Out of memory gives a bodiless 500. */
 void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body);
 
-/* As markr_http_send_error and markr_http_send_problem, into answer. An error of status 500
- * or more goes through markr_http_answer_server_error: its message stays in the log. */
+/* As markr_http_send_error and markr_http_send_problem, into answer. A status of 500 or more
+ * goes through markr_http_answer_server_error: an error's message stays in the log, a
+ * problem's (a fixed sentence) is the safe message. */
 void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id);
 void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message);
 

@@ -97,6 +97,7 @@ static void every_command_helps_and_refuses_unknown_options(void **state)
         const char *extra[] = {"serve", "now", NULL}, *status[] = {"migrate", "--status", "--all", NULL};
         const char *both[] = {"reprocess", "--all", "--import", "3", NULL}, *noid[] = {"reprocess", "--import", NULL};
         const char *nofile[] = {"import", NULL}, *dry[] = {"import", "--dry-run", "a.xml", NULL};
+        const char *after[] = {"import", "a.xml", "--bogus", NULL}, *dashes[] = {"import", "--", NULL};
 
         expect_cli(conninfo, extra, NULL, 2, "markr serve: unknown argument 'now'");
         expect_cli(conninfo, status, NULL, 2, "markr migrate: unknown option '--all'");
@@ -104,6 +105,8 @@ static void every_command_helps_and_refuses_unknown_options(void **state)
         expect_cli(conninfo, noid, NULL, 2, "no ID after '--import'");
         expect_cli(conninfo, nofile, NULL, 2, "markr import: no FILE to import");
         expect_cli(conninfo, dry, NULL, 2, "markr import: unknown option '--dry-run'");
+        expect_cli(conninfo, after, NULL, 2, "markr import: unknown option '--bogus'");
+        expect_cli(conninfo, dashes, NULL, 2, "markr import: no FILE to import");
     }
 }
 

@@ -272,14 +272,13 @@ static char *read_file(const char *path, size_t max, size_t *len, char *why, siz
     } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
         snprintf(why, cap, "out of memory for its %jd bytes", (intmax_t)st.st_size);
     } else {
-        ssize_t n;
+        ssize_t n = 0;
 
         /* It may grow while read: never past its size at fstat, nor past the limit. */
         while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
             got += (size_t)n;
         if (got != (size_t)st.st_size) {
-            snprintf(why, cap, "cannot read it: %s", got < (size_t)st.st_size && errno != 0 ? strerror(errno)
-                                                                                          : "it changed while read");
+            snprintf(why, cap, "cannot read it: %s", n < 0 ? strerror(errno) : "it shrank while read");
             free(buf);
             buf = NULL;
         }
@@ -312,15 +311,19 @@ static int cmd_import(const struct markr_config *cfg, int argc, char **argv, FIL
     struct markr_error e;
     int failures = 0, first = 0;
 
-    /* Options first; "--" ends them, so that a file may be called "-x". */
-    if (first < argc && strcmp(argv[first], "--") == 0) {
+    /* import takes no option (--help aside, handled before): anything that looks like one,
+     * before or after the files, is refused rather than opened. "--" ends the options, so
+     * that a file may be called "-x"; it must come first. */
+    if (first < argc && strcmp(argv[first], "--") == 0)
         ++first;
-    } else if (first < argc && argv[first][0] == '-') {
-        char problem[256];
+    for (int i = first; i < argc; ++i) {
+        if (argv[i][0] == '-' && first == 0) {
+            char problem[256];
 
-        snprintf(problem, sizeof(problem), "unknown option '%.64s' (a file of that name: markr import -- %.64s)",
-                 argv[first], argv[first]);
-        return markr_cli_usage_error("import", err, problem);
+            snprintf(problem, sizeof(problem), "unknown option '%.64s' (a file of that name: markr import -- %.64s)",
+                     argv[i], argv[i]);
+            return markr_cli_usage_error("import", err, problem);
+        }
     }
     if (first == argc)
         return markr_cli_usage_error("import", err, "no FILE to import");

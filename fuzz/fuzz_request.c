@@ -120,7 +120,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
     }
-    (void)markr_query_only(target, size, names);
+    {
+        char message[256];
+
+        /* A refusal is a sentence that fits; a pass leaves it empty. */
+        if (markr_query_check(target, size, names, message, sizeof(message)) == 0 ? message[0] != '\0'
+                                                                                  : strlen(message) == 0)
+            abort();
+    }
     check_access(target, size);
     check_cidr(target, size);
     return 0;

@@ -35,11 +35,11 @@ bench_fresh_db() {
         bench_stop_cluster=1
     fi
     bash scripts/pg-private.sh start >/dev/null
-    admin=$(bash scripts/pg-private.sh env postgres)
-    "$bench_psql" -X -q -v ON_ERROR_STOP=1 -d "${admin#DATABASE_URL=}" \
+    admin=$(bash scripts/pg-private.sh url postgres)
+    "$bench_psql" -X -q -v ON_ERROR_STOP=1 -d "$admin" \
         -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
-    url=$(bash scripts/pg-private.sh env "$name")
-    export DATABASE_URL=${url#DATABASE_URL=}
+    url=$(bash scripts/pg-private.sh url "$name")
+    export DATABASE_URL=$url
     build/markr migrate >/dev/null
 }
 

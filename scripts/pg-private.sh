@@ -4,7 +4,10 @@
 #   scripts/pg-private.sh start         initialise if needed, start, create database `markr`
 #   scripts/pg-private.sh stop          stop it (fast shutdown); nothing to do if stopped
 #   scripts/pg-private.sh status        exit 0 when running, 3 when not
-#   scripts/pg-private.sh env [DBNAME]  print DATABASE_URL=<conninfo> (DBNAME defaults to markr)
+#   scripts/pg-private.sh env [DBNAME]  print DATABASE_URL='<conninfo>', quoted for the shell:
+#                                       eval "$(scripts/pg-private.sh env)" sets it (DBNAME
+#                                       defaults to markr); export DATABASE_URL after it
+#   scripts/pg-private.sh url [DBNAME]  print the bare conninfo, for scripts: X=$(... url)
 #   scripts/pg-private.sh destroy       stop it and delete its directory (all its data)
 #
 # Everything lives in the git-ignored .markr-pg/ of the repository (data/, run/ for the
@@ -292,7 +295,7 @@ cmd_status() {
 }
 
 usage() {
-    echo "usage: $0 start|stop|status|env [DBNAME]|destroy" >&2
+    echo "usage: $0 start|stop|status|env [DBNAME]|url [DBNAME]|destroy" >&2
     exit 2
 }
 
@@ -303,7 +306,7 @@ fi
 port=$((10#$port))
 
 case $1 in
-    start | stop | status | env | destroy) ;;
+    start | stop | status | env | url | destroy) ;;
     *) usage ;;
 esac
 
@@ -326,5 +329,7 @@ case $1 in
     stop) cmd_stop ;;
     status) cmd_status ;;
     destroy) cmd_destroy ;;
-    env) printf 'DATABASE_URL=%s\n' "$(conninfo "${2:-markr}")" ;;
+    # Single quotes keep the spaces of the conninfo; a quote inside is written '\''.
+    env) url=$(conninfo "${2:-markr}"); printf "DATABASE_URL='%s'\n" "${url//\'/\'\\\'\'}" ;;
+    url) conninfo "${2:-markr}"; echo ;;
 esac

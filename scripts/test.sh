@@ -36,8 +36,8 @@ else
         stop_cluster=1
     fi
     bash scripts/pg-private.sh start
-    url=$(bash scripts/pg-private.sh env postgres)
-    export MARKR_TEST_DATABASE_URL=${url#DATABASE_URL=}
+    MARKR_TEST_DATABASE_URL=$(bash scripts/pg-private.sh url postgres)
+    export MARKR_TEST_DATABASE_URL
     echo "test: MARKR_TEST_DATABASE_URL=$MARKR_TEST_DATABASE_URL"
 fi
 

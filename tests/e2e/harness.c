@@ -158,6 +158,12 @@ int e2e_suite_stop(struct markr_server *server, char *conninfo)
 
 int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const *env, char **output)
 {
+    return e2e_run_cli_in(NULL, conninfo, argv, env, output);
+}
+
+int e2e_run_cli_in(const char *dir, const char *conninfo, const char *const *argv, const char *const *env,
+                   char **output)
+{
     char path[128];
     int status;
     size_t len;
@@ -171,6 +177,8 @@ int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const
 
         dup2(fd, 1);
         dup2(fd, 2);
+        if (dir != NULL && chdir(dir) != 0)
+            _exit(126);
         if (conninfo != NULL)
             put_settings(conninfo, env);
         else

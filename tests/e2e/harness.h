@@ -43,6 +43,9 @@ int e2e_suite_stop(struct markr_server *server, char *conninfo);
  * and the extra settings; captures stdout+stderr into *output (malloc'd). Returns the exit
  * code, or -1 when it did not exit normally. */
 int e2e_run_cli(const char *conninfo, const char *const *argv, const char *const *env, char **output);
+/* As e2e_run_cli, in the working directory dir (where markr reads ./.env); NULL: this one. */
+int e2e_run_cli_in(const char *dir, const char *conninfo, const char *const *argv, const char *const *env,
+                   char **output);
 
 struct e2e_response {
     long status;

@@ -176,13 +176,15 @@ static void declared_length_over_the_limit_is_413_before_the_body(void **state)
                  "\r\n%sContent-Length: %d\r\n\r\n",
                  async ? "Prefer: respond-async\r\n" : "", BODY_LIMIT + 1);
         assert_int_equal(send_all(fd, head, strlen(head)), 0);
-        got = read_until(fd, answer, sizeof(answer), "payload_too_large", 10000);
+        got = read_until(fd, answer, sizeof(answer), "MARKR_MAX_BODY_BYTES", 10000);
         close(fd);
         if (!got)
             print_error("ERROR: no 413 before the body (async %d): \"%s\"\n", async, answer);
         assert_true(got);
         assert_memory_equal(answer, "HTTP/1.1 413", 12);
-        assert_non_null(strstr(answer, "MARKR_MAX_BODY_BYTES"));
+        assert_non_null(strstr(answer, "payload_too_large"));
+        /* It says how much fits. */
+        assert_non_null(strstr(answer, "larger than this server's limit of 100000 bytes (MARKR_MAX_BODY_BYTES)"));
     }
 }
 
@@ -196,7 +198,7 @@ static void the_asynchronous_limit_is_lower(void **state)
     assert_true(len > ASYNC_LIMIT && len < BODY_LIMIT);
     assert_int_equal(e2e_http_with(&srv, "POST", "/import", MEDIA_TYPE, async_header, doc, len, &r), 0);
     assert_int_equal(r.status, 413);
-    assert_non_null(strstr(r.body, "MARKR_MAX_ASYNC_BODY_BYTES"));
+    assert_non_null(strstr(r.body, "limit of 50000 bytes (MARKR_MAX_ASYNC_BODY_BYTES)"));
     e2e_response_free(&r);
     assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
     assert_int_equal(r.status, 201);
@@ -245,6 +247,14 @@ static void bodies_held_at_once_are_capped(void **state)
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "\"error\":\"overloaded\""));
     assert_non_null(strstr(r.body, "MARKR_MAX_BUFFERED_BYTES"));
+    /* Every 5xx gives the request id, in the message and on its own. */
+    assert_true(strlen(r.request_id) > 0);
+    {
+        char needle[256];
+
+        snprintf(needle, sizeof(needle), "(request id %s)\",\"request_id\":\"%s\"", r.request_id, r.request_id);
+        assert_non_null(strstr(r.body, needle));
+    }
     assert_string_equal(r.retry_after, "1");
     e2e_response_free(&r);
 

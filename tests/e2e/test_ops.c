@@ -116,6 +116,40 @@ static long metric(const char *text, const char *sample)
     return -1;
 }
 
+/* The value of sample as a real number (a histogram's sum), or -1 when absent. */
+static double metric_real(const char *text, const char *sample)
+{
+    size_t n = strlen(sample);
+
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, sample, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+/* How many request lines of log name route, and how many of them say duration_ms=0.000. */
+static void count_durations(const char *log, const char *route, int *lines, int *zero)
+{
+    char needle[128];
+
+    snprintf(needle, sizeof(needle), " route=%s status=", route);
+    *lines = *zero = 0;
+    for (const char *line = log; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n'), *at = strstr(line, needle), *d = strstr(line, " duration_ms=");
+
+        if (end == NULL)
+            end = line + strlen(line);
+        if (at != NULL && at < end && d != NULL && d < end) {
+            ++*lines;
+            *zero += strncmp(d, " duration_ms=0.000", 18) == 0 && (d + 18 == end || d[18] == ' ');
+        }
+        line = *end != '\0' ? end + 1 : NULL;
+    }
+}
+
 static char *fetch_metrics(const struct markr_server *s)
 {
     struct e2e_response r;
@@ -213,6 +247,10 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_int_equal(metric(text, "markr_db_pool_connections"), 4);
     assert_true(metric(text, "markr_db_pool_waiting") >= 0);
     assert_int_equal(metric(text, "markr_db_slow_queries_total"), 0);
+    /* Durations are measured for answers made on the loop too (a monotonic clock, not the
+     * loop's cached time, which gave 0 for all of these). */
+    assert_true(metric_real(text, "markr_http_request_duration_seconds_sum{route=\"/health\"}") > 0);
+    assert_true(metric_real(text, "markr_http_request_duration_seconds_sum{route=\"unmatched\"}") > 0);
     /* Raw ids never become labels. */
     assert_null(strstr(text, "no-such-test"));
     free(text);
@@ -222,6 +260,13 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_non_null(strstr(log, "msg=request request_id=e2e-ops.42 method=GET route=/health status=200"));
     assert_non_null(strstr(log, "route=/results/{test-id}/aggregate status=404"));
     assert_null(strstr(log, "no-such-test"));
+    {
+        int lines, zero;
+
+        count_durations(log, "/health", &lines, &zero);
+        assert_int_equal(lines, 5);
+        assert_int_equal(zero, 0);
+    }
     free(log);
 }
 
@@ -262,8 +307,9 @@ static void append_quoted(char *cmd, size_t cap, const char *s)
         snprintf(cmd + n, cap - n, "'");
 }
 
-/* Runs scripts/pg-private.sh ACTION for the throwaway cluster in dir on port; the line
- * DATABASE_URL=... of `env` goes to url, the rest to stderr. Returns the script's status. */
+/* Runs scripts/pg-private.sh ACTION for the throwaway cluster in dir on port; the conninfo
+ * `url` prints goes to url, the script's own lines ("pg-private: ...") to stderr. Returns the
+ * script's status. */
 static int cluster(const char *dir, int port, const char *action, char *url, size_t cap)
 {
     char cmd[2048] = "MARKR_PG_DIR=", script[1024];
@@ -280,8 +326,8 @@ static int cluster(const char *dir, int port, const char *action, char *url, siz
     if (url != NULL)
         url[0] = '\0';
     for (char line[512]; fgets(line, sizeof(line), p) != NULL;) {
-        if (url != NULL && strncmp(line, "DATABASE_URL=", 13) == 0) {
-            snprintf(url, cap, "%s", line + 13);
+        if (url != NULL && strncmp(line, "pg-private: ", 12) != 0) {
+            snprintf(url, cap, "%s", line);
             url[strcspn(url, "\n")] = '\0';
         } else {
             fputs(line, stderr);
@@ -338,8 +384,10 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     struct e2e_response r;
     double start, waited;
     long status = 0;
+    char request_id[80], needle[160], *log;
+    size_t log_len;
 
-    assert_int_equal(cluster(o->dir, o->port, "env", url, sizeof(url)), 0);
+    assert_int_equal(cluster(o->dir, o->port, "url", url, sizeof(url)), 0);
     assert_int_equal(e2e_migrate(url), 0);
     assert_int_equal(e2e_server_start(s, url, NULL), 0);
     assert_int_equal(post_document(s, "outage-before", 3), 201);
@@ -349,6 +397,15 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     assert_int_equal(e2e_http(s, "GET", "/results/outage-unknown/aggregate", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.retry_after, "1");
+    /* The body says what to do and gives the request id, never libpq's words or where the
+     * database lives; the log line with the same id has them. */
+    assert_non_null(strstr(r.body, "\"error\":\"database_unavailable\""));
+    assert_non_null(strstr(r.body, "the database is unavailable; retry shortly (request id "));
+    assert_non_null(strstr(r.body, r.request_id));
+    assert_null(strstr(r.body, o->dir));
+    assert_null(strstr(r.body, "PGSQL"));
+    assert_null(strstr(r.body, "socket"));
+    snprintf(request_id, sizeof(request_id), "%s", r.request_id);
     e2e_response_free(&r);
     assert_int_equal(post_document(s, "outage-during", 3), 503);
     assert_int_equal(get_status(s, "/health"), 200);
@@ -366,6 +423,11 @@ static void outage_answers_503_and_recovers_without_restart(void **state)
     assert_int_equal(sql_long(url, "SELECT count(*) FROM marks WHERE test_id IN ('outage-before', 'outage-after')"), 6);
 
     assert_int_equal(e2e_server_stop(s, SIGTERM), 0);
+    log = e2e_read_file(s->log_path, &log_len);
+    snprintf(needle, sizeof(needle), "msg=\"server error\" request_id=%s status=503 error=database_unavailable detail=",
+             request_id);
+    assert_non_null(strstr(log, needle));
+    free(log);
 }
 
 struct importer {

@@ -5,13 +5,19 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "application/import_document.h"
 #include "cmd_reprocess.h"
 #include "config.h"
 #include "formats.h"
+#include "help.h"
 #include "interfaces/observe/log.h"
 #include "interfaces/http/server.h"
 #include "interfaces/pg/pg_migrate.h"
@@ -22,31 +28,6 @@
 #include "interfaces/queue/queue_runner.h"
 #include "interfaces/xml/xml_parser.h"
 #include "service_manager.h"
-
-/* Biggest file `markr import` reads: the same bound as HTTP's upper limit. */
-#define MARKR_IMPORT_FILE_MAX (1ul << 30)
-
-static const char usage[] =
-    "Usage: markr COMMAND [ARGS]\n"
-    "\n"
-    "Markr ingests multiple-choice exam results (XML) and serves aggregate statistics.\n"
-    "\n"
-    "Commands:\n"
-    "  serve                 serve the HTTP API (MARKR_LISTEN, default 0.0.0.0:8085);\n"
-    "                        refuses to start while migrations are pending\n"
-    "  migrate               apply pending SQL migrations from MARKR_MIGRATIONS_DIR\n"
-    "  migrate --status      list applied and pending migrations (exit 1 when pending)\n"
-    "  import FILE...        import result documents, as POST /import does\n"
-    "  reprocess --all [--dry-run]\n"
-    "                        rebuild every mark from the import vault under today's rules\n"
-    "  reprocess --import ID [--dry-run]\n"
-    "                        judge one stored import again and apply its marks\n"
-    "  --help                show this help\n"
-    "  --version             show the version\n"
-    "\n"
-    "Settings come from the environment and from ./.env (the environment wins);\n"
-    "every setting is in markr(1). DATABASE_URL is a libpq conninfo string or URI.\n"
-    "MARKR_MIGRATIONS_DIR defaults to " MARKR_DEFAULT_MIGRATIONS_DIR ".\n";
 
 static int need_database(const struct markr_config *cfg, FILE *err)
 {
@@ -76,8 +57,11 @@ static int cmd_migrate(const struct markr_config *cfg, int argc, char **argv, FI
     int rc;
 
     if (argc > 1 || (argc == 1 && !status_only)) {
-        fprintf(err, "markr: usage: markr migrate [--status]\n");
-        return 2;
+        const char *bad = argc > 1 && strcmp(argv[0], "--status") == 0 ? argv[1] : argv[0];
+        char problem[160];
+
+        snprintf(problem, sizeof(problem), "unknown %s '%.64s'", bad[0] == '-' ? "option" : "argument", bad);
+        return markr_cli_usage_error("migrate", err, problem);
     }
     if (need_database(cfg, err) != 0)
         return 2;
@@ -167,7 +151,19 @@ static void warn_open_access(const struct markr_config *cfg)
                   "open", open, NULL);
 }
 
-static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
+/* Whether the database's schema is the one this build expects, as serve, import and
+ * reprocess need it; says what to do when not. */
+static int schema_current(struct markr_pg *pg, const struct markr_config *cfg, FILE *err)
+{
+    struct markr_error e;
+
+    if (markr_pg_schema_check(pg, cfg->migrations_dir, &e) == 0)
+        return 1;
+    fprintf(err, "markr: %s; run `markr migrate` first\n", e.message);
+    return 0;
+}
+
+static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE *err)
 {
     struct factory_ctx fctx = {.cfg = cfg};
     struct markr_service_factory factory = {
@@ -199,8 +195,10 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     int rc;
 
     if (argc != 0) {
-        fprintf(err, "markr: usage: markr serve\n");
-        return 2;
+        char problem[160];
+
+        snprintf(problem, sizeof(problem), "unknown %s '%.64s'", argv[0][0] == '-' ? "option" : "argument", argv[0]);
+        return markr_cli_usage_error("serve", err, problem);
     }
     if (need_database(cfg, err) != 0)
         return 2;
@@ -210,8 +208,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     }
     if ((pg = connect_or_report(cfg, err)) == NULL)
         return 1;
-    if (markr_pg_schema_check(pg, cfg->migrations_dir, &e) != 0) {
-        fprintf(err, "markr: %s; run `markr migrate` first\n", e.message);
+    if (!schema_current(pg, cfg, err)) {
         markr_pg_close(pg);
         return 1;
     }
@@ -249,32 +246,46 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
 
 /* --- import ------------------------------------------------------------------------------ */
 
-/* Reads a whole file into a malloc'd buffer. Returns NULL with errno set. */
-static char *read_file(const char *path, size_t *len)
+/* Reads the regular file at path, at most max bytes, into a malloc'd buffer. Returns it, or
+ * NULL with a sentence saying what is wrong in why and its error code in *code. */
+static char *read_file(const char *path, size_t max, size_t *len, char *why, size_t cap, const char **code)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
     char *buf = NULL;
-    long size;
+    size_t got = 0;
 
-    if (f == NULL)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        errno = EIO;
+    *code = "unreadable";
+    if (fd < 0) {
+        snprintf(why, cap, "cannot read it: %s", strerror(errno));
         return NULL;
     }
-    if ((unsigned long)size > MARKR_IMPORT_FILE_MAX) {
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, cap, "cannot read it: %s", strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        snprintf(why, cap, "it is a directory: name the files in it (markr import DIR/*.xml)");
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(why, cap, "it is not a regular file");
+    } else if ((uintmax_t)st.st_size > max) {
+        *code = "payload_too_large";
+        snprintf(why, cap, "it is %jd bytes, over the limit of %zu bytes (MARKR_MAX_BODY_BYTES, as for POST /import)",
+                 (intmax_t)st.st_size, max);
+    } else if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        snprintf(why, cap, "out of memory for its %jd bytes", (intmax_t)st.st_size);
+    } else {
+        ssize_t n = 0;
+
+        /* It may grow while read: never past its size at fstat, nor past the limit. */
+        while (got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)n;
+        if (got != (size_t)st.st_size) {
+            snprintf(why, cap, "cannot read it: %s", n < 0 ? strerror(errno) : "it shrank while read");
+            free(buf);
+            buf = NULL;
+        }
     }
-    if ((buf = malloc((size_t)size + 1)) != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-        errno = EIO;
-    }
-    fclose(f);
-    *len = (size_t)size;
+    close(fd);
+    *len = got;
     return buf;
 }
 
@@ -287,9 +298,10 @@ static void print_outcome(FILE *out, FILE *err, const char *path, const struct m
             fprintf(out, " %s", o->tests[i]);
         fputc('\n', out);
     } else if (o->import_id > 0) {
-        fprintf(err, "%s: refused, kept as import %lld: %s\n", path, (long long)o->import_id, o->error.message);
+        fprintf(err, "%s: refused (%s), kept as import %lld: %s\n", path, o->error.reason, (long long)o->import_id,
+                o->error.message);
     } else {
-        fprintf(err, "%s: not imported: %s\n", path, o->error.message);
+        fprintf(err, "%s: not imported (%s): %s\n", path, o->error.reason, o->error.message);
     }
 }
 
@@ -298,12 +310,24 @@ static int cmd_import(const struct markr_config *cfg, int argc, char **argv, FIL
     struct factory_ctx fctx = {.cfg = cfg};
     struct markr_services *services;
     struct markr_error e;
-    int failures = 0;
+    int failures = 0, first = 0;
 
-    if (argc == 0) {
-        fprintf(err, "markr: usage: markr import FILE...\n");
-        return 2;
+    /* import takes no option (--help aside, handled before): anything that looks like one,
+     * before or after the files, is refused rather than opened. "--" ends the options, so
+     * that a file may be called "-x"; it must come first. */
+    if (first < argc && strcmp(argv[first], "--") == 0)
+        ++first;
+    for (int i = first; i < argc; ++i) {
+        if (argv[i][0] == '-' && first == 0) {
+            char problem[256];
+
+            snprintf(problem, sizeof(problem), "unknown option '%.64s' (a file of that name: markr import -- %.64s)",
+                     argv[i], argv[i]);
+            return markr_cli_usage_error("import", err, problem);
+        }
     }
+    if (first == argc)
+        return markr_cli_usage_error("import", err, "no FILE to import");
     if (need_database(cfg, err) != 0)
         return 2;
     markr_xml_global_init();
@@ -311,13 +335,20 @@ static int cmd_import(const struct markr_config *cfg, int argc, char **argv, FIL
         fprintf(err, "markr: %s\n", e.message);
         return 1;
     }
-    for (int i = 0; i < argc; ++i) {
+    /* As serve: a schema that is behind would fail later, on a missing relation. */
+    if (!schema_current(((struct pg_services *)services)->pg, cfg, err)) {
+        close_services(&fctx, services);
+        return 1;
+    }
+    for (int i = first; i < argc; ++i) {
         struct markr_import_outcome outcome;
         size_t len;
-        char *body = read_file(argv[i], &len);
+        char why[256];
+        const char *code;
+        char *body = read_file(argv[i], cfg->max_body_bytes, &len, why, sizeof(why), &code);
 
         if (body == NULL) {
-            fprintf(err, "%s: cannot read: %s\n", argv[i], strerror(errno));
+            fprintf(err, "%s: not imported (%s): %s\n", argv[i], code, why);
             ++failures;
             continue;
         }
@@ -339,18 +370,20 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
 
     if (command == NULL || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
         strcmp(command, "help") == 0) {
-        fputs(usage, command == NULL ? err : out);
+        markr_cli_help(NULL, command == NULL ? err : out);
         return command == NULL ? 2 : 0;
     }
     if (strcmp(command, "--version") == 0) {
         fprintf(out, "markr %s\n", MARKR_VERSION);
         return 0;
     }
-    if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 && strcmp(command, "import") != 0 &&
-        strcmp(command, "reprocess") != 0) {
-        fprintf(err, "markr: unknown command '%s' (see markr --help)\n", command);
+    if (!markr_cli_is_command(command)) {
+        fprintf(err, "markr: unknown command '%.64s' (see markr --help)\n", command);
         return 2;
     }
+    /* Before the settings: help needs neither a database nor a valid .env. */
+    if (markr_cli_wants_help(argc - 2, argv + 2))
+        return markr_cli_help(command, out);
     if (markr_config_load(&cfg, ".env", message, sizeof(message)) != 0) {
         fprintf(err, "markr: bad setting: %s\n", message);
         return 2;
@@ -358,7 +391,7 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
     markr_log_set_level((enum markr_log_level)cfg.log_level);
     markr_pg_set_slow_query_ms((long)cfg.slow_query_ms);
     if (strcmp(command, "serve") == 0)
-        return cmd_serve(&cfg, argc - 2, err);
+        return cmd_serve(&cfg, argc - 2, argv + 2, err);
     if (strcmp(command, "migrate") == 0)
         return cmd_migrate(&cfg, argc - 2, argv + 2, out, err);
     if (strcmp(command, "reprocess") == 0)

@@ -10,11 +10,11 @@
 
 #include "application/reprocess.h"
 #include "formats.h"
+#include "help.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/xml/xml_parser.h"
 
-static const char usage[] = "markr: usage: markr reprocess --all [--dry-run] | --import ID [--dry-run]\n";
 
 static void print_report(FILE *out, const struct markr_reprocess_report *r, int dry_run, int one, int64_t id)
 {
@@ -33,6 +33,7 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
                         FILE *err)
 {
     int all = 0, dry_run = 0;
+    char problem[160];
     int64_t id = 0;
     struct markr_reprocess_deps deps;
     struct markr_pg_rebuild rebuild;
@@ -51,18 +52,20 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
         } else if (strcmp(argv[i], "--import") == 0 && i + 1 < argc) {
             id = strtoll(argv[++i], &end, 10);
             if (*argv[i] < '1' || *argv[i] > '9' || *end != '\0' || id <= 0) {
-                fprintf(err, "markr: reprocess: '%s' is not an import id\n", argv[i]);
-                return 2;
+                snprintf(problem, sizeof(problem), "'%.64s' is not an import id (a positive integer)", argv[i]);
+                return markr_cli_usage_error("reprocess", err, problem);
             }
         } else {
-            fputs(usage, err);
-            return 2;
+            snprintf(problem, sizeof(problem), "%s '%.64s'",
+                     strcmp(argv[i], "--import") == 0 ? "no ID after" : argv[i][0] == '-' ? "unknown option"
+                                                                                         : "unknown argument",
+                     argv[i]);
+            return markr_cli_usage_error("reprocess", err, problem);
         }
     }
-    if (all == (id != 0)) {
-        fputs(usage, err);
-        return 2;
-    }
+    if (all == (id != 0))
+        return markr_cli_usage_error("reprocess", err, all ? "--all and --import exclude each other"
+                                                           : "say what to reprocess: --all or --import ID");
     if (database_url == NULL) {
         fprintf(err, "markr: DATABASE_URL is not set (a libpq conninfo string or URI)\n");
         return 2;

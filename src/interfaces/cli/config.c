@@ -9,11 +9,132 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DOTENV_LINE_MAX 4096
+
+/* Every setting markr reads: the one list of their names (markr(1), README and .env_template
+ * describe each). Add a setting here when adding one, or it is warned about as unknown. */
+const char *const markr_settings[] = {
+    "DATABASE_URL",
+    "MARKR_LISTEN",
+    "MARKR_MAX_BODY_BYTES",
+    "MARKR_WORKERS",
+    "MARKR_QUEUE_MAX",
+    "MARKR_MIGRATIONS_DIR",
+    "MARKR_MAX_ASYNC_BODY_BYTES",
+    "MARKR_MAX_BUFFERED_BYTES",
+    "MARKR_QUEUE_RUNNERS",
+    "MARKR_ADMIN_TOKEN",
+    "MARKR_READER_TOKENS",
+    "MARKR_OPERATOR_TOKENS",
+    "MARKR_IMPORT_ALLOW",
+    "MARKR_REQUEST_TIMEOUT_MS",
+    "MARKR_MAX_CONNECTIONS",
+    "MARKR_MAX_HEADER_BYTES",
+    "MARKR_ALLOWED_HOSTS",
+    "MARKR_SHUTDOWN_TIMEOUT",
+    "MARKR_SLOW_QUERY_MS",
+    "MARKR_WRITE_TIMEOUT_MS",
+    "MARKR_MAX_DOWNLOADS",
+    "MARKR_LOG_LEVEL",
+    NULL,
+};
+
+/* MARKR_* names of this project's scripts, tests and benchmarks, which markr itself ignores:
+ * not warned about. */
+static const char *const tool_prefixes[] = {"MARKR_PG_", "MARKR_BENCH_", "MARKR_LOAD_", "MARKR_FUZZ_", "MARKR_TEST_",
+                                            NULL};
+static const char *const tool_names[] = {"MARKR_BINARY", "MARKR_FIXTURE", "MARKR_SOURCE_ROOT",
+                                         "MARKR_BROWSER_SCRIPT", "MARKR_SCREENSHOT_DIR", NULL};
+
+/* Edit distance (insertions, deletions, substitutions, swaps of neighbours) of two short
+ * names, capped: setting names are short, so a row of 64 is plenty. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev2[65], prev[65], cur[65];
+
+    if (la > 64 || lb > 64)
+        return 64;
+    for (size_t j = 0; j <= lb; ++j)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; ++i) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; ++j) {
+            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        memcpy(prev2, prev, sizeof(prev));
+        memcpy(prev, cur, sizeof(cur));
+    }
+    return prev[lb];
+}
+
+const char *markr_config_unknown(const char *name)
+{
+    const char *closest = NULL;
+    size_t best = SIZE_MAX;
+
+    if (strncmp(name, "MARKR_", 6) != 0)
+        return NULL;
+    for (const char *const *k = tool_prefixes; *k != NULL; ++k)
+        if (strncmp(name, *k, strlen(*k)) == 0)
+            return NULL;
+    for (const char *const *k = tool_names; *k != NULL; ++k)
+        if (strcmp(name, *k) == 0)
+            return NULL;
+    for (const char *const *k = markr_settings; *k != NULL; ++k) {
+        size_t d;
+
+        if (strcmp(name, *k) == 0)
+            return NULL;
+        if ((d = distance(name, *k)) < best) {
+            best = d;
+            closest = *k;
+        }
+    }
+    return closest;
+}
+
+/* One warning per unknown MARKR_* name: a misspelled setting would otherwise be ignored in
+ * silence, and the default used instead. */
+static void warn_unknown(const char *name, const char *where)
+{
+    const char *closest = markr_config_unknown(name);
+    char quoted[72];
+
+    if (closest == NULL)
+        return;
+    snprintf(quoted, sizeof(quoted), "%.64s", name);
+    markr_log(MARKR_LOG_WARN, "unknown setting ignored", "name", quoted, "source", where, "did_you_mean", closest,
+              NULL);
+}
+
+static void warn_unknown_in_environment(void)
+{
+    extern char **environ;
+
+    for (char **e = environ; e != NULL && *e != NULL; ++e) {
+        const char *eq = strchr(*e, '=');
+        char name[128];
+
+        if (eq == NULL || (size_t)(eq - *e) >= sizeof(name))
+            continue;
+        memcpy(name, *e, (size_t)(eq - *e));
+        name[eq - *e] = '\0';
+        warn_unknown(name, "environment");
+    }
+}
 
 static char *trim(char *s)
 {
@@ -78,6 +199,12 @@ static int load_dotenv(const char *path, char *errbuf, size_t errlen)
             fclose(f);
             return -1;
         }
+        {
+            char where[96];
+
+            snprintf(where, sizeof(where), "%.64s line %u", path, lineno);
+            warn_unknown(key, where);
+        }
         setenv(key, value, 0); /* the real environment wins */
     }
     fclose(f);
@@ -133,8 +260,13 @@ static int read_listen(struct markr_config *cfg, char *errbuf, size_t errlen)
     port = colon != NULL ? colon + 1 : "";
     errno = 0;
     n = strtoul(port, &end, 10);
+    if (colon != NULL && host_len > 0 && host_len < sizeof(cfg->listen_host) && isdigit((unsigned char)*port) &&
+        *end == '\0' && (errno != 0 || n > 65535)) {
+        snprintf(errbuf, errlen, "MARKR_LISTEN: port %.24s is out of range (0 to 65535; 0 picks a free one)", port);
+        return -1;
+    }
     if (colon == NULL || host_len == 0 || host_len >= sizeof(cfg->listen_host) || !isdigit((unsigned char)*port) ||
-        *end != '\0' || errno != 0 || n > 65535) {
+        *end != '\0') {
         snprintf(errbuf, errlen, "MARKR_LISTEN: '%s' is not HOST:PORT (for example 0.0.0.0:8085 or [::1]:8085)", text);
         return -1;
     }
@@ -268,6 +400,7 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     unsigned long long n;
 
     memset(cfg, 0, sizeof(*cfg));
+    warn_unknown_in_environment(); /* before .env adds its own: each is named where it is */
     if (dotenv_path != NULL && load_dotenv(dotenv_path, errbuf, errlen) != 0)
         return -1;
     cfg->database_url = getenv("DATABASE_URL");

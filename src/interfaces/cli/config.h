@@ -73,6 +73,14 @@ struct markr_config {
 /* Loads dotenv_path (when it exists; NULL skips it) into the environment without replacing
  * what is already set, then reads and checks every setting. Returns 0, or -1 with a
  * one-line message naming the setting in errbuf. */
+/* The names of every setting markr reads, NULL-terminated. */
+extern const char *const markr_settings[];
+
+/* For a MARKR_* name markr does not read (nor this project's scripts and tests), the known
+ * setting closest to it (a misspelling's likely meaning); NULL for a known name or another
+ * prefix. markr_config_load warns about each such name of the environment and of .env. */
+const char *markr_config_unknown(const char *name);
+
 int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *errbuf, size_t errlen);
 
 #endif

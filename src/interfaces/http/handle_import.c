@@ -108,9 +108,12 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
     const struct markr_http_settings *settings = handler->settings;
 
     if (req->entity.len > (async ? settings->max_async_body_bytes : settings->max_body_bytes)) {
-        markr_http_send_problem(req, 413, "payload_too_large",
-                                async ? "the document is larger than the configured limit (MARKR_MAX_ASYNC_BODY_BYTES)"
-                                      : "the document is larger than the configured limit (MARKR_MAX_BODY_BYTES)");
+        char message[200];
+
+        markr_http_too_large_message(message, sizeof(message),
+                                     async ? "MARKR_MAX_ASYNC_BODY_BYTES" : "MARKR_MAX_BODY_BYTES",
+                                     async ? settings->max_async_body_bytes : settings->max_body_bytes);
+        markr_http_send_problem(req, 413, "payload_too_large", message);
         return 0;
     }
     /* Decided here for both paths (the queue's enqueue applies the same rule,

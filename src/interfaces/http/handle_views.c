@@ -212,21 +212,16 @@ static int start(struct markr_worker_pool *pool, h2o_req_t *req, struct view_job
 }
 
 /* The job of a list in test id order (GET /tests, /students/{n}), its limit and cursor read
- * from the query, which takes nothing else but, for GET /tests, format (its CSV form).
- * NULL after answering 400 (*refused set) or when out of memory. */
+ * from the query (the route takes nothing else: routes.c). NULL after answering 400 (*refused set) or when
+ * out of memory. */
 static struct view_job *new_list_job(enum view_kind kind, h2o_req_t *req, const struct markr_route_match *match,
                                      int *refused)
 {
-    static const char *const known[] = {"limit", "cursor", NULL};
-    static const char *const known_with_format[] = {"limit", "cursor", "format", NULL};
     struct view_job *job;
     size_t cursor_len = 0;
     int found;
 
     *refused = 1;
-    if (!markr_query_only(req->path.base, req->path.len, kind == VIEW_TESTS ? known_with_format : known))
-        return bad_param(req, "bad_query", kind == VIEW_TESTS ? "this list takes limit, cursor and format"
-                                                              : "this list takes limit and cursor"), NULL;
     if ((job = new_job(kind, match)) == NULL) {
         *refused = 0;
         return NULL;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "handlers.h"
 #include "http_job.h"
@@ -79,6 +80,42 @@ static int noted_route(h2o_req_t *req)
     return v != NULL ? (int)markr_parse_uint(v->base, v->len, INT_MAX) : -1;
 }
 
+/* A request's duration is real for every answer, those made on the loop within one of its
+ * iterations included (h2o's own timestamps are the loop's cached time, which does not move
+ * within an iteration, so they gave 0 for /health, a cached aggregate or a 404). It is the
+ * time h2o took to receive the request before handing it to us (the body of a POST: from
+ * h2o's timestamps, which are right at that scale) plus a monotonic clock's reading from
+ * the moment the dispatcher saw it to the moment its answer was done (the logger). The
+ * arrival reading travels in req->env like the route, as the bytes of a struct timespec. */
+#define ARRIVAL_ENV "MARKR_ARRIVAL"
+
+static void note_arrival(h2o_req_t *req)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    *h2o_req_getenv(req, H2O_STRLIT(ARRIVAL_ENV), 1) = h2o_strdup(&req->pool, (const char *)&now, sizeof(now));
+}
+
+/* The request's duration in microseconds. */
+static int64_t request_usec(h2o_req_t *req)
+{
+    h2o_iovec_t *v = h2o_req_getenv(req, H2O_STRLIT(ARRIVAL_ENV), 0);
+    int64_t received = 0, handled;
+    struct timespec at, now;
+
+    if (!h2o_time_compute_request_total_time(req, &received) || received < 0)
+        received = 0;
+    if (v == NULL || v->len != sizeof(at)) /* h2o answered before routing: its figure alone */
+        return h2o_time_compute_duration(req, &handled) && handled > 0 ? handled : received;
+    memcpy(&at, v->base, sizeof(at));
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    handled = (int64_t)(now.tv_sec - at.tv_sec) * 1000000 + (now.tv_nsec - at.tv_nsec) / 1000;
+    if (handled < 0)
+        handled = 0;
+    return received + handled;
+}
+
 void markr_http_request_begin(h2o_req_t *req, int route)
 {
     ssize_t at = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
@@ -95,6 +132,7 @@ void markr_http_request_begin(h2o_req_t *req, int route)
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
     markr_metrics_in_flight(1);
     note_route(req, route);
+    note_arrival(req);
 }
 
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
@@ -102,7 +140,7 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
     int route = noted_route(req);
     ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     char id[REQUEST_ID_MAX + 1] = "-", method[16] = "-", status[8], bytes[24], ms[24];
-    int64_t usec = 0;
+    int64_t usec = request_usec(req);
 
     if (at >= 0) {
         h2o_iovec_t v = req->res.headers.entries[at].value;
@@ -116,8 +154,6 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
         route = req->path.base != NULL ? markr_route_match(markr_routes, req->path.base, req->path.len, &match)
                                        : MARKR_ROUTE_UNMATCHED;
     }
-    if (!h2o_time_compute_duration(req, &usec) || usec < 0)
-        usec = 0;
     markr_metrics_request_done(route, req->res.status, (uint64_t)usec);
     if (!markr_log_enabled(MARKR_LOG_INFO))
         return;

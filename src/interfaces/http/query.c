@@ -1,5 +1,6 @@
 #include "query.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "router.h"
@@ -65,17 +66,68 @@ int markr_query_get(const char *target, size_t target_len, const char *name, cha
     return g.found;
 }
 
-static int known_visit(const char *name, size_t name_len, const char *value, size_t value_len, void *arg)
+#define ALLOWED_MAX 32 /* parameters one route may take: the bits of struct check's seen */
+
+struct check {
+    const char *const *allowed;
+    uint32_t seen;
+    char *message;
+    size_t cap;
+};
+
+/* The names of allowed, as "a, b and c", into out. */
+static void list_names(const char *const *allowed, char *out, size_t cap)
 {
-    for (const char *const *k = arg; *k != NULL; ++k)
-        if (value != NULL && name_len == strlen(*k) && memcmp(name, *k, name_len) == 0)
-            return 0;
-    return 1;
+    size_t n = 0, count = 0;
+
+    while (allowed[count] != NULL)
+        ++count;
+    out[0] = '\0';
+    for (size_t i = 0; i < count && n < cap; ++i)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i == 0 ? "" : i + 1 == count ? " and " : ", ", allowed[i]);
 }
 
-int markr_query_only(const char *target, size_t target_len, const char *const *known)
+static int check_visit(const char *name, size_t name_len, const char *value, size_t value_len, void *arg)
 {
-    return each_pair(target, target_len, known_visit, (void *)known) == 0;
+    struct check *c = arg;
+    int quoted = name_len > MARKR_QUERY_NAME_QUOTED ? MARKR_QUERY_NAME_QUOTED : (int)name_len;
+    size_t i = 0;
+
+    (void)value_len;
+    if (c->allowed != NULL)
+        while (c->allowed[i] != NULL && (name_len != strlen(c->allowed[i]) || memcmp(name, c->allowed[i], name_len) != 0))
+            ++i;
+    if (c->allowed == NULL || c->allowed[i] == NULL) {
+        char names[256];
+
+        if (c->allowed == NULL || c->allowed[0] == NULL) {
+            snprintf(c->message, c->cap, "unknown parameter '%.*s': this resource takes no parameters", quoted, name);
+        } else {
+            list_names(c->allowed, names, sizeof(names));
+            snprintf(c->message, c->cap, "unknown parameter '%.*s': this resource takes %s", quoted, name, names);
+        }
+        return -1;
+    }
+    if (value == NULL) {
+        snprintf(c->message, c->cap, "parameter '%.*s' has no value: write %.*s=...", quoted, name, quoted, name);
+        return -1;
+    }
+    if (i < ALLOWED_MAX && (c->seen & (UINT32_C(1) << i)) != 0) {
+        snprintf(c->message, c->cap, "parameter '%.*s' is given more than once: give it once", quoted, name);
+        return -1;
+    }
+    if (i < ALLOWED_MAX)
+        c->seen |= UINT32_C(1) << i;
+    return 0;
+}
+
+int markr_query_check(const char *target, size_t target_len, const char *const *allowed, char *message, size_t cap)
+{
+    struct check c = {.allowed = allowed, .message = message, .cap = cap};
+
+    if (cap > 0)
+        message[0] = '\0';
+    return each_pair(target, target_len, check_visit, &c) == 0 ? 0 : -1;
 }
 
 int64_t markr_parse_uint(const char *text, size_t len, int64_t max)

@@ -4,11 +4,13 @@
  */
 #include "responses.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/utf8.h"
+#include "interfaces/observe/log.h"
 #include "representation.h"
 
 json_object *markr_json_string_len(const char *text, size_t len)
@@ -117,6 +119,7 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
     free(answer->body);
     answer->status = status;
     answer->len = 0;
+    answer->server_error = 0;
     if (text == NULL || (answer->body = malloc(len != 0 ? len : 1)) == NULL) {
         answer->body = NULL;
         answer->status = 500;
@@ -141,8 +144,22 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
 {
     static h2o_generator_t generator = {NULL, NULL}; /* one final send: nothing to proceed or stop */
     int status = answer->status != 0 ? answer->status : 500;
-    h2o_iovec_t buf = h2o_iovec_init(answer->body, answer->len);
-    struct owned_body *owned = h2o_mem_alloc_shared(&req->pool, sizeof(*owned), free_owned_body);
+    h2o_iovec_t buf;
+    struct owned_body *owned;
+
+    if (answer->server_error && answer->body == NULL) {
+        if (answer->retry_after > 0) {
+            char seconds[16];
+            int n = snprintf(seconds, sizeof(seconds), "%d", answer->retry_after);
+
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                           h2o_strdup(&req->pool, seconds, (size_t)n).base, (size_t)n);
+        }
+        markr_http_send_server_error(req, status, answer->error, answer->safe_message, answer->detail);
+        return;
+    }
+    buf = h2o_iovec_init(answer->body, answer->len);
+    owned = h2o_mem_alloc_shared(&req->pool, sizeof(*owned), free_owned_body);
 
     owned->bytes = answer->body;
     answer->body = NULL;
@@ -181,24 +198,103 @@ static json_object *error_body(const struct markr_error *err, int64_t import_id)
     return body;
 }
 
+/* --- 5xx answers ----------------------------------------------------------------------------- */
+
+/* What a client is told of a failure of ours: a fixed sentence per reason, saying what to do.
+ * The error's own message may hold libpq's words, a host or socket path, a file name: it is
+ * for the log only. */
+static const char *safe_message_of(const struct markr_error *err)
+{
+    static const struct {
+        const char *reason, *message;
+    } known[] = {
+        {"database_unavailable", "the database is unavailable; retry shortly"},
+        {"database_busy", "the database is busy; retry shortly"},
+        {"overloaded", "too many requests are waiting for the database; retry shortly"},
+        {"shutting_down", "the server is shutting down; nothing more was stored; retry shortly"},
+        {"schema_not_current", "the database schema is not the one this build expects; an operator must run markr migrate"},
+        {"out_of_memory", "the server is out of memory; retry shortly"},
+    };
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); ++i)
+        if (strcmp(err->reason, known[i].reason) == 0)
+            return known[i].message;
+    if (strncmp(err->reason, "migration", 9) == 0)
+        return "the database schema is not the one this build expects; an operator must run markr migrate";
+    return markr_http_status_of(err->code) == 503 ? "the service is unavailable; retry shortly"
+                                                  : "an internal error occurred";
+}
+
+void markr_http_send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
+                                  const char *detail)
+{
+    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    char id[80] = "-", message[sizeof(((struct markr_http_answer *)0)->safe_message) + 96], code[8];
+    json_object *body;
+
+    if (at >= 0)
+        snprintf(id, sizeof(id), "%.*s", (int)req->res.headers.entries[at].value.len,
+                 req->res.headers.entries[at].value.base);
+    snprintf(message, sizeof(message), "%s (request id %s)", safe_message, id);
+    snprintf(code, sizeof(code), "%d", status);
+    /* Without a detail (a full waiting line, say) the request's own log line says it all. */
+    if (detail != NULL && detail[0] != '\0')
+        markr_log(status == 503 ? MARKR_LOG_WARN : MARKR_LOG_ERROR, "server error", "request_id", id, "status", code,
+                  "error", error, "detail", detail, NULL);
+    body = problem_body(error, message);
+    json_object_object_add(body, "request_id", markr_json_string(id));
+    markr_http_send_json(req, status, body);
+}
+
+void markr_http_answer_server_error(struct markr_http_answer *answer, int status, const char *error,
+                                    const char *safe_message, const char *detail)
+{
+    free(answer->body);
+    answer->body = NULL;
+    answer->len = 0;
+    answer->status = status;
+    answer->server_error = 1;
+    snprintf(answer->error, sizeof(answer->error), "%s", error);
+    snprintf(answer->safe_message, sizeof(answer->safe_message), "%s", safe_message);
+    snprintf(answer->detail, sizeof(answer->detail), "%s", detail != NULL ? detail : "");
+}
+
 void markr_http_send_error(h2o_req_t *req, const struct markr_error *err, int64_t import_id)
 {
-    markr_http_send_json(req, markr_http_status_of(err->code), error_body(err, import_id));
+    int status = markr_http_status_of(err->code);
+
+    if (status >= 500)
+        markr_http_send_server_error(req, status, err->reason[0] != '\0' ? err->reason : "error",
+                                     safe_message_of(err), err->message);
+    else
+        markr_http_send_json(req, status, error_body(err, import_id));
 }
 
 void markr_http_send_problem(h2o_req_t *req, int status, const char *error, const char *message)
 {
-    markr_http_send_json(req, status, problem_body(error, message));
+    if (status >= 500) /* every 5xx gives the request id */
+        markr_http_send_server_error(req, status, error, message, NULL);
+    else
+        markr_http_send_json(req, status, problem_body(error, message));
 }
 
 void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id)
 {
-    markr_http_answer_json(answer, markr_http_status_of(err->code), error_body(err, import_id));
+    int status = markr_http_status_of(err->code);
+
+    if (status >= 500)
+        markr_http_answer_server_error(answer, status, err->reason[0] != '\0' ? err->reason : "error",
+                                       safe_message_of(err), err->message);
+    else
+        markr_http_answer_json(answer, status, error_body(err, import_id));
 }
 
 void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message)
 {
-    markr_http_answer_json(answer, status, problem_body(error, message));
+    if (status >= 500)
+        markr_http_answer_server_error(answer, status, error, message, NULL);
+    else
+        markr_http_answer_json(answer, status, problem_body(error, message));
 }
 
 json_object *markr_json_percent(double value)
@@ -243,6 +339,18 @@ static const char *error_code_for(int status)
     }
 }
 
+void markr_http_too_large_message(char *out, size_t cap, const char *setting, uint64_t limit)
+{
+    uint64_t mib = (uint64_t)1 << 20;
+
+    if (limit >= mib && limit % mib == 0)
+        snprintf(out, cap, "the body is larger than this server's limit of %" PRIu64 " bytes (%" PRIu64 " MiB, %s): "
+                 "send a smaller document, or split it into several", limit, limit / mib, setting);
+    else
+        snprintf(out, cap, "the body is larger than this server's limit of %" PRIu64 " bytes (%s): "
+                 "send a smaller document, or split it into several", limit, setting);
+}
+
 /* Every answer passes this filter as it starts (JSON, streams, the dashboard's files and
  * the errors h2o makes itself, on the fallback path too), so the headers every answer must
  * carry are added once, here: a browser must never guess a media type other than the one
@@ -259,12 +367,20 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
                   H2O_STRLIT("text/plain; charset=utf-8"))) {
         struct rewrite_ostream *os = (void *)h2o_add_ostream(req, sizeof(*os), slot);
-        const char *message = req->res.status == 413 ? "the document is larger than the configured limit "
-                                                       "(MARKR_MAX_BODY_BYTES)"
-                                                     : req->res.reason;
-        json_object *body = problem_body(error_code_for(req->res.status), message);
+        char too_large[200];
+        const char *message = req->res.reason;
+        json_object *body;
         size_t len;
-        const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+        const char *text;
+
+        /* h2o's own 413 is its max_request_entity_size, which is MARKR_MAX_BODY_BYTES. */
+        if (req->res.status == 413) {
+            markr_http_too_large_message(too_large, sizeof(too_large), "MARKR_MAX_BODY_BYTES",
+                                         req->conn->ctx->globalconf->max_request_entity_size);
+            message = too_large;
+        }
+        body = problem_body(error_code_for(req->res.status), message);
+        text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
 
         os->json = h2o_strdup(&req->pool, text, len);
         json_object_put(body);

@@ -33,13 +33,34 @@ struct markr_http_answer {
     size_t len;
     char location[64];   /* a Location header when not empty */
     int retry_after;     /* a Retry-After header (seconds) when > 0; every 503 has one */
+    /* Set by markr_http_answer_server_error: a 5xx whose body needs the request id, so it is
+     * built (and its detail logged) on the loop by markr_http_send_answer; body stays NULL. */
+    int server_error;
+    char error[MARKR_ERROR_REASON_MAX];
+    char safe_message[160];
+    char detail[MARKR_ERROR_MESSAGE_MAX];
 };
+
+/* The one builder of 5xx answers (ADR 0025): the body carries error, safe_message (a fixed
+ * sentence of ours, never internal text) followed by the request id, and request_id; detail
+ * (libpq's text, a socket path, anything internal; may be NULL) goes only to a log line with
+ * the same request id, so an operator finds what a client reports. markr_http_send_error
+ * and markr_http_send_problem come here for every status of 500 or more. */
+void markr_http_send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
+                                  const char *detail);
+
+/* As markr_http_send_server_error, made on a worker into answer (sent by
+ * markr_http_send_answer, which knows the request id). */
+void markr_http_answer_server_error(struct markr_http_answer *answer, int status, const char *error,
+                                    const char *safe_message, const char *detail);
 
 /* Serialises body (consumed) into answer with status. Thread-safe (no h2o object is touched).
  * Out of memory gives a bodiless 500. */
 void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body);
 
-/* As markr_http_send_error and markr_http_send_problem, into answer. */
+/* As markr_http_send_error and markr_http_send_problem, into answer. A status of 500 or more
+ * goes through markr_http_answer_server_error: an error's message stays in the log, a
+ * problem's (a fixed sentence) is the safe message. */
 void markr_http_answer_error(struct markr_http_answer *answer, const struct markr_error *err, int64_t import_id);
 void markr_http_answer_problem(struct markr_http_answer *answer, int status, const char *error, const char *message);
 
@@ -61,6 +82,10 @@ void markr_http_send_problem(h2o_req_t *req, int status, const char *error, cons
 /* A JSON number for a percentage, printed with 15 significant digits (65.0, 66.6666666666667)
  * rather than json-c's default 17, which shows binary noise. */
 json_object *markr_json_percent(double value);
+
+/* The sentence of a 413: the limit in bytes (and MiB when it is whole ones) and the setting
+ * that sets it, so that a client knows how much fits and an operator what to raise. */
+void markr_http_too_large_message(char *out, size_t cap, const char *setting, uint64_t limit);
 
 /* Registers, on pathconf, the filter that rewrites h2o's own text/plain errors as JSON. */
 void markr_http_register_error_filter(h2o_pathconf_t *pathconf);

@@ -36,6 +36,10 @@ struct markr_route {
     /* Answers the request (h2o's on_req convention): 0 once it has answered or queued its
      * work, -1 when it could not start (the dispatcher then answers 500). */
     int (*handler)(struct markr_http_handler *handler, struct st_h2o_req_t *req, const struct markr_route_match *match);
+    /* The query parameters it takes (query.h: MARKR_PARAMS("limit", "cursor")), NULL for
+     * none: checked by the dispatcher before the handler runs, so that an unknown, repeated
+     * or valueless parameter is the same 400 bad_query on every route. */
+    const char *const *params;
 };
 
 /* The server's routes (routes.c). */

@@ -30,6 +30,7 @@
 #include "live.h"
 #include "http_job.h"
 #include "responses.h"
+#include "query.h"
 #include "router.h"
 #include "worker_pool.h"
 
@@ -105,6 +106,8 @@ static int admitted(const struct markr_http_settings *settings, h2o_req_t *req, 
  * Returns what the handler returns, or 0 when answered here. */
 static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
+    char message[256];
+
     if (header_bytes(req) > handler->settings->max_header_bytes) {
         markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
         return 0;
@@ -131,6 +134,10 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
     markr_http_cors_headers(&handler->settings->cors, req, match->route);
     if (!admitted(handler->settings, req, match->route->access))
         return 0;
+    if (markr_query_check(req->path.base, req->path.len, match->route->params, message, sizeof(message)) != 0) {
+        markr_http_send_problem(req, 400, "bad_query", message);
+        return 0;
+    }
     return match->route->handler(handler, req, match);
 }
 

@@ -108,7 +108,22 @@ int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err)
 {
     char text[MARKR_ERROR_MESSAGE_MAX], line[MARKR_ERROR_MESSAGE_MAX];
 
+    static const char *const naming[] = {"invalid connection option \"", "invalid URI query parameter: \""};
+
     one_line(text, sizeof(text), parse_error != NULL ? parse_error : "out of memory", NULL);
+    /* libpq quotes a piece of the string in most of its messages, and that piece may be a
+     * password: quoted text is dropped. An unknown option's name is no secret, though, and
+     * the one thing to fix: it is kept (cut at 64 bytes). */
+    for (size_t i = 0; i < sizeof(naming) / sizeof(naming[0]); ++i) {
+        size_t n = strlen(naming[i]);
+        const char *end;
+
+        if (strncmp(text, naming[i], n) == 0 && (end = strchr(text + n, '"')) != NULL)
+            return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
+                                   "the database connection string names an option libpq does not know, '%.*s' "
+                                   "(the options: https://www.postgresql.org/docs/15/libpq-connect.html)",
+                                   (int)(end - (text + n) > 64 ? 64 : end - (text + n)), text + n);
+    }
     drop_quoted(line, sizeof(line), text);
     return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
                            "the database connection string is not a valid libpq conninfo or URI: %s", line);

@@ -20,6 +20,7 @@
 #include "domain/error.h"
 #include "domain/result.h"
 #include "domain/utf8.h"
+#include "xml_messages.h"
 
 /* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
  * because it drops what it has parsed. */
@@ -64,6 +65,8 @@ struct parse {
     int xml_code;
     int xml_line;
     char xml_message[QUOTE_MAX + 1];
+    const char *body; /* the whole body, for the sentences of xml_messages.h */
+    size_t len;
     struct markr_raw_result raw; /* points into buf */
     char buf[MARKR_FIELD_COUNT][MARKR_XML_MAX_FIELD_BYTES];
 };
@@ -278,14 +281,15 @@ static void on_text(void *user, const xmlChar *text, int len)
 
 /* --- entities and DTDs ---------------------------------------------------------------------- */
 
-static void refuse_entity(struct parse *p, const xmlChar *name, const char *what)
+static void refuse_entity(struct parse *p, const xmlChar *name, enum markr_xml_entity_use use)
 {
     unsigned long line = line_now(p);
+    char sentence[MARKR_ERROR_MESSAGE_MAX];
 
     if (p->stopped)
         return;
-    refuse(p, "entity_refused", NULL, line, "line %lu: %s '%.*s' refused: documents may not use entities", line, what,
-           utf8_prefix((const char *)name, QUOTE_MAX / 2), (const char *)name);
+    markr_xml_describe_entity(use, (const char *)name, QUOTE_MAX / 2, sentence, sizeof(sentence));
+    refuse(p, "entity_refused", NULL, line, "line %lu: %s", line, sentence);
 }
 
 /* Any entity declaration (internal, external, parameter: the billion laughs and XXE both
@@ -293,31 +297,31 @@ static void refuse_entity(struct parse *p, const xmlChar *name, const char *what
 static void on_entity_decl(void *user, const xmlChar *name, int type, const xmlChar *public_id,
                            const xmlChar *system_id, xmlChar *content)
 {
-    refuse_entity(user, name, "the entity declaration of");
+    refuse_entity(user, name, MARKR_XML_ENTITY_DECLARED);
 }
 
 static void on_unparsed_entity_decl(void *user, const xmlChar *name, const xmlChar *public_id,
                                     const xmlChar *system_id, const xmlChar *notation)
 {
-    refuse_entity(user, name, "the entity declaration of");
+    refuse_entity(user, name, MARKR_XML_ENTITY_DECLARED);
 }
 
 /* libxml2 answers the five predefined entities itself and asks us only for others: there is
  * no other entity we would give, so the reference refuses the document. */
 static xmlEntityPtr on_get_entity(void *user, const xmlChar *name)
 {
-    refuse_entity(user, name, "the entity reference");
+    refuse_entity(user, name, MARKR_XML_ENTITY_REFERENCED);
     return NULL;
 }
 
 static void on_reference(void *user, const xmlChar *name)
 {
-    refuse_entity(user, name, "the entity reference");
+    refuse_entity(user, name, MARKR_XML_ENTITY_REFERENCED);
 }
 
 static xmlParserInputPtr on_resolve_entity(void *user, const xmlChar *public_id, const xmlChar *system_id)
 {
-    refuse_entity(user, system_id != NULL ? system_id : BAD_CAST "?", "loading the external resource");
+    refuse_entity(user, system_id != NULL ? system_id : BAD_CAST "?", MARKR_XML_ENTITY_LOADED);
     return NULL;
 }
 
@@ -363,17 +367,26 @@ static void on_message(void *user, const char *fmt, ...)
 static int refuse_malformed(struct parse *p)
 {
     unsigned long line = p->xml_line > 0 ? (unsigned long)p->xml_line : line_now(p);
-
     const char *what = p->xml_message[0] != '\0' ? p->xml_message : "parse error";
+    char sentence[MARKR_ERROR_MESSAGE_MAX];
 
     if (p->xml_code == XML_ERR_NO_MEMORY)
         return markr_error_set(p->err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
     /* libxml2 says "Extra content at the end of the document" for an empty document and for
-     * one cut short too, which would send a person looking for content that is not there. */
-    if ((p->xml_code == XML_ERR_DOCUMENT_END || p->xml_code == XML_ERR_DOCUMENT_EMPTY) && !p->root_seen)
+     * one cut short too, which would send a person looking for content that is not there,
+     * and "Start tag expected" for a body that is no XML at all (a CSV, JSON). */
+    if ((p->xml_code == XML_ERR_DOCUMENT_END || p->xml_code == XML_ERR_DOCUMENT_EMPTY) && !p->root_seen &&
+        markr_xml_describe_no_root(p->body, p->len, sentence, sizeof(sentence), &line) >= 0)
+        what = sentence;
+    else if ((p->xml_code == XML_ERR_DOCUMENT_END || p->xml_code == XML_ERR_DOCUMENT_EMPTY) && !p->root_seen)
         what = "the document is empty: it has no root element";
     else if (p->xml_code == XML_ERR_DOCUMENT_END && p->depth > 0)
         what = "the document ends before its elements are closed (was it cut short?)";
+    else if ((p->xml_code == XML_ERR_INVALID_CHAR || p->xml_code == XML_ERR_INVALID_ENCODING) &&
+             markr_xml_read_as_utf8(p->body, p->len, (const char *)p->ctxt->encoding) &&
+             markr_xml_describe_bad_byte(p->body, p->len, (const char *)p->ctxt->encoding, sentence, sizeof(sentence),
+                                         &line))
+        what = sentence;
     markr_error_set(p->err, MARKR_ERR_MALFORMED, "malformed_xml", "the document is not well-formed XML: line %lu: %s",
                     line, what);
     markr_error_locate(p->err, p->in_result ? p->doc->count + 1 : 0, line, NULL);
@@ -444,6 +457,8 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
     p->doc = doc;
     p->err = err;
+    p->body = body;
+    p->len = len;
     p->field = -1;
     init_sax(&sax);
     p->ctxt = xmlCreatePushParserCtxt(&sax, p, head != 0 ? body : NULL, (int)head, NULL);

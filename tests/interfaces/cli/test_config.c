@@ -245,7 +245,10 @@ static void expect_refusal(const char *name, const char *value, const char *need
 static void bad_values_are_refused_by_name(void **state)
 {
     expect_refusal("MARKR_LISTEN", "8085", "MARKR_LISTEN");
-    expect_refusal("MARKR_LISTEN", "host:99999", "MARKR_LISTEN");
+    expect_refusal("MARKR_LISTEN", "host:99999", "MARKR_LISTEN: port 99999 is out of range (0 to 65535");
+    expect_refusal("MARKR_LISTEN", "[::1]:65536", "port 65536 is out of range");
+    expect_refusal("MARKR_LISTEN", "host:99999999999999999999999", "is out of range");
+    expect_refusal("MARKR_LISTEN", "host:80a", "is not HOST:PORT");
     expect_refusal("MARKR_LISTEN", "[::1]8085", "MARKR_LISTEN");
     expect_refusal("MARKR_LISTEN", ":8085", "MARKR_LISTEN");
     expect_refusal("MARKR_MAX_BODY_BYTES", "0", "MARKR_MAX_BODY_BYTES");
@@ -296,6 +299,53 @@ static void cors_settings(void **state)
     assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
     assert_true(cfg.cors.any);
     assert_false(cfg.cors.import);
+}
+
+/* A MARKR_* name markr does not read is named with the closest setting; known names, the
+ * scripts' and tests' own, and other prefixes are not. */
+static void unknown_settings_have_a_closest_known_one(void **state)
+{
+    assert_string_equal(markr_config_unknown("MARKR_WROKERS"), "MARKR_WORKERS");
+    assert_string_equal(markr_config_unknown("MARKR_LISTEN_ON"), "MARKR_LISTEN");
+    assert_string_equal(markr_config_unknown("MARKR_MAX_BODY_BYTE"), "MARKR_MAX_BODY_BYTES");
+    assert_string_equal(markr_config_unknown("MARKR_READER_TOKEN"), "MARKR_READER_TOKENS");
+    assert_non_null(markr_config_unknown("MARKR_"));
+    assert_non_null(markr_config_unknown("MARKR_A_NAME_LONGER_THAN_SIXTY_FOUR_BYTES_OF_LETTERS_AND_UNDERSCORES_X"));
+    for (const char *const *k = markr_settings; *k != NULL; ++k)
+        assert_null(markr_config_unknown(*k));
+    assert_null(markr_config_unknown("MARKR_PG_PORT"));
+    assert_null(markr_config_unknown("MARKR_TEST_DATABASE_URL"));
+    assert_null(markr_config_unknown("MARKR_BINARY"));
+    assert_null(markr_config_unknown("PATH"));
+    assert_null(markr_config_unknown("DATABASE_URL"));
+}
+
+/* The one list of settings and .env_template name the same settings. */
+static void the_template_lists_every_setting(void **state)
+{
+    const char *root = getenv("MARKR_SOURCE_ROOT");
+    char path[4096], line[4096];
+    FILE *f;
+    size_t listed = 0, known = 0;
+
+    assert_non_null(root);
+    snprintf(path, sizeof(path), "%s/.env_template", root);
+    assert_non_null(f = fopen(path, "r"));
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *name = line[0] == '#' && line[1] == ' ' ? line + 2 : line, *eq = strchr(name, '=');
+
+        if (eq == NULL || (strncmp(name, "MARKR_", 6) != 0 && strncmp(name, "DATABASE_URL", 12) != 0) ||
+            (strchr(name, ' ') != NULL && strchr(name, ' ') < eq))
+            continue;
+        *eq = '\0';
+        if (markr_config_unknown(name) != NULL || strncmp(name, "MARKR_PG_", 9) == 0)
+            continue; /* the scripts' MARKR_PG_PORT is in the template too */
+        ++listed;
+    }
+    fclose(f);
+    for (const char *const *k = markr_settings; *k != NULL; ++k)
+        ++known;
+    assert_int_equal(listed, known);
 }
 
 /* Unset, the rule follows MARKR_LISTEN; set, the list alone counts. */
@@ -354,6 +404,8 @@ int main(void)
         cmocka_unit_test_setup(malformed_dotenv_lines_are_refused, clear_settings),
         cmocka_unit_test_setup(allowed_hosts_follow_the_listening_address, clear_settings),
         cmocka_unit_test_setup(cors_settings, clear_settings),
+        cmocka_unit_test(unknown_settings_have_a_closest_known_one),
+        cmocka_unit_test(the_template_lists_every_setting),
     };
 
     return cmocka_run_group_tests_name("cli_config", tests, NULL, NULL);

@@ -60,16 +60,56 @@ static void malformed_or_long_values_are_refused(void **state)
     assert_int_equal(get("/x?b=%zz&a=1", "a", v, sizeof(v) - 1, &len), 1); /* other names are not decoded */
 }
 
+static int check(const char *target, const char *const *allowed, char *message, size_t cap)
+{
+    return markr_query_check(target, strlen(target), allowed, message, cap);
+}
+
 static void only_known_names_pass(void **state)
 {
     static const char *const known[] = {"limit", "cursor", NULL};
-    const char *ok[] = {"/imports", "/imports?", "/imports?limit=1", "/imports?limit=1&&cursor=2&", "/imports?&"};
-    const char *bad[] = {"/imports?limit=1&sort=x", "/imports?limit", "/imports?=1", "/imports?LIMIT=1"};
+    const char *ok[] = {"/imports", "/imports?", "/imports?limit=1", "/imports?limit=1&&cursor=2&", "/imports?&",
+                        "/imports?cursor=&limit=%zz"}; /* values are the handlers' to judge */
+    const char *bad[] = {"/imports?limit=1&sort=x", "/imports?limit", "/imports?=1", "/imports?LIMIT=1",
+                         "/imports?limit=1&limit=2", "/imports?cursor=a&limit=1&cursor=a"};
+    char message[256];
 
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); ++i)
-        assert_true(markr_query_only(ok[i], strlen(ok[i]), known));
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i)
-        assert_false(markr_query_only(bad[i], strlen(bad[i]), known));
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); ++i) {
+        assert_int_equal(check(ok[i], known, message, sizeof(message)), 0);
+        assert_string_equal(message, "");
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        assert_int_equal(check(bad[i], known, message, sizeof(message)), -1);
+        assert_true(strlen(message) > 0);
+    }
+}
+
+/* The refusal names the parameter and says what the route takes. */
+static void refusals_name_the_parameter(void **state)
+{
+    static const char *const known[] = {"limit", "cursor", NULL};
+    static const char *const one[] = {"bins", NULL};
+    char message[256], longname[200];
+
+    assert_int_equal(check("/r?bin=4", one, message, sizeof(message)), -1);
+    assert_string_equal(message, "unknown parameter 'bin': this resource takes bins");
+    assert_int_equal(check("/r?limit=1&sort=x", known, message, sizeof(message)), -1);
+    assert_string_equal(message, "unknown parameter 'sort': this resource takes limit and cursor");
+    assert_int_equal(check("/health?x=1", NULL, message, sizeof(message)), -1);
+    assert_string_equal(message, "unknown parameter 'x': this resource takes no parameters");
+    assert_int_equal(check("/r?limit=1&limit=2", known, message, sizeof(message)), -1);
+    assert_string_equal(message, "parameter 'limit' is given more than once: give it once");
+    assert_int_equal(check("/r?cursor", known, message, sizeof(message)), -1);
+    assert_string_equal(message, "parameter 'cursor' has no value: write cursor=...");
+    assert_int_equal(check("/health", NULL, message, sizeof(message)), 0);
+    /* A long name is quoted cut, and the sentence always fits its buffer. */
+    memset(longname, 'n', sizeof(longname));
+    memcpy(longname, "/r?", 3);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(check(longname, known, message, sizeof(message)), -1);
+    assert_non_null(strstr(message, "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn'"));
+    assert_int_equal(check(longname, known, message, 16), -1);
+    assert_int_equal(strlen(message), 15);
 }
 
 static void numbers_and_ids(void **state)
@@ -100,6 +140,7 @@ int main(void)
         cmocka_unit_test(absent_values_are_absent),
         cmocka_unit_test(malformed_or_long_values_are_refused),
         cmocka_unit_test(only_known_names_pass),
+        cmocka_unit_test(refusals_name_the_parameter),
         cmocka_unit_test(numbers_and_ids),
     };
 

@@ -307,10 +307,10 @@ static void every_entry_has_a_handler_and_a_unique_template(void **state)
 static void a_table_of_its_own(void **state)
 {
     static const struct markr_route table[] = {
-        {"/a/latest", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, NULL},
-        {"/a/{x}", MARKR_METHOD_GET | MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL},
-        {"/{x}/b", MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL},
-        {NULL, 0, MARKR_ACCESS_OPEN, NULL},
+        {"/a/latest", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, NULL, NULL},
+        {"/a/{x}", MARKR_METHOD_GET | MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL, NULL},
+        {"/{x}/b", MARKR_METHOD_POST, MARKR_ACCESS_OPEN, NULL, NULL},
+        {NULL, 0, MARKR_ACCESS_OPEN, NULL, NULL},
     };
     struct markr_route_match m;
 

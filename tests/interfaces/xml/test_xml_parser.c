@@ -451,6 +451,51 @@ static void refuses_xml_that_is_not_well_formed(void **state)
     }
 }
 
+/* The message of a refusal of xml (len bytes), which must hold needle. */
+static void expect_message(const char *xml, size_t len, const char *needle, unsigned long line)
+{
+    struct markr_document doc;
+    struct markr_error err;
+
+    markr_document_init(&doc);
+    assert_int_equal(parse_bytes(xml, len, &doc, &err), -1);
+    if (strstr(err.message, needle) == NULL || err.line != line)
+        fail_msg("message '%s' (line %lu); want '%s' at line %lu", err.message, err.line, needle, line);
+    assert_true(markr_utf8_valid(err.message, strlen(err.message)));
+    assert_null(strchr(err.message, '\n'));
+    markr_document_free(&doc);
+}
+
+/* Refusals say what is wrong and what to do, in sentences of ours where libxml2's words
+ * would mislead: a body that is not XML, an empty one, a byte that is not UTF-8 (which byte,
+ * on which line), entities. */
+static void messages_say_what_is_wrong(void **state)
+{
+    static const char bad_byte[] = WITH_FIRST("    <first-name>An\xff</first-name>");
+    static const char control[] = WITH_FIRST("    <first-name>An\x01</first-name>");
+    char needle[128];
+
+    expect_message("hello", 5, "line 1: the body is not XML: it starts with 'hello' where an XML document starts "
+                               "with '<'", 1);
+    expect_message("{\"a\":1}", 7, "the body is not XML: it starts with '{\"a\":1}'", 1);
+    expect_message("\n\n  student,test,obtained,available,scanned\n", 45,
+                   "line 3: the body is not XML: it starts with 'student,test,obtained,av...'", 3);
+    expect_message("\xff\xfe\x01", 3, "it starts with '?\?\?'", 1);
+    expect_message("", 0, "the document is empty: it has no root element", 1);
+    expect_message(" \n", 2, "the document is empty", 2);
+    snprintf(needle, sizeof(needle), "line %d: byte %zu (0xFF) is not valid UTF-8", L_FIRST,
+             (size_t)(strchr(bad_byte, '\xff') - bad_byte) + 1);
+    expect_message(bad_byte, strlen(bad_byte), needle, L_FIRST);
+    expect_message(bad_byte, strlen(bad_byte), "declare the encoding it is in", L_FIRST);
+    snprintf(needle, sizeof(needle), "line %d: byte %zu (0x01) is a control character", L_FIRST,
+             (size_t)(strchr(control, '\x01') - control) + 1);
+    expect_message(control, strlen(control), needle, L_FIRST);
+    expect_message(DTD("  <!ENTITY a \"x\">") HEAD TAIL, strlen(DTD("  <!ENTITY a \"x\">") HEAD TAIL),
+                   "line 3: the document declares the entity 'a'; documents may not declare entities", 3);
+    expect_message(WITH_FIRST("<first-name>&foo;</first-name>"), strlen(WITH_FIRST("<first-name>&foo;</first-name>")),
+                   "the document uses the entity 'foo'; only XML's own", L_FIRST);
+}
+
 /* The fixture, cut in the middle of a result, is refused whole. */
 static void refuses_the_fixture_truncated(void **state)
 {
@@ -1057,6 +1102,7 @@ int main(void)
         cmocka_unit_test(refuses_a_document_without_results),
         cmocka_unit_test(refuses_another_root_at_once),
         cmocka_unit_test(refuses_xml_that_is_not_well_formed),
+        cmocka_unit_test(messages_say_what_is_wrong),
         cmocka_unit_test(refuses_the_fixture_truncated),
         cmocka_unit_test(bounds_the_length_of_fields),
         cmocka_unit_test(refuses_deep_nesting),

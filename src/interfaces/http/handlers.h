@@ -55,11 +55,12 @@ int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t 
 int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *req,
                                 const struct markr_route_match *match);
 
-/* The dashboard's views (handle_views.c): GET /tests, /results/{test-id},
+/* The dashboard's views (handle_views.c): GET /tests, /results/{test-id}, /students,
  * /students/{student-number}, /results/{test-id}/histogram. */
 int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_students(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
 /* The dashboard's files compiled into the binary (handle_dashboard.c): GET / and

@@ -26,6 +26,7 @@ const struct markr_route markr_routes[] = {
     /* The dashboard's views (handle_views.c), streams (live.c) and files (handle_dashboard.c). */
     {"/tests", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_tests},
     {"/results/{test-id}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_results},
+    {"/students", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_students},
     {"/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_student},
     {"/results/{test-id}/histogram", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_histogram},
     {"/results/{test-id}/aggregate/stream", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_aggregate_stream},

@@ -68,6 +68,24 @@ static int project_migrations(void)
     return n;
 }
 
+/* The highest number among the project's migration files (NNNN_name.sql). */
+static int project_latest(void)
+{
+    DIR *d = opendir(migrations_dir());
+    struct dirent *e;
+    int latest = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+
+        if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0 && atoi(e->d_name) > latest)
+            latest = atoi(e->d_name);
+    }
+    closedir(d);
+    return latest;
+}
+
 /* Copies the project's first migration into dir: the mechanics below are proved on it and on
  * files the tests write, whatever later migrations the project adds. */
 static void copy_migrations(const char *dir)
@@ -200,9 +218,11 @@ static void fresh_database_gets_every_migration(void **state)
     assert_non_null(strstr(log, "applied 0001_initial.sql"));
     free(log);
 
+    /* Every version is the number its file is named with; numbers need not be contiguous
+     * (a migration reserved by work not yet merged leaves a gap). */
     assert_value(f->conninfo,
                  "SELECT string_agg(version || ':' || name, ',' ORDER BY version) LIKE '1:0001_initial.sql%' "
-                 "AND count(*) = max(version) FROM schema_migrations",
+                 "AND bool_and(name LIKE lpad(version::text, 4, '0') || '\\_%') FROM schema_migrations",
                  "t");
     assert_int_equal(sql_count(f->conninfo, "SELECT count(*) FROM schema_migrations"), project_migrations());
     /* The checksum is the SHA-256 of the file's bytes, in hex. */
@@ -215,7 +235,7 @@ static void fresh_database_gets_every_migration(void **state)
                  "l");
     assert_value(f->conninfo, "SELECT pg_get_indexdef('marks_pkey'::regclass) LIKE '%INCLUDE (available, obtained)'",
                  "t");
-    assert_int_equal(markr_migrations_latest(migrations_dir(), &err), project_migrations());
+    assert_int_equal(markr_migrations_latest(migrations_dir(), &err), project_latest());
 }
 
 static void rerun_is_a_no_op(void **state)

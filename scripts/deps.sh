@@ -15,7 +15,7 @@ packages=(
     libxml2-dev            # XML parsing
     libjson-c-dev          # JSON
     libcmocka-dev          # unit and integration suites
-    libcurl4-openssl-dev   # HTTP client of the end-to-end suites and the benchmark
+    libcurl4-openssl-dev   # HTTP client: the live score feed (MARKR_FEED_URL), the end-to-end suites, the benchmark
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts

@@ -25,7 +25,15 @@ static int store_refusal(const struct markr_import_deps *deps, const struct mark
 int markr_import_document(const struct markr_import_deps *deps, const char *content_type, const char *body,
                           size_t len, struct markr_import_outcome *outcome)
 {
-    struct markr_vault_entry entry = {.content_type = content_type, .body = body, .body_len = len};
+    return markr_import_document_at(deps, content_type, body, len, NULL, outcome);
+}
+
+int markr_import_document_at(const struct markr_import_deps *deps, const char *content_type, const char *body,
+                             size_t len, const struct markr_stream_position *position,
+                             struct markr_import_outcome *outcome)
+{
+    struct markr_vault_entry entry = {
+        .content_type = content_type, .body = body, .body_len = len, .position = position};
     struct markr_judgement j;
     int rc = -1;
 

@@ -386,6 +386,7 @@ static void students_are_listed_in_byte_order(void **state)
     expect_error("/students?offset=-1", 400, "bad_offset");
     expect_error("/students?offset=100000001", 400, "bad_offset");
     expect_error("/students?cursor=a", 400, "bad_query");
+    expect_error("/feed", 404, "no_feed"); /* no MARKR_FEED_URL here */
 }
 
 static void histogram_bands(void **state)

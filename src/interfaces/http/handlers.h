@@ -68,6 +68,9 @@ int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, c
 int markr_handle_dashboard(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_static(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
+/* GET /feed (handle_feed.c): the live score feed's status, on the loop. */
+int markr_handle_feed(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
 /* GET /metrics (observe_http.c): the counters, with the pool's and the server's gauges. */
 int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 

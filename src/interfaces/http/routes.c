@@ -34,6 +34,8 @@ const struct markr_route markr_routes[] = {
     {"/", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_dashboard},
     {"/static/{name}", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_static},
     /* Request counters and gauges (observe_http.c). */
+    /* Operators: the feed's URL and position say where the results come from. */
+    {"/feed", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_feed},
     {"/metrics", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_metrics},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL},
 };

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "domain/error.h"
+#include "application/feed.h"
 #include "application/services.h"
 #include "auth.h"
 #include "cidr.h"
@@ -46,6 +47,8 @@ struct markr_http_settings {
     /* The Host names a request may use, others are 421 (the caller's; NULL: the default
      * rule for host, markr_allowed_hosts_default). */
     const struct markr_allowed_hosts *allowed_hosts;
+    /* The live score feed's status for GET /feed; NULL when no feed is configured (404). */
+    const struct markr_feed_monitor *feed;
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

@@ -8,7 +8,8 @@
  * restart; 204, error statuses and non-event-stream answers logged once per state change;
  * GET /feed and the feed's metrics; two instances with one consumer and a takeover after
  * SIGKILL; a burst of 1,000 events in a second absorbed while the server's other requests
- * answer (its batch count and event-to-aggregate latency are printed, not asserted).
+ * answer (its batch count and event-to-aggregate latency are printed, not asserted); a
+ * batch of an instance whose generation was superseded stored nowhere.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -441,6 +442,31 @@ static void a_burst_of_a_thousand_events_a_second_is_absorbed(void **state)
     free(before);
 }
 
+/* An instance whose generation is no longer the feed's (another took it meanwhile) stores
+ * nothing: its batch fails, it gives the feed up, and the feed resumes from the position
+ * stored before. */
+static void a_batch_of_a_lost_generation_is_not_stored(void **state)
+{
+    int n = sse_server_connections(&sse);
+    char position[16], block[160];
+
+    snprintf(position, sizeof(position), "%d", next_id - 1);
+    assert_int_equal(markr_test_db_exec(conninfo, "UPDATE feed_positions SET generation = generation + 1"), 0);
+    snprintf(block, sizeof(block), "id: %d\nevent: score\ndata: {\"exam\": \"fenced\", \"studentId\": \"z\", \"score\": 1}\n\n",
+             next_id++);
+    assert_int_equal(sse_server_send(&sse, block), 0);
+    assert_int_equal(sse_server_wait(&sse, n + 1, WAIT_MS), 0);
+    assert_string_equal(sse_server_last_event_id(&sse, n), position);
+    assert_int_equal(log_lines(holder, "msg=\"feed batch not stored\"", "error=feed_lost"), 1);
+    {
+        struct e2e_response r;
+
+        assert_int_equal(e2e_http(holder, "GET", "/results/fenced/aggregate", NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 404);
+        e2e_response_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +476,7 @@ int main(void)
         cmocka_unit_test(bad_answers_back_off_and_are_logged_once_per_state),
         cmocka_unit_test(one_instance_consumes_and_another_takes_over_after_sigkill),
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
+        cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

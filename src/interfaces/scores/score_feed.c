@@ -310,7 +310,8 @@ static void run_stream(struct stream *s, const char *last_event_id)
     }
     headers = curl_slist_append(headers, "Accept: text/event-stream");
     headers = curl_slist_append(headers, "Cache-Control: no-cache");
-    if (last_event_id[0] != '\0') {
+    /* The parser never yields an id with CR, LF or NUL; a position written by hand might. */
+    if (last_event_id[0] != '\0' && strpbrk(last_event_id, "\r\n") == NULL) {
         snprintf(header, sizeof(header), "Last-Event-ID: %s", last_event_id);
         headers = curl_slist_append(headers, header);
     }

@@ -162,7 +162,7 @@ static int setup(void **state)
 {
     if (sse_server_start(&sse) != 0)
         return -1;
-    snprintf(feed_setting, sizeof(feed_setting), "MARKR_FEED_URL=http://user:secret@127.0.0.1:%d/scores", sse.port);
+    snprintf(feed_setting, sizeof(feed_setting), "MARKR_FEED_URL=http://user:secret@127.0.0.1:%d/scores?token=hush", sse.port);
     return e2e_suite_start("feed", env, &srv, &conninfo);
 }
 
@@ -274,8 +274,14 @@ static void the_feeds_scores_become_marks_and_batches_verbatim(void **state)
 
     feed = get_json(&srv, "/feed");
     assert_non_null(feed);
-    assert_string_equal(str_of(feed, "url"), sse.url); /* no user, no password */
+    {
+        char shown[96];
+
+        snprintf(shown, sizeof(shown), "%s?...", sse.url); /* no user, no password, no query */
+        assert_string_equal(str_of(feed, "url"), shown);
+    }
     assert_null(strstr(json_object_to_json_string(feed), "secret"));
+    assert_null(strstr(json_object_to_json_string(feed), "hush"));
     assert_true(json_object_get_boolean(json_object_object_get(feed, "connected")));
     assert_string_equal(str_of(feed, "last_event_id"), "23");
     assert_int_equal(int_of(feed, "events_accepted"), 23);
@@ -333,6 +339,7 @@ static void bad_answers_back_off_and_are_logged_once_per_state(void **state)
     assert_int_equal(log_lines(&srv, "msg=\"feed refused\"", "state=not_event_stream"), 1);
     log = e2e_read_file(srv.log_path, &len);
     assert_null(strstr(log, "secret"));
+    assert_null(strstr(log, "hush"));
     free(log);
 }
 

@@ -23,7 +23,7 @@ static void fail(struct stream *s, int lost, const char *problem)
 
 static void stored_failed(struct stream *s, const struct markr_error *err)
 {
-    markr_log(MARKR_LOG_WARN, "feed batch not stored", "feed", s->feed->name, "error", err->reason, "message",
+    markr_log(MARKR_LOG_WARN, "feed batch not stored", "feed", s->feed->status.url, "error", err->reason, "message",
               err->message, NULL);
     markr_feed_batch_clear(&s->batch); /* sent again from the stored position */
     fail(s, 1, err->reason);

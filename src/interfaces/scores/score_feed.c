@@ -59,7 +59,7 @@ void markr_feed_log_state(struct markr_score_feed *f, enum markr_log_level level
     if (strcmp(f->logged, state) == 0)
         return;
     snprintf(f->logged, sizeof(f->logged), "%s", state);
-    markr_log(level, msg, "feed", f->name, "state", state, "last_event_id", f->status.last_event_id,
+    markr_log(level, msg, "feed", f->status.url, "state", state, "last_event_id", f->status.last_event_id,
               detail != NULL ? "detail" : NULL, detail, NULL);
 }
 
@@ -261,7 +261,9 @@ struct markr_score_feed *markr_score_feed_start(const char *url, const struct ma
         markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_feed_url", "%s", message);
         goto fail;
     }
-    snprintf(f->status.url, sizeof(f->status.url), "%s", f->name);
+    /* Shown and logged without its query either: a token may sit there too. */
+    snprintf(f->status.url, sizeof(f->status.url), "%.*s%s", (int)strcspn(f->name, "?#"), f->name,
+             f->name[strcspn(f->name, "?#")] != '\0' ? "?..." : "");
     f->factory = factory;
     f->lock = lock;
     pthread_mutex_init(&f->mu, NULL);

@@ -21,8 +21,9 @@
 
 struct markr_score_feed;
 
-/* The URL as shown and used as the feed's name: without user and password. Returns 0, or
- * -1 when url is not an http or https URL (message in errbuf). */
+/* The feed's name, the key of its stored position and of its lock: the URL without user and
+ * password (GET /feed and the logs show it without its query too). Returns 0, or -1 when url
+ * is not an http or https URL (message in errbuf). */
 int markr_score_feed_name(const char *url, char *out, size_t cap, char *errbuf, size_t errlen);
 
 /* Starts the thread. url: http or https; factory: the services it stores through (one

@@ -226,6 +226,17 @@ static void a_posted_block_is_one_document_under_rule_1(void **state)
     assert_string_equal(str_of(obj, "status"), "rejected");
     assert_string_equal(str_of(obj, "content_type"), "text/event-stream; charset=utf-8");
     json_object_put(obj);
+    {
+        char raw[80];
+
+        snprintf(raw, sizeof(raw), "%s/raw", path);
+        assert_int_equal(e2e_http(&srv, "GET", raw, NULL, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.content_type, "text/event-stream; charset=utf-8");
+        assert_int_equal(r.len, strlen(bad));
+        assert_memory_equal(r.body, bad, r.len); /* verbatim */
+        e2e_response_free(&r);
+    }
     assert_int_equal(e2e_http(&srv, "GET", "/results/p2/aggregate", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     e2e_response_free(&r);

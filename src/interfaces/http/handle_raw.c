@@ -176,7 +176,10 @@ static void start_answer(struct raw_download *d)
                           H2O_STRLIT("sandbox"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
                           H2O_STRLIT("nosniff"));
-    n = snprintf(disposition, sizeof(disposition), "attachment; filename=\"import-%lld.xml\"", (long long)d->id);
+    /* A block of score events is text, not XML: named so that no viewer parses it as XML. */
+    n = snprintf(disposition, sizeof(disposition), "attachment; filename=\"import-%lld.%s\"", (long long)d->id,
+                 d->content_type.len >= 17 && memcmp(d->content_type.base, "text/event-stream", 17) == 0 ? "txt"
+                                                                                                       : "xml");
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
                           h2o_strdup(&req->pool, disposition, (size_t)n).base, (size_t)n);
     h2o_start_response(req, &d->gen);

@@ -129,7 +129,7 @@ int markr_feed_take(const struct markr_feed_deps *deps, struct markr_feed_batch 
     if (b->events++ == 0)
         b->opened_ms = now_ms;
     memcpy(b->last_event_id, event->last_id, strlen(event->last_id) + 1);
-    if (b->events >= MARKR_FEED_BATCH_EVENTS)
+    if (b->events >= MARKR_FEED_BATCH_EVENTS || b->len >= MARKR_FEED_BATCH_BYTES)
         return markr_feed_flush(deps, b, counts, err);
     return 0;
 }

@@ -2,8 +2,8 @@
  * Use cases of a live feed of results (a Server-Sent Events stream, ADR 0027): each event of
  * the result type is judged alone by the one acceptance path; valid ones gather in a batch
  * that is stored as one vault entry (its blocks verbatim) with its marks and the feed's
- * position, in one transaction, once it holds MARKR_FEED_BATCH_EVENTS events or is
- * MARKR_FEED_BATCH_MS old; an event that is refused is stored alone as a refused entry (the
+ * position, in one transaction, once it holds MARKR_FEED_BATCH_EVENTS events (or
+ * MARKR_FEED_BATCH_BYTES) or is MARKR_FEED_BATCH_MS old; an event that is refused is stored alone as a refused entry (the
  * batch before it first, so positions only move forward). Other event types are ignored,
  * their ids moving the position with the next entry stored.
  *
@@ -21,6 +21,9 @@
 
 #define MARKR_FEED_BATCH_EVENTS 500
 #define MARKR_FEED_BATCH_MS 200
+/* A batch also closes once its body reaches this many bytes (events may carry comments), so
+ * that what it holds stays bounded: a score event is about 130 bytes, 500 of them 65 KB. */
+#define MARKR_FEED_BATCH_BYTES (1024 * 1024)
 #define MARKR_FEED_NAME_MAX 2048
 
 /* The feed's exclusive lock, on a storage connection of its own. */

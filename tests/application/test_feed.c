@@ -69,7 +69,8 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
 
 struct entry {
     int accepted;
-    char body[32768]; /* 500 blocks of the test below */
+    char body[32768]; /* 500 blocks of the test below; the start of a larger body */
+    size_t body_len;
     char position[64];
     int64_t generation;
     size_t marks;
@@ -91,9 +92,8 @@ static int record(const struct markr_vault_entry *e, int accepted, size_t marks,
     assert_non_null(e->position);
     r = &store.entries[store.count++];
     r->accepted = accepted;
-    assert_true(e->body_len < sizeof(r->body));
-    memcpy(r->body, e->body, e->body_len);
-    r->body[e->body_len] = '\0';
+    r->body_len = e->body_len;
+    snprintf(r->body, sizeof(r->body), "%.*s", (int)e->body_len, e->body);
     snprintf(r->position, sizeof(r->position), "%s", e->position->last_event_id);
     r->generation = e->position->generation;
     r->marks = marks;
@@ -197,6 +197,26 @@ static void a_batch_closes_at_500_events(void **state)
     assert_int_equal(batch.events, 1);
 }
 
+/* Events may carry comments: a batch closes at MARKR_FEED_BATCH_BYTES whatever its count. */
+static void a_batch_closes_at_a_mebibyte(void **state)
+{
+    size_t n = 60 * 1024; /* under the parser's line bound */
+    char *block = malloc(n + 3);
+
+    assert_non_null(block);
+    memset(block, 'c', n);
+    memcpy(block, "event: score\ndata: a 5\n:", 24); /* then a comment of 60 KiB */
+    memcpy(block + n, "\n\n", 3);
+    for (int i = 0; i < 17; ++i)
+        assert_int_equal(take_all(block, 0), 0);
+    assert_int_equal(store.count, 0); /* 1,044,514 bytes */
+    assert_int_equal(take_all(block, 0), 0);
+    assert_int_equal(store.count, 1);
+    assert_int_equal(store.entries[0].body_len, 18 * (n + 2));
+    assert_int_equal(batch.events, 0);
+    free(block);
+}
+
 static void a_refused_event_is_stored_alone_after_the_batch_before_it(void **state)
 {
     struct markr_error err;
@@ -258,6 +278,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_batch_closes_at_200_ms_with_its_blocks_and_position, setup, teardown),
         cmocka_unit_test_setup_teardown(a_batch_closes_at_500_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_closes_at_a_mebibyte, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refused_event_is_stored_alone_after_the_batch_before_it, setup, teardown),
         cmocka_unit_test_setup_teardown(a_store_failure_is_reported_and_counts_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(the_status_is_404_without_a_feed, setup, teardown),

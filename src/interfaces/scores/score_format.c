@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,6 +106,10 @@ static int on_event(void *ctx, const struct markr_event_stream_event *ev)
         refuse(p, ev, "missing_field", "score", "is missing");
     else if (!json_object_is_type(exam, json_type_int) && !json_object_is_type(exam, json_type_string))
         refuse(p, ev, "not_an_integer", "exam", "is neither an integer nor a string");
+    else if (json_object_is_type(exam, json_type_int) &&
+             (json_object_get_int64(exam) == INT64_MAX || json_object_get_int64(exam) == INT64_MIN))
+        /* json-c saturates what int64 cannot hold: such an exam would become another's id */
+        refuse(p, ev, "not_an_integer", "exam", "is an integer beyond the 64-bit range (send it as a string)");
     else if (!json_object_is_type(student, json_type_string))
         refuse(p, ev, "not_a_string", "studentId", "is not a string");
     else if (!json_object_is_type(score, json_type_double) && !json_object_is_type(score, json_type_int))

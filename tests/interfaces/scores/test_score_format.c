@@ -78,6 +78,8 @@ static void each_malformed_score_event_refuses_the_block(void **state)
         {"{\"exam\": 3, \"studentId\": \"a\", \"score\": null}", "missing_field", "score"},
         {"{\"exam\": 3.5, \"studentId\": \"a\", \"score\": 0.5}", "not_an_integer", "exam"},
         {"{\"exam\": true, \"studentId\": \"a\", \"score\": 0.5}", "not_an_integer", "exam"},
+        {"{\"exam\": 99999999999999999999, \"studentId\": \"a\", \"score\": 0.5}", "not_an_integer", "exam"},
+        {"{\"exam\": -9223372036854775808, \"studentId\": \"a\", \"score\": 0.5}", "not_an_integer", "exam"},
         {"{\"exam\": 3, \"studentId\": 12, \"score\": 0.5}", "not_a_string", "studentId"},
         {"{\"exam\": 3, \"studentId\": \"\", \"score\": 0.5}", "missing_field", "studentId"},
         {"{\"exam\": \"\", \"studentId\": \"a\", \"score\": 0.5}", "missing_field", "exam"},

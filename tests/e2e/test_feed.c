@@ -1,7 +1,8 @@
 /*
  * End to end: the live score feed and the text/event-stream format, against the real
  * server, a real PostgreSQL and a real SSE source over loopback (sse_server.c).
- * POST /import of a block of events with rule 1; the feed's marks and aggregates equal to
+ * POST /import of a block of events with rule 1, synchronous and queued, and its raw
+ * download verbatim; the feed's marks and aggregates equal to
  * what this test computes from the scores it sent (duplicates: the highest kept), other
  * event types and comments ignored, malformed events kept alone as refused with their
  * reason; accepted batches stored verbatim; Last-Event-ID after a drop and after a
@@ -9,7 +10,8 @@
  * GET /feed and the feed's metrics; two instances with one consumer and a takeover after
  * SIGKILL; a burst of 1,000 events in a second absorbed while the server's other requests
  * answer (its batch count and event-to-aggregate latency are printed, not asserted); a
- * batch of an instance whose generation was superseded stored nowhere.
+ * batch of an instance whose generation was superseded stored nowhere; an unreachable
+ * source retried with backoff and logged once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -240,15 +242,42 @@ static void a_posted_block_is_one_document_under_rule_1(void **state)
     assert_int_equal(e2e_http(&srv, "GET", "/results/p2/aggregate", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     e2e_response_free(&r);
+
+    /* The asynchronous path reads the format as well (the queue judges through the table). */
+    {
+        static const char *const prefer[] = {"Prefer: respond-async", NULL};
+        static const char queued[] = "event: score\ndata: {\"exam\": \"p3\", \"studentId\": \"q\", \"score\": 0.5}\n\n";
+        int64_t until = now_ms() + WAIT_MS;
+        int accepted = 0;
+
+        assert_int_equal(e2e_http_with(&srv, "POST", "/import", "text/event-stream", prefer, queued, strlen(queued), &r),
+                         0);
+        assert_int_equal(r.status, 202);
+        snprintf(path, sizeof(path), "%.60s", r.location);
+        e2e_response_free(&r);
+        while (!accepted && now_ms() < until) {
+            obj = get_json(&srv, path);
+            accepted = obj != NULL && str_of(obj, "status") != NULL && strcmp(str_of(obj, "status"), "accepted") == 0;
+            json_object_put(obj);
+            if (!accepted)
+                pause_ms(20);
+        }
+        assert_true(accepted);
+        obj = get_json(&srv, "/results/p3/aggregate");
+        assert_non_null(obj);
+        assert_true(fabs(json_object_get_double(json_object_object_get(obj, "mean")) - 50.0) < 1e-4);
+        json_object_put(obj);
+    }
 }
 
 /* --- the feed ------------------------------------------------------------------------------- */
 
 static void the_feeds_scores_become_marks_and_batches_verbatim(void **state)
 {
-    char *value;
+    char *value, *before = markr_test_db_value(conninfo, "SELECT coalesce(max(id), 0) FROM imports"), sql[512];
     json_object *feed;
 
+    assert_non_null(before);
     assert_int_equal(sse_server_wait(&sse, 1, WAIT_MS), 0);
     assert_string_equal(sse_server_last_event_id(&sse, 0), ""); /* nothing stored yet */
     assert_int_equal(sse_server_send(&sse, ": welcome\nretry: 200\n\n"), 0);
@@ -275,10 +304,13 @@ static void the_feeds_scores_become_marks_and_batches_verbatim(void **state)
     assert_string_equal(value, "id: bad1\nevent: score\ndata: {\"exam\": 7, \"studentId\": \"x\"}\n\n");
     free(value);
     /* The accepted batches: their bodies in order are the valid score blocks as sent. */
-    value = markr_test_db_value(conninfo, "SELECT convert_from(string_agg(c.bytes, ''::bytea ORDER BY i.id, c.seq), 'UTF8') "
-                                          "FROM imports i JOIN import_chunks c ON c.import_id = i.id "
-                                          "WHERE i.content_type = 'text/event-stream' AND i.status = 'accepted' "
-                                          "AND i.id > 2");
+    snprintf(sql, sizeof(sql),
+             "SELECT convert_from(string_agg(c.bytes, ''::bytea ORDER BY i.id, c.seq), 'UTF8') "
+             "FROM imports i JOIN import_chunks c ON c.import_id = i.id "
+             "WHERE i.content_type = 'text/event-stream' AND i.status = 'accepted' AND i.id > %s",
+             before);
+    free(before);
+    value = markr_test_db_value(conninfo, sql);
     assert_non_null(value);
     assert_string_equal(value, accepted_blocks);
     free(value);
@@ -485,6 +517,28 @@ static void a_batch_of_a_lost_generation_is_not_stored(void **state)
     }
 }
 
+/* A source that cannot be reached: the instance holds its feed (another name, another lock),
+ * tries again with backoff, and says so once. */
+static void an_unreachable_source_is_logged_once_and_retried(void **state)
+{
+    static const char *const dead[] = {"MARKR_FEED_URL=http://127.0.0.1:1/nothing", "MARKR_WORKERS=1", NULL};
+    struct markr_server lone;
+    json_object *feed;
+    int64_t until = now_ms() + WAIT_MS;
+
+    assert_int_equal(e2e_server_start(&lone, conninfo, dead), 0);
+    while (e2e_metric(&lone, "markr_feed_reconnects_total") < 2 && now_ms() < until)
+        pause_ms(50);
+    feed = get_json(&lone, "/feed");
+    assert_non_null(feed);
+    assert_true(json_object_get_boolean(json_object_object_get(feed, "held")));
+    assert_false(json_object_get_boolean(json_object_object_get(feed, "connected")));
+    assert_true(int_of(feed, "reconnects") >= 2);
+    json_object_put(feed);
+    assert_int_equal(log_lines(&lone, "msg=\"feed refused\"", "state=unreachable"), 1);
+    assert_int_equal(e2e_server_stop_clean(&lone), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +549,7 @@ int main(void)
         cmocka_unit_test(one_instance_consumes_and_another_takes_over_after_sigkill),
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
         cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),
+        cmocka_unit_test(an_unreachable_source_is_logged_once_and_retried),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,7 +14,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential debhelper dpkg-dev meson ninja-build pkgconf python3 \
-        libh2o-evloop-dev libssl-dev libpq-dev libxml2-dev libjson-c-dev zlib1g-dev libsystemd-dev \
+        libh2o-evloop-dev libssl-dev libpq-dev libxml2-dev libjson-c-dev zlib1g-dev libsystemd-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src/markr
 COPY . .

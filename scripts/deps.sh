@@ -14,10 +14,9 @@ packages=(
     libpq-dev              # PostgreSQL client
     libxml2-dev            # XML parsing
     libjson-c-dev          # JSON
-    zlib1g-dev             # gzip and deflate request bodies
+    zlib1g-dev             # gzip and deflate request bodies; the end-to-end suites decode gzip answers
     libcmocka-dev          # unit and integration suites
-    libcurl4-openssl-dev   # HTTP client of the end-to-end suites and the benchmark
-    zlib1g-dev             # the end-to-end suites decode gzip answers themselves
+    libcurl4-openssl-dev   # HTTP client: the live score feed (MARKR_FEED_URL), the end-to-end suites, the benchmark
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
     postgresql-client-15   # psql, pg_isready, createdb
     curl                   # health checks by hand and in scripts

@@ -22,7 +22,7 @@ ninja -C "$dir"
 
 fixture=tests/fixtures/sample_results.xml
 status=0
-for target in xml request headers body; do
+for target in xml request headers body event_stream; do
     corpus=$dir/corpus/$target
     mkdir -p "$corpus" "$dir/artifacts"
     cp -n fuzz/seeds/"$target"/* "$corpus"/

@@ -83,21 +83,39 @@ int markr_list_tests(const struct markr_views_reader *reader, const struct markr
                     &pager);
 }
 
+/* The range of a page asked for by limit and offset. */
+static int check_offset_page(uint64_t limit, uint64_t offset, struct markr_error *err)
+{
+    if (limit < 1 || limit > MARKR_PAGE_LIMIT_MAX)
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_limit", "limit must be an integer from 1 to %d",
+                               MARKR_PAGE_LIMIT_MAX);
+    if (offset > MARKR_PAGE_OFFSET_MAX)
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_offset", "offset must be an integer from 0 to %d",
+                               MARKR_PAGE_OFFSET_MAX);
+    return 0;
+}
+
 int markr_list_results(const struct markr_views_reader *reader, const char *test_id, size_t len,
                        const struct markr_results_page *page, markr_row_visitor visit, void *arg, uint64_t *total,
                        struct markr_error *err)
 {
     markr_error_clear(err);
     *total = 0;
-    if (page->limit < 1 || page->limit > MARKR_PAGE_LIMIT_MAX)
-        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_limit", "limit must be an integer from 1 to %d",
-                               MARKR_PAGE_LIMIT_MAX);
-    if (page->offset > MARKR_PAGE_OFFSET_MAX)
-        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_offset", "offset must be an integer from 0 to %d",
-                               MARKR_PAGE_OFFSET_MAX);
+    if (check_offset_page(page->limit, page->offset, err) != 0)
+        return -1;
     if (!markr_id_valid(test_id, len))
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
     return reader->list_results(reader->ctx, test_id, len, page, visit, arg, total, err);
+}
+
+int markr_list_students(const struct markr_views_reader *reader, uint64_t limit, uint64_t offset,
+                        markr_student_visitor visit, void *arg, uint64_t *total, struct markr_error *err)
+{
+    markr_error_clear(err);
+    *total = 0;
+    if (check_offset_page(limit, offset, err) != 0)
+        return -1;
+    return reader->list_students(reader->ctx, limit, offset, visit, arg, total, err);
 }
 
 int markr_get_student(const struct markr_views_reader *reader, const char *student, size_t len,

@@ -22,29 +22,47 @@ static int store_refusal(const struct markr_import_deps *deps, const struct mark
     return -1;
 }
 
+/* Judges the entry's body and stores it: accepted with its marks, or refused with its reason. */
+static int import_entry(const struct markr_import_deps *deps, struct markr_vault_entry *entry,
+                        struct markr_import_outcome *outcome)
+{
+    struct markr_judgement j;
+    int rc = -1;
+
+    memset(outcome, 0, sizeof(*outcome));
+    if (markr_judge_document(&deps->formats, entry->content_type, entry->body, entry->body_len, &j, &outcome->error) != 0) {
+        markr_judgement_free(&j); /* no verdict (e.g. out of memory): nothing to keep */
+        return -1;
+    }
+    entry->result_count = j.doc.count;
+    if (markr_outcome_of(&j, outcome) != 0)
+        rc = -1;
+    else if (!j.accepted)
+        rc = store_refusal(deps, entry, outcome);
+    else if (deps->store.save_accepted(deps->store.ctx, entry, &j.marks, &outcome->import_id, &outcome->error) == 0)
+        rc = 0;
+    else
+        outcome->import_id = 0; /* whatever the store wrote there: nothing was stored */
+    markr_judgement_free(&j);
+    return rc;
+}
+
 int markr_import_document(const struct markr_import_deps *deps, const char *content_type,
                           const char *content_encoding, const char *body, size_t len,
                           struct markr_import_outcome *outcome)
 {
     struct markr_vault_entry entry = {
         .content_type = content_type, .content_encoding = content_encoding, .body = body, .body_len = len};
-    struct markr_judgement j;
-    int rc = -1;
 
-    memset(outcome, 0, sizeof(*outcome));
-    if (markr_judge_document(&deps->formats, content_type, body, len, &j, &outcome->error) != 0) {
-        markr_judgement_free(&j); /* no verdict (e.g. out of memory): nothing to keep */
-        return -1;
-    }
-    entry.result_count = j.doc.count;
-    if (markr_outcome_of(&j, outcome) != 0)
-        rc = -1;
-    else if (!j.accepted)
-        rc = store_refusal(deps, &entry, outcome);
-    else if (deps->store.save_accepted(deps->store.ctx, &entry, &j.marks, &outcome->import_id, &outcome->error) == 0)
-        rc = 0;
-    else
-        outcome->import_id = 0; /* whatever the store wrote there: nothing was stored */
-    markr_judgement_free(&j);
-    return rc;
+    return import_entry(deps, &entry, outcome);
+}
+
+int markr_import_document_at(const struct markr_import_deps *deps, const char *content_type, const char *body,
+                             size_t len, const struct markr_stream_position *position,
+                             struct markr_import_outcome *outcome)
+{
+    struct markr_vault_entry entry = {
+        .content_type = content_type, .body = body, .body_len = len, .position = position};
+
+    return import_entry(deps, &entry, outcome);
 }

@@ -23,4 +23,10 @@ int markr_import_document(const struct markr_import_deps *deps, const char *cont
                           const char *content_encoding, const char *body, size_t len,
                           struct markr_import_outcome *outcome);
 
+/* The same for a batch of a live feed: the feed's position after it (NULL: none) is stored
+ * in the same transaction, whether the batch is accepted or refused. */
+int markr_import_document_at(const struct markr_import_deps *deps, const char *content_type, const char *body,
+                             size_t len, const struct markr_stream_position *position,
+                             struct markr_import_outcome *outcome);
+
 #endif

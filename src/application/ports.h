@@ -25,6 +25,16 @@ struct markr_document_parser {
     int (*parse)(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err);
 };
 
+/* Where a live feed stands, stored in the transaction of the entry that carries it: the
+ * feed (its URL without credentials), the id of its last event stored, and the generation
+ * under which this instance holds the feed (ports below: the entry is stored only while it
+ * is still the feed's current generation). */
+struct markr_stream_position {
+    const char *feed;          /* NUL-terminated */
+    const char *last_event_id; /* NUL-terminated; "" when the stream gave none */
+    int64_t generation;
+};
+
 /* What the vault keeps of every document received. */
 struct markr_vault_entry {
     const char *content_type; /* NUL-terminated, as received */
@@ -34,6 +44,10 @@ struct markr_vault_entry {
     const char *body; /* verbatim bytes (decoded, when content_encoding says it was encoded) */
     size_t body_len;
     size_t result_count; /* results read before acceptance or refusal */
+    /* NULL for a document; for a batch of a feed, the position after it. A store that
+     * finds the feed taken by another generation stores nothing and fails with
+     * MARKR_ERR_UNAVAILABLE "feed_lost". */
+    const struct markr_stream_position *position;
 };
 
 /* The import vault and the marks table. */

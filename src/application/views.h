@@ -31,6 +31,14 @@ struct markr_result_row {
     double percent;
 };
 
+/* One student in the list of students: how many tests they have a mark in, and the mean of
+ * those percentages. The string is valid only during the visit. */
+struct markr_student_summary {
+    const char *student_number;
+    uint64_t tests;
+    double mean_percent;
+};
+
 enum markr_results_sort { MARKR_SORT_STUDENT = 0, MARKR_SORT_PERCENT };
 
 #define MARKR_PAGE_LIMIT_DEFAULT 100
@@ -57,6 +65,7 @@ struct markr_results_page {
 
 typedef void (*markr_test_visitor)(void *arg, const struct markr_test_summary *test);
 typedef void (*markr_row_visitor)(void *arg, const struct markr_result_row *row);
+typedef void (*markr_student_visitor)(void *arg, const struct markr_student_summary *student);
 
 /* Reads of the views. Each returns 0, or -1 with err. */
 struct markr_views_reader {
@@ -76,6 +85,10 @@ struct markr_views_reader {
     int (*student_results)(void *ctx, const char *student, size_t len, const char *after, size_t after_len,
                            uint64_t limit, markr_row_visitor visit, void *arg, double *mean_percent,
                            struct markr_error *err);
+    /* At most limit students with at least one mark, from the offset-th on, in byte order of
+     * student number; *total is the number of such students. */
+    int (*list_students)(void *ctx, uint64_t limit, uint64_t offset, markr_student_visitor visit, void *arg,
+                         uint64_t *total, struct markr_error *err);
     /* counts[i] = students whose percentage p is in band i of `bins` equal bands of 0..100
      * (band i is [100i/bins, 100(i+1)/bins), the last one includes 100). *total is their sum.
      * MARKR_ERR_NOT_FOUND when the test has no students. */
@@ -97,6 +110,11 @@ int markr_list_results(const struct markr_views_reader *reader, const char *test
 int markr_get_student(const struct markr_views_reader *reader, const char *student, size_t len,
                       const struct markr_tests_page *page, markr_row_visitor visit, void *arg, double *mean_percent,
                       char *next, struct markr_error *err);
+/* One page of the students (limit 1..MARKR_PAGE_LIMIT_MAX, offset 0..MARKR_PAGE_OFFSET_MAX,
+ * else MARKR_ERR_BAD_REQUEST bad_limit or bad_offset). By offset, not by cursor as the lists
+ * in test id order: a page of students is asked for by its position (page 7 of the list). */
+int markr_list_students(const struct markr_views_reader *reader, uint64_t limit, uint64_t offset,
+                        markr_student_visitor visit, void *arg, uint64_t *total, struct markr_error *err);
 /* bins must be 1..MARKR_HISTOGRAM_BINS_MAX (else MARKR_ERR_BAD_REQUEST); counts has room
  * for bins entries. */
 int markr_get_histogram(const struct markr_views_reader *reader, const char *test_id, size_t len, unsigned bins,

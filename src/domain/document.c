@@ -161,7 +161,7 @@ int markr_document_finish(const struct markr_document *doc, struct markr_error *
 {
     if (doc->count == 0)
         return markr_error_set(err, MARKR_ERR_INVALID, "no_results",
-                               "the document holds no <mcq-test-result>: nothing to import");
+                               "the document holds no result (no <mcq-test-result>, no score event): nothing to import");
     return 0;
 }
 

@@ -103,6 +103,22 @@ static int fake_histogram(void *ctx, const char *id, size_t len, unsigned bins, 
     return 0;
 }
 
+static int fake_students(void *ctx, uint64_t limit, uint64_t offset, markr_student_visitor visit, void *arg,
+                         uint64_t *total, struct markr_error *err)
+{
+    struct fake *f = ctx;
+    struct markr_student_summary s = {.student_number = "s1", .tests = 2, .mean_percent = 75};
+
+    ++f->calls;
+    f->page.limit = limit;
+    f->page.offset = offset;
+    if (f->fail)
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "down");
+    visit(arg, &s);
+    *total = 9;
+    return 0;
+}
+
 static struct fake fake;
 static struct markr_views_reader port;
 
@@ -110,7 +126,8 @@ static int setup(void **state)
 {
     memset(&fake, 0, sizeof(fake));
     port = (struct markr_views_reader){.ctx = &fake, .list_tests = fake_tests, .list_results = fake_results,
-                                       .student_results = fake_student, .histogram = fake_histogram};
+                                       .student_results = fake_student, .histogram = fake_histogram,
+                                       .list_students = fake_students};
     return 0;
 }
 
@@ -155,6 +172,37 @@ static void results_page_limits(void **state)
     assert_int_equal(fake.page.sort, MARKR_SORT_PERCENT);
     assert_true(fake.page.descending);
     assert_memory_equal(fake.id, "t 1", 3);
+}
+
+static void count_student(void *arg, const struct markr_student_summary *s)
+{
+    ++rows;
+}
+
+static void students_page_limits(void **state)
+{
+    struct markr_error err;
+    uint64_t total = 99;
+
+    assert_int_equal(markr_list_students(&port, 0, 0, count_student, NULL, &total, &err), -1);
+    assert_string_equal(err.reason, "bad_limit");
+    assert_int_equal(total, 0);
+    assert_int_equal(markr_list_students(&port, MARKR_PAGE_LIMIT_MAX + 1, 0, count_student, NULL, &total, &err), -1);
+    assert_string_equal(err.reason, "bad_limit");
+    assert_int_equal(markr_list_students(&port, 1, MARKR_PAGE_OFFSET_MAX + 1, count_student, NULL, &total, &err), -1);
+    assert_string_equal(err.reason, "bad_offset");
+    assert_int_equal(err.code, MARKR_ERR_BAD_REQUEST);
+    assert_int_equal(fake.calls, 0);
+    rows = 0;
+    assert_int_equal(markr_list_students(&port, MARKR_PAGE_LIMIT_MAX, MARKR_PAGE_OFFSET_MAX, count_student, NULL,
+                                         &total, &err), 0);
+    assert_int_equal(rows, 1);
+    assert_int_equal(total, 9);
+    assert_int_equal(fake.page.limit, MARKR_PAGE_LIMIT_MAX);
+    assert_int_equal(fake.page.offset, MARKR_PAGE_OFFSET_MAX);
+    fake.fail = 1;
+    assert_int_equal(markr_list_students(&port, 1, 0, count_student, NULL, &total, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
 }
 
 static void unstorable_ids_are_unknown_without_a_query(void **state)
@@ -320,6 +368,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(results_page_limits, setup),
+        cmocka_unit_test_setup(students_page_limits, setup),
         cmocka_unit_test_setup(unstorable_ids_are_unknown_without_a_query, setup),
         cmocka_unit_test_setup(histogram_bins_range, setup),
         cmocka_unit_test_setup(tests_pages_follow_the_cursor, setup),

@@ -204,10 +204,10 @@ static const char *const *refused_headers(size_t i)
 
 static void per_student_reads_need_a_reader_token(void **state)
 {
-    static const char *const paths[] = {"/results/access", "/students/s1", "/tests/access/conflicts"};
+    static const char *const paths[] = {"/results/access", "/students/s1", "/tests/access/conflicts", "/students"};
 
     assert_true(import_path[0] != '\0');
-    for (size_t p = 0; p < 3; ++p) {
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); ++p) {
         for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); ++i)
             expect(&srv, "GET", paths[p], refused_headers(i), 401, "unauthorized");
         expect(&srv, "GET", paths[p], reader, 200, NULL);

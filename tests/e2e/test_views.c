@@ -2,7 +2,8 @@
  * End to end: the dashboard views against the real server and a real database.
  * /tests page by page (a keyset cursor, every bad limit and cursor), a student's tests page
  * by page, a test's students page by page (every edge of limit and offset, both sorts and
- * orders), a student across tests with the mean of their percentages, the histogram's
+ * orders), a student across tests with the mean of their percentages, every student in byte
+ * order by limit and offset, the histogram's
  * bands (100 % in the last band), and a clear 400 for every malformed parameter.
  */
 #include <setjmp.h>
@@ -336,6 +337,58 @@ static void student_tests_are_paged(void **state)
     expect_error("/students/nobody?cursor=a", 404, "unknown_student");
 }
 
+/* Every student with a mark, by offset, in byte order of student number whatever the
+ * database's locale ("B2" before "a1"), each with their count of tests and mean. */
+static void students_are_listed_in_byte_order(void **state)
+{
+    static const char more[] =
+        "<mcq-test-results>"
+        "<mcq-test-result><student-number>a1</student-number><test-id>order</test-id>"
+        "<summary-marks available=\"2\" obtained=\"1\"/></mcq-test-result>"
+        "<mcq-test-result><student-number>B2</student-number><test-id>order</test-id>"
+        "<summary-marks available=\"2\" obtained=\"2\"/></mcq-test-result></mcq-test-results>";
+    static const char *const order[] = {"B2", "a1", "s1", "s2", "s3", "s4", "s5"};
+    struct e2e_response r;
+    json_object *obj, *list, *s;
+
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, more, strlen(more), &r), 0);
+    assert_int_equal(r.status, 201);
+    e2e_response_free(&r);
+    obj = get_json("/students", 200);
+    list = field(obj, "students");
+    assert_int_equal(json_object_get_int64(field(obj, "total")), 7);
+    assert_int_equal(json_object_get_int64(field(obj, "limit")), 100);
+    assert_int_equal(json_object_get_int64(field(obj, "offset")), 0);
+    assert_int_equal(json_object_array_length(list), 7);
+    for (size_t i = 0; i < 7; ++i)
+        assert_string_equal(json_object_get_string(field(json_object_array_get_idx(list, i), "student_number")),
+                            order[i]);
+    s = json_object_array_get_idx(list, 2);
+    assert_int_equal(json_object_get_int64(field(s, "tests")), 2);
+    assert_true(json_object_get_double(field(s, "mean_percent")) == 70.0);
+    json_object_put(obj);
+
+    obj = get_json("/students?limit=2&offset=1", 200);
+    list = field(obj, "students");
+    assert_int_equal(json_object_array_length(list), 2);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(list, 0), "student_number")), "a1");
+    assert_true(json_object_get_double(field(json_object_array_get_idx(list, 0), "mean_percent")) == 50.0);
+    assert_int_equal(json_object_get_int64(field(obj, "offset")), 1);
+    json_object_put(obj);
+    obj = get_json("/students?limit=1000&offset=7", 200); /* past the end: empty, still counted */
+    assert_int_equal(json_object_array_length(field(obj, "students")), 0);
+    assert_int_equal(json_object_get_int64(field(obj, "total")), 7);
+    json_object_put(obj);
+
+    expect_error("/students?limit=0", 400, "bad_limit");
+    expect_error("/students?limit=1001", 400, "bad_limit");
+    expect_error("/students?limit=x", 400, "bad_limit");
+    expect_error("/students?offset=-1", 400, "bad_offset");
+    expect_error("/students?offset=100000001", 400, "bad_offset");
+    expect_error("/students?cursor=a", 400, "bad_query");
+    expect_error("/feed", 404, "no_feed"); /* no MARKR_FEED_URL here */
+}
+
 static void histogram_bands(void **state)
 {
     json_object *obj = get_json("/results/views/histogram?bins=4", 200), *bands = field(obj, "bands");
@@ -417,6 +470,7 @@ int main(void)
         cmocka_unit_test(results_bad_parameters_are_400),
         cmocka_unit_test(student_across_tests_with_mean),
         cmocka_unit_test(student_tests_are_paged),
+        cmocka_unit_test(students_are_listed_in_byte_order),
         cmocka_unit_test(histogram_bands),
         cmocka_unit_test(views_refuse_other_methods),
     };

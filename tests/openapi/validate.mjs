@@ -159,6 +159,14 @@ await call('GET', '/tests?format=csv', { status: 200 });
 await call('GET', '/results/no-such-test', {});
 await call('GET', '/students/002299', { status: 200 });
 await call('GET', '/students/no-such-student', { status: 404 });
+await call('GET', '/students?limit=2&offset=0', { status: 200 });
+await call('GET', '/students?limit=0', { status: 400 });
+await call('GET', '/feed', { status: 404 }); // this server has no MARKR_FEED_URL
+await call('POST', '/import', {
+  headers: { 'Content-Type': 'text/event-stream' },
+  body: 'id: 1\nevent: score\ndata: {"exam": 3, "studentId": "s1", "score": 0.5}\n\n',
+  status: 201,
+});
 await call('GET', '/results/9863/histogram?bins=4', { status: 200 });
 await call('GET', '/results/9863/histogram?bins=0', { status: 400 });
 await call('GET', '/results/no-such-test/histogram', { status: 404 });

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,8 +25,10 @@
 #include "interfaces/pg/pg_store.h"
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
+#include "interfaces/pg/pg_feed.h"
 #include "interfaces/pg/pg_listen.h"
 #include "interfaces/queue/queue_runner.h"
+#include "interfaces/scores/score_feed.h"
 #include "interfaces/xml/xml_parser.h"
 #include "service_manager.h"
 
@@ -192,6 +195,9 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     struct markr_error e;
     struct markr_pg *pg;
     struct markr_queue_runner *runner;
+    struct markr_feed_lock *feed_lock = NULL;
+    struct markr_score_feed *feed = NULL;
+    struct markr_feed_monitor feed_monitor;
     int rc;
 
     if (argc != 0) {
@@ -221,6 +227,21 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         fprintf(err, "markr: %s\n", e.message);
         return 1;
     }
+    /* The live score feed, on a thread of its own with two connections: its lock's and its
+     * store's (ADR 0027). */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (cfg->feed_url != NULL) {
+        if ((feed_lock = markr_pg_feed_lock_create(cfg->database_url)) == NULL ||
+            (feed = markr_score_feed_start(cfg->feed_url, &factory, feed_lock, &e)) == NULL) {
+            fprintf(err, "markr: %s\n", feed_lock == NULL ? "out of memory" : e.message);
+            markr_pg_feed_lock_destroy(feed_lock);
+            markr_queue_runner_stop(runner);
+            curl_global_cleanup();
+            return 1;
+        }
+        feed_monitor = markr_score_feed_monitor(feed);
+        settings.feed = &feed_monitor;
+    }
     {
         /* Committed changes, through LISTEN on a connection of their own (ADR 0012) */
         struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
@@ -236,6 +257,9 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         rc = markr_http_serve(&settings, &factory, &e);
         markr_pg_listener_destroy(listener);
     }
+    markr_score_feed_stop(feed); /* stores the batch it holds, then gives the feed up */
+    markr_pg_feed_lock_destroy(feed_lock);
+    curl_global_cleanup();
     markr_queue_runner_stop(runner);
     if (rc < 0) {
         fprintf(err, "markr: %s\n", e.message);

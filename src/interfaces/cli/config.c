@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "interfaces/observe/log.h"
+#include "interfaces/scores/score_feed.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -447,5 +448,14 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
     cfg->migrations_dir = getenv("MARKR_MIGRATIONS_DIR");
     if (cfg->migrations_dir == NULL || *cfg->migrations_dir == '\0')
         cfg->migrations_dir = MARKR_DEFAULT_MIGRATIONS_DIR;
+    cfg->feed_url = getenv("MARKR_FEED_URL");
+    if (cfg->feed_url != NULL && *cfg->feed_url == '\0')
+        cfg->feed_url = NULL;
+    if (cfg->feed_url != NULL) {
+        char name[MARKR_FEED_NAME_MAX + 1];
+
+        if (markr_score_feed_name(cfg->feed_url, name, sizeof(name), errbuf, errlen) != 0)
+            return -1;
+    }
     return read_operations(cfg, errbuf, errlen);
 }

@@ -47,6 +47,9 @@ struct markr_config {
     unsigned workers;
     size_t queue_max;
     const char *migrations_dir; /* borrowed from the environment or a default */
+    /* MARKR_FEED_URL: the live score feed `serve` subscribes to (http or https, checked);
+     * NULL when unset. Borrowed from the environment; may hold credentials: never shown. */
+    const char *feed_url;
     /* The import vault */
     size_t max_async_body_bytes; /* largest body of an asynchronous import, <= max_body_bytes */
     size_t max_buffered_bytes;   /* MARKR_MAX_BUFFERED_BYTES, >= max_body_bytes */

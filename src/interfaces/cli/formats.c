@@ -5,14 +5,16 @@
 
 #include <pthread.h>
 
+#include "interfaces/scores/score_format.h"
 #include "interfaces/xml/xml_parser.h"
 
-static struct markr_format table[1];
+static struct markr_format table[2];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void build(void)
 {
     table[0] = markr_xml_format();
+    table[1] = markr_score_format();
 }
 
 struct markr_formats markr_import_formats(void)

@@ -91,7 +91,9 @@ static void raw_headers(h2o_req_t *req, const void *state)
                           H2O_STRLIT("sandbox"));
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
                           H2O_STRLIT("nosniff"));
-    n = snprintf(disposition, sizeof(disposition), "attachment; filename=\"import-%lld.xml\"", (long long)s->id);
+    /* A block of score events is text, not XML: named so that no viewer parses it as XML. */
+    n = snprintf(disposition, sizeof(disposition), "attachment; filename=\"import-%lld.%s\"", (long long)s->id,
+                 strncmp(s->content_type, "text/event-stream", 17) == 0 ? "txt" : "xml");
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-disposition"), 0, NULL,
                           h2o_strdup(&req->pool, disposition, (size_t)n).base, (size_t)n);
 }

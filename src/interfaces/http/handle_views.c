@@ -1,5 +1,5 @@
 /*
- * The dashboard's views: GET /tests, /results/{test-id}, /students/{student-number}
+ * The dashboard's views: GET /tests, /results/{test-id}, /students, /students/{student-number}
  * and /results/{test-id}/histogram. Query parameters are read here (a malformed one is a 400
  * before any work is queued); ranges are checked by the use cases; the JSON body is built,
  * serialised and freed on the worker thread from the rows the views reader visits, so no
@@ -16,7 +16,7 @@
 #include "query.h"
 #include "responses.h"
 
-enum view_kind { VIEW_TESTS, VIEW_RESULTS, VIEW_STUDENT, VIEW_HISTOGRAM };
+enum view_kind { VIEW_TESTS, VIEW_RESULTS, VIEW_STUDENT, VIEW_STUDENTS, VIEW_HISTOGRAM };
 
 struct view_job {
     struct markr_http_job base;
@@ -103,6 +103,17 @@ static void visit_row(void *arg, const struct markr_result_row *r)
     json_object_array_add(job->rows, o);
 }
 
+static void visit_student(void *arg, const struct markr_student_summary *s)
+{
+    struct view_job *job = arg;
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "student_number", markr_json_string(s->student_number));
+    json_object_object_add(o, "tests", json_object_new_uint64(s->tests));
+    json_object_object_add(o, "mean_percent", markr_json_percent(s->mean_percent));
+    json_object_array_add(job->rows, o);
+}
+
 static json_object *id_string(const struct view_job *job)
 {
     return markr_json_string_len(job->id, job->id_len);
@@ -148,6 +159,14 @@ static void view_run(struct markr_job *base, struct markr_services *services)
         json_object_object_add(body, "next_cursor", next[0] != '\0' ? markr_json_string(next) : NULL);
         break;
     }
+    case VIEW_STUDENTS:
+        job->rc = markr_list_students(views, job->page.limit, job->page.offset, visit_student, job, &total,
+                                      &job->error);
+        json_object_object_add(body, "total", json_object_new_uint64(total));
+        json_object_object_add(body, "limit", json_object_new_uint64(job->page.limit));
+        json_object_object_add(body, "offset", json_object_new_uint64(job->page.offset));
+        json_object_object_add(body, "students", json_object_get(job->rows));
+        break;
     case VIEW_HISTOGRAM: {
         uint64_t counts[MARKR_HISTOGRAM_BINS_MAX];
 
@@ -304,6 +323,23 @@ int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, con
     struct view_job *job = new_list_job(VIEW_STUDENT, req, match, &refused);
 
     return refused ? 0 : start(handler->pool, req, job);
+}
+
+int markr_handle_students(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct view_job *job;
+    uint64_t limit, offset;
+
+    /* The route takes limit and offset only (routes.c). */
+    if (query_number(req, "limit", MARKR_PAGE_LIMIT_DEFAULT, &limit) != 0)
+        return bad_param(req, "bad_limit", "limit must be an integer from 1 to 1000");
+    if (query_number(req, "offset", 0, &offset) != 0)
+        return bad_param(req, "bad_offset", "offset must be an integer from 0 to 100000000");
+    if ((job = new_job(VIEW_STUDENTS, match)) == NULL)
+        return -1;
+    job->page.limit = limit;
+    job->page.offset = offset;
+    return start(handler->pool, req, job);
 }
 
 int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)

@@ -56,11 +56,12 @@ int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t 
 int markr_handle_test_conflicts(struct markr_http_handler *handler, h2o_req_t *req,
                                 const struct markr_route_match *match);
 
-/* The dashboard's views (handle_views.c): GET /tests, /results/{test-id},
+/* The dashboard's views (handle_views.c): GET /tests, /results/{test-id}, /students,
  * /students/{student-number}, /results/{test-id}/histogram. */
 int markr_handle_tests(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_results(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_student(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_students(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 int markr_handle_histogram(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
 /* The dashboard's files compiled into the binary (handle_dashboard.c): GET / and
@@ -70,6 +71,9 @@ int markr_handle_static(struct markr_http_handler *handler, h2o_req_t *req, cons
 
 /* GET /openapi.json (handle_openapi.c): the API's description, compiled in. */
 int markr_handle_openapi(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
+/* GET /feed (handle_feed.c): the live score feed's status, on the loop. */
+int markr_handle_feed(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 
 /* GET /metrics (observe_http.c): the counters, with the pool's and the server's gauges. */
 int markr_handle_metrics(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);

@@ -34,6 +34,7 @@ const struct markr_route markr_routes[] = {
      MARKR_PARAMS("limit", "cursor", "format")},
     {"/results/{test-id}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_results,
      MARKR_PARAMS("limit", "offset", "sort", "order", "format")},
+    {"/students", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_students, MARKR_PARAMS("limit", "offset")},
     {"/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_student,
      MARKR_PARAMS("limit", "cursor")},
     {"/results/{test-id}/histogram", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_histogram,
@@ -45,6 +46,8 @@ const struct markr_route markr_routes[] = {
     {"/static/{name}", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_static, MARKR_NO_PARAMS},
     /* Request counters and gauges (observe_http.c). */
     {"/metrics", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_metrics, MARKR_NO_PARAMS},
+    /* Operators: the feed's URL and position say where the results come from. */
+    {"/feed", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_feed, MARKR_NO_PARAMS},
     /* The OpenAPI description of this table (handle_openapi.c, doc/openapi.json). */
     {"/openapi.json", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_openapi, MARKR_NO_PARAMS},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL, NULL},

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "domain/error.h"
+#include "application/feed.h"
 #include "application/services.h"
 #include "auth.h"
 #include "cidr.h"
@@ -49,6 +50,8 @@ struct markr_http_settings {
     const struct markr_allowed_hosts *allowed_hosts;
     /* Which other origins' pages may read which answers (cors.h); none when all zero. */
     struct markr_cors cors;
+    /* The live score feed's status for GET /feed; NULL when no feed is configured (404). */
+    const struct markr_feed_monitor *feed;
 };
 
 /* Serves until a stop signal. Prints "markr: listening on HOST:PORT" to stderr once bound.

@@ -29,6 +29,8 @@ static struct {
     atomic_int_fast64_t in_flight;
     atomic_uint_fast64_t imports_accepted, results_written, marks_written, slow_queries;
     atomic_uint_fast64_t cache_evictions, stream_clients_cut;
+    atomic_int feed_connected;
+    atomic_uint_fast64_t feed_accepted, feed_refused, feed_ignored, feed_reconnects;
     pthread_mutex_t reasons_lock;
     const char *reasons[REASONS_MAX];
     uint64_t refused[REASONS_MAX + 1]; /* the last: any reason past REASONS_MAX */
@@ -96,6 +98,24 @@ void markr_metrics_cache_evicted(void)
 void markr_metrics_stream_client_cut(void)
 {
     atomic_fetch_add(&m.stream_clients_cut, 1);
+}
+
+void markr_metrics_feed_connected(int connected)
+{
+    atomic_store(&m.feed_connected, connected != 0);
+}
+
+void markr_metrics_feed_events(const char *outcome, uint64_t n)
+{
+    atomic_fetch_add(strcmp(outcome, "accepted") == 0   ? &m.feed_accepted
+                     : strcmp(outcome, "refused") == 0 ? &m.feed_refused
+                                                       : &m.feed_ignored,
+                     n);
+}
+
+void markr_metrics_feed_reconnect(void)
+{
+    atomic_fetch_add(&m.feed_reconnects, 1);
 }
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -199,6 +219,14 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     header(f, "markr_stream_clients_cut_total", "counter",
            "Event stream clients disconnected for falling too far behind.");
     fprintf(f, "markr_stream_clients_cut_total %llu\n", (unsigned long long)atomic_load(&m.stream_clients_cut));
+    sample(f, "markr_feed_connected", "gauge", "1 on the instance that holds the live feed with its stream open.",
+           (unsigned long long)atomic_load(&m.feed_connected));
+    header(f, "markr_feed_events_total", "counter", "Events of the live feed, by outcome.");
+    fprintf(f, "markr_feed_events_total{outcome=\"accepted\"} %llu\n", (unsigned long long)atomic_load(&m.feed_accepted));
+    fprintf(f, "markr_feed_events_total{outcome=\"refused\"} %llu\n", (unsigned long long)atomic_load(&m.feed_refused));
+    fprintf(f, "markr_feed_events_total{outcome=\"ignored\"} %llu\n", (unsigned long long)atomic_load(&m.feed_ignored));
+    sample(f, "markr_feed_reconnects_total", "counter", "Connections to the live feed made again after a drop or failure.",
+           (unsigned long long)atomic_load(&m.feed_reconnects));
     if (fclose(f) != 0) {
         free(text);
         return NULL;

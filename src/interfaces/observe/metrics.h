@@ -35,6 +35,12 @@ void markr_metrics_cache_evicted(void);
 /* A stream client fell too far behind and was disconnected. */
 void markr_metrics_stream_client_cut(void);
 
+/* The live feed (MARKR_FEED_URL): whether this instance holds it with its stream open, its
+ * events by outcome ("accepted", "refused" or "ignored"), and its reconnections. */
+void markr_metrics_feed_connected(int connected);
+void markr_metrics_feed_events(const char *outcome, uint64_t n);
+void markr_metrics_feed_reconnect(void);
+
 /* Gauges read when rendering. */
 struct markr_metrics_gauges {
     uint64_t pool_workers;  /* worker threads, each with one database connection */

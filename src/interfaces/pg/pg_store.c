@@ -36,6 +36,33 @@ static const char save_rejected_sql[] =
     "        $8, $9)\n"
     "RETURNING id";
 
+/* A feed's position moves with the entry that carries it, and only while the generation that
+ * stores it still holds the feed (migration 0007): 0 rows means another instance took it. */
+static const char position_sql[] =
+    "UPDATE feed_positions SET last_event_id = $2, updated_at = now()\n"
+    "WHERE feed = $1 AND generation = $3 RETURNING 1";
+
+static int store_position(struct markr_pg *pg, const struct markr_stream_position *position, struct markr_error *err)
+{
+    struct markr_pg_params params = {0};
+    PGresult *res;
+    int held;
+
+    if (position == NULL)
+        return 0;
+    markr_pg_param_text(&params, MARKR_PG_TEXT, position->feed);
+    markr_pg_param_text(&params, MARKR_PG_TEXT, position->last_event_id);
+    markr_pg_param_int8(&params, position->generation);
+    if ((res = markr_pg_exec(pg, "storing the feed position", position_sql, &params, err)) == NULL)
+        return -1;
+    held = PQntuples(res) == 1;
+    PQclear(res);
+    if (!held)
+        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "feed_lost",
+                               "another instance holds the feed now: the batch was not stored");
+    return 0;
+}
+
 /* Reads the id of the vault row from a one-row, one-column result. */
 static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
 {
@@ -61,6 +88,8 @@ static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err
     int rc;
 
     s->id = 0;
+    if (store_position(pg, s->entry->position, err) != 0)
+        return -1;
     if ((res = markr_pg_exec(pg, "storing the import", insert_accepted_sql, &s->row, err)) == NULL)
         return -1;
     rc = read_id(res, &s->id, err);
@@ -105,6 +134,8 @@ static int rejected_step(struct markr_pg *pg, void *arg, struct markr_error *err
     int rc;
 
     s->id = 0;
+    if (store_position(pg, s->entry->position, err) != 0)
+        return -1;
     if ((res = markr_pg_exec(pg, "storing the refused import", save_rejected_sql, &s->row, err)) == NULL)
         return -1;
     rc = read_id(res, &s->id, err);

@@ -63,8 +63,11 @@ static int read_info(const PGresult *res, int row, struct markr_import_info *inf
     snprintf(info->content_encoding, sizeof(info->content_encoding), "%s", PQgetvalue(res, row, 13));
     markr_error_clear(&info->reason);
     if (!PQgetisnull(res, row, 8)) {
-        info->reason.code = strcmp(PQgetvalue(res, row, 8), "malformed_xml") == 0 ? MARKR_ERR_MALFORMED
-                                                                                   : MARKR_ERR_INVALID;
+        /* the two refusals of a body that is not its format at all (400) */
+        info->reason.code = strcmp(PQgetvalue(res, row, 8), "malformed_xml") == 0 ||
+                                    strcmp(PQgetvalue(res, row, 8), "malformed_event_stream") == 0
+                                ? MARKR_ERR_MALFORMED
+                                : MARKR_ERR_INVALID;
         snprintf(info->reason.reason, sizeof(info->reason.reason), "%s", PQgetvalue(res, row, 8));
         snprintf(info->reason.message, sizeof(info->reason.message), "%s", PQgetvalue(res, row, 9));
         info->reason.result_index = strtoull(PQgetvalue(res, row, 10), NULL, 10);

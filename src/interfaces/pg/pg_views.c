@@ -249,11 +249,49 @@ static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned 
     return 0;
 }
 
+/* Every student with a mark, in byte order (COLLATE "C": the order does not follow the
+ * database's locale), a page by offset; the total from the same grouping, so that a page
+ * past the end still counts them. One scan of the student index per page. */
+static const char students_sql[] =
+    "WITH s AS (SELECT student_number, count(*) AS n, avg(100.0::float8 * obtained / available) AS mean\n"
+    "           FROM marks GROUP BY student_number)\n"
+    "SELECT total.n, page.student_number, page.n, page.mean\n"
+    "FROM (SELECT count(*) AS n FROM s) AS total LEFT JOIN LATERAL (\n"
+    "    SELECT student_number, n, mean FROM s ORDER BY student_number COLLATE \"C\" LIMIT $1 OFFSET $2\n"
+    ") AS page ON true";
+
+static int views_list_students(void *ctx, uint64_t limit, uint64_t offset, markr_student_visitor visit, void *arg,
+                               uint64_t *total, struct markr_error *err)
+{
+    struct markr_pg *pg = ctx;
+    struct markr_pg_params params = {0};
+    PGresult *res;
+
+    markr_pg_param_int8(&params, (int64_t)limit);
+    markr_pg_param_int8(&params, (int64_t)offset);
+    if ((res = markr_pg_read(pg, "listing the students", students_sql, &params, err)) == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(res); ++i) {
+        struct markr_student_summary s;
+
+        *total = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        if (PQgetisnull(res, i, 1))
+            break; /* the page is past the end */
+        s = (struct markr_student_summary){.student_number = PQgetvalue(res, i, 1),
+                                           .tests = strtoull(PQgetvalue(res, i, 2), NULL, 10),
+                                           .mean_percent = strtod(PQgetvalue(res, i, 3), NULL)};
+        visit(arg, &s);
+    }
+    PQclear(res);
+    return 0;
+}
+
 struct markr_views_reader markr_pg_views_reader(struct markr_pg *pg)
 {
     return (struct markr_views_reader){.ctx = pg,
                                        .list_tests = views_list_tests,
                                        .list_results = views_list_results,
                                        .student_results = views_student_results,
+                                       .list_students = views_list_students,
                                        .histogram = views_histogram};
 }

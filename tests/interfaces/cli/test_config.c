@@ -16,6 +16,7 @@
 
 #include "interfaces/cli/config.h"
 #include "interfaces/observe/log.h"
+#include "interfaces/scores/score_feed.h"
 
 static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MAX_BODY_BYTES", "MARKR_WORKERS",
                                        "MARKR_QUEUE_MAX", "MARKR_MIGRATIONS_DIR", "MARKR_TEST_ONLY",
@@ -24,7 +25,8 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_SHUTDOWN_TIMEOUT", "MARKR_SLOW_QUERY_MS", "MARKR_LOG_LEVEL",
                                        "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
                                        "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS",
-                                       "MARKR_MAX_BUFFERED_BYTES", "MARKR_CORS_ORIGINS", "MARKR_CORS_IMPORT"};
+                                       "MARKR_MAX_BUFFERED_BYTES", "MARKR_CORS_ORIGINS", "MARKR_CORS_IMPORT",
+                                       "MARKR_FEED_URL"};
 
 static int clear_settings(void **state)
 {
@@ -89,6 +91,33 @@ static void operations_settings(void **state)
 }
 
 /* The vault's settings, checked like the others; the token is never echoed. */
+/* The feed's URL: http or https only; its name (shown by GET /feed, the key of its position)
+ * drops the user and password. */
+static void feed_url(void **state)
+{
+    static const char *const bad[] = {"ftp://scores.example/", "file:///etc/passwd", "not a url", "gopher://x/"};
+    struct markr_config cfg;
+    char err[256], name[128];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_null(cfg.feed_url);
+    setenv("MARKR_FEED_URL", "", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_null(cfg.feed_url);
+    setenv("MARKR_FEED_URL", "https://user:secret@scores.example:8443/stream?school=3", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_string_equal(cfg.feed_url, "https://user:secret@scores.example:8443/stream?school=3");
+    assert_int_equal(markr_score_feed_name(cfg.feed_url, name, sizeof(name), err, sizeof(err)), 0);
+    assert_string_equal(name, "https://scores.example:8443/stream?school=3");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        setenv("MARKR_FEED_URL", bad[i], 1);
+        assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "MARKR_FEED_URL"));
+        assert_null(strstr(err, "secret"));
+    }
+    assert_int_equal(markr_score_feed_name("http://h/", name, 8, err, sizeof(err)), -1); /* too long for out */
+}
+
 static void vault_settings(void **state)
 {
     struct markr_config cfg;
@@ -396,6 +425,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(defaults, clear_settings),
         cmocka_unit_test_setup(vault_settings, clear_settings),
+        cmocka_unit_test_setup(feed_url, clear_settings),
         cmocka_unit_test_setup(access_tokens, clear_settings),
         cmocka_unit_test_setup(import_allow_list, clear_settings),
         cmocka_unit_test_setup(dotenv_fills_in_what_the_environment_lacks, clear_settings),

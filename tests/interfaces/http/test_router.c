@@ -140,7 +140,8 @@ static void dashboard_routes(void **state)
     assert_string_equal(m.allow, "GET, HEAD, OPTIONS");
     assert_string_equal(route_of("/students/%zz", &m), "bad_path");
     assert_string_equal(route_of("/results/t/aggregate/streams", &m), "unmatched");
-    assert_string_equal(route_of("/students", &m), "unmatched");
+    assert_string_equal(route_of("/students", &m), "/students");
+    assert_string_equal(route_of("/feed", &m), "/feed");
 }
 
 static void percent_decode_bounds(void **state)

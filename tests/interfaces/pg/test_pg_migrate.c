@@ -220,9 +220,11 @@ static void fresh_database_gets_every_migration(void **state)
     assert_non_null(strstr(log, "applied 0001_initial.sql"));
     free(log);
 
+    /* Every version is the number its file is named with; numbers need not be contiguous
+     * (a migration reserved by work not yet merged leaves a gap). */
     assert_value(f->conninfo,
                  "SELECT string_agg(version || ':' || name, ',' ORDER BY version) LIKE '1:0001_initial.sql%' "
-                 "FROM schema_migrations",
+                 "AND bool_and(name LIKE lpad(version::text, 4, '0') || '\\_%') FROM schema_migrations",
                  "t");
     assert_int_equal(sql_count(f->conninfo, "SELECT max(version) FROM schema_migrations"), project_latest());
     assert_int_equal(sql_count(f->conninfo, "SELECT count(*) FROM schema_migrations"), project_migrations());

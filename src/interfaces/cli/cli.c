@@ -167,7 +167,15 @@ static void warn_open_access(const struct markr_config *cfg)
                   "open", open, NULL);
 }
 
-static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
+/* `markr serve` says everything in logfmt lines on stderr, its refusals to start too.
+ * Returns status. */
+static int serve_refused(int status, const char *message, const char *hint)
+{
+    markr_log(MARKR_LOG_ERROR, message, hint != NULL ? "hint" : NULL, hint, NULL);
+    return status;
+}
+
+static int cmd_serve(const struct markr_config *cfg, int argc)
 {
     struct factory_ctx fctx = {.cfg = cfg};
     struct markr_service_factory factory = {
@@ -197,32 +205,25 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
     struct markr_queue_runner *runner;
     int rc;
 
-    if (argc != 0) {
-        fprintf(err, "markr: usage: markr serve\n");
-        return 2;
-    }
-    if (need_database(cfg, err) != 0)
-        return 2;
-    if ((fctx.schema_version = markr_migrations_latest(cfg->migrations_dir, &e)) < 0) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
-    if ((pg = connect_or_report(cfg, err)) == NULL)
-        return 1;
+    if (argc != 0)
+        return serve_refused(2, "usage: markr serve", NULL);
+    if (cfg->database_url == NULL)
+        return serve_refused(2, "DATABASE_URL is not set (a libpq conninfo string or URI)", NULL);
+    if ((fctx.schema_version = markr_migrations_latest(cfg->migrations_dir, &e)) < 0)
+        return serve_refused(1, e.message, NULL);
+    if ((pg = markr_pg_connect(cfg->database_url, &e)) == NULL)
+        return serve_refused(1, e.message, NULL);
     if (markr_pg_schema_check(pg, cfg->migrations_dir, &e) != 0) {
-        fprintf(err, "markr: %s; run `markr migrate` first\n", e.message);
         markr_pg_close(pg);
-        return 1;
+        return serve_refused(1, e.message, "run `markr migrate` first");
     }
     markr_pg_close(pg);
 
     warn_open_access(cfg);
     markr_xml_global_init();
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
-    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
+    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL)
+        return serve_refused(1, e.message, NULL);
     {
         /* Committed changes, through LISTEN on a connection of their own (ADR 0012) */
         struct markr_pg_listener *listener = markr_pg_listener_create(cfg->database_url);
@@ -230,8 +231,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
 
         if (listener == NULL) {
             markr_queue_runner_stop(runner);
-            fprintf(err, "markr: out of memory\n");
-            return 1;
+            return serve_refused(1, "out of memory", NULL);
         }
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
@@ -239,10 +239,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         markr_pg_listener_destroy(listener);
     }
     markr_queue_runner_stop(runner);
-    if (rc < 0) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
+    if (rc < 0)
+        return serve_refused(1, e.message, NULL);
     return rc; /* 1: requests were abandoned at the shutdown timeout */
 }
 
@@ -351,13 +349,19 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
         return 2;
     }
     if (markr_config_load(&cfg, ".env", message, sizeof(message)) != 0) {
+        if (strcmp(command, "serve") == 0) {
+            char line[600];
+
+            snprintf(line, sizeof(line), "bad setting: %s", message);
+            return serve_refused(2, line, NULL);
+        }
         fprintf(err, "markr: bad setting: %s\n", message);
         return 2;
     }
     markr_log_set_level((enum markr_log_level)cfg.log_level);
     markr_pg_set_slow_query_ms((long)cfg.slow_query_ms);
     if (strcmp(command, "serve") == 0)
-        return cmd_serve(&cfg, argc - 2, err);
+        return cmd_serve(&cfg, argc - 2);
     if (strcmp(command, "migrate") == 0)
         return cmd_migrate(&cfg, argc - 2, argv + 2, out, err);
     if (strcmp(command, "reprocess") == 0)

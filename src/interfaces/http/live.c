@@ -25,6 +25,7 @@
 #include "application/ids.h"
 #include "feed_bridge.h"
 #include "handlers.h"
+#include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 #include "responses.h"
 #include "sse.h"
@@ -369,7 +370,7 @@ static void feed_up(void *ctx)
     struct markr_live *live = ctx;
 
     markr_aggregate_cache_feed(live->cache, 1);
-    fprintf(stderr, "markr: change feed up: aggregate cache on\n");
+    markr_log(MARKR_LOG_INFO, "change feed up", "cache", "on", NULL);
 }
 
 static void feed_down(void *ctx)
@@ -377,7 +378,7 @@ static void feed_down(void *ctx)
     struct markr_live *live = ctx;
 
     markr_aggregate_cache_feed(live->cache, 0);
-    fprintf(stderr, "markr: change feed down: aggregate cache off\n");
+    markr_log(MARKR_LOG_INFO, "change feed down", "cache", "off", NULL);
 }
 
 /* --- life cycle ------------------------------------------------------------------------------ */

@@ -427,6 +427,7 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
         markr_pg_close(pg);
         return NULL;
     }
+    markr_pg_log_notices(pg->conn, "markr");
     refresh_cancel(pg);
     return pg;
 }

@@ -120,6 +120,16 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
  * in pg->sqlstate, so that a caller can tell one expected failure from the others. Returns -1. */
 int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, struct markr_error *err);
 
+/* Routes the notices of conn (the server's NOTICE and WARNING, an idle connection's FATAL,
+ * libpq's own warnings) into the log as logfmt lines, with a level from their severity and
+ * connection=name (a static string: its application_name). Call once per PGconn; a reset
+ * keeps it. */
+void markr_pg_log_notices(PGconn *conn, const char *name);
+
+/* Logs msg at warn with libpq's own text of conn's last failure (PQerrorMessage, on one
+ * line), for a connection that has no struct markr_pg (the change feed's). */
+void markr_pg_log_failure(PGconn *conn, const char *msg, const char *name);
+
 /* Fills err for a connection string that libpq could not parse: MARKR_ERR_UNAVAILABLE, with
  * libpq's words but none of the quoted string (it may hold a password). Returns -1. */
 int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err);

@@ -1,12 +1,15 @@
 /*
  * One blocking libpq connection, and the only way the adapter runs a statement: parameters
  * always travel apart from the SQL, every statement passes the abandon check and the
- * slow-query log, a broken connection is reset once before the next operation, and a
- * transaction is retried whole after a deadlock or serialization failure.
+ * slow-query log, a broken connection is reset once before the next operation (one the
+ * server closed while idle is seen on the socket first), and a transaction is retried whole
+ * after a deadlock or serialization failure, or once after a connection lost before its
+ * COMMIT was sent.
  */
 #include "pg_conn.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -230,25 +233,76 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
     return 0;
 }
 
+/* Whether the connection the last statement ran on is gone: libpq saw the end of the
+ * stream, or the server said it is terminating this backend (its FATAL may come before the
+ * end of the stream is read). */
+static int connection_lost(const struct markr_pg *pg)
+{
+    return PQstatus(pg->conn) != CONNECTION_OK || strcmp(pg->sqlstate, "57P01") == 0 ||
+           strcmp(pg->sqlstate, "57P02") == 0;
+}
+
+/* Could anything of the failed transaction have committed? Not before its COMMIT was sent:
+ * a backend that goes away before that rolls the transaction back, so running it again
+ * cannot apply it twice. After it, the server may have committed just before the
+ * connection went, and only a later read can tell. This is the one rule the retry on a
+ * lost connection follows; a pipelined transaction sets commit_sent when it queues the
+ * COMMIT. */
+static int could_have_committed(const struct markr_pg *pg)
+{
+    return pg->commit_sent;
+}
+
+static int send_commit(struct markr_pg *pg, const char *what, struct markr_error *err)
+{
+    pg->commit_sent = 1;
+    return markr_pg_command(pg, what, "COMMIT", NULL, err);
+}
+
+static int is_busy_failure(const struct markr_pg *pg)
+{
+    return PQstatus(pg->conn) == CONNECTION_OK &&
+           (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
+}
+
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err)
 {
-    for (int attempt = 0;; ++attempt) {
-        int retry;
+    int busy_retries = 0, reconnected = 0;
 
+    for (;;) {
         if (markr_pg_ensure(pg, err) != 0)
             return -1;
         pg->sqlstate[0] = '\0';
+        pg->commit_sent = 0;
         if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
-            markr_pg_command(pg, what, "COMMIT", NULL, err) == 0)
+            send_commit(pg, what, err) == 0) {
+            markr_error_clear(err); /* what an earlier run left there is not this outcome */
             return 0;
-        retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
-                (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
-        markr_pg_rollback(pg);
-        if (!retry)
+        }
+        if (connection_lost(pg) && !atomic_load(&pg->abandoned)) {
+            if (could_have_committed(pg)) {
+                markr_log(MARKR_LOG_WARN, "database connection lost during a commit: outcome unknown", "operation",
+                          what, "error", err->message, NULL);
+                return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "outcome_unknown",
+                                       "the database connection was lost while committing (%s), so whether it was "
+                                       "stored is unknown: check GET /imports before sending it again",
+                                       what);
+            }
+            if (reconnected++ == 0) {
+                markr_log(MARKR_LOG_INFO, "database connection lost before the commit; running the transaction again",
+                          "operation", what, "error", err->message, NULL);
+                continue;
+            }
             return -1;
-        markr_pg_pause_before_retry(attempt);
+        }
+        if (busy_retries >= MARKR_PG_RETRIES || !is_busy_failure(pg)) {
+            markr_pg_rollback(pg);
+            return -1;
+        }
+        markr_pg_rollback(pg);
+        markr_pg_pause_before_retry(busy_retries++);
     }
 }
 
@@ -267,8 +321,12 @@ PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, 
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (markr_pg_ensure(pg, err) != 0)
             return NULL;
-        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
+        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL) {
+            markr_error_clear(err); /* the first run's failure, when this was the second */
             return res;
+        }
+        if (PQstatus(pg->conn) == CONNECTION_OK)
+            return NULL;
     }
     return NULL;
 }
@@ -332,16 +390,32 @@ void markr_pg_abandon(struct markr_pg *pg)
     pthread_mutex_unlock(&pg->cancel_lock);
 }
 
+/* Whether the server has closed this idle connection (pg_terminate_backend, a restart):
+ * its FATAL message and the end of the stream are then waiting on the socket. Reads what
+ * is there without waiting (poll with no timeout), so that the next statement is not sent
+ * into a dead connection, and has libpq parse it (the FATAL reaches the notice log). An
+ * idle connection is sent nothing else but notices and parameter changes; the reads are
+ * bounded all the same. */
+static int server_closed(struct markr_pg *pg)
+{
+    for (int reads = 0; reads < 4; ++reads) {
+        struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+
+        if (p.fd < 0 || poll(&p, 1, 0) != 1 || PQconsumeInput(pg->conn) == 0)
+            break;
+        (void)PQisBusy(pg->conn); /* parses what came: idle, it can only be notices */
+    }
+    return PQstatus(pg->conn) != CONNECTION_OK;
+}
+
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
 {
     if (atomic_load(&pg->abandoned))
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
                                "the server is shutting down; nothing was stored");
-    /* A backend killed while we were idle (pg_terminate_backend, a restart) has said so on
-     * the socket: read it now, so that the statement is not sent into a dead connection and
-     * failed, but the connection is made again first. One non-blocking read. */
-    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
-        (void)PQconsumeInput(pg->conn);
+    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
+        server_closed(pg))
+        markr_log(MARKR_LOG_INFO, "database connection closed by the server while idle; reconnecting", NULL);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
         long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
 

@@ -38,6 +38,9 @@ struct markr_pg {
     pthread_mutex_t cancel_lock;
     PGcancel *cancel;   /* for the backend of the current connection; under cancel_lock */
     atomic_int abandoned; /* set: every new operation fails at once */
+    /* The COMMIT of the running transaction has been sent (markr_pg_transaction). From then
+     * on a lost connection leaves its outcome unknown: see could_have_committed. */
+    int commit_sent;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -61,8 +64,9 @@ int markr_pg_param_int8(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_int4(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_bool(struct markr_pg_params *p, int value);
 
-/* Makes the connection usable for the next operation: resets it once when it is broken and
- * rolls back a transaction left open by a failed one. Returns 0, or -1 with err
+/* Makes the connection usable for the next operation: resets it once when it is broken (or
+ * when the server has closed it while idle, which is read from the socket without a round
+ * trip) and rolls back a transaction left open by a failed one. Returns 0, or -1 with err
  * (MARKR_ERR_UNAVAILABLE). */
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err);
 
@@ -99,8 +103,12 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 
 /* Runs step(pg, arg, err) between BEGIN and COMMIT, rolling back when it fails. A deadlock
  * (40P01) or serialization failure (40001) left nothing behind, so the whole transaction is
- * run again, up to MARKR_PG_RETRIES more times after a short pause; step must therefore be
- * repeatable (reset its outputs itself). Returns 0, or -1 with err. */
+ * run again, up to MARKR_PG_RETRIES more times after a short pause; so is a transaction
+ * whose connection was lost before its COMMIT was sent, once, on a new connection (logged
+ * at info). Step must therefore be repeatable (reset its outputs itself). A connection lost
+ * once the COMMIT was sent is not retried: err is then MARKR_ERR_UNAVAILABLE with reason
+ * "outcome_unknown" (the transaction may or may not have committed). Returns 0, or -1 with
+ * err. */
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err);

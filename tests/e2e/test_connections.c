@@ -1,8 +1,10 @@
 /*
- * End to end: the connections to PostgreSQL. Every markr backend killed while idle, twice
- * in a row, costs no request (each worker sees the closed connection on its socket and
- * reconnects before sending anything); the server's FATAL notices reach the log as logfmt
- * lines (the harness fails any test whose server wrote a raw line).
+ * End to end: the connections to PostgreSQL and what an instance answers after its own
+ * writes. Every markr backend killed while idle, twice in a row, costs no request (each
+ * worker sees the closed connection on its socket and reconnects before sending anything);
+ * the server's FATAL notices reach the log as logfmt lines (the harness fails any test whose
+ * server wrote a raw line); an instance that answered 201 for an import serves no read
+ * that misses it, hundreds of times in a row, while its aggregate cache is on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -125,10 +127,37 @@ static void killed_idle_backends_cost_no_request(void **state)
     free(log);
 }
 
+/* One instance, its cache on: each import answered 201 is in the very next read. */
+static void reads_after_a_201_reflect_the_import(void **state)
+{
+    enum { PAIRS = 300 };
+    struct markr_server s;
+    long count;
+    double mean;
+
+    assert_int_equal(e2e_server_start(&s, conninfo, NULL), 0);
+    wait_log(&s, "change feed up", 1);
+    import_doc(&s, MARK_DOC, "r0", "ryw", 10);
+    read_aggregate(&s, "ryw", &count, &mean); /* cached from now on */
+    assert_int_equal(count, 1);
+    for (int i = 1; i <= PAIRS; ++i) {
+        char number[16];
+
+        snprintf(number, sizeof(number), "r%d", i);
+        import_doc(&s, MARK_DOC, number, "ryw", i % 101);
+        read_aggregate(&s, "ryw", &count, &mean);
+        if (count != i + 1)
+            fail_msg("read %d after its import's 201: count %ld, expected %d (stale)", i, count, i + 1);
+    }
+    assert_true(e2e_metric(&s, "markr_cache_entries") >= 1); /* the reads were the cache's */
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_idle_backends_cost_no_request),
+        cmocka_unit_test(reads_after_a_201_reflect_the_import),
     };
 
     return cmocka_run_group_tests_name("e2e_connections", tests, setup, teardown);

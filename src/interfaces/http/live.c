@@ -365,6 +365,11 @@ static void feed_changed(void *ctx, const struct markr_change_event *ev)
     announce(live, ev);
 }
 
+void markr_live_committed(struct markr_live *live, const char *const *tests, size_t count)
+{
+    markr_aggregate_cache_committed(live->cache, tests, count);
+}
+
 static void feed_up(void *ctx)
 {
     struct markr_live *live = ctx;

@@ -234,11 +234,11 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 }
 
 /* Whether the connection the last statement ran on is gone: libpq saw the end of the
- * stream, or the server said it is terminating this backend (its FATAL may come before the
- * end of the stream is read). */
+ * stream, or the server said it is terminating this backend (its FATAL, as the statement's
+ * error or as a notice, may come before the end of the stream is read). */
 static int connection_lost(const struct markr_pg *pg)
 {
-    return PQstatus(pg->conn) != CONNECTION_OK || strcmp(pg->sqlstate, "57P01") == 0 ||
+    return PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended || strcmp(pg->sqlstate, "57P01") == 0 ||
            strcmp(pg->sqlstate, "57P02") == 0;
 }
 
@@ -253,8 +253,15 @@ static int could_have_committed(const struct markr_pg *pg)
     return pg->commit_sent;
 }
 
+static int server_closed(struct markr_pg *pg);
+
+/* A backend ended while the transaction was between statements (pg_terminate_backend of an
+ * idle-in-transaction session) has said so on the socket already: then the COMMIT is not
+ * sent, nothing committed, and the transaction may run again. One poll, no round trip. */
 static int send_commit(struct markr_pg *pg, const char *what, struct markr_error *err)
 {
+    if (server_closed(pg))
+        return markr_pg_fail(pg, NULL, what, err);
     pg->commit_sent = 1;
     return markr_pg_command(pg, what, "COMMIT", NULL, err);
 }
@@ -393,9 +400,10 @@ void markr_pg_abandon(struct markr_pg *pg)
 /* Whether the server has closed this idle connection (pg_terminate_backend, a restart):
  * its FATAL message and the end of the stream are then waiting on the socket. Reads what
  * is there without waiting (poll with no timeout), so that the next statement is not sent
- * into a dead connection, and has libpq parse it (the FATAL reaches the notice log). An
- * idle connection is sent nothing else but notices and parameter changes; the reads are
- * bounded all the same. */
+ * into a dead connection, and has libpq parse it (the FATAL reaches the notice log, which
+ * records it: the end of the stream may come a moment after it). An idle connection is
+ * sent nothing else but notices and parameter changes; the reads are bounded all the
+ * same. */
 static int server_closed(struct markr_pg *pg)
 {
     for (int reads = 0; reads < 4; ++reads) {
@@ -405,7 +413,7 @@ static int server_closed(struct markr_pg *pg)
             break;
         (void)PQisBusy(pg->conn); /* parses what came: idle, it can only be notices */
     }
-    return PQstatus(pg->conn) != CONNECTION_OK;
+    return PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended;
 }
 
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
@@ -416,7 +424,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
     if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
         server_closed(pg))
         markr_log(MARKR_LOG_INFO, "database connection closed by the server while idle; reconnecting", NULL);
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
+    if (PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended) {
         long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
 
         /* While the database is away, requests fail at once instead of each waiting for a
@@ -424,6 +432,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
         if (wait > 0)
             return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
                                    "the database is unreachable; the next connection attempt is in %ld ms", wait);
+        pg->notices.ended = 0; /* of the backend that is gone */
         PQreset(pg->conn);
         if (PQstatus(pg->conn) != CONNECTION_OK) {
             pg->backoff_ms = pg->backoff_ms == 0 ? 100 : pg->backoff_ms >= 1000 ? 2000 : pg->backoff_ms * 2;
@@ -501,7 +510,8 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
         markr_pg_close(pg);
         return NULL;
     }
-    markr_pg_log_notices(pg->conn, "markr");
+    pg->notices.name = "markr";
+    markr_pg_log_notices(pg->conn, &pg->notices);
     refresh_cancel(pg);
     return pg;
 }

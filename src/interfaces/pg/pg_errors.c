@@ -136,6 +136,7 @@ static enum markr_log_level notice_level(const char *severity)
  * connection's own statements, and the conninfo is not in them). */
 static void on_notice(void *arg, const PGresult *res)
 {
+    struct markr_pg_notices *notices = arg;
     const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -143,19 +144,22 @@ static void on_notice(void *arg, const PGresult *res)
     enum markr_log_level level = notice_level(severity);
     char message[MARKR_ERROR_MESSAGE_MAX], more[MARKR_ERROR_MESSAGE_MAX];
 
+    /* Sent only by a backend that is exiting: the end of the stream may not be read yet. */
+    if (severity != NULL && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+        notices->ended = 1;
     if (!markr_log_enabled(level))
         return;
     /* libpq's own notices carry the whole text in the message only. */
     one_line(message, sizeof(message), text != NULL ? text : PQresultErrorMessage(res), NULL);
     one_line(more, sizeof(more), detail != NULL ? detail : "", NULL);
-    markr_log(level, "database notice", "connection", (const char *)arg, "severity",
+    markr_log(level, "database notice", "connection", notices->name, "severity",
               severity != NULL ? severity : "WARNING", "sqlstate", state != NULL ? state : "", "message", message,
               more[0] != '\0' ? "detail" : NULL, more, NULL);
 }
 
-void markr_pg_log_notices(PGconn *conn, const char *name)
+void markr_pg_log_notices(PGconn *conn, struct markr_pg_notices *notices)
 {
-    PQsetNoticeReceiver(conn, on_notice, (void *)name);
+    PQsetNoticeReceiver(conn, on_notice, notices);
 }
 
 void markr_pg_log_failure(PGconn *conn, const char *msg, const char *name)

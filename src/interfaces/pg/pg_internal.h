@@ -26,8 +26,16 @@
 #define MARKR_PG_TEXT_ARRAY 1009
 #define MARKR_PG_INT4_ARRAY 1007
 
+/* Where the notices of one libpq connection go (markr_pg_log_notices); it must outlive the
+ * PGconn. */
+struct markr_pg_notices {
+    const char *name; /* its application_name, the connection= of its log lines */
+    int ended;        /* a FATAL came: the server is closing the connection (reset it) */
+};
+
 struct markr_pg {
     PGconn *conn;
+    struct markr_pg_notices notices;
     char *password;      /* from the conninfo, only to scrub it out of messages; NULL when none */
     char sqlstate[6];    /* SQLSTATE of the last failure markr_pg_fail saw; "" when none */
     int expected_version; /* of the schema, for the readiness port */
@@ -130,9 +138,9 @@ int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, st
 
 /* Routes the notices of conn (the server's NOTICE and WARNING, an idle connection's FATAL,
  * libpq's own warnings) into the log as logfmt lines, with a level from their severity and
- * connection=name (a static string: its application_name). Call once per PGconn; a reset
- * keeps it. */
-void markr_pg_log_notices(PGconn *conn, const char *name);
+ * connection=notices->name, and sets notices->ended when one is a FATAL or PANIC. Call
+ * once per PGconn; a reset keeps it. */
+void markr_pg_log_notices(PGconn *conn, struct markr_pg_notices *notices);
 
 /* Logs msg at warn with libpq's own text of conn's last failure (PQerrorMessage, on one
  * line), for a connection that has no struct markr_pg (the change feed's). */

@@ -32,6 +32,7 @@
 
 struct markr_pg_listener {
     char *conninfo;
+    struct markr_pg_notices notices; /* of its connection (one at a time) */
     int wake[2]; /* stop() writes to wake[1]; run polls wake[0] */
     atomic_int stopping;
 };
@@ -88,7 +89,8 @@ static PGconn *open_connection(struct markr_pg_listener *l)
 
     if (conn == NULL)
         return NULL;
-    markr_pg_log_notices(conn, LISTEN_NAME);
+    l->notices = (struct markr_pg_notices){.name = LISTEN_NAME};
+    markr_pg_log_notices(conn, &l->notices);
     while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
         int ready = wait_for(l, PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 10000);
 

@@ -2,8 +2,9 @@
  * The connection of the PostgreSQL adapter against a real server, one fresh migrated
  * database per test: a connection the server closed while idle is reopened before anything
  * is sent on it; a connection lost inside a transaction, before its COMMIT, runs the whole
- * transaction again once (stored once, reported as success); a connection lost during the
- * COMMIT is "outcome_unknown" and never run again; the server's notices are logfmt lines
+ * transaction again once (stored once, reported as success), also when it is lost between
+ * the last statement and the COMMIT; a connection lost during the COMMIT is
+ * "outcome_unknown" and never run again; the server's notices are logfmt lines
  * with a level. The backend is ended by the server itself (pg_terminate_backend from a
  * trigger), so each case happens exactly where the test says.
  */
@@ -151,6 +152,45 @@ static void a_connection_lost_before_the_commit_runs_the_transaction_again_once(
     assert_int_equal(value_long(f, "SELECT count(*) FROM marks WHERE test_id = 'step-kill'"), 1);
 }
 
+/* A step that writes a row, then (the first time only) has its own backend terminated from
+ * another session and waits until it is gone: the transaction sits idle between its last
+ * statement and its COMMIT, as when an operator kills an idle-in-transaction session. */
+struct killed_between {
+    struct fixture *f;
+    int runs;
+};
+
+static int write_then_be_killed(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct killed_between *k = arg;
+    char sql[128];
+    long pid = (long)PQbackendPID(pg->conn);
+
+    ++k->runs;
+    if (markr_pg_command(pg, "writing a row", "INSERT INTO scratch VALUES (1)", NULL, err) != 0)
+        return -1;
+    if (k->runs == 1) {
+        snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld)", pid);
+        assert_int_equal(markr_test_db_exec(k->f->conninfo, sql), 0);
+        wait_gone(k->f, pid);
+    }
+    return 0;
+}
+
+static void a_connection_lost_between_the_last_statement_and_the_commit_runs_it_again(void **state)
+{
+    struct fixture *f = *state;
+    struct killed_between k = {.f = f};
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo, "CREATE TABLE scratch (x int)"), 0);
+    /* The COMMIT is never sent into the closed connection: the outcome is known. */
+    assert_int_equal(markr_pg_transaction(f->pg, "writing a row", write_then_be_killed, &k, &err), 0);
+    assert_int_equal(err.code, MARKR_OK);
+    assert_int_equal(k.runs, 2);
+    assert_int_equal(value_long(f, "SELECT count(*) FROM scratch"), 1);
+}
+
 /* Lost again on the second run: the failure is reported, nothing is stored. */
 static void a_connection_lost_twice_is_reported(void **state)
 {
@@ -243,6 +283,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_idle_connection_the_server_closed_is_reopened_first, setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_before_the_commit_runs_the_transaction_again_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_connection_lost_between_the_last_statement_and_the_commit_runs_it_again,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_during_the_commit_is_outcome_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(notices_are_log_lines_with_a_level, setup, teardown),

@@ -1,6 +1,6 @@
 /*
  * One blocking libpq connection, and the only way the adapter runs a statement: parameters
- * always travel apart from the SQL, every statement passes the abandon check and the
+ * (pg_params.c) always travel apart from the SQL, every statement passes the abandon check and the
  * slow-query log, a broken connection is reset once before the next operation (one the
  * server closed while idle is seen on the socket first), and a transaction is retried whole
  * after a deadlock or serialization failure, or once after a connection lost before its
@@ -8,7 +8,6 @@
  */
 #include "pg_conn.h"
 
-#include <assert.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,55 +19,6 @@
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 #include "pg_internal.h"
-
-/* --- parameters ----------------------------------------------------------------------------- */
-
-static int param_add(struct markr_pg_params *p, Oid type, const char *value, int length, int format)
-{
-    /* The statements of the adapter are fixed: more parameters than the arrays hold is a bug. */
-    assert(p->count < (int)(sizeof(p->values) / sizeof(p->values[0])));
-    p->types[p->count] = type;
-    p->values[p->count] = value;
-    p->lengths[p->count] = length;
-    p->formats[p->count] = format;
-    return ++p->count;
-}
-
-int markr_pg_param_text(struct markr_pg_params *p, Oid type, const char *value)
-{
-    return param_add(p, type, value, 0, 0);
-}
-
-int markr_pg_param_binary(struct markr_pg_params *p, Oid type, const char *value, size_t len)
-{
-    /* The protocol carries lengths as int32; callers bound their bodies far below that. */
-    assert(len <= INT32_MAX);
-    return param_add(p, type, value, (int)len, 1);
-}
-
-/* Integers travel as text, formatted into the parameters' own storage. */
-static int param_integer(struct markr_pg_params *p, Oid type, long long value)
-{
-    assert(p->count < (int)(sizeof(p->numbers) / sizeof(p->numbers[0])));
-    snprintf(p->numbers[p->count], sizeof(p->numbers[p->count]), "%lld", value);
-    return param_add(p, type, p->numbers[p->count], 0, 0);
-}
-
-int markr_pg_param_int8(struct markr_pg_params *p, int64_t value)
-{
-    return param_integer(p, MARKR_PG_INT8, (long long)value);
-}
-
-int markr_pg_param_int4(struct markr_pg_params *p, int64_t value)
-{
-    /* Counts of results and positions in a document are far below 2^31 (bodies are bounded). */
-    return param_integer(p, MARKR_PG_INT4, (long long)value);
-}
-
-int markr_pg_param_bool(struct markr_pg_params *p, int value)
-{
-    return param_add(p, MARKR_PG_BOOL, value ? "true" : "false", 0, 0);
-}
 
 static long ms_until(const struct timespec *at)
 {

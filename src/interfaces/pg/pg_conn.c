@@ -4,7 +4,7 @@
  * slow-query log, a broken connection is reset once before the next operation (one the
  * server closed while idle is seen on the socket first), and a transaction is retried whole
  * after a deadlock or serialization failure, or once after a connection lost before its
- * COMMIT was sent.
+ * COMMIT was sent. Connections are opened and closed in pg_connect.c.
  */
 #include "pg_conn.h"
 
@@ -20,7 +20,7 @@
 #include "interfaces/observe/metrics.h"
 #include "pg_internal.h"
 
-static long ms_until(const struct timespec *at)
+long markr_pg_ms_until(const struct timespec *at)
 {
     struct timespec now;
 
@@ -39,7 +39,7 @@ void markr_pg_set_slow_query_ms(long ms)
 
 static long elapsed_ms(const struct timespec *since)
 {
-    return -ms_until(since);
+    return -markr_pg_ms_until(since);
 }
 
 static void log_if_slow(const char *what, const struct timespec *start)
@@ -326,27 +326,6 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
 
 /* --- the connection ------------------------------------------------------------------------- */
 
-/* The cancel object follows the backend: made again after every (re)connection. */
-static void refresh_cancel(struct markr_pg *pg)
-{
-    pthread_mutex_lock(&pg->cancel_lock);
-    if (pg->cancel != NULL)
-        PQfreeCancel(pg->cancel);
-    pg->cancel = PQstatus(pg->conn) == CONNECTION_OK ? PQgetCancel(pg->conn) : NULL;
-    pthread_mutex_unlock(&pg->cancel_lock);
-}
-
-void markr_pg_abandon(struct markr_pg *pg)
-{
-    char reason[256];
-
-    atomic_store(&pg->abandoned, 1);
-    pthread_mutex_lock(&pg->cancel_lock);
-    if (pg->cancel != NULL)
-        PQcancel(pg->cancel, reason, (int)sizeof(reason)); /* nothing to do if it fails: exit is next */
-    pthread_mutex_unlock(&pg->cancel_lock);
-}
-
 /* Whether the server has closed this idle connection (pg_terminate_backend, a restart):
  * its FATAL message and the end of the stream are then waiting on the socket. Reads what
  * is there without waiting (poll with no timeout), so that the next statement is not sent
@@ -375,7 +354,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
         server_closed(pg))
         markr_log(MARKR_LOG_INFO, "database connection closed by the server while idle; reconnecting", NULL);
     if (PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended) {
-        long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
+        long wait = pg->backoff_ms != 0 ? markr_pg_ms_until(&pg->retry_at) : 0;
 
         /* While the database is away, requests fail at once instead of each waiting for a
          * connection attempt; attempts are spaced 100 ms, 200 ms ... up to 2 s apart. */
@@ -398,86 +377,10 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
         if (pg->backoff_ms != 0)
             markr_log(MARKR_LOG_INFO, "database connection restored", NULL);
         pg->backoff_ms = 0;
-        refresh_cancel(pg);
+        markr_pg_refresh_cancel(pg);
     }
     /* Every operation is one autocommit statement, or a transaction it closes itself; one left
      * open by a failure must not swallow the next operation. */
     markr_pg_rollback(pg);
     return 0;
 }
-
-/* Keeps a copy of the password the connection uses (from the conninfo, or from PGPASSWORD),
- * so that it can be scrubbed from messages. */
-static int remember_password(struct markr_pg *pg)
-{
-    PQconninfoOption *options = PQconninfo(pg->conn);
-    int rc = 0;
-
-    if (options == NULL)
-        return -1;
-    for (PQconninfoOption *o = options; o->keyword != NULL; ++o)
-        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
-            rc = (pg->password = strdup(o->val)) != NULL ? 0 : -1;
-    PQconninfoFree(options);
-    return rc;
-}
-
-struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
-{
-    /* Later keywords win over earlier ones, and the conninfo expands where "dbname" stands:
-     * the defaults before it can be overridden by the operator, the encoding after it not,
-     * because every string we send and read is UTF-8. */
-    static const char *const keywords[] = {"connect_timeout", "fallback_application_name", "options", "dbname",
-                                           "client_encoding", NULL};
-    /* work_mem: an aggregate sorts every percentage of a test; 64 MB keeps a one-million-
-     * student sort in memory instead of spilling to disk (1.6x slower). At most one sort per
-     * worker connection, so MARKR_WORKERS x 64 MB at worst. An operator's `options` wins. */
-    const char *values[] = {"10", "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
-    struct markr_pg *pg;
-    char *parse_error = NULL;
-    PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
-
-    if (parsed == NULL) {
-        markr_pg_fail_conninfo(parse_error, err);
-        PQfreemem(parse_error);
-        return NULL;
-    }
-    PQconninfoFree(parsed);
-
-    if ((pg = calloc(1, sizeof(*pg))) == NULL) {
-        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&pg->cancel_lock, NULL);
-    pg->conn = PQconnectdbParams(keywords, values, 1);
-    if (pg->conn == NULL || remember_password(pg) != 0) {
-        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        markr_pg_close(pg);
-        return NULL;
-    }
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
-        markr_pg_fail(pg, NULL, "connecting", err);
-        markr_pg_close(pg);
-        return NULL;
-    }
-    pg->notices.name = "markr";
-    markr_pg_log_notices(pg->conn, &pg->notices);
-    refresh_cancel(pg);
-    return pg;
-}
-
-void markr_pg_close(struct markr_pg *pg)
-{
-    if (pg == NULL)
-        return;
-    if (pg->cancel != NULL)
-        PQfreeCancel(pg->cancel);
-    pthread_mutex_destroy(&pg->cancel_lock);
-    PQfinish(pg->conn);
-    if (pg->password != NULL) {
-        explicit_bzero(pg->password, strlen(pg->password));
-        free(pg->password);
-    }
-    free(pg);
-}
-

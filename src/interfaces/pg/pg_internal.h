@@ -72,6 +72,13 @@ int markr_pg_param_int8(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_int4(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_bool(struct markr_pg_params *p, int value);
 
+/* Makes the cancel object for the connection's current backend (after every connection and
+ * reset; pg_connect.c). */
+void markr_pg_refresh_cancel(struct markr_pg *pg);
+
+/* Milliseconds from now until at (CLOCK_MONOTONIC); negative once past. */
+long markr_pg_ms_until(const struct timespec *at);
+
 /* Makes the connection usable for the next operation: resets it once when it is broken (or
  * when the server has closed it while idle, which is read from the socket without a round
  * trip) and rolls back a transaction left open by a failed one. Returns 0, or -1 with err

@@ -4,9 +4,10 @@
  * is sent on it; a connection lost inside a transaction, before its COMMIT, runs the whole
  * transaction again once (stored once, reported as success), also when it is lost between
  * the last statement and the COMMIT; a connection lost during the COMMIT is
- * "outcome_unknown" and never run again; the server's notices are logfmt lines
- * with a level. The backend is ended by the server itself (pg_terminate_backend from a
- * trigger), so each case happens exactly where the test says.
+ * "outcome_unknown" and never run again; the server's notices, those sent while the
+ * connection starts included, are logfmt lines with a level. The backend is ended by the
+ * server itself (pg_terminate_backend from a trigger) or from another session at a point
+ * the test chooses, so each case happens exactly where the test says.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "domain/document.h"
+#include "interfaces/observe/log.h"
 #include "interfaces/pg/pg_internal.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
@@ -239,28 +241,56 @@ static void a_connection_lost_during_the_commit_is_outcome_unknown(void **state)
     assert_int_equal(value_long(f, "SELECT count(*) FROM imports"), 1);
 }
 
+/* stderr into a file while the test looks at what is logged. */
+struct capture {
+    char path[32];
+    int fd, saved;
+};
+
+static void capture_start(struct capture *c)
+{
+    snprintf(c->path, sizeof(c->path), "/tmp/markr-pg-conn-XXXXXX");
+    c->fd = mkstemp(c->path);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->fd >= 0 && c->saved >= 0);
+    fflush(stderr);
+    dup2(c->fd, STDERR_FILENO);
+}
+
+/* Puts stderr back; returns what was written meanwhile (malloc'd). */
+static char *capture_end(struct capture *c)
+{
+    char *text = calloc(1, 65536);
+    FILE *in;
+
+    fflush(stderr);
+    dup2(c->saved, STDERR_FILENO);
+    close(c->saved);
+    close(c->fd);
+    assert_non_null(text);
+    assert_non_null(in = fopen(c->path, "r"));
+    if (fread(text, 1, 65535, in) == 0)
+        text[0] = '\0';
+    fclose(in);
+    unlink(c->path);
+    return text;
+}
+
 /* Runs sql on the fixture's connection with stderr sent to a file; returns what was logged. */
 static char *logged_while(struct fixture *f, const char *sql)
 {
-    char path[] = "/tmp/markr-pg-conn-XXXXXX";
-    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    struct capture c;
     struct markr_error err;
-    char *text = calloc(1, 8192);
-    FILE *in;
+    int rc;
 
-    assert_true(fd >= 0 && saved >= 0 && text != NULL);
-    fflush(stderr);
-    dup2(fd, STDERR_FILENO);
-    assert_int_equal(markr_pg_command(f->pg, "raising notices", sql, NULL, &err), 0);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    close(fd);
-    in = fopen(path, "r");
-    fread(text, 1, 8191, in);
-    fclose(in);
-    unlink(path);
-    return text;
+    capture_start(&c);
+    rc = markr_pg_command(f->pg, "raising notices", sql, NULL, &err);
+    {
+        char *text = capture_end(&c);
+
+        assert_int_equal(rc, 0);
+        return text;
+    }
 }
 
 static void notices_are_log_lines_with_a_level(void **state)
@@ -277,6 +307,31 @@ static void notices_are_log_lines_with_a_level(void **state)
     free(log);
 }
 
+/* The server sends notices while the connection starts, before any statement (here the
+ * DEBUG lines of its start-up transaction): they are log lines too. */
+static void notices_at_connection_start_are_log_lines(void **state)
+{
+    struct fixture *f = *state;
+    struct capture c;
+    struct markr_error err;
+    struct markr_pg *pg;
+    char conninfo[1024];
+    char *log;
+
+    snprintf(conninfo, sizeof(conninfo), "%s options='-c client_min_messages=debug5'", f->conninfo);
+    markr_log_set_level(MARKR_LOG_DEBUG);
+    capture_start(&c);
+    pg = markr_pg_connect(conninfo, &err);
+    log = capture_end(&c);
+    markr_log_set_level(MARKR_LOG_INFO);
+    assert_non_null(pg);
+    markr_pg_close(pg);
+    assert_non_null(strstr(log, "level=debug msg=\"database notice\" connection=markr severity=DEBUG sqlstate=00000 "
+                                "message=\"CommitTransaction"));
+    assert_null(strstr(log, "DEBUG:  "));
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_connection_lost_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_during_the_commit_is_outcome_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(notices_are_log_lines_with_a_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(notices_at_connection_start_are_log_lines, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_conn", tests, NULL, NULL);

@@ -122,7 +122,8 @@ server_pid=$!
 
 port=""
 for ((i = 0; i < 300; i++)); do
-    port=$(sed -n 's/^markr: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' -- "$log")
+    # markr logs in logfmt: time=... level=info msg=listening addr=127.0.0.1:PORT
+    port=$(sed -n 's/^time=[^ ]* level=info msg=listening addr=127\.0\.0\.1:\([0-9]*\)$/\1/p' -- "$log")
     [[ -n $port ]] && break
     kill -0 "$server_pid" 2>/dev/null || { cat -- "$log" >&2; die "the packaged markr exited"; }
     sleep 0.1

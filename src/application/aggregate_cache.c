@@ -291,6 +291,16 @@ void markr_aggregate_cache_changed(struct markr_aggregate_cache *c, const struct
     }
 }
 
+void markr_aggregate_cache_committed(struct markr_aggregate_cache *c, const char *const *tests, size_t count)
+{
+    for (size_t i = 0; i < count; ++i) {
+        struct markr_cache_entry *e = find(c, tests[i], strlen(tests[i]));
+
+        if (e != NULL)
+            invalidate(e);
+    }
+}
+
 void markr_aggregate_cache_feed(struct markr_aggregate_cache *c, int up)
 {
     ++c->epoch;

@@ -123,6 +123,13 @@ void markr_aggregate_cache_refreshed(struct markr_aggregate_cache *c, struct mar
 /* A change the feed reported: what is held of its tests (of every test, for a flush) is
  * stale; entries with streams are refreshed. */
 void markr_aggregate_cache_changed(struct markr_aggregate_cache *c, const struct markr_change_event *event);
+/* This instance has just committed a change of tests (count of them: an import it is about
+ * to answer 201): what is held of them is stale from now on, before the feed reports the
+ * change, so that every read this instance serves afterwards sees it (read-your-writes). A
+ * refresh already out is not kept, as after any change. Streams are left to the feed's
+ * report of the same change, which refreshes them (refreshing them here too would only send
+ * the same figures twice); that later report is harmless to what is held. */
+void markr_aggregate_cache_committed(struct markr_aggregate_cache *c, const char *const *tests, size_t count);
 /* The feed went up (1) or down (0): either way what is held may have missed changes, so it
  * all goes; back up, entries with streams are refreshed. The cache serves only while up. */
 void markr_aggregate_cache_feed(struct markr_aggregate_cache *c, int up);

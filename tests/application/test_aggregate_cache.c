@@ -91,6 +91,56 @@ static void a_change_of_a_test_forgets_only_that_test(void **state)
     change(f, "never-asked"); /* a test nobody asked for: nothing to forget */
 }
 
+/* Read-your-writes: the instance that committed an import forgets its tests before it
+ * answers, without waiting for the feed; the feed's later report of the same change is
+ * harmless, and streams are not refreshed by the commit itself (only by the report, or by
+ * a refresh that a read started). */
+static void an_own_commit_forgets_its_tests_before_the_feed_reports_it(void **state)
+{
+    struct fixture *f = *state;
+    const char *tests[] = {"maths", "latin", "never-asked"};
+    struct fake_topic *maths, *latin;
+
+    hold_both(f, "maths", "latin");
+    hold_both(f, "physics", "greek");
+    open_stream(f, "maths"); /* started with the held figures */
+    maths = topic(f, "maths");
+    latin = topic(f, "latin");
+    assert_int_equal(maths->stream_events, 1);
+    /* A refresh of latin is out when the commit comes: its answer must not be kept. */
+    change(f, "latin");
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(f->npending, 1);
+    db_mark(&f->db, "maths", 3);
+    db_mark(&f->db, "latin", 1);
+
+    markr_aggregate_cache_committed(f->cache, tests, 3);
+    assert_int_equal(get(f, "maths"), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(get(f, "physics"), MARKR_CACHE_FIGURES);
+    assert_int_equal(get(f, "greek"), MARKR_CACHE_MISSING);
+    assert_int_equal(maths->stream_events, 1); /* left to the feed */
+    complete(f); /* latin's refresh from before the commit: answers the earlier request only */
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, &latin->entry), MARKR_CACHE_UNKNOWN);
+    while (f->npending > 0)
+        complete(f);
+    assert_int_equal(get(f, "maths"), MARKR_CACHE_FIGURES);
+    assert_string_equal(maths->last_body, "{\"count\":3}");
+    assert_int_equal(maths->stream_events, 2); /* a refresh that completes reaches the streams too */
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_UNKNOWN); /* computed again, after the commit */
+    complete(f);
+    assert_string_equal(latin->last_body, "{\"count\":1}");
+    assert_int_equal(get(f, "latin"), MARKR_CACHE_FIGURES);
+
+    /* The feed reports the same change: streams get the figures, reads stay exact. */
+    change(f, "maths");
+    assert_int_equal(get(f, "maths"), MARKR_CACHE_UNKNOWN);
+    while (f->npending > 0)
+        complete(f);
+    assert_int_equal(maths->stream_events, 3);
+    assert_int_equal(get(f, "maths"), MARKR_CACHE_FIGURES);
+    assert_string_equal(maths->last_body, "{\"count\":3}");
+}
+
 static void a_flush_forgets_everything(void **state)
 {
     struct fixture *f = *state;
@@ -376,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_errors_are_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(a_change_of_a_test_forgets_only_that_test, setup, teardown),
         cmocka_unit_test_setup_teardown(a_flush_forgets_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_own_commit_forgets_its_tests_before_the_feed_reports_it, setup, teardown),
         cmocka_unit_test_teardown(nothing_is_answered_while_the_feed_is_down, teardown),
         cmocka_unit_test_setup_teardown(figures_computed_across_a_change_go_only_to_earlier_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(figures_computed_across_the_feed_going_down_and_up_are_not_kept, setup,

@@ -273,6 +273,25 @@ static void store_failure_on_accepted_claims_no_import(void **state)
     assert_string_equal(f->outcome.error.message, "the database is down");
 }
 
+/* A commit whose outcome the store cannot know: reported as it is (the client is told to
+ * check before sending again), once, and never as a refusal of the document. */
+static void a_commit_of_unknown_outcome_is_reported_once_as_such(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    f->store.fail_accepted = true;
+    markr_error_set(&f->store.fail_error, MARKR_ERR_UNAVAILABLE, "outcome_unknown",
+                    "the database connection was lost while committing; check GET /imports");
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+
+    assert_int_equal(f->store.accepted_calls, 1); /* not sent again */
+    assert_int_equal(f->store.rejected_calls, 0);
+    assert_int_equal(f->outcome.import_id, 0);
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_UNAVAILABLE); /* 503 */
+    assert_string_equal(f->outcome.error.reason, "outcome_unknown");
+}
+
 static void store_failure_on_rejected_replaces_the_refusal(void **state)
 {
     struct fixture *f = *state;
@@ -338,6 +357,7 @@ int main(void)
         IMPORT_TEST(malformed_document_is_kept_with_its_reason),
         IMPORT_TEST(document_without_results_is_refused),
         IMPORT_TEST(store_failure_on_accepted_claims_no_import),
+        IMPORT_TEST(a_commit_of_unknown_outcome_is_reported_once_as_such),
         IMPORT_TEST(store_failure_on_rejected_replaces_the_refusal),
         IMPORT_TEST(parser_internal_error_stores_nothing),
         IMPORT_TEST(outcome_free_is_idempotent),

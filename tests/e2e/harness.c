@@ -1,11 +1,20 @@
 /*
  * Process and HTTP plumbing for the end-to-end suites. The server's stderr goes to a log
- * file that is polled for the "listening on" line, so a chatty server never blocks on a
- * full pipe.
+ * file that is polled for its msg=listening line, so a chatty server never blocks on a
+ * full pipe; when the server is stopped, every line of that file must be logfmt
+ * (logfmt.h), or the test that stopped it fails.
  */
 #include "harness.h"
 
+#include "logfmt.h"
 #include "test_db.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -56,7 +65,7 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
     memset(server, 0, sizeof(*server));
     snprintf(server->log_path, sizeof(server->log_path), "/tmp/markr-e2e-%d-%d.log", (int)getpid(), ++serial);
     /* A log of an earlier run may have this name (process ids come round again): gone before
-     * the fork, so the "listening on" read below can only be this server's. */
+     * the fork, so the msg=listening read below can only be this server's. */
     unlink(server->log_path);
     if ((server->pid = fork()) == 0) {
         int fd = open(server->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -70,15 +79,16 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
         _exit(127);
     }
     for (int waited = 0; waited < 15000; waited += 10) {
+        static const char listening[] = " msg=listening addr=127.0.0.1:";
         char line[256];
         FILE *log = fopen(server->log_path, "r");
         int status;
 
         while (log != NULL && fgets(line, sizeof(line), log) != NULL) {
-            const char *at = strstr(line, "listening on 127.0.0.1:");
+            const char *at = strstr(line, listening);
 
             if (at != NULL) {
-                server->port = atoi(at + strlen("listening on 127.0.0.1:"));
+                server->port = atoi(at + strlen(listening));
                 snprintf(server->base_url, sizeof(server->base_url), "http://127.0.0.1:%d", server->port);
                 fclose(log);
                 return 0;
@@ -106,7 +116,7 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
 
 int e2e_server_stop(struct markr_server *server, int sig)
 {
-    int status = -1;
+    int status = -1, bad;
 
     if (server->pid <= 0)
         return -1;
@@ -114,6 +124,9 @@ int e2e_server_stop(struct markr_server *server, int sig)
     while (waitpid(server->pid, &status, 0) < 0 && errno == EINTR)
         ;
     server->pid = 0;
+    /* Everything markr serve prints is structured: a raw line fails whoever stopped it. */
+    if ((bad = e2e_logfmt_check_file(server->log_path, 5)) != 0)
+        fail_msg("markr serve wrote %d line(s) that are not logfmt to %s (shown above)", bad, server->log_path);
     return status;
 }
 

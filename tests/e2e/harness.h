@@ -16,12 +16,15 @@ struct markr_server {
 };
 
 /* Starts `markr serve` on 127.0.0.1 with a free port, DATABASE_URL=conninfo and the extra
- * NAME=VALUE settings (NULL-terminated list, may be NULL). Waits until it listens. Returns 0,
+ * NAME=VALUE settings (NULL-terminated list, may be NULL). Waits until it logs
+ * msg=listening addr=127.0.0.1:PORT. Returns 0,
  * or -1 when it exits or does not listen within 15 s. */
 int e2e_server_start(struct markr_server *server, const char *conninfo, const char *const *env);
 
 /* Sends sig (SIGTERM for a clean stop, SIGKILL for a crash) and waits. Returns the exit
- * status as waitpid gives it. */
+ * status as waitpid gives it. Then checks the server's log: every line it wrote to stdout
+ * and stderr must be a logfmt line (logfmt.h); otherwise the running cmocka test fails
+ * (fail_msg), after printing the lines that are not. */
 int e2e_server_stop(struct markr_server *server, int sig);
 
 /* Stops server with SIGTERM and checks it exited 0 (the sanitizer build reports leaks at

@@ -166,6 +166,14 @@ static int schema_current(struct markr_pg *pg, const struct markr_config *cfg, F
     return 0;
 }
 
+/* `markr serve` says everything in logfmt lines on stderr, its refusals to start too
+ * (its usage errors excepted: those are the command line's). Returns status. */
+static int serve_refused(int status, const char *message, const char *hint)
+{
+    markr_log(MARKR_LOG_ERROR, message, hint != NULL ? "hint" : NULL, hint, NULL);
+    return status;
+}
+
 static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE *err)
 {
     struct factory_ctx fctx = {.cfg = cfg};
@@ -206,38 +214,35 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         snprintf(problem, sizeof(problem), "unknown %s '%.64s'", argv[0][0] == '-' ? "option" : "argument", argv[0]);
         return markr_cli_usage_error("serve", err, problem);
     }
-    if (need_database(cfg, err) != 0)
-        return 2;
-    if ((fctx.schema_version = markr_migrations_latest(cfg->migrations_dir, &e)) < 0) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
-    if ((pg = connect_or_report(cfg, err)) == NULL)
-        return 1;
-    if (!schema_current(pg, cfg, err)) {
+    if (cfg->database_url == NULL)
+        return serve_refused(2, "DATABASE_URL is not set (a libpq conninfo string or URI)", NULL);
+    if ((fctx.schema_version = markr_migrations_latest(cfg->migrations_dir, &e)) < 0)
+        return serve_refused(1, e.message, NULL);
+    if ((pg = markr_pg_connect(cfg->database_url, &e)) == NULL)
+        return serve_refused(1, e.message, NULL);
+    if (markr_pg_schema_check(pg, cfg->migrations_dir, &e) != 0) {
         markr_pg_close(pg);
-        return 1;
+        return serve_refused(1, e.message, "run `markr migrate` first");
     }
     markr_pg_close(pg);
 
     warn_open_access(cfg);
     markr_xml_global_init();
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
-    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
+    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL)
+        return serve_refused(1, e.message, NULL);
     /* The live score feed, on a thread of its own with two connections: its lock's and its
      * store's (ADR 0027). */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cfg->feed_url != NULL) {
         if ((feed_lock = markr_pg_feed_lock_create(cfg->database_url)) == NULL ||
             (feed = markr_score_feed_start(cfg->feed_url, &factory, feed_lock, &e)) == NULL) {
-            fprintf(err, "markr: %s\n", feed_lock == NULL ? "out of memory" : e.message);
+            if (feed_lock == NULL)
+                markr_error_set(&e, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
             markr_pg_feed_lock_destroy(feed_lock);
             markr_queue_runner_stop(runner);
             curl_global_cleanup();
-            return 1;
+            return serve_refused(1, e.message, NULL);
         }
         feed_monitor = markr_score_feed_monitor(feed);
         settings.feed = &feed_monitor;
@@ -248,9 +253,11 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         struct markr_change_feed changes;
 
         if (listener == NULL) {
+            markr_score_feed_stop(feed);
+            markr_pg_feed_lock_destroy(feed_lock);
+            curl_global_cleanup();
             markr_queue_runner_stop(runner);
-            fprintf(err, "markr: out of memory\n");
-            return 1;
+            return serve_refused(1, "out of memory", NULL);
         }
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
@@ -261,10 +268,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     markr_pg_feed_lock_destroy(feed_lock);
     curl_global_cleanup();
     markr_queue_runner_stop(runner);
-    if (rc < 0) {
-        fprintf(err, "markr: %s\n", e.message);
-        return 1;
-    }
+    if (rc < 0)
+        return serve_refused(1, e.message, NULL);
     return rc; /* 1: requests were abandoned at the shutdown timeout */
 }
 
@@ -409,6 +414,12 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
     if (markr_cli_wants_help(argc - 2, argv + 2))
         return markr_cli_help(command, out);
     if (markr_config_load(&cfg, ".env", message, sizeof(message)) != 0) {
+        if (strcmp(command, "serve") == 0) {
+            char line[600];
+
+            snprintf(line, sizeof(line), "bad setting: %s", message);
+            return serve_refused(2, line, NULL);
+        }
         fprintf(err, "markr: bad setting: %s\n", message);
         return 2;
     }

@@ -16,6 +16,7 @@
 #include "application/import_document.h"
 #include "handlers.h"
 #include "http_job.h"
+#include "live.h"
 #include "interfaces/observe/metrics.h"
 #include "responses.h"
 
@@ -24,6 +25,7 @@ struct import_job {
     struct markr_http_body body; /* owned copy of the request body */
     size_t limit;                /* MARKR_MAX_BODY_BYTES, for the decoded body */
     struct markr_import_outcome outcome;
+    struct markr_live *live; /* the loop's aggregate cache */
 };
 
 /* The 415 answer says what is wrong and names the media types the formats read. */
@@ -88,6 +90,18 @@ static void import_run(struct markr_job *job, struct markr_services *services)
     /* The body copy is no longer needed: give its memory back before the answer goes out. */
     markr_http_body_free(&self->body);
 }
+/* On the loop, once the worker is done: an accepted import's tests are forgotten by this
+ * instance's cache before its 201 goes out (read-your-writes), without waiting for the
+ * change feed to report the commit. */
+static void import_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct import_job *self = (struct import_job *)job;
+
+    if (self->outcome.error.code == MARKR_OK)
+        markr_live_committed(self->live, (const char *const *)self->outcome.tests, self->outcome.test_count);
+    markr_http_send_answer(req, &job->answer);
+}
+
 static void import_destroy(struct markr_http_job *job)
 {
     struct import_job *self = (struct import_job *)job;
@@ -145,7 +159,9 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
     }
     job->limit = settings->max_body_bytes;
     job->base.job.run = import_run;
+    job->base.respond = import_respond;
     job->base.destroy = import_destroy;
+    job->live = handler->live;
     markr_http_job_start(&job->base, req, handler->pool);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "application/ids.h"
 #include "feed_bridge.h"
 #include "handlers.h"
+#include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 #include "representation.h"
 #include "responses.h"
@@ -390,12 +391,17 @@ static void feed_changed(void *ctx, const struct markr_change_event *ev)
     announce(live, ev);
 }
 
+void markr_live_committed(struct markr_live *live, const char *const *tests, size_t count)
+{
+    markr_aggregate_cache_committed(live->cache, tests, count);
+}
+
 static void feed_up(void *ctx)
 {
     struct markr_live *live = ctx;
 
     markr_aggregate_cache_feed(live->cache, 1);
-    fprintf(stderr, "markr: change feed up: aggregate cache on\n");
+    markr_log(MARKR_LOG_INFO, "change feed up", "cache", "on", NULL);
     resync(live); /* what was committed while it was down was never announced */
 }
 
@@ -404,7 +410,7 @@ static void feed_down(void *ctx)
     struct markr_live *live = ctx;
 
     markr_aggregate_cache_feed(live->cache, 0);
-    fprintf(stderr, "markr: change feed down: aggregate cache off\n");
+    markr_log(MARKR_LOG_INFO, "change feed down", "cache", "off", NULL);
 }
 
 /* --- life cycle ------------------------------------------------------------------------------ */

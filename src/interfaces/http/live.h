@@ -29,6 +29,12 @@ void markr_live_destroy(struct markr_live *live);
 /* For the metrics: the aggregate cache's entries and the open stream clients, now. */
 void markr_live_stats(const struct markr_live *live, size_t *cache_entries, size_t *stream_clients);
 
+/* On the loop thread, before the 201 of an import this instance committed goes out: the
+ * cache forgets what it holds of the import's tests (count of them), so that every read
+ * served afterwards reflects the import; the change feed's report of it, later, updates
+ * the other instances and the streams (markr_aggregate_cache_committed). */
+void markr_live_committed(struct markr_live *live, const char *const *tests, size_t count);
+
 /* The routes (routes.c), each on handler->live. GET /results/{test-id}/aggregate: from the
  * cache when it holds the test, else computed once for every request waiting for it. */
 int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,

@@ -223,7 +223,7 @@ static void on_signal(h2o_socket_t *sock, const char *err)
 
     if (err != NULL) {
         /* Without the signalfd no stop signal could reach us any more: stop now, and say why. */
-        fprintf(stderr, "markr: reading stop signals failed (%s); shutting down\n", err);
+        markr_log(MARKR_LOG_ERROR, "reading stop signals failed; shutting down", "error", err, NULL);
         h2o_socket_read_stop(sock);
         server->stopping = 1;
         return;
@@ -233,8 +233,9 @@ static void on_signal(h2o_socket_t *sock, const char *err)
     server->stopping = 1;
 }
 
-/* Binds and listens on host:port; prints the bound address and keeps it in address (cap
- * bytes; the requested one when the system cannot name it). Returns the fd or -1. */
+/* Binds and listens on host:port; logs the bound address (msg=listening addr=HOST:PORT) and
+ * keeps it in address (cap bytes; the requested one when the system cannot name it).
+ * Returns the fd or -1. */
 static int open_listener(const struct markr_http_settings *settings, char *address, size_t cap,
                          struct markr_error *err)
 {
@@ -269,7 +270,7 @@ static int open_listener(const struct markr_http_settings *settings, char *addre
             getnameinfo((struct sockaddr *)&bound, len, host, sizeof(host), port, sizeof(port),
                         NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
             snprintf(address, cap, "%s:%s", host, port);
-            fprintf(stderr, "markr: listening on %s\n", address);
+            markr_log(MARKR_LOG_INFO, "listening", "addr", address, NULL);
         }
     }
     return fd;
@@ -421,7 +422,12 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
 
     /* Stop accepting, close idle keep-alive connections, and let every job come back:
      * an import that was accepted by a worker finishes and answers before we exit. */
-    fprintf(stderr, "markr: stopping (%zu requests in flight)\n", markr_worker_pool_pending(pool));
+    {
+        char in_flight[24];
+
+        snprintf(in_flight, sizeof(in_flight), "%zu", markr_worker_pool_pending(pool));
+        markr_log(MARKR_LOG_INFO, "stopping", "requests", in_flight, NULL);
+    }
     if (settings->lifecycle != NULL)
         settings->lifecycle->stopping();
     h2o_socket_read_stop(server.listener);
@@ -442,7 +448,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
         /* Abandoned jobs fail at their next statement; one stuck elsewhere (an unreachable
          * database) is left to die with the process: its transaction never commits. */
         if (drain(&server, pool, ABANDON_GRACE_MS) != 0) {
-            fprintf(stderr, "markr: stopped (requests still running were cut off)\n");
+            markr_log(MARKR_LOG_WARN, "stopped", "cut_off", "true", NULL); /* requests still running */
             return 1;
         }
     }
@@ -459,7 +465,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
     /* The context and loop are not disposed of: h2o 2.2.5 asserts that no connection is left
      * (a client may hold a keep-alive one), and the process exits next. `server` is static,
      * so what they hold stays reachable and is not reported as a leak. */
-    fprintf(stderr, "markr: stopped\n");
+    markr_log(MARKR_LOG_INFO, "stopped", NULL);
     return abandoned;
 
 fail_listen:

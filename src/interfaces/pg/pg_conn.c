@@ -1,12 +1,14 @@
 /*
  * One blocking libpq connection, and the only way the adapter runs a statement: parameters
- * always travel apart from the SQL, every statement passes the abandon check and the
- * slow-query log, a broken connection is reset once before the next operation, and a
- * transaction is retried whole after a deadlock or serialization failure.
+ * (pg_params.c) always travel apart from the SQL, every statement passes the abandon check and the
+ * slow-query log, a broken connection is reset once before the next operation (one the
+ * server closed while idle is seen on the socket first), and a transaction is retried whole
+ * after a deadlock or serialization failure, or once after a connection lost before its
+ * COMMIT was sent. Connections are opened and closed in pg_connect.c.
  */
 #include "pg_conn.h"
 
-#include <assert.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,56 +20,7 @@
 #include "interfaces/observe/metrics.h"
 #include "pg_internal.h"
 
-/* --- parameters ----------------------------------------------------------------------------- */
-
-static int param_add(struct markr_pg_params *p, Oid type, const char *value, int length, int format)
-{
-    /* The statements of the adapter are fixed: more parameters than the arrays hold is a bug. */
-    assert(p->count < (int)(sizeof(p->values) / sizeof(p->values[0])));
-    p->types[p->count] = type;
-    p->values[p->count] = value;
-    p->lengths[p->count] = length;
-    p->formats[p->count] = format;
-    return ++p->count;
-}
-
-int markr_pg_param_text(struct markr_pg_params *p, Oid type, const char *value)
-{
-    return param_add(p, type, value, 0, 0);
-}
-
-int markr_pg_param_binary(struct markr_pg_params *p, Oid type, const char *value, size_t len)
-{
-    /* The protocol carries lengths as int32; callers bound their bodies far below that. */
-    assert(len <= INT32_MAX);
-    return param_add(p, type, value, (int)len, 1);
-}
-
-/* Integers travel as text, formatted into the parameters' own storage. */
-static int param_integer(struct markr_pg_params *p, Oid type, long long value)
-{
-    assert(p->count < (int)(sizeof(p->numbers) / sizeof(p->numbers[0])));
-    snprintf(p->numbers[p->count], sizeof(p->numbers[p->count]), "%lld", value);
-    return param_add(p, type, p->numbers[p->count], 0, 0);
-}
-
-int markr_pg_param_int8(struct markr_pg_params *p, int64_t value)
-{
-    return param_integer(p, MARKR_PG_INT8, (long long)value);
-}
-
-int markr_pg_param_int4(struct markr_pg_params *p, int64_t value)
-{
-    /* Counts of results and positions in a document are far below 2^31 (bodies are bounded). */
-    return param_integer(p, MARKR_PG_INT4, (long long)value);
-}
-
-int markr_pg_param_bool(struct markr_pg_params *p, int value)
-{
-    return param_add(p, MARKR_PG_BOOL, value ? "true" : "false", 0, 0);
-}
-
-static long ms_until(const struct timespec *at)
+long markr_pg_ms_until(const struct timespec *at)
 {
     struct timespec now;
 
@@ -86,7 +39,7 @@ void markr_pg_set_slow_query_ms(long ms)
 
 static long elapsed_ms(const struct timespec *since)
 {
-    return -ms_until(since);
+    return -markr_pg_ms_until(since);
 }
 
 static void log_if_slow(const char *what, const struct timespec *start)
@@ -230,25 +183,83 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
     return 0;
 }
 
+/* Whether the connection the last statement ran on is gone: libpq saw the end of the
+ * stream, or the server said it is terminating this backend (its FATAL, as the statement's
+ * error or as a notice, may come before the end of the stream is read). */
+static int connection_lost(const struct markr_pg *pg)
+{
+    return PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended || strcmp(pg->sqlstate, "57P01") == 0 ||
+           strcmp(pg->sqlstate, "57P02") == 0;
+}
+
+/* Could anything of the failed transaction have committed? Not before its COMMIT was sent:
+ * a backend that goes away before that rolls the transaction back, so running it again
+ * cannot apply it twice. After it, the server may have committed just before the
+ * connection went, and only a later read can tell. This is the one rule the retry on a
+ * lost connection follows; a pipelined transaction sets commit_sent when it queues the
+ * COMMIT. */
+static int could_have_committed(const struct markr_pg *pg)
+{
+    return pg->commit_sent;
+}
+
+static int server_closed(struct markr_pg *pg);
+
+/* A backend ended while the transaction was between statements (pg_terminate_backend of an
+ * idle-in-transaction session) has said so on the socket already: then the COMMIT is not
+ * sent, nothing committed, and the transaction may run again. One poll, no round trip. */
+static int send_commit(struct markr_pg *pg, const char *what, struct markr_error *err)
+{
+    if (server_closed(pg))
+        return markr_pg_fail(pg, NULL, what, err);
+    pg->commit_sent = 1;
+    return markr_pg_command(pg, what, "COMMIT", NULL, err);
+}
+
+static int is_busy_failure(const struct markr_pg *pg)
+{
+    return PQstatus(pg->conn) == CONNECTION_OK &&
+           (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
+}
+
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err)
 {
-    for (int attempt = 0;; ++attempt) {
-        int retry;
+    int busy_retries = 0, reconnected = 0;
 
+    for (;;) {
         if (markr_pg_ensure(pg, err) != 0)
             return -1;
         pg->sqlstate[0] = '\0';
+        pg->commit_sent = 0;
         if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
-            markr_pg_command(pg, what, "COMMIT", NULL, err) == 0)
+            send_commit(pg, what, err) == 0) {
+            markr_error_clear(err); /* what an earlier run left there is not this outcome */
             return 0;
-        retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
-                (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
-        markr_pg_rollback(pg);
-        if (!retry)
+        }
+        if (connection_lost(pg) && !atomic_load(&pg->abandoned)) {
+            if (could_have_committed(pg)) {
+                markr_log(MARKR_LOG_WARN, "database connection lost during a commit: outcome unknown", "operation",
+                          what, "error", err->message, NULL);
+                return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "outcome_unknown",
+                                       "the database connection was lost while committing (%s), so whether it was "
+                                       "stored is unknown: check GET /imports before sending it again",
+                                       what);
+            }
+            if (reconnected++ == 0) {
+                markr_log(MARKR_LOG_INFO, "database connection lost before the commit; running the transaction again",
+                          "operation", what, "error", err->message, NULL);
+                continue;
+            }
             return -1;
-        markr_pg_pause_before_retry(attempt);
+        }
+        if (busy_retries >= MARKR_PG_RETRIES || !is_busy_failure(pg)) {
+            markr_pg_rollback(pg);
+            return -1;
+        }
+        markr_pg_rollback(pg);
+        markr_pg_pause_before_retry(busy_retries++);
     }
 }
 
@@ -267,8 +278,12 @@ PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, 
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (markr_pg_ensure(pg, err) != 0)
             return NULL;
-        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL || PQstatus(pg->conn) == CONNECTION_OK)
+        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL) {
+            markr_error_clear(err); /* the first run's failure, when this was the second */
             return res;
+        }
+        if (PQstatus(pg->conn) == CONNECTION_OK)
+            return NULL;
     }
     return NULL;
 }
@@ -311,25 +326,23 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
 
 /* --- the connection ------------------------------------------------------------------------- */
 
-/* The cancel object follows the backend: made again after every (re)connection. */
-static void refresh_cancel(struct markr_pg *pg)
+/* Whether the server has closed this idle connection (pg_terminate_backend, a restart):
+ * its FATAL message and the end of the stream are then waiting on the socket. Reads what
+ * is there without waiting (poll with no timeout), so that the next statement is not sent
+ * into a dead connection, and has libpq parse it (the FATAL reaches the notice log, which
+ * records it: the end of the stream may come a moment after it). An idle connection is
+ * sent nothing else but notices and parameter changes; the reads are bounded all the
+ * same. */
+static int server_closed(struct markr_pg *pg)
 {
-    pthread_mutex_lock(&pg->cancel_lock);
-    if (pg->cancel != NULL)
-        PQfreeCancel(pg->cancel);
-    pg->cancel = PQstatus(pg->conn) == CONNECTION_OK ? PQgetCancel(pg->conn) : NULL;
-    pthread_mutex_unlock(&pg->cancel_lock);
-}
+    for (int reads = 0; reads < 4; ++reads) {
+        struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
 
-void markr_pg_abandon(struct markr_pg *pg)
-{
-    char reason[256];
-
-    atomic_store(&pg->abandoned, 1);
-    pthread_mutex_lock(&pg->cancel_lock);
-    if (pg->cancel != NULL)
-        PQcancel(pg->cancel, reason, (int)sizeof(reason)); /* nothing to do if it fails: exit is next */
-    pthread_mutex_unlock(&pg->cancel_lock);
+        if (p.fd < 0 || poll(&p, 1, 0) != 1 || PQconsumeInput(pg->conn) == 0)
+            break;
+        (void)PQisBusy(pg->conn); /* parses what came: idle, it can only be notices */
+    }
+    return PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended;
 }
 
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
@@ -337,19 +350,18 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
     if (atomic_load(&pg->abandoned))
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "shutting_down",
                                "the server is shutting down; nothing was stored");
-    /* A backend killed while we were idle (pg_terminate_backend, a restart) has said so on
-     * the socket: read it now, so that the statement is not sent into a dead connection and
-     * failed, but the connection is made again first. One non-blocking read. */
-    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
-        (void)PQconsumeInput(pg->conn);
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
-        long wait = pg->backoff_ms != 0 ? ms_until(&pg->retry_at) : 0;
+    if (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
+        server_closed(pg))
+        markr_log(MARKR_LOG_INFO, "database connection closed by the server while idle; reconnecting", NULL);
+    if (PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended) {
+        long wait = pg->backoff_ms != 0 ? markr_pg_ms_until(&pg->retry_at) : 0;
 
         /* While the database is away, requests fail at once instead of each waiting for a
          * connection attempt; attempts are spaced 100 ms, 200 ms ... up to 2 s apart. */
         if (wait > 0)
             return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
                                    "the database is unreachable; the next connection attempt is in %ld ms", wait);
+        pg->notices.ended = 0; /* of the backend that is gone */
         PQreset(pg->conn);
         if (PQstatus(pg->conn) != CONNECTION_OK) {
             pg->backoff_ms = pg->backoff_ms == 0 ? 100 : pg->backoff_ms >= 1000 ? 2000 : pg->backoff_ms * 2;
@@ -365,84 +377,10 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
         if (pg->backoff_ms != 0)
             markr_log(MARKR_LOG_INFO, "database connection restored", NULL);
         pg->backoff_ms = 0;
-        refresh_cancel(pg);
+        markr_pg_refresh_cancel(pg);
     }
     /* Every operation is one autocommit statement, or a transaction it closes itself; one left
      * open by a failure must not swallow the next operation. */
     markr_pg_rollback(pg);
     return 0;
 }
-
-/* Keeps a copy of the password the connection uses (from the conninfo, or from PGPASSWORD),
- * so that it can be scrubbed from messages. */
-static int remember_password(struct markr_pg *pg)
-{
-    PQconninfoOption *options = PQconninfo(pg->conn);
-    int rc = 0;
-
-    if (options == NULL)
-        return -1;
-    for (PQconninfoOption *o = options; o->keyword != NULL; ++o)
-        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
-            rc = (pg->password = strdup(o->val)) != NULL ? 0 : -1;
-    PQconninfoFree(options);
-    return rc;
-}
-
-struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
-{
-    /* Later keywords win over earlier ones, and the conninfo expands where "dbname" stands:
-     * the defaults before it can be overridden by the operator, the encoding after it not,
-     * because every string we send and read is UTF-8. */
-    static const char *const keywords[] = {"connect_timeout", "fallback_application_name", "options", "dbname",
-                                           "client_encoding", NULL};
-    /* work_mem: an aggregate sorts every percentage of a test; 64 MB keeps a one-million-
-     * student sort in memory instead of spilling to disk (1.6x slower). At most one sort per
-     * worker connection, so MARKR_WORKERS x 64 MB at worst. An operator's `options` wins. */
-    const char *values[] = {"10", "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
-    struct markr_pg *pg;
-    char *parse_error = NULL;
-    PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
-
-    if (parsed == NULL) {
-        markr_pg_fail_conninfo(parse_error, err);
-        PQfreemem(parse_error);
-        return NULL;
-    }
-    PQconninfoFree(parsed);
-
-    if ((pg = calloc(1, sizeof(*pg))) == NULL) {
-        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&pg->cancel_lock, NULL);
-    pg->conn = PQconnectdbParams(keywords, values, 1);
-    if (pg->conn == NULL || remember_password(pg) != 0) {
-        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        markr_pg_close(pg);
-        return NULL;
-    }
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
-        markr_pg_fail(pg, NULL, "connecting", err);
-        markr_pg_close(pg);
-        return NULL;
-    }
-    refresh_cancel(pg);
-    return pg;
-}
-
-void markr_pg_close(struct markr_pg *pg)
-{
-    if (pg == NULL)
-        return;
-    if (pg->cancel != NULL)
-        PQfreeCancel(pg->cancel);
-    pthread_mutex_destroy(&pg->cancel_lock);
-    PQfinish(pg->conn);
-    if (pg->password != NULL) {
-        explicit_bzero(pg->password, strlen(pg->password));
-        free(pg->password);
-    }
-    free(pg);
-}
-

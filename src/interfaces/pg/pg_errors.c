@@ -1,11 +1,12 @@
 /*
  * The one place where a libpq failure becomes a struct markr_error (unavailable, busy, or a
- * database error, on one line and never with the connection's password), and where text
- * from the outside is made storable as UTF-8.
+ * database error, on one line and never with the connection's password), where libpq's
+ * notices become log lines, and where text from the outside is made storable as UTF-8.
  */
 #include "pg_internal.h"
 
 #include "domain/utf8.h"
+#include "interfaces/observe/log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -127,6 +128,61 @@ int markr_pg_fail_conninfo(const char *parse_error, struct markr_error *err)
     drop_quoted(line, sizeof(line), text);
     return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
                            "the database connection string is not a valid libpq conninfo or URI: %s", line);
+}
+
+/* --- notices ------------------------------------------------------------------------------ */
+
+/* The level of a notice from its severity (never localised). An ERROR or FATAL reaches the
+ * notice receiver only when nothing was asked of the server (it is ending an idle
+ * connection, which markr reconnects by itself): a warning, not an error of markr's. */
+static enum markr_log_level notice_level(const char *severity)
+{
+    if (severity == NULL)
+        return MARKR_LOG_WARN;
+    if (strcmp(severity, "DEBUG") == 0)
+        return MARKR_LOG_DEBUG;
+    if (strcmp(severity, "LOG") == 0 || strcmp(severity, "INFO") == 0 || strcmp(severity, "NOTICE") == 0)
+        return MARKR_LOG_INFO;
+    return MARKR_LOG_WARN;
+}
+
+/* One line per notice, instead of libpq's default of printing it raw to stderr. Messages
+ * come from the server or from libpq, never with the password (they are of the
+ * connection's own statements, and the conninfo is not in them). */
+static void on_notice(void *arg, const PGresult *res)
+{
+    struct markr_pg_notices *notices = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    enum markr_log_level level = notice_level(severity);
+    char message[MARKR_ERROR_MESSAGE_MAX], more[MARKR_ERROR_MESSAGE_MAX];
+
+    /* Sent only by a backend that is exiting: the end of the stream may not be read yet. */
+    if (severity != NULL && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+        notices->ended = 1;
+    if (!markr_log_enabled(level))
+        return;
+    /* libpq's own notices carry the whole text in the message only. */
+    one_line(message, sizeof(message), text != NULL ? text : PQresultErrorMessage(res), NULL);
+    one_line(more, sizeof(more), detail != NULL ? detail : "", NULL);
+    markr_log(level, "database notice", "connection", notices->name, "severity",
+              severity != NULL ? severity : "WARNING", "sqlstate", state != NULL ? state : "", "message", message,
+              more[0] != '\0' ? "detail" : NULL, more, NULL);
+}
+
+void markr_pg_log_notices(PGconn *conn, struct markr_pg_notices *notices)
+{
+    PQsetNoticeReceiver(conn, on_notice, notices);
+}
+
+void markr_pg_log_failure(PGconn *conn, const char *msg, const char *name)
+{
+    char line[MARKR_ERROR_MESSAGE_MAX];
+
+    one_line(line, sizeof(line), conn != NULL ? PQerrorMessage(conn) : "out of memory", NULL);
+    markr_log(MARKR_LOG_WARN, msg, "connection", name, "error", line, NULL);
 }
 
 /* --- text ----------------------------------------------------------------------------------- */

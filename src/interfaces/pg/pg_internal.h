@@ -26,8 +26,16 @@
 #define MARKR_PG_TEXT_ARRAY 1009
 #define MARKR_PG_INT4_ARRAY 1007
 
+/* Where the notices of one libpq connection go (markr_pg_log_notices); it must outlive the
+ * PGconn. */
+struct markr_pg_notices {
+    const char *name; /* its application_name, the connection= of its log lines */
+    int ended;        /* a FATAL came: the server is closing the connection (reset it) */
+};
+
 struct markr_pg {
     PGconn *conn;
+    struct markr_pg_notices notices;
     char *password;      /* from the conninfo, only to scrub it out of messages; NULL when none */
     char sqlstate[6];    /* SQLSTATE of the last failure markr_pg_fail saw; "" when none */
     int expected_version; /* of the schema, for the readiness port */
@@ -38,6 +46,9 @@ struct markr_pg {
     pthread_mutex_t cancel_lock;
     PGcancel *cancel;   /* for the backend of the current connection; under cancel_lock */
     atomic_int abandoned; /* set: every new operation fails at once */
+    /* The COMMIT of the running transaction has been sent (markr_pg_transaction). From then
+     * on a lost connection leaves its outcome unknown: see could_have_committed. */
+    int commit_sent;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -61,8 +72,16 @@ int markr_pg_param_int8(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_int4(struct markr_pg_params *p, int64_t value);
 int markr_pg_param_bool(struct markr_pg_params *p, int value);
 
-/* Makes the connection usable for the next operation: resets it once when it is broken and
- * rolls back a transaction left open by a failed one. Returns 0, or -1 with err
+/* Makes the cancel object for the connection's current backend (after every connection and
+ * reset; pg_connect.c). */
+void markr_pg_refresh_cancel(struct markr_pg *pg);
+
+/* Milliseconds from now until at (CLOCK_MONOTONIC); negative once past. */
+long markr_pg_ms_until(const struct timespec *at);
+
+/* Makes the connection usable for the next operation: resets it once when it is broken (or
+ * when the server has closed it while idle, which is read from the socket without a round
+ * trip) and rolls back a transaction left open by a failed one. Returns 0, or -1 with err
  * (MARKR_ERR_UNAVAILABLE). */
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err);
 
@@ -99,8 +118,12 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 
 /* Runs step(pg, arg, err) between BEGIN and COMMIT, rolling back when it fails. A deadlock
  * (40P01) or serialization failure (40001) left nothing behind, so the whole transaction is
- * run again, up to MARKR_PG_RETRIES more times after a short pause; step must therefore be
- * repeatable (reset its outputs itself). Returns 0, or -1 with err. */
+ * run again, up to MARKR_PG_RETRIES more times after a short pause; so is a transaction
+ * whose connection was lost before its COMMIT was sent, once, on a new connection (logged
+ * at info). Step must therefore be repeatable (reset its outputs itself). A connection lost
+ * once the COMMIT was sent is not retried: err is then MARKR_ERR_UNAVAILABLE with reason
+ * "outcome_unknown" (the transaction may or may not have committed). Returns 0, or -1 with
+ * err. */
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err);
@@ -119,6 +142,16 @@ PGresult *markr_pg_exec_retrying(struct markr_pg *pg, const char *what, const ch
  * server's message and SQLSTATE. The message never holds the password. Records the SQLSTATE
  * in pg->sqlstate, so that a caller can tell one expected failure from the others. Returns -1. */
 int markr_pg_fail(struct markr_pg *pg, const PGresult *res, const char *what, struct markr_error *err);
+
+/* Routes the notices of conn (the server's NOTICE and WARNING, an idle connection's FATAL,
+ * libpq's own warnings) into the log as logfmt lines, with a level from their severity and
+ * connection=notices->name, and sets notices->ended when one is a FATAL or PANIC. Call
+ * once per PGconn; a reset keeps it. */
+void markr_pg_log_notices(PGconn *conn, struct markr_pg_notices *notices);
+
+/* Logs msg at warn with libpq's own text of conn's last failure (PQerrorMessage, on one
+ * line), for a connection that has no struct markr_pg (the change feed's). */
+void markr_pg_log_failure(PGconn *conn, const char *msg, const char *name);
 
 /* Fills err for a connection string that libpq could not parse: MARKR_ERR_UNAVAILABLE, with
  * libpq's words but none of the quoted string (it may hold a password). Returns -1. */

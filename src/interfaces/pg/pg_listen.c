@@ -25,8 +25,14 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "pg_internal.h"
+
+/* Its application_name, and the connection= of its log lines. */
+#define LISTEN_NAME "markr-listen"
+
 struct markr_pg_listener {
     char *conninfo;
+    struct markr_pg_notices notices; /* of its connection (one at a time) */
     int wake[2]; /* stop() writes to wake[1]; run polls wake[0] */
     atomic_int stopping;
 };
@@ -77,12 +83,14 @@ static PGconn *open_connection(struct markr_pg_listener *l)
 {
     const char *keys[] = {"dbname", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
                           "keepalives_count", "tcp_user_timeout", "client_encoding", NULL};
-    const char *values[] = {l->conninfo, "markr-listen", "1", "5", "2", "2", "10000", "UTF8", NULL};
+    const char *values[] = {l->conninfo, LISTEN_NAME, "1", "5", "2", "2", "10000", "UTF8", NULL};
     PGconn *conn = PQconnectStartParams(keys, values, 1);
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
     if (conn == NULL)
         return NULL;
+    l->notices = (struct markr_pg_notices){.name = LISTEN_NAME};
+    markr_pg_log_notices(conn, &l->notices);
     while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
         int ready = wait_for(l, PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 10000);
 
@@ -91,6 +99,8 @@ static PGconn *open_connection(struct markr_pg_listener *l)
         st = PQconnectPoll(conn);
     }
     if (st != PGRES_POLLING_OK) {
+        if (!atomic_load(&l->stopping))
+            markr_pg_log_failure(conn, "change feed cannot connect", LISTEN_NAME);
         PQfinish(conn);
         return NULL;
     }
@@ -191,7 +201,11 @@ static void feed_run(void *ctx, const struct markr_change_sink *sink)
             pause_ms = 100;
             sink->up(sink->ctx);
             stop = listen_until_broken(l, conn, sink) < 0;
+            if (!stop)
+                markr_pg_log_failure(conn, "change feed connection lost", LISTEN_NAME);
             sink->down(sink->ctx);
+        } else if (conn != NULL) {
+            markr_pg_log_failure(conn, "change feed cannot listen", LISTEN_NAME);
         }
         PQfinish(conn);
         if (stop || wait_for(l, -1, 0, pause_ms) < 0)

@@ -1,0 +1,164 @@
+/*
+ * End to end: the connections to PostgreSQL and what an instance answers after its own
+ * writes. Every markr backend killed while idle, twice in a row, costs no request (each
+ * worker sees the closed connection on its socket and reconnects before sending anything);
+ * the server's FATAL notices reach the log as logfmt lines (the harness fails any test whose
+ * server wrote a raw line); an instance that answered 201 for an import serves no read
+ * that misses it, hundreds of times in a row, while its aggregate cache is on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "live_client.h"
+#include "test_db.h"
+
+static char *conninfo; /* the suite's database, migrated */
+
+static int setup(void **state)
+{
+    return (conninfo = markr_test_db_create("e2e_conn")) != NULL && e2e_migrate(conninfo) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    markr_test_db_drop(conninfo);
+    free(conninfo);
+    return 0;
+}
+
+/* markr's own backends on the suite's database: its workers and queue runners ("markr")
+ * and its change feed ("markr-listen"). */
+#define MARKR_BACKENDS                                                                                              \
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "                      \
+    "AND application_name IN ('markr', 'markr-listen')"
+
+static long sql_long(const char *sql)
+{
+    char *v = markr_test_db_value(conninfo, sql);
+    long n = v != NULL ? atol(v) : -1;
+
+    free(v);
+    return n;
+}
+
+/* Waits (at most 20 s) until sql counts `want`. */
+static void wait_count(const char *sql, long want)
+{
+    double deadline = now_ms() + 20000;
+    long n;
+
+    while ((n = sql_long(sql)) != want && now_ms() < deadline)
+        usleep(10000);
+    if (n != want)
+        fail_msg("%s: %ld, expected %ld", sql, n, want);
+}
+
+/* Terminates every markr backend once all of them are idle, and waits until they are gone:
+ * their sockets are closed by then. Returns how many were killed. */
+static long kill_idle_backends(long expected)
+{
+    char sql[1024];
+    char *pids;
+    long killed;
+
+    wait_count("SELECT count(*) " MARKR_BACKENDS " AND state = 'idle'", expected);
+    wait_count("SELECT count(*) " MARKR_BACKENDS " AND state <> 'idle'", 0);
+    assert_non_null(pids = markr_test_db_value(conninfo, "SELECT string_agg(pid::text, ',') " MARKR_BACKENDS));
+    snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid IN (%s)",
+             pids);
+    killed = sql_long(sql);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid IN (%s)", pids);
+    free(pids);
+    wait_count(sql, 0);
+    return killed;
+}
+
+static void killed_idle_backends_cost_no_request(void **state)
+{
+    /* Two workers and one queue runner: every connection of the pool is killed. */
+    static const char *const env[] = {"MARKR_WORKERS=2", "MARKR_QUEUE_RUNNERS=1", NULL};
+    struct markr_server s;
+    long count;
+    double mean;
+    int student = 0;
+    char *log;
+    size_t len;
+
+    assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
+    wait_log(&s, "change feed up", 1);
+    /* Both workers have connected (the pool opens them at start) and served. */
+    for (int i = 0; i < 4; ++i) {
+        import_doc(&s, MARK_DOC, "k0", "killed-idle", 10);
+        read_aggregate(&s, "killed-idle", &count, &mean);
+    }
+    student = 1;
+    for (int round = 1; round <= 2; ++round) {
+        /* workers + queue runner + change feed */
+        assert_int_equal(kill_idle_backends(4), 4);
+        for (int i = 0; i < 8; ++i, ++student) {
+            char number[16];
+
+            snprintf(number, sizeof(number), "k%d", student);
+            import_doc(&s, MARK_DOC, number, "killed-idle", 50);
+            read_aggregate(&s, "killed-idle", &count, &mean);
+            assert_int_equal(count, student + 1);
+        }
+        /* The feed is listening again (its own reconnection), and every worker with it. */
+        wait_log(&s, "change feed up", round + 1);
+    }
+    assert_int_equal(sql_long("SELECT count(*) FROM marks WHERE test_id = 'killed-idle'"), student);
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+    log = e2e_read_file(s.log_path, &len);
+    /* libpq's FATAL of each killed backend came through the notice log, not raw. */
+    assert_non_null(strstr(log, "msg=\"database notice\" connection=markr severity=FATAL sqlstate=57P01"));
+    assert_non_null(strstr(log, "msg=\"database connection closed by the server while idle; reconnecting\""));
+    assert_null(strstr(log, "status=503"));
+    free(log);
+}
+
+/* One instance, its cache on: each import answered 201 is in the very next read. */
+static void reads_after_a_201_reflect_the_import(void **state)
+{
+    enum { PAIRS = 300 };
+    struct markr_server s;
+    long count;
+    double mean;
+
+    assert_int_equal(e2e_server_start(&s, conninfo, NULL), 0);
+    wait_log(&s, "change feed up", 1);
+    import_doc(&s, MARK_DOC, "r0", "ryw", 10);
+    read_aggregate(&s, "ryw", &count, &mean); /* cached from now on */
+    assert_int_equal(count, 1);
+    for (int i = 1; i <= PAIRS; ++i) {
+        char number[16];
+
+        snprintf(number, sizeof(number), "r%d", i);
+        import_doc(&s, MARK_DOC, number, "ryw", i % 101);
+        read_aggregate(&s, "ryw", &count, &mean);
+        if (count != i + 1)
+            fail_msg("read %d after its import's 201: count %ld, expected %d (stale)", i, count, i + 1);
+    }
+    assert_true(e2e_metric(&s, "markr_cache_entries") >= 1); /* the reads were the cache's */
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(killed_idle_backends_cost_no_request),
+        cmocka_unit_test(reads_after_a_201_reflect_the_import),
+    };
+
+    return cmocka_run_group_tests_name("e2e_connections", tests, setup, teardown);
+}

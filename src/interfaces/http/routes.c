@@ -34,5 +34,10 @@ const struct markr_route markr_routes[] = {
     {"/static/{name}", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_static},
     /* Request counters and gauges (observe_http.c). */
     {"/metrics", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_metrics},
+    /* Item analysis: figures for anyone (cached as the aggregate, live.c), one student's
+     * answers for readers (handle_items.c). */
+    {"/results/{test-id}/items", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_items},
+    {"/results/{test-id}/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER,
+     markr_handle_student_sheet},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL},
 };

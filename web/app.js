@@ -193,6 +193,7 @@ function choose(test) {
   });
   state.stream = stream;
   refreshDetails();
+  window.markrItems.show(test); // the Items view (items.js)
 }
 
 function watchImports() {
@@ -200,6 +201,7 @@ function watchImports() {
   events.addEventListener('open', () => { $('live').className = 'live on'; $('live').textContent = 'live'; });
   events.addEventListener('error', () => { $('live').className = 'live off'; $('live').textContent = 'reconnecting'; });
   events.addEventListener('import', scheduleTests);
+  events.addEventListener('import', (e) => window.markrItems.changed(JSON.parse(e.data)));
 }
 
 // A burst of imports reloads the list once: the first event starts a short wait, and the

@@ -15,6 +15,9 @@ CREATE TABLE answer_sheets (
     -- obtained is higher, or equal and its import not older.
     obtained       integer   NOT NULL CHECK (obtained >= 0),
     import_id      bigint    NOT NULL,
+    -- The sum of awarded, kept so that the item analysis ranks sheets without unnesting
+    -- them twice (the upper and lower groups).
+    total          bigint    NOT NULL CHECK (total >= 0),
     questions      text[]    NOT NULL,
     responses      text[]    NOT NULL,
     awarded        integer[] NOT NULL,

@@ -99,6 +99,7 @@ int markr_answer_sheet_build(const struct markr_raw_answer *raw, size_t count, s
         struct markr_answer *a = &sheet->answers[i];
 
         *a = c[i].a;
+        sheet->total += a->awarded;
         memcpy(p, c[i].a.question, c[i].qlen);
         p[c[i].qlen] = '\0';
         a->question = p;

@@ -41,6 +41,7 @@ struct markr_answer {
 struct markr_answer_sheet {
     struct markr_answer *answers; /* owned, with the text they point to */
     size_t count;
+    uint64_t total; /* the sum of awarded: the sheet's total in the item analysis */
 };
 
 /* Whether raw is a valid answer: a question that is not empty after trimming, marks that are

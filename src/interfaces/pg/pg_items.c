@@ -25,27 +25,34 @@
 enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_MAX, C_FACILITY, C_DISC,
        C_DISTRACTOR, C_DISTINCT, C_R, C_COUNT, C_UP, C_LOW, C_COLUMNS };
 
-/* $1 the test; $2 the questions listed, $3 the responses listed per question. */
+/*
+ * $1 the test; $2 the questions listed, $3 the responses listed per question. The sheets are
+ * ranked once (their stored totals, no unnest), then unnested once into the per-response
+ * sums, from which the per-question sums follow. Products stay in 64 bits while a sheet's
+ * total allows it (always, for real papers) and only go to numeric past that, so the sums
+ * are exact and fast.
+ */
+#define BIG "3037000499" /* floor(sqrt(2^63 - 1)): below it, total * total fits in a bigint */
 static const char items_sql[] =
-    "WITH sheets AS (\n"
-    "    SELECT a.student_number AS st, a.questions, a.responses, a.awarded, a.available,\n"
-    "           (SELECT sum(x) FROM unnest(a.awarded) AS x) AS total\n"
+    "WITH sheets AS MATERIALIZED (\n"
+    "    SELECT a.questions, a.responses, a.awarded, a.available, a.total,\n"
+    "           row_number() OVER (ORDER BY a.total DESC, a.student_number COLLATE \"C\") AS rk\n"
     "    FROM answer_sheets AS a WHERE a.test_id = $1\n"
-    "), ranked AS (\n"
-    "    SELECT st, row_number() OVER (ORDER BY total DESC, st COLLATE \"C\") AS rk FROM sheets\n"
     "), head AS (\n"
     "    SELECT EXISTS (SELECT 1 FROM marks WHERE test_id = $1) AS known, count(*) AS n,\n"
     "           CASE WHEN count(*) = 0 THEN 0 ELSE greatest(1, (27 * count(*) + 50) / 100) END AS g,\n"
     "           sum(total) AS t1, sum(total::numeric * total) AS t2\n"
     "    FROM sheets\n"
     "), answers AS (\n"
-    "    SELECT u.q, u.r, u.x, u.av, s.total - u.x AS y, r.rk <= h.g AS up, r.rk > h.n - h.g AS low\n"
-    "    FROM sheets AS s JOIN ranked AS r USING (st) CROSS JOIN head AS h,\n"
+    "    SELECT u.q, u.r, u.x, u.av, s.total - u.x AS y, s.total > " BIG " AS big, s.rk <= h.g AS up,\n"
+    "           s.rk > h.n - h.g AS low\n"
+    "    FROM sheets AS s CROSS JOIN head AS h,\n"
     "         unnest(s.questions, s.responses, s.awarded, s.available) AS u(q, r, x, av)\n"
     "), by_response AS (\n"
     "    SELECT q, r, count(*) AS c, count(*) FILTER (WHERE up) AS up, count(*) FILTER (WHERE low) AS low,\n"
     "           max(x) AS max_x, max(av) AS max_av, sum(x) AS sx, sum(x::bigint * x) AS sxx, sum(y) AS sy,\n"
-    "           sum(y::numeric * y) AS syy, sum(x::numeric * y) AS sxy\n"
+    "           sum(y * y) FILTER (WHERE NOT big) + COALESCE(sum(y::numeric * y) FILTER (WHERE big), 0) AS syy,\n"
+    "           sum(x * y) FILTER (WHERE NOT big) + COALESCE(sum(x::numeric * y) FILTER (WHERE big), 0) AS sxy\n"
     "    FROM answers GROUP BY q, r\n"
     "), by_question AS (\n"
     "    SELECT q, sum(c) AS n, max(max_av) AS max_marks, sum(sx) AS sx, sum(sxx) AS sxx, sum(sy) AS sy,\n"

@@ -1,6 +1,6 @@
 /*
  * Writing the kept answer sheets (pg_sheets.h). The document's kept scans travel as binary
- * arrays (the format of pg_marks.c), one element per mark: test, student, obtained, and the
+ * arrays (the format of pg_marks.c), one element per mark: test, student, obtained, total, the
  * sheet's four columns, each as the text of an array. So each row of the statement is one
  * element of each parameter, and the statement one round trip whatever the size.
  */
@@ -116,28 +116,29 @@ static void sheet_literal(struct buffer *scratch, const struct markr_answer_shee
  * its own xid) were announced by the marks statement; the others whose sheets changed are
  * announced here, in the same payload shape and bound. Every row is one element of each
  * array, joined by key only: the plan is the same whatever the tables' statistics. $1 the
- * import, $2..$4 test, student and the kept scan's obtained, $5..$8 its questions,
- * responses, awarded and available as array literals (NULL: no valid answer), $9 whether to
- * notify.
+ * import, $2..$5 test, student, the kept scan's obtained and its total (the sum of awarded),
+ * $6..$9 its questions, responses, awarded and available as array literals (NULL: no valid
+ * answer), $10 whether to notify.
  */
 static const char apply_sheets_sql[] =
     "WITH input AS (\n"
-    "    SELECT k.t, k.s, k.o, k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw, k.av::integer[] AS av,\n"
+    "    SELECT k.t, k.s, k.o, k.n, k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw, k.av::integer[] AS av,\n"
     "           k.o = m.obtained AND (a.test_id IS NULL OR k.o > a.obtained OR $1 >= a.import_id) AS keep,\n"
     "           a.test_id IS NOT NULL AS had,\n"
     "           (a.questions, a.responses, a.awarded, a.available)\n"
     "               IS DISTINCT FROM (k.q::text[], k.r::text[], k.aw::integer[], k.av::integer[]) AS differs,\n"
     "           m.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS marks_changed\n"
-    "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[])\n"
-    "         AS k(t, s, o, q, r, aw, av)\n"
+    "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[],\n"
+    "                $9::text[]) AS k(t, s, o, n, q, r, aw, av)\n"
     "    JOIN marks AS m ON m.test_id = k.t AND m.student_number = k.s\n"
     "    LEFT JOIN answer_sheets AS a ON a.test_id = k.t AND a.student_number = k.s\n"
     "), written AS (\n"
-    "    INSERT INTO answer_sheets AS a (test_id, student_number, obtained, import_id,\n"
+    "    INSERT INTO answer_sheets AS a (test_id, student_number, obtained, import_id, total,\n"
     "                                    questions, responses, awarded, available)\n"
-    "    SELECT t, s, o, $1, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL\n"
+    "    SELECT t, s, o, $1, n, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL\n"
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"
-    "        obtained = EXCLUDED.obtained, import_id = EXCLUDED.import_id, questions = EXCLUDED.questions,\n"
+    "        obtained = EXCLUDED.obtained, import_id = EXCLUDED.import_id, total = EXCLUDED.total,\n"
+    "        questions = EXCLUDED.questions,\n"
     "        responses = EXCLUDED.responses, awarded = EXCLUDED.awarded, available = EXCLUDED.available\n"
     "), dropped AS (\n"
     "    DELETE FROM answer_sheets AS a USING input\n"
@@ -149,26 +150,27 @@ static const char apply_sheets_sql[] =
     ")\n"
     "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', CASE WHEN octet_length(p) < 7900 THEN p ELSE\n"
     "           json_build_object('import_id', $1::bigint, 'flush', true)::text END)\n"
-    "FROM changed WHERE $9";
+    "FROM changed WHERE $10";
 
-enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, ARRAYS = MARK_OBTAINED + 1 + SHEET_COLUMNS };
+enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, MARK_TOTAL, ARRAYS = MARK_TOTAL + 1 + SHEET_COLUMNS };
 
 int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, int notify,
                           struct markr_error *err)
 {
     static const Oid types[ARRAYS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
-                                      MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
+                                      MARKR_PG_INT8_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                       MARKR_PG_TEXT_ARRAY};
     struct buffer a[ARRAYS], scratch = {0};
     struct markr_pg_params params = {0};
-    char obtained[4];
+    char obtained[4], total[8];
     int failed = 0, rc;
 
     memset(a, 0, sizeof(a));
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
     for (int c = 0; c < ARRAYS; ++c)
-        array_begin(&a[c], c == MARK_OBTAINED ? MARKR_PG_INT4 : MARKR_PG_TEXT, marks->count, c > MARK_OBTAINED);
+        array_begin(&a[c], c == MARK_OBTAINED ? MARKR_PG_INT4 : c == MARK_TOTAL ? MARKR_PG_INT8 : MARKR_PG_TEXT,
+                    marks->count, c > MARK_TOTAL);
     for (size_t i = 0; i < marks->count; ++i) {
         const struct markr_mark *m = &marks->marks[i];
         const struct markr_answer_sheet *sheet = m->sheet != NULL ? &m->sheet->sheet : NULL;
@@ -178,13 +180,16 @@ int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_ma
         array_element(&a[MARK_STUDENT], m->student_number, strlen(m->student_number));
         obtained[0] = (char)(o >> 24), obtained[1] = (char)(o >> 16), obtained[2] = (char)(o >> 8), obtained[3] = (char)o;
         array_element(&a[MARK_OBTAINED], obtained, 4);
+        for (int b = 0; b < 8; ++b)
+            total[b] = (char)((sheet != NULL ? sheet->total : 0) >> (56 - 8 * b));
+        array_element(&a[MARK_TOTAL], total, 8);
         for (int c = 0; c < SHEET_COLUMNS; ++c) {
             if (sheet == NULL || sheet->count == 0) {
-                array_null(&a[MARK_OBTAINED + 1 + c]);
+                array_null(&a[MARK_TOTAL + 1 + c]);
                 continue;
             }
             sheet_literal(&scratch, sheet, (enum sheet_column)c);
-            array_element(&a[MARK_OBTAINED + 1 + c], scratch.bytes, scratch.len);
+            array_element(&a[MARK_TOTAL + 1 + c], scratch.bytes, scratch.len);
         }
     }
     failed = scratch.failed;

@@ -115,21 +115,24 @@ static void sheet_literal(struct buffer *scratch, const struct markr_answer_shee
  * kept ones any more. Tests whose marks this transaction changed (rows it wrote: xmin is
  * its own xid) were announced by the marks statement; the others whose sheets changed are
  * announced here, in the same payload shape and bound. Every row is one element of each
- * array, joined by key only: the plan is the same whatever the tables' statistics. $1 the
+ * array, joined by key only: the plan is the same whatever the tables' statistics. The
+ * arrays' text is read once per row (OFFSET 0 keeps the planner from copying the casts into
+ * each use). $1 the
  * import, $2..$5 test, student, the kept scan's obtained and its total (the sum of awarded),
  * $6..$9 its questions, responses, awarded and available as array literals (NULL: no valid
  * answer), $10 whether to notify.
  */
 static const char apply_sheets_sql[] =
     "WITH input AS (\n"
-    "    SELECT k.t, k.s, k.o, k.n, k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw, k.av::integer[] AS av,\n"
+    "    SELECT k.t, k.s, k.o, k.n, v.q, v.r, v.aw, v.av,\n"
     "           k.o = m.obtained AND (a.test_id IS NULL OR k.o > a.obtained OR $1 >= a.import_id) AS keep,\n"
     "           a.test_id IS NOT NULL AS had,\n"
-    "           (a.questions, a.responses, a.awarded, a.available)\n"
-    "               IS DISTINCT FROM (k.q::text[], k.r::text[], k.aw::integer[], k.av::integer[]) AS differs,\n"
+    "           (a.questions, a.responses, a.awarded, a.available) IS DISTINCT FROM (v.q, v.r, v.aw, v.av) AS differs,\n"
     "           m.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS marks_changed\n"
     "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[],\n"
     "                $9::text[]) AS k(t, s, o, n, q, r, aw, av)\n"
+    "    CROSS JOIN LATERAL (SELECT k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw,\n"
+    "                               k.av::integer[] AS av OFFSET 0) AS v\n"
     "    JOIN marks AS m ON m.test_id = k.t AND m.student_number = k.s\n"
     "    LEFT JOIN answer_sheets AS a ON a.test_id = k.t AND a.student_number = k.s\n"
     "), written AS (\n"

@@ -1,7 +1,8 @@
 /*
  * XML adapter: the document parser port over libxml2's push (SAX2) parser. The body is fed
- * in chunks and only the few fields of a result are kept, each in a bounded buffer, so memory
- * stays flat however large the document; entities are refused, never resolved (ADR 0005).
+ * in chunks and only the few fields of a result are kept, each in a bounded buffer (its
+ * answers in xml_answers.c), so memory stays flat however large the document; entities are
+ * refused, never resolved (ADR 0005).
  */
 #include "xml_parser.h"
 
@@ -16,11 +17,11 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 
-#include "domain/answers.h"
 #include "domain/document.h"
 #include "domain/error.h"
 #include "domain/result.h"
 #include "domain/utf8.h"
+#include "xml_answers.h"
 
 /* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
  * because it drops what it has parsed. */
@@ -34,13 +35,6 @@
 #define RESULT "mcq-test-result"
 #define SUMMARY "summary-marks"
 #define ANSWER "answer"
-
-/* Bytes of one value of an <answer> as written (an attribute, or its text), white space
- * included: past it the answer is invalid (answers.h), never the document. */
-#define ANSWER_VALUE_MAX 1024
-
-/* The values of an <answer>, in the order of struct pending_answer. */
-enum { ANSWER_QUESTION, ANSWER_AVAILABLE, ANSWER_AWARDED, ANSWER_RESPONSE, ANSWER_VALUES };
 
 /* Depths of the elements we read; the root is 1. */
 enum { DEPTH_ROOT = 1, DEPTH_RESULT = 2, DEPTH_FIELD = 3 };
@@ -75,19 +69,7 @@ struct parse {
     char xml_message[QUOTE_MAX + 1];
     struct markr_raw_result raw; /* points into buf */
     char buf[MARKR_FIELD_COUNT][MARKR_XML_MAX_FIELD_BYTES];
-    /* The answers of the result being read: their values in one arena (offsets, since it
-     * grows), turned into raw answers when the result ends. Allocated at the first answer. */
-    struct pending_answer {
-        size_t off[ANSWER_VALUES], len[ANSWER_VALUES];
-        int present[ANSWER_VALUES];
-        int too_long;
-    } *pending;
-    struct markr_raw_answer *answers;
-    size_t answer_count;
-    int in_answer;         /* the text being read is the response of pending[answer_count - 1] */
-    unsigned answer_depth; /* depth of that <answer> */
-    char *arena;
-    size_t arena_len, arena_cap;
+    struct markr_xml_answers answers; /* of the result being read (xml_answers.h) */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -138,29 +120,13 @@ static void begin_result(struct parse *p, unsigned long line)
     p->in_result = 1;
     p->summary_seen = 0;
     p->field = -1;
-    p->answer_count = 0;
-    p->in_answer = 0;
-    p->arena_len = 0;
+    markr_xml_answers_reset(&p->answers);
 }
 
 /* The result is complete: the domain applies rule 1 and keeps a copy, or refuses. */
 static void end_result(struct parse *p)
 {
-    for (size_t i = 0; i < p->answer_count; ++i) {
-        const struct pending_answer *a = &p->pending[i];
-        const char *at[ANSWER_VALUES];
-
-        for (int v = 0; v < ANSWER_VALUES; ++v)
-            at[v] = a->present[v] ? p->arena + a->off[v] : NULL;
-        p->answers[i] = (struct markr_raw_answer){
-            .question = at[ANSWER_QUESTION], .question_len = a->len[ANSWER_QUESTION],
-            .available = at[ANSWER_AVAILABLE], .available_len = a->len[ANSWER_AVAILABLE],
-            .awarded = at[ANSWER_AWARDED], .awarded_len = a->len[ANSWER_AWARDED],
-            .response = at[ANSWER_RESPONSE] != NULL ? at[ANSWER_RESPONSE] : "",
-            .response_len = a->len[ANSWER_RESPONSE], .too_long = a->too_long};
-    }
-    p->raw.answers = p->answers;
-    p->raw.answer_count = p->answer_count;
+    p->raw.answer_count = markr_xml_answers_finish(&p->answers, &p->raw.answers);
     if (markr_document_add(p->doc, &p->raw, p->err) != 0) {
         p->stopped = 1;
         xmlStopParser(p->ctxt);
@@ -235,74 +201,11 @@ static void read_summary(struct parse *p, int nb_attributes, int nb_defaulted, c
     }
 }
 
-/* Appends len bytes to value v of answer a; a value past ANSWER_VALUE_MAX makes the answer
- * invalid and is not copied further. Returns -1 when out of memory (the parse stops). */
-static int answer_append(struct parse *p, struct pending_answer *a, int v, const char *text, size_t len)
-{
-    if (a->too_long)
-        return 0;
-    if (len > ANSWER_VALUE_MAX - a->len[v]) {
-        a->too_long = 1;
-        return 0;
-    }
-    if (!a->present[v]) {
-        a->present[v] = 1;
-        a->off[v] = p->arena_len;
-    } else if (a->off[v] + a->len[v] != p->arena_len) {
-        return 0; /* only the response grows, and it is the last value written */
-    }
-    if (p->arena_cap - p->arena_len < len) {
-        size_t cap = p->arena_cap != 0 ? p->arena_cap : 16384;
-        char *arena;
-
-        while (cap - p->arena_len < len)
-            cap *= 2;
-        if ((arena = realloc(p->arena, cap)) == NULL)
-            return -1;
-        p->arena = arena;
-        p->arena_cap = cap;
-    }
-    memcpy(p->arena + p->arena_len, text, len);
-    p->arena_len += len;
-    a->len[v] += len;
-    return 0;
-}
-
 static void out_of_memory(struct parse *p)
 {
     markr_error_set(p->err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
     p->stopped = 1;
     xmlStopParser(p->ctxt);
-}
-
-/* An <answer>: its three attributes now (defaulted ones skipped, as for summary-marks),
- * its text as it comes. Answers past MARKR_ANSWERS_MAX are not read. */
-static void begin_answer(struct parse *p, int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-    static const char *const names[] = {"question", "marks-available", "marks-awarded"};
-    struct pending_answer *a;
-
-    if (p->answer_count == MARKR_ANSWERS_MAX)
-        return;
-    if (p->pending == NULL && ((p->pending = malloc(MARKR_ANSWERS_MAX * sizeof(*p->pending))) == NULL ||
-                               (p->answers = malloc(MARKR_ANSWERS_MAX * sizeof(*p->answers))) == NULL)) {
-        out_of_memory(p);
-        return;
-    }
-    a = &p->pending[p->answer_count++];
-    memset(a, 0, sizeof(*a));
-    for (int i = 0; i < nb_attributes - nb_defaulted; ++i) {
-        const xmlChar **at = &attributes[5 * i]; /* localname, prefix, URI, value, end */
-
-        for (int v = 0; v < ANSWER_RESPONSE; ++v)
-            if (is(at[0], at[1], names[v]) && !a->present[v] &&
-                answer_append(p, a, v, (const char *)at[3], (size_t)(at[4] - at[3])) != 0) {
-                out_of_memory(p);
-                return;
-            }
-    }
-    p->in_answer = 1;
-    p->answer_depth = p->depth;
 }
 
 static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
@@ -346,7 +249,8 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
         return;
     }
     if (is(localname, prefix, ANSWER)) {
-        begin_answer(p, nb_attributes, nb_defaulted, attributes);
+        if (markr_xml_answers_begin(&p->answers, p->depth, nb_attributes, nb_defaulted, attributes) != 0)
+            out_of_memory(p);
         return;
     }
     for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); ++i) {
@@ -365,10 +269,10 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
         return;
     if (p->field >= 0 && p->depth == p->field_depth)
         p->field = -1;
-    else if (p->in_answer && p->depth == p->answer_depth)
-        p->in_answer = 0;
     else if (p->depth == DEPTH_RESULT && p->in_result)
         end_result(p);
+    else
+        markr_xml_answers_end(&p->answers, p->depth);
     --p->depth;
 }
 
@@ -382,8 +286,8 @@ static void on_text(void *user, const xmlChar *text, int len)
 
     if (p->stopped || len <= 0)
         return;
-    if (p->in_answer) {
-        if (answer_append(p, &p->pending[p->answer_count - 1], ANSWER_RESPONSE, (const char *)text, (size_t)len) != 0)
+    if (p->answers.in_answer) {
+        if (markr_xml_answers_text(&p->answers, (const char *)text, (size_t)len) != 0)
             out_of_memory(p);
         return;
     }
@@ -598,9 +502,7 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
     if (p->ctxt->myDoc != NULL)
         xmlFreeDoc(p->ctxt->myDoc);
     xmlFreeParserCtxt(p->ctxt);
-    free(p->pending);
-    free(p->answers);
-    free(p->arena);
+    markr_xml_answers_free(&p->answers);
     free(p);
     return rc;
 }

@@ -115,9 +115,10 @@ static void sheet_literal(struct buffer *scratch, const struct markr_answer_shee
  * kept ones any more. Tests whose marks this transaction changed (rows it wrote: xmin is
  * its own xid) were announced by the marks statement; the others whose sheets changed are
  * announced here, in the same payload shape and bound. Every row is one element of each
- * array, joined by key only: the plan is the same whatever the tables' statistics. The
+ * array, looked up by key only: the plan is the same whatever the tables' statistics. The
  * arrays' text is read once per row (OFFSET 0 keeps the planner from copying the casts into
- * each use). $1 the
+ * each use), and each pair is looked up by its key (LIMIT 1 keeps the lookups per row: with
+ * the arrays' real length known, the planner would otherwise hash the whole marks table). $1 the
  * import, $2..$5 test, student, the kept scan's obtained and its total (the sum of awarded),
  * $6..$9 its questions, responses, awarded and available as array literals (NULL: no valid
  * answer), $10 whether to notify.
@@ -133,8 +134,10 @@ static const char apply_sheets_sql[] =
     "                $9::text[]) AS k(t, s, o, n, q, r, aw, av)\n"
     "    CROSS JOIN LATERAL (SELECT k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw,\n"
     "                               k.av::integer[] AS av OFFSET 0) AS v\n"
-    "    JOIN marks AS m ON m.test_id = k.t AND m.student_number = k.s\n"
-    "    LEFT JOIN answer_sheets AS a ON a.test_id = k.t AND a.student_number = k.s\n"
+    "    CROSS JOIN LATERAL (SELECT obtained, xmin FROM marks\n"
+    "                        WHERE test_id = k.t AND student_number = k.s LIMIT 1) AS m\n"
+    "    LEFT JOIN LATERAL (SELECT * FROM answer_sheets\n"
+    "                       WHERE test_id = k.t AND student_number = k.s LIMIT 1) AS a ON true\n"
     "), written AS (\n"
     "    INSERT INTO answer_sheets AS a (test_id, student_number, obtained, import_id, total,\n"
     "                                    questions, responses, awarded, available)\n"

@@ -9,7 +9,8 @@
 #   make bench      the core's benchmark (import, aggregate, /health) against a private
 #                   server and database; bench-vault: async import and reprocess --all;
 #                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
-#                   of mixed imports and reads (bench/README.md)
+#                   of mixed imports and reads; bench-items: item analysis of a
+#                   100,000-student test (bench/README.md)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make deb        the Debian package, build-deb/markr_VERSION_ARCH.deb (scripts/package.sh)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
@@ -19,7 +20,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load bench-items fuzz clean distclean
 
 all: build
 
@@ -58,6 +59,9 @@ bench-live: build
 
 bench-load: build
 	bash scripts/bench-load.sh
+
+bench-items: build
+	bash scripts/bench-items.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh

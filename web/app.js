@@ -6,6 +6,7 @@
 import { enc, getJSON } from './api.js';
 import { connectLive } from './live.js';
 import { refusedView } from './refused.js';
+import { itemsView } from './items.js';
 import { figuresView, histogramView, studentsView } from './test-views.js';
 import { uploadControl } from './upload.js';
 
@@ -15,7 +16,7 @@ const state = { test: null, testPages: 1, testsCursor: null };
 
 // The views of the chosen test (test-views.js says what a view is): each is told when a test
 // is chosen and when its marks changed. A new view is one more entry here.
-const views = [figuresView(), histogramView(), studentsView()];
+const views = [figuresView(), histogramView(), studentsView(), itemsView()];
 const refused = refusedView();
 
 function testItem(t) {

@@ -31,9 +31,9 @@ struct markr_aggregate_cache {
     int closed;
 };
 
-static uint64_t hash_of(const char *s, size_t len)
+static uint64_t hash_of(enum markr_cache_kind kind, const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    uint64_t h = (1469598103934665603ull ^ (uint64_t)kind) * 1099511628211ull; /* FNV-1a, kind first */
 
     for (size_t i = 0; i < len; ++i)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
@@ -75,12 +75,13 @@ void markr_aggregate_cache_destroy(struct markr_aggregate_cache *c)
 
 /* --- entries ---------------------------------------------------------------------------------- */
 
-static struct markr_cache_entry *find(const struct markr_aggregate_cache *c, const char *id, size_t len)
+static struct markr_cache_entry *find(const struct markr_aggregate_cache *c, enum markr_cache_kind kind,
+                                      const char *id, size_t len)
 {
-    uint64_t h = hash_of(id, len);
+    uint64_t h = hash_of(kind, id, len);
 
     for (struct markr_cache_entry *e = c->buckets[h % BUCKETS]; e != NULL; e = e->next)
-        if (e->hash == h && e->id_len == len && memcmp(e->id, id, len) == 0)
+        if (e->hash == h && e->kind == kind && e->id_len == len && memcmp(e->id, id, len) == 0)
             return e;
     return NULL;
 }
@@ -148,7 +149,13 @@ static void evict_oldest_idle(struct markr_aggregate_cache *c)
 
 struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cache *c, const char *id, size_t len)
 {
-    struct markr_cache_entry *e = find(c, id, len);
+    return markr_aggregate_cache_entry_of(c, MARKR_CACHE_AGGREGATE, id, len);
+}
+
+struct markr_cache_entry *markr_aggregate_cache_entry_of(struct markr_aggregate_cache *c, enum markr_cache_kind kind,
+                                                         const char *id, size_t len)
+{
+    struct markr_cache_entry *e = find(c, kind, id, len);
     char *copy;
     size_t b;
 
@@ -169,7 +176,8 @@ struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cac
     copy[len] = '\0';
     e->id = copy;
     e->id_len = len;
-    e->hash = hash_of(id, len);
+    e->kind = kind;
+    e->hash = hash_of(kind, id, len);
     b = e->hash % BUCKETS;
     e->next = c->buckets[b];
     c->buckets[b] = e;
@@ -283,22 +291,24 @@ void markr_aggregate_cache_changed(struct markr_aggregate_cache *c, const struct
                 invalidate_and_refresh_streams(c, e);
         return;
     }
-    for (size_t i = 0; i < event->test_count; ++i) {
-        struct markr_cache_entry *e = find(c, event->tests[i], strlen(event->tests[i]));
+    for (size_t i = 0; i < event->test_count; ++i)
+        for (int kind = 0; kind < MARKR_CACHE_KINDS; ++kind) {
+            struct markr_cache_entry *e = find(c, (enum markr_cache_kind)kind, event->tests[i], strlen(event->tests[i]));
 
-        if (e != NULL)
-            invalidate_and_refresh_streams(c, e);
-    }
+            if (e != NULL)
+                invalidate_and_refresh_streams(c, e);
+        }
 }
 
 void markr_aggregate_cache_committed(struct markr_aggregate_cache *c, const char *const *tests, size_t count)
 {
-    for (size_t i = 0; i < count; ++i) {
-        struct markr_cache_entry *e = find(c, tests[i], strlen(tests[i]));
+    for (size_t i = 0; i < count; ++i)
+        for (int kind = 0; kind < MARKR_CACHE_KINDS; ++kind) {
+            struct markr_cache_entry *e = find(c, (enum markr_cache_kind)kind, tests[i], strlen(tests[i]));
 
-        if (e != NULL)
-            invalidate(e);
-    }
+            if (e != NULL)
+                invalidate(e);
+        }
 }
 
 void markr_aggregate_cache_feed(struct markr_aggregate_cache *c, int up)

@@ -12,6 +12,10 @@
  * meanwhile, otherwise it is computed again. The cache answers only while the feed is up:
  * a change is then seen at most one notification delay after its commit. While it is
  * down, aggregates go to the database every time.
+ *
+ * A test has one entry per kind of figures (its aggregate, its item analysis): each is held,
+ * refreshed and evicted on its own, and every change of the test makes all of them stale,
+ * so the same rules and the same invalidation serve both.
  */
 #ifndef MARKR_APPLICATION_AGGREGATE_CACHE_H
 #define MARKR_APPLICATION_AGGREGATE_CACHE_H
@@ -26,6 +30,13 @@
  * (nobody waits on or streams it, no refresh out). */
 #define MARKR_AGGREGATE_CACHE_MAX 65536
 
+/* The kinds of figures of a test the cache holds. */
+enum markr_cache_kind {
+    MARKR_CACHE_AGGREGATE, /* GET /results/{test-id}/aggregate (and its stream) */
+    MARKR_CACHE_ITEMS,     /* GET /results/{test-id}/items */
+    MARKR_CACHE_KINDS
+};
+
 /* When an answer was asked for or computed: an answer computed under ticket t is exact for
  * whoever asked under a ticket that t covers (markr_cache_ticket_covers). */
 struct markr_cache_ticket {
@@ -39,6 +50,7 @@ struct markr_cache_entry {
     struct markr_cache_entry *next; /* in its bucket */
     struct markr_cache_entry *newer, *older; /* in the cache's recency list */
     char *id;                       /* NUL-terminated copy of the test id */
+    enum markr_cache_kind kind;     /* which figures of the test */
     size_t id_len;
     uint64_t hash;
     uint64_t version; /* raised by every reported change of the test */
@@ -101,6 +113,9 @@ int markr_aggregate_cache_serving(const struct markr_aggregate_cache *c);
  * bounded by the host's requests and streams. The host validates ids before asking: every
  * id asked for costs an entry. NULL when out of memory. */
 struct markr_cache_entry *markr_aggregate_cache_entry(struct markr_aggregate_cache *c, const char *id, size_t len);
+/* The same for the figures of another kind (markr_aggregate_cache_entry is the aggregate's). */
+struct markr_cache_entry *markr_aggregate_cache_entry_of(struct markr_aggregate_cache *c, enum markr_cache_kind kind,
+                                                         const char *id, size_t len);
 enum markr_cache_answer markr_aggregate_cache_answer(const struct markr_aggregate_cache *c,
                                                      const struct markr_cache_entry *entry);
 /* The ticket of whoever starts waiting on entry now. */

@@ -15,6 +15,9 @@
 #include "../domain/document.h"
 #include "../domain/error.h"
 
+struct markr_items;         /* items.h */
+struct markr_student_sheet; /* items.h */
+
 /* Reads a document of results. */
 struct markr_document_parser {
     void *ctx;
@@ -71,6 +74,15 @@ struct markr_results_reader {
      * the test has no marks. */
     int (*aggregate)(void *ctx, const char *test_id, size_t test_id_len, struct markr_aggregate *out,
                      struct markr_error *err);
+    /* Computes the item analysis of a test from its kept sheets into out (zeroed by the
+     * caller, which frees it with markr_items_free, also after a failure). Returns 0, or -1
+     * with err: MARKR_ERR_NOT_FOUND "unknown_test" when the test has no marks. */
+    int (*items)(void *ctx, const char *test_id, size_t test_id_len, struct markr_items *out,
+                 struct markr_error *err);
+    /* A student's mark and kept sheet in a test, as items does (markr_student_sheet_free);
+     * MARKR_ERR_NOT_FOUND "unknown_student" when there is no such mark. */
+    int (*student_sheet)(void *ctx, const char *test_id, size_t test_id_len, const char *student,
+                         size_t student_len, struct markr_student_sheet *out, struct markr_error *err);
 };
 
 /* Readiness of the storage: reachable, and its schema is the one this build expects. */

@@ -10,6 +10,7 @@
 #include "change_feed.h"
 #include "get_aggregate.h"
 #include "import_document.h"
+#include "items.h"
 #include "queue.h"
 #include "readiness.h"
 #include "reprocess.h"
@@ -18,7 +19,7 @@
 
 struct markr_services {
     struct markr_import_deps import;       /* markr_import_document */
-    struct markr_results_reader results;   /* markr_get_aggregate */
+    struct markr_results_reader results;   /* markr_get_aggregate, markr_get_items, markr_get_student_sheet */
     struct markr_readiness readiness;      /* markr_check_readiness */
     struct markr_vault_reader vault;       /* markr_list_imports, markr_get_import, ... */
     struct markr_reprocess_deps reprocess; /* markr_reprocess_one, markr_reprocess_all */

@@ -19,6 +19,7 @@ static void result_free(struct markr_result *r)
     free(r->student_number);
     free(r->first_name);
     free(r->last_name);
+    markr_answer_sheet_free(&r->sheet);
 }
 
 void markr_document_free(struct markr_document *doc)
@@ -149,7 +150,8 @@ int markr_document_add(struct markr_document *doc, const struct markr_raw_result
     }
     r.test_id = copy_text(test_id, test_len);
     r.student_number = copy_text(student, student_len);
-    if (r.test_id == NULL || r.student_number == NULL) {
+    if (r.test_id == NULL || r.student_number == NULL ||
+        markr_answer_sheet_build(raw->answers, raw->answer_count, &r.sheet) != 0) {
         result_free(&r);
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
     }
@@ -230,6 +232,10 @@ int markr_marks_from_document(const struct markr_document *doc, struct markr_mar
             last->available = r->available;
         if (r->obtained > last->obtained)
             last->obtained = r->obtained;
+        /* The kept sheet: the scan of the highest obtained, the later one among equals
+         * (results of a pair come in document order). */
+        if (last->sheet == NULL || r->obtained >= last->sheet->obtained)
+            last->sheet = r;
         if (r->first_name != NULL)
             last->first_name = r->first_name;
         if (r->last_name != NULL)

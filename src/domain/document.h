@@ -27,6 +27,9 @@ struct markr_mark {
     const char *last_name;
     uint32_t available; /* highest seen */
     uint32_t obtained;  /* highest seen */
+    /* The scan whose answers are the pair's kept sheet: the one that supplied obtained, the
+     * last of them in the document when several did. Its sheet may be empty. */
+    const struct markr_result *sheet;
 };
 
 /* The marks of a document, sorted by (test id, student number) in byte order, so that

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "answers.h"
 #include "error.h"
 
 /* The fields a result carries, in the order used by struct markr_raw_result. */
@@ -36,6 +37,8 @@ struct markr_raw_result {
     size_t len[MARKR_FIELD_COUNT];
     unsigned long field_line[MARKR_FIELD_COUNT]; /* where each field was seen; 0 when absent */
     unsigned long line;                          /* line of <mcq-test-result> */
+    const struct markr_raw_answer *answers;      /* its <answer> elements, document order */
+    size_t answer_count;
 };
 
 /* A result that passed every rule. Strings are NUL-terminated and owned by the
@@ -48,6 +51,7 @@ struct markr_result {
     uint32_t available;
     uint32_t obtained;
     unsigned long line;
+    struct markr_answer_sheet sheet; /* its valid answers (answers.h); owned */
 };
 
 /* Parses a mark: decimal digits only (after trimming), at most INT32_MAX (a 32-bit integer,

@@ -141,6 +141,38 @@ static void an_own_commit_forgets_its_tests_before_the_feed_reports_it(void **st
     assert_string_equal(maths->last_body, "{\"count\":3}");
 }
 
+/* The item analysis is a second kind of entry of the same test: held apart from the
+ * aggregate, and forgotten with it by a change of that test. */
+static void each_kind_is_held_apart_and_a_change_forgets_every_kind(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_cache_entry *agg, *items, *other;
+
+    db_mark(&f->db, "maths", 3);
+    db_mark(&f->db, "physics", 2);
+    agg = markr_aggregate_cache_entry(f->cache, "maths", 5);
+    items = markr_aggregate_cache_entry_of(f->cache, MARKR_CACHE_ITEMS, "maths", 5);
+    other = markr_aggregate_cache_entry_of(f->cache, MARKR_CACHE_ITEMS, "physics", 7);
+    assert_ptr_not_equal(agg, items);
+    assert_int_equal(agg->kind, MARKR_CACHE_AGGREGATE);
+    assert_int_equal(items->kind, MARKR_CACHE_ITEMS);
+    assert_ptr_equal(markr_aggregate_cache_entry_of(f->cache, MARKR_CACHE_ITEMS, "maths", 5), items);
+    assert_ptr_equal(markr_aggregate_cache_entry_of(f->cache, MARKR_CACHE_AGGREGATE, "maths", 5), agg);
+    markr_aggregate_cache_refresh(f->cache, agg);
+    markr_aggregate_cache_refresh(f->cache, items);
+    markr_aggregate_cache_refresh(f->cache, other);
+    complete(f);
+    complete(f);
+    complete(f);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, agg), MARKR_CACHE_FIGURES);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, items), MARKR_CACHE_FIGURES);
+    change(f, "maths");
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, agg), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, items), MARKR_CACHE_UNKNOWN);
+    assert_int_equal(markr_aggregate_cache_answer(f->cache, other), MARKR_CACHE_FIGURES);
+    assert_int_equal(markr_aggregate_cache_count(f->cache), 3);
+}
+
 static void a_flush_forgets_everything(void **state)
 {
     struct fixture *f = *state;
@@ -425,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_second_404_of_an_unknown_test_costs_no_query, setup, teardown),
         cmocka_unit_test_setup_teardown(other_errors_are_not_remembered, setup, teardown),
         cmocka_unit_test_setup_teardown(a_change_of_a_test_forgets_only_that_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_kind_is_held_apart_and_a_change_forgets_every_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(a_flush_forgets_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(an_own_commit_forgets_its_tests_before_the_feed_reports_it, setup, teardown),
         cmocka_unit_test_teardown(nothing_is_answered_while_the_feed_is_down, teardown),

@@ -6,8 +6,8 @@
 // for the figures, the histogram and the announcement to change without a reload, pages
 // through the tests, opens ten tabs that must all fill their tables over one shared stream,
 // checks 390 px and 4K widths, reduced motion, the keyboard and axe-core's WCAG AA rules,
-// and the refused imports for operators. Any request to another host fails the test (the
-// page must work offline), and so does any error the page logs. Exit status 0 means passed.
+// the refused imports for operators, and the Items view of a test through a rescan. Any
+// request to another host fails the test (the page must work offline), and so does any error the page logs. Exit status 0 means passed.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -205,6 +205,35 @@ try {
   assert.equal(await page.isHidden('#more-tests'), true);
   const ids = await testIds(page);
   assert.deepEqual(ids, [...ids].sort());
+
+  // The Items view: the item analysis of the chosen test, following imports live.
+  const sheet = (student, obtained, answers) => `<mcq-test-result><student-number>${student}</student-number>` +
+    `<test-id>items-test</test-id>` + answers.map(([q, r, aw, av]) =>
+      `<answer question="${q}" marks-available="${av}" marks-awarded="${aw}">${r}</answer>`).join('') +
+    `<summary-marks available="3" obtained="${obtained}"/></mcq-test-result>`;
+  await post(base, `<mcq-test-results>${sheet('s1', 3, [['1', 'A', 1, 1], ['2', 'B', 2, 2]])}` +
+             `${sheet('s2', 1, [['1', 'C', 0, 1], ['2', 'B', 1, 2]])}</mcq-test-results>`);
+  await page.click('#tests a[data-test-id="items-test"]', { timeout: TIMEOUT });
+  await page.waitForFunction(() => document.querySelectorAll('#items-table tbody tr').length === 2, null,
+                             { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#items-students'), '2');
+  assert.equal(await page.textContent('#items-table tr[data-question="1"] .facility'), '50.0%');
+  assert.equal(await page.textContent('#items-table tr[data-question="2"] .facility'), '75.0%');
+  assert.match(await page.textContent('#items-table tr[data-question="1"] .responses'), /A 1 \(↑1 ↓0\)\s*C 1 \(↑0 ↓1\)/);
+  // s2 rescanned higher: question 1 right, question 3 new (a blank). The page follows.
+  await post(base, `<mcq-test-results>${sheet('s2', 2, [['1', 'A', 1, 1], ['2', 'B', 1, 2], ['3', ' ', 0, 1]])}` +
+             `</mcq-test-results>`);
+  await page.waitForFunction(() => document.querySelectorAll('#items-table tbody tr').length === 3, null,
+                             { timeout: TIMEOUT });
+  assert.equal(await page.textContent('#items-table tr[data-question="1"] .facility'), '100.0%');
+  assert.match(await page.textContent('#items-table tr[data-question="1"] .flags'), /too easy/);
+  assert.match(await page.textContent('#items-table tr[data-question="3"] .responses'), /\(blank\) 1/);
+  const api = await (await fetch(`${base}/results/items-test/items`)).json();
+  assert.equal(await page.textContent('#items-alpha'), api.alpha === null ? '–' : api.alpha.toFixed(3));
+  await page.screenshot({ path: path.join(shots, 'dashboard-items.png'), fullPage: true });
+  // Back to the test the rest follows.
+  await page.click('#tests a[data-test-id="city-hall"]', { timeout: TIMEOUT });
+  await until(page, () => document.querySelectorAll('#students tbody tr').length === 4);
 
   await page.screenshot({ path: path.join(shots, 'dashboard-laptop.png'), fullPage: true });
   await page.setViewportSize({ width: 3840, height: 2160 }); // a wall screen

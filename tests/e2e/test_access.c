@@ -204,7 +204,8 @@ static const char *const *refused_headers(size_t i)
 
 static void per_student_reads_need_a_reader_token(void **state)
 {
-    static const char *const paths[] = {"/results/access", "/students/s1", "/tests/access/conflicts", "/students"};
+    static const char *const paths[] = {"/results/access", "/students/s1", "/tests/access/conflicts", "/students",
+                                        "/results/access/students/s1"};
 
     assert_true(import_path[0] != '\0');
     for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); ++p) {
@@ -251,7 +252,8 @@ static void the_vault_needs_an_operator_token(void **state)
 static void open_routes_stay_open(void **state)
 {
     static const char *const paths[] = {"/health", "/ready", "/metrics", "/tests", "/", "/static/app.js",
-                                        "/results/access/aggregate", "/results/access/histogram"};
+                                        "/results/access/aggregate", "/results/access/histogram",
+                                        "/results/access/items", "/static/items.js"};
 
     for (size_t p = 0; p < sizeof(paths) / sizeof(*paths); ++p) {
         expect(&srv, "GET", paths[p], no_token, 200, NULL);

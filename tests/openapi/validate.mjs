@@ -162,6 +162,10 @@ await call('GET', '/students/no-such-student', { status: 404 });
 await call('GET', '/students?limit=2&offset=0', { status: 200 });
 await call('GET', '/students?limit=0', { status: 400 });
 await call('GET', '/feed', { status: 404 }); // this server has no MARKR_FEED_URL
+await call('GET', '/results/9863/items', { status: 200 });
+await call('GET', '/results/no-such-test/items', { status: 404 });
+await call('GET', '/results/9863/students/2300', { status: 200 });
+await call('GET', '/results/9863/students/no-such-student', { status: 404 });
 await call('POST', '/import', {
   headers: { 'Content-Type': 'text/event-stream' },
   body: 'id: 1\nevent: score\ndata: {"exam": 3, "studentId": "s1", "score": 0.5}\n\n',

@@ -45,6 +45,12 @@ int markr_wants_async(h2o_req_t *req);
  * (markr_live_handle_aggregate), which falls back to this. */
 int markr_handle_aggregate(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
 
+/* Item analysis (handle_items.c): GET /results/{test-id}/items computed by a worker (the
+ * fallback of markr_live_handle_items), and GET /results/{test-id}/students/{student-number}. */
+int markr_handle_items(struct markr_worker_pool *pool, h2o_req_t *req, const struct markr_route_match *match);
+int markr_handle_student_sheet(struct markr_http_handler *handler, h2o_req_t *req,
+                               const struct markr_route_match *match);
+
 /* The import vault (handle_vault.c): GET /imports, GET /imports/{id}, GET /imports/{id}/raw
  * (streamed, handle_raw.c), POST /imports/{id}/reprocess (operators),
  * GET /tests/{test-id}/conflicts. */

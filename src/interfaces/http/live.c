@@ -8,7 +8,9 @@
  * by application/aggregate_cache.c (ADR 0012), for which this file is the host: a topic
  * embeds its cache entry, a refresh is a job on the worker pool, and the answers are h2o
  * requests and Server-Sent Events (sse.c, ADR 0013). While the feed is down, aggregates go
- * to the database every time (the plain path, handle_aggregate.c).
+ * to the database every time (the plain path, handle_aggregate.c). The item analysis of a
+ * test (GET /results/{test-id}/items) is a second kind of entry of the same cache, with the
+ * same rules; it has no stream (the dashboard reads it again on each /events change).
  */
 #include "live.h"
 
@@ -22,6 +24,7 @@
 
 #include "application/aggregate_cache.h"
 #include "application/get_aggregate.h"
+#include "cached_figures.h"
 #include "application/ids.h"
 #include "feed_bridge.h"
 #include "handlers.h"
@@ -60,9 +63,10 @@ struct refresh_job {
     struct markr_job job;
     struct markr_live *live;
     struct topic *topic;
-    struct markr_aggregate aggregate;
+    enum markr_cache_kind kind;
+    char *body; /* the figures as JSON text (malloc'd), made on the worker; NULL: error */
+    size_t len;
     struct markr_error error;
-    int rc;
     size_t id_len;
     char id[]; /* a copy: the worker reads nothing of the loop's */
 };
@@ -93,20 +97,6 @@ static void send_unknown(h2o_req_t *req)
 
     markr_aggregate_unknown(&err);
     markr_http_send_error(req, &err, 0);
-}
-
-/* The aggregate as JSON text (malloc'd), the same answer as handle_aggregate.c's. */
-static char *aggregate_text(const struct markr_aggregate *a, size_t *len)
-{
-    json_object *body = markr_aggregate_json(a);
-    const char *text;
-    char *copy;
-
-    text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, len);
-    if ((copy = malloc(*len + 1)) != NULL)
-        memcpy(copy, text, *len + 1);
-    json_object_put(body);
-    return copy;
 }
 
 /* --- the cache's host ------------------------------------------------------------------------- */
@@ -185,23 +175,15 @@ static void refresh_run(struct markr_job *job, struct markr_services *services)
 {
     struct refresh_job *self = (struct refresh_job *)job;
 
-    self->rc = markr_get_aggregate(&services->results, self->id, self->id_len, &self->aggregate, &self->error);
+    self->body = markr_cached_figures(services, self->kind, self->id, self->id_len, &self->len, &self->error);
 }
 
 static void refresh_done(struct markr_job *job)
 {
     struct refresh_job *self = (struct refresh_job *)job;
-    const struct markr_error *err = &self->error;
-    struct markr_error no_memory;
-    char *body = NULL;
-    size_t len = 0;
 
-    if (self->rc == 0 && (body = aggregate_text(&self->aggregate, &len)) == NULL) {
-        markr_error_set(&no_memory, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        err = &no_memory;
-    }
-    markr_aggregate_cache_refreshed(self->live->cache, &self->topic->entry, body, len, err);
-    free(body);
+    markr_aggregate_cache_refreshed(self->live->cache, &self->topic->entry, self->body, self->len, &self->error);
+    free(self->body);
     free(self);
 }
 
@@ -217,6 +199,7 @@ static int topic_refresh(void *ctx, struct markr_cache_entry *e)
         job->job.done = refresh_done;
         job->live = live;
         job->topic = topic_of(e);
+        job->kind = e->kind;
         memcpy(job->id, e->id, e->id_len);
         job->id_len = e->id_len;
         if (markr_worker_pool_submit(live->pool, &job->job) == 0)
@@ -238,10 +221,12 @@ static void on_waiter_dispose(void *p)
         h2o_linklist_unlink(&w->link); /* the client left before the figures came */
 }
 
-int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,
-                                const struct markr_route_match *match)
+/* The figures of kind for the test of match: from the cache when it holds them exactly, else
+ * computed once for everyone waiting; without the feed, by `plain` every time. */
+static int serve_cached(struct markr_live *live, h2o_req_t *req, const struct markr_route_match *match,
+                        enum markr_cache_kind kind,
+                        int (*plain)(struct markr_worker_pool *, h2o_req_t *, const struct markr_route_match *))
 {
-    struct markr_live *live = handler->live;
     struct markr_cache_entry *e;
     struct waiter *w;
 
@@ -252,8 +237,8 @@ int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *r
     }
     /* Without the feed nothing could tell a cached figure is stale: compute every time. */
     if (!markr_aggregate_cache_serving(live->cache) ||
-        (e = markr_aggregate_cache_entry(live->cache, match->id, match->id_len)) == NULL)
-        return markr_handle_aggregate(live->pool, req, match);
+        (e = markr_aggregate_cache_entry_of(live->cache, kind, match->id, match->id_len)) == NULL)
+        return plain(live->pool, req, match);
     switch (markr_aggregate_cache_answer(live->cache, e)) {
     case MARKR_CACHE_FIGURES:
         send_body(req, e->body, e->body_len); /* on the loop: no worker, no database */
@@ -271,6 +256,17 @@ int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *r
     h2o_linklist_insert(&topic_of(e)->waiters, &w->link);
     markr_aggregate_cache_refresh(live->cache, e);
     return 0;
+}
+
+int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,
+                                const struct markr_route_match *match)
+{
+    return serve_cached(handler->live, req, match, MARKR_CACHE_AGGREGATE, markr_handle_aggregate);
+}
+
+int markr_live_handle_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    return serve_cached(handler->live, req, match, MARKR_CACHE_ITEMS, markr_handle_items);
 }
 
 /* Streams opened while the server stops would never be served or ended. */

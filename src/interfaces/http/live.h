@@ -39,6 +39,8 @@ void markr_live_committed(struct markr_live *live, const char *const *tests, siz
  * cache when it holds the test, else computed once for every request waiting for it. */
 int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *req,
                                 const struct markr_route_match *match);
+/* GET /results/{test-id}/items: the same, with the item analysis as the figures. */
+int markr_live_handle_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
 /* GET /results/{test-id}/aggregate/stream (SSE). */
 int markr_live_handle_aggregate_stream(struct markr_http_handler *handler, h2o_req_t *req,
                                        const struct markr_route_match *match);

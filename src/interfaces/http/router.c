@@ -89,11 +89,13 @@ static const char *allow_of(unsigned methods)
 }
 
 /* Whether path (no query, starting with '/') has the shape of template: as many segments,
- * and equal literals. The raw segment where the template has a {placeholder} goes to *id. */
-static int has_shape(const char *template_, const char *path, size_t len, const char **id, size_t *id_len)
+ * and equal literals. The raw segments where the template has its {placeholders} go to
+ * id[0] and id[1], in order. */
+static int has_shape(const char *template_, const char *path, size_t len, const char *id[2], size_t id_len[2])
 {
     const char *t = template_ + 1;
     size_t p = 1;
+    int ids = 0;
 
     for (;;) {
         const char *t_end = strchr(t, '/');
@@ -101,9 +103,9 @@ static int has_shape(const char *template_, const char *path, size_t len, const 
         const char *p_end = memchr(path + p, '/', len - p);
         size_t p_len = p_end != NULL ? (size_t)(p_end - (path + p)) : len - p;
 
-        if (t_len >= 2 && t[0] == '{' && t[t_len - 1] == '}') {
-            *id = path + p;
-            *id_len = p_len;
+        if (t_len >= 2 && t[0] == '{' && t[t_len - 1] == '}' && ids < 2) {
+            id[ids] = path + p;
+            id_len[ids++] = p_len;
         } else if (t_len != p_len || memcmp(t, path + p, p_len) != 0) {
             return 0;
         }
@@ -124,17 +126,20 @@ int markr_route_match(const struct markr_route *table, const char *path, size_t 
     if (len == 0 || path[0] != '/')
         return m->number = MARKR_ROUTE_UNMATCHED;
     for (size_t i = 0; table[i].template_ != NULL; ++i) {
-        const char *id = NULL;
-        size_t id_len = 0;
-        long decoded;
+        const char *id[2] = {NULL, NULL};
+        size_t id_len[2] = {0, 0};
+        long decoded = 0, decoded2 = 0;
 
-        if (!has_shape(table[i].template_, path, len, &id, &id_len))
+        if (!has_shape(table[i].template_, path, len, id, id_len))
             continue;
         /* The path is this route's: an id that cannot be decoded is the client's mistake. */
-        if (id != NULL && (decoded = markr_percent_decode(id, id_len, m->id, MARKR_ROUTE_ID_MAX)) < 0)
+        if ((id[0] != NULL && (decoded = markr_percent_decode(id[0], id_len[0], m->id, MARKR_ROUTE_ID_MAX)) < 0) ||
+            (id[1] != NULL && (decoded2 = markr_percent_decode(id[1], id_len[1], m->id2, MARKR_ROUTE_ID_MAX)) < 0))
             return m->number = MARKR_ROUTE_BAD_PATH;
-        m->id_len = id != NULL ? (size_t)decoded : 0;
+        m->id_len = (size_t)decoded;
         m->id[m->id_len] = '\0';
+        m->id2_len = (size_t)decoded2;
+        m->id2[m->id2_len] = '\0';
         m->route = &table[i];
         m->allow = allow_of(table[i].methods);
         return m->number = MARKR_ROUTE_FIRST + (int)i;

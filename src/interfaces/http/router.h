@@ -24,10 +24,10 @@ enum {
 };
 
 struct markr_route {
-    /* The path, one segment per '/': each a literal or a {placeholder} (at most one per
-     * route), e.g. "/results/{test-id}/aggregate". It is also the route's name in logs and
-     * metrics: never the raw path, so their label sets stay small whatever ids clients
-     * send. NULL ends a table. */
+    /* The path, one segment per '/': each a literal or a {placeholder} (at most two per
+     * route; the second is decoded into id2), e.g. "/results/{test-id}/aggregate". It is
+     * also the route's name in logs and metrics: never the raw path, so their label sets
+     * stay small whatever ids clients send. NULL ends a table. */
     const char *template_;
     unsigned methods; /* MARKR_METHOD_* */
     /* Who may call it (auth.h): checked by the dispatcher once the route and method match,
@@ -62,6 +62,8 @@ struct markr_route_match {
     const char *allow;               /* the entry's methods, for 405 and Allow; NULL without one */
     char id[MARKR_ROUTE_ID_MAX + 1]; /* decoded {placeholder}; NUL-terminated, may hold NULs */
     size_t id_len;
+    char id2[MARKR_ROUTE_ID_MAX + 1]; /* the second one, as id; empty when the route has one */
+    size_t id2_len;
 };
 
 /* Matches a request target (path with optional query) against table: the first entry

@@ -25,6 +25,7 @@
 #define MARKR_PG_BYTEA 17
 #define MARKR_PG_TEXT_ARRAY 1009
 #define MARKR_PG_INT4_ARRAY 1007
+#define MARKR_PG_INT8_ARRAY 1016
 
 /* Where the notices of one libpq connection go (markr_pg_log_notices); it must outlive the
  * PGconn. */

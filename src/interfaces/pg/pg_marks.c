@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pg_listen.h"
+#include "pg_sheets.h"
 
 /*
  * The marks travel as one-dimensional arrays in PostgreSQL's binary array format (what
@@ -227,6 +228,9 @@ int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_mar
     markr_pg_param_bool(&params, flags & MARKR_PG_APPLY_NOTIFY);
     rc = markr_pg_command(pg, "storing the marks", flags & MARKR_PG_APPLY_LATE ? apply_late_sql : apply_in_order_sql,
                           &params, err);
+    /* The kept answer sheets follow the marks they belong to, in the same transaction. */
+    if (rc == 0)
+        rc = markr_pg_apply_sheets(pg, id, marks, flags & MARKR_PG_APPLY_NOTIFY, err);
 out:
     for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
         free(arrays[c]);

@@ -228,7 +228,10 @@ static int reader_aggregate(void *ctx, const char *test_id, size_t test_id_len, 
 
 struct markr_results_reader markr_pg_results_reader(struct markr_pg *pg)
 {
-    return (struct markr_results_reader){.ctx = pg, .aggregate = reader_aggregate};
+    struct markr_results_reader reader = {.ctx = pg, .aggregate = reader_aggregate};
+
+    markr_pg_items_reader(&reader); /* the items and a student's sheet (pg_items.c) */
+    return reader;
 }
 
 /* --- readiness -------------------------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /*
  * XML adapter: the document parser port over libxml2's push (SAX2) parser. The body is fed
- * in chunks and only the few fields of a result are kept, each in a bounded buffer, so memory
- * stays flat however large the document; entities are refused, never resolved (ADR 0005).
+ * in chunks and only the few fields of a result are kept, each in a bounded buffer (its
+ * answers in xml_answers.c), so memory stays flat however large the document; entities are
+ * refused, never resolved (ADR 0005).
  */
 #include "xml_parser.h"
 
@@ -20,6 +21,7 @@
 #include "domain/error.h"
 #include "domain/result.h"
 #include "domain/utf8.h"
+#include "xml_answers.h"
 #include "xml_messages.h"
 
 /* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
@@ -33,6 +35,7 @@
 #define ROOT "mcq-test-results"
 #define RESULT "mcq-test-result"
 #define SUMMARY "summary-marks"
+#define ANSWER "answer"
 
 /* Depths of the elements we read; the root is 1. */
 enum { DEPTH_ROOT = 1, DEPTH_RESULT = 2, DEPTH_FIELD = 3 };
@@ -69,6 +72,7 @@ struct parse {
     size_t len;
     struct markr_raw_result raw; /* points into buf */
     char buf[MARKR_FIELD_COUNT][MARKR_XML_MAX_FIELD_BYTES];
+    struct markr_xml_answers answers; /* of the result being read (xml_answers.h) */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -119,11 +123,13 @@ static void begin_result(struct parse *p, unsigned long line)
     p->in_result = 1;
     p->summary_seen = 0;
     p->field = -1;
+    markr_xml_answers_reset(&p->answers);
 }
 
 /* The result is complete: the domain applies rule 1 and keeps a copy, or refuses. */
 static void end_result(struct parse *p)
 {
+    p->raw.answer_count = markr_xml_answers_finish(&p->answers, &p->raw.answers);
     if (markr_document_add(p->doc, &p->raw, p->err) != 0) {
         p->stopped = 1;
         xmlStopParser(p->ctxt);
@@ -198,6 +204,13 @@ static void read_summary(struct parse *p, int nb_attributes, int nb_defaulted, c
     }
 }
 
+static void out_of_memory(struct parse *p)
+{
+    markr_error_set(p->err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
+    p->stopped = 1;
+    xmlStopParser(p->ctxt);
+}
+
 static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
                      const xmlChar **attributes)
@@ -238,6 +251,11 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
         read_summary(p, nb_attributes, nb_defaulted, attributes, line);
         return;
     }
+    if (is(localname, prefix, ANSWER)) {
+        if (markr_xml_answers_begin(&p->answers, p->depth, nb_attributes, nb_defaulted, attributes) != 0)
+            out_of_memory(p);
+        return;
+    }
     for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); ++i) {
         if (is(localname, prefix, text_fields[i].element)) {
             begin_text_field(p, text_fields[i].field, line);
@@ -256,6 +274,8 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
         p->field = -1;
     else if (p->depth == DEPTH_RESULT && p->in_result)
         end_result(p);
+    else
+        markr_xml_answers_end(&p->answers, p->depth);
     --p->depth;
 }
 
@@ -267,7 +287,14 @@ static void on_text(void *user, const xmlChar *text, int len)
     enum markr_field field;
     size_t have;
 
-    if (p->stopped || p->field < 0 || len <= 0)
+    if (p->stopped || len <= 0)
+        return;
+    if (p->answers.in_answer) {
+        if (markr_xml_answers_text(&p->answers, (const char *)text, (size_t)len) != 0)
+            out_of_memory(p);
+        return;
+    }
+    if (p->field < 0)
         return;
     field = (enum markr_field)p->field;
     have = p->raw.len[field];
@@ -490,6 +517,7 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
     if (p->ctxt->myDoc != NULL)
         xmlFreeDoc(p->ctxt->myDoc);
     xmlFreeParserCtxt(p->ctxt);
+    markr_xml_answers_free(&p->answers);
     free(p);
     return rc;
 }

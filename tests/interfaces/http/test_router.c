@@ -265,7 +265,7 @@ static void path_of(const char *route_template, const char *id, char *out, size_
 }
 
 /* The table: every entry has a handler, methods and a template of its own, starting with
- * '/' and holding at most one placeholder; each is reached by a path of its own shape (no
+ * '/' and holding at most two placeholders; each is reached by a path of its own shape (no
  * earlier entry takes it); and there are counters in GET /metrics for every route. */
 static void every_entry_has_a_handler_and_a_unique_template(void **state)
 {
@@ -283,8 +283,8 @@ static void every_entry_has_a_handler_and_a_unique_template(void **state)
             fail_msg("route %s has no handler", t);
         assert_int_equal(t[0], '/');
         assert_int_not_equal(r->methods, 0);
-        if (open != NULL && strchr(open + 1, '{') != NULL)
-            fail_msg("route %s has more than one placeholder", t);
+        if (open != NULL && strchr(open + 1, '{') != NULL && strchr(strchr(open + 1, '{') + 1, '{') != NULL)
+            fail_msg("route %s has more than two placeholders", t);
         for (size_t j = 0; j < i; ++j)
             if (strcmp(t, markr_routes[j].template_) == 0)
                 fail_msg("template %s is used twice", t);
@@ -300,7 +300,29 @@ static void every_entry_has_a_handler_and_a_unique_template(void **state)
             assert_int_equal(m.id_len, 3);
             assert_memory_equal(m.id, "x/y", 3);
         }
+        if (open != NULL && strchr(open + 1, '{') != NULL) {
+            assert_int_equal(m.id2_len, 3);
+            assert_memory_equal(m.id2, "x/y", 3);
+        } else {
+            assert_int_equal(m.id2_len, 0);
+        }
     }
+}
+
+/* A student's sheet has two ids, each decoded after splitting, each able to be a bad path. */
+static void two_ids_are_decoded_apart(void **state)
+{
+    struct markr_route_match m;
+    static const char ok[] = "/results/Maths%201%2FB/students/00%2F7?x=1";
+    static const char bad[] = "/results/9863/students/00%2";
+
+    assert_true(markr_route_match(markr_routes, ok, strlen(ok), &m) >= MARKR_ROUTE_FIRST);
+    assert_string_equal(m.route->template_, "/results/{test-id}/students/{student-number}");
+    assert_int_equal(m.id_len, 9);
+    assert_memory_equal(m.id, "Maths 1/B", 9);
+    assert_int_equal(m.id2_len, 4);
+    assert_memory_equal(m.id2, "00/7", 4);
+    assert_int_equal(markr_route_match(markr_routes, bad, strlen(bad), &m), MARKR_ROUTE_BAD_PATH);
 }
 
 /* The matcher takes any table and never calls a handler: literals and placeholders in any
@@ -343,6 +365,7 @@ int main(void)
         cmocka_unit_test(every_route_and_its_methods),
         cmocka_unit_test(unmatched_and_bad_paths),
         cmocka_unit_test(every_entry_has_a_handler_and_a_unique_template),
+        cmocka_unit_test(two_ids_are_decoded_apart),
         cmocka_unit_test(a_table_of_its_own),
     };
 

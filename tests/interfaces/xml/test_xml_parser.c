@@ -1086,6 +1086,49 @@ static void parses_on_several_threads_at_once(void **state)
     free(xml);
 }
 
+/* Answers: attributes and text reach the domain (trimmed, CDATA and nested text included,
+ * defaulted attributes ignored); an over-long or broken answer is left out without refusing
+ * the document; answers past MARKR_ANSWERS_MAX are not read. */
+static void reads_the_answers_of_each_result(void **state)
+{
+    struct markr_document doc;
+    struct text t = {0};
+
+    accept_text("<!DOCTYPE mcq-test-results [<!ATTLIST answer question CDATA \"99\">]><mcq-test-results>"
+                "<mcq-test-result><student-number>1</student-number><test-id>t</test-id>"
+                "<answer question=\" 2 \" marks-available=\"2\" marks-awarded=\"1\"> <![CDATA[B]]><i>!</i> </answer>"
+                "<answer question=\"1\" marks-available=\"1\" marks-awarded=\"x\">A</answer>"
+                "<answer marks-available=\"1\" marks-awarded=\"1\">defaulted question: not on paper</answer>"
+                "<summary-marks available=\"3\" obtained=\"1\"/></mcq-test-result></mcq-test-results>",
+                1, &doc);
+    assert_int_equal(doc.results[0].sheet.count, 1);
+    assert_string_equal(doc.results[0].sheet.answers[0].question, "2");
+    assert_string_equal(doc.results[0].sheet.answers[0].response, "B!");
+    assert_int_equal(doc.results[0].sheet.answers[0].awarded, 1);
+    assert_int_equal(doc.results[0].sheet.answers[0].available, 2);
+    assert_int_equal(doc.results[0].sheet.total, 1);
+    markr_document_free(&doc);
+
+    /* One over-long answer, then 1001 valid: the document is accepted, the first 1000
+     * elements read, the over-long one left out. */
+    text_puts(&t, "<mcq-test-results><mcq-test-result><student-number>1</student-number><test-id>t</test-id>");
+    text_puts(&t, "<answer question=\"long\" marks-available=\"1\" marks-awarded=\"1\">");
+    text_repeat(&t, "x", 5000);
+    text_puts(&t, "</answer>");
+    for (int i = 0; i < 1001; ++i) {
+        char a[96];
+
+        snprintf(a, sizeof(a), "<answer question=\"%d\" marks-available=\"1\" marks-awarded=\"1\">A</answer>", i);
+        text_puts(&t, a);
+    }
+    text_puts(&t, "<summary-marks available=\"3\" obtained=\"1\"/></mcq-test-result></mcq-test-results>");
+    accept(t.s, t.len, 1, &doc);
+    assert_int_equal(doc.results[0].sheet.count, MARKR_ANSWERS_MAX - 1);
+    assert_int_equal(doc.results[0].sheet.total, MARKR_ANSWERS_MAX - 1);
+    markr_document_free(&doc);
+    free(t.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1112,6 +1155,7 @@ int main(void)
         cmocka_unit_test(refuses_references_to_other_entities),
         cmocka_unit_test(accepts_a_doctype_without_entities),
         cmocka_unit_test(parses_on_several_threads_at_once),
+        cmocka_unit_test(reads_the_answers_of_each_result),
     };
 
     /* libxml2 allocates through the counting functions from its first allocation on. */

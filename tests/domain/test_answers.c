@@ -1,0 +1,138 @@
+/*
+ * Answers for item analysis: which are valid (a trimmed, non-empty question; decimal marks
+ * with awarded <= available; bounded text), a repeated question keeping its last
+ * occurrence, the order of questions, and the kept sheet of a pair (the scan of the highest
+ * obtained, the later one among equals) next to rule 2.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "domain/answers.h"
+#include "domain/document.h"
+
+static struct markr_raw_answer raw(const char *q, const char *av, const char *aw, const char *r)
+{
+    return (struct markr_raw_answer){.question = q, .question_len = q != NULL ? strlen(q) : 0,
+                                     .available = av, .available_len = av != NULL ? strlen(av) : 0,
+                                     .awarded = aw, .awarded_len = aw != NULL ? strlen(aw) : 0,
+                                     .response = r, .response_len = strlen(r)};
+}
+
+static void invalid_answers_are_left_out(void **state)
+{
+    char long_text[300];
+    struct markr_answer_sheet sheet;
+
+    memset(long_text, 'x', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    struct markr_raw_answer in[] = {
+        raw(NULL, "1", "1", "A"),      raw("  ", "1", "1", "A"),        raw("1", NULL, "1", "A"),
+        raw("2", "1", NULL, "A"),      raw("3", "1", "2", "A"),         raw("4", "-1", "0", "A"),
+        raw("5", "1.0", "1", "A"),     raw("6", "1", "x", "A"),         raw("7", "2147483648", "0", "A"),
+        raw(long_text, "1", "1", "A"), raw("8", "1", "1", long_text), raw(" 9 ", " 2 ", "\t1\n", "  B \n"),
+    };
+
+    assert_int_equal(markr_answer_sheet_build(in, sizeof(in) / sizeof(in[0]), &sheet), 0);
+    assert_int_equal(sheet.count, 1);
+    assert_string_equal(sheet.answers[0].question, "9");
+    assert_string_equal(sheet.answers[0].response, "B");
+    assert_int_equal(sheet.answers[0].available, 2);
+    assert_int_equal(sheet.answers[0].awarded, 1);
+    markr_answer_sheet_free(&sheet);
+}
+
+static void a_repeated_question_keeps_its_last_occurrence_and_blanks_count(void **state)
+{
+    struct markr_raw_answer in[] = {raw("2", "1", "0", "A"), raw("1", "1", "1", "C"), raw("2", "1", "1", "B"),
+                                    raw("3", "2", "0", "   ")};
+    struct markr_raw_answer too_long = raw("4", "1", "1", "A");
+    struct markr_answer_sheet sheet;
+
+    assert_int_equal(markr_answer_sheet_build(in, 4, &sheet), 0);
+    assert_int_equal(sheet.count, 3);
+    assert_string_equal(sheet.answers[0].question, "1");
+    assert_string_equal(sheet.answers[1].question, "2");
+    assert_string_equal(sheet.answers[1].response, "B");
+    assert_int_equal(sheet.answers[1].awarded, 1);
+    assert_string_equal(sheet.answers[2].response, ""); /* a blank */
+    markr_answer_sheet_free(&sheet);
+    too_long.too_long = 1;
+    assert_int_equal(markr_answer_sheet_build(&too_long, 1, &sheet), 0);
+    assert_int_equal(sheet.count, 0);
+    assert_null(sheet.answers);
+}
+
+static void questions_sort_numerically_then_in_byte_order(void **state)
+{
+    assert_true(markr_question_compare("2", "10") < 0);
+    assert_true(markr_question_compare("10", "9") > 0);
+    assert_true(markr_question_compare("7", "07") > 0); /* equal values: byte order */
+    assert_true(markr_question_compare("007", "7") < 0);
+    assert_true(markr_question_compare("99999999999999999999", "a") < 0);
+    assert_true(markr_question_compare("Q1", "Q10") < 0);
+    assert_true(markr_question_compare("b", "a") > 0);
+    assert_int_equal(markr_question_compare("3", "3"), 0);
+}
+
+static void add(struct markr_document *doc, const char *student, const char *obtained,
+                const struct markr_raw_answer *answers, size_t n)
+{
+    struct markr_raw_result r = {.line = 1};
+    struct markr_error err;
+
+    r.text[MARKR_FIELD_TEST_ID] = "t";
+    r.len[MARKR_FIELD_TEST_ID] = 1;
+    r.text[MARKR_FIELD_STUDENT_NUMBER] = student;
+    r.len[MARKR_FIELD_STUDENT_NUMBER] = strlen(student);
+    r.text[MARKR_FIELD_AVAILABLE] = "20";
+    r.len[MARKR_FIELD_AVAILABLE] = 2;
+    r.text[MARKR_FIELD_OBTAINED] = obtained;
+    r.len[MARKR_FIELD_OBTAINED] = strlen(obtained);
+    r.answers = answers;
+    r.answer_count = n;
+    assert_int_equal(markr_document_add(doc, &r, &err), 0);
+}
+
+static void the_kept_sheet_is_the_highest_obtained_and_the_last_among_equals(void **state)
+{
+    struct markr_raw_answer a = raw("1", "1", "1", "A"), b = raw("1", "1", "0", "B"), c = raw("1", "1", "1", "C");
+    struct markr_document doc;
+    struct markr_marks marks;
+    struct markr_error err;
+
+    markr_document_init(&doc);
+    add(&doc, "s1", "5", &a, 1);
+    add(&doc, "s1", "7", &b, 1); /* higher: kept */
+    add(&doc, "s1", "6", &c, 1);
+    add(&doc, "s2", "5", &a, 1);
+    add(&doc, "s2", "5", &c, 1); /* equal, later: kept */
+    add(&doc, "s3", "9", NULL, 0);
+    add(&doc, "s3", "3", &a, 1); /* lower: the kept scan has no answers */
+    assert_int_equal(markr_marks_from_document(&doc, &marks, &err), 0);
+    assert_int_equal(marks.count, 3);
+    assert_string_equal(marks.marks[0].sheet->sheet.answers[0].response, "B");
+    assert_int_equal(marks.marks[0].sheet->obtained, 7);
+    assert_string_equal(marks.marks[1].sheet->sheet.answers[0].response, "C");
+    assert_int_equal(marks.marks[2].sheet->obtained, 9);
+    assert_int_equal(marks.marks[2].sheet->sheet.count, 0);
+    markr_marks_free(&marks);
+    markr_document_free(&doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(invalid_answers_are_left_out),
+        cmocka_unit_test(a_repeated_question_keeps_its_last_occurrence_and_blanks_count),
+        cmocka_unit_test(questions_sort_numerically_then_in_byte_order),
+        cmocka_unit_test(the_kept_sheet_is_the_highest_obtained_and_the_last_among_equals),
+    };
+
+    return cmocka_run_group_tests_name("domain_answers", tests, NULL, NULL);
+}

@@ -19,6 +19,7 @@
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_listen.h"
+#include "interfaces/pg/pg_replica.h"
 #include "interfaces/queue/queue_runner.h"
 #include "interfaces/xml/xml_parser.h"
 #include "service_manager.h"
@@ -109,6 +110,7 @@ struct pg_services {
 struct factory_ctx {
     const struct markr_config *cfg;
     int schema_version;
+    struct markr_pg_replicas *replicas; /* the read pool's standbys; NULL: none (ADR 0030) */
 };
 
 static struct markr_services *open_services(void *ctx, struct markr_error *err)
@@ -121,6 +123,11 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
         return NULL;
     }
     if ((s->pg = markr_pg_connect(f->cfg->database_url, err)) == NULL) {
+        free(s);
+        return NULL;
+    }
+    if (f->replicas != NULL && markr_pg_replicas_attach(s->pg, f->replicas, err) != 0) {
+        markr_pg_close(s->pg);
         free(s);
         return NULL;
     }
@@ -215,12 +222,18 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
         return 1;
     }
     markr_pg_close(pg);
+    if (cfg->read_database_url != NULL &&
+        (fctx.replicas = markr_pg_replicas_create(cfg->read_database_url, (long)cfg->replica_max_lag_ms, &e)) == NULL) {
+        fprintf(err, "markr: %s\n", e.message);
+        return 2;
+    }
 
     warn_open_access(cfg);
     markr_xml_global_init();
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
     if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
         fprintf(err, "markr: %s\n", e.message);
+        markr_pg_replicas_destroy(fctx.replicas);
         return 1;
     }
     {
@@ -230,15 +243,18 @@ static int cmd_serve(const struct markr_config *cfg, int argc, FILE *err)
 
         if (listener == NULL) {
             markr_queue_runner_stop(runner);
+            markr_pg_replicas_destroy(fctx.replicas);
             fprintf(err, "markr: out of memory\n");
             return 1;
         }
+        markr_pg_listener_set_replicas(listener, fctx.replicas);
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
         rc = markr_http_serve(&settings, &factory, &e);
         markr_pg_listener_destroy(listener);
     }
     markr_queue_runner_stop(runner);
+    markr_pg_replicas_destroy(fctx.replicas); /* after every worker closed its connections */
     if (rc < 0) {
         fprintf(err, "markr: %s\n", e.message);
         return 1;

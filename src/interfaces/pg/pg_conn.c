@@ -241,8 +241,10 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
             return -1;
         pg->sqlstate[0] = '\0';
         if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
-            markr_pg_command(pg, what, "COMMIT", NULL, err) == 0)
+            markr_pg_command(pg, what, "COMMIT", NULL, err) == 0) {
+            markr_pg_reads_committed(pg); /* reads must now reflect it (ADR 0030) */
             return 0;
+        }
         retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
                 (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
         markr_pg_rollback(pg);
@@ -391,6 +393,11 @@ static int remember_password(struct markr_pg *pg)
 
 struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
 {
+    return markr_pg_connect_within(conninfo, "10", err);
+}
+
+struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeout_s, struct markr_error *err)
+{
     /* Later keywords win over earlier ones, and the conninfo expands where "dbname" stands:
      * the defaults before it can be overridden by the operator, the encoding after it not,
      * because every string we send and read is UTF-8. */
@@ -399,7 +406,7 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
     /* work_mem: an aggregate sorts every percentage of a test; 64 MB keeps a one-million-
      * student sort in memory instead of spilling to disk (1.6x slower). At most one sort per
      * worker connection, so MARKR_WORKERS x 64 MB at worst. An operator's `options` wins. */
-    const char *values[] = {"10", "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
+    const char *values[] = {timeout_s, "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
     struct markr_pg *pg;
     char *parse_error = NULL;
     PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
@@ -435,6 +442,7 @@ void markr_pg_close(struct markr_pg *pg)
 {
     if (pg == NULL)
         return;
+    markr_pg_reads_free(pg->reads);
     if (pg->cancel != NULL)
         PQfreeCancel(pg->cancel);
     pthread_mutex_destroy(&pg->cancel_lock);

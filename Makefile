@@ -9,7 +9,8 @@
 #   make bench      the core's benchmark (import, aggregate, /health) against a private
 #                   server and database; bench-vault: async import and reprocess --all;
 #                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
-#                   of mixed imports and reads (bench/README.md)
+#                   of mixed imports and reads; bench-replica: reads on a streaming
+#                   standby against the primary alone (bench/README.md)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make deb        the Debian package, build-deb/markr_VERSION_ARCH.deb (scripts/package.sh)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
@@ -19,7 +20,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load bench-replica fuzz clean distclean
 
 all: build
 
@@ -56,6 +57,9 @@ bench-live: build
 
 bench-load: build
 	bash scripts/bench-load.sh
+
+bench-replica: build
+	bash scripts/bench-replica.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh

@@ -5,7 +5,8 @@
  * instance and across two are never stale; the reads are served by the standby (its own
  * transaction counter rises); with the standby's replay paused, reads stay exact and answer
  * within the bound; with the standby stopped nothing fails, and reads return to it once it is
- * back.
+ * back; in a list of several, a primary (not in recovery) and an unreachable standby are
+ * skipped; a bad list stops start-up without quoting it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -270,9 +271,69 @@ static void test_standby_stopped_and_back(void **state)
     e2e_response_free(&r);
 }
 
+/* The list in turn: the primary itself (not in recovery), a standby nobody serves, the real
+ * one. Reads go to the real one, none fails, and /ready says what each is. */
+static void test_several_standbys_some_unusable(void **state)
+{
+    char setting[4096];
+    const char *env[] = {setting, "MARKR_REPLICA_MAX_LAG_MS=500", NULL};
+    struct markr_server c;
+    struct e2e_response r;
+    long reads, not_primary;
+
+    snprintf(setting, sizeof(setting), "MARKR_READ_DATABASE_URL=%s, host=/nonexistent-markr-socket-dir port=1 dbname=x,%s",
+             conninfo, standby_db);
+    assert_int_equal(e2e_server_start(&c, conninfo, env), 0);
+    for (int i = 0; i < 30; ++i) {
+        char test[32];
+        long id;
+
+        snprintf(test, sizeof(test), "several-%d", i);
+        id = import_mark(&c, test, 20 + i);
+        assert_reflected(&c, test, id, 20 + i);
+    }
+    reads = standby_reads(&c);
+    not_primary = e2e_metric(&c, "markr_replica_fallbacks_total{reason=\"not_in_recovery\"}");
+    assert_int_equal(e2e_http(&c, "GET", "/ready", NULL, NULL, 0, &r), 0);
+    assert_int_equal(e2e_server_stop_clean(&c), 0);
+    assert_true(reads >= 60);
+    /* Skipped while in their backoff, not counted against each read. */
+    assert_true(not_primary >= 0 && not_primary < 30);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"state\":\"not_in_recovery\""));
+    assert_non_null(strstr(r.body, "\"state\":\"down\""));
+    assert_non_null(strstr(r.body, "\"state\":\"up\""));
+    assert_null(strstr(r.body, "password"));
+    e2e_response_free(&r);
+}
+
+/* A list libpq cannot read stops `markr serve` with status 2, naming the entry by number and
+ * never quoting it (it may hold a password); so does a bound out of range. */
+static void test_bad_settings_stop_start_up(void **state)
+{
+    const char *argv[] = {"serve", NULL};
+    const char *bad_list[] = {"MARKR_READ_DATABASE_URL=host=a,host=b password='sekrit", NULL};
+    const char *empty_entry[] = {"MARKR_READ_DATABASE_URL=host=a,", NULL};
+    const char *bad_bound[] = {"MARKR_READ_DATABASE_URL=host=a", "MARKR_REPLICA_MAX_LAG_MS=60001", NULL};
+    char *out = NULL;
+
+    assert_int_equal(e2e_run_cli(conninfo, argv, bad_list, &out), 2);
+    assert_non_null(strstr(out, "MARKR_READ_DATABASE_URL: standby 2 is not a libpq conninfo string or URI"));
+    assert_null(strstr(out, "sekrit"));
+    free(out);
+    assert_int_equal(e2e_run_cli(conninfo, argv, empty_entry, &out), 2);
+    assert_non_null(strstr(out, "MARKR_READ_DATABASE_URL: entry 2 is empty"));
+    free(out);
+    assert_int_equal(e2e_run_cli(conninfo, argv, bad_bound, &out), 2);
+    assert_non_null(strstr(out, "MARKR_REPLICA_MAX_LAG_MS"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_settings_stop_start_up),
+        cmocka_unit_test(test_several_standbys_some_unusable),
         cmocka_unit_test(test_pairs_through_one_instance),
         cmocka_unit_test(test_pairs_across_two_instances),
         cmocka_unit_test(test_replay_paused),

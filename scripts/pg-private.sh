@@ -20,6 +20,8 @@
 # root the cluster belongs to the `postgres` system user; when that user cannot reach the
 # project directory (a clone under /root, say), or the path is too long for a unix socket,
 # the cluster moves to a directory under /tmp named from the requested one, and we say so.
+# as_standby swaps the globals for the standby in a subshell, on purpose:
+# shellcheck disable=SC2030,SC2031
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -183,18 +185,17 @@ conninfo() {
         "$(conninfo_value "$ep_sock")" "$ep_port" "$(conninfo_value "$dbname")"
 }
 
-# write_settings [DATA SOCKDIR PORT]: the primary's by default, or the standby's.
+# The settings of the cluster in $data (the primary's, or the standby's under as_standby).
 write_settings() {
     # Rewritten at every start so that MARKR_PG_PORT and the paths are current. Tuned for a
     # development machine; fsync and synchronous_commit stay on, durability is under test.
     # wal_level, max_wal_senders and hot_standby are PostgreSQL 15's defaults, written out
     # because the standby (standby-start) depends on them.
-    local d=${1:-$data} sd=${2:-$sockdir} p=${3:-$port}
-    local conf="$d/markr.conf" quoted_sockdir=${sd//\'/\'\'}
+    local conf="$data/markr.conf" quoted_sockdir=${sockdir//\'/\'\'}
     cat >"$conf" <<CONF
 # Written by scripts/pg-private.sh at every start; edits are lost.
 listen_addresses = ''
-port = $p
+port = $port
 unix_socket_directories = '$quoted_sockdir'
 wal_level = replica
 max_wal_senders = 10
@@ -283,7 +284,8 @@ cmd_start() {
 
 # --- the standby: a hot standby of the primary, in <base>/standby, on standby_port ---------
 
-# Runs "$@" with the globals of the standby's cluster in place of the primary's.
+# Runs "$@" with the globals of the standby's cluster in place of the primary's (in a
+# subshell: the primary's stay as they were).
 as_standby() {
     (
         data=$base/standby/data

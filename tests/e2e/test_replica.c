@@ -185,8 +185,20 @@ static void test_pairs_through_one_instance(void **state)
     /* Three reads a pair; most of them on the standby (a read can fall back when the
      * machine is slow enough to spend the bound), which counted their transactions. */
     fallbacks = e2e_metric(&a, "markr_replica_reads_total{target=\"primary\"}");
-    fprintf(stderr, "one instance: %ld standby reads, %ld primary reads\n", standby_reads(&a) - reads, fallbacks);
+    fprintf(stderr, "one instance: %ld standby reads, %ld primary reads (fallbacks: down %ld, lag %ld, error %ld, "
+                    "position_unknown %ld)\n",
+            standby_reads(&a) - reads, fallbacks, e2e_metric(&a, "markr_replica_fallbacks_total{reason=\"down\"}"),
+            e2e_metric(&a, "markr_replica_fallbacks_total{reason=\"lag\"}"),
+            e2e_metric(&a, "markr_replica_fallbacks_total{reason=\"error\"}"),
+            e2e_metric(&a, "markr_replica_fallbacks_total{reason=\"position_unknown\"}"));
     assert_true(standby_reads(&a) - reads >= 300);
+    /* A backend reports its counters when idle, at most once a second (and within about 10 s
+     * when it keeps busy): wait for them, within 30 s. */
+    for (double until = now_ms() + 30000; standby_commits() - commits < 300 && now_ms() < until;) {
+        struct timespec pause = {.tv_nsec = 200 * 1000000L};
+
+        nanosleep(&pause, NULL);
+    }
     assert_true(standby_commits() - commits >= 300);
 }
 

@@ -233,16 +233,18 @@ static struct markr_pg *standby_conn(struct markr_pg_reads *rd, size_t i)
     return rd->conns[i];
 }
 
-/* Whether the standby is in recovery, how far it has replayed, and its replay lag (0 while
- * it has replayed all it received: an idle primary is no lag). */
+/* Whether the standby is in recovery, how far it has replayed, its replay lag (0 while it
+ * has replayed all it received: an idle primary is no lag), and its WAL page size. */
 static const char probe_sql[] =
     "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,\n"
     "       COALESCE(CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()\n"
-    "                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END, 0)";
+    "                     THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END, 0),\n"
+    "       current_setting('wal_block_size')::int";
 
 struct probe {
     int in_recovery;
     uint64_t replayed;
+    unsigned wal_block;
 };
 
 static int probe(struct markr_pg *conn, struct standby *s, struct probe *out)
@@ -257,6 +259,7 @@ static int probe(struct markr_pg *conn, struct standby *s, struct probe *out)
         if (!out->in_recovery || markr_lsn_parse(PQgetvalue(res, 0, 1), &out->replayed) == 0) {
             double lag = strtod(PQgetvalue(res, 0, 2), NULL);
 
+            out->wal_block = (unsigned)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
             atomic_store(&s->lag_us, (long long)(lag > 0 ? lag * 1e6 : 0));
             markr_metrics_replica_lag(s->index, lag > 0 ? lag : 0);
             rc = 0;
@@ -285,7 +288,7 @@ static struct markr_pg *wait_for_standby(struct markr_pg_reads *rd, size_t i, ui
     for (int attempt = 0; conn != NULL && probe(conn, s, &p) == 0; ++attempt) {
         long left = (long)(deadline - now_ms());
 
-        switch (markr_replica_judge(p.in_recovery, p.replayed, target, left)) {
+        switch (markr_replica_judge(p.in_recovery, p.replayed, target, p.wal_block, left)) {
         case MARKR_PROBE_USE:
             standby_usable(s);
             return conn;

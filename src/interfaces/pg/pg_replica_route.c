@@ -136,11 +136,22 @@ unsigned markr_replica_backoff(unsigned previous_ms)
     return previous_ms == 0 ? 100 : previous_ms >= 1000 ? 2000 : previous_ms * 2;
 }
 
-enum markr_probe_verdict markr_replica_judge(int in_recovery, uint64_t replayed, uint64_t target, long ms_left)
+/* No record ends within this many bytes after a page boundary (see the header). */
+#define PAGE_START_GAP 40
+
+int markr_replica_covers(uint64_t replayed, uint64_t target, unsigned wal_block)
+{
+    if (replayed >= target)
+        return 1;
+    return wal_block != 0 && replayed % wal_block == 0 && target - replayed <= PAGE_START_GAP;
+}
+
+enum markr_probe_verdict markr_replica_judge(int in_recovery, uint64_t replayed, uint64_t target, unsigned wal_block,
+                                             long ms_left)
 {
     if (!in_recovery)
         return MARKR_PROBE_NOT_IN_RECOVERY;
-    if (replayed >= target)
+    if (markr_replica_covers(replayed, target, wal_block))
         return MARKR_PROBE_USE;
     return ms_left > 0 ? MARKR_PROBE_WAIT : MARKR_PROBE_LAGGING;
 }

@@ -66,7 +66,17 @@ enum markr_probe_verdict {
     MARKR_PROBE_LAGGING,         /* behind, and the bound is spent: read elsewhere */
     MARKR_PROBE_NOT_IN_RECOVERY, /* not a standby: read elsewhere */
 };
-enum markr_probe_verdict markr_replica_judge(int in_recovery, uint64_t replayed, uint64_t target, long ms_left);
+
+/* Whether a standby that has replayed up to `replayed` (the end of its last record) holds
+ * everything before target, an insert position of the primary. An insert position taken
+ * when the last record ended a WAL page points past the next page's header (24 or 40
+ * bytes), where no record ends: the smallest record after a page boundary ends at least a
+ * header and a record header (20 + 24 bytes) past it. So a standby whose replay stands on a
+ * page boundary (wal_block bytes; 0: unknown) holds every target up to 40 bytes past it. */
+int markr_replica_covers(uint64_t replayed, uint64_t target, unsigned wal_block);
+
+enum markr_probe_verdict markr_replica_judge(int in_recovery, uint64_t replayed, uint64_t target, unsigned wal_block,
+                                             long ms_left);
 
 /* The pause before probe number attempt (0, 1, ...) of a standby that is behind: 1 ms
  * doubling up to 32 ms, never past ms_left. */

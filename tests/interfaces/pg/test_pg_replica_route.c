@@ -100,6 +100,21 @@ static void test_lsn_parse_and_format(void **state)
         assert_int_equal(markr_lsn_parse(bad[i], &lsn), -1);
 }
 
+static void test_covers_page_headers_only(void **state)
+{
+    const uint64_t page = (uint64_t)0x16 << 32 | 5 * 8192u;
+
+    assert_true(markr_replica_covers(page, page, 8192));
+    assert_true(markr_replica_covers(page, page + 24, 8192)); /* a short page header */
+    assert_true(markr_replica_covers(page, page + 40, 8192)); /* a segment's long header */
+    assert_false(markr_replica_covers(page, page + 48, 8192)); /* a record could end there */
+    assert_false(markr_replica_covers(page + 8, page + 24, 8192)); /* not on a boundary */
+    assert_false(markr_replica_covers(page - 8, page + 24, 8192));
+    assert_false(markr_replica_covers(page, page + 24, 0)); /* the page size unknown */
+    assert_false(markr_replica_covers(page, page + 24, 65536 * 2)); /* not a boundary of that size */
+    assert_true(markr_replica_covers(page + 100, page + 24, 8192));
+}
+
 static void test_pick_round_robin_and_backoff(void **state)
 {
     struct markr_standby_view v[3] = {{MARKR_STANDBY_UP, 0}, {MARKR_STANDBY_DOWN, 1000}, {MARKR_STANDBY_UNKNOWN, 0}};
@@ -122,13 +137,16 @@ static void test_pick_round_robin_and_backoff(void **state)
 
 static void test_judge_and_poll(void **state)
 {
-    assert_int_equal(markr_replica_judge(1, 100, 100, 0), MARKR_PROBE_USE);
-    assert_int_equal(markr_replica_judge(1, 101, 100, 500), MARKR_PROBE_USE);
-    assert_int_equal(markr_replica_judge(1, 99, 100, 500), MARKR_PROBE_WAIT);
-    assert_int_equal(markr_replica_judge(1, 99, 100, 0), MARKR_PROBE_LAGGING);
-    assert_int_equal(markr_replica_judge(1, 99, 100, -3), MARKR_PROBE_LAGGING);
+    assert_int_equal(markr_replica_judge(1, 100, 100, 8192, 0), MARKR_PROBE_USE);
+    assert_int_equal(markr_replica_judge(1, 101, 100, 8192, 500), MARKR_PROBE_USE);
+    assert_int_equal(markr_replica_judge(1, 99, 100, 8192, 500), MARKR_PROBE_WAIT);
+    assert_int_equal(markr_replica_judge(1, 99, 100, 8192, 0), MARKR_PROBE_LAGGING);
+    assert_int_equal(markr_replica_judge(1, 99, 100, 8192, -3), MARKR_PROBE_LAGGING);
     /* A primary is never read as a standby, even when it is far ahead. */
-    assert_int_equal(markr_replica_judge(0, 500, 100, 500), MARKR_PROBE_NOT_IN_RECOVERY);
+    assert_int_equal(markr_replica_judge(0, 500, 100, 8192, 500), MARKR_PROBE_NOT_IN_RECOVERY);
+    /* Replay on a page boundary holds an insert position past the next page's header. */
+    assert_int_equal(markr_replica_judge(1, 3 * 8192, 3 * 8192 + 24, 8192, 0), MARKR_PROBE_USE);
+    assert_int_equal(markr_replica_judge(1, 2048 * 8192, 2048 * 8192 + 40, 8192, 0), MARKR_PROBE_USE);
 
     assert_int_equal(markr_replica_poll_ms(0, 500), 1);
     assert_int_equal(markr_replica_poll_ms(3, 500), 8);
@@ -148,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_split_keeps_commas_that_start_no_entry),
         cmocka_unit_test(test_split_refuses_empty_long_and_many),
         cmocka_unit_test(test_lsn_parse_and_format),
+        cmocka_unit_test(test_covers_page_headers_only),
         cmocka_unit_test(test_pick_round_robin_and_backoff),
         cmocka_unit_test(test_judge_and_poll),
     };

@@ -6,7 +6,8 @@
  * transaction counter rises); with the standby's replay paused, reads stay exact and answer
  * within the bound; with the standby stopped nothing fails, and reads return to it once it is
  * back; in a list of several, a primary (not in recovery) and an unreachable standby are
- * skipped; a bad list stops start-up without quoting it.
+ * skipped; a bad list stops start-up without quoting it; a read waiting for a paused standby
+ * does not hold up the shutdown timeout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +18,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -341,6 +344,45 @@ static void test_bad_settings_stop_start_up(void **state)
     free(out);
 }
 
+/* A read waiting for a standby (replay paused, a long bound) when the shutdown timeout
+ * passes stops waiting: it answers 503 and markr exits 1 at the timeout, not at the bound. */
+static void test_shutdown_stops_a_wait(void **state)
+{
+    const char *env[] = {read_url, "MARKR_REPLICA_MAX_LAG_MS=60000", "MARKR_SHUTDOWN_TIMEOUT=1", NULL};
+    struct markr_server d;
+    struct sse s;
+    size_t from = 0, len;
+    double start;
+    char *log;
+    int status;
+
+    assert_int_equal(e2e_server_start(&d, conninfo, env), 0);
+    wait_reads_on_standby(&d); /* its change feed listens: reads may go to the standby */
+    assert_int_equal(markr_test_db_exec(standby_url, "SELECT pg_wal_replay_pause()"), 0);
+    import_mark(&d, "shutdown-wait", 5);
+    sse_open(&s, &d, "/results/shutdown-wait/aggregate", 0);
+    /* In flight: the waiting read and the /metrics request that asks. */
+    for (double until = now_ms() + 10000; e2e_metric(&d, "markr_http_requests_in_flight") < 2;) {
+        struct timespec pause = {.tv_nsec = 20 * 1000000L};
+
+        assert_true(now_ms() < until);
+        nanosleep(&pause, NULL);
+    }
+    start = now_ms();
+    status = e2e_server_stop(&d, SIGTERM);
+    fprintf(stderr, "shutdown with a read waiting: %.0f ms\n", now_ms() - start);
+    assert_int_equal(markr_test_db_exec(standby_url, "SELECT pg_wal_replay_resume()"), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1); /* a request was abandoned */
+    /* It came back within the grace after the timeout with its answer, not cut off by it. */
+    log = e2e_read_file(d.log_path, &len);
+    assert_null(strstr(log, "requests still running were cut off"));
+    assert_non_null(strstr(log, "markr: stopped"));
+    free(log);
+    sse_wait(&s, &from, " 503 ", 5000);
+    sse_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_pairs_across_two_instances),
         cmocka_unit_test(test_replay_paused),
         cmocka_unit_test(test_standby_stopped_and_back),
+        cmocka_unit_test(test_shutdown_stops_a_wait),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -332,6 +332,7 @@ void markr_pg_abandon(struct markr_pg *pg)
     if (pg->cancel != NULL)
         PQcancel(pg->cancel, reason, (int)sizeof(reason)); /* nothing to do if it fails: exit is next */
     pthread_mutex_unlock(&pg->cancel_lock);
+    markr_pg_reads_abandon(pg->reads); /* a read may be running on a standby */
 }
 
 int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)

@@ -177,6 +177,9 @@ int markr_pg_on_reader(struct markr_pg *pg, int (*read)(struct markr_pg *conn, v
  * on pg). Nothing to do when pg has no standbys. */
 void markr_pg_reads_committed(struct markr_pg *pg);
 void markr_pg_reads_free(struct markr_pg_reads *reads);
+/* From another thread, at the shutdown timeout (markr_pg_abandon): cancels the statements of
+ * the standby connections too. */
+void markr_pg_reads_abandon(struct markr_pg_reads *reads);
 
 /* For the readiness port: probes each standby of pg (not during its backoff) and reports it
  * to out (at most max). Returns the number reported. */

@@ -38,10 +38,11 @@ struct markr_pg_replicas {
     atomic_ullong pinned;      /* the token of an unresolved pin; 0: none */
 };
 
-/* One worker's connections to the standbys (opened on first use). */
+/* One worker's connections to the standbys: each opened on first use and kept (a broken one
+ * is reset in place), so that markr_pg_reads_abandon can reach it from another thread. */
 struct markr_pg_reads {
     struct markr_pg_replicas *shared;
-    struct markr_pg *conns[MARKR_REPLICAS_MAX];
+    _Atomic(struct markr_pg *) conns[MARKR_REPLICAS_MAX];
 };
 
 static int64_t now_ms(void)
@@ -135,8 +136,18 @@ void markr_pg_reads_free(struct markr_pg_reads *reads)
     if (reads == NULL)
         return;
     for (size_t i = 0; i < MARKR_REPLICAS_MAX; ++i)
-        markr_pg_close(reads->conns[i]);
+        markr_pg_close(atomic_load(&reads->conns[i]));
     free(reads);
+}
+
+void markr_pg_reads_abandon(struct markr_pg_reads *reads)
+{
+    for (size_t i = 0; reads != NULL && i < MARKR_REPLICAS_MAX; ++i) {
+        struct markr_pg *conn = atomic_load(&reads->conns[i]);
+
+        if (conn != NULL)
+            markr_pg_abandon(conn);
+    }
 }
 
 /* --- the position reads must reflect ---------------------------------------------------- */
@@ -227,10 +238,11 @@ static void standby_usable(struct standby *s)
 static struct markr_pg *standby_conn(struct markr_pg_reads *rd, size_t i)
 {
     struct markr_error err;
+    struct markr_pg *conn = atomic_load(&rd->conns[i]);
 
-    if (rd->conns[i] == NULL)
-        rd->conns[i] = markr_pg_connect_within(rd->shared->standbys[i].conninfo, "2", &err);
-    return rd->conns[i];
+    if (conn == NULL && (conn = markr_pg_connect_within(rd->shared->standbys[i].conninfo, "2", &err)) != NULL)
+        atomic_store(&rd->conns[i], conn);
+    return conn;
 }
 
 /* Whether the standby is in recovery, how far it has replayed, its replay lag (0 while it
@@ -350,7 +362,9 @@ int markr_pg_on_reader(struct markr_pg *pg, int (*read)(struct markr_pg *conn, v
     struct markr_pg *conn;
     int index = -1;
 
-    if (pg->reads == NULL)
+    /* Once abandoned (the shutdown timeout), the primary's connection fails every read at
+     * once; a standby's opened after the abandon would not. */
+    if (pg->reads == NULL || atomic_load(&pg->abandoned))
         return read(pg, arg, err);
     if ((conn = choose(pg->reads, &index, &reason)) != NULL) {
         int rc;

@@ -10,7 +10,8 @@
 #                   server and database; bench-vault: async import and reprocess --all;
 #                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
 #                   of mixed imports and reads; bench-items: item analysis of a
-#                   100,000-student test (bench/README.md)
+#                   100,000-student test; bench-replica: reads on a streaming
+#                   standby against the primary alone (bench/README.md)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make deb        the Debian package, build-deb/markr_VERSION_ARCH.deb (scripts/package.sh)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
@@ -20,7 +21,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load bench-items fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load bench-items bench-replica fuzz clean distclean
 
 all: build
 
@@ -62,6 +63,9 @@ bench-load: build
 
 bench-items: build
 	bash scripts/bench-items.sh
+
+bench-replica: build
+	bash scripts/bench-replica.sh
 
 fuzz: deps
 	bash scripts/fuzz.sh

@@ -6,19 +6,24 @@
 #                                 DATABASE_URL, apply the migrations
 #   bench_serve PORT LOG [ENV...] start `markr serve` on 127.0.0.1:PORT with its stderr in
 #                                 LOG (and the extra NAME=VALUE settings given); wait for
-#                                 /health; sets bench_pid
+#                                 /health; sets bench_pid (every server started is stopped
+#                                 on exit)
 # shellcheck shell=bash
 
 bench_psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 bench_pid=""
+bench_pids=()
 bench_stop_cluster=0
 
 # shellcheck disable=SC2317  # reached through the EXIT trap
 bench_cleanup() {
-    if [[ -n $bench_pid ]] && kill -0 "$bench_pid" 2>/dev/null; then
-        kill -TERM "$bench_pid" 2>/dev/null || true
-        wait "$bench_pid" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "${bench_pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     if ((bench_stop_cluster)); then
         bash scripts/pg-private.sh stop || true
     fi
@@ -48,6 +53,7 @@ bench_serve() {
     shift 2
     env MARKR_LISTEN="127.0.0.1:$port" "$@" build/markr serve 2>"$log" &
     bench_pid=$!
+    bench_pids+=("$bench_pid")
     for ((i = 0; i < 100; i++)); do
         if curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then
             return 0

@@ -18,7 +18,7 @@ packages=(
     libcmocka-dev          # unit and integration suites
     libcurl4-openssl-dev   # HTTP client: the live score feed (MARKR_FEED_URL), the end-to-end suites, the benchmark
     postgresql-15          # server binaries for the private cluster (/usr/lib/postgresql/15/bin)
-    postgresql-client-15   # psql, pg_isready, createdb
+    postgresql-client-15   # psql, pg_isready, createdb, pg_basebackup (the private standby)
     curl                   # health checks by hand and in scripts
     clang libclang-rt-14-dev  # libFuzzer and its sanitizers for `make fuzz` (fuzz/)
     chromium               # the dashboard's browser test (/usr/bin/chromium)

@@ -9,6 +9,12 @@
 #                                       defaults to markr); export DATABASE_URL after it
 #   scripts/pg-private.sh url [DBNAME]  print the bare conninfo, for scripts: X=$(... url)
 #   scripts/pg-private.sh destroy       stop it and delete its directory (all its data)
+#   scripts/pg-private.sh standby-start [DBNAME]  start the primary if needed, then a hot
+#                                       standby of it (made once with pg_basebackup -R,
+#                                       streaming replication) in standby/ beside it
+#   scripts/pg-private.sh standby-stop  stop the standby only; nothing to do if stopped
+#   scripts/pg-private.sh standby-env [DBNAME]  print MARKR_READ_DATABASE_URL=<conninfo>
+#   (`stop` and `destroy` stop the standby too.)
 #
 # Everything lives in the git-ignored .markr-pg/ of the repository (data/, run/ for the
 # socket, log/). It listens on a unix socket only (no TCP), on
@@ -17,6 +23,8 @@
 # root the cluster belongs to the `postgres` system user; when that user cannot reach the
 # project directory (a clone under /root, say), or the path is too long for a unix socket,
 # the cluster moves to a directory under /tmp named from the requested one, and we say so.
+# as_standby swaps the globals for the standby in a subshell, on purpose:
+# shellcheck disable=SC2030,SC2031
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,6 +48,8 @@ dotenv_value() {
 }
 port=${MARKR_PG_PORT:-$(dotenv_value MARKR_PG_PORT)}
 port=${port:-55432}
+# The standby listens on the next port unless MARKR_PG_STANDBY_PORT says otherwise.
+standby_port=${MARKR_PG_STANDBY_PORT:-$(dotenv_value MARKR_PG_STANDBY_PORT)}
 # MARKR_PG_DIR moves the cluster elsewhere (the outage test makes a throwaway one).
 preferred_base=${MARKR_PG_DIR:-$root/.markr-pg}
 [[ $preferred_base == /* ]] || preferred_base=$PWD/$preferred_base
@@ -178,15 +188,21 @@ conninfo() {
         "$(conninfo_value "$ep_sock")" "$ep_port" "$(conninfo_value "$dbname")"
 }
 
+# The settings of the cluster in $data (the primary's, or the standby's under as_standby).
 write_settings() {
     # Rewritten at every start so that MARKR_PG_PORT and the paths are current. Tuned for a
     # development machine; fsync and synchronous_commit stay on, durability is under test.
+    # wal_level, max_wal_senders and hot_standby are PostgreSQL 15's defaults, written out
+    # because the standby (standby-start) depends on them.
     local conf="$data/markr.conf" quoted_sockdir=${sockdir//\'/\'\'}
     cat >"$conf" <<CONF
 # Written by scripts/pg-private.sh at every start; edits are lost.
 listen_addresses = ''
 port = $port
 unix_socket_directories = '$quoted_sockdir'
+wal_level = replica
+max_wal_senders = 10
+hot_standby = on
 unix_socket_permissions = 0700
 max_connections = 200
 shared_buffers = 256MB
@@ -269,7 +285,78 @@ cmd_start() {
     ensure_database
 }
 
+# --- the standby: a hot standby of the primary, in <base>/standby, on standby_port ---------
+
+# Runs "$@" with the globals of the standby's cluster in place of the primary's (in a
+# subshell: the primary's stay as they were).
+as_standby() {
+    (
+        data=$base/standby/data
+        sockdir=$base/standby/run
+        logdir=$base/standby/log
+        port=$standby_port
+        "$@"
+    )
+}
+
+# initdb -A trust already lets `local replication all` in; a cluster made otherwise gets
+# the line (the socket's directory is mode 700, so only its owner reaches it).
+ensure_replication_hba() {
+    if ! as_owner grep -Eq '^[[:space:]]*local[[:space:]]+replication[[:space:]]' "$data/pg_hba.conf"; then
+        printf 'local replication all trust\n' | as_owner tee -a "$data/pg_hba.conf" >/dev/null
+        as_owner "$pgbin/pg_ctl" -D "$data" reload >/dev/null
+    fi
+}
+
+standby_start_here() {
+    local primary=$1
+    socket_fits "$sockdir" || die "$sockdir is too long for a unix socket"
+    as_owner mkdir -p -- "$base/standby" "$sockdir" "$logdir"
+    as_owner chmod 700 -- "$base/standby" "$sockdir" "$logdir"
+    if is_running; then
+        say "standby already running ($sockdir, port $port)"
+    else
+        if [[ ! -f "$data/PG_VERSION" ]]; then
+            as_owner rm -rf -- "$data"
+            say "making the standby in $data (pg_basebackup -R)"
+            as_owner "$pgbin/pg_basebackup" -D "$data" -R -X stream -c fast -d "$primary" \
+                >"$logdir/basebackup.log" 2>&1 ||
+                { cat "$logdir/basebackup.log" >&2; as_owner rm -rf -- "$data"; die "pg_basebackup failed"; }
+        fi
+        clear_stale_pid
+        write_settings
+        as_owner "$pgbin/pg_ctl" -D "$data" -l "$logdir/postgres.log" -w -t 60 start >/dev/null ||
+            { tail -n 30 -- "$logdir/postgres.log" >&2 || true; die "could not start the standby; log: $logdir/postgres.log"; }
+        say "standby started ($sockdir, port $port, log $logdir/postgres.log)"
+    fi
+    wait_ready
+}
+
+cmd_standby_start() {
+    cmd_start
+    ensure_replication_hba
+    as_standby standby_start_here "$(conninfo postgres) application_name=markr-standby"
+}
+
+standby_stop_here() {
+    if ! is_running; then
+        say "standby not running"
+        return 0
+    fi
+    as_owner "$pgbin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+    say "standby stopped"
+}
+
+cmd_standby_stop() {
+    as_standby standby_stop_here
+}
+
+standby_env_here() {
+    printf 'MARKR_READ_DATABASE_URL=%s\n' "$(conninfo "$1")"
+}
+
 cmd_stop() {
+    [[ ! -d "$base/standby/data" ]] || cmd_standby_stop
     if ! is_running; then
         say "not running"
         return 0
@@ -295,7 +382,7 @@ cmd_status() {
 }
 
 usage() {
-    echo "usage: $0 start|stop|status|env [DBNAME]|url [DBNAME]|destroy" >&2
+    echo "usage: $0 start|stop|status|env [DBNAME]|url [DBNAME]|destroy|standby-start|standby-stop|standby-env [DBNAME]" >&2
     exit 2
 }
 
@@ -304,9 +391,15 @@ if ! [[ $port =~ ^[0-9]{1,5}$ ]] || (( 10#$port < 1 || 10#$port > 65535 )); then
     die "MARKR_PG_PORT must be a port number, not '$port'"
 fi
 port=$((10#$port))
+standby_port=${standby_port:-$((port + 1))}
+if ! [[ $standby_port =~ ^[0-9]{1,5}$ ]] || (( 10#$standby_port < 1 || 10#$standby_port > 65535 )) ||
+    (( 10#$standby_port == port )); then
+    die "MARKR_PG_STANDBY_PORT must be a port number other than MARKR_PG_PORT, not '$standby_port'"
+fi
+standby_port=$((10#$standby_port))
 
 case $1 in
-    start | stop | status | env | url | destroy) ;;
+    start | stop | status | env | url | destroy | standby-start | standby-stop | standby-env) ;;
     *) usage ;;
 esac
 
@@ -314,7 +407,7 @@ if is_root && ! id -u postgres >/dev/null 2>&1; then
     # No `postgres` user yet: PostgreSQL is not installed, so nothing can be running.
     case $1 in
         status) say "not running (PostgreSQL 15 is not installed)"; exit 3 ;;
-        stop | destroy) say "not running (PostgreSQL 15 is not installed)"; exit 0 ;;
+        stop | destroy | standby-stop) say "not running (PostgreSQL 15 is not installed)"; exit 0 ;;
         *) die "PostgreSQL 15 is not installed (no user postgres): run scripts/deps.sh first" ;;
     esac
 fi
@@ -332,4 +425,7 @@ case $1 in
     # Single quotes keep the spaces of the conninfo; a quote inside is written '\''.
     env) url=$(conninfo "${2:-markr}"); printf "DATABASE_URL='%s'\n" "${url//\'/\'\\\'\'}" ;;
     url) conninfo "${2:-markr}"; echo ;;
+    standby-start) cmd_standby_start ;;
+    standby-stop) cmd_standby_stop ;;
+    standby-env) as_standby standby_env_here "${2:-markr}" ;;
 esac

@@ -76,7 +76,7 @@ case $host in
 esac
 build/markr migrate
 if [[ $port == 0 ]]; then
-    echo "run: serving on $where, on a free port (markr's \"listening on\" line says which)"
+    echo "run: serving on $where, on a free port (markr's msg=listening line says which)"
 else
     echo "run: serving on $where, port $port; the dashboard: http://$host:$port/ (MARKR_LISTEN changes it)"
 fi

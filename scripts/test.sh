@@ -5,6 +5,9 @@
 # The suites find the server through MARKR_TEST_DATABASE_URL (superuser, maintenance
 # database `postgres`): each makes and drops its own databases there. When the caller
 # already set MARKR_TEST_DATABASE_URL, that server is used and no cluster is started.
+# The read-replica suite (e2e_replica) also needs a streaming hot standby of that server,
+# named by MARKR_TEST_STANDBY_URL: with the private cluster, one is started beside it
+# (scripts/pg-private.sh standby-start) and stopped with it; without one the suite is skipped.
 #
 # A sanitizer report anywhere (a suite's output, or the log of a server an end-to-end suite
 # started) fails the run even if the suite itself passed. The last line is
@@ -39,6 +42,12 @@ else
     MARKR_TEST_DATABASE_URL=$(bash scripts/pg-private.sh url postgres)
     export MARKR_TEST_DATABASE_URL
     echo "test: MARKR_TEST_DATABASE_URL=$MARKR_TEST_DATABASE_URL"
+    if [[ -z ${MARKR_TEST_STANDBY_URL:-} ]]; then
+        bash scripts/pg-private.sh standby-start
+        url=$(bash scripts/pg-private.sh standby-env postgres)
+        export MARKR_TEST_STANDBY_URL=${url#MARKR_READ_DATABASE_URL=}
+        echo "test: MARKR_TEST_STANDBY_URL=$MARKR_TEST_STANDBY_URL"
+    fi
 fi
 
 # What ASan, LSan and UBSan print when they find something.

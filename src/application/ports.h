@@ -85,11 +85,21 @@ struct markr_results_reader {
                          size_t student_len, struct markr_student_sheet *out, struct markr_error *err);
 };
 
+/* What readiness says of one read replica of the storage. */
+struct markr_standby_status {
+    char name[128];    /* host and port, or socket directory and port: never a password */
+    const char *state; /* "up", "down", "lagging", "not_in_recovery", "unknown"; static */
+    double lag_seconds; /* replay lag when last probed; 0 when caught up or unknown */
+};
+
 /* Readiness of the storage: reachable, and its schema is the one this build expects. */
 struct markr_readiness {
     void *ctx;
     /* Returns 0 when ready, or -1 with err (MARKR_ERR_UNAVAILABLE) saying why not. */
     int (*check)(void *ctx, struct markr_error *err);
+    /* Probes the read replicas and reports up to max of them to out; returns how many. A
+     * replica never makes the storage unready: reads go elsewhere. NULL: no replicas. */
+    size_t (*standbys)(void *ctx, struct markr_standby_status *out, size_t max);
 };
 
 #endif

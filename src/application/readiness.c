@@ -8,3 +8,10 @@ int markr_check_readiness(const struct markr_readiness *readiness, struct markr_
     markr_error_clear(err);
     return readiness->check(readiness->ctx, err);
 }
+
+size_t markr_readiness_standbys(const struct markr_readiness *readiness, struct markr_standby_status *out, size_t max)
+{
+    if (readiness->standbys == NULL)
+        return 0;
+    return readiness->standbys(readiness->ctx, out, max);
+}

@@ -27,6 +27,7 @@
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_feed.h"
 #include "interfaces/pg/pg_listen.h"
+#include "interfaces/pg/pg_replica.h"
 #include "interfaces/queue/queue_runner.h"
 #include "interfaces/scores/score_feed.h"
 #include "interfaces/xml/xml_parser.h"
@@ -96,6 +97,7 @@ struct pg_services {
 struct factory_ctx {
     const struct markr_config *cfg;
     int schema_version;
+    struct markr_pg_replicas *replicas; /* the read pool's standbys; NULL: none (ADR 0030) */
 };
 
 static struct markr_services *open_services(void *ctx, struct markr_error *err)
@@ -108,6 +110,11 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
         return NULL;
     }
     if ((s->pg = markr_pg_connect(f->cfg->database_url, err)) == NULL) {
+        free(s);
+        return NULL;
+    }
+    if (f->replicas != NULL && markr_pg_replicas_attach(s->pg, f->replicas, err) != 0) {
+        markr_pg_close(s->pg);
         free(s);
         return NULL;
     }
@@ -225,12 +232,17 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         return serve_refused(1, e.message, "run `markr migrate` first");
     }
     markr_pg_close(pg);
+    if (cfg->read_database_url != NULL &&
+        (fctx.replicas = markr_pg_replicas_create(cfg->read_database_url, (long)cfg->replica_max_lag_ms, &e)) == NULL)
+        return serve_refused(2, e.message, NULL);
 
     warn_open_access(cfg);
     markr_xml_global_init();
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
-    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL)
+    if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
+        markr_pg_replicas_destroy(fctx.replicas);
         return serve_refused(1, e.message, NULL);
+    }
     /* The live score feed, on a thread of its own with two connections: its lock's and its
      * store's (ADR 0027). */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -242,6 +254,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             markr_queue_runner_stop(runner);
             curl_global_cleanup();
+            markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, e.message, NULL);
         }
         feed_monitor = markr_score_feed_monitor(feed);
@@ -257,8 +270,10 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             curl_global_cleanup();
             markr_queue_runner_stop(runner);
+            markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, "out of memory", NULL);
         }
+        markr_pg_listener_set_replicas(listener, fctx.replicas);
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
         rc = markr_http_serve(&settings, &factory, &e);
@@ -268,6 +283,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     markr_pg_feed_lock_destroy(feed_lock);
     curl_global_cleanup();
     markr_queue_runner_stop(runner);
+    markr_pg_replicas_destroy(fctx.replicas); /* after every worker closed its connections */
     if (rc < 0)
         return serve_refused(1, e.message, NULL);
     return rc; /* 1: requests were abandoned at the shutdown timeout */

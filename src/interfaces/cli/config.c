@@ -42,6 +42,8 @@ const char *const markr_settings[] = {
     "MARKR_WRITE_TIMEOUT_MS",
     "MARKR_MAX_DOWNLOADS",
     "MARKR_LOG_LEVEL",
+    "MARKR_READ_DATABASE_URL",
+    "MARKR_REPLICA_MAX_LAG_MS",
     NULL,
 };
 
@@ -349,6 +351,12 @@ static int read_operations(struct markr_config *cfg, char *errbuf, size_t errlen
     if (read_number("MARKR_MAX_DOWNLOADS", MARKR_DEFAULT_MAX_DOWNLOADS, 1, 100000, &n, errbuf, errlen) != 0)
         return -1;
     cfg->max_downloads = (size_t)n;
+    cfg->read_database_url = getenv("MARKR_READ_DATABASE_URL");
+    if (cfg->read_database_url != NULL && *cfg->read_database_url == '\0')
+        cfg->read_database_url = NULL;
+    if (read_number("MARKR_REPLICA_MAX_LAG_MS", MARKR_DEFAULT_REPLICA_MAX_LAG_MS, 0, 60000, &cfg->replica_max_lag_ms,
+                    errbuf, errlen) != 0)
+        return -1;
     if (level != NULL && *level != '\0' && markr_log_parse_level(level, &parsed) != 0) {
         snprintf(errbuf, errlen, "MARKR_LOG_LEVEL: '%.32s' is not error, warn, info or debug", level);
         return -1;

@@ -38,6 +38,8 @@
 /* Streaming answers (raw downloads, live streams) */
 #define MARKR_DEFAULT_WRITE_TIMEOUT_MS 30000
 #define MARKR_DEFAULT_MAX_DOWNLOADS 16
+/* Read replicas (ADR 0030) */
+#define MARKR_DEFAULT_REPLICA_MAX_LAG_MS 500
 
 struct markr_config {
     const char *database_url; /* NULL when unset; borrowed from the environment */
@@ -67,6 +69,10 @@ struct markr_config {
     int log_level;                         /* MARKR_LOG_LEVEL, an enum markr_log_level */
     unsigned long long write_timeout_ms;   /* MARKR_WRITE_TIMEOUT_MS */
     size_t max_downloads;                  /* MARKR_MAX_DOWNLOADS */
+    /* Hot standbys for reads: NULL when unset; borrowed from the environment. Split and
+     * checked when serving (pg_replica.h). */
+    const char *read_database_url;         /* MARKR_READ_DATABASE_URL */
+    unsigned long long replica_max_lag_ms; /* MARKR_REPLICA_MAX_LAG_MS */
     /* MARKR_ALLOWED_HOSTS, or when unset the rule for the listening address (host.h). */
     struct markr_allowed_hosts allowed_hosts;
     /* MARKR_CORS_ORIGINS and MARKR_CORS_IMPORT; no origin when unset. */

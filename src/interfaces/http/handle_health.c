@@ -24,6 +24,24 @@ struct ready_job {
     int rc;
 };
 
+/* Each read replica's state (ADR 0030): {"name":"host:port","state":"up","lag_seconds":0}. */
+static json_object *standbys_json(const struct markr_readiness *readiness)
+{
+    struct markr_standby_status standbys[8];
+    size_t n = markr_readiness_standbys(readiness, standbys, sizeof(standbys) / sizeof(standbys[0]));
+    json_object *list = json_object_new_array();
+
+    for (size_t i = 0; i < n; ++i) {
+        json_object *one = json_object_new_object();
+
+        json_object_object_add(one, "name", markr_json_string(standbys[i].name));
+        json_object_object_add(one, "state", markr_json_string(standbys[i].state));
+        json_object_object_add(one, "lag_seconds", json_object_new_double(standbys[i].lag_seconds));
+        json_object_array_add(list, one);
+    }
+    return list;
+}
+
 static void ready_run(struct markr_job *job, struct markr_services *services)
 {
     struct ready_job *self = (struct ready_job *)job;
@@ -36,6 +54,15 @@ static void ready_run(struct markr_job *job, struct markr_services *services)
     }
     body = json_object_new_object();
     json_object_object_add(body, "status", markr_json_string("READY"));
+    /* Only when replicas are configured, so that the answer without them stays as it was. */
+    if (services->readiness.standbys != NULL) {
+        json_object *standbys = standbys_json(&services->readiness);
+
+        if (json_object_array_length(standbys) != 0)
+            json_object_object_add(body, "standbys", standbys);
+        else
+            json_object_put(standbys);
+    }
     markr_http_answer_json(&self->base.answer, 200, body);
 }
 

@@ -23,7 +23,15 @@ struct route_counters {
     atomic_uint_fast64_t count, sum_usec;
 };
 
+static const char *const fallback_reasons[] = {"down", "lag", "not_in_recovery", "error", "position_unknown", "other"};
+#define FALLBACK_REASONS (sizeof(fallback_reasons) / sizeof(fallback_reasons[0]))
+
 static struct {
+    /* Read replicas: names are set before serving, the rest by any worker. */
+    char replica_names[MARKR_METRICS_REPLICAS][128];
+    atomic_uint_fast64_t replica_lag_us[MARKR_METRICS_REPLICAS];
+    atomic_uint_fast64_t replica_reads[2]; /* primary, standby */
+    atomic_uint_fast64_t replica_fallbacks[FALLBACK_REASONS];
     const char *route_names[MARKR_METRICS_ROUTES];
     struct route_counters routes[MARKR_METRICS_ROUTES];
     atomic_int_fast64_t in_flight;
@@ -118,6 +126,32 @@ void markr_metrics_feed_reconnect(void)
     atomic_fetch_add(&m.feed_reconnects, 1);
 }
 
+void markr_metrics_name_replica(int index, const char *name)
+{
+    if (index >= 0 && index < MARKR_METRICS_REPLICAS)
+        snprintf(m.replica_names[index], sizeof(m.replica_names[index]), "%s", name);
+}
+
+void markr_metrics_replica_read(int on_standby)
+{
+    atomic_fetch_add(&m.replica_reads[on_standby != 0], 1);
+}
+
+void markr_metrics_replica_fallback(const char *reason)
+{
+    size_t i = 0;
+
+    while (i < FALLBACK_REASONS - 1 && strcmp(fallback_reasons[i], reason) != 0)
+        ++i;
+    atomic_fetch_add(&m.replica_fallbacks[i], 1);
+}
+
+void markr_metrics_replica_lag(int index, double seconds)
+{
+    if (index >= 0 && index < MARKR_METRICS_REPLICAS)
+        atomic_store(&m.replica_lag_us[index], (uint_fast64_t)(seconds > 0 ? seconds * 1e6 : 0));
+}
+
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -192,6 +226,27 @@ static void render_imports(FILE *f)
     fprintf(f, "markr_marks_written_total %llu\n", (unsigned long long)atomic_load(&m.marks_written));
 }
 
+/* Printed only when standbys are named (MARKR_READ_DATABASE_URL is set). */
+static void render_replicas(FILE *f)
+{
+    if (m.replica_names[0][0] == '\0')
+        return;
+    header(f, "markr_replica_reads_total", "counter",
+           "Statements of the read ports, by where they ran: a standby or the primary.");
+    fprintf(f, "markr_replica_reads_total{target=\"primary\"} %llu\n",
+            (unsigned long long)atomic_load(&m.replica_reads[0]));
+    fprintf(f, "markr_replica_reads_total{target=\"standby\"} %llu\n",
+            (unsigned long long)atomic_load(&m.replica_reads[1]));
+    header(f, "markr_replica_fallbacks_total", "counter", "Reads sent to the primary instead of a standby, by reason.");
+    for (size_t i = 0; i < FALLBACK_REASONS; ++i)
+        fprintf(f, "markr_replica_fallbacks_total{reason=\"%s\"} %llu\n", fallback_reasons[i],
+                (unsigned long long)atomic_load(&m.replica_fallbacks[i]));
+    header(f, "markr_replica_lag_seconds", "gauge", "Replay lag of each standby when it was last probed.");
+    for (int i = 0; i < MARKR_METRICS_REPLICAS && m.replica_names[i][0] != '\0'; ++i)
+        fprintf(f, "markr_replica_lag_seconds{replica=\"%s\"} %.6f\n", label(m.replica_names[i]),
+                (double)atomic_load(&m.replica_lag_us[i]) / 1e6);
+}
+
 char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
 {
     char *text = NULL;
@@ -227,6 +282,7 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     fprintf(f, "markr_feed_events_total{outcome=\"ignored\"} %llu\n", (unsigned long long)atomic_load(&m.feed_ignored));
     sample(f, "markr_feed_reconnects_total", "counter", "Connections to the live feed made again after a drop or failure.",
            (unsigned long long)atomic_load(&m.feed_reconnects));
+    render_replicas(f);
     if (fclose(f) != 0) {
         free(text);
         return NULL;

@@ -40,6 +40,17 @@ void markr_metrics_stream_client_cut(void);
 void markr_metrics_feed_connected(int connected);
 void markr_metrics_feed_events(const char *outcome, uint64_t n);
 void markr_metrics_feed_reconnect(void);
+/* Read replicas (ADR 0030). Standby number `index` (0 to MARKR_METRICS_REPLICAS - 1) is
+ * named `name` (host:port, no quote or backslash) before serving; the string is copied. */
+#define MARKR_METRICS_REPLICAS 8
+void markr_metrics_name_replica(int index, const char *name);
+/* A read port's statement ran on a standby (1) or on the primary (0). */
+void markr_metrics_replica_read(int on_standby);
+/* A read that had standbys ran on the primary because of reason: "down", "lag",
+ * "not_in_recovery", "error" or "position_unknown" (others count as "other"). */
+void markr_metrics_replica_fallback(const char *reason);
+/* A standby's replay lag at its last probe. */
+void markr_metrics_replica_lag(int index, double seconds);
 
 /* Gauges read when rendering. */
 struct markr_metrics_gauges {

@@ -236,6 +236,7 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
         if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
             send_commit(pg, what, err) == 0) {
             markr_error_clear(err); /* what an earlier run left there is not this outcome */
+            markr_pg_reads_committed(pg); /* reads must now reflect it (ADR 0030) */
             return 0;
         }
         if (connection_lost(pg) && !atomic_load(&pg->abandoned)) {

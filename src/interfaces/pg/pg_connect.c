@@ -33,6 +33,7 @@ void markr_pg_abandon(struct markr_pg *pg)
     if (pg->cancel != NULL)
         PQcancel(pg->cancel, reason, (int)sizeof(reason)); /* nothing to do if it fails: exit is next */
     pthread_mutex_unlock(&pg->cancel_lock);
+    markr_pg_reads_abandon(pg->reads); /* a read may be running on a standby */
 }
 
 /* Keeps a copy of the password the connection uses (from the conninfo, or from PGPASSWORD),
@@ -97,6 +98,11 @@ static int connect_wait(PGconn *conn, int *timed_out)
 
 struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
 {
+    return markr_pg_connect_within(conninfo, "10", err);
+}
+
+struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeout_s, struct markr_error *err)
+{
     /* Later keywords win over earlier ones, and the conninfo expands where "dbname" stands:
      * the defaults before it can be overridden by the operator, the encoding after it not,
      * because every string we send and read is UTF-8. */
@@ -105,7 +111,7 @@ struct markr_pg *markr_pg_connect(const char *conninfo, struct markr_error *err)
     /* work_mem: an aggregate sorts every percentage of a test; 64 MB keeps a one-million-
      * student sort in memory instead of spilling to disk (1.6x slower). At most one sort per
      * worker connection, so MARKR_WORKERS x 64 MB at worst. An operator's `options` wins. */
-    const char *values[] = {"10", "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
+    const char *values[] = {timeout_s, "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
     struct markr_pg *pg;
     char *parse_error = NULL;
     PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);
@@ -148,6 +154,7 @@ void markr_pg_close(struct markr_pg *pg)
 {
     if (pg == NULL)
         return;
+    markr_pg_reads_free(pg->reads);
     if (pg->cancel != NULL)
         PQfreeCancel(pg->cancel);
     pthread_mutex_destroy(&pg->cancel_lock);

@@ -34,6 +34,8 @@ struct markr_pg_notices {
     int ended;        /* a FATAL came: the server is closing the connection (reset it) */
 };
 
+struct markr_pg_reads;
+
 struct markr_pg {
     PGconn *conn;
     struct markr_pg_notices notices;
@@ -50,6 +52,8 @@ struct markr_pg {
     /* The COMMIT of the running transaction has been sent (markr_pg_transaction). From then
      * on a lost connection leaves its outcome unknown: see could_have_committed. */
     int commit_sent;
+    /* The standbys the read ports of this connection may use (pg_replica.c); NULL: none. */
+    struct markr_pg_reads *reads;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -184,5 +188,49 @@ int markr_pg_oom(struct markr_error *err);
  * the read run once more. Returns the result, or NULL with err. */
 PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
                         struct markr_error *err);
+
+/* markr_pg_connect with another default connect_timeout (in seconds, as text). */
+struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeout_s, struct markr_error *err);
+
+/* --- the read pool (pg_replica.c) ------------------------------------------------------ */
+
+struct markr_pg_reads;
+struct markr_pg_replicas;
+struct markr_standby_status;
+
+/* markr_pg_read for the read ports: on a standby that has replayed every change this
+ * instance must reflect, else on pg (the primary). A failure on a standby is run again on
+ * the primary, except a data exception (SQLSTATE class 22), which the primary would repeat;
+ * pg->sqlstate holds the SQLSTATE of the failure returned. */
+PGresult *markr_pg_read_replica(struct markr_pg *pg, const char *what, const char *sql,
+                                const struct markr_pg_params *params, struct markr_error *err);
+
+/* The same rule for a read of several statements: runs read(conn, arg, err) on the chosen
+ * connection, and once more on the primary when it failed (returned a negative number) on a
+ * standby, so read must reset its outputs itself. Returns what read returned. */
+int markr_pg_on_reader(struct markr_pg *pg, int (*read)(struct markr_pg *conn, void *arg, struct markr_error *err),
+                       void *arg, struct markr_error *err);
+
+/* After a transaction of pg committed: reads must now reflect it (its WAL position is read
+ * on pg). Nothing to do when pg has no standbys. */
+void markr_pg_reads_committed(struct markr_pg *pg);
+void markr_pg_reads_free(struct markr_pg_reads *reads);
+/* From another thread, at the shutdown timeout (markr_pg_abandon): cancels the statements of
+ * the standby connections too. */
+void markr_pg_reads_abandon(struct markr_pg_reads *reads);
+
+/* For the readiness port: probes each standby of pg (not during its backoff) and reports it
+ * to out (at most max). Returns the number reported. */
+size_t markr_pg_reads_status(struct markr_pg *pg, struct markr_standby_status *out, size_t max);
+
+/* For the change feed (pg_listen.c), which reads the primary's WAL insert position on its
+ * own connection after it hears changes: the position a read taken next will reflect
+ * (markr_pg_replicas_seen then makes reads wait for it). token is taken BEFORE that read. */
+uint64_t markr_pg_replicas_token(struct markr_pg_replicas *r);
+void markr_pg_replicas_seen(struct markr_pg_replicas *r, uint64_t lsn, uint64_t token);
+
+/* The SQL of that position: PostgreSQL's WAL insert position, which is past the end of every
+ * record already inserted, commit records included (ADR 0030). */
+#define MARKR_PG_INSERT_LSN_SQL "SELECT pg_current_wal_insert_lsn()::text"
 
 #endif

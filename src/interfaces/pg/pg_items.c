@@ -169,7 +169,7 @@ static int reader_items(void *ctx, const char *test_id, size_t len, struct markr
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_int8(&params, MARKR_ITEMS_MAX_QUESTIONS);
     markr_pg_param_int8(&params, MARKR_ITEMS_MAX_RESPONSES);
-    if ((res = markr_pg_read(pg, "computing the items", items_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read_replica(pg, "computing the items", items_sql, &params, err)) == NULL) {
         if (strcmp(pg->sqlstate, "22021") == 0) /* not UTF-8: names no test */
             return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
         return -1;
@@ -230,7 +230,7 @@ static int reader_student_sheet(void *ctx, const char *test_id, size_t test_len,
 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, test_len);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, student, student_len);
-    if ((res = markr_pg_read(pg, "reading a student's sheet", sheet_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read_replica(pg, "reading a student's sheet", sheet_sql, &params, err)) == NULL)
         return strcmp(pg->sqlstate, "22021") == 0 ? unknown_student(err) : -1;
     rc = PQntuples(res) == 0 ? unknown_student(err) : read_sheet(res, out, err);
     PQclear(res);

@@ -10,8 +10,17 @@
  * are decoded here, next to the SQL that makes them, and cross the port as a struct. One
  * that cannot be decoded is reported as a flush (every test may have changed): a change is
  * never dropped.
+ *
+ * A payload cannot carry the commit's WAL position: the NOTIFY is sent inside the
+ * transaction, before its commit record exists. PostgreSQL delivers a notification only
+ * after that record is inserted, so the insert position read here once it is received is at
+ * or past it (ADR 0030). With read replicas, that position is read on this connection
+ * before a batch of notifications is reported.
  */
 #include "pg_listen.h"
+#include "pg_internal.h"
+#include "pg_replica.h"
+#include "pg_replica_route.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +44,35 @@ struct markr_pg_listener {
     struct markr_pg_notices notices; /* of its connection (one at a time) */
     int wake[2]; /* stop() writes to wake[1]; run polls wake[0] */
     atomic_int stopping;
+    struct markr_pg_replicas *replicas; /* NULL: no read replicas */
 };
+
+void markr_pg_listener_set_replicas(struct markr_pg_listener *l, struct markr_pg_replicas *replicas)
+{
+    l->replicas = replicas;
+}
+
+/* Reads the primary's insert position (PQexec blocks, also in non-blocking mode) and hands
+ * it to the read pool. Notifications that come meanwhile stay queued in libpq, for the next
+ * batch (and the next position). Returns 0, or -1 when the connection failed. */
+static int read_position(struct markr_pg_listener *l, PGconn *conn)
+{
+    uint64_t token, lsn;
+    PGresult *res;
+    int rc = -1;
+
+    if (l->replicas == NULL)
+        return 0;
+    token = markr_pg_replicas_token(l->replicas);
+    res = PQexec(conn, MARKR_PG_INSERT_LSN_SQL);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        markr_lsn_parse(PQgetvalue(res, 0, 0), &lsn) == 0) {
+        markr_pg_replicas_seen(l->replicas, lsn, token);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
 
 struct markr_pg_listener *markr_pg_listener_create(const char *conninfo)
 {
@@ -167,18 +204,48 @@ void markr_pg_report_change(const struct markr_change_sink *sink, const char *pa
         json_tokener_free(tok);
 }
 
-/* Reports notifications until the connection breaks (returns 0) or stop (returns -1). */
-static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const struct markr_change_sink *sink)
+/* Reports the notifications libpq holds. With read replicas they are taken out first, the
+ * position is read, and only then are they reported: each was committed before that read.
+ * Returns 0, or -1 when the position could not be read (the connection is then broken; the
+ * notifications are still reported). */
+static int report_batch(struct markr_pg_listener *l, PGconn *conn, const struct markr_change_sink *sink)
 {
-    for (;;) {
-        PGnotify *n;
+    PGnotify *batch[64], *n;
+    size_t count = 0;
+    int rc = 0;
 
-        /* First, and after every read: notifications libpq already holds (some may have come
-         * with the LISTEN's own answer) are reported before waiting for more. */
+    if (l->replicas == NULL) {
         while ((n = PQnotifies(conn)) != NULL) {
             markr_pg_report_change(sink, n->extra, strlen(n->extra));
             PQfreemem(n);
         }
+        return 0;
+    }
+    do {
+        count = 0;
+        while (count < sizeof(batch) / sizeof(batch[0]) && (batch[count] = PQnotifies(conn)) != NULL)
+            ++count;
+        if (count != 0 && rc == 0 && read_position(l, conn) != 0) {
+            markr_pg_replicas_feed_down(l->replicas); /* before the changes are reported */
+            rc = -1;
+        }
+        for (size_t i = 0; i < count; ++i) {
+            markr_pg_report_change(sink, batch[i]->extra, strlen(batch[i]->extra));
+            PQfreemem(batch[i]);
+        }
+    } while (count == sizeof(batch) / sizeof(batch[0]));
+    return rc;
+}
+
+/* Reports notifications until the connection breaks (returns 0) or stop (returns -1). */
+static int listen_until_broken(struct markr_pg_listener *l, PGconn *conn, const struct markr_change_sink *sink)
+{
+    for (;;) {
+        /* First, and after every read: notifications libpq already holds (some may have come
+         * with the LISTEN's own answer) are reported before waiting for more; a full batch is
+         * followed by the next one at once. */
+        if (report_batch(l, conn, sink) != 0)
+            return 0;
         if (PQstatus(conn) != CONNECTION_OK)
             return 0;
         if (wait_for(l, PQsocket(conn), POLLIN, -1) < 0)
@@ -197,12 +264,16 @@ static void feed_run(void *ctx, const struct markr_change_sink *sink)
         PGconn *conn = open_connection(l);
         int stop = 0;
 
-        if (conn != NULL && start_listening(conn) == 0) {
+        /* Listening first, then the position: every commit before it is covered by the
+         * position, every one after it will be heard. */
+        if (conn != NULL && start_listening(conn) == 0 && read_position(l, conn) == 0) {
             pause_ms = 100;
             sink->up(sink->ctx);
             stop = listen_until_broken(l, conn, sink) < 0;
             if (!stop)
                 markr_pg_log_failure(conn, "change feed connection lost", LISTEN_NAME);
+            if (l->replicas != NULL)
+                markr_pg_replicas_feed_down(l->replicas);
             sink->down(sink->ctx);
         } else if (conn != NULL) {
             markr_pg_log_failure(conn, "change feed cannot listen", LISTEN_NAME);

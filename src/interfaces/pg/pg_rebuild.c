@@ -243,7 +243,10 @@ static int rebuild_finish(void *ctx, int commit, struct markr_error *err)
         markr_pg_rollback(pg);
         return PQstatus(pg->conn) == CONNECTION_OK ? 0 : markr_pg_fail(pg, NULL, "rolling back", err);
     }
-    return markr_pg_command(pg, "committing the rebuild", "COMMIT", NULL, err);
+    if (markr_pg_command(pg, "committing the rebuild", "COMMIT", NULL, err) != 0)
+        return -1;
+    markr_pg_reads_committed(pg); /* reads must now reflect it (ADR 0030) */
+    return 0;
 }
 
 struct markr_vault_rebuild markr_pg_vault_rebuild(struct markr_pg_rebuild *state, struct markr_pg *pg)

@@ -205,7 +205,7 @@ static int reader_aggregate(void *ctx, const char *test_id, size_t test_id_len, 
 
     /* Sent as binary text: the id is pointer and length, and may be any bytes. */
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, test_id_len);
-    if ((res = markr_pg_read(pg, "computing the aggregate", aggregate_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read_replica(pg, "computing the aggregate", aggregate_sql, &params, err)) == NULL) {
         /* Bytes that are not UTF-8 (or a NUL) cannot be a stored test id. */
         if (strcmp(pg->sqlstate, "22021") == 0)
             return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
@@ -258,8 +258,13 @@ static int readiness_check(void *ctx, struct markr_error *err)
     return 0;
 }
 
+static size_t readiness_standbys(void *ctx, struct markr_standby_status *out, size_t max)
+{
+    return markr_pg_reads_status(ctx, out, max);
+}
+
 struct markr_readiness markr_pg_readiness(struct markr_pg *pg, int expected_version)
 {
     pg->expected_version = expected_version;
-    return (struct markr_readiness){.ctx = pg, .check = readiness_check};
+    return (struct markr_readiness){.ctx = pg, .check = readiness_check, .standbys = readiness_standbys};
 }

@@ -97,7 +97,7 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->test_id);
     markr_pg_param_int8(&params, filter->before_id);
     markr_pg_param_int8(&params, (int64_t)filter->limit + 1); /* one more says there is a next page */
-    if ((res = markr_pg_read(pg, "listing imports", list_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read_replica(pg, "listing imports", list_sql, &params, err)) == NULL) {
         if (strcmp(pg->sqlstate, "22021") == 0) /* a test id that is not UTF-8: none stored */
             return markr_error_clear(err), 0;
         return -1;
@@ -137,7 +137,7 @@ static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struc
 
     memset(out, 0, sizeof(*out));
     markr_pg_param_int8(&params, id);
-    if ((res = markr_pg_read(pg, "reading an import", get_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read_replica(pg, "reading an import", get_sql, &params, err)) == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -150,7 +150,7 @@ static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struc
         return markr_pg_oom(err);
     }
     markr_pg_param_int8(&params, MARKR_IMPORT_TESTS_MAX);
-    if ((res = markr_pg_read(pg, "reading the tests of an import", tests_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read_replica(pg, "reading the tests of an import", tests_sql, &params, err)) == NULL) {
         markr_import_info_free(out);
         return -1;
     }
@@ -182,7 +182,7 @@ static int vault_head(void *ctx, int64_t id, char **content_type, size_t *size, 
     *content_type = NULL;
     *size = 0;
     markr_pg_param_int8(&params, id);
-    if ((res = markr_pg_read(pg, "reading a raw import", head_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read_replica(pg, "reading a raw import", head_sql, &params, err)) == NULL)
         return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -194,9 +194,30 @@ static int vault_head(void *ctx, int64_t id, char **content_type, size_t *size, 
     return *content_type != NULL ? 0 : markr_pg_oom(err);
 }
 
+/* A body's chunks, read on a standby or the primary (markr_pg_on_reader): one chunk, or all
+ * of them (seq < 0) into one buffer of size bytes. */
+struct chunk_read {
+    int64_t id;
+    int32_t seq;
+    size_t size;
+    char **bytes;
+    size_t *len;
+};
+
+static int read_chunks(struct markr_pg *conn, void *arg, struct markr_error *err)
+{
+    struct chunk_read *c = arg;
+
+    if (c->seq < 0)
+        return markr_pg_chunks_read(conn, c->id, c->size, c->bytes, err);
+    return markr_pg_chunk_read_one(conn, c->id, c->seq, c->bytes, c->len, err);
+}
+
 static int vault_chunk(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err)
 {
-    return markr_pg_chunk_read_one(ctx, id, seq, bytes, len, err);
+    struct chunk_read c = {.id = id, .seq = seq, .bytes = bytes, .len = len};
+
+    return markr_pg_on_reader(ctx, read_chunks, &c, err);
 }
 
 /* The content type and size come from the imports row, the bytes from its chunks in order
@@ -210,7 +231,8 @@ static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, si
     *body = NULL;
     if (vault_head(ctx, id, content_type, len, err) != 0)
         return -1;
-    if ((rc = markr_pg_chunks_read(pg, id, *len, body, err)) != 0) {
+    if ((rc = markr_pg_on_reader(pg, read_chunks, &(struct chunk_read){.id = id, .seq = -1, .size = *len, .bytes = body},
+                                 err)) != 0) {
         free(*content_type);
         *content_type = NULL;
         *len = 0;
@@ -251,7 +273,7 @@ static int vault_conflicts(void *ctx, const char *test_id, size_t len, const cha
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after != NULL ? after_len : 0); /* NULL: no cursor */
     markr_pg_param_int8(&params, (int64_t)limit);
-    if ((res = markr_pg_read(pg, "reading conflicts", conflicts_sql, &params, err)) == NULL) {
+    if ((res = markr_pg_read_replica(pg, "reading conflicts", conflicts_sql, &params, err)) == NULL) {
         /* A test id or cursor that is not UTF-8 names nothing stored: no conflicts. */
         if (strcmp(pg->sqlstate, "22021") == 0)
             return markr_error_clear(err), 0;

@@ -86,7 +86,7 @@ static int views_list_tests(void *ctx, const char *after, size_t after_len, uint
     markr_pg_param_int8(&params, (int64_t)limit);
     if (after != NULL)
         markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
-    if ((res = markr_pg_read(pg, "listing the tests", after != NULL ? tests_after_sql : tests_sql, &params, err)) ==
+    if ((res = markr_pg_read_replica(pg, "listing the tests", after != NULL ? tests_after_sql : tests_sql, &params, err)) ==
         NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); ++i) {
@@ -141,7 +141,7 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_int8(&params, (int64_t)page->limit);
     markr_pg_param_int8(&params, (int64_t)page->offset);
-    res = markr_pg_read(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
+    res = markr_pg_read_replica(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
                     &params, err);
     if (res == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
@@ -193,7 +193,7 @@ static int views_student_results(void *ctx, const char *student, size_t len, con
     markr_pg_param_int8(&params, (int64_t)limit);
     if (after != NULL)
         markr_pg_param_binary(&params, MARKR_PG_TEXT, after, after_len);
-    res = markr_pg_read(pg, "reading a student's results", after != NULL ? student_after_sql : student_sql, &params,
+    res = markr_pg_read_replica(pg, "reading a student's results", after != NULL ? student_after_sql : student_sql, &params,
                         err);
     if (res == NULL) /* the cursor is text (above): bad bytes are the student number's */
         return not_found_if_bad_bytes(pg, err, "unknown_student", "no results for that student number");
@@ -230,7 +230,7 @@ static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned 
 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_int4(&params, bins);
-    if ((res = markr_pg_read(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read_replica(pg, "computing a histogram", histogram_sql, &params, err)) == NULL)
         return not_found_if_bad_bytes(pg, err, "unknown_test", "no results for that test id");
     for (int i = 0; i < PQntuples(res); ++i) {
         long band = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -269,7 +269,7 @@ static int views_list_students(void *ctx, uint64_t limit, uint64_t offset, markr
 
     markr_pg_param_int8(&params, (int64_t)limit);
     markr_pg_param_int8(&params, (int64_t)offset);
-    if ((res = markr_pg_read(pg, "listing the students", students_sql, &params, err)) == NULL)
+    if ((res = markr_pg_read_replica(pg, "listing the students", students_sql, &params, err)) == NULL)
         return -1;
     for (int i = 0; i < PQntuples(res); ++i) {
         struct markr_student_summary s;

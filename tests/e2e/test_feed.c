@@ -405,6 +405,25 @@ static void one_instance_consumes_and_another_takes_over_after_sigkill(void **st
     assert_false(json_object_get_boolean(json_object_object_get(feed, "connected")));
     json_object_put(feed);
 
+    /* The standby's lock connection dies (a restart, a terminated backend, an idle-session
+     * timeout): its next try fails, and the one after must run on a new connection, or no
+     * instance would take over. Its last statement names it: the holder's checks its pid. */
+    {
+        char *terminated = markr_test_db_value(
+            conninfo, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE query LIKE 'SELECT pg_try_advisory_lock%' AND pid <> pg_backend_pid()) t");
+
+        assert_non_null(terminated);
+        assert_string_equal(terminated, "1");
+        free(terminated);
+    }
+    for (int64_t until = now_ms() + WAIT_MS; log_lines(&other, "msg=\"feed lock unavailable\"", NULL) == 0;) {
+        if (now_ms() > until)
+            fail_msg("the standby never noticed its lock connection was gone");
+        pause_ms(20);
+    }
+    assert_int_equal(e2e_metric(&srv, "markr_feed_connected"), 1); /* the holder */
+
     killed = now_ms();
     e2e_server_stop(&srv, SIGKILL);
     assert_int_equal(sse_server_wait(&sse, n + 1, 10000), 0); /* the bound: 10 s */
@@ -414,8 +433,16 @@ static void one_instance_consumes_and_another_takes_over_after_sigkill(void **st
     holder = &other;
     send_score(33, 0.9);
     wait_for_aggregate(holder);
-    /* the killed instance comes back as the one that waits */
+    assert_int_equal(e2e_metric(&other, "markr_feed_connected"), 1); /* the new holder */
+    /* the killed instance comes back as the one that waits, and says it is not connected */
     assert_int_equal(e2e_server_start(&srv, conninfo, env), 0);
+    for (int64_t until = now_ms() + WAIT_MS; log_lines(&srv, "held by another instance", NULL) == 0;) {
+        if (now_ms() > until)
+            fail_msg("the restarted instance never tried the lock");
+        pause_ms(20);
+    }
+    assert_int_equal(e2e_metric(&srv, "markr_feed_connected"), 0);
+    assert_int_equal(e2e_metric(&other, "markr_feed_connected"), 1);
 }
 
 /* --- a burst -------------------------------------------------------------------------------- */

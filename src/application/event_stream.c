@@ -33,7 +33,16 @@ void markr_event_stream_reset(struct markr_event_stream *s)
     s->after_cr = s->pending_dispatch = 0;
     s->bom_checked = 0;
     s->bom_seen = 0;
-    s->id_buf[0] = '\0'; /* a new stream's buffer starts empty; last_id stays */
+    memcpy(s->id_buf, s->last_id, sizeof(s->id_buf)); /* the position stays until an id: says otherwise */
+}
+
+void markr_event_stream_resume(struct markr_event_stream *s, const char *last_id)
+{
+    size_t n = strnlen(last_id, MARKR_EVENT_STREAM_ID_MAX);
+
+    memcpy(s->last_id, last_id, n);
+    s->last_id[n] = '\0';
+    memcpy(s->id_buf, s->last_id, sizeof(s->id_buf));
 }
 
 /* Grows *p (of *cap bytes) to hold need bytes. */

@@ -70,8 +70,16 @@ void markr_event_stream_init(struct markr_event_stream *s, markr_event_stream_fn
 void markr_event_stream_free(struct markr_event_stream *s);
 
 /* Forgets the bytes and the event being gathered (a new connection starts afresh) but keeps
- * last_id, retry_ms and the counts, as a reconnecting EventSource does. */
+ * last_id, retry_ms and the counts, as a reconnecting EventSource does. The new connection's
+ * id buffer starts at last_id, not empty: an event without an id field keeps the position
+ * (the specification would reset it to "", and a restart would then replay the whole
+ * stream); only an explicit empty `id:` resets it, as the source asked. */
 void markr_event_stream_reset(struct markr_event_stream *s);
+
+/* A parser just initialised that resumes a stream at last_id (the stored position, the
+ * Last-Event-ID sent): last_id and the id buffer both start there, as after a reset. An id
+ * longer than MARKR_EVENT_STREAM_ID_MAX is cut there. */
+void markr_event_stream_resume(struct markr_event_stream *s, const char *last_id);
 
 /* Reads len more bytes. Returns MARKR_EVENT_STREAM_OK, a negative status, or what the
  * callback returned when it stopped the parse. After a non-zero return the parser must be

@@ -2,7 +2,7 @@
  * The event-stream parser against the WHATWG rules: fields, several data lines, default
  * type, comments, unknown fields, CR, LF and CRLF line ends (a CRLF split between two
  * reads included), the BOM, retry, the last event id set on dispatch and kept across a
- * reset, blocks verbatim (the concatenation of the blocks reads back as the same events),
+ * reset (an event without id keeps a resumed position, an empty id: resets it), blocks verbatim (the concatenation of the blocks reads back as the same events),
  * the bounds, a callback that stops the parse, and a document's last event without its
  * blank line.
  */
@@ -158,7 +158,28 @@ static void the_last_id_is_set_on_dispatch_and_kept_across_a_reset(void **state)
     assert_int_equal(markr_event_stream_feed(&s, b, strlen(b)), 0);
     assert_int_equal(seen.count, 2);
     assert_string_equal(seen.data[1], "y"); /* "half" was dropped with its connection */
-    assert_string_equal(seen.id[1], "");    /* a new stream's id buffer starts empty */
+    assert_string_equal(seen.id[1], "5");   /* no id field on the new connection: the position stays */
+    markr_event_stream_free(&s);
+}
+
+/* A stream resumed at a stored position keeps it through events without an id field; an
+ * explicit empty `id:` resets it, and the reset is what the next event carries. */
+static void a_resumed_stream_keeps_its_position_until_an_explicit_empty_id(void **state)
+{
+    struct markr_event_stream s;
+    struct seen seen = {0};
+    const char *text = "data: a\n\nevent: other\ndata: b\n\nid:\ndata: c\n\ndata: d\n\nid: 12\ndata: e\n\n";
+
+    markr_event_stream_init(&s, record, &seen);
+    markr_event_stream_resume(&s, "41");
+    assert_string_equal(s.last_id, "41");
+    assert_int_equal(markr_event_stream_feed(&s, text, strlen(text)), 0);
+    assert_int_equal(seen.count, 5);
+    assert_string_equal(seen.id[0], "41");
+    assert_string_equal(seen.id[1], "41");
+    assert_string_equal(seen.id[2], ""); /* the source reset it */
+    assert_string_equal(seen.id[3], "");
+    assert_string_equal(seen.id[4], "12");
     markr_event_stream_free(&s);
 }
 
@@ -246,6 +267,7 @@ int main(void)
         cmocka_unit_test(blocks_are_verbatim_and_read_back_alike),
         cmocka_unit_test(retry_takes_digits_only),
         cmocka_unit_test(the_last_id_is_set_on_dispatch_and_kept_across_a_reset),
+        cmocka_unit_test(a_resumed_stream_keeps_its_position_until_an_explicit_empty_id),
         cmocka_unit_test(an_id_alone_moves_the_position),
         cmocka_unit_test(bounds_stop_the_parse),
         cmocka_unit_test(many_short_lines_cannot_grow_one_event_past_its_bound),

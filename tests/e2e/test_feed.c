@@ -344,6 +344,18 @@ static void a_drop_and_a_restart_resume_from_the_stored_position(void **state)
     sse_server_drop(&sse);
     assert_int_equal(sse_server_wait(&sse, n + 1, WAIT_MS), 0);
     assert_string_equal(sse_server_last_event_id(&sse, n), "23");
+    /* An event without an id field on the new connection keeps the stored position. */
+    assert_int_equal(sse_server_send(&sse, "event: score\ndata: {\"exam\": 7, \"studentId\": \"st029\", \"score\": 0.5}\n\n"), 0);
+    best[29] = seen[29] && best[29] > 50.0 ? best[29] : 50.0;
+    seen[29] = 1;
+    wait_for_aggregate(&srv);
+    {
+        char *position = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions");
+
+        assert_non_null(position);
+        assert_string_equal(position, "23");
+        free(position);
+    }
     send_score(30, 0.5);
     wait_for_aggregate(&srv);
     assert_true(e2e_metric(&srv, "markr_feed_reconnects_total") >= 1);
@@ -384,6 +396,26 @@ static void bad_answers_back_off_and_are_logged_once_per_state(void **state)
     assert_null(strstr(log, "secret"));
     assert_null(strstr(log, "hush"));
     free(log);
+}
+
+/* retry: 0 does not make a loop without pause: every reconnection waits at least 250 ms
+ * (and the backoff doubles from there while the source answers 204). */
+static void retry_zero_still_waits_before_reconnecting(void **state)
+{
+    int n = sse_server_connections(&sse);
+    int64_t dropped;
+
+    assert_int_equal(sse_server_send(&sse, "retry: 0\n\n"), 0);
+    sse_server_answer(&sse, 204, "text/event-stream");
+    dropped = now_ms();
+    sse_server_drop(&sse);
+    assert_int_equal(sse_server_wait(&sse, n + 3, WAIT_MS), 0);
+    /* 250 ms after the drop, then 250 and 500 ms after each 204: a lower bound, which load
+     * can only lengthen; without the floor the three came at once */
+    assert_true(now_ms() - dropped >= 1000);
+    sse_server_answer(&sse, 200, "text/event-stream");
+    assert_int_equal(sse_server_wait(&sse, n + 4, WAIT_MS), 0);
+    assert_int_equal(sse_server_send(&sse, "retry: 100\n\n"), 0);
 }
 
 static void one_instance_consumes_and_another_takes_over_after_sigkill(void **state)
@@ -573,6 +605,7 @@ int main(void)
         cmocka_unit_test(the_feeds_scores_become_marks_and_batches_verbatim),
         cmocka_unit_test(a_drop_and_a_restart_resume_from_the_stored_position),
         cmocka_unit_test(bad_answers_back_off_and_are_logged_once_per_state),
+        cmocka_unit_test(retry_zero_still_waits_before_reconnecting),
         cmocka_unit_test(one_instance_consumes_and_another_takes_over_after_sigkill),
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
         cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),

@@ -176,7 +176,7 @@ static void consume(struct markr_score_feed *f, int64_t generation, char *positi
         markr_feed_batch_init(&s.batch);
         snprintf(s.batch.last_event_id, sizeof(s.batch.last_event_id), "%s", position);
         markr_event_stream_init(&s.parser, markr_feed_on_event, &s);
-        snprintf(s.parser.last_id, sizeof(s.parser.last_id), "%s", position);
+        markr_event_stream_resume(&s.parser, position); /* an event without id keeps it */
         if (!first) {
             markr_metrics_feed_reconnect();
             pthread_mutex_lock(&f->mu);
@@ -190,7 +190,7 @@ static void consume(struct markr_score_feed *f, int64_t generation, char *positi
         markr_feed_set_connected(f, 1, 0);
         if (s.parser.retry_ms >= 0)
             retry_ms = s.parser.retry_ms;
-        wait = retry_ms;
+        wait = retry_ms > MARKR_FEED_RETRY_MIN_MS ? retry_ms : MARKR_FEED_RETRY_MIN_MS;
         if (s.answered) {
             failures = 0;
             if (!markr_feed_stopping(f))

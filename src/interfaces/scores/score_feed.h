@@ -3,7 +3,7 @@
  * thread of its own that takes the feed's lock (one consumer among the instances sharing a
  * database), subscribes with libcurl (Last-Event-ID: the stored position), hands each event
  * to the feed's use cases (application/feed.h) and reconnects after a drop: after the
- * server's retry delay (1 s when none), backing off exponentially up to 30 s while the
+ * server's retry delay (1 s when none, 250 ms at least), backing off exponentially up to 30 s while the
  * source is unreachable or answers anything but 200 text/event-stream. It never runs on the
  * HTTP event loop; GET /feed reads its status through a monitor.
  */
@@ -15,6 +15,9 @@
 
 #define MARKR_FEED_RETRY_DEFAULT_MS 1000
 #define MARKR_FEED_BACKOFF_MAX_MS 30000
+/* The shortest wait before a reconnection, whatever the server's retry: says: `retry: 0`
+ * would otherwise reconnect in a loop with no pause (and its backoff would stay at 0). */
+#define MARKR_FEED_RETRY_MIN_MS 250
 /* How often the holder checks that its lock's connection still holds the lock, and how
  * often the others try to take it (a takeover comes within this and a connection). */
 #define MARKR_FEED_LOCK_POLL_MS 1000

@@ -576,6 +576,52 @@ static void a_batch_of_a_lost_generation_is_not_stored(void **state)
     }
 }
 
+/* An event too long for the parser's bounds (a 70,000-byte data line) is kept alone as
+ * refused, its block cut after the byte that passed the bound, and the stream goes on past
+ * it: no reconnection, the position moves to the events after it. */
+static void an_event_too_long_is_kept_refused_and_the_stream_goes_on(void **state)
+{
+    int n = sse_server_connections(&sse);
+    size_t cap = 80000, len;
+    char *big = malloc(cap), *value, position[16];
+    int id = next_id++;
+
+    assert_non_null(big);
+    len = (size_t)snprintf(big, cap, "id: %d\nevent: score\ndata: ", id);
+    memset(big + len, 'x', 70000);
+    len += 70000;
+    snprintf(big + len, cap - len, "\nid: never-read\n\n");
+    assert_int_equal(sse_server_send(&sse, big), 0);
+    free(big);
+    send_score(34, 0.6);
+    wait_for_aggregate(holder);
+    value = markr_test_db_value(conninfo, "SELECT reason->>'error' || ' ' || length(convert_from(string_agg(c.bytes, "
+                                          "''::bytea ORDER BY c.seq), 'UTF8')) FROM imports i JOIN import_chunks c "
+                                          "ON c.import_id = i.id WHERE i.status = 'rejected' AND "
+                                          "i.reason->>'error' = 'malformed_event_stream' AND i.content_type = 'text/event-stream' "
+                                          "GROUP BY i.id, i.reason");
+    assert_non_null(value);
+    {
+        char expected[64];
+
+        /* "id: N\n" + "event: score\n" + "data: " and the line up to the byte past its bound */
+        snprintf(expected, sizeof(expected), "malformed_event_stream %d",
+                 (int)(snprintf(NULL, 0, "id: %d\n", id) + 13 + 65536 + 1));
+        assert_string_equal(value, expected);
+    }
+    free(value);
+    snprintf(position, sizeof(position), "%d", next_id - 1);
+    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
+    assert_non_null(value);
+    assert_string_equal(value, position);
+    free(value);
+    assert_int_equal(sse_server_connections(&sse), n); /* the stream went on */
+    /* either instance may hold the feed since the lost generation's give-up */
+    assert_int_equal(log_lines(&srv, "msg=\"feed event too long: kept refused and skipped\"", "reason=event_too_long") +
+                         log_lines(&other, "msg=\"feed event too long: kept refused and skipped\"", "reason=event_too_long"),
+                     1);
+}
+
 /* A source that cannot be reached: the instance holds its feed (another name, another lock),
  * tries again with backoff, and says so once. */
 static void an_unreachable_source_is_logged_once_and_retried(void **state)
@@ -609,6 +655,7 @@ int main(void)
         cmocka_unit_test(one_instance_consumes_and_another_takes_over_after_sigkill),
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
         cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),
+        cmocka_unit_test(an_event_too_long_is_kept_refused_and_the_stream_goes_on),
         cmocka_unit_test(an_unreachable_source_is_logged_once_and_retried),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -35,6 +35,9 @@ int markr_feed_on_event(void *ctx, const struct markr_event_stream_event *event)
     struct markr_error err;
 
     markr_feed_event_seen(s->feed);
+    if (event->too_long)
+        markr_log(MARKR_LOG_WARN, "feed event too long: kept refused and skipped", "feed", s->feed->status.url,
+                  "reason", "event_too_long", "last_event_id", event->last_id, NULL);
     if (markr_feed_take(&s->deps, &s->batch, event, markr_feed_now_ms(), &s->counts, &err) != 0) {
         stored_failed(s, &err);
         return 1;
@@ -103,8 +106,8 @@ static size_t on_body(char *bytes, size_t size, size_t n, void *ctx)
     if (!s->answered)
         return 0; /* on_header refused the answer */
     if ((rc = markr_event_stream_feed(&s->parser, bytes, len)) != 0) {
-        if (rc < 0)
-            fail(s, 0, rc == MARKR_EVENT_STREAM_TOO_LONG ? "event_too_long" : "out_of_memory");
+        if (rc < 0) /* no bound stops it (skip_too_long): only memory can */
+            fail(s, 0, "out_of_memory");
         return 0;
     }
     return len;

@@ -177,6 +177,7 @@ static void consume(struct markr_score_feed *f, int64_t generation, char *positi
         snprintf(s.batch.last_event_id, sizeof(s.batch.last_event_id), "%s", position);
         markr_event_stream_init(&s.parser, markr_feed_on_event, &s);
         markr_event_stream_resume(&s.parser, position); /* an event without id keeps it */
+        s.parser.skip_too_long = 1; /* kept refused and skipped, never a stop on the same event */
         if (!first) {
             markr_metrics_feed_reconnect();
             pthread_mutex_lock(&f->mu);

@@ -42,6 +42,7 @@ const char *const markr_settings[] = {
     "MARKR_WRITE_TIMEOUT_MS",
     "MARKR_MAX_DOWNLOADS",
     "MARKR_LOG_LEVEL",
+    "MARKR_FEED_IDLE_TIMEOUT_S",
     NULL,
 };
 
@@ -457,5 +458,8 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
         if (markr_score_feed_name(cfg->feed_url, name, sizeof(name), errbuf, errlen) != 0)
             return -1;
     }
+    if (read_number("MARKR_FEED_IDLE_TIMEOUT_S", MARKR_FEED_IDLE_TIMEOUT_DEFAULT_S, 1, 86400, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->feed_idle_timeout_s = (unsigned)n;
     return read_operations(cfg, errbuf, errlen);
 }

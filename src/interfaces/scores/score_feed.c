@@ -63,8 +63,12 @@ void markr_feed_log_state(struct markr_score_feed *f, enum markr_log_level level
               detail != NULL ? "detail" : NULL, detail, NULL);
 }
 
+/* "Connected" (GET /feed, markr_feed_connected) means this instance is the feed's consumer:
+ * it holds the lock and its stream is open. A stream is only opened under the lock, but the
+ * rule is written here, once, rather than trusted to every caller. */
 void markr_feed_set_connected(struct markr_score_feed *f, int held, int connected)
 {
+    connected = held && connected;
     pthread_mutex_lock(&f->mu);
     f->status.held = held;
     f->status.connected = connected;
@@ -245,7 +249,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct markr_score_feed *markr_score_feed_start(const char *url, const struct markr_service_factory *factory,
+struct markr_score_feed *markr_score_feed_start(const char *url, unsigned idle_timeout_s,
+                                                const struct markr_service_factory *factory,
                                                 struct markr_feed_lock *lock, struct markr_error *err)
 {
     struct markr_score_feed *f = calloc(1, sizeof(*f));
@@ -265,6 +270,7 @@ struct markr_score_feed *markr_score_feed_start(const char *url, const struct ma
     /* Shown and logged without its query either: a token may sit there too. */
     snprintf(f->status.url, sizeof(f->status.url), "%.*s%s", (int)strcspn(f->name, "?#"), f->name,
              f->name[strcspn(f->name, "?#")] != '\0' ? "?..." : "");
+    f->idle_timeout_s = idle_timeout_s != 0 ? idle_timeout_s : MARKR_FEED_IDLE_TIMEOUT_DEFAULT_S;
     f->factory = factory;
     f->lock = lock;
     pthread_mutex_init(&f->mu, NULL);

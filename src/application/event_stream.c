@@ -33,7 +33,17 @@ void markr_event_stream_reset(struct markr_event_stream *s)
     s->after_cr = s->pending_dispatch = 0;
     s->bom_checked = 0;
     s->bom_seen = 0;
-    s->id_buf[0] = '\0'; /* a new stream's buffer starts empty; last_id stays */
+    s->skipping = s->skip_at_line_start = s->byte_unread = 0;
+    memcpy(s->id_buf, s->last_id, sizeof(s->id_buf)); /* the position stays until an id: says otherwise */
+}
+
+void markr_event_stream_resume(struct markr_event_stream *s, const char *last_id)
+{
+    size_t n = strnlen(last_id, MARKR_EVENT_STREAM_ID_MAX);
+
+    memcpy(s->last_id, last_id, n);
+    s->last_id[n] = '\0';
+    memcpy(s->id_buf, s->last_id, sizeof(s->id_buf));
 }
 
 /* Grows *p (of *cap bytes) to hold need bytes. */
@@ -53,14 +63,17 @@ static int reserve(char **p, size_t *cap, size_t need)
     return 0;
 }
 
+/* The byte that passes the block's bound is kept too: an event too long is handed over with
+ * it, so that its block passes the bound again when read as a document. */
 static int append_byte(struct markr_event_stream *s, char c)
 {
-    if (s->len >= MARKR_EVENT_STREAM_BLOCK_MAX)
-        return MARKR_EVENT_STREAM_TOO_LONG;
     if (reserve(&s->buf, &s->cap, s->len + 1) != 0)
         return MARKR_EVENT_STREAM_NO_MEMORY;
     s->buf[s->len++] = c;
-    return 0;
+    if (s->len <= MARKR_EVENT_STREAM_BLOCK_MAX)
+        return 0;
+    s->byte_unread = 1;
+    return MARKR_EVENT_STREAM_TOO_LONG;
 }
 
 static int set_buffer(char **p, size_t *cap, size_t *len, const char *value, size_t n, int add_lf)
@@ -228,18 +241,70 @@ static int feed_byte(struct markr_event_stream *s, char c)
     return 0;
 }
 
+/* While skipping: lines end as anywhere else (CR, LF, CRLF); an empty one ends the event. */
+static void skip_byte(struct markr_event_stream *s, char c)
+{
+    if (c == '\n' && s->after_cr) {
+        s->after_cr = 0;
+        return;
+    }
+    s->after_cr = c == '\r';
+    if (c != '\r' && c != '\n') {
+        s->skip_at_line_start = 0;
+        return;
+    }
+    ++s->line;
+    if (s->skip_at_line_start) {
+        s->skipping = s->skip_at_line_start = 0;
+        return;
+    }
+    s->skip_at_line_start = 1;
+}
+
+/* A live stream's event that passed a bound: handed over as it stands, then skipped. */
+static int too_long(struct markr_event_stream *s)
+{
+    struct markr_event_stream_event ev = {.type = "", .data = "", .last_id = s->last_id,
+                                          .line = s->event_line != 0 ? s->event_line : s->line + 1,
+                                          .index = ++s->events, .block = s->buf, .block_len = s->len,
+                                          .too_long = 1};
+    char last = s->len != 0 ? s->buf[s->len - 1] : '\0';
+    int rc;
+
+    memcpy(s->last_id, s->id_buf, sizeof(s->last_id)); /* its id, when it came before the bound */
+    s->skipping = 1;
+    if (s->byte_unread) { /* the block's bound: its last byte was kept unread, read it now */
+        s->byte_unread = s->skip_at_line_start = 0;
+        skip_byte(s, last);
+    } else { /* a line's bound (mid-line), or an id's (its line has ended) */
+        s->skip_at_line_start = last == '\r' || last == '\n';
+    }
+    rc = s->on_event(s->ctx, &ev);
+    s->data_len = s->type_len = 0; /* what was gathered of it goes with its block */
+    s->event_line = 0;
+    s->len = s->line_start = 0;
+    return rc;
+}
+
 int markr_event_stream_feed(struct markr_event_stream *s, const char *bytes, size_t len)
 {
     for (size_t i = 0; i < len; ++i) {
-        int rc = feed_byte(s, bytes[i]);
+        int rc;
 
+        if (s->skipping) {
+            skip_byte(s, bytes[i]);
+            continue;
+        }
+        rc = feed_byte(s, bytes[i]);
+        if (rc == MARKR_EVENT_STREAM_TOO_LONG && s->skip_too_long)
+            rc = too_long(s);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-int markr_event_stream_finish(struct markr_event_stream *s)
+static int finish_gathered(struct markr_event_stream *s)
 {
     int rc;
 
@@ -260,4 +325,21 @@ int markr_event_stream_finish(struct markr_event_stream *s)
     if (s->event_line != 0 || s->data_len != 0)
         return dispatch(s);
     return 0;
+}
+
+int markr_event_stream_finish(struct markr_event_stream *s)
+{
+    int rc;
+
+    if (s->skipping) { /* the end of an event too long, handed over already */
+        s->skipping = s->skip_at_line_start = 0;
+        return 0;
+    }
+    rc = finish_gathered(s);
+    if (rc == MARKR_EVENT_STREAM_TOO_LONG && s->skip_too_long) { /* its last line passed a bound */
+        s->byte_unread = 0;
+        rc = too_long(s);
+        s->skipping = s->skip_at_line_start = 0;
+    }
+    return rc;
 }

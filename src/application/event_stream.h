@@ -18,7 +18,8 @@
 #include <stddef.h>
 
 /* Bounds: a longer line, a longer event (its block) or a longer id stops the parse with
- * MARKR_EVENT_STREAM_TOO_LONG. A score event is under 200 bytes. */
+ * MARKR_EVENT_STREAM_TOO_LONG, or, on a live stream (skip_too_long), is handed over as an
+ * event too_long and skipped. A score event is under 200 bytes. */
 #define MARKR_EVENT_STREAM_LINE_MAX 65536
 #define MARKR_EVENT_STREAM_BLOCK_MAX 131072
 #define MARKR_EVENT_STREAM_ID_MAX 255
@@ -33,6 +34,12 @@ struct markr_event_stream_event {
     size_t index;        /* 1-based position among the events of the stream */
     const char *block;   /* the event's bytes as received (not NUL-terminated) */
     size_t block_len;
+    /* An event that passed a bound (skip_too_long only): its type and data are "", block is
+     * what was received of it up to and including the byte that passed the bound (at most
+     * MARKR_EVENT_STREAM_BLOCK_MAX + 1 bytes), so that read again as a document it passes
+     * the same bound and is refused alike; last_id is its id when one came before that byte.
+     * The rest of it, up to the blank line that ends it, is skipped unread. */
+    int too_long;
 };
 
 /* Called for each dispatched event; everything it points at lives only for the call.
@@ -49,6 +56,9 @@ struct markr_event_stream {
     markr_event_stream_fn on_event;
     void *ctx;
     long retry_ms;            /* the last valid retry field, -1 when none was seen */
+    int skip_too_long;        /* set after init on a live stream: an event past a bound is
+                                 handed over too_long and skipped, the parse goes on (a
+                                 stream that stopped would get the same event again) */
     unsigned long line;       /* lines completed so far */
     size_t events;            /* events dispatched so far */
     char last_id[MARKR_EVENT_STREAM_ID_MAX + 1]; /* the stream's last event id: set on dispatch */
@@ -64,14 +74,25 @@ struct markr_event_stream {
     int after_cr;             /* the last byte was a CR: a LF now ends nothing */
     int bom_checked;
     size_t bom_seen;
+    int skipping;             /* the rest of an event too long: up to its blank line */
+    int skip_at_line_start;   /* while skipping: the last byte ended a line */
+    int byte_unread;          /* the byte that passed the block's bound was kept, not read */
 };
 
 void markr_event_stream_init(struct markr_event_stream *s, markr_event_stream_fn on_event, void *ctx);
 void markr_event_stream_free(struct markr_event_stream *s);
 
 /* Forgets the bytes and the event being gathered (a new connection starts afresh) but keeps
- * last_id, retry_ms and the counts, as a reconnecting EventSource does. */
+ * last_id, retry_ms and the counts, as a reconnecting EventSource does. The new connection's
+ * id buffer starts at last_id, not empty: an event without an id field keeps the position
+ * (the specification would reset it to "", and a restart would then replay the whole
+ * stream); only an explicit empty `id:` resets it, as the source asked. */
 void markr_event_stream_reset(struct markr_event_stream *s);
+
+/* A parser just initialised that resumes a stream at last_id (the stored position, the
+ * Last-Event-ID sent): last_id and the id buffer both start there, as after a reset. An id
+ * longer than MARKR_EVENT_STREAM_ID_MAX is cut there. */
+void markr_event_stream_resume(struct markr_event_stream *s, const char *last_id);
 
 /* Reads len more bytes. Returns MARKR_EVENT_STREAM_OK, a negative status, or what the
  * callback returned when it stopped the parse. After a non-zero return the parser must be

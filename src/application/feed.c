@@ -104,7 +104,11 @@ int markr_feed_take(const struct markr_feed_deps *deps, struct markr_feed_batch 
     int accepted;
 
     markr_error_clear(err);
-    if (event->type_len != strlen(deps->result_type) || memcmp(event->type, deps->result_type, event->type_len) != 0) {
+    /* An event too long has no type that could be trusted: it is judged (and so refused:
+     * its block passes the parser's bound again) and kept alone, so the position moves past
+     * it instead of the stream stopping on it and getting it again. */
+    if (!event->too_long &&
+        (event->type_len != strlen(deps->result_type) || memcmp(event->type, deps->result_type, event->type_len) != 0)) {
         /* not a result: its id moves the position, stored with the next entry */
         memcpy(b->last_event_id, event->last_id, strlen(event->last_id) + 1);
         ++counts->ignored;

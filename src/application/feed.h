@@ -4,7 +4,8 @@
  * that is stored as one vault entry (its blocks verbatim) with its marks and the feed's
  * position, in one transaction, once it holds MARKR_FEED_BATCH_EVENTS events (or
  * MARKR_FEED_BATCH_BYTES) or is MARKR_FEED_BATCH_MS old; an event that is refused is stored alone as a refused entry (the
- * batch before it first, so positions only move forward). Other event types are ignored,
+ * batch before it first, so positions only move forward), and so is an event too long for
+ * the parser's bounds (the parser hands its truncated block over). Other event types are ignored,
  * their ids moving the position with the next entry stored.
  *
  * The ports: a lock that makes one instance among many the feed's only consumer, and a

@@ -3,7 +3,7 @@
  * obtained" is a result of test t; data "bad" is refused): a batch closes at 500 events or
  * 200 ms, never sooner; its body is its blocks verbatim and its position the last id; a
  * refused event is stored alone after the batch before it (whose position stays before
- * it); other types move the position only; a store failure is reported and nothing counted;
+ * it), and so is an event too long whatever its type; other types move the position only; a store failure is reported and nothing counted;
  * GET /feed's use case is 404 without a feed.
  */
 #include <setjmp.h>
@@ -59,6 +59,8 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
     rc = markr_event_stream_feed(&s, body, len);
     if (rc == 0)
         rc = markr_event_stream_finish(&s);
+    if (rc == MARKR_EVENT_STREAM_TOO_LONG)
+        markr_error_set(err, MARKR_ERR_MALFORMED, "too_long", "an event is too long");
     markr_event_stream_free(&s);
     return rc == 0 ? 0 : -1;
 }
@@ -147,7 +149,8 @@ static int on_feed_event(void *ctx, const struct markr_event_stream_event *ev)
     return markr_feed_take(&deps, &batch, ev, take_time, &counts, &err);
 }
 
-/* Feeds text as the stream, each event taken at time t. Returns 0, or -1 when a take failed. */
+/* Feeds text as a live stream (events too long skipped), each event taken at time t.
+ * Returns 0, or -1 when a take failed. */
 static int take_all(const char *text, int64_t t)
 {
     struct markr_event_stream s;
@@ -155,6 +158,7 @@ static int take_all(const char *text, int64_t t)
 
     take_time = t;
     markr_event_stream_init(&s, on_feed_event, NULL);
+    s.skip_too_long = 1;
     rc = markr_event_stream_feed(&s, text, strlen(text));
     markr_event_stream_free(&s);
     return rc != 0 ? -1 : 0;
@@ -239,6 +243,36 @@ static void a_refused_event_is_stored_alone_after_the_batch_before_it(void **sta
     assert_int_equal(store.count, 2);
 }
 
+/* An event too long, of whatever type, is stored alone as refused (its block cut after the
+ * byte past the bound) at its id, after the batch before it; the events after it go on. */
+static void an_event_too_long_is_stored_alone_as_refused(void **state)
+{
+    struct markr_error err;
+    size_t cap = MARKR_EVENT_STREAM_LINE_MAX + 256, len;
+    char *text = malloc(cap);
+
+    assert_non_null(text);
+    len = (size_t)snprintf(text, cap, "id: 1\nevent: score\ndata: a 5\n\nid: 2\nevent: note\ndata: ");
+    memset(text + len, 'x', MARKR_EVENT_STREAM_LINE_MAX + 10);
+    len += MARKR_EVENT_STREAM_LINE_MAX + 10;
+    snprintf(text + len, cap - len, "\n\nid: 3\nevent: score\ndata: b 6\n\n");
+    assert_int_equal(take_all(text, 0), 0);
+    free(text);
+    assert_int_equal(store.count, 2);
+    assert_true(store.entries[0].accepted);
+    assert_string_equal(store.entries[0].position, "1");
+    assert_false(store.entries[1].accepted);
+    assert_string_equal(store.entries[1].position, "2");
+    assert_int_equal(store.entries[1].body_len, strlen("id: 2\nevent: note\ndata: ") + MARKR_EVENT_STREAM_LINE_MAX + 1 -
+                                                    strlen("data: "));
+    assert_int_equal(counts.refused, 1);
+    assert_int_equal(counts.ignored, 0);
+    assert_int_equal(markr_feed_flush(&deps, &batch, &counts, &err), 0);
+    assert_int_equal(store.count, 3);
+    assert_true(store.entries[2].accepted);
+    assert_string_equal(store.entries[2].position, "3");
+}
+
 static void a_store_failure_is_reported_and_counts_nothing(void **state)
 {
     struct markr_error err;
@@ -280,6 +314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_batch_closes_at_500_events, setup, teardown),
         cmocka_unit_test_setup_teardown(a_batch_closes_at_a_mebibyte, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refused_event_is_stored_alone_after_the_batch_before_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_event_too_long_is_stored_alone_as_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(a_store_failure_is_reported_and_counts_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(the_status_is_404_without_a_feed, setup, teardown),
     };

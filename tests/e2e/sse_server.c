@@ -82,12 +82,14 @@ static void answer(struct sse_server *s, int fd)
     header_value(head, "Last-Event-ID", id, sizeof(id));
     pthread_mutex_lock(&s->mu);
     status = s->status;
-    if (status == 200)
+    if (status == 0)
+        reply[0] = '\0'; /* silent: the connection is held open and never answered */
+    else if (status == 200)
         snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n\r\n",
                  s->content_type);
     else
         snprintf(reply, sizeof(reply), "HTTP/1.1 %d Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
-    if (write_all(fd, reply, strlen(reply)) != 0 || status != 200) {
+    if (write_all(fd, reply, strlen(reply)) != 0 || (status != 200 && status != 0)) {
         close(fd);
         fd = -1;
     } else {

@@ -17,7 +17,7 @@ struct sse_server {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t changed;
-    int client_fd;   /* the newest connection answered 200, -1 when none */
+    int client_fd;   /* the newest connection answered 200 (or held silent), -1 when none */
     int connections; /* requests answered so far */
     char last_event_id[SSE_SERVER_CONNECTIONS_MAX][300]; /* "" when the request had none */
     int status;               /* for the next connections; 200 by default */
@@ -28,7 +28,8 @@ struct sse_server {
 /* Starts the server. Returns 0, or -1. */
 int sse_server_start(struct sse_server *s);
 void sse_server_stop(struct sse_server *s);
-/* How the next connections are answered (status other than 200: no body, then closed). */
+/* How the next connections are answered (status other than 200: no body, then closed;
+ * 0: never answered, held open until the next connection, a drop or the stop). */
 void sse_server_answer(struct sse_server *s, int status, const char *content_type);
 /* Writes text to the newest connection. Returns 0, or -1 when there is none or it broke. */
 int sse_server_send(struct sse_server *s, const char *text);

@@ -10,8 +10,9 @@
  * GET /feed and the feed's metrics; two instances with one consumer and a takeover after
  * SIGKILL; a burst of 1,000 events in a second absorbed while the server's other requests
  * answer (its batch count and event-to-aggregate latency are printed, not asserted); a
- * batch of an instance whose generation was superseded stored nowhere; an unreachable
- * source retried with backoff and logged once.
+ * batch of an instance whose generation was superseded stored nowhere; retry: 0 still
+ * waits; an event too long kept refused while the stream goes on (test_feed_source.c: the
+ * sources that never answer or cannot be reached).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "feed_support.h"
 #include "harness.h"
 #include "sse_server.h"
 #include "test_db.h"
@@ -48,66 +50,6 @@ static double best[STUDENTS];
 static int seen[STUDENTS];
 static int next_id = 1;
 static char accepted_blocks[65536]; /* the score blocks sent, in order (valid ones only) */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static json_object *get_json(const struct markr_server *s, const char *path)
-{
-    struct e2e_response r;
-    json_object *obj = NULL;
-
-    if (e2e_http(s, "GET", path, NULL, NULL, 0, &r) == 0 && r.status == 200)
-        obj = json_tokener_parse(r.body);
-    e2e_response_free(&r);
-    return obj;
-}
-
-static const char *str_of(json_object *o, const char *key)
-{
-    json_object *v;
-
-    return json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null) ? json_object_get_string(v)
-                                                                                           : NULL;
-}
-
-static int64_t int_of(json_object *o, const char *key)
-{
-    json_object *v;
-
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
-}
-
-/* Lines of s's log holding every one of the needles (NULL-terminated). */
-static int log_lines(const struct markr_server *s, const char *a, const char *b)
-{
-    size_t len;
-    char *log = e2e_read_file(s->log_path, &len), *line = log, *end;
-    int n = 0;
-
-    while (line != NULL && *line != '\0') {
-        end = strchr(line, '\n');
-        if (end != NULL)
-            *end = '\0';
-        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
-            ++n;
-        line = end != NULL ? end + 1 : NULL;
-    }
-    free(log);
-    return n;
-}
 
 /* The aggregate of exam 7 equals the best scores sent (within 1e-4 points). */
 static int aggregate_matches(const struct markr_server *s, const char *test)
@@ -344,6 +286,18 @@ static void a_drop_and_a_restart_resume_from_the_stored_position(void **state)
     sse_server_drop(&sse);
     assert_int_equal(sse_server_wait(&sse, n + 1, WAIT_MS), 0);
     assert_string_equal(sse_server_last_event_id(&sse, n), "23");
+    /* An event without an id field on the new connection keeps the stored position. */
+    assert_int_equal(sse_server_send(&sse, "event: score\ndata: {\"exam\": 7, \"studentId\": \"st029\", \"score\": 0.5}\n\n"), 0);
+    best[29] = seen[29] && best[29] > 50.0 ? best[29] : 50.0;
+    seen[29] = 1;
+    wait_for_aggregate(&srv);
+    {
+        char *position = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions");
+
+        assert_non_null(position);
+        assert_string_equal(position, "23");
+        free(position);
+    }
     send_score(30, 0.5);
     wait_for_aggregate(&srv);
     assert_true(e2e_metric(&srv, "markr_feed_reconnects_total") >= 1);
@@ -386,6 +340,26 @@ static void bad_answers_back_off_and_are_logged_once_per_state(void **state)
     free(log);
 }
 
+/* retry: 0 does not make a loop without pause: every reconnection waits at least 250 ms
+ * (and the backoff doubles from there while the source answers 204). */
+static void retry_zero_still_waits_before_reconnecting(void **state)
+{
+    int n = sse_server_connections(&sse);
+    int64_t dropped;
+
+    assert_int_equal(sse_server_send(&sse, "retry: 0\n\n"), 0);
+    sse_server_answer(&sse, 204, "text/event-stream");
+    dropped = now_ms();
+    sse_server_drop(&sse);
+    assert_int_equal(sse_server_wait(&sse, n + 3, WAIT_MS), 0);
+    /* 250 ms after the drop, then 250 and 500 ms after each 204: a lower bound, which load
+     * can only lengthen; without the floor the three came at once */
+    assert_true(now_ms() - dropped >= 1000);
+    sse_server_answer(&sse, 200, "text/event-stream");
+    assert_int_equal(sse_server_wait(&sse, n + 4, WAIT_MS), 0);
+    assert_int_equal(sse_server_send(&sse, "retry: 100\n\n"), 0);
+}
+
 static void one_instance_consumes_and_another_takes_over_after_sigkill(void **state)
 {
     int n = sse_server_connections(&sse);
@@ -405,6 +379,25 @@ static void one_instance_consumes_and_another_takes_over_after_sigkill(void **st
     assert_false(json_object_get_boolean(json_object_object_get(feed, "connected")));
     json_object_put(feed);
 
+    /* The standby's lock connection dies (a restart, a terminated backend, an idle-session
+     * timeout): its next try fails, and the one after must run on a new connection, or no
+     * instance would take over. Its last statement names it: the holder's checks its pid. */
+    {
+        char *terminated = markr_test_db_value(
+            conninfo, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE query LIKE 'SELECT pg_try_advisory_lock%' AND pid <> pg_backend_pid()) t");
+
+        assert_non_null(terminated);
+        assert_string_equal(terminated, "1");
+        free(terminated);
+    }
+    for (int64_t until = now_ms() + WAIT_MS; log_lines(&other, "msg=\"feed lock unavailable\"", NULL) == 0;) {
+        if (now_ms() > until)
+            fail_msg("the standby never noticed its lock connection was gone");
+        pause_ms(20);
+    }
+    assert_int_equal(e2e_metric(&srv, "markr_feed_connected"), 1); /* the holder */
+
     killed = now_ms();
     e2e_server_stop(&srv, SIGKILL);
     assert_int_equal(sse_server_wait(&sse, n + 1, 10000), 0); /* the bound: 10 s */
@@ -414,8 +407,16 @@ static void one_instance_consumes_and_another_takes_over_after_sigkill(void **st
     holder = &other;
     send_score(33, 0.9);
     wait_for_aggregate(holder);
-    /* the killed instance comes back as the one that waits */
+    assert_int_equal(e2e_metric(&other, "markr_feed_connected"), 1); /* the new holder */
+    /* the killed instance comes back as the one that waits, and says it is not connected */
     assert_int_equal(e2e_server_start(&srv, conninfo, env), 0);
+    for (int64_t until = now_ms() + WAIT_MS; log_lines(&srv, "held by another instance", NULL) == 0;) {
+        if (now_ms() > until)
+            fail_msg("the restarted instance never tried the lock");
+        pause_ms(20);
+    }
+    assert_int_equal(e2e_metric(&srv, "markr_feed_connected"), 0);
+    assert_int_equal(e2e_metric(&other, "markr_feed_connected"), 1);
 }
 
 /* --- a burst -------------------------------------------------------------------------------- */
@@ -517,26 +518,50 @@ static void a_batch_of_a_lost_generation_is_not_stored(void **state)
     }
 }
 
-/* A source that cannot be reached: the instance holds its feed (another name, another lock),
- * tries again with backoff, and says so once. */
-static void an_unreachable_source_is_logged_once_and_retried(void **state)
+/* An event too long for the parser's bounds (a 70,000-byte data line) is kept alone as
+ * refused, its block cut after the byte that passed the bound, and the stream goes on past
+ * it: no reconnection, the position moves to the events after it. */
+static void an_event_too_long_is_kept_refused_and_the_stream_goes_on(void **state)
 {
-    static const char *const dead[] = {"MARKR_FEED_URL=http://127.0.0.1:1/nothing", "MARKR_WORKERS=1", NULL};
-    struct markr_server lone;
-    json_object *feed;
-    int64_t until = now_ms() + WAIT_MS;
+    int n = sse_server_connections(&sse);
+    size_t cap = 80000, len;
+    char *big = malloc(cap), *value, position[16];
+    int id = next_id++;
 
-    assert_int_equal(e2e_server_start(&lone, conninfo, dead), 0);
-    while (e2e_metric(&lone, "markr_feed_reconnects_total") < 2 && now_ms() < until)
-        pause_ms(50);
-    feed = get_json(&lone, "/feed");
-    assert_non_null(feed);
-    assert_true(json_object_get_boolean(json_object_object_get(feed, "held")));
-    assert_false(json_object_get_boolean(json_object_object_get(feed, "connected")));
-    assert_true(int_of(feed, "reconnects") >= 2);
-    json_object_put(feed);
-    assert_int_equal(log_lines(&lone, "msg=\"feed refused\"", "state=unreachable"), 1);
-    assert_int_equal(e2e_server_stop_clean(&lone), 0);
+    assert_non_null(big);
+    len = (size_t)snprintf(big, cap, "id: %d\nevent: score\ndata: ", id);
+    memset(big + len, 'x', 70000);
+    len += 70000;
+    snprintf(big + len, cap - len, "\nid: never-read\n\n");
+    assert_int_equal(sse_server_send(&sse, big), 0);
+    free(big);
+    send_score(34, 0.6);
+    wait_for_aggregate(holder);
+    value = markr_test_db_value(conninfo, "SELECT reason->>'error' || ' ' || length(convert_from(string_agg(c.bytes, "
+                                          "''::bytea ORDER BY c.seq), 'UTF8')) FROM imports i JOIN import_chunks c "
+                                          "ON c.import_id = i.id WHERE i.status = 'rejected' AND "
+                                          "i.reason->>'error' = 'malformed_event_stream' AND i.content_type = 'text/event-stream' "
+                                          "GROUP BY i.id, i.reason");
+    assert_non_null(value);
+    {
+        char expected[64];
+
+        /* "id: N\n" + "event: score\n" + "data: " and the line up to the byte past its bound */
+        snprintf(expected, sizeof(expected), "malformed_event_stream %d",
+                 (int)(snprintf(NULL, 0, "id: %d\n", id) + 13 + 65536 + 1));
+        assert_string_equal(value, expected);
+    }
+    free(value);
+    snprintf(position, sizeof(position), "%d", next_id - 1);
+    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
+    assert_non_null(value);
+    assert_string_equal(value, position);
+    free(value);
+    assert_int_equal(sse_server_connections(&sse), n); /* the stream went on */
+    /* either instance may hold the feed since the lost generation's give-up */
+    assert_int_equal(log_lines(&srv, "msg=\"feed event too long: kept refused and skipped\"", "reason=event_too_long") +
+                         log_lines(&other, "msg=\"feed event too long: kept refused and skipped\"", "reason=event_too_long"),
+                     1);
 }
 
 int main(void)
@@ -546,10 +571,11 @@ int main(void)
         cmocka_unit_test(the_feeds_scores_become_marks_and_batches_verbatim),
         cmocka_unit_test(a_drop_and_a_restart_resume_from_the_stored_position),
         cmocka_unit_test(bad_answers_back_off_and_are_logged_once_per_state),
+        cmocka_unit_test(retry_zero_still_waits_before_reconnecting),
         cmocka_unit_test(one_instance_consumes_and_another_takes_over_after_sigkill),
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
         cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),
-        cmocka_unit_test(an_unreachable_source_is_logged_once_and_retried),
+        cmocka_unit_test(an_event_too_long_is_kept_refused_and_the_stream_goes_on),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -248,7 +248,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cfg->feed_url != NULL) {
         if ((feed_lock = markr_pg_feed_lock_create(cfg->database_url)) == NULL ||
-            (feed = markr_score_feed_start(cfg->feed_url, &factory, feed_lock, &e)) == NULL) {
+            (feed = markr_score_feed_start(cfg->feed_url, cfg->feed_idle_timeout_s, &factory, feed_lock, &e)) == NULL) {
             if (feed_lock == NULL)
                 markr_error_set(&e, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
             markr_pg_feed_lock_destroy(feed_lock);

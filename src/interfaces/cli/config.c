@@ -44,6 +44,7 @@ const char *const markr_settings[] = {
     "MARKR_LOG_LEVEL",
     "MARKR_READ_DATABASE_URL",
     "MARKR_REPLICA_MAX_LAG_MS",
+    "MARKR_FEED_IDLE_TIMEOUT_S",
     NULL,
 };
 
@@ -465,5 +466,8 @@ int markr_config_load(struct markr_config *cfg, const char *dotenv_path, char *e
         if (markr_score_feed_name(cfg->feed_url, name, sizeof(name), errbuf, errlen) != 0)
             return -1;
     }
+    if (read_number("MARKR_FEED_IDLE_TIMEOUT_S", MARKR_FEED_IDLE_TIMEOUT_DEFAULT_S, 1, 86400, &n, errbuf, errlen) != 0)
+        return -1;
+    cfg->feed_idle_timeout_s = (unsigned)n;
     return read_operations(cfg, errbuf, errlen);
 }

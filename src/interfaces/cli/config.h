@@ -52,6 +52,8 @@ struct markr_config {
     /* MARKR_FEED_URL: the live score feed `serve` subscribes to (http or https, checked);
      * NULL when unset. Borrowed from the environment; may hold credentials: never shown. */
     const char *feed_url;
+    /* MARKR_FEED_IDLE_TIMEOUT_S: a feed stream silent this long is dropped (and reconnected) */
+    unsigned feed_idle_timeout_s;
     /* The import vault */
     size_t max_async_body_bytes; /* largest body of an asynchronous import, <= max_body_bytes */
     size_t max_buffered_bytes;   /* MARKR_MAX_BUFFERED_BYTES, >= max_body_bytes */

@@ -3,7 +3,8 @@
  * the feed), two int4s, so that it cannot meet another application's single-bigint keys; a
  * hash collision between two feeds would only make them share one consumer. The lock holds
  * as long as the session does, so check() compares the backend's pid with the one that took
- * it: the connection layer reconnects by itself, and a new session holds nothing.
+ * it: the connection layer reconnects by itself, and a new session holds nothing. A try
+ * that fails drops its connection, so that the next one runs on a new session.
  */
 #include "pg_feed.h"
 
@@ -51,8 +52,13 @@ static int lock_acquire(void *ctx, const char *feed, int64_t *generation, char *
         return -1;
     markr_pg_param_int4(&params, MARKR_FEED_LOCK_CLASS);
     markr_pg_param_text(&params, MARKR_PG_TEXT, feed);
-    if ((res = markr_pg_exec(l->pg, "taking the feed lock", try_lock_sql, &params, err)) == NULL)
+    if ((res = markr_pg_exec(l->pg, "taking the feed lock", try_lock_sql, &params, err)) == NULL) {
+        /* Nothing is held on this connection; it may be dead (a restart, a terminated
+         * backend, an idle-session timeout) and the connection layer does not reconnect it:
+         * the next try opens a new one, or a standby could never take over. */
+        drop_connection(l);
         return -1;
+    }
     held = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     if (held)
         snprintf(l->pid, sizeof(l->pid), "%s", PQgetvalue(res, 0, 1));

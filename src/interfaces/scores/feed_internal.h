@@ -16,6 +16,7 @@ struct markr_score_feed {
     char name[MARKR_FEED_NAME_MAX + 1];
     const struct markr_service_factory *factory;
     struct markr_feed_lock *lock;
+    unsigned idle_timeout_s; /* MARKR_FEED_IDLE_TIMEOUT_S */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -42,6 +43,7 @@ int64_t markr_feed_now_ms(void);
 /* One logfmt line when the feed's state changes (not per attempt). */
 void markr_feed_log_state(struct markr_score_feed *f, enum markr_log_level level, const char *state, const char *msg,
                const char *detail);
+/* connected: the stream is open; published as connected only while held as well. */
 void markr_feed_set_connected(struct markr_score_feed *f, int held, int connected);
 /* Publishes what the stream counted since the last report (GET /feed, metrics). */
 void markr_feed_report(struct stream *s);

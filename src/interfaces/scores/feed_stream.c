@@ -35,6 +35,9 @@ int markr_feed_on_event(void *ctx, const struct markr_event_stream_event *event)
     struct markr_error err;
 
     markr_feed_event_seen(s->feed);
+    if (event->too_long)
+        markr_log(MARKR_LOG_WARN, "feed event too long: kept refused and skipped", "feed", s->feed->status.url,
+                  "reason", "event_too_long", "last_event_id", event->last_id, NULL);
     if (markr_feed_take(&s->deps, &s->batch, event, markr_feed_now_ms(), &s->counts, &err) != 0) {
         stored_failed(s, &err);
         return 1;
@@ -103,8 +106,8 @@ static size_t on_body(char *bytes, size_t size, size_t n, void *ctx)
     if (!s->answered)
         return 0; /* on_header refused the answer */
     if ((rc = markr_event_stream_feed(&s->parser, bytes, len)) != 0) {
-        if (rc < 0)
-            fail(s, 0, rc == MARKR_EVENT_STREAM_TOO_LONG ? "event_too_long" : "out_of_memory");
+        if (rc < 0) /* no bound stops it (skip_too_long): only memory can */
+            fail(s, 0, "out_of_memory");
         return 0;
     }
     return len;
@@ -126,7 +129,9 @@ void markr_feed_run_stream(struct stream *s, const char *last_event_id)
     char header[MARKR_EVENT_STREAM_ID_MAX + 32];
     CURLM *multi = curl_multi_init();
     int running = 1;
-    int64_t checked = markr_feed_now_ms();
+    int64_t checked = markr_feed_now_ms(), opened = checked;
+    int64_t head_ms = (int64_t)f->idle_timeout_s * 1000 < MARKR_FEED_HEAD_TIMEOUT_MS ? (int64_t)f->idle_timeout_s * 1000
+                                                                                   : MARKR_FEED_HEAD_TIMEOUT_MS;
 
     s->easy = curl_easy_init();
     if (multi == NULL || s->easy == NULL) {
@@ -146,6 +151,11 @@ void markr_feed_run_stream(struct stream *s, const char *last_event_id)
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPIDLE, MARKR_FEED_KEEPALIVE_S);
+    curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPINTVL, MARKR_FEED_KEEPALIVE_S);
+    /* less than a byte a second for the idle timeout: the stream is dead or the source stalled */
+    curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_LOW_SPEED_TIME, (long)f->idle_timeout_s);
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -159,6 +169,10 @@ void markr_feed_run_stream(struct stream *s, const char *last_event_id)
             break;
         }
         t = markr_feed_now_ms();
+        if (!s->answered && t - opened >= head_ms) {
+            fail(s, 0, "no_answer");
+            break;
+        }
         if (markr_feed_due(&s->batch, t))
             flush(s);
         if (t - checked >= MARKR_FEED_LOCK_POLL_MS) {
@@ -180,7 +194,9 @@ void markr_feed_run_stream(struct stream *s, const char *last_event_id)
 
         while ((msg = curl_multi_info_read(multi, &left)) != NULL)
             if (msg->msg == CURLMSG_DONE && msg->data.result != CURLE_OK && msg->data.result != CURLE_WRITE_ERROR)
-                fail(s, 0, msg->data.result == CURLE_COULDNT_CONNECT ? "unreachable" : curl_easy_strerror(msg->data.result));
+                fail(s, 0, msg->data.result == CURLE_COULDNT_CONNECT      ? "unreachable"
+                           : msg->data.result == CURLE_OPERATION_TIMEDOUT ? (s->answered ? "idle_timeout" : "no_answer")
+                                                                          : curl_easy_strerror(msg->data.result));
         if (!s->failed && !s->answered) { /* no headers seen at all */
             curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
             refused_answer(s, code);

@@ -63,8 +63,12 @@ void markr_feed_log_state(struct markr_score_feed *f, enum markr_log_level level
               detail != NULL ? "detail" : NULL, detail, NULL);
 }
 
+/* "Connected" (GET /feed, markr_feed_connected) means this instance is the feed's consumer:
+ * it holds the lock and its stream is open. A stream is only opened under the lock, but the
+ * rule is written here, once, rather than trusted to every caller. */
 void markr_feed_set_connected(struct markr_score_feed *f, int held, int connected)
 {
+    connected = held && connected;
     pthread_mutex_lock(&f->mu);
     f->status.held = held;
     f->status.connected = connected;
@@ -176,7 +180,8 @@ static void consume(struct markr_score_feed *f, int64_t generation, char *positi
         markr_feed_batch_init(&s.batch);
         snprintf(s.batch.last_event_id, sizeof(s.batch.last_event_id), "%s", position);
         markr_event_stream_init(&s.parser, markr_feed_on_event, &s);
-        snprintf(s.parser.last_id, sizeof(s.parser.last_id), "%s", position);
+        markr_event_stream_resume(&s.parser, position); /* an event without id keeps it */
+        s.parser.skip_too_long = 1; /* kept refused and skipped, never a stop on the same event */
         if (!first) {
             markr_metrics_feed_reconnect();
             pthread_mutex_lock(&f->mu);
@@ -190,7 +195,7 @@ static void consume(struct markr_score_feed *f, int64_t generation, char *positi
         markr_feed_set_connected(f, 1, 0);
         if (s.parser.retry_ms >= 0)
             retry_ms = s.parser.retry_ms;
-        wait = retry_ms;
+        wait = retry_ms > MARKR_FEED_RETRY_MIN_MS ? retry_ms : MARKR_FEED_RETRY_MIN_MS;
         if (s.answered) {
             failures = 0;
             if (!markr_feed_stopping(f))
@@ -244,7 +249,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct markr_score_feed *markr_score_feed_start(const char *url, const struct markr_service_factory *factory,
+struct markr_score_feed *markr_score_feed_start(const char *url, unsigned idle_timeout_s,
+                                                const struct markr_service_factory *factory,
                                                 struct markr_feed_lock *lock, struct markr_error *err)
 {
     struct markr_score_feed *f = calloc(1, sizeof(*f));
@@ -264,6 +270,7 @@ struct markr_score_feed *markr_score_feed_start(const char *url, const struct ma
     /* Shown and logged without its query either: a token may sit there too. */
     snprintf(f->status.url, sizeof(f->status.url), "%.*s%s", (int)strcspn(f->name, "?#"), f->name,
              f->name[strcspn(f->name, "?#")] != '\0' ? "?..." : "");
+    f->idle_timeout_s = idle_timeout_s != 0 ? idle_timeout_s : MARKR_FEED_IDLE_TIMEOUT_DEFAULT_S;
     f->factory = factory;
     f->lock = lock;
     pthread_mutex_init(&f->mu, NULL);

@@ -26,7 +26,7 @@ static const char *const settings[] = {"DATABASE_URL", "MARKR_LISTEN", "MARKR_MA
                                        "MARKR_READER_TOKENS", "MARKR_OPERATOR_TOKENS", "MARKR_IMPORT_ALLOW",
                                        "MARKR_WRITE_TIMEOUT_MS", "MARKR_MAX_DOWNLOADS", "MARKR_ALLOWED_HOSTS",
                                        "MARKR_MAX_BUFFERED_BYTES", "MARKR_CORS_ORIGINS", "MARKR_CORS_IMPORT",
-                                       "MARKR_FEED_URL"};
+                                       "MARKR_FEED_URL", "MARKR_FEED_IDLE_TIMEOUT_S"};
 
 static int clear_settings(void **state)
 {
@@ -116,6 +116,28 @@ static void feed_url(void **state)
         assert_null(strstr(err, "secret"));
     }
     assert_int_equal(markr_score_feed_name("http://h/", name, 8, err, sizeof(err)), -1); /* too long for out */
+}
+
+/* MARKR_FEED_IDLE_TIMEOUT_S: 90 s by default, 1 to 86400, anything else refused by name. */
+static void feed_idle_timeout(void **state)
+{
+    static const char *const bad[] = {"0", "86401", "-5", "ten", "1.5"};
+    struct markr_config cfg;
+    char err[256];
+
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.feed_idle_timeout_s, 90);
+    setenv("MARKR_FEED_IDLE_TIMEOUT_S", "1", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.feed_idle_timeout_s, 1);
+    setenv("MARKR_FEED_IDLE_TIMEOUT_S", "86400", 1);
+    assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), 0);
+    assert_int_equal(cfg.feed_idle_timeout_s, 86400);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        setenv("MARKR_FEED_IDLE_TIMEOUT_S", bad[i], 1);
+        assert_int_equal(markr_config_load(&cfg, NULL, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "MARKR_FEED_IDLE_TIMEOUT_S"));
+    }
 }
 
 static void vault_settings(void **state)
@@ -426,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup(defaults, clear_settings),
         cmocka_unit_test_setup(vault_settings, clear_settings),
         cmocka_unit_test_setup(feed_url, clear_settings),
+        cmocka_unit_test_setup(feed_idle_timeout, clear_settings),
         cmocka_unit_test_setup(access_tokens, clear_settings),
         cmocka_unit_test_setup(import_allow_list, clear_settings),
         cmocka_unit_test_setup(dotenv_fills_in_what_the_environment_lacks, clear_settings),

@@ -3,7 +3,8 @@
  * student number, and the score a mark whose percentage is 100 x score to within 1e-4
  * points; other event types and comments are no results; every malformed score event
  * refuses the block naming its event, line and field; a block without scores is refused
- * as no_results; a line over the bounds is malformed.
+ * as no_results; a line over the bounds is malformed, and so is what a live stream keeps of
+ * an event too long.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "application/event_stream.h"
 #include "application/judgement.h"
 #include "interfaces/scores/score_format.h"
 
@@ -142,6 +144,68 @@ static void a_line_over_the_bound_is_malformed(void **state)
     free(body);
 }
 
+struct captured {
+    char *block; /* the block of the event too long, NUL-terminated */
+    size_t len;
+    int events;
+};
+
+static int capture(void *ctx, const struct markr_event_stream_event *ev)
+{
+    struct captured *c = ctx;
+
+    ++c->events;
+    if (ev->too_long) {
+        c->block = malloc(ev->block_len + 1);
+        assert_non_null(c->block);
+        memcpy(c->block, ev->block, ev->block_len);
+        c->block[ev->block_len] = '\0';
+        c->len = ev->block_len;
+    }
+    return 0;
+}
+
+/* What a live stream keeps of an event too long (the feed stores it as its entry) is refused
+ * when judged again, as a reprocessing of that entry would: even a valid score event padded
+ * with comments to exactly the block's bound, whose first MARKR_EVENT_STREAM_BLOCK_MAX bytes
+ * alone would be accepted. */
+static void an_event_too_long_on_a_live_stream_is_refused_when_read_again(void **state)
+{
+    static const char head[] = "event: score\ndata: {\"exam\": 3, \"studentId\": \"a\", \"score\": 0.5}\n";
+    size_t cap = MARKR_EVENT_STREAM_BLOCK_MAX + 4096, len = strlen(head), rest = MARKR_EVENT_STREAM_BLOCK_MAX - len;
+    char *text = malloc(cap);
+    struct captured c = {0};
+    struct markr_event_stream s;
+    struct markr_judgement j;
+
+    assert_non_null(text);
+    memcpy(text, head, len);
+    for (size_t first = 1000 + rest % 1000; rest > 0; rest -= first, first = 1000) { /* comment lines */
+        text[len] = ':';
+        memset(text + len + 1, 'c', first - 2);
+        text[len + first - 1] = '\n';
+        len += first;
+    }
+    len += (size_t)snprintf(text + len, cap - len, ": more\n\nevent: score\ndata: {\"exam\": 3, \"studentId\": \"b\", \"score\": 1}\n\n");
+    markr_event_stream_init(&s, capture, &c);
+    s.skip_too_long = 1;
+    assert_int_equal(markr_event_stream_feed(&s, text, len), 0);
+    markr_event_stream_free(&s);
+    assert_int_equal(c.events, 2); /* the one too long, then b's */
+    assert_non_null(c.block);
+    assert_int_equal(c.len, MARKR_EVENT_STREAM_BLOCK_MAX + 1);
+    assert_int_equal(judge(c.block, &j), 0);
+    assert_false(j.accepted);
+    assert_string_equal(j.refusal.reason, "malformed_event_stream");
+    markr_judgement_free(&j);
+    c.block[MARKR_EVENT_STREAM_BLOCK_MAX] = '\0'; /* without the byte past the bound */
+    assert_int_equal(judge(c.block, &j), 0);
+    assert_true(j.accepted);
+    markr_judgement_free(&j);
+    free(c.block);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +213,7 @@ int main(void)
         cmocka_unit_test(each_malformed_score_event_refuses_the_block),
         cmocka_unit_test(a_block_without_scores_is_no_results),
         cmocka_unit_test(a_line_over_the_bound_is_malformed),
+        cmocka_unit_test(an_event_too_long_on_a_live_stream_is_refused_when_read_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,9 @@ const char *const markr_settings[] = {
     "MARKR_WRITE_TIMEOUT_MS",
     "MARKR_MAX_DOWNLOADS",
     "MARKR_LOG_LEVEL",
+    "MARKR_CORS_ORIGINS",
+    "MARKR_CORS_IMPORT",
+    "MARKR_FEED_URL",
     NULL,
 };
 

@@ -3,7 +3,8 @@
  * and database (ADR 0028). Answers carry strong ETags that If-None-Match turns into a
  * bodiless 304 until an import changes them; answers over 1 KiB are gzip when the client
  * accepts it, and decode (with zlib, not markr's code) to the identity answer; pages of the
- * listed origins may read the read endpoints (and imports only when switched on, the admin
+ * listed origins may read the open read endpoints (the readers' only once reader tokens exist,
+ * the operators' never; imports only when switched on, the admin
  * route never), with preflights answered 204, and nothing is shared when CORS is unset.
  * The CSV exports have a suite of their own (test_exports.c).
  */
@@ -209,7 +210,7 @@ static void listed_origins_read_others_do_not_admin_never(void **state)
 
     /* Preflight of a read: the methods, the headers (a token, a conditional GET) and how long
      * to keep it. */
-    preflight(&cors, "/results/cors-1", DASH, "GET", &r);
+    preflight(&cors, "/results/cors-1/aggregate", DASH, "GET", &r);
     assert_non_null(e2e_header(&r, "access-control-allow-origin", value, sizeof(value)));
     assert_string_equal(value, DASH);
     assert_non_null(e2e_header(&r, "access-control-allow-methods", value, sizeof(value)));
@@ -220,12 +221,31 @@ static void listed_origins_read_others_do_not_admin_never(void **state)
     assert_non_null(e2e_header(&r, "access-control-max-age", value, sizeof(value)));
     assert_string_equal(value, "600");
     e2e_response_free(&r);
-    preflight(&cors, "/results/cors-1", "https://evil.example", "GET", &r);
+    preflight(&cors, "/results/cors-1/aggregate", "https://evil.example", "GET", &r);
     assert_no_cors(&r);
     e2e_response_free(&r);
-    preflight(&cors, "/results/cors-1", DASH, "DELETE", &r); /* a method the route does not share */
+    preflight(&cors, "/results/cors-1/aggregate", DASH, "DELETE", &r); /* a method the route does not share */
     assert_no_cors(&r);
     e2e_response_free(&r);
+
+    /* Names and marks are open while no reader token exists: no page of another origin
+     * reads them. The vault and the feed (operators' routes) are never shared. */
+    {
+        static const char *const reads[] = {"/results/cors-1", "/students", "/students/s1",
+                                            "/tests/cors-1/conflicts", "/imports", "/imports/1",
+                                            "/imports/1/raw", "/feed"};
+
+        for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); ++i) {
+            request(&cors, "GET", reads[i], from_dash, &r);
+            if (strcmp(reads[i], "/feed") != 0 && strcmp(reads[i], "/students/s1") != 0)
+                assert_int_equal(r.status, 200);
+            assert_no_cors(&r);
+            e2e_response_free(&r);
+            preflight(&cors, reads[i], DASH, "GET", &r);
+            assert_no_cors(&r);
+            e2e_response_free(&r);
+        }
+    }
 
     /* Imports are not shared unless switched on, the admin route never. */
     preflight(&cors, "/import", DASH, "POST", &r);
@@ -268,6 +288,44 @@ static void any_origin_and_imports_when_switched_on(void **state)
     e2e_response_free(&r);
     free(doc);
     preflight(&cors, "/imports/1/reprocess", "https://anyone.example", "POST", &r);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    assert_int_equal(e2e_server_stop_clean(&cors), 0);
+}
+
+/* With reader tokens, a page needs a token to read names and marks: then they are shared.
+ * The vault stays unshared even with operator tokens. */
+static void reader_routes_are_shared_once_tokens_protect_them(void **state)
+{
+    static const char *const env[] = {"MARKR_CORS_ORIGINS=" DASH, "MARKR_READER_TOKENS=reader-token-0123456789ab",
+                                      "MARKR_OPERATOR_TOKENS=operator-token-0123456789", NULL};
+    static const char *const reader[] = {"Origin: " DASH, "Authorization: Bearer reader-token-0123456789ab", NULL};
+    static const char *const anonymous[] = {"Origin: " DASH, NULL};
+    static const char *const operator[] = {"Origin: " DASH, "Authorization: Bearer operator-token-0123456789",
+                                           NULL};
+    struct markr_server cors;
+    struct e2e_response r;
+    char value[256];
+
+    assert_int_equal(e2e_server_start(&cors, conninfo, env), 0);
+    import("cors-3", 2, 3);
+    request(&cors, "GET", "/results/cors-3", reader, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(e2e_header(&r, "access-control-allow-origin", value, sizeof(value)));
+    assert_string_equal(value, DASH);
+    e2e_response_free(&r);
+    request(&cors, "GET", "/students", anonymous, &r); /* the refusal is readable */
+    assert_int_equal(r.status, 401);
+    assert_true(has_header(&r, "access-control-allow-origin"));
+    e2e_response_free(&r);
+    preflight(&cors, "/students", DASH, "GET", &r);
+    assert_true(has_header(&r, "access-control-allow-methods"));
+    e2e_response_free(&r);
+    request(&cors, "GET", "/imports", operator, &r);
+    assert_int_equal(r.status, 200);
+    assert_no_cors(&r);
+    e2e_response_free(&r);
+    preflight(&cors, "/imports/1/raw", DASH, "GET", &r);
     assert_no_cors(&r);
     e2e_response_free(&r);
     assert_int_equal(e2e_server_stop_clean(&cors), 0);
@@ -445,6 +503,7 @@ int main(void)
         cmocka_unit_test(compiled_in_files_revalidate),
         cmocka_unit_test(event_streams_are_never_compressed),
         cmocka_unit_test(cors_is_off_when_unset),
+        cmocka_unit_test(reader_routes_are_shared_once_tokens_protect_them),
         cmocka_unit_test(listed_origins_read_others_do_not_admin_never),
         cmocka_unit_test(any_origin_and_imports_when_switched_on),
     };

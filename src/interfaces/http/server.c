@@ -107,6 +107,7 @@ static int admitted(const struct markr_http_settings *settings, h2o_req_t *req, 
 static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     char message[256];
+    int readers_protected = handler->settings->access.readers.count != 0;
 
     if (header_bytes(req) > handler->settings->max_header_bytes) {
         markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
@@ -128,10 +129,10 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
     /* Before access: a browser's preflight carries no token, and a page of another origin
      * that may read an answer may read its refusal (401, 403) too. */
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
-        markr_http_answer_options(&handler->settings->cors, req, match);
+        markr_http_answer_options(&handler->settings->cors, readers_protected, req, match);
         return 0;
     }
-    markr_http_cors_headers(&handler->settings->cors, req, match->route);
+    markr_http_cors_headers(&handler->settings->cors, readers_protected, req, match->route);
     if (!admitted(handler->settings, req, match->route->access))
         return 0;
     if (markr_query_check(req->path.base, req->path.len, match->route->params, message, sizeof(message)) != 0) {

@@ -121,6 +121,12 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
         markr_http_send_problem(req, 400, "bad_path", "the path has a malformed percent-escape or an over-long id");
         return 0;
     }
+    /* A route that does not exist for this server (the admin route while no operator token
+     * exists) is 404 to every method: its Allow (405, OPTIONS) would tell it is there. */
+    if (markr_access_decide(&handler->settings->access, match->route->access, NULL, 0) == MARKR_ACCESS_HIDDEN) {
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    }
     if (!markr_route_allows(match->route, req->method.base, req->method.len)) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match->allow, strlen(match->allow));
         markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");

@@ -121,8 +121,11 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
     answer->len = 0;
     answer->server_error = 0;
     if (text == NULL || (answer->body = malloc(len != 0 ? len : 1)) == NULL) {
+        /* Like every 5xx: a body with the request id (built on the loop, which needs no
+         * allocation here). */
         answer->body = NULL;
-        answer->status = 500;
+        markr_http_answer_server_error(answer, 500, "out_of_memory", "the server is out of memory; retry shortly",
+                                       "the answer could not be serialised");
     } else {
         memcpy(answer->body, text, len);
         answer->len = len;

@@ -55,7 +55,7 @@ void markr_http_answer_server_error(struct markr_http_answer *answer, int status
                                     const char *safe_message, const char *detail);
 
 /* Serialises body (consumed) into answer with status. Thread-safe (no h2o object is touched).
- * Out of memory gives a bodiless 500. */
+ * Out of memory gives a 500 out_of_memory (markr_http_answer_server_error). */
 void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body);
 
 /* As markr_http_send_error and markr_http_send_problem, into answer. A status of 500 or more

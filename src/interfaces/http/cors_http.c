@@ -9,8 +9,9 @@
 #include <string.h>
 
 /* The request headers a cross-origin page may send: a token, a conditional GET, content
- * negotiation, and for imports their media type and Prefer: respond-async. */
-static const char allowed_headers[] = "Authorization, If-None-Match, Accept, Content-Type, Prefer";
+ * negotiation, and for imports their media type, their compression (Content-Encoding: a
+ * gzip upload) and Prefer: respond-async. */
+static const char allowed_headers[] = "Authorization, If-None-Match, Accept, Content-Type, Content-Encoding, Prefer";
 static const char exposed_headers[] = "ETag, Location, Retry-After, X-Request-Id";
 
 /* The request's Origin when the rule lets it read route's answers, else a NULL base. */

@@ -44,6 +44,7 @@ void markr_import_info_free(struct markr_import_info *info);
 struct markr_import_filter {
     const char *status;  /* NULL: any */
     const char *test_id; /* NULL: any; NUL-terminated */
+    const char *sha256;  /* NULL: any; else the body's SHA-256, 64 lower-case hex digits */
     int64_t before_id;   /* keyset cursor: only ids below it; 0: from the newest */
     unsigned limit;      /* 1..MARKR_IMPORT_PAGE_MAX */
 };

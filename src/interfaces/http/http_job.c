@@ -4,7 +4,9 @@
  */
 #include "http_job.h"
 
+#include <openssl/evp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +242,19 @@ int markr_http_body_decode(struct markr_http_body *body, size_t limit, const cha
     body->counted = budget.taken;
     body->encoding = MARKR_ENCODING_IDENTITY;
     return 0;
+}
+
+void markr_http_answer_note_digest(struct markr_http_answer *answer, const struct markr_http_body *body)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+
+    if (!answer->server_error || strcmp(answer->error, "outcome_unknown") != 0 ||
+        EVP_Digest(body->bytes != NULL ? body->bytes : "", body->len, digest, &n, EVP_sha256(), NULL) != 1 ||
+        n != 32)
+        return;
+    for (unsigned i = 0; i < n; ++i)
+        snprintf(answer->sha256 + 2 * i, 3, "%02x", digest[i]);
 }
 
 void markr_http_body_free(struct markr_http_body *body)

@@ -39,6 +39,8 @@ struct markr_http_answer {
     char error[MARKR_ERROR_REASON_MAX];
     char safe_message[160];
     char detail[MARKR_ERROR_MESSAGE_MAX];
+    /* The request body's SHA-256 (hex) for a 503 outcome_unknown, else empty: markr_http_answer_note_digest. */
+    char sha256[65];
 };
 
 /* The one builder of 5xx answers (ADR 0025): the body carries error, safe_message (a fixed

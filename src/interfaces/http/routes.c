@@ -22,7 +22,7 @@ const struct markr_route markr_routes[] = {
     {"/results/{test-id}/aggregate", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_aggregate, MARKR_NO_PARAMS},
     /* The import vault (handle_vault.c); ids are decoded by the router, checked there. */
     {"/imports", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_imports,
-     MARKR_PARAMS("limit", "cursor", "status", "test_id")},
+     MARKR_PARAMS("limit", "cursor", "status", "test_id", "sha256")},
     {"/imports/{id}", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_import_info, MARKR_NO_PARAMS},
     {"/imports/{id}/raw", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_import_raw, MARKR_NO_PARAMS},
     {"/imports/{id}/reprocess", MARKR_METHOD_POST, MARKR_ACCESS_ADMIN, markr_handle_import_reprocess,

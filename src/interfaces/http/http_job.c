@@ -107,7 +107,7 @@ void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct mar
 {
     if (markr_http_job_try_start(job, req, pool) != 0) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-        markr_http_send_problem(req, 503, "overloaded", "too many requests are waiting for the database; retry shortly");
+        markr_http_send_problem(req, 503, "overloaded", MARKR_HTTP_OVERLOADED_MESSAGE);
         job->destroy(job);
     }
 }
@@ -146,8 +146,7 @@ int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_
 
     memset(out, 0, sizeof(*out));
     if (take_buffered(len) != 0) {
-        markr_http_send_problem(req, 503, "overloaded",
-                                "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); retry shortly");
+        markr_http_send_problem(req, 503, "overloaded", MARKR_HTTP_BUFFERS_FULL_MESSAGE);
         return 1;
     }
     out->counted = len;
@@ -214,14 +213,12 @@ int markr_http_body_decode(struct markr_http_body *body, size_t limit, const cha
         return -1;
     case MARKR_DECODE_NO_MEMORY:
         atomic_fetch_sub(&buffered, budget.taken);
-        markr_http_answer_problem(answer, 500, "internal_error", "out of memory; retry shortly");
+        markr_http_answer_problem(answer, 500, "out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE);
         return -1;
     case MARKR_DECODE_NO_ROOM: /* other requests hold the cap now: it may fit later */
         atomic_fetch_sub(&buffered, budget.taken);
         answer->retry_after = 1;
-        markr_http_answer_problem(answer, 503, "overloaded",
-                                  "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); "
-                                  "retry shortly");
+        markr_http_answer_problem(answer, 503, "overloaded", MARKR_HTTP_BUFFERS_FULL_MESSAGE);
         return -1;
     }
     /* The decoded document replaces the encoded copy; its buffer is trimmed to its length

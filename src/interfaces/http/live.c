@@ -206,7 +206,7 @@ static int topic_refresh(void *ctx, struct markr_cache_entry *e)
             return 0;
         free(job);
     }
-    markr_error_set(&err, MARKR_ERR_UNAVAILABLE, "overloaded", "too many requests are waiting for the database; retry shortly");
+    markr_error_set(&err, MARKR_ERR_UNAVAILABLE, "overloaded", MARKR_HTTP_OVERLOADED_MESSAGE);
     topic_fail(ctx, e, &err);
     return -1;
 }

@@ -138,7 +138,7 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
         /* Like every 5xx: a body with the request id (built on the loop, which needs no
          * allocation here). */
         answer->body = NULL;
-        markr_http_answer_server_error(answer, 500, "out_of_memory", "the server is out of memory; retry shortly",
+        markr_http_answer_server_error(answer, 500, "out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE,
                                        "the answer could not be serialised");
     } else {
         memcpy(answer->body, text, len);
@@ -230,10 +230,10 @@ static const char *safe_message_of(const struct markr_error *err)
     } known[] = {
         {"database_unavailable", "the database is unavailable; retry shortly"},
         {"database_busy", "the database is busy; retry shortly"},
-        {"overloaded", "too many requests are waiting for the database; retry shortly"},
+        {"overloaded", MARKR_HTTP_OVERLOADED_MESSAGE},
         {"shutting_down", "the server is shutting down; nothing more was stored; retry shortly"},
         {"schema_not_current", "the database schema is not the one this build expects; an operator must run markr migrate"},
-        {"out_of_memory", "the server is out of memory; retry shortly"},
+        {"out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE},
     };
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); ++i)

@@ -22,6 +22,14 @@
 json_object *markr_json_string(const char *text);
 json_object *markr_json_string_len(const char *text, size_t len);
 
+/* The sentences of a 503 overloaded, written once: every waiting line that is full (the
+ * workers' queue, a stream's next page, the aggregate cache's fetches) says the first, the
+ * cap on bodies held at once the second. */
+#define MARKR_HTTP_OVERLOADED_MESSAGE "too many requests are waiting for the database; retry shortly"
+#define MARKR_HTTP_BUFFERS_FULL_MESSAGE                                                                          \
+    "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); retry shortly"
+#define MARKR_HTTP_OUT_OF_MEMORY_MESSAGE "the server is out of memory; retry shortly"
+
 /* The HTTP status for an application error code. */
 int markr_http_status_of(enum markr_error_code code);
 

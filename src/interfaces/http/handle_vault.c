@@ -257,14 +257,20 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
     int rc;
     int64_t n;
 
-    job->filter.limit = 50;
+    /* limit and cursor as on every paged route: bad_limit (its bounds the use case's,
+     * markr_list_imports) and bad_cursor. */
+    job->filter.limit = MARKR_IMPORT_PAGE_DEFAULT;
     if ((rc = QUERY_GET(req, "limit", value, &len)) < 0 ||
-        (rc == 1 && ((n = markr_parse_id(value, len)) < 1 || n > MARKR_IMPORT_PAGE_MAX)))
-        return bad_query(req, "limit must be an integer from 1 to 1000"), -1;
+        (rc == 1 && (n = markr_parse_uint(value, len, MARKR_IMPORT_PAGE_MAX + 1)) < 0)) {
+        markr_http_send_problem(req, 400, "bad_limit", "limit must be an integer from 1 to 1000");
+        return -1;
+    }
     if (rc == 1)
-        job->filter.limit = (unsigned)n;
-    if ((rc = QUERY_GET(req, "cursor", value, &len)) < 0 || (rc == 1 && (n = markr_parse_id(value, len)) < 1))
-        return bad_query(req, "cursor must be the next_cursor of a previous page"), -1;
+        job->filter.limit = (unsigned)n; /* 0 or the maximum plus one: refused by the use case */
+    if ((rc = QUERY_GET(req, "cursor", value, &len)) < 0 || (rc == 1 && (n = markr_parse_id(value, len)) < 1)) {
+        markr_http_send_problem(req, 400, "bad_cursor", "cursor must be the next_cursor of a previous page");
+        return -1;
+    }
     if (rc == 1)
         job->filter.before_id = n;
     if ((rc = QUERY_GET(req, "status", value, &len)) < 0)

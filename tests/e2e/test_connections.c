@@ -212,6 +212,8 @@ static void an_unknown_outcome_names_the_body_and_invites_no_retry(void **state)
     json_member(r.body, "error", id, sizeof(id));
     assert_string_equal(id, "outcome_unknown");
     assert_string_equal(r.retry_after, "");
+    assert_non_null(strstr(r.body, "imports?sha256="));
+    assert_null(strstr(r.body, "retry shortly"));
     json_member(r.body, "sha256", digest, sizeof(digest));
     assert_int_equal(strlen(digest), 64);
     e2e_response_free(&r);

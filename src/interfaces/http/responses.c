@@ -234,6 +234,9 @@ static const char *safe_message_of(const struct markr_error *err)
         {"shutting_down", "the server is shutting down; nothing more was stored; retry shortly"},
         {"schema_not_current", "the database schema is not the one this build expects; an operator must run markr migrate"},
         {"out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE},
+        /* Not "retry": a resent document may be stored twice. */
+        {"outcome_unknown", "the connection to the database was lost during the commit: the document may or may not "
+                            "be stored; look it up with GET /imports?sha256= before sending it again"},
     };
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); ++i)

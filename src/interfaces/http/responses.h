@@ -45,7 +45,7 @@ struct markr_http_answer {
      * built (and its detail logged) on the loop by markr_http_send_answer; body stays NULL. */
     int server_error;
     char error[MARKR_ERROR_REASON_MAX];
-    char safe_message[160];
+    char safe_message[256];
     char detail[MARKR_ERROR_MESSAGE_MAX];
     /* The request body's SHA-256 (hex) for a 503 outcome_unknown, else empty: markr_http_answer_note_digest. */
     char sha256[65];

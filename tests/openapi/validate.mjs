@@ -136,7 +136,11 @@ await call('GET', '/results/%zz/aggregate', { status: 400 });
 
 await call('GET', '/imports', { status: 200 });
 await call('GET', '/imports?limit=0', { status: 400 });
-await call('GET', `/imports/${id}`, { status: 200 });
+const { body: info } = await call('GET', `/imports/${id}`, { status: 200 });
+await call('GET', `/imports?sha256=${info.sha256}`, { status: 200 });
+await call('GET', '/imports?sha256=abc', { status: 400 });
+await call('POST', '/import', { headers: { 'Content-Type': xml, 'Content-Encoding': 'br' }, body: fixture, status: 415 });
+await call('POST', '/import', { headers: { 'Content-Type': xml, 'Content-Encoding': 'gzip' }, body: 'not gzip', status: 400 });
 await call('GET', '/imports/999999999', { status: 404 });
 await call('GET', '/imports/abc', { status: 400 });
 await call('GET', `/imports/${id}/raw`, { status: 200 });

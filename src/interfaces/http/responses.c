@@ -134,6 +134,7 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
     answer->status = status;
     answer->len = 0;
     answer->server_error = 0;
+    answer->etag[0] = '\0';
     if (text == NULL || (answer->body = malloc(len != 0 ? len : 1)) == NULL) {
         /* Like every 5xx: a body with the request id (built on the loop, which needs no
          * allocation here). */
@@ -143,6 +144,8 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
     } else {
         memcpy(answer->body, text, len);
         answer->len = len;
+        if (status == 200)
+            markr_etag_of(answer->body, len, answer->etag);
     }
     json_object_put(body);
 }
@@ -184,7 +187,8 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
     owned->bytes = answer->body;
     answer->body = NULL;
     /* Every full answer to a GET carries its ETag; If-None-Match naming it is a 304. */
-    if (status == 200 && markr_http_conditional(req, buf.base, buf.len))
+    if (status == 200 && (answer->etag[0] != '\0' ? markr_http_conditional_tagged(req, buf.len, answer->etag)
+                                                   : markr_http_conditional(req, buf.base, buf.len)))
         return;
     start_answer(req, status, answer->location, answer->retry_after, buf.len);
     h2o_start_response(req, &generator);
@@ -289,6 +293,7 @@ void markr_http_answer_server_error(struct markr_http_answer *answer, int status
     answer->status = status;
     answer->server_error = 1;
     answer->sha256[0] = '\0';
+    answer->etag[0] = '\0';
     snprintf(answer->error, sizeof(answer->error), "%s", error);
     snprintf(answer->safe_message, sizeof(answer->safe_message), "%s", safe_message);
     snprintf(answer->detail, sizeof(answer->detail), "%s", detail != NULL ? detail : "");

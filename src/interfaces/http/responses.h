@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include <h2o.h>
+
+#include "etag.h"
 #include <json-c/json.h>
 
 #include "domain/aggregate.h"
@@ -49,6 +51,9 @@ struct markr_http_answer {
     char detail[MARKR_ERROR_MESSAGE_MAX];
     /* The request body's SHA-256 (hex) for a 503 outcome_unknown, else empty: markr_http_answer_note_digest. */
     char sha256[65];
+    /* The body's identity ETag, hashed on the worker by markr_http_answer_json so that the
+     * loop does not hash it; empty when none was computed. */
+    char etag[MARKR_ETAG_MAX];
 };
 
 /* The one builder of 5xx answers (ADR 0025): the body carries error, safe_message (a fixed

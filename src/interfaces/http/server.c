@@ -396,6 +396,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
 
     memset(&server, 0, sizeof(server));
     markr_http_observe_init();
+    markr_http_hash_assets(); /* the compiled-in files' ETags, once, before any request */
     configure(&server, settings);
     server.loop = h2o_evloop_create();
     h2o_context_init(&server.ctx, server.loop, &server.config);

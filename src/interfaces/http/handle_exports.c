@@ -1,9 +1,12 @@
 /*
  * CSV answers of the list reads (exports.h): a stream source per list, each page read
  * through its use case on a worker and written as CSV rows (csv.h) there, so the loop
- * only sends bytes. Pages follow one another by the list's own paging: offsets for a test's
- * students (in the order asked for), the keyset cursor for the tests. An import committed
- * while an export runs may move rows between pages (ADR 0028).
+ * only sends bytes. A whole export follows a keyset: each page starts after the last row
+ * sent (a test's students: its sort key, percentage and student number, in the order asked
+ * for; the tests: the last test id), so an import committed meanwhile can neither repeat a
+ * row nor push one out of the export. A mark that changes during the export may move its
+ * student across the cursor: listed twice or not at all (ADR 0028). A single page
+ * (limit/offset) is what it says.
  */
 #include "exports.h"
 
@@ -67,11 +70,16 @@ struct results_state {
     struct markr_results_page page; /* the next one */
     int whole;                      /* every student, else exactly one page */
     int header_done;
+    /* The last row sent, where a whole export's next page starts. The state is copied
+     * between the loop and the workers, so page.after is pointed at it afresh each page. */
+    char last[MARKR_TEXT_MAX + 1];
+    int has_last;
 };
 
 struct results_visit {
     struct markr_csv *csv;
     uint64_t rows;
+    struct results_state *state;
 };
 
 static void visit_student(void *arg, const struct markr_result_row *r)
@@ -86,6 +94,16 @@ static void visit_student(void *arg, const struct markr_result_row *r)
     markr_csv_number(v->csv, r->percent);
     markr_csv_end_row(v->csv);
     ++v->rows;
+    if (v->state->whole) {
+        size_t n = strlen(r->student_number);
+
+        if (n > MARKR_TEXT_MAX)
+            n = MARKR_TEXT_MAX; /* never: the store keeps ids of at most that */
+        memcpy(v->state->last, r->student_number, n);
+        v->state->last[n] = '\0';
+        v->state->page.after_len = n;
+        v->state->page.after_percent = r->percent;
+    }
 }
 
 static int results_next(void *state, struct markr_services *services, char **bytes, size_t *len, int *last,
@@ -95,12 +113,13 @@ static int results_next(void *state, struct markr_services *services, char **byt
                                          "percent", NULL};
     struct results_state *s = state;
     struct markr_csv csv;
-    struct results_visit v = {.csv = &csv};
+    struct results_visit v = {.csv = &csv, .state = s};
     uint64_t total = 0;
 
     markr_csv_init(&csv);
     if (!s->header_done)
         markr_csv_header(&csv, header);
+    s->page.after = s->has_last ? s->last : NULL;
     if (markr_list_results(&services->views, s->id, s->id_len, &s->page, visit_student, &v, &total, err) != 0) {
         /* The test lost its last student after the first page: the export ends there. */
         if (!s->header_done || err->code != MARKR_ERR_NOT_FOUND) {
@@ -110,8 +129,13 @@ static int results_next(void *state, struct markr_services *services, char **byt
         total = 0;
     }
     s->header_done = 1;
-    s->page.offset += v.rows;
-    *last = !s->whole || v.rows < s->page.limit || s->page.offset >= total || s->page.offset > MARKR_PAGE_OFFSET_MAX;
+    s->page.after = NULL; /* pointed at s->last again by the next call, wherever s is then */
+    if (s->whole) {
+        s->has_last = v.rows != 0 || s->has_last;
+        *last = v.rows < s->page.limit;
+    } else {
+        *last = 1;
+    }
     return take_page(&csv, bytes, len, err);
 }
 

@@ -102,21 +102,29 @@ static int views_list_tests(void *ctx, const char *after, size_t after_len, uint
 /* The total comes from its own scan so that a page past the end still reports it: the
  * LEFT JOIN LATERAL yields one row of NULLs then. The ORDER BY is chosen among four fixed
  * texts, never built from input. */
-#define RESULTS_SQL(order)                                                                                 \
+/* A page by offset, or (a whole export) by keyset: the rows after the last one sent
+ * ($4 its student number, $5 its percentage), in the same order, so that rows inserted
+ * before it since neither shift nor repeat what follows. */
+#define RESULTS_SQL(order, after)                                                                          \
     "WITH total AS (SELECT count(*) AS n FROM marks WHERE test_id = $1)\n"                                \
     "SELECT total.n, page.student_number, page.first_name, page.last_name, page.obtained,\n"             \
     "       page.available, page.p\n"                                                                    \
     "FROM total LEFT JOIN LATERAL (\n"                                                                    \
-    "    SELECT student_number, first_name, last_name, obtained, available,\n"                            \
-    "           100.0::float8 * obtained / available AS p\n"                                              \
-    "    FROM marks WHERE test_id = $1\n"                                                                 \
+    "    SELECT student_number, first_name, last_name, obtained, available, p\n"                          \
+    "    FROM (SELECT student_number, first_name, last_name, obtained, available,\n"                      \
+    "                 100.0::float8 * obtained / available AS p\n"                                        \
+    "          FROM marks WHERE test_id = $1) AS m\n"                                                     \
+    "    WHERE $4::text IS NULL OR " after "\n"                                                           \
     "    ORDER BY " order "\n"                                                                            \
     "    LIMIT $2 OFFSET $3\n"                                                                            \
     ") AS page ON true"
 
 static const char *const results_sql[2][2] = {
-    [MARKR_SORT_STUDENT] = {RESULTS_SQL("student_number ASC"), RESULTS_SQL("student_number DESC")},
-    [MARKR_SORT_PERCENT] = {RESULTS_SQL("p ASC, student_number ASC"), RESULTS_SQL("p DESC, student_number ASC")},
+    [MARKR_SORT_STUDENT] = {RESULTS_SQL("student_number ASC", "student_number > $4"),
+                            RESULTS_SQL("student_number DESC", "student_number < $4")},
+    [MARKR_SORT_PERCENT] = {RESULTS_SQL("p ASC, student_number ASC", "(p, student_number) > ($5::float8, $4)"),
+                            RESULTS_SQL("p DESC, student_number ASC",
+                                        "(p < $5::float8 OR (p = $5::float8 AND student_number > $4))")},
 };
 
 static void read_row(const PGresult *res, int i, int first, const char *test_id, struct markr_result_row *row)
@@ -136,11 +144,20 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
+    char percent[32]; /* the text of parameter $5, alive until the statement ran */
     PGresult *res;
 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_int8(&params, (int64_t)page->limit);
     markr_pg_param_int8(&params, (int64_t)page->offset);
+    if (page->after != NULL) {
+        snprintf(percent, sizeof(percent), "%.17g", page->after_percent); /* exact: as read back */
+        markr_pg_param_binary(&params, MARKR_PG_TEXT, page->after, page->after_len);
+        markr_pg_param_text(&params, MARKR_PG_TEXT, percent);
+    } else {
+        markr_pg_param_text(&params, MARKR_PG_TEXT, NULL);
+        markr_pg_param_text(&params, MARKR_PG_TEXT, NULL);
+    }
     res = markr_pg_read(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
                     &params, err);
     if (res == NULL)

@@ -287,6 +287,28 @@ static void an_export_lists_each_student_once_while_imports_run(void **state)
     free(body);
 }
 
+/* GET /students as CSV: the page the JSON answer has, with its header row; bounds as there. */
+static void csv_of_the_students_is_the_page_asked_for(void **state)
+{
+    struct e2e_response r;
+
+    import("csv-students", 3, 0);
+    request("GET", "/students?format=csv&limit=2", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/csv; charset=utf-8; header=present");
+    assert_int_equal(strncmp(r.body, "student_number,tests,mean_percent\r\n", 35), 0);
+    assert_int_equal(count_lines(r.body, r.len), 3); /* the header and two students */
+    e2e_response_free(&r);
+    request("GET", "/students?format=csv&limit=0", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "bad_limit"));
+    e2e_response_free(&r);
+    request("GET", "/students?format=pdf", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "bad_format"));
+    e2e_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +316,7 @@ int main(void)
         cmocka_unit_test(csv_has_every_row_quoted_and_prefixed),
         cmocka_unit_test(csv_is_negotiated_and_unknown_formats_refused),
         cmocka_unit_test(csv_of_the_tests_has_every_test),
+        cmocka_unit_test(csv_of_the_students_is_the_page_asked_for),
     };
 
     return cmocka_run_group_tests_name("e2e_exports", tests, suite_setup, suite_teardown);

@@ -160,6 +160,8 @@ await call('GET', '/results/9863?format=csv', { status: 200 });
 await call('GET', '/results/9863', { headers: { Accept: 'text/csv' }, status: 200 });
 await call('GET', '/results/9863?format=xml', { status: 400 });
 await call('GET', '/tests?format=csv', { status: 200 });
+await call('GET', '/students?format=csv&limit=5', { status: 200 });
+await call('GET', '/students?format=xml', { status: 400 });
 await call('GET', '/results/no-such-test', {});
 await call('GET', '/students/002299', { status: 200 });
 await call('GET', '/students/no-such-student', { status: 404 });

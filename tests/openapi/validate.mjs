@@ -170,6 +170,8 @@ await call('GET', '/students?limit=0', { status: 400 });
 await call('GET', '/feed', { status: 404 }); // this server has no MARKR_FEED_URL
 await call('GET', '/results/9863/items', { status: 200 });
 await call('GET', '/results/no-such-test/items', { status: 404 });
+await call('GET', '/results/9863/items?format=csv', { status: 200 });
+await call('GET', '/results/9863/items', { headers: { Accept: 'text/csv' }, status: 200 });
 await call('GET', '/results/9863/students/2300', { status: 200 });
 await call('GET', '/results/9863/students/no-such-student', { status: 404 });
 await call('POST', '/import', {

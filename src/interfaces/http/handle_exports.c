@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "application/items.h"
 #include "application/views.h"
 #include "csv.h"
 #include "query.h"
@@ -301,4 +302,93 @@ int markr_export_students(struct markr_http_handler *handler, h2o_req_t *req, ui
     s->limit = limit;
     s->offset = offset;
     return markr_http_stream_start(handler, req, &students_source, s);
+}
+
+/* --- a test's item figures ------------------------------------------------------------------ */
+
+/* Computed on a worker by the use case, not from the cache's JSON on the loop: the answer
+ * can reach 1000 questions of 100 responses each, too much to parse and rewrite on the
+ * loop. It is one page, bounded by those limits of the use case (markr_get_items). */
+struct items_state {
+    char id[MARKR_ROUTE_ID_MAX + 1];
+    size_t id_len;
+};
+
+static void optional_number(struct markr_csv *csv, int has, double value)
+{
+    if (has)
+        markr_csv_number(csv, value);
+    else
+        markr_csv_text(csv, "", 0); /* JSON's null */
+}
+
+/* One row per response of an item (one with empty response cells when it has none). */
+static void item_rows(struct markr_csv *csv, const struct markr_item *it)
+{
+    char flags[256];
+    size_t n = 0;
+
+    flags[0] = '\0';
+    for (int f = 0; f < MARKR_FLAG_COUNT; ++f)
+        if ((it->flags & (1u << f)) && n < sizeof(flags))
+            n += (size_t)snprintf(flags + n, sizeof(flags) - n, "%s%s", n != 0 ? ";" : "", markr_item_flag_name(f));
+    for (size_t j = 0; j == 0 || j < it->response_count; ++j) {
+        markr_csv_string(csv, it->question);
+        markr_csv_uint(csv, it->answered);
+        markr_csv_int(csv, it->max_marks);
+        optional_number(csv, it->has_facility, it->facility);
+        optional_number(csv, it->has_discrimination, it->discrimination);
+        markr_csv_string(csv, flags);
+        if (j < it->response_count) {
+            markr_csv_string(csv, it->responses[j].response);
+            markr_csv_uint(csv, it->responses[j].count);
+            markr_csv_uint(csv, it->responses[j].upper);
+            markr_csv_uint(csv, it->responses[j].lower);
+        } else {
+            for (int k = 0; k < 4; ++k)
+                markr_csv_text(csv, "", 0);
+        }
+        markr_csv_end_row(csv);
+    }
+}
+
+static int items_next(void *state, struct markr_services *services, char **bytes, size_t *len, int *last,
+                      struct markr_error *err)
+{
+    static const char *const header[] = {"question", "answered", "max_marks", "facility", "discrimination", "flags",
+                                         "response", "count",    "upper",     "lower",    NULL};
+    struct items_state *s = state;
+    struct markr_items items;
+    struct markr_csv csv;
+
+    if (markr_get_items(&services->results, s->id, s->id_len, &items, err) != 0)
+        return -1;
+    markr_csv_init(&csv);
+    markr_csv_header(&csv, header);
+    for (size_t i = 0; i < items.count; ++i)
+        item_rows(&csv, &items.items[i]);
+    markr_items_free(&items);
+    *last = 1;
+    return take_page(&csv, bytes, len, err);
+}
+
+static void items_headers(h2o_req_t *req, const void *state)
+{
+    csv_headers(req, "items.csv");
+}
+
+static const struct markr_http_stream_source items_source = {
+    .state_size = sizeof(struct items_state),
+    .next = items_next,
+    .headers = items_headers,
+    .name = "items.csv",
+};
+
+int markr_export_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct items_state *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
+
+    memcpy(s->id, match->id, match->id_len);
+    s->id_len = match->id_len;
+    return markr_http_stream_start(handler, req, &items_source, s);
 }

@@ -53,7 +53,8 @@ const struct markr_route markr_routes[] = {
     {"/openapi.json", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_openapi, MARKR_NO_PARAMS},
     /* Item analysis: figures for anyone (cached as the aggregate, live.c), one student's
      * answers for readers (handle_items.c). */
-    {"/results/{test-id}/items", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_items, MARKR_NO_PARAMS},
+    {"/results/{test-id}/items", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_items,
+     MARKR_PARAMS("format")},
     {"/results/{test-id}/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER,
      markr_handle_student_sheet, MARKR_NO_PARAMS},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL, NULL},

@@ -103,6 +103,9 @@ int markr_list_results(const struct markr_views_reader *reader, const char *test
     *total = 0;
     if (check_offset_page(page->limit, page->offset, err) != 0)
         return -1;
+    if (page->after != NULL && (page->offset != 0 || !markr_id_valid(page->after, page->after_len)))
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_cursor",
+                               "cursor must be the next_cursor of a previous page");
     if (!markr_id_valid(test_id, len))
         return markr_error_set(err, MARKR_ERR_NOT_FOUND, "unknown_test", "no results for that test id");
     return reader->list_results(reader->ctx, test_id, len, page, visit, arg, total, err);

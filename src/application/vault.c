@@ -56,6 +56,9 @@ int markr_list_imports(const struct markr_vault_reader *v, const struct markr_im
 {
     memset(out, 0, sizeof(*out));
     markr_error_clear(err);
+    if (filter->limit < 1 || filter->limit > MARKR_IMPORT_PAGE_MAX)
+        return markr_error_set(err, MARKR_ERR_BAD_REQUEST, "bad_limit", "limit must be an integer from 1 to %d",
+                               MARKR_IMPORT_PAGE_MAX);
     return v->list(v->ctx, filter, out, err);
 }
 

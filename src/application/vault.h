@@ -44,10 +44,12 @@ void markr_import_info_free(struct markr_import_info *info);
 struct markr_import_filter {
     const char *status;  /* NULL: any */
     const char *test_id; /* NULL: any; NUL-terminated */
+    const char *sha256;  /* NULL: any; else the body's SHA-256, 64 lower-case hex digits */
     int64_t before_id;   /* keyset cursor: only ids below it; 0: from the newest */
     unsigned limit;      /* 1..MARKR_IMPORT_PAGE_MAX */
 };
 #define MARKR_IMPORT_PAGE_MAX 1000
+#define MARKR_IMPORT_PAGE_DEFAULT 50
 struct markr_import_page {
     struct markr_import_info *items; /* owned */
     size_t count;
@@ -109,8 +111,9 @@ struct markr_vault_reader {
 
 /* Use cases of the vault's reads, for the HTTP adapter: each asks the reader once, except
  * for an id below 1, which names no import and is answered without a query. Return 0, or
- * -1 with err (MARKR_ERR_NOT_FOUND for an unknown import). The filter's bounds are the
- * caller's to check (the query parser says which parameter is wrong). */
+ * -1 with err (MARKR_ERR_NOT_FOUND for an unknown import). markr_list_imports refuses a
+ * limit outside 1..MARKR_IMPORT_PAGE_MAX (MARKR_ERR_BAD_REQUEST "bad_limit", as the views);
+ * the other filters' forms are the caller's to check (the query parser says which is wrong). */
 int markr_list_imports(const struct markr_vault_reader *v, const struct markr_import_filter *filter,
                        struct markr_import_page *out, struct markr_error *err);
 int markr_get_import(const struct markr_vault_reader *v, int64_t id, struct markr_import_info *out,

@@ -61,6 +61,12 @@ struct markr_results_page {
     uint64_t offset; /* 0..MARKR_PAGE_OFFSET_MAX */
     enum markr_results_sort sort;
     int descending;
+    /* Keyset paging (whole exports): when after is not NULL, only the rows that come after
+     * the row with student number after (after_len bytes) and percentage after_percent in
+     * this order, whatever was inserted before it since; offset is then 0. */
+    const char *after;
+    size_t after_len;
+    double after_percent;
 };
 
 typedef void (*markr_test_visitor)(void *arg, const struct markr_test_summary *test);

@@ -278,12 +278,18 @@ static void the_admin_token_alone_keeps_todays_access(void **state)
     expect(&s, "POST", reprocess_path, no_token, 401, "unauthorized");
     expect(&s, "POST", reprocess_path, operator_, 401, "unauthorized");
     expect(&s, "POST", reprocess_path, admin, 200, NULL);
+    expect(&s, "OPTIONS", reprocess_path, no_token, 204, NULL); /* it exists: OPTIONS says so */
+    expect(&s, "GET", reprocess_path, no_token, 405, "method_not_allowed");
     expect(&s, "GET", import_path, no_token, 200, NULL);
     expect(&s, "GET", "/students/s1", no_token, 200, NULL);
     assert_int_equal(e2e_server_stop_clean(&s), 0);
 
     assert_int_equal(e2e_server_start(&s, conninfo, readers_env), 0);
     expect(&s, "POST", reprocess_path, reader, 404, "not_found");
+    /* A route that does not exist tells nothing of itself to any method: no 204 with Allow
+     * to OPTIONS, no 405 with Allow to GET. */
+    expect(&s, "OPTIONS", reprocess_path, no_token, 404, "not_found");
+    expect(&s, "GET", reprocess_path, no_token, 404, "not_found");
     expect(&s, "GET", "/students/s1", no_token, 401, "unauthorized");
     /* The vault holds the same names and marks verbatim: it closes with them, and with no
      * operator token configured nobody reads it. */

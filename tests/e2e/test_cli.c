@@ -65,6 +65,11 @@ static void help_and_version(void **state)
     expect_cli(conninfo, version, NULL, 0, "markr 0.");
     expect_cli(conninfo, bogus, NULL, 2, "unknown command 'frobnicate'");
     expect_cli(conninfo, none, NULL, 2, "Usage: markr");
+    {
+        const char *help_of_bogus[] = {"help", "frobnicate", NULL};
+
+        expect_cli(NULL, help_of_bogus, NULL, 2, "unknown command 'frobnicate'");
+    }
 }
 
 /* Every command has --help (stdout, exit 0, its options and exit statuses) that works
@@ -76,11 +81,12 @@ static void every_command_helps_and_refuses_unknown_options(void **state)
 
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); ++i) {
         const char *help[] = {commands[i], "--help", NULL}, *h[] = {commands[i], "-h", NULL};
-        const char *bogus[] = {commands[i], "--bogus", NULL};
+        const char *bogus[] = {commands[i], "--bogus", NULL}, *help_of[] = {"help", commands[i], NULL};
         char usage[64], *out;
 
         snprintf(usage, sizeof(usage), "Usage: markr %s", commands[i]);
         expect_cli(NULL, help, bad_listen, 0, usage);
+        expect_cli(NULL, help_of, NULL, 0, usage); /* markr help COMMAND: the command's, not the overview */
         expect_cli(NULL, help, NULL, 0, "Exit status:");
         expect_cli(NULL, h, NULL, 0, usage);
         expect_cli(NULL, help, NULL, 0, "DATABASE_URL");

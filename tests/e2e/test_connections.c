@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "harness.h"
 #include "live_client.h"
 #include "test_db.h"
@@ -153,11 +155,106 @@ static void reads_after_a_201_reflect_the_import(void **state)
     assert_int_equal(e2e_server_stop_clean(&s), 0);
 }
 
+/* The string member `name` of a JSON text into out (empty when absent). */
+static void json_member(const char *text, const char *name, char *out, size_t cap)
+{
+    json_object *o = json_tokener_parse(text), *v;
+
+    out[0] = '\0';
+    if (o != NULL && json_object_object_get_ex(o, name, &v))
+        snprintf(out, cap, "%s", json_object_get_string(v));
+    json_object_put(o);
+}
+
+/* GET /imports?sha256=: the ids listed, comma-separated, into ids. */
+static void imports_with_digest(const struct markr_server *s, const char *sha256, char *ids, size_t cap)
+{
+    char path[160];
+    struct e2e_response r;
+    json_object *o, *items;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "/imports?sha256=%s", sha256);
+    assert_int_equal(e2e_http(s, "GET", path, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(o = json_tokener_parse(r.body));
+    assert_true(json_object_object_get_ex(o, "imports", &items));
+    ids[0] = '\0';
+    for (size_t i = 0; i < json_object_array_length(items); ++i) {
+        json_object *id;
+
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(items, i), "import_id", &id));
+        n += (size_t)snprintf(ids + n, cap - n, "%s%s", i != 0 ? "," : "", json_object_get_string(id));
+    }
+    json_object_put(o);
+    e2e_response_free(&r);
+}
+
+/* A backend ended inside the COMMIT: whether the import was stored is unknown. The 503 says
+ * so without Retry-After (resending could store it twice) and gives the body's SHA-256,
+ * which GET /imports?sha256= looks up: nothing then, the import once it is sent again. */
+static void an_unknown_outcome_names_the_body_and_invites_no_retry(void **state)
+{
+    char *doc = e2e_results_document("unknown-outcome", 2, 3), digest[80], ids[64], id[32], stored[80];
+    struct markr_server s;
+    struct e2e_response r;
+
+    assert_int_equal(e2e_server_start(&s, conninfo, NULL), 0);
+    assert_int_equal(markr_test_db_exec(conninfo,
+                                        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;\n"
+                                        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
+                                        "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();"),
+                     0);
+    assert_int_equal(e2e_http(&s, "POST", "/import", "text/xml+markr", doc, strlen(doc), &r), 0);
+    if (r.status != 503)
+        fail_msg("import during a lost COMMIT: %ld %s", r.status, r.body);
+    json_member(r.body, "error", id, sizeof(id));
+    assert_string_equal(id, "outcome_unknown");
+    assert_string_equal(r.retry_after, "");
+    assert_non_null(strstr(r.body, "imports?sha256="));
+    assert_null(strstr(r.body, "retry shortly"));
+    json_member(r.body, "sha256", digest, sizeof(digest));
+    assert_int_equal(strlen(digest), 64);
+    e2e_response_free(&r);
+    assert_int_equal(markr_test_db_exec(conninfo, "DROP TRIGGER kill_at_commit ON imports"), 0);
+    imports_with_digest(&s, digest, ids, sizeof(ids));
+    assert_string_equal(ids, ""); /* the backend ended before the commit finished */
+
+    assert_int_equal(e2e_http(&s, "POST", "/import", "text/xml+markr", doc, strlen(doc), &r), 0);
+    assert_int_equal(r.status, 201);
+    json_member(r.body, "import_id", id, sizeof(id));
+    e2e_response_free(&r);
+    imports_with_digest(&s, digest, ids, sizeof(ids));
+    assert_string_equal(ids, id);
+    {
+        char path[64], upper[80];
+
+        snprintf(path, sizeof(path), "/imports/%s", id);
+        assert_int_equal(e2e_http(&s, "GET", path, NULL, NULL, 0, &r), 0);
+        json_member(r.body, "sha256", stored, sizeof(stored));
+        assert_string_equal(stored, digest); /* the vault's own digest of the document */
+        e2e_response_free(&r);
+        for (size_t i = 0; digest[i] != '\0'; ++i) /* hexadecimal in either case */
+            upper[i] = (char)(digest[i] >= 'a' && digest[i] <= 'f' ? digest[i] - 32 : digest[i]);
+        upper[64] = '\0';
+        imports_with_digest(&s, upper, ids, sizeof(ids));
+        assert_string_equal(ids, id);
+    }
+    assert_int_equal(e2e_http(&s, "GET", "/imports?sha256=abc", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 400);
+    e2e_response_free(&r);
+    assert_int_equal(markr_test_db_exec(conninfo, "DROP FUNCTION kill_at_commit()"), 0);
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_idle_backends_cost_no_request),
         cmocka_unit_test(reads_after_a_201_reflect_the_import),
+        cmocka_unit_test(an_unknown_outcome_names_the_body_and_invites_no_retry),
     };
 
     return cmocka_run_group_tests_name("e2e_connections", tests, setup, teardown);

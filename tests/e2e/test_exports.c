@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "harness.h"
 
 #define MEDIA_TYPE "text/xml+markr"
@@ -188,12 +194,129 @@ static int suite_teardown(void **state)
     return e2e_suite_stop(&srv, conninfo);
 }
 
+/* A whole export while imports add students before its cursor: every student that existed
+ * when it began is listed exactly once (the next page starts after the last row sent, not
+ * at an offset that the new students would shift). The client reads through a small
+ * receive buffer, so the server writes the export a page at a time as it is read. */
+static void an_export_lists_each_student_once_while_imports_run(void **state)
+{
+    enum { STUDENTS = 6000, ADDED = 400 };
+    char *doc = e2e_results_document("csv-keyset", STUDENTS, 0), request_line[160];
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    int fd, rcvbuf = 4096, *seen = calloc(STUDENTS, sizeof(int));
+    size_t cap = 4 << 20, len = 0, before_imports;
+    char *body = malloc(cap);
+    struct e2e_response r;
+
+    assert_non_null(seen);
+    assert_non_null(body);
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r), 0);
+    assert_int_equal(r.status, 201);
+    e2e_response_free(&r);
+    free(doc);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    snprintf(request_line, sizeof(request_line),
+             "GET /results/csv-keyset?format=csv&sort=student_number HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    assert_int_equal(write(fd, request_line, strlen(request_line)), (ssize_t)strlen(request_line));
+    /* The first rows, then students that sort before every row but the first. */
+    while (len < 8192) {
+        ssize_t n = read(fd, body + len, cap - 1 - len);
+
+        assert_true(n > 0);
+        len += (size_t)n;
+    }
+    before_imports = len;
+    for (int batch = 0; batch < 4; ++batch) {
+        char *more = malloc(ADDED / 4 * 200 + 200), *p = more;
+
+        p += sprintf(p, "<mcq-test-results>");
+        for (int i = 0; i < ADDED / 4; ++i)
+            p += sprintf(p, "<mcq-test-result><student-number>00000%05d</student-number><test-id>csv-keyset</test-id>"
+                            "<summary-marks available=\"20\" obtained=\"7\"/></mcq-test-result>",
+                         batch * (ADDED / 4) + i);
+        sprintf(p, "</mcq-test-results>");
+        assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, more, strlen(more), &r), 0);
+        assert_int_equal(r.status, 201);
+        e2e_response_free(&r);
+        free(more);
+    }
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t n;
+
+        assert_true(poll(&pfd, 1, 60000) == 1);
+        if ((n = read(fd, body + len, cap - 1 - len)) == 0)
+            break;
+        assert_true(n > 0);
+        len += (size_t)n;
+        assert_true(len < cap - 1);
+    }
+    close(fd);
+    body[len] = '\0';
+    print_message("export: %zu bytes, %zu of them before the imports\n", len, before_imports);
+    assert_true(before_imports < len / 4); /* the imports came while most of it was unsent */
+    {
+        char *line = strstr(body, "\r\n\r\n");
+
+        assert_non_null(line);
+        assert_non_null(strstr(body, "200"));
+        line = strchr(line + 4, '\n'); /* past the header row */
+        assert_non_null(line);
+        for (++line; *line != '\0';) {
+            char *end = strchr(line, '\n');
+            int number;
+
+            /* Each original student's number is six digits; the added ones are longer. */
+            if (sscanf(line, "%d,", &number) == 1 && line[6] == ',') {
+                assert_true(number >= 0 && number < STUDENTS);
+                if (++seen[number] != 1)
+                    fail_msg("student %06d listed twice", number);
+            }
+            if (end == NULL)
+                break;
+            line = end + 1;
+        }
+    }
+    for (int i = 0; i < STUDENTS; ++i)
+        if (seen[i] != 1)
+            fail_msg("student %06d listed %d times", i, seen[i]);
+    free(seen);
+    free(body);
+}
+
+/* GET /students as CSV: the page the JSON answer has, with its header row; bounds as there. */
+static void csv_of_the_students_is_the_page_asked_for(void **state)
+{
+    struct e2e_response r;
+
+    import("csv-students", 3, 0);
+    request("GET", "/students?format=csv&limit=2", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/csv; charset=utf-8; header=present");
+    assert_int_equal(strncmp(r.body, "student_number,tests,mean_percent\r\n", 35), 0);
+    assert_int_equal(count_lines(r.body, r.len), 3); /* the header and two students */
+    e2e_response_free(&r);
+    request("GET", "/students?format=csv&limit=0", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "bad_limit"));
+    e2e_response_free(&r);
+    request("GET", "/students?format=pdf", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "bad_format"));
+    e2e_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_export_lists_each_student_once_while_imports_run),
         cmocka_unit_test(csv_has_every_row_quoted_and_prefixed),
         cmocka_unit_test(csv_is_negotiated_and_unknown_formats_refused),
         cmocka_unit_test(csv_of_the_tests_has_every_test),
+        cmocka_unit_test(csv_of_the_students_is_the_page_asked_for),
     };
 
     return cmocka_run_group_tests_name("e2e_exports", tests, suite_setup, suite_teardown);

@@ -432,6 +432,54 @@ static void the_sample_matches_its_own_figures(void **state)
     check_items("9863");
 }
 
+/* The CSV form: a row per (question, response) of the JSON answer, in its order, with the
+ * same figures; an unknown test is 404 there too. */
+static void the_items_as_csv_are_the_json_rows(void **state)
+{
+    json_object *body = get_json("/results/9863/items", 200), *items, *first, *resp, *v;
+    struct e2e_response r;
+    size_t rows = 0, lines = 0;
+    char expected[512];
+
+    assert_true(json_object_object_get_ex(body, "items", &items));
+    for (size_t i = 0; i < json_object_array_length(items); ++i) {
+        size_t n;
+
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(items, i), "responses", &resp));
+        n = json_object_array_length(resp);
+        rows += n != 0 ? n : 1;
+    }
+    assert_true(rows > 1);
+    assert_int_equal(e2e_http(&srv, "GET", "/results/9863/items?format=csv", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/csv; charset=utf-8; header=present");
+    assert_int_equal(strncmp(r.body, "question,answered,max_marks,facility,discrimination,flags,response,count,upper,"
+                                     "lower\r\n", 80), 0);
+    for (const char *p = r.body; (p = strstr(p, "\r\n")) != NULL; p += 2)
+        ++lines;
+    assert_int_equal(lines, rows + 1);
+    /* The first row: the first question's first response. */
+    first = json_object_array_get_idx(items, 0);
+    assert_true(json_object_object_get_ex(first, "responses", &resp));
+    v = json_object_array_get_idx(resp, 0);
+    {
+        json_object *q, *response, *count;
+
+        assert_true(json_object_object_get_ex(first, "question", &q));
+        assert_true(json_object_object_get_ex(v, "response", &response));
+        assert_true(json_object_object_get_ex(v, "count", &count));
+        snprintf(expected, sizeof(expected), "\r\n%s,", json_object_get_string(q));
+        assert_non_null(strstr(r.body, expected));
+        snprintf(expected, sizeof(expected), ",%s,%s,", json_object_get_string(response), json_object_get_string(count));
+        assert_non_null(strstr(r.body, expected));
+    }
+    e2e_response_free(&r);
+    json_object_put(body);
+    assert_int_equal(e2e_http(&srv, "GET", "/results/none/items?format=csv", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    e2e_response_free(&r);
+}
+
 /* Every valid answer of the kept sheet in question order, with the mark; 404s. */
 static void a_students_sheet_is_the_kept_one(void **state)
 {
@@ -510,6 +558,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(generated_test_matches_its_own_figures),
         cmocka_unit_test(the_sample_matches_its_own_figures),
+        cmocka_unit_test(the_items_as_csv_are_the_json_rows),
         cmocka_unit_test(a_students_sheet_is_the_kept_one),
         cmocka_unit_test(tests_without_answers_and_unknown_tests),
     };

@@ -166,8 +166,10 @@ static void bounds_are_enforced(void **state)
         const char *path, *code;
         long status;
     } cases[] = {
-        {"/imports?limit=0", "bad_query", 400},
-        {"/imports?limit=1001", "bad_query", 400},
+        {"/imports?limit=0", "bad_limit", 400},
+        {"/imports?limit=1001", "bad_limit", 400},
+        {"/imports?limit=x", "bad_limit", 400},
+        {"/imports?cursor=0", "bad_cursor", 400},
         {"/imports?limit=1000", NULL, 200},
         {"/tests?limit=0", "bad_limit", 400},
         {"/tests?limit=1001", "bad_limit", 400},

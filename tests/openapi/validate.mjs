@@ -136,7 +136,11 @@ await call('GET', '/results/%zz/aggregate', { status: 400 });
 
 await call('GET', '/imports', { status: 200 });
 await call('GET', '/imports?limit=0', { status: 400 });
-await call('GET', `/imports/${id}`, { status: 200 });
+const { body: info } = await call('GET', `/imports/${id}`, { status: 200 });
+await call('GET', `/imports?sha256=${info.sha256}`, { status: 200 });
+await call('GET', '/imports?sha256=abc', { status: 400 });
+await call('POST', '/import', { headers: { 'Content-Type': xml, 'Content-Encoding': 'br' }, body: fixture, status: 415 });
+await call('POST', '/import', { headers: { 'Content-Type': xml, 'Content-Encoding': 'gzip' }, body: 'not gzip', status: 400 });
 await call('GET', '/imports/999999999', { status: 404 });
 await call('GET', '/imports/abc', { status: 400 });
 await call('GET', `/imports/${id}/raw`, { status: 200 });
@@ -156,6 +160,8 @@ await call('GET', '/results/9863?format=csv', { status: 200 });
 await call('GET', '/results/9863', { headers: { Accept: 'text/csv' }, status: 200 });
 await call('GET', '/results/9863?format=xml', { status: 400 });
 await call('GET', '/tests?format=csv', { status: 200 });
+await call('GET', '/students?format=csv&limit=5', { status: 200 });
+await call('GET', '/students?format=xml', { status: 400 });
 await call('GET', '/results/no-such-test', {});
 await call('GET', '/students/002299', { status: 200 });
 await call('GET', '/students/no-such-student', { status: 404 });
@@ -164,6 +170,8 @@ await call('GET', '/students?limit=0', { status: 400 });
 await call('GET', '/feed', { status: 404 }); // this server has no MARKR_FEED_URL
 await call('GET', '/results/9863/items', { status: 200 });
 await call('GET', '/results/no-such-test/items', { status: 404 });
+await call('GET', '/results/9863/items?format=csv', { status: 200 });
+await call('GET', '/results/9863/items', { headers: { Accept: 'text/csv' }, status: 200 });
 await call('GET', '/results/9863/students/2300', { status: 200 });
 await call('GET', '/results/9863/students/no-such-student', { status: 404 });
 await call('POST', '/import', {

@@ -413,6 +413,13 @@ int markr_cli_main(int argc, char **argv, FILE *out, FILE *err)
     char message[512];
     const char *command = argc > 1 ? argv[1] : NULL;
 
+    if (command != NULL && strcmp(command, "help") == 0 && argc > 2) { /* markr help COMMAND */
+        if (!markr_cli_is_command(argv[2])) {
+            fprintf(err, "markr: unknown command '%.64s' (see markr --help)\n", argv[2]);
+            return 2;
+        }
+        return markr_cli_help(argv[2], out);
+    }
     if (command == NULL || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
         strcmp(command, "help") == 0) {
         markr_cli_help(NULL, command == NULL ? err : out);

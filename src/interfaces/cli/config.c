@@ -45,6 +45,9 @@ const char *const markr_settings[] = {
     "MARKR_READ_DATABASE_URL",
     "MARKR_REPLICA_MAX_LAG_MS",
     "MARKR_FEED_IDLE_TIMEOUT_S",
+    "MARKR_CORS_ORIGINS",
+    "MARKR_CORS_IMPORT",
+    "MARKR_FEED_URL",
     NULL,
 };
 

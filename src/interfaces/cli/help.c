@@ -84,7 +84,7 @@ static const char overview[] =
     "\n"
     "Markr ingests multiple-choice exam results (XML) and serves aggregate statistics.\n"
     "\n"
-    "Commands (markr COMMAND --help says more):\n"
+    "Commands (markr COMMAND --help, or markr help COMMAND, says more):\n"
     "  serve                 serve the HTTP API (MARKR_LISTEN, default " MARKR_DEFAULT_LISTEN ");\n"
     "                        refuses to start while migrations are pending\n"
     "  migrate               apply pending SQL migrations from MARKR_MIGRATIONS_DIR\n"

@@ -69,15 +69,21 @@ static int window_bits(enum markr_content_encoding encoding, const unsigned char
     return -MAX_WBITS;
 }
 
-/* Makes room for more output: doubles *cap, at most to limit + 1. Returns 0, or -1 when out
- * of memory (the old buffer is kept, for the caller to free). */
-static int grow(char **buf, size_t *cap, size_t limit)
+/* Makes room for more output: doubles *cap, at most to limit + 1, once budget (may be NULL)
+ * allows the growth. Returns 0, -1 when out of memory or -2 when the budget refuses (the old
+ * buffer is kept, for the caller to free). */
+static int grow(char **buf, size_t *cap, size_t limit, struct markr_decode_budget *budget)
 {
     size_t want = *cap == 0 ? FIRST_OUTPUT : (*cap > SIZE_MAX / 2 ? SIZE_MAX : *cap * 2);
     char *bigger;
 
     if (want > limit + 1 || want < *cap)
         want = limit + 1;
+    if (budget != NULL) {
+        if (budget->take(want - *cap, budget->ctx) != 0)
+            return -2;
+        budget->taken += want - *cap;
+    }
     if ((bigger = realloc(*buf, want)) == NULL)
         return -1;
     *buf = bigger;
@@ -88,16 +94,19 @@ static int grow(char **buf, size_t *cap, size_t limit)
 /* Inflates all of z's input into *buf, growing it; *used is the output so far (zlib's own
  * count restarts with each gzip member). */
 static enum markr_decode_result inflate_all(z_stream *z, enum markr_content_encoding encoding, size_t limit,
-                                            char **buf, size_t *cap, size_t *used)
+                                            struct markr_decode_budget *budget, char **buf, size_t *cap,
+                                            size_t *used)
 {
     for (;;) {
         int rc;
 
         if (z->avail_out == 0) {
+            int grown;
+
             if (*used > limit)
                 return MARKR_DECODE_TOO_LARGE;
-            if (grow(buf, cap, limit) != 0)
-                return MARKR_DECODE_NO_MEMORY;
+            if ((grown = grow(buf, cap, limit, budget)) != 0)
+                return grown == -2 ? MARKR_DECODE_NO_ROOM : MARKR_DECODE_NO_MEMORY;
             z->next_out = (Bytef *)*buf + *used;
             /* uInt: a buffer past 4 GiB is filled 1 GiB at a time. */
             z->avail_out = (uInt)((*cap - *used) > (1u << 30) ? (1u << 30) : (*cap - *used));
@@ -126,6 +135,13 @@ static enum markr_decode_result inflate_all(z_stream *z, enum markr_content_enco
 enum markr_decode_result markr_content_decode(enum markr_content_encoding encoding, const char *in, size_t len,
                                               size_t limit, char **out, size_t *out_len)
 {
+    return markr_content_decode_counted(encoding, in, len, limit, NULL, out, out_len);
+}
+
+enum markr_decode_result markr_content_decode_counted(enum markr_content_encoding encoding, const char *in,
+                                                      size_t len, size_t limit, struct markr_decode_budget *budget,
+                                                      char **out, size_t *out_len)
+{
     z_stream z;
     char *buf = NULL;
     size_t cap = 0, used = 0;
@@ -142,7 +158,7 @@ enum markr_decode_result markr_content_decode(enum markr_content_encoding encodi
         return MARKR_DECODE_NO_MEMORY;
     z.next_in = (Bytef *)(uintptr_t)in;
     z.avail_in = (uInt)len;
-    result = inflate_all(&z, encoding, limit, &buf, &cap, &used);
+    result = inflate_all(&z, encoding, limit, budget, &buf, &cap, &used);
     if (result == MARKR_DECODE_OK) {
         *out_len = used;
         *out = buf;

@@ -29,6 +29,16 @@ enum markr_decode_result {
     MARKR_DECODE_TOO_LARGE, /* the decoded body would pass the limit */
     MARKR_DECODE_CORRUPT,   /* not data of that coding, truncated, or followed by other bytes */
     MARKR_DECODE_NO_MEMORY,
+    MARKR_DECODE_NO_ROOM, /* the budget refused the output more room */
+};
+
+/* Who pays for the output buffer as it grows: take(n, ctx) is asked before each growth by n
+ * bytes and returns 0 to allow it, -1 to refuse (the decode ends with MARKR_DECODE_NO_ROOM).
+ * *taken sums what was allowed, for the caller to give back or keep. */
+struct markr_decode_budget {
+    int (*take)(size_t n, void *ctx);
+    void *ctx;
+    size_t taken;
 };
 
 /* Decodes the len bytes at in (gzip or deflate) into *out (malloc'd, *out_len bytes; the
@@ -37,5 +47,10 @@ enum markr_decode_result {
  * result but MARKR_DECODE_OK, *out is NULL. */
 enum markr_decode_result markr_content_decode(enum markr_content_encoding encoding, const char *in, size_t len,
                                               size_t limit, char **out, size_t *out_len);
+
+/* As markr_content_decode, each growth of the output first taken from budget (NULL: none). */
+enum markr_decode_result markr_content_decode_counted(enum markr_content_encoding encoding, const char *in,
+                                                      size_t len, size_t limit, struct markr_decode_budget *budget,
+                                                      char **out, size_t *out_len);
 
 #endif

@@ -93,18 +93,25 @@ int markr_cors_parse(const char *text, struct markr_cors *cors, char *errbuf, si
     return 0;
 }
 
-int markr_cors_route_shared(const struct markr_cors *cors, unsigned methods, enum markr_access access)
+int markr_cors_route_shared(const struct markr_cors *cors, unsigned methods, enum markr_access access,
+                            int readers_protected)
 {
     if (!cors->any && cors->count == 0)
         return 0;
     switch (access) {
-    case MARKR_ACCESS_ADMIN:
-        return 0;
+    case MARKR_ACCESS_OPEN:
+        return (methods & MARKR_METHOD_GET) != 0;
+    case MARKR_ACCESS_READER:
+        /* Open while no reader token exists: sharing it would hand names and marks to any
+         * page a user of the network visits. With tokens, a page needs one to read. */
+        return readers_protected && (methods & MARKR_METHOD_GET) != 0;
     case MARKR_ACCESS_IMPORT:
         return cors->import;
-    default:
-        return (methods & MARKR_METHOD_GET) != 0;
+    case MARKR_ACCESS_OPERATOR: /* the vault and the feed: an operator's tools are not pages */
+    case MARKR_ACCESS_ADMIN:
+        break;
     }
+    return 0;
 }
 
 int markr_cors_origin_allowed(const struct markr_cors *cors, const char *origin, size_t len)

@@ -2,8 +2,9 @@
  * Cross-origin reads (CORS, ADR 0028): which pages of other origins a browser lets read
  * Markr's answers. Parsing and the decision only, free of h2o, so that the rule is
  * unit-tested alone; the dispatcher (server.c) adds the headers and answers preflights.
- * Reads (the GET routes) are shared with the listed origins; POST /import only when
- * MARKR_CORS_IMPORT is true; the admin routes never. Without a list nothing is shared and
+ * Open reads are shared with the listed origins, reads of personal data only once reader
+ * tokens protect them; POST /import only when MARKR_CORS_IMPORT is true; the operator and
+ * admin routes never. Without a list nothing is shared and
  * no answer carries a CORS header.
  */
 #ifndef MARKR_INTERFACES_HTTP_CORS_H
@@ -33,9 +34,12 @@ struct markr_cors {
 int markr_cors_parse(const char *text, struct markr_cors *cors, char *errbuf, size_t errlen);
 
 /* Whether answers of a route (its methods, MARKR_METHOD_*, and access level) are shared at
- * all: GET routes, POST /import when cors->import, never an admin route; nothing when no
- * origin is configured. */
-int markr_cors_route_shared(const struct markr_cors *cors, unsigned methods, enum markr_access access);
+ * all: the open GET routes; the reader GET routes (names, marks) only when readers_protected
+ * (reader tokens are configured, so a page needs one); POST /import when cors->import; never
+ * an operator or admin route (the vault, the feed, reprocess). Nothing when no origin is
+ * configured. */
+int markr_cors_route_shared(const struct markr_cors *cors, unsigned methods, enum markr_access access,
+                            int readers_protected);
 
 /* Whether an Origin header's value (len bytes, not NUL-terminated) is allowed: listed (in
  * any case), or any origin with "*". */

@@ -9,16 +9,18 @@
 #include <string.h>
 
 /* The request headers a cross-origin page may send: a token, a conditional GET, content
- * negotiation, and for imports their media type and Prefer: respond-async. */
-static const char allowed_headers[] = "Authorization, If-None-Match, Accept, Content-Type, Prefer";
+ * negotiation, and for imports their media type, their compression (Content-Encoding: a
+ * gzip upload) and Prefer: respond-async. */
+static const char allowed_headers[] = "Authorization, If-None-Match, Accept, Content-Type, Content-Encoding, Prefer";
 static const char exposed_headers[] = "ETag, Location, Retry-After, X-Request-Id";
 
 /* The request's Origin when the rule lets it read route's answers, else a NULL base. */
-static h2o_iovec_t allowed_origin(const struct markr_cors *cors, h2o_req_t *req, const struct markr_route *route)
+static h2o_iovec_t allowed_origin(const struct markr_cors *cors, int readers_protected, h2o_req_t *req,
+                                  const struct markr_route *route)
 {
     ssize_t h;
 
-    if (!markr_cors_route_shared(cors, route->methods, route->access) ||
+    if (!markr_cors_route_shared(cors, route->methods, route->access, readers_protected) ||
         (h = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) < 0 ||
         !markr_cors_origin_allowed(cors, req->headers.entries[h].value.base, req->headers.entries[h].value.len))
         return h2o_iovec_init(NULL, 0);
@@ -37,17 +39,19 @@ static void allow_origin(const struct markr_cors *cors, h2o_req_t *req, h2o_iove
 
 /* With a list, a shared route's answer depends on Origin, whoever asks: a cache must not
  * give one origin's answer to another. */
-static void vary_origin(const struct markr_cors *cors, h2o_req_t *req, const struct markr_route *route)
+static void vary_origin(const struct markr_cors *cors, int readers_protected, h2o_req_t *req,
+                        const struct markr_route *route)
 {
-    if (!cors->any && markr_cors_route_shared(cors, route->methods, route->access))
+    if (!cors->any && markr_cors_route_shared(cors, route->methods, route->access, readers_protected))
         h2o_set_header_token(&req->pool, &req->res.headers, H2O_TOKEN_VARY, H2O_STRLIT("origin"));
 }
 
-void markr_http_cors_headers(const struct markr_cors *cors, h2o_req_t *req, const struct markr_route *route)
+void markr_http_cors_headers(const struct markr_cors *cors, int readers_protected, h2o_req_t *req,
+                             const struct markr_route *route)
 {
-    h2o_iovec_t origin = allowed_origin(cors, req, route);
+    h2o_iovec_t origin = allowed_origin(cors, readers_protected, req, route);
 
-    vary_origin(cors, req, route);
+    vary_origin(cors, readers_protected, req, route);
     if (origin.base == NULL)
         return;
     allow_origin(cors, req, origin);
@@ -76,15 +80,16 @@ static int method_listed(const char *methods, h2o_iovec_t asked)
     }
 }
 
-void markr_http_answer_options(const struct markr_cors *cors, h2o_req_t *req, const struct markr_route_match *match)
+void markr_http_answer_options(const struct markr_cors *cors, int readers_protected, h2o_req_t *req,
+                               const struct markr_route_match *match)
 {
-    h2o_iovec_t origin = allowed_origin(cors, req, match->route);
+    h2o_iovec_t origin = allowed_origin(cors, readers_protected, req, match->route);
     ssize_t asked = h2o_find_header_by_str(&req->headers, H2O_STRLIT("access-control-request-method"), -1);
     char max_age[16];
     int n;
 
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match->allow, strlen(match->allow));
-    vary_origin(cors, req, match->route);
+    vary_origin(cors, readers_protected, req, match->route);
     if (origin.base != NULL && asked >= 0 &&
         method_listed(shared_methods(match->route), req->headers.entries[asked].value)) {
         allow_origin(cors, req, origin);

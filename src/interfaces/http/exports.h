@@ -31,4 +31,13 @@ int markr_export_results(struct markr_http_handler *handler, h2o_req_t *req, con
 int markr_export_tests(struct markr_http_handler *handler, h2o_req_t *req, uint64_t limit, const char *cursor,
                        size_t cursor_len, int whole);
 
+/* GET /students as CSV: student_number,tests,mean_percent, the one page of limit students
+ * from offset that the JSON answer has (bounded: at most MARKR_PAGE_LIMIT_MAX rows). */
+int markr_export_students(struct markr_http_handler *handler, h2o_req_t *req, uint64_t limit, uint64_t offset);
+
+/* GET /results/{test-id}/items as CSV: question,answered,max_marks,facility,discrimination,
+ * flags (names joined by ';'),response,count,upper,lower, a row per (question, response),
+ * computed by a worker (not from the cache) and bounded by the use case's limits. */
+int markr_export_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match);
+
 #endif

@@ -33,7 +33,7 @@ static int send_asset(h2o_req_t *req, const struct markr_asset *asset)
         return 0;
     }
     /* no-cache below means: revalidate, which the ETag makes a bodiless 304. */
-    if (markr_http_conditional(req, (const char *)asset->bytes, asset->len))
+    if (markr_http_conditional_asset(req, asset))
         return 0;
     req->res.status = 200;
     req->res.reason = "OK";

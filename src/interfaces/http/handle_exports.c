@@ -1,15 +1,19 @@
 /*
  * CSV answers of the list reads (exports.h): a stream source per list, each page read
  * through its use case on a worker and written as CSV rows (csv.h) there, so the loop
- * only sends bytes. Pages follow one another by the list's own paging: offsets for a test's
- * students (in the order asked for), the keyset cursor for the tests. An import committed
- * while an export runs may move rows between pages (ADR 0028).
+ * only sends bytes. A whole export follows a keyset: each page starts after the last row
+ * sent (a test's students: its sort key, percentage and student number, in the order asked
+ * for; the tests: the last test id), so an import committed meanwhile can neither repeat a
+ * row nor push one out of the export. A mark that changes during the export may move its
+ * student across the cursor: listed twice or not at all (ADR 0028). A single page
+ * (limit/offset) is what it says.
  */
 #include "exports.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "application/items.h"
 #include "application/views.h"
 #include "csv.h"
 #include "query.h"
@@ -67,11 +71,16 @@ struct results_state {
     struct markr_results_page page; /* the next one */
     int whole;                      /* every student, else exactly one page */
     int header_done;
+    /* The last row sent, where a whole export's next page starts. The state is copied
+     * between the loop and the workers, so page.after is pointed at it afresh each page. */
+    char last[MARKR_TEXT_MAX + 1];
+    int has_last;
 };
 
 struct results_visit {
     struct markr_csv *csv;
     uint64_t rows;
+    struct results_state *state;
 };
 
 static void visit_student(void *arg, const struct markr_result_row *r)
@@ -86,6 +95,16 @@ static void visit_student(void *arg, const struct markr_result_row *r)
     markr_csv_number(v->csv, r->percent);
     markr_csv_end_row(v->csv);
     ++v->rows;
+    if (v->state->whole) {
+        size_t n = strlen(r->student_number);
+
+        if (n > MARKR_TEXT_MAX)
+            n = MARKR_TEXT_MAX; /* never: the store keeps ids of at most that */
+        memcpy(v->state->last, r->student_number, n);
+        v->state->last[n] = '\0';
+        v->state->page.after_len = n;
+        v->state->page.after_percent = r->percent;
+    }
 }
 
 static int results_next(void *state, struct markr_services *services, char **bytes, size_t *len, int *last,
@@ -95,12 +114,13 @@ static int results_next(void *state, struct markr_services *services, char **byt
                                          "percent", NULL};
     struct results_state *s = state;
     struct markr_csv csv;
-    struct results_visit v = {.csv = &csv};
+    struct results_visit v = {.csv = &csv, .state = s};
     uint64_t total = 0;
 
     markr_csv_init(&csv);
     if (!s->header_done)
         markr_csv_header(&csv, header);
+    s->page.after = s->has_last ? s->last : NULL;
     if (markr_list_results(&services->views, s->id, s->id_len, &s->page, visit_student, &v, &total, err) != 0) {
         /* The test lost its last student after the first page: the export ends there. */
         if (!s->header_done || err->code != MARKR_ERR_NOT_FOUND) {
@@ -110,8 +130,13 @@ static int results_next(void *state, struct markr_services *services, char **byt
         total = 0;
     }
     s->header_done = 1;
-    s->page.offset += v.rows;
-    *last = !s->whole || v.rows < s->page.limit || s->page.offset >= total || s->page.offset > MARKR_PAGE_OFFSET_MAX;
+    s->page.after = NULL; /* pointed at s->last again by the next call, wherever s is then */
+    if (s->whole) {
+        s->has_last = v.rows != 0 || s->has_last;
+        *last = v.rows < s->page.limit;
+    } else {
+        *last = 1;
+    }
     return take_page(&csv, bytes, len, err);
 }
 
@@ -219,4 +244,151 @@ int markr_export_tests(struct markr_http_handler *handler, h2o_req_t *req, uint6
         s->has_cursor = 1;
     }
     return markr_http_stream_start(handler, req, &tests_source, s);
+}
+
+/* --- the students ---------------------------------------------------------------------------- */
+
+/* One page (limit, offset), as the JSON answer: the list is read by offset (a page is asked
+ * for by its position), so a whole export by offset could repeat or drop students while
+ * imports run; a client pages through it as through the JSON form. */
+struct students_state {
+    uint64_t limit, offset;
+};
+
+static void visit_student_summary(void *arg, const struct markr_student_summary *st)
+{
+    struct markr_csv *csv = arg;
+
+    markr_csv_string(csv, st->student_number);
+    markr_csv_uint(csv, st->tests);
+    markr_csv_number(csv, st->mean_percent);
+    markr_csv_end_row(csv);
+}
+
+static int students_next(void *state, struct markr_services *services, char **bytes, size_t *len, int *last,
+                         struct markr_error *err)
+{
+    static const char *const header[] = {"student_number", "tests", "mean_percent", NULL};
+    struct students_state *s = state;
+    struct markr_csv csv;
+    uint64_t total = 0;
+
+    markr_csv_init(&csv);
+    markr_csv_header(&csv, header);
+    if (markr_list_students(&services->views, s->limit, s->offset, visit_student_summary, &csv, &total, err) != 0) {
+        markr_csv_free(&csv);
+        return -1;
+    }
+    *last = 1;
+    return take_page(&csv, bytes, len, err);
+}
+
+static void students_headers(h2o_req_t *req, const void *state)
+{
+    csv_headers(req, "students.csv");
+}
+
+static const struct markr_http_stream_source students_source = {
+    .state_size = sizeof(struct students_state),
+    .next = students_next,
+    .headers = students_headers,
+    .name = "students.csv",
+};
+
+int markr_export_students(struct markr_http_handler *handler, h2o_req_t *req, uint64_t limit, uint64_t offset)
+{
+    struct students_state *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
+
+    s->limit = limit;
+    s->offset = offset;
+    return markr_http_stream_start(handler, req, &students_source, s);
+}
+
+/* --- a test's item figures ------------------------------------------------------------------ */
+
+/* Computed on a worker by the use case, not from the cache's JSON on the loop: the answer
+ * can reach 1000 questions of 100 responses each, too much to parse and rewrite on the
+ * loop. It is one page, bounded by those limits of the use case (markr_get_items). */
+struct items_state {
+    char id[MARKR_ROUTE_ID_MAX + 1];
+    size_t id_len;
+};
+
+static void optional_number(struct markr_csv *csv, int has, double value)
+{
+    if (has)
+        markr_csv_number(csv, value);
+    else
+        markr_csv_text(csv, "", 0); /* JSON's null */
+}
+
+/* One row per response of an item (one with empty response cells when it has none). */
+static void item_rows(struct markr_csv *csv, const struct markr_item *it)
+{
+    char flags[256];
+    size_t n = 0;
+
+    flags[0] = '\0';
+    for (int f = 0; f < MARKR_FLAG_COUNT; ++f)
+        if ((it->flags & (1u << f)) && n < sizeof(flags))
+            n += (size_t)snprintf(flags + n, sizeof(flags) - n, "%s%s", n != 0 ? ";" : "", markr_item_flag_name(f));
+    for (size_t j = 0; j == 0 || j < it->response_count; ++j) {
+        markr_csv_string(csv, it->question);
+        markr_csv_uint(csv, it->answered);
+        markr_csv_int(csv, it->max_marks);
+        optional_number(csv, it->has_facility, it->facility);
+        optional_number(csv, it->has_discrimination, it->discrimination);
+        markr_csv_string(csv, flags);
+        if (j < it->response_count) {
+            markr_csv_string(csv, it->responses[j].response);
+            markr_csv_uint(csv, it->responses[j].count);
+            markr_csv_uint(csv, it->responses[j].upper);
+            markr_csv_uint(csv, it->responses[j].lower);
+        } else {
+            for (int k = 0; k < 4; ++k)
+                markr_csv_text(csv, "", 0);
+        }
+        markr_csv_end_row(csv);
+    }
+}
+
+static int items_next(void *state, struct markr_services *services, char **bytes, size_t *len, int *last,
+                      struct markr_error *err)
+{
+    static const char *const header[] = {"question", "answered", "max_marks", "facility", "discrimination", "flags",
+                                         "response", "count",    "upper",     "lower",    NULL};
+    struct items_state *s = state;
+    struct markr_items items;
+    struct markr_csv csv;
+
+    if (markr_get_items(&services->results, s->id, s->id_len, &items, err) != 0)
+        return -1;
+    markr_csv_init(&csv);
+    markr_csv_header(&csv, header);
+    for (size_t i = 0; i < items.count; ++i)
+        item_rows(&csv, &items.items[i]);
+    markr_items_free(&items);
+    *last = 1;
+    return take_page(&csv, bytes, len, err);
+}
+
+static void items_headers(h2o_req_t *req, const void *state)
+{
+    csv_headers(req, "items.csv");
+}
+
+static const struct markr_http_stream_source items_source = {
+    .state_size = sizeof(struct items_state),
+    .next = items_next,
+    .headers = items_headers,
+    .name = "items.csv",
+};
+
+int markr_export_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
+{
+    struct items_state *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
+
+    memcpy(s->id, match->id, match->id_len);
+    s->id_len = match->id_len;
+    return markr_http_stream_start(handler, req, &items_source, s);
 }

@@ -87,6 +87,7 @@ static void import_run(struct markr_job *job, struct markr_services *services)
     else if (o->error.code == MARKR_ERR_MALFORMED || o->error.code == MARKR_ERR_INVALID)
         markr_metrics_import_refused(o->error.reason);
     import_answer(self);
+    markr_http_answer_note_digest(&self->base.answer, &self->body);
     /* The body copy is no longer needed: give its memory back before the answer goes out. */
     markr_http_body_free(&self->body);
 }

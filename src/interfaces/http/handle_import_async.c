@@ -52,12 +52,14 @@ static void async_run(struct markr_job *job, struct markr_services *services)
     self->rc = markr_enqueue_import(&services->queue, self->body.content_type,
                                     markr_content_encoding_name(self->body.arrived), self->body.bytes,
                                     self->body.len, &self->import_id, &self->error);
-    /* The copy is no longer needed: give its memory back before the answer goes out. */
-    markr_http_body_free(&self->body);
     if (self->rc != 0) {
         markr_http_answer_error(&self->base.answer, &self->error, 0);
-        return;
+        markr_http_answer_note_digest(&self->base.answer, &self->body);
     }
+    /* The copy is no longer needed: give its memory back before the answer goes out. */
+    markr_http_body_free(&self->body);
+    if (self->rc != 0)
+        return;
     body = json_object_new_object();
     json_object_object_add(body, "import_id", json_object_new_int64(self->import_id));
     json_object_object_add(body, "status", markr_json_string("queued"));

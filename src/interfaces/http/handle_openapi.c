@@ -13,7 +13,7 @@ int markr_handle_openapi(struct markr_http_handler *handler, h2o_req_t *req, con
 {
     const struct markr_asset *doc = &markr_openapi[0];
 
-    if (markr_http_conditional(req, (const char *)doc->bytes, doc->len))
+    if (markr_http_conditional_asset(req, doc))
         return 0;
     req->res.status = 200;
     req->res.reason = "OK";

@@ -4,6 +4,7 @@
  * and the operators' POST /imports/{id}/reprocess. Parameters are checked here, on the
  * loop; the database work runs on a worker thread like every other endpoint.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,7 @@ struct vault_job {
     struct markr_import_filter filter;
     char test_id[MARKR_ROUTE_ID_MAX + 1];
     size_t test_id_len;
+    char sha256[65];
     struct markr_conflicts_page conflicts_page; /* its cursor points into cursor */
     char cursor[MARKR_TEXT_MAX + 2];            /* one byte more than an id, so that the use case refuses more */
     int rc;
@@ -230,6 +232,16 @@ static void vault_destroy(struct markr_http_job *job)
 
 /* --- entry --------------------------------------------------------------------------------------- */
 
+static int is_sha256(const char *text, size_t len)
+{
+    if (len != 64)
+        return 0;
+    for (size_t i = 0; i < len; ++i)
+        if (!isxdigit((unsigned char)text[i]))
+            return 0;
+    return 1;
+}
+
 static int bad_query(h2o_req_t *req, const char *message)
 {
     markr_http_send_problem(req, 400, "bad_query", message);
@@ -245,14 +257,20 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
     int rc;
     int64_t n;
 
-    job->filter.limit = 50;
+    /* limit and cursor as on every paged route: bad_limit (its bounds the use case's,
+     * markr_list_imports) and bad_cursor. */
+    job->filter.limit = MARKR_IMPORT_PAGE_DEFAULT;
     if ((rc = QUERY_GET(req, "limit", value, &len)) < 0 ||
-        (rc == 1 && ((n = markr_parse_id(value, len)) < 1 || n > MARKR_IMPORT_PAGE_MAX)))
-        return bad_query(req, "limit must be an integer from 1 to 1000"), -1;
+        (rc == 1 && (n = markr_parse_uint(value, len, MARKR_IMPORT_PAGE_MAX + 1)) < 0)) {
+        markr_http_send_problem(req, 400, "bad_limit", "limit must be an integer from 1 to 1000");
+        return -1;
+    }
     if (rc == 1)
-        job->filter.limit = (unsigned)n;
-    if ((rc = QUERY_GET(req, "cursor", value, &len)) < 0 || (rc == 1 && (n = markr_parse_id(value, len)) < 1))
-        return bad_query(req, "cursor must be the next_cursor of a previous page"), -1;
+        job->filter.limit = (unsigned)n; /* 0 or the maximum plus one: refused by the use case */
+    if ((rc = QUERY_GET(req, "cursor", value, &len)) < 0 || (rc == 1 && (n = markr_parse_id(value, len)) < 1)) {
+        markr_http_send_problem(req, 400, "bad_cursor", "cursor must be the next_cursor of a previous page");
+        return -1;
+    }
     if (rc == 1)
         job->filter.before_id = n;
     if ((rc = QUERY_GET(req, "status", value, &len)) < 0)
@@ -272,6 +290,15 @@ static int read_list_query(h2o_req_t *req, struct vault_job *job)
     if (rc == 1) {
         memcpy(job->test_id, value, len + 1);
         job->filter.test_id = job->test_id;
+    }
+    /* The body's SHA-256, as a 503 outcome_unknown gives it: was that document stored? */
+    if ((rc = QUERY_GET(req, "sha256", value, &len)) < 0 || (rc == 1 && !is_sha256(value, len)))
+        return bad_query(req, "sha256 must be 64 hexadecimal digits"), -1;
+    if (rc == 1) {
+        for (size_t i = 0; i < len; ++i)
+            job->sha256[i] = (char)tolower((unsigned char)value[i]);
+        job->sha256[len] = '\0';
+        job->filter.sha256 = job->sha256;
     }
     return 0;
 }

@@ -329,12 +329,17 @@ int markr_handle_students(struct markr_http_handler *handler, h2o_req_t *req, co
 {
     struct view_job *job;
     uint64_t limit, offset;
+    int form;
 
-    /* The route takes limit and offset only (routes.c). */
+    /* The route takes limit, offset and format (routes.c). */
     if (query_number(req, "limit", MARKR_PAGE_LIMIT_DEFAULT, &limit) != 0)
         return bad_param(req, "bad_limit", "limit must be an integer from 1 to 1000");
     if (query_number(req, "offset", 0, &offset) != 0)
         return bad_param(req, "bad_offset", "offset must be an integer from 0 to 100000000");
+    if ((form = markr_http_negotiate(req)) < 0)
+        return 0;
+    if (form == MARKR_FORM_CSV)
+        return markr_export_students(handler, req, limit, offset);
     if ((job = new_job(VIEW_STUDENTS, match)) == NULL)
         return -1;
     job->page.limit = limit;

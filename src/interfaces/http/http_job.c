@@ -4,7 +4,9 @@
  */
 #include "http_job.h"
 
+#include <openssl/evp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,7 +107,7 @@ void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct mar
 {
     if (markr_http_job_try_start(job, req, pool) != 0) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
-        markr_http_send_problem(req, 503, "overloaded", "too many requests are waiting for the database; retry shortly");
+        markr_http_send_problem(req, 503, "overloaded", MARKR_HTTP_OVERLOADED_MESSAGE);
         job->destroy(job);
     }
 }
@@ -144,8 +146,7 @@ int markr_http_copy_body(h2o_req_t *req, h2o_iovec_t content_type, struct markr_
 
     memset(out, 0, sizeof(*out));
     if (take_buffered(len) != 0) {
-        markr_http_send_problem(req, 503, "overloaded",
-                                "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); retry shortly");
+        markr_http_send_problem(req, 503, "overloaded", MARKR_HTTP_BUFFERS_FULL_MESSAGE);
         return 1;
     }
     out->counted = len;
@@ -171,47 +172,86 @@ enum markr_content_encoding markr_http_request_encoding(h2o_req_t *req)
     return markr_content_encoding_parse(req->headers.entries[h].value.base, req->headers.entries[h].value.len);
 }
 
+static int take_for_decoding(size_t n, void *ctx)
+{
+    (void)ctx;
+    return take_buffered(n);
+}
+
 int markr_http_body_decode(struct markr_http_body *body, size_t limit, const char *limit_name,
                            struct markr_http_answer *answer)
 {
-    char *decoded, message[160];
+    /* The encoded copy stays counted while it is decoded, and the output buffer is counted
+     * as it grows: both are held at once. So a document is decoded to at most what the cap
+     * leaves beside its encoded copy; one that passes that could never be taken in, however
+     * often the client retries: 413, naming the cap, rather than a 503 for ever. */
+    size_t cap = atomic_load(&buffered_cap), room = cap > body->counted + 1 ? cap - body->counted - 1 : 0;
+    size_t decode_limit = limit < room ? limit : room;
+    struct markr_decode_budget budget = {.take = take_for_decoding};
+    char *decoded, message[256];
     size_t len;
 
     if (body->encoding == MARKR_ENCODING_IDENTITY)
         return 0;
-    switch (markr_content_decode(body->encoding, body->bytes, body->len, limit, &decoded, &len)) {
+    switch (markr_content_decode_counted(body->encoding, body->bytes, body->len, decode_limit, &budget, &decoded,
+                                         &len)) {
     case MARKR_DECODE_OK:
         break;
     case MARKR_DECODE_TOO_LARGE:
-        snprintf(message, sizeof(message), "the decoded document is larger than the configured limit (%s)",
-                 limit_name);
+        atomic_fetch_sub(&buffered, budget.taken);
+        if (decode_limit < limit)
+            markr_http_too_large_message(message, sizeof(message), "MARKR_MAX_BUFFERED_BYTES", cap);
+        else
+            markr_http_too_large_message(message, sizeof(message), limit_name, limit);
         markr_http_answer_problem(answer, 413, "payload_too_large", message);
         return -1;
     case MARKR_DECODE_CORRUPT:
+        atomic_fetch_sub(&buffered, budget.taken);
         snprintf(message, sizeof(message), "the body is not valid %s data (corrupt or truncated)",
                  markr_content_encoding_name(body->encoding));
         markr_http_answer_problem(answer, 400, "bad_content_encoding", message);
         return -1;
     case MARKR_DECODE_NO_MEMORY:
-        markr_http_answer_problem(answer, 500, "internal_error", "out of memory; retry shortly");
+        atomic_fetch_sub(&buffered, budget.taken);
+        markr_http_answer_problem(answer, 500, "out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE);
         return -1;
-    }
-    /* The decoded document replaces the encoded copy in the cap. */
-    if (take_buffered(len) != 0) {
-        free(decoded);
+    case MARKR_DECODE_NO_ROOM: /* other requests hold the cap now: it may fit later */
+        atomic_fetch_sub(&buffered, budget.taken);
         answer->retry_after = 1;
-        markr_http_answer_problem(answer, 503, "overloaded",
-                                  "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); "
-                                  "retry shortly");
+        markr_http_answer_problem(answer, 503, "overloaded", MARKR_HTTP_BUFFERS_FULL_MESSAGE);
         return -1;
     }
+    /* The decoded document replaces the encoded copy; its buffer is trimmed to its length
+     * (the buffer grew by doubling), and the room it no longer holds is given back. */
     free(body->bytes);
     atomic_fetch_sub(&buffered, body->counted);
+    if (len != 0 && len < budget.taken) {
+        char *trimmed = realloc(decoded, len);
+
+        if (trimmed != NULL) {
+            decoded = trimmed;
+            atomic_fetch_sub(&buffered, budget.taken - len);
+            budget.taken = len;
+        }
+    }
     body->bytes = decoded;
     body->len = len;
-    body->counted = len;
+    body->counted = budget.taken;
     body->encoding = MARKR_ENCODING_IDENTITY;
     return 0;
+}
+
+void markr_http_answer_note_digest(struct markr_http_answer *answer, const struct markr_http_body *body)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+
+    if (!answer->server_error || strcmp(answer->error, "outcome_unknown") != 0 ||
+        EVP_Digest(body->bytes != NULL ? body->bytes : "", body->len, digest, &n, EVP_sha256(), NULL) != 1 ||
+        n != 32)
+        return;
+    for (unsigned i = 0; i < n; ++i)
+        snprintf(answer->sha256 + 2 * i, 3, "%02x", digest[i]);
 }
 
 void markr_http_body_free(struct markr_http_body *body)

@@ -90,10 +90,16 @@ enum markr_content_encoding markr_http_request_encoding(h2o_req_t *req);
  * at most limit bytes and is what counts against MARKR_MAX_BUFFERED_BYTES from then on
  * (the encoded copy is freed). Returns 0 (body->bytes is the document, body->arrived still
  * names the coding), or -1 with the answer made: 413 payload_too_large past limit (which
- * limit_name names), 400 bad_content_encoding for data that is not of its coding (corrupt,
- * truncated), 503 overloaded when the decoded size does not fit the cap, 500 out of memory. */
+ * limit_name names) or when it could not fit the cap beside its encoded copy, 400
+ * bad_content_encoding for data that is not of its coding (corrupt, truncated), 503
+ * overloaded when other bodies hold the cap, 500 out of memory. */
 int markr_http_body_decode(struct markr_http_body *body, size_t limit, const char *limit_name,
                            struct markr_http_answer *answer);
+
+/* On the worker, when answer is a 503 outcome_unknown (ADR 0022: the COMMIT's result is not
+ * known): puts the SHA-256 of body's bytes (the document as the vault keeps it) in the
+ * answer, so that the client can ask GET /imports?sha256= whether it was stored. */
+void markr_http_answer_note_digest(struct markr_http_answer *answer, const struct markr_http_body *body);
 
 /* Frees the copy and gives its bytes back to the cap (thread-safe; again is harmless). */
 void markr_http_body_free(struct markr_http_body *body);

@@ -31,6 +31,7 @@
 #include "interfaces/observe/log.h"
 #include "interfaces/observe/metrics.h"
 #include "representation.h"
+#include "exports.h"
 #include "responses.h"
 #include "sse.h"
 
@@ -206,7 +207,7 @@ static int topic_refresh(void *ctx, struct markr_cache_entry *e)
             return 0;
         free(job);
     }
-    markr_error_set(&err, MARKR_ERR_UNAVAILABLE, "overloaded", "too many requests are waiting for the database; retry shortly");
+    markr_error_set(&err, MARKR_ERR_UNAVAILABLE, "overloaded", MARKR_HTTP_OVERLOADED_MESSAGE);
     topic_fail(ctx, e, &err);
     return -1;
 }
@@ -266,6 +267,12 @@ int markr_live_handle_aggregate(struct markr_http_handler *handler, h2o_req_t *r
 
 int markr_live_handle_items(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
+    int form = markr_http_negotiate(req);
+
+    if (form < 0)
+        return 0;
+    if (form == MARKR_FORM_CSV) /* by a worker: see markr_export_items */
+        return markr_export_items(handler, req, match);
     return serve_cached(handler->live, req, match, MARKR_CACHE_ITEMS, markr_handle_items);
 }
 

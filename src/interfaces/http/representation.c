@@ -6,8 +6,12 @@
  */
 #include "representation.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dashboard_assets.h"
 
 /* gzip level 1..9: 6 is zlib's own default, its usual balance of time and size. */
 #define GZIP_QUALITY 6
@@ -38,6 +42,17 @@ static int will_gzip(h2o_req_t *req, size_t len)
 
 int markr_http_conditional(h2o_req_t *req, const char *body, size_t len)
 {
+    char tag[MARKR_ETAG_MAX];
+
+    if (!h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    markr_etag_of(body, len, tag);
+    return markr_http_conditional_tagged(req, len, tag);
+}
+
+int markr_http_conditional_tagged(h2o_req_t *req, size_t len, const char *identity_tag)
+{
     char tag[MARKR_ETAG_MAX + 8];
     size_t n;
     ssize_t h;
@@ -45,7 +60,7 @@ int markr_http_conditional(h2o_req_t *req, const char *body, size_t len)
     if (!h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
         return 0;
-    markr_etag_of(body, len, tag);
+    snprintf(tag, sizeof(tag), "%s", identity_tag);
     if (will_gzip(req, len)) {
         n = strlen(tag);
         memcpy(tag + n - 1, "-gzip\"", sizeof("-gzip\""));
@@ -61,4 +76,48 @@ int markr_http_conditional(h2o_req_t *req, const char *body, size_t len)
     req->res.content_length = SIZE_MAX;
     h2o_send_inline(req, "", 0);
     return 1;
+}
+
+/* --- the compiled-in files' tags ---------------------------------------------------------- */
+
+/* Their bytes never change while the binary runs: each is hashed once, not per request on
+ * the loop (app.js and openapi.json are tens of KiB). */
+static struct asset_tag {
+    const struct markr_asset *asset;
+    char tag[MARKR_ETAG_MAX];
+} *asset_tags;
+static size_t asset_tag_count;
+static pthread_once_t asset_tags_once = PTHREAD_ONCE_INIT;
+
+static void hash_assets(void)
+{
+    size_t n = 0, i = 0;
+
+    for (const struct markr_asset *a = markr_assets; a->name != NULL; ++a)
+        ++n;
+    for (const struct markr_asset *a = markr_openapi; a->name != NULL; ++a)
+        ++n;
+    if ((asset_tags = calloc(n != 0 ? n : 1, sizeof(*asset_tags))) == NULL)
+        return; /* then each answer hashes its file, as any other answer */
+    for (const struct markr_asset *a = markr_assets; a->name != NULL; ++a, ++i)
+        asset_tags[i].asset = a;
+    for (const struct markr_asset *a = markr_openapi; a->name != NULL; ++a, ++i)
+        asset_tags[i].asset = a;
+    for (i = 0; i < n; ++i)
+        markr_etag_of((const char *)asset_tags[i].asset->bytes, asset_tags[i].asset->len, asset_tags[i].tag);
+    asset_tag_count = n;
+}
+
+void markr_http_hash_assets(void)
+{
+    pthread_once(&asset_tags_once, hash_assets);
+}
+
+int markr_http_conditional_asset(h2o_req_t *req, const struct markr_asset *asset)
+{
+    markr_http_hash_assets();
+    for (size_t i = 0; i < asset_tag_count; ++i)
+        if (asset_tags[i].asset == asset)
+            return markr_http_conditional_tagged(req, asset->len, asset_tags[i].tag);
+    return markr_http_conditional(req, (const char *)asset->bytes, asset->len);
 }

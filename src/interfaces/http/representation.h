@@ -32,4 +32,17 @@ void markr_http_no_compression(h2o_req_t *req);
  * left alone (0). */
 int markr_http_conditional(h2o_req_t *req, const char *body, size_t len);
 
+/* As markr_http_conditional, for a body of len bytes whose identity tag (markr_etag_of) is
+ * already known. */
+int markr_http_conditional_tagged(h2o_req_t *req, size_t len, const char *identity_tag);
+
+struct markr_asset;
+
+/* Hashes the compiled-in files (dashboard_assets.h) once; markr_http_serve calls it at
+ * start-up, and markr_http_conditional_asset at its first use (once, whatever the thread). */
+void markr_http_hash_assets(void);
+
+/* markr_http_conditional for a compiled-in file, with the tag hashed at start-up. */
+int markr_http_conditional_asset(h2o_req_t *req, const struct markr_asset *asset);
+
 #endif

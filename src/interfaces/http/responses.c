@@ -77,7 +77,8 @@ static const char *reason_phrase(int status)
 }
 
 /* Status line and headers of every answer, in the order they always had: Location,
- * Retry-After (every 503 tells clients when to come back), Content-Type. */
+ * Retry-After (every 503 tells clients when to come back, but for retry_after < 0: see
+ * NO_RETRY_AFTER), Content-Type. */
 static void start_answer(h2o_req_t *req, int status, const char *location, int retry_after, size_t len)
 {
     req->res.status = status;
@@ -88,7 +89,7 @@ static void start_answer(h2o_req_t *req, int status, const char *location, int r
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, h2o_strdup(&req->pool, location, n).base,
                        n);
     }
-    if (retry_after > 0 || status == 503) {
+    if (retry_after > 0 || (status == 503 && retry_after == 0)) {
         if (h2o_find_header(&req->res.headers, H2O_TOKEN_RETRY_AFTER, -1) < 0) {
             char seconds[16];
             int n = snprintf(seconds, sizeof(seconds), "%d", retry_after > 0 ? retry_after : 1);
@@ -99,6 +100,19 @@ static void start_answer(h2o_req_t *req, int status, const char *location, int r
     }
     req->res.content_length = len;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+}
+
+/* retry_after of a 503 that must not invite a retry. */
+#define NO_RETRY_AFTER (-1)
+
+static void send_json_retry(h2o_req_t *req, int status, json_object *body, int retry_after)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
+
+    start_answer(req, status, NULL, retry_after, len);
+    h2o_send_inline(req, text, len); /* copies text into the request's pool */
+    json_object_put(body);
 }
 
 void markr_http_send_json(h2o_req_t *req, int status, json_object *body)
@@ -120,15 +134,24 @@ void markr_http_answer_json(struct markr_http_answer *answer, int status, json_o
     answer->status = status;
     answer->len = 0;
     answer->server_error = 0;
+    answer->etag[0] = '\0';
     if (text == NULL || (answer->body = malloc(len != 0 ? len : 1)) == NULL) {
+        /* Like every 5xx: a body with the request id (built on the loop, which needs no
+         * allocation here). */
         answer->body = NULL;
-        answer->status = 500;
+        markr_http_answer_server_error(answer, 500, "out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE,
+                                       "the answer could not be serialised");
     } else {
         memcpy(answer->body, text, len);
         answer->len = len;
+        if (status == 200)
+            markr_etag_of(answer->body, len, answer->etag);
     }
     json_object_put(body);
 }
+
+static void send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
+                              const char *detail, const char *sha256);
 
 /* Frees an answer's body with the request's pool. */
 struct owned_body {
@@ -155,7 +178,7 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
                            h2o_strdup(&req->pool, seconds, (size_t)n).base, (size_t)n);
         }
-        markr_http_send_server_error(req, status, answer->error, answer->safe_message, answer->detail);
+        send_server_error(req, status, answer->error, answer->safe_message, answer->detail, answer->sha256);
         return;
     }
     buf = h2o_iovec_init(answer->body, answer->len);
@@ -164,7 +187,8 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
     owned->bytes = answer->body;
     answer->body = NULL;
     /* Every full answer to a GET carries its ETag; If-None-Match naming it is a 304. */
-    if (status == 200 && markr_http_conditional(req, buf.base, buf.len))
+    if (status == 200 && (answer->etag[0] != '\0' ? markr_http_conditional_tagged(req, buf.len, answer->etag)
+                                                   : markr_http_conditional(req, buf.base, buf.len)))
         return;
     start_answer(req, status, answer->location, answer->retry_after, buf.len);
     h2o_start_response(req, &generator);
@@ -210,10 +234,13 @@ static const char *safe_message_of(const struct markr_error *err)
     } known[] = {
         {"database_unavailable", "the database is unavailable; retry shortly"},
         {"database_busy", "the database is busy; retry shortly"},
-        {"overloaded", "too many requests are waiting for the database; retry shortly"},
+        {"overloaded", MARKR_HTTP_OVERLOADED_MESSAGE},
         {"shutting_down", "the server is shutting down; nothing more was stored; retry shortly"},
         {"schema_not_current", "the database schema is not the one this build expects; an operator must run markr migrate"},
-        {"out_of_memory", "the server is out of memory; retry shortly"},
+        {"out_of_memory", MARKR_HTTP_OUT_OF_MEMORY_MESSAGE},
+        /* Not "retry": a resent document may be stored twice. */
+        {"outcome_unknown", "the connection to the database was lost during the commit: the document may or may not "
+                            "be stored; look it up with GET /imports?sha256= before sending it again"},
     };
 
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); ++i)
@@ -225,8 +252,11 @@ static const char *safe_message_of(const struct markr_error *err)
                                                   : "an internal error occurred";
 }
 
-void markr_http_send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
-                                  const char *detail)
+/* As markr_http_send_server_error, with the body's SHA-256 (may be NULL or empty). A COMMIT
+ * whose outcome is unknown (ADR 0022) gets no Retry-After: a client that resent the document
+ * might store it twice. It asks GET /imports?sha256= instead. */
+static void send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
+                              const char *detail, const char *sha256)
 {
     ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     char id[80] = "-", message[sizeof(((struct markr_http_answer *)0)->safe_message) + 96], code[8];
@@ -243,7 +273,15 @@ void markr_http_send_server_error(h2o_req_t *req, int status, const char *error,
                   "error", error, "detail", detail, NULL);
     body = problem_body(error, message);
     json_object_object_add(body, "request_id", markr_json_string(id));
-    markr_http_send_json(req, status, body);
+    if (sha256 != NULL && sha256[0] != '\0')
+        json_object_object_add(body, "sha256", markr_json_string(sha256));
+    send_json_retry(req, status, body, strcmp(error, "outcome_unknown") == 0 ? NO_RETRY_AFTER : 0);
+}
+
+void markr_http_send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
+                                  const char *detail)
+{
+    send_server_error(req, status, error, safe_message, detail, NULL);
 }
 
 void markr_http_answer_server_error(struct markr_http_answer *answer, int status, const char *error,
@@ -254,6 +292,8 @@ void markr_http_answer_server_error(struct markr_http_answer *answer, int status
     answer->len = 0;
     answer->status = status;
     answer->server_error = 1;
+    answer->sha256[0] = '\0';
+    answer->etag[0] = '\0';
     snprintf(answer->error, sizeof(answer->error), "%s", error);
     snprintf(answer->safe_message, sizeof(answer->safe_message), "%s", safe_message);
     snprintf(answer->detail, sizeof(answer->detail), "%s", detail != NULL ? detail : "");

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include <h2o.h>
+
+#include "etag.h"
 #include <json-c/json.h>
 
 #include "domain/aggregate.h"
@@ -21,6 +23,14 @@
  * NULL (JSON null); so does running out of memory. */
 json_object *markr_json_string(const char *text);
 json_object *markr_json_string_len(const char *text, size_t len);
+
+/* The sentences of a 503 overloaded, written once: every waiting line that is full (the
+ * workers' queue, a stream's next page, the aggregate cache's fetches) says the first, the
+ * cap on bodies held at once the second. */
+#define MARKR_HTTP_OVERLOADED_MESSAGE "too many requests are waiting for the database; retry shortly"
+#define MARKR_HTTP_BUFFERS_FULL_MESSAGE                                                                          \
+    "too many documents are being received at once (MARKR_MAX_BUFFERED_BYTES); retry shortly"
+#define MARKR_HTTP_OUT_OF_MEMORY_MESSAGE "the server is out of memory; retry shortly"
 
 /* The HTTP status for an application error code. */
 int markr_http_status_of(enum markr_error_code code);
@@ -37,8 +47,13 @@ struct markr_http_answer {
      * built (and its detail logged) on the loop by markr_http_send_answer; body stays NULL. */
     int server_error;
     char error[MARKR_ERROR_REASON_MAX];
-    char safe_message[160];
+    char safe_message[256];
     char detail[MARKR_ERROR_MESSAGE_MAX];
+    /* The request body's SHA-256 (hex) for a 503 outcome_unknown, else empty: markr_http_answer_note_digest. */
+    char sha256[65];
+    /* The body's identity ETag, hashed on the worker by markr_http_answer_json so that the
+     * loop does not hash it; empty when none was computed. */
+    char etag[MARKR_ETAG_MAX];
 };
 
 /* The one builder of 5xx answers (ADR 0025): the body carries error, safe_message (a fixed
@@ -55,7 +70,7 @@ void markr_http_answer_server_error(struct markr_http_answer *answer, int status
                                     const char *safe_message, const char *detail);
 
 /* Serialises body (consumed) into answer with status. Thread-safe (no h2o object is touched).
- * Out of memory gives a bodiless 500. */
+ * Out of memory gives a 500 out_of_memory (markr_http_answer_server_error). */
 void markr_http_answer_json(struct markr_http_answer *answer, int status, json_object *body);
 
 /* As markr_http_send_error and markr_http_send_problem, into answer. A status of 500 or more

@@ -22,7 +22,7 @@ const struct markr_route markr_routes[] = {
     {"/results/{test-id}/aggregate", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_aggregate, MARKR_NO_PARAMS},
     /* The import vault (handle_vault.c); ids are decoded by the router, checked there. */
     {"/imports", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_imports,
-     MARKR_PARAMS("limit", "cursor", "status", "test_id")},
+     MARKR_PARAMS("limit", "cursor", "status", "test_id", "sha256")},
     {"/imports/{id}", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_import_info, MARKR_NO_PARAMS},
     {"/imports/{id}/raw", MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, markr_handle_import_raw, MARKR_NO_PARAMS},
     {"/imports/{id}/reprocess", MARKR_METHOD_POST, MARKR_ACCESS_ADMIN, markr_handle_import_reprocess,
@@ -34,7 +34,8 @@ const struct markr_route markr_routes[] = {
      MARKR_PARAMS("limit", "cursor", "format")},
     {"/results/{test-id}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_results,
      MARKR_PARAMS("limit", "offset", "sort", "order", "format")},
-    {"/students", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_students, MARKR_PARAMS("limit", "offset")},
+    {"/students", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_students,
+     MARKR_PARAMS("limit", "offset", "format")},
     {"/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER, markr_handle_student,
      MARKR_PARAMS("limit", "cursor")},
     {"/results/{test-id}/histogram", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_histogram,
@@ -52,7 +53,8 @@ const struct markr_route markr_routes[] = {
     {"/openapi.json", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_handle_openapi, MARKR_NO_PARAMS},
     /* Item analysis: figures for anyone (cached as the aggregate, live.c), one student's
      * answers for readers (handle_items.c). */
-    {"/results/{test-id}/items", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_items, MARKR_NO_PARAMS},
+    {"/results/{test-id}/items", MARKR_METHOD_GET, MARKR_ACCESS_OPEN, markr_live_handle_items,
+     MARKR_PARAMS("format")},
     {"/results/{test-id}/students/{student-number}", MARKR_METHOD_GET, MARKR_ACCESS_READER,
      markr_handle_student_sheet, MARKR_NO_PARAMS},
     {NULL, 0, MARKR_ACCESS_OPEN, NULL, NULL},

@@ -107,6 +107,7 @@ static int admitted(const struct markr_http_settings *settings, h2o_req_t *req, 
 static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const struct markr_route_match *match)
 {
     char message[256];
+    int readers_protected = handler->settings->access.readers.count != 0;
 
     if (header_bytes(req) > handler->settings->max_header_bytes) {
         markr_http_send_problem(req, 431, "headers_too_large", "the request's target and headers are too large");
@@ -120,6 +121,12 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
         markr_http_send_problem(req, 400, "bad_path", "the path has a malformed percent-escape or an over-long id");
         return 0;
     }
+    /* A route that does not exist for this server (the admin route while no operator token
+     * exists) is 404 to every method: its Allow (405, OPTIONS) would tell it is there. */
+    if (markr_access_decide(&handler->settings->access, match->route->access, NULL, 0) == MARKR_ACCESS_HIDDEN) {
+        markr_http_send_problem(req, 404, "not_found", "no such resource");
+        return 0;
+    }
     if (!markr_route_allows(match->route, req->method.base, req->method.len)) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, match->allow, strlen(match->allow));
         markr_http_send_problem(req, 405, "method_not_allowed", "that method is not allowed on this resource");
@@ -128,10 +135,10 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
     /* Before access: a browser's preflight carries no token, and a page of another origin
      * that may read an answer may read its refusal (401, 403) too. */
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
-        markr_http_answer_options(&handler->settings->cors, req, match);
+        markr_http_answer_options(&handler->settings->cors, readers_protected, req, match);
         return 0;
     }
-    markr_http_cors_headers(&handler->settings->cors, req, match->route);
+    markr_http_cors_headers(&handler->settings->cors, readers_protected, req, match->route);
     if (!admitted(handler->settings, req, match->route->access))
         return 0;
     if (markr_query_check(req->path.base, req->path.len, match->route->params, message, sizeof(message)) != 0) {
@@ -389,6 +396,7 @@ int markr_http_serve(const struct markr_http_settings *settings, const struct ma
 
     memset(&server, 0, sizeof(server));
     markr_http_observe_init();
+    markr_http_hash_assets(); /* the compiled-in files' ETags, once, before any request */
     configure(&server, settings);
     server.loop = h2o_evloop_create();
     h2o_context_init(&server.ctx, server.loop, &server.config);

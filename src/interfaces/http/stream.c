@@ -72,7 +72,7 @@ static void fetch_next(struct stream *s)
 {
     static const struct markr_error busy = {.code = MARKR_ERR_UNAVAILABLE,
                                             .reason = "overloaded",
-                                            .message = "too many requests are waiting for the database; retry shortly"};
+                                            .message = MARKR_HTTP_OVERLOADED_MESSAGE};
     struct stream_job *job = calloc(1, sizeof(*job) + s->source->state_size);
 
     if (job == NULL) {

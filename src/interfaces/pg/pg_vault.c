@@ -81,6 +81,7 @@ static const char list_sql[] = INFO_COLUMNS
     "WHERE ($1::text IS NULL OR i.status = $1)\n"
     "  AND ($2::text IS NULL OR i.id IN (SELECT t.import_id FROM import_tests AS t WHERE t.test_id = $2))\n"
     "  AND ($3::bigint = 0 OR i.id < $3)\n"
+    "  AND ($5::text IS NULL OR i.sha256 = decode($5, 'hex'))\n"
     "ORDER BY i.id DESC\n"
     "LIMIT $4";
 
@@ -97,6 +98,7 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->test_id);
     markr_pg_param_int8(&params, filter->before_id);
     markr_pg_param_int8(&params, (int64_t)filter->limit + 1); /* one more says there is a next page */
+    markr_pg_param_text(&params, MARKR_PG_TEXT, filter->sha256);
     if ((res = markr_pg_read_replica(pg, "listing imports", list_sql, &params, err)) == NULL) {
         if (strcmp(pg->sqlstate, "22021") == 0) /* a test id that is not UTF-8: none stored */
             return markr_error_clear(err), 0;

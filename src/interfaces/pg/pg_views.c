@@ -102,21 +102,29 @@ static int views_list_tests(void *ctx, const char *after, size_t after_len, uint
 /* The total comes from its own scan so that a page past the end still reports it: the
  * LEFT JOIN LATERAL yields one row of NULLs then. The ORDER BY is chosen among four fixed
  * texts, never built from input. */
-#define RESULTS_SQL(order)                                                                                 \
+/* A page by offset, or (a whole export) by keyset: the rows after the last one sent
+ * ($4 its student number, $5 its percentage), in the same order, so that rows inserted
+ * before it since neither shift nor repeat what follows. */
+#define RESULTS_SQL(order, after)                                                                          \
     "WITH total AS (SELECT count(*) AS n FROM marks WHERE test_id = $1)\n"                                \
     "SELECT total.n, page.student_number, page.first_name, page.last_name, page.obtained,\n"             \
     "       page.available, page.p\n"                                                                    \
     "FROM total LEFT JOIN LATERAL (\n"                                                                    \
-    "    SELECT student_number, first_name, last_name, obtained, available,\n"                            \
-    "           100.0::float8 * obtained / available AS p\n"                                              \
-    "    FROM marks WHERE test_id = $1\n"                                                                 \
+    "    SELECT student_number, first_name, last_name, obtained, available, p\n"                          \
+    "    FROM (SELECT student_number, first_name, last_name, obtained, available,\n"                      \
+    "                 100.0::float8 * obtained / available AS p\n"                                        \
+    "          FROM marks WHERE test_id = $1) AS m\n"                                                     \
+    "    WHERE $4::text IS NULL OR " after "\n"                                                           \
     "    ORDER BY " order "\n"                                                                            \
     "    LIMIT $2 OFFSET $3\n"                                                                            \
     ") AS page ON true"
 
 static const char *const results_sql[2][2] = {
-    [MARKR_SORT_STUDENT] = {RESULTS_SQL("student_number ASC"), RESULTS_SQL("student_number DESC")},
-    [MARKR_SORT_PERCENT] = {RESULTS_SQL("p ASC, student_number ASC"), RESULTS_SQL("p DESC, student_number ASC")},
+    [MARKR_SORT_STUDENT] = {RESULTS_SQL("student_number ASC", "student_number > $4"),
+                            RESULTS_SQL("student_number DESC", "student_number < $4")},
+    [MARKR_SORT_PERCENT] = {RESULTS_SQL("p ASC, student_number ASC", "(p, student_number) > ($5::float8, $4)"),
+                            RESULTS_SQL("p DESC, student_number ASC",
+                                        "(p < $5::float8 OR (p = $5::float8 AND student_number > $4))")},
 };
 
 static void read_row(const PGresult *res, int i, int first, const char *test_id, struct markr_result_row *row)
@@ -136,11 +144,20 @@ static int views_list_results(void *ctx, const char *test_id, size_t len, const 
 {
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
+    char percent[32]; /* the text of parameter $5, alive until the statement ran */
     PGresult *res;
 
     markr_pg_param_binary(&params, MARKR_PG_TEXT, test_id, len);
     markr_pg_param_int8(&params, (int64_t)page->limit);
     markr_pg_param_int8(&params, (int64_t)page->offset);
+    if (page->after != NULL) {
+        snprintf(percent, sizeof(percent), "%.17g", page->after_percent); /* exact: as read back */
+        markr_pg_param_binary(&params, MARKR_PG_TEXT, page->after, page->after_len);
+        markr_pg_param_text(&params, MARKR_PG_TEXT, percent);
+    } else {
+        markr_pg_param_text(&params, MARKR_PG_TEXT, NULL);
+        markr_pg_param_text(&params, MARKR_PG_TEXT, NULL);
+    }
     res = markr_pg_read_replica(pg, "listing a test's results", results_sql[page->sort == MARKR_SORT_PERCENT][page->descending != 0],
                     &params, err);
     if (res == NULL)
@@ -250,14 +267,20 @@ static int views_histogram(void *ctx, const char *test_id, size_t len, unsigned 
 }
 
 /* Every student with a mark, in byte order (COLLATE "C": the order does not follow the
- * database's locale), a page by offset; the total from the same grouping, so that a page
- * past the end still counts them. One scan of the student index per page. */
+ * database's locale), a page by offset. Both read marks_student_number_c_idx (migration
+ * 0009) alone: the page groups the index in its order and stops after offset + limit
+ * students; the count walks the whole index in order (its ORDER BY makes the planner group
+ * the sorted index rather than hash every mark: 54 ms against 101 ms for 100,000 students
+ * of three marks), so that a page past the end still counts them. */
 static const char students_sql[] =
-    "WITH s AS (SELECT student_number, count(*) AS n, avg(100.0::float8 * obtained / available) AS mean\n"
-    "           FROM marks GROUP BY student_number)\n"
     "SELECT total.n, page.student_number, page.n, page.mean\n"
-    "FROM (SELECT count(*) AS n FROM s) AS total LEFT JOIN LATERAL (\n"
-    "    SELECT student_number, n, mean FROM s ORDER BY student_number COLLATE \"C\" LIMIT $1 OFFSET $2\n"
+    "FROM (SELECT count(*) AS n FROM (SELECT student_number COLLATE \"C\" FROM marks GROUP BY 1 ORDER BY 1) AS d)\n"
+    "     AS total\n"
+    "LEFT JOIN LATERAL (\n"
+    "    SELECT student_number COLLATE \"C\" AS student_number, count(*) AS n,\n"
+    "           avg(100.0::float8 * obtained / available) AS mean\n"
+    "    FROM marks GROUP BY student_number COLLATE \"C\" ORDER BY student_number COLLATE \"C\"\n"
+    "    LIMIT $1 OFFSET $2\n"
     ") AS page ON true";
 
 static int views_list_students(void *ctx, uint64_t limit, uint64_t offset, markr_student_visitor visit, void *arg,

@@ -2,6 +2,7 @@
  * Settings: defaults, the .env file (comments, export, quotes; the environment wins), and
  * a one-line refusal naming each bad setting (and never showing a token).
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "interfaces/cli/config.h"
@@ -389,14 +391,82 @@ static void the_template_lists_every_setting(void **state)
             (strchr(name, ' ') != NULL && strchr(name, ' ') < eq))
             continue;
         *eq = '\0';
-        if (markr_config_unknown(name) != NULL || strncmp(name, "MARKR_PG_", 9) == 0)
+        if (strncmp(name, "MARKR_PG_", 9) == 0)
             continue; /* the scripts' MARKR_PG_PORT is in the template too */
+        if (markr_config_unknown(name) != NULL)
+            fail_msg("%s in .env_template is not in the list of settings", name);
         ++listed;
     }
     fclose(f);
     for (const char *const *k = markr_settings; *k != NULL; ++k)
         ++known;
     assert_int_equal(listed, known);
+}
+
+/* Whether a `("MARKR_…"` call argument (getenv, read_number, read_token_list: how config.c
+ * reads a setting) in one source file names a listed setting; counts what it checked. */
+static void check_reads_in(const char *path, size_t *checked)
+{
+    char text[65536], name[80];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    assert_true(n < sizeof(text) - 1); /* the whole file was read */
+    text[n] = '\0';
+    for (const char *p = text; (p = strstr(p, "(\"MARKR_")) != NULL; ++p) {
+        const char *start = p + 2, *end = strchr(start, '"');
+        int listed = 0;
+
+        assert_non_null(end);
+        assert_true((size_t)(end - start) < sizeof(name));
+        memcpy(name, start, (size_t)(end - start));
+        name[end - start] = '\0';
+        for (const char *const *k = markr_settings; *k != NULL; ++k)
+            listed |= strcmp(*k, name) == 0;
+        if (!listed)
+            fail_msg("%s is read in %s but is not in the list of settings", name, path);
+        ++*checked;
+    }
+}
+
+static void scan_sources(const char *dir, size_t *checked)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        size_t len = strlen(e->d_name);
+        struct stat st;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        assert_int_equal(stat(path, &st), 0);
+        if (S_ISDIR(st.st_mode))
+            scan_sources(path, checked);
+        else if (len > 2 && strcmp(e->d_name + len - 2, ".c") == 0)
+            check_reads_in(path, checked);
+    }
+    closedir(d);
+}
+
+/* Every setting the source reads by name is in the one list (else each start would warn
+ * that it is unknown, and markr(1), README and .env_template would not be checked for it). */
+static void every_setting_read_in_the_source_is_listed(void **state)
+{
+    const char *root = getenv("MARKR_SOURCE_ROOT");
+    char src[4096];
+    size_t checked = 0;
+
+    assert_non_null(root);
+    snprintf(src, sizeof(src), "%s/src", root);
+    scan_sources(src, &checked);
+    assert_true(checked >= 20); /* the scan found the reads (a wrong pattern finds none) */
 }
 
 /* Unset, the rule follows MARKR_LISTEN; set, the list alone counts. */
@@ -459,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup(cors_settings, clear_settings),
         cmocka_unit_test(unknown_settings_have_a_closest_known_one),
         cmocka_unit_test(the_template_lists_every_setting),
+        cmocka_unit_test(every_setting_read_in_the_source_is_listed),
     };
 
     return cmocka_run_group_tests_name("cli_config", tests, NULL, NULL);

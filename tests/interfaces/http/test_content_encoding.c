@@ -141,6 +141,46 @@ static void a_bomb_is_too_large(void **state)
     free(packed);
 }
 
+/* A budget of `left` bytes, counting what it was asked for. */
+static int take_from(size_t n, void *ctx)
+{
+    size_t *left = ctx;
+
+    if (n > *left)
+        return -1;
+    *left -= n;
+    return 0;
+}
+
+/* Every growth of the output is asked of the budget first; a refusal ends the decode. */
+static void the_output_is_taken_from_the_budget(void **state)
+{
+    size_t n = 1u << 20, len, out_len, left = 4u << 20;
+    char *zeros = calloc(1, n), *packed, *out;
+    struct markr_decode_budget budget = {.take = take_from, .ctx = &left};
+
+    (void)state;
+    assert_non_null(zeros);
+    packed = compress_with(GZIP_BITS, zeros, n, &len);
+    free(zeros);
+    assert_int_equal(markr_content_decode_counted(MARKR_ENCODING_GZIP, packed, len, 2u << 20, &budget, &out,
+                                                  &out_len),
+                     MARKR_DECODE_OK);
+    assert_int_equal(out_len, n);
+    assert_true(budget.taken >= n && budget.taken <= (2u << 20) + 1);
+    assert_int_equal(left + budget.taken, 4u << 20);
+    free(out);
+    left = n / 2; /* too little room: refused, and what was taken is said */
+    budget.taken = 0;
+    assert_int_equal(markr_content_decode_counted(MARKR_ENCODING_GZIP, packed, len, 2u << 20, &budget, &out,
+                                                  &out_len),
+                     MARKR_DECODE_NO_ROOM);
+    assert_null(out);
+    assert_true(budget.taken <= n / 2);
+    assert_int_equal(left + budget.taken, n / 2);
+    free(packed);
+}
+
 static void truncated_and_corrupt_data_are_refused(void **state)
 {
     size_t len, out_len;
@@ -205,6 +245,7 @@ int main(void)
         cmocka_unit_test(gzip_zlib_and_raw_deflate_are_decoded),
         cmocka_unit_test(the_limit_is_on_the_decoded_size_exactly),
         cmocka_unit_test(a_bomb_is_too_large),
+        cmocka_unit_test(the_output_is_taken_from_the_budget),
         cmocka_unit_test(truncated_and_corrupt_data_are_refused),
         cmocka_unit_test(gzip_members_follow_each_other),
     };

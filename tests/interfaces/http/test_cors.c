@@ -79,17 +79,20 @@ static void reads_are_shared_imports_when_asked_admin_never(void **state)
     struct markr_cors c;
 
     memset(&c, 0, sizeof(c)); /* unset: nothing at all */
-    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPEN));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPEN, 1));
     assert_true(parses("https://dash.example.org", &c));
-    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPEN));
-    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_READER));
-    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR));
-    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_IMPORT));
-    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_ADMIN));
-    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_ADMIN));
+    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPEN, 0));
+    /* Personal data only once reader tokens protect it; the vault and the feed never. */
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_READER, 0));
+    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_READER, 1));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, 0));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_OPERATOR, 1));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_IMPORT, 1));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_ADMIN, 1));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_GET, MARKR_ACCESS_ADMIN, 1));
     c.import = 1;
-    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_IMPORT));
-    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_ADMIN));
+    assert_true(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_IMPORT, 0));
+    assert_false(markr_cors_route_shared(&c, MARKR_METHOD_POST, MARKR_ACCESS_ADMIN, 1));
 }
 
 int main(void)

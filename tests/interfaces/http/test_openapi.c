@@ -147,12 +147,78 @@ static void every_reference_resolves(void **state)
     json_object_put(doc);
 }
 
+/* The names of op's (and its path's) `in: query` parameters, $refs followed, into names. */
+static size_t query_parameters(json_object *doc, json_object *path, json_object *op, const char *names[32])
+{
+    json_object *lists[2] = {member(path, "parameters"), member(op, "parameters")};
+    size_t n = 0;
+
+    for (size_t l = 0; l < 2; ++l)
+        for (size_t i = 0; lists[l] != NULL && i < json_object_array_length(lists[l]); ++i) {
+            json_object *p = json_object_array_get_idx(lists[l], i), *ref = member(p, "$ref"), *in;
+
+            if (ref != NULL)
+                assert_non_null(p = resolve(doc, json_object_get_string(ref)));
+            if ((in = member(p, "in")) == NULL || strcmp(json_object_get_string(in), "query") != 0)
+                continue;
+            assert_true(n < 32);
+            names[n++] = json_object_get_string(member(p, "name"));
+        }
+    return n;
+}
+
+/* Each operation documents exactly the query parameters its route takes (routes.c, which
+ * the dispatcher enforces): a parameter added to one and not the other fails here. */
+static void every_route_documents_its_query_parameters(void **state)
+{
+    json_object *doc = document(), *paths = member(doc, "paths");
+    size_t routes = markr_route_count(markr_routes), checked = 0;
+
+    for (size_t i = 0; i < routes; ++i) {
+        const struct markr_route *r = &markr_routes[i];
+        json_object *path = member(paths, r->template_);
+        const char *const ops[] = {(r->methods & MARKR_METHOD_GET) ? "get" : NULL,
+                                   (r->methods & MARKR_METHOD_POST) ? "post" : NULL};
+
+        for (size_t o = 0; o < 2; ++o) {
+            const char *names[32];
+            size_t n, routed = 0;
+
+            if (ops[o] == NULL)
+                continue;
+            n = query_parameters(doc, path, member(path, ops[o]), names);
+            for (const char *const *p = r->params; p != NULL && *p != NULL; ++p) {
+                int found = 0;
+
+                for (size_t k = 0; k < n; ++k)
+                    found |= strcmp(names[k], *p) == 0;
+                if (!found)
+                    fail_msg("%s %s takes '%s', which doc/openapi.json does not document", ops[o], r->template_, *p);
+                ++routed;
+            }
+            for (size_t k = 0; k < n; ++k) {
+                int found = 0;
+
+                for (const char *const *p = r->params; p != NULL && *p != NULL; ++p)
+                    found |= strcmp(names[k], *p) == 0;
+                if (!found)
+                    fail_msg("%s %s: doc/openapi.json documents '%s', which the route does not take", ops[o],
+                             r->template_, names[k]);
+            }
+            checked += routed;
+        }
+    }
+    assert_true(checked > 10);
+    json_object_put(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(it_is_openapi_3_1),
         cmocka_unit_test(every_route_and_method_is_described_and_nothing_else),
         cmocka_unit_test(every_reference_resolves),
+        cmocka_unit_test(every_route_documents_its_query_parameters),
     };
 
     return cmocka_run_group_tests_name("http_openapi", tests, NULL, NULL);

@@ -89,7 +89,7 @@ static long elapsed_ms(const struct timespec *since)
     return -ms_until(since);
 }
 
-static void log_if_slow(const char *what, const struct timespec *start)
+void markr_pg_log_if_slow(const char *what, const struct timespec *start)
 {
     long ms = elapsed_ms(start);
 
@@ -123,7 +123,7 @@ static PGresult *run_as(struct markr_pg *pg, const char *what, const char *sql, 
         res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, binary);
     else
         res = PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, binary);
-    log_if_slow(what, &start);
+    markr_pg_log_if_slow(what, &start);
     return res;
 }
 
@@ -188,7 +188,7 @@ PGresult *markr_pg_run_script(struct markr_pg *pg, const char *what, const char 
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &start);
     res = PQexec(pg->conn, sql);
-    log_if_slow(what, &start);
+    markr_pg_log_if_slow(what, &start);
     return res;
 }
 
@@ -201,7 +201,7 @@ int markr_pg_copy_in(struct markr_pg *pg, const char *what, const char *sql, str
         return markr_pg_fail(pg, NULL, what, err);
     clock_gettime(CLOCK_MONOTONIC, &start);
     res = PQexec(pg->conn, sql);
-    log_if_slow(what, &start);
+    markr_pg_log_if_slow(what, &start);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         markr_pg_fail(pg, res, what, err);
         PQclear(res);
@@ -230,6 +230,12 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
     return 0;
 }
 
+int markr_pg_retryable(const struct markr_pg *pg, int attempt)
+{
+    return attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
+           (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
+}
+
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err)
@@ -243,8 +249,7 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
         if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
             markr_pg_command(pg, what, "COMMIT", NULL, err) == 0)
             return 0;
-        retry = attempt < MARKR_PG_RETRIES && PQstatus(pg->conn) == CONNECTION_OK &&
-                (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
+        retry = markr_pg_retryable(pg, attempt);
         markr_pg_rollback(pg);
         if (!retry)
             return -1;

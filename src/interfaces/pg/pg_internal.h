@@ -38,6 +38,10 @@ struct markr_pg {
     pthread_mutex_t cancel_lock;
     PGcancel *cancel;   /* for the backend of the current connection; under cancel_lock */
     atomic_int abandoned; /* set: every new operation fails at once */
+    /* Statements prepared on the current backend (pg_batch.c): a bit per
+     * markr_pg_statement's slot, valid while PQbackendPID is prepared_pid. */
+    int prepared_pid;
+    uint32_t prepared;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -104,6 +108,15 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err);
+
+/* Whether a transaction that failed on attempt number attempt (0 first) is run again: a
+ * deadlock (40P01) or a serialization failure (40001) in pg->sqlstate, on a connection that
+ * is still up, fewer than MARKR_PG_RETRIES times. */
+int markr_pg_retryable(const struct markr_pg *pg, int attempt);
+
+/* Logs `what` as a slow database operation (and counts it) when it has taken
+ * MARKR_SLOW_QUERY_MS or more since start (CLOCK_MONOTONIC). */
+void markr_pg_log_if_slow(const char *what, const struct timespec *start);
 
 /* As markr_pg_exec, for a statement that is a whole transaction by itself (autocommit): when
  * it fails with a deadlock (40P01) or a serialization failure (40001), nothing of it stayed,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_batch.h"
 #include "pg_chunks.h"
 #include "pg_internal.h"
 #include "pg_marks.h"
@@ -18,14 +19,23 @@
 /* --- import store ------------------------------------------------------------------------------ */
 
 /*
- * The vault row of a document, inserted first in the import's transaction (ADR 0018): $1
- * content type, $2 size in bytes, $3 result count. The body follows as chunks, hashed while
- * they stream, and the SHA-256 is set then (markr_pg_chunks_write).
+ * The vault row of an accepted document, the first statement of the import's transaction
+ * after BEGIN (ADR 0018, 0024): $1 content type, $2 size in bytes, $3 result count, $4 the
+ * body's SHA-256 (NULL: not known yet, set by markr_pg_chunks_write), $5 the body when it
+ * fits in one chunk (NULL: streamed after this statement by COPY), stored as chunk 0 in the
+ * same statement. An empty body has no chunk.
  */
-static const char insert_accepted_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3)\n"
-    "RETURNING id";
+static const struct markr_pg_statement vault_row = {
+    MARKR_PG_SLOT_VAULT_ROW,
+    "WITH vault AS (\n"
+    "    INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
+    "    VALUES ($1, $2, COALESCE($4, " MARKR_PG_SHA256_PENDING "), 'accepted', $3)\n"
+    "    RETURNING id\n"
+    "), chunk AS (\n"
+    "    INSERT INTO import_chunks (import_id, seq, bytes)\n"
+    "    SELECT id, 0, $5 FROM vault WHERE octet_length($5) > 0\n"
+    ")\n"
+    "SELECT id FROM vault"};
 
 /* The structured reason is built by the server from plain parameters (pg_marks.h). */
 static const char save_rejected_sql[] =
@@ -47,35 +57,55 @@ static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
 /* What the import's transaction needs (prepared once, sent again when it is retried). */
 struct accepted_step {
     const struct markr_vault_entry *entry;
-    const struct markr_marks *marks;
-    struct markr_pg_params row; /* of insert_accepted_sql */
+    struct markr_pg_params row;          /* of vault_row */
+    struct markr_pg_marks_statement apply; /* its id: the vault row's (0 while one batch) */
     int64_t id;
 };
 
-/* BEGIN has been sent: the vault row, the body as chunks, then every mark (ADR 0018). */
+/*
+ * One batch (one round trip) when the body fits in a chunk: BEGIN, the vault row with its
+ * body, the marks, COMMIT, then the announcement of the changed tests (after the COMMIT, in
+ * a transaction of its own: pg_marks.h). Until markr_pg_batch_run sends it, nothing that
+ * could commit has left the process; once it has, whether the COMMIT ran is known only from
+ * its result. A larger body is streamed by COPY, which a pipeline cannot carry: BEGIN and
+ * the vault row first, then the chunks, then the rest as one batch. Another statement of
+ * the import joins the last batch before its COMMIT.
+ */
 static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err)
 {
     struct accepted_step *s = arg;
-    PGresult *res;
+    int whole = s->entry->body_len <= MARKR_PG_CHUNK_BYTES;
+    struct markr_pg_batch b = {0};
     int rc;
 
     s->id = 0;
-    if ((res = markr_pg_exec(pg, "storing the import", insert_accepted_sql, &s->row, err)) == NULL)
-        return -1;
-    rc = read_id(res, &s->id, err);
-    PQclear(res);
-    if (rc != 0 || markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
-        return -1;
-    return markr_pg_apply_marks(pg, s->id, s->marks, s->entry->result_count, MARKR_PG_APPLY_NOTIFY, err);
+    markr_pg_batch_add(&b, "storing the import", NULL, "BEGIN", NULL);
+    markr_pg_batch_add(&b, "storing the import", &vault_row, NULL, &s->row);
+    if (!whole) {
+        if ((rc = markr_pg_batch_run(pg, &b, err)) == 0)
+            rc = read_id(b.results[1], &s->id, err);
+        markr_pg_batch_clear(&b);
+        if (rc != 0 || markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
+            return -1;
+    }
+    markr_pg_batch_add(&b, "storing the marks", s->apply.statement, NULL, &s->apply.params);
+    markr_pg_batch_add(&b, "storing the import", NULL, "COMMIT", NULL);
+    markr_pg_batch_add(&b, "announcing the import", &markr_pg_notify_kept, NULL, NULL);
+    if ((rc = markr_pg_batch_run(pg, &b, err)) == 0 && whole)
+        rc = read_id(b.results[1], &s->id, err);
+    markr_pg_batch_clear(&b);
+    return rc;
 }
 
 static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry, const struct markr_marks *marks,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct accepted_step step = {.entry = entry, .marks = marks};
+    struct accepted_step step = {.entry = entry};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
-    int rc;
+    int whole = entry->body_len <= MARKR_PG_CHUNK_BYTES;
+    unsigned char digest[32];
+    int rc = -1;
 
     *import_id = 0;
     if (content_type == NULL)
@@ -83,8 +113,22 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
     markr_pg_param_int8(&step.row, (int64_t)entry->body_len);
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
-    if ((rc = markr_pg_transaction(pg, "storing the import", accepted_step, &step, err)) == 0)
+    if (whole && markr_pg_sha256(entry->body, entry->body_len, digest, err) != 0)
+        goto out;
+    if (whole) {
+        markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, (const char *)digest, sizeof(digest));
+        markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, entry->body != NULL ? entry->body : "", entry->body_len);
+    } else {
+        markr_pg_param_text(&step.row, MARKR_PG_BYTEA, NULL);
+        markr_pg_param_text(&step.row, MARKR_PG_BYTEA, NULL);
+    }
+    /* The marks follow the vault row: by its currval within the batch (id 0). */
+    if (markr_pg_marks_statement(&step.apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0)
+        goto out;
+    if ((rc = markr_pg_batch_transaction(pg, accepted_step, &step, err)) == 0)
         *import_id = step.id;
+    markr_pg_marks_statement_free(&step.apply);
+out:
     free(content_type);
     return rc;
 }

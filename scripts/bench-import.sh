@@ -46,7 +46,7 @@ pgb=("$pgbench" -n -M prepared -f bench/import_tx.sql -D "body=$body")
 runs=300
 shown_pgb="$pgbench -n -M prepared -f bench/import_tx.sql -D body=\"\$(cat doc30.xml)\""
 
-echo "import vs the database's own work, $(nproc) cores, $rounds alternating rounds (medians)"
+echo "import vs the database's own work ($bench_markr), $(nproc) cores, $rounds alternating rounds (medians)"
 echo "(a) 30-result import ($(wc -c <"$work/doc30.xml") bytes), p50 of $runs, one client"
 a_markr=() a_pgb=()
 for ((r = 1; r <= rounds; r++)); do

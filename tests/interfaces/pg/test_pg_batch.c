@@ -75,7 +75,7 @@ static int teardown(void **state)
  * the domain sorts them; no scans (they are not what these tests are about). The marks live
  * in a static pool that each call fills again. */
 static struct markr_mark pool[2000];
-static char students[2000][8];
+static char students[2000][24];
 static const char *test_ids[] = {"t"};
 
 static struct markr_marks marks_of(size_t n)

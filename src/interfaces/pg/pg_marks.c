@@ -147,7 +147,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * before its id is known), $2 its result count, $3..$8 the marks, $9..$12 the scans, $13
  * how to announce the change (enum markr_pg_announce). The announcement lists the tests
  * whose marks changed; a payload must stay under 8000 bytes, past that listeners are told
- * to flush every test (ADR 0012).
+ * to flush every test (ADR 0012). `changed` is materialized: inlined, its payload would be
+ * built twice (once for its length, once to send).
  */
 #define APPLY_MARKS(FIRST, LAST)                                                                            \
     "WITH import AS (\n"                                                                                    \
@@ -181,7 +182,7 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "), verdict AS (\n"                                                                                     \
     "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
     "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n" \
-    "), changed AS (\n"                                                                                     \
+    "), changed AS MATERIALIZED (\n"                                                                        \
     "    SELECT json_build_object('import_id', (SELECT id FROM import),\n"                                  \
     "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p\n" \
     "), payload AS (\n"                                                                                     \

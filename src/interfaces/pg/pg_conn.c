@@ -89,7 +89,7 @@ static long elapsed_ms(const struct timespec *since)
     return -ms_until(since);
 }
 
-void markr_pg_log_if_slow(const char *what, const struct timespec *start)
+static void log_if_slow(const char *what, const struct timespec *start)
 {
     long ms = elapsed_ms(start);
 
@@ -100,6 +100,11 @@ void markr_pg_log_if_slow(const char *what, const struct timespec *start)
         markr_metrics_slow_query();
         markr_log(MARKR_LOG_WARN, "slow database operation", "operation", what, "ms", text, NULL);
     }
+}
+
+void markr_pg_log_if_slow(const char *what, const struct timespec *start)
+{
+    log_if_slow(what, start);
 }
 
 /* Runs one statement (results in text, or binary when binary is set); one slower than
@@ -123,7 +128,7 @@ static PGresult *run_as(struct markr_pg *pg, const char *what, const char *sql, 
         res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, binary);
     else
         res = PQexecParams(pg->conn, sql, p->count, p->types, p->values, p->lengths, p->formats, binary);
-    markr_pg_log_if_slow(what, &start);
+    log_if_slow(what, &start);
     return res;
 }
 
@@ -188,7 +193,7 @@ PGresult *markr_pg_run_script(struct markr_pg *pg, const char *what, const char 
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &start);
     res = PQexec(pg->conn, sql);
-    markr_pg_log_if_slow(what, &start);
+    log_if_slow(what, &start);
     return res;
 }
 
@@ -201,7 +206,7 @@ int markr_pg_copy_in(struct markr_pg *pg, const char *what, const char *sql, str
         return markr_pg_fail(pg, NULL, what, err);
     clock_gettime(CLOCK_MONOTONIC, &start);
     res = PQexec(pg->conn, sql);
-    markr_pg_log_if_slow(what, &start);
+    log_if_slow(what, &start);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         markr_pg_fail(pg, res, what, err);
         PQclear(res);

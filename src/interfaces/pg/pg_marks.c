@@ -152,7 +152,7 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  */
 #define APPLY_MARKS(FIRST, LAST)                                                                            \
     "WITH import AS (\n"                                                                                    \
-    "    SELECT COALESCE($1::bigint, currval(pg_get_serial_sequence('imports', 'id'))) AS id\n"             \
+    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
     "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
     "                            import_id, updated_at)\n"                                                  \

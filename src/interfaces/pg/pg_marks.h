@@ -39,6 +39,10 @@ enum {
 /* The slots of the adapter's prepared statements (pg_batch.h). */
 enum { MARKR_PG_SLOT_MARKS_IN_ORDER, MARKR_PG_SLOT_MARKS_LATE, MARKR_PG_SLOT_NOTIFY_KEPT, MARKR_PG_SLOT_VAULT_ROW };
 
+/* The imports row that the current transaction inserted last, in SQL: how a statement queued
+ * behind that INSERT in the same batch names the import before its id is known. */
+#define MARKR_PG_THIS_IMPORT "currval(pg_get_serial_sequence('imports', 'id'))"
+
 /* The session setting that holds a kept announcement. */
 #define MARKR_PG_KEPT_CHANGES "markr.changes"
 

@@ -37,7 +37,13 @@ enum {
 };
 
 /* The slots of the adapter's prepared statements (pg_batch.h). */
-enum { MARKR_PG_SLOT_MARKS_IN_ORDER, MARKR_PG_SLOT_MARKS_LATE, MARKR_PG_SLOT_NOTIFY_KEPT, MARKR_PG_SLOT_VAULT_ROW };
+enum {
+    MARKR_PG_SLOT_MARKS_IN_ORDER,
+    MARKR_PG_SLOT_MARKS_LATE,
+    MARKR_PG_SLOT_NOTIFY_KEPT,
+    MARKR_PG_SLOT_ACCEPTED_ROW,
+    MARKR_PG_SLOT_REJECTED_ROW,
+};
 
 /* The imports row that the current transaction inserted last, in SQL: how a statement queued
  * behind that INSERT in the same batch names the import before its id is known. */

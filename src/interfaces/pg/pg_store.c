@@ -19,31 +19,34 @@
 /* --- import store ------------------------------------------------------------------------------ */
 
 /*
- * The vault row of an accepted document, the first statement of the import's transaction
- * after BEGIN (ADR 0018, 0024): $1 content type, $2 size in bytes, $3 result count, $4 the
- * body's SHA-256 (NULL: not known yet, set by markr_pg_chunks_write), $5 the body when it
- * fits in one chunk (NULL: streamed after this statement by COPY), stored as chunk 0 in the
- * same statement. An empty body has no chunk.
+ * A vault row, the first statement of the import's transaction after BEGIN (ADR 0018, 0024),
+ * with the body stored as chunk 0 in the same statement when it fits in one chunk. Its last
+ * two parameters are the body's SHA-256 (NULL: not known yet, set by markr_pg_chunks_write)
+ * and the body (NULL: streamed after this statement by COPY). An empty body has no chunk.
  */
-static const struct markr_pg_statement vault_row = {
-    MARKR_PG_SLOT_VAULT_ROW,
-    "WITH vault AS (\n"
-    "    INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
-    "    VALUES ($1, $2, COALESCE($4, " MARKR_PG_SHA256_PENDING "), 'accepted', $3)\n"
-    "    RETURNING id\n"
-    "), chunk AS (\n"
-    "    INSERT INTO import_chunks (import_id, seq, bytes)\n"
-    "    SELECT id, 0, $5 FROM vault WHERE octet_length($5) > 0\n"
-    ")\n"
-    "SELECT id FROM vault"};
+#define VAULT_ROW(INSERT, BODY)                                                                                \
+    "WITH vault AS (\n" INSERT "    RETURNING id\n"                                                            \
+    "), chunk AS (\n"                                                                                         \
+    "    INSERT INTO import_chunks (import_id, seq, bytes)\n"                                                 \
+    "    SELECT id, 0, " BODY " FROM vault WHERE octet_length(" BODY ") > 0\n"                                \
+    ")\n"                                                                                                     \
+    "SELECT id FROM vault"
 
-/* The structured reason is built by the server from plain parameters (pg_marks.h). */
-static const char save_rejected_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
-    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'rejected',\n"
-    "        " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ",\n"
-    "        $8)\n"
-    "RETURNING id";
+/* Accepted: $1 content type, $2 size in bytes, $3 result count, $4 SHA-256, $5 body. */
+static const struct markr_pg_statement accepted_row = {
+    MARKR_PG_SLOT_ACCEPTED_ROW,
+    VAULT_ROW("    INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
+              "    VALUES ($1, $2, COALESCE($4, " MARKR_PG_SHA256_PENDING "), 'accepted', $3)\n",
+              "$5")};
+
+/* Refused: $1 content type, $2 size, $3..$7 the reason (built by the server from plain
+ * parameters, pg_marks.h), $8 result count, $9 SHA-256, $10 body. */
+static const struct markr_pg_statement rejected_row = {
+    MARKR_PG_SLOT_REJECTED_ROW,
+    VAULT_ROW("    INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
+              "    VALUES ($1, $2, COALESCE($9, " MARKR_PG_SHA256_PENDING "), 'rejected',\n"
+              "            " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ", $8)\n",
+              "$10")};
 
 /* Reads the id of the vault row from a one-row, one-column result. */
 static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
@@ -55,12 +58,31 @@ static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
 }
 
 /* What the import's transaction needs (prepared once, sent again when it is retried). */
-struct accepted_step {
+struct vault_step {
     const struct markr_vault_entry *entry;
-    struct markr_pg_params row;          /* of vault_row */
-    struct markr_pg_marks_statement apply; /* its id: the vault row's (0 while one batch) */
+    const char *what;                           /* for the slow-query log and errors */
+    const struct markr_pg_statement *statement; /* accepted_row or rejected_row */
+    struct markr_pg_params row;
+    const struct markr_pg_marks_statement *apply; /* NULL for a refused document */
     int64_t id;
 };
+
+/* Appends the SHA-256 and body parameters of a vault row: both when the body fits in one
+ * chunk (digest is then filled), both NULL when it goes by COPY. Returns 0, or -1 with err. */
+static int body_params(struct markr_pg_params *row, const struct markr_vault_entry *entry, unsigned char digest[32],
+                       struct markr_error *err)
+{
+    if (entry->body_len > MARKR_PG_CHUNK_BYTES) {
+        markr_pg_param_text(row, MARKR_PG_BYTEA, NULL);
+        markr_pg_param_text(row, MARKR_PG_BYTEA, NULL);
+        return 0;
+    }
+    if (markr_pg_sha256(entry->body, entry->body_len, digest, err) != 0)
+        return -1;
+    markr_pg_param_binary(row, MARKR_PG_BYTEA, (const char *)digest, 32);
+    markr_pg_param_binary(row, MARKR_PG_BYTEA, entry->body != NULL ? entry->body : "", entry->body_len);
+    return 0;
+}
 
 /*
  * One batch (one round trip) when the body fits in a chunk: BEGIN, the vault row with its
@@ -69,18 +91,19 @@ struct accepted_step {
  * could commit has left the process; once it has, whether the COMMIT ran is known only from
  * its result. A larger body is streamed by COPY, which a pipeline cannot carry: BEGIN and
  * the vault row first, then the chunks, then the rest as one batch. Another statement of
- * the import joins the last batch before its COMMIT.
+ * the import joins the last batch before its COMMIT. A refused document has no marks and
+ * nothing to announce.
  */
-static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
 {
-    struct accepted_step *s = arg;
+    struct vault_step *s = arg;
     int whole = s->entry->body_len <= MARKR_PG_CHUNK_BYTES;
     struct markr_pg_batch b = {0};
     int rc;
 
     s->id = 0;
-    markr_pg_batch_add(&b, "storing the import", NULL, "BEGIN", NULL);
-    markr_pg_batch_add(&b, "storing the import", &vault_row, NULL, &s->row);
+    markr_pg_batch_add(&b, s->what, NULL, "BEGIN", NULL);
+    markr_pg_batch_add(&b, s->what, s->statement, NULL, &s->row);
     if (!whole) {
         if ((rc = markr_pg_batch_run(pg, &b, err)) == 0)
             rc = read_id(b.results[1], &s->id, err);
@@ -88,9 +111,11 @@ static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err
         if (rc != 0 || markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
             return -1;
     }
-    markr_pg_batch_add(&b, "storing the marks", s->apply.statement, NULL, &s->apply.params);
-    markr_pg_batch_add(&b, "storing the import", NULL, "COMMIT", NULL);
-    markr_pg_batch_add(&b, "announcing the import", &markr_pg_notify_kept, NULL, NULL);
+    if (s->apply != NULL)
+        markr_pg_batch_add(&b, "storing the marks", s->apply->statement, NULL, &s->apply->params);
+    markr_pg_batch_add(&b, s->what, NULL, "COMMIT", NULL);
+    if (s->apply != NULL)
+        markr_pg_batch_add(&b, "announcing the import", &markr_pg_notify_kept, NULL, NULL);
     if ((rc = markr_pg_batch_run(pg, &b, err)) == 0 && whole)
         rc = read_id(b.results[1], &s->id, err);
     markr_pg_batch_clear(&b);
@@ -101,9 +126,10 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct accepted_step step = {.entry = entry};
+    struct markr_pg_marks_statement apply;
+    struct vault_step step = {.entry = entry, .what = "storing the import", .statement = &accepted_row,
+                              .apply = &apply};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
-    int whole = entry->body_len <= MARKR_PG_CHUNK_BYTES;
     unsigned char digest[32];
     int rc = -1;
 
@@ -113,54 +139,28 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
     markr_pg_param_int8(&step.row, (int64_t)entry->body_len);
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
-    if (whole && markr_pg_sha256(entry->body, entry->body_len, digest, err) != 0)
+    if (body_params(&step.row, entry, digest, err) != 0)
         goto out;
-    if (whole) {
-        markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, (const char *)digest, sizeof(digest));
-        markr_pg_param_binary(&step.row, MARKR_PG_BYTEA, entry->body != NULL ? entry->body : "", entry->body_len);
-    } else {
-        markr_pg_param_text(&step.row, MARKR_PG_BYTEA, NULL);
-        markr_pg_param_text(&step.row, MARKR_PG_BYTEA, NULL);
-    }
     /* The marks follow the vault row: by its currval within the batch (id 0). */
-    if (markr_pg_marks_statement(&step.apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0)
+    if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0)
         goto out;
-    if ((rc = markr_pg_batch_transaction(pg, accepted_step, &step, err)) == 0)
+    if ((rc = markr_pg_batch_transaction(pg, vault_step, &step, err)) == 0)
         *import_id = step.id;
-    markr_pg_marks_statement_free(&step.apply);
+    markr_pg_marks_statement_free(&apply);
 out:
     free(content_type);
     return rc;
 }
 
-/* A refused document: its vault row and its body as chunks, in one transaction. */
-struct rejected_step {
-    const struct markr_vault_entry *entry;
-    struct markr_pg_params row;
-    int64_t id;
-};
-
-static int rejected_step(struct markr_pg *pg, void *arg, struct markr_error *err)
-{
-    struct rejected_step *s = arg;
-    PGresult *res;
-    int rc;
-
-    s->id = 0;
-    if ((res = markr_pg_exec(pg, "storing the refused import", save_rejected_sql, &s->row, err)) == NULL)
-        return -1;
-    rc = read_id(res, &s->id, err);
-    PQclear(res);
-    return rc != 0 ? -1 : markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err);
-}
-
+/* A refused document: its vault row with the reason, and its body, in one transaction. */
 static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct rejected_step step = {.entry = entry};
+    struct vault_step step = {.entry = entry, .what = "storing the refused import", .statement = &rejected_row};
     struct markr_pg_reason text = {0};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
+    unsigned char digest[32];
     int rc = -1;
 
     *import_id = 0;
@@ -173,7 +173,9 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
     if (markr_pg_reason_params(&step.row, &text, reason, err) != 0)
         goto out;
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
-    if ((rc = markr_pg_transaction(pg, "storing the refused import", rejected_step, &step, err)) == 0)
+    if (body_params(&step.row, entry, digest, err) != 0)
+        goto out;
+    if ((rc = markr_pg_batch_transaction(pg, vault_step, &step, err)) == 0)
         *import_id = step.id;
 out:
     markr_pg_reason_free(&text);

@@ -22,6 +22,7 @@
 
 #include "domain/document.h"
 #include "interfaces/pg/pg_batch.h"
+#include "interfaces/pg/pg_chunks.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
 #include "test_db.h"
@@ -335,6 +336,41 @@ static void a_body_larger_than_a_chunk_goes_by_copy_between_two_batches(void **s
     free(body);
 }
 
+/* A refused document takes the same batches without marks: its row with the reason and its
+ * body, in one round trip when the body fits in a chunk, by COPY when not; nothing announced. */
+static void a_refused_document_is_stored_whole_in_the_same_batches(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = MARKR_PG_CHUNK_BYTES + 7;
+    char *large = malloc(big);
+    struct markr_error reason, err;
+    const size_t sizes[] = {5, big};
+
+    memset(large, 'x', big);
+    memcpy(large, "<bad>", 5);
+    markr_error_set(&reason, MARKR_ERR_MALFORMED, "malformed_xml", "not well-formed");
+    reason.line = 3;
+    for (size_t k = 0; k < 2; ++k) {
+        struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = large, .body_len = sizes[k],
+                                          .result_count = 2};
+        int64_t id = -1;
+        char sql[512];
+
+        if (f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err) != 0)
+            fail_msg("refused document of %zu bytes: %s", sizes[k], err.message);
+        assert_true(id > 0);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports i WHERE id = %" PRId64 " AND status = 'rejected'"
+                 " AND reason->>'error' = 'malformed_xml' AND (reason->>'line')::int = 3 AND result_count = 2"
+                 " AND size_bytes = %zu AND sha256 = sha256((SELECT string_agg(bytes, ''::bytea ORDER BY seq)"
+                 " FROM import_chunks WHERE import_id = i.id))", id, sizes[k]);
+        assert_int_equal(count(f, sql), 1);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_chunks WHERE import_id = %" PRId64, id);
+        assert_int_equal(count(f, sql), k == 0 ? 1 : 2);
+    }
+    assert_null(next_announcement(f, 200));
+    free(large);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_new_backend_prepares_the_statements_again, setup, teardown),
         cmocka_unit_test_setup_teardown(a_body_larger_than_a_chunk_goes_by_copy_between_two_batches, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_refused_document_is_stored_whole_in_the_same_batches, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

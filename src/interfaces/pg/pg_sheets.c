@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pg_listen.h"
+#include "pg_marks.h"
 
 /* A byte buffer being written; `failed` once out of memory or past the protocol's limit. */
 struct buffer {
@@ -119,19 +120,26 @@ static void sheet_literal(struct buffer *scratch, const struct markr_answer_shee
  * arrays' text is read once per row (OFFSET 0 keeps the planner from copying the casts into
  * each use), and each pair is looked up by its key (LIMIT 1 keeps the lookups per row: with
  * the arrays' real length known, the planner would otherwise hash the whole marks table). $1 the
- * import, $2..$5 test, student, the kept scan's obtained and its total (the sum of awarded),
- * $6..$9 its questions, responses, awarded and available as array literals (NULL: no valid
- * answer), $10 whether to notify.
+ * import (NULL: the imports row this transaction inserted last, MARKR_PG_THIS_IMPORT, so that
+ * the statement can be queued in the import's pipeline before its id is known), $2..$5 test,
+ * student, the kept scan's obtained and its total (the sum of awarded), $6..$9 its questions,
+ * responses, awarded and available as array literals (NULL: no valid answer), $10 how to
+ * announce (enum markr_pg_announce, pg_marks.h): in the transaction, or kept in the session
+ * (always set, empty when nothing changed, so that no earlier import's payload lingers) for
+ * markr_pg_notify_kept after the COMMIT.
  */
 static const char apply_sheets_sql[] =
-    "WITH input AS (\n"
+    "WITH import AS (\n"
+    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"
+    "), input AS (\n"
     "    SELECT k.t, k.s, k.o, k.n, v.q, v.r, v.aw, v.av,\n"
-    "           k.o = m.obtained AND (a.test_id IS NULL OR k.o > a.obtained OR $1 >= a.import_id) AS keep,\n"
+    "           k.o = m.obtained AND (a.test_id IS NULL OR k.o > a.obtained OR i.id >= a.import_id) AS keep,\n"
     "           a.test_id IS NOT NULL AS had,\n"
     "           (a.questions, a.responses, a.awarded, a.available) IS DISTINCT FROM (v.q, v.r, v.aw, v.av) AS differs,\n"
     "           m.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS marks_changed\n"
     "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[],\n"
     "                $9::text[]) AS k(t, s, o, n, q, r, aw, av)\n"
+    "    CROSS JOIN import AS i\n"
     "    CROSS JOIN LATERAL (SELECT k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw,\n"
     "                               k.av::integer[] AS av OFFSET 0) AS v\n"
     "    CROSS JOIN LATERAL (SELECT obtained, xmin FROM marks\n"
@@ -141,7 +149,7 @@ static const char apply_sheets_sql[] =
     "), written AS (\n"
     "    INSERT INTO answer_sheets AS a (test_id, student_number, obtained, import_id, total,\n"
     "                                    questions, responses, awarded, available)\n"
-    "    SELECT t, s, o, $1, n, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL\n"
+    "    SELECT t, s, o, (SELECT id FROM import), n, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL\n"
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"
     "        obtained = EXCLUDED.obtained, import_id = EXCLUDED.import_id, total = EXCLUDED.total,\n"
     "        questions = EXCLUDED.questions,\n"
@@ -150,27 +158,41 @@ static const char apply_sheets_sql[] =
     "    DELETE FROM answer_sheets AS a USING input\n"
     "    WHERE input.keep AND input.q IS NULL AND input.had AND a.test_id = input.t AND a.student_number = input.s\n"
     "), changed AS (\n"
-    "    SELECT json_build_object('import_id', $1::bigint, 'tests', json_agg(t))::text AS p\n"
+    "    SELECT json_build_object('import_id', (SELECT id FROM import), 'tests', json_agg(t))::text AS p\n"
     "    FROM (SELECT t FROM input GROUP BY t HAVING bool_or(keep AND differs) AND NOT bool_or(marks_changed)) AS c\n"
     "    HAVING count(*) > 0\n"
+    "), payload AS (\n"
+    "    SELECT (SELECT CASE WHEN octet_length(p) < 7900 THEN p\n"
+    "                        ELSE json_build_object('import_id', (SELECT id FROM import), 'flush', true)::text END\n"
+    "            FROM changed) AS p\n"
     ")\n"
-    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', CASE WHEN octet_length(p) < 7900 THEN p ELSE\n"
-    "           json_build_object('import_id', $1::bigint, 'flush', true)::text END)\n"
-    "FROM changed WHERE $10";
+    "SELECT CASE WHEN $10 = 1 AND p IS NOT NULL THEN pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p) END,\n"
+    "       CASE WHEN $10 = 2 THEN set_config('" MARKR_PG_KEPT_SHEET_CHANGES "', COALESCE(p, ''), false) END\n"
+    "FROM payload WHERE $10 <> 0";
+
+const struct markr_pg_statement markr_pg_apply_sheets_statement = {MARKR_PG_SLOT_SHEETS, apply_sheets_sql};
+
+void markr_pg_sheets_statement_free(struct markr_pg_sheets_statement *s)
+{
+    for (int c = 0; c < MARKR_PG_SHEET_ARRAYS; ++c)
+        free(s->arrays[c]);
+    memset(s, 0, sizeof(*s));
+}
 
 enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, MARK_TOTAL, ARRAYS = MARK_TOTAL + 1 + SHEET_COLUMNS };
 
-int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, int notify,
-                          struct markr_error *err)
+int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, const struct markr_marks *marks,
+                              int announce, struct markr_error *err)
 {
     static const Oid types[ARRAYS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                       MARKR_PG_INT8_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                       MARKR_PG_TEXT_ARRAY};
     struct buffer a[ARRAYS], scratch = {0};
-    struct markr_pg_params params = {0};
     char obtained[4], total[8];
-    int failed = 0, rc;
+    int failed = 0;
 
+    _Static_assert(ARRAYS == MARKR_PG_SHEET_ARRAYS, "one parameter array per column");
+    memset(s, 0, sizeof(*s));
     memset(a, 0, sizeof(a));
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
@@ -198,21 +220,35 @@ int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_ma
             array_element(&a[MARK_TOTAL + 1 + c], scratch.bytes, scratch.len);
         }
     }
-    failed = scratch.failed;
-    for (int c = 0; c < ARRAYS; ++c)
-        failed |= a[c].failed;
-    if (failed) {
-        rc = markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        goto out;
-    }
-    markr_pg_param_int8(&params, id);
-    for (int c = 0; c < ARRAYS; ++c)
-        markr_pg_param_binary(&params, types[c], a[c].bytes, a[c].len);
-    markr_pg_param_bool(&params, notify);
-    rc = markr_pg_command(pg, "storing the answer sheets", apply_sheets_sql, &params, err);
-out:
-    for (int c = 0; c < ARRAYS; ++c)
-        free(a[c].bytes);
     free(scratch.bytes);
+    failed = scratch.failed;
+    for (int c = 0; c < ARRAYS; ++c) {
+        failed |= a[c].failed;
+        s->arrays[c] = a[c].bytes;
+    }
+    if (failed) {
+        markr_pg_sheets_statement_free(s);
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+    }
+    if (id > 0)
+        markr_pg_param_int8(&s->params, id);
+    else
+        markr_pg_param_text(&s->params, MARKR_PG_INT8, NULL); /* the imports row inserted last */
+    for (int c = 0; c < ARRAYS; ++c)
+        markr_pg_param_binary(&s->params, types[c], a[c].bytes, a[c].len);
+    markr_pg_param_int4(&s->params, announce);
+    return 0;
+}
+
+int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, int announce,
+                          struct markr_error *err)
+{
+    struct markr_pg_sheets_statement s;
+    int rc;
+
+    if (markr_pg_sheets_statement(&s, id, marks, announce, err) != 0)
+        return -1;
+    rc = markr_pg_command(pg, "storing the answer sheets", apply_sheets_sql, &s.params, err);
+    markr_pg_sheets_statement_free(&s);
     return rc;
 }

@@ -4,7 +4,8 @@
  * row, the body and every mark, and announce the change after the COMMIT; a statement that
  * fails in the middle of a batch aborts it whole (nothing half-stored, nothing announced,
  * the connection usable); statements prepared on a backend are prepared again on the next
- * one; a body larger than a chunk goes by COPY between two batches.
+ * one; a body larger than a chunk goes by COPY between two batches; the kept answer sheet
+ * goes in the batch before the COMMIT and is announced after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,6 +337,102 @@ static void a_body_larger_than_a_chunk_goes_by_copy_between_two_batches(void **s
     free(body);
 }
 
+/* One mark of test "st" for student s1, obtained 2 of 2, whose kept scan answered q1 and q2
+ * with response (awarded 1 each). */
+static struct markr_answer sheet_answers[2];
+static struct markr_result sheet_scan;
+static struct markr_mark sheet_mark;
+static const char *sheet_tests[] = {"st"};
+
+static struct markr_marks sheet_marks(const char *response)
+{
+    sheet_answers[0] = (struct markr_answer){.question = "q1", .response = response, .awarded = 1, .available = 1};
+    sheet_answers[1] = (struct markr_answer){.question = "q2", .response = "B", .awarded = 1, .available = 1};
+    sheet_scan = (struct markr_result){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
+                                       .sheet = {.answers = sheet_answers, .count = 2, .total = 2}};
+    sheet_mark = (struct markr_mark){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
+                                     .sheet = &sheet_scan};
+    return (struct markr_marks){.marks = &sheet_mark, .count = 1, .students = 1, .tests = sheet_tests,
+                                .test_count = 1};
+}
+
+static void expect_announcement(struct fixture *f, int64_t id, const char *tests)
+{
+    char *payload = next_announcement(f, 10000), expected[64];
+
+    assert_non_null(payload);
+    snprintf(expected, sizeof(expected), "\"import_id\" : %" PRId64, id);
+    if (strstr(payload, expected) == NULL || strstr(payload, tests) == NULL)
+        fail_msg("announcement of import %" PRId64 " without %s: %s", id, tests, payload);
+    free(payload);
+}
+
+/* The kept sheet is written by the batch that carries the marks, before its COMMIT: stored
+ * with its import, and announced after the COMMIT when only the sheet changed (the marks'
+ * announcement names no test then); a later import that changes nothing announces no sheet
+ * (what an earlier import kept in the session is not sent again). */
+static void the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+    int64_t first, second, third;
+    char sql[256], *payload;
+
+    if ((first = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("first: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64 " AND test_id = 'st'"
+             " AND questions = '{q1,q2}' AND responses = '{A,B}' AND total = 2", first);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, first, "\"tests\" : [\"st\"]"); /* the marks changed: their payload */
+    assert_null(next_announcement(f, 200));                 /* and no second one for the sheet */
+
+    m = sheet_marks("C"); /* the same marks, another response: only the sheet changes */
+    if ((second = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("second: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64
+             " AND responses = '{C,B}'", second);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, second, "\"tests\" : []");
+    expect_announcement(f, second, "[\"st\"]");
+
+    m = sheet_marks("C"); /* nothing changes now */
+    if ((third = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("third: %s", err.message);
+    expect_announcement(f, third, "\"tests\" : []");
+    payload = next_announcement(f, 200);
+    if (payload != NULL)
+        fail_msg("an announcement of a sheet that did not change: %s", payload);
+}
+
+/* The sheets statement failing (a trigger here) aborts its batch whole: no vault row, no
+ * marks, no announcement, and the connection serves the next import. */
+static void a_failing_sheets_statement_stores_nothing(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN RAISE EXCEPTION 'no sheets today'; END $$;\n"
+                                        "CREATE TRIGGER refuse BEFORE INSERT ON answer_sheets FOR EACH ROW "
+                                        "EXECUTE FUNCTION refuse();"),
+                     0);
+    assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
+    assert_non_null(strstr(err.message, "storing the answer sheets"));
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 0);
+    assert_null(next_announcement(f, 200));
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TRIGGER refuse ON answer_sheets"), 0);
+    m = sheet_marks("A");
+    assert_true(save(f, body, sizeof(body) - 1, &m, &err) > 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
+}
+
 /* A refused document takes the same batches without marks: its row with the reason and its
  * body, in one round trip when the body fits in a chunk, by COPY when not; nothing announced. */
 static void a_refused_document_is_stored_whole_in_the_same_batches(void **state)
@@ -382,6 +479,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_body_larger_than_a_chunk_goes_by_copy_between_two_batches, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_refused_document_is_stored_whole_in_the_same_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failing_sheets_statement_stores_nothing, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

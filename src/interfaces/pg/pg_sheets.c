@@ -1,7 +1,7 @@
 /*
  * Writing the kept answer sheets (pg_sheets.h). The document's kept scans travel as binary
- * arrays (the format of pg_marks.c), one element per mark: test, student, obtained, total, the
- * sheet's four columns, each as the text of an array. So each row of the statement is one
+ * arrays (pg_arrays.h, the writer of the marks' arrays too), one element per mark: test,
+ * student, obtained, total, the sheet's four columns, each as the text of an array. So each row of the statement is one
  * element of each parameter, and the statement one round trip whatever the size.
  */
 #include "pg_sheets.h"
@@ -11,98 +11,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_arrays.h"
 #include "pg_listen.h"
 #include "pg_marks.h"
-
-/* A byte buffer being written; `failed` once out of memory or past the protocol's limit. */
-struct buffer {
-    char *bytes;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct buffer *b, const void *bytes, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap != 0 ? b->cap : 256;
-        char *grown;
-
-        while (cap - b->len < n)
-            cap *= 2;
-        if (cap > 1000000000 || (grown = realloc(b->bytes, cap)) == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->bytes = grown;
-        b->cap = cap;
-    }
-    memcpy(b->bytes + b->len, bytes, n);
-    b->len += n;
-}
-
-static void put_u32(struct buffer *b, uint32_t v)
-{
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-
-    put(b, x, 4);
-}
-
-/* A binary array (array_recv's format, as in pg_marks.c) of count elements of type. */
-static void array_begin(struct buffer *b, Oid type, size_t count, int nulls)
-{
-    put_u32(b, count != 0 ? 1 : 0);
-    put_u32(b, (uint32_t)nulls);
-    put_u32(b, type);
-    if (count != 0) {
-        put_u32(b, (uint32_t)count);
-        put_u32(b, 1);
-    }
-}
-
-static void array_element(struct buffer *b, const char *bytes, size_t n)
-{
-    put_u32(b, (uint32_t)n);
-    put(b, bytes, n);
-}
-
-static void array_null(struct buffer *b)
-{
-    put_u32(b, UINT32_MAX); /* -1: NULL */
-}
 
 /* The text form of one sheet's column as PostgreSQL's array input reads it ({"a","b"} or
  * {1,0}), into scratch: every text element quoted, with \ and " escaped, so any response
  * (NUL aside, which is not valid in one) reads back as it was. */
 enum sheet_column { SHEET_QUESTIONS, SHEET_RESPONSES, SHEET_AWARDED, SHEET_AVAILABLE, SHEET_COLUMNS };
 
-static void sheet_literal(struct buffer *scratch, const struct markr_answer_sheet *sheet, enum sheet_column column)
+static void sheet_literal(struct markr_pg_buffer *scratch, const struct markr_answer_sheet *sheet,
+                          enum sheet_column column)
 {
     scratch->len = 0;
-    put(scratch, "{", 1);
+    markr_pg_buffer_put(scratch, "{", 1);
     for (size_t i = 0; i < sheet->count; ++i) {
         const struct markr_answer *a = &sheet->answers[i];
 
         if (i != 0)
-            put(scratch, ",", 1);
+            markr_pg_buffer_put(scratch, ",", 1);
         if (column == SHEET_AWARDED || column == SHEET_AVAILABLE) {
             char digits[16];
             int n = snprintf(digits, sizeof(digits), "%" PRIu32, column == SHEET_AWARDED ? a->awarded : a->available);
 
-            put(scratch, digits, (size_t)n);
+            markr_pg_buffer_put(scratch, digits, (size_t)n);
             continue;
         }
-        put(scratch, "\"", 1);
+        markr_pg_buffer_put(scratch, "\"", 1);
         for (const char *c = column == SHEET_QUESTIONS ? a->question : a->response; *c != '\0'; ++c) {
             if (*c == '"' || *c == '\\')
-                put(scratch, "\\", 1);
-            put(scratch, c, 1);
+                markr_pg_buffer_put(scratch, "\\", 1);
+            markr_pg_buffer_put(scratch, c, 1);
         }
-        put(scratch, "\"", 1);
+        markr_pg_buffer_put(scratch, "\"", 1);
     }
-    put(scratch, "}", 1);
+    markr_pg_buffer_put(scratch, "}", 1);
 }
 
 /*
@@ -187,8 +130,7 @@ int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, c
     static const Oid types[ARRAYS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                       MARKR_PG_INT8_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                       MARKR_PG_TEXT_ARRAY};
-    struct buffer a[ARRAYS], scratch = {0};
-    char obtained[4], total[8];
+    struct markr_pg_buffer a[ARRAYS], scratch = {0};
     int failed = 0;
 
     _Static_assert(ARRAYS == MARKR_PG_SHEET_ARRAYS, "one parameter array per column");
@@ -197,27 +139,24 @@ int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, c
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
     for (int c = 0; c < ARRAYS; ++c)
-        array_begin(&a[c], c == MARK_OBTAINED ? MARKR_PG_INT4 : c == MARK_TOTAL ? MARKR_PG_INT8 : MARKR_PG_TEXT,
+        markr_pg_array_begin(&a[c], c == MARK_OBTAINED ? MARKR_PG_INT4 : c == MARK_TOTAL ? MARKR_PG_INT8 : MARKR_PG_TEXT,
                     marks->count, c > MARK_TOTAL);
     for (size_t i = 0; i < marks->count; ++i) {
         const struct markr_mark *m = &marks->marks[i];
         const struct markr_answer_sheet *sheet = m->sheet != NULL ? &m->sheet->sheet : NULL;
         uint32_t o = m->sheet != NULL ? m->sheet->obtained : m->obtained;
 
-        array_element(&a[MARK_TEST], m->test_id, strlen(m->test_id));
-        array_element(&a[MARK_STUDENT], m->student_number, strlen(m->student_number));
-        obtained[0] = (char)(o >> 24), obtained[1] = (char)(o >> 16), obtained[2] = (char)(o >> 8), obtained[3] = (char)o;
-        array_element(&a[MARK_OBTAINED], obtained, 4);
-        for (int b = 0; b < 8; ++b)
-            total[b] = (char)((sheet != NULL ? sheet->total : 0) >> (56 - 8 * b));
-        array_element(&a[MARK_TOTAL], total, 8);
+        markr_pg_array_bytes(&a[MARK_TEST], m->test_id, strlen(m->test_id));
+        markr_pg_array_bytes(&a[MARK_STUDENT], m->student_number, strlen(m->student_number));
+        markr_pg_array_int4(&a[MARK_OBTAINED], o);
+        markr_pg_array_int8(&a[MARK_TOTAL], sheet != NULL ? sheet->total : 0);
         for (int c = 0; c < SHEET_COLUMNS; ++c) {
             if (sheet == NULL || sheet->count == 0) {
-                array_null(&a[MARK_TOTAL + 1 + c]);
+                markr_pg_array_null(&a[MARK_TOTAL + 1 + c]);
                 continue;
             }
             sheet_literal(&scratch, sheet, (enum sheet_column)c);
-            array_element(&a[MARK_TOTAL + 1 + c], scratch.bytes, scratch.len);
+            markr_pg_array_bytes(&a[MARK_TOTAL + 1 + c], scratch.bytes, scratch.len);
         }
     }
     free(scratch.bytes);

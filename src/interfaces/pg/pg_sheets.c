@@ -54,7 +54,10 @@ static void sheet_literal(struct markr_pg_buffer *scratch, const struct markr_an
  * kept scan has the document's highest obtained, so it equals the mark's exactly when it is
  * not lower than what was stored), unless the stored sheet has that obtained and came from a
  * later import (a rebuild of one older import). The marks statement locked every row of the
- * document's pairs, so no other writer of these sheets runs between the two statements. A
+ * document's pairs, so no other writer of these sheets runs between the two statements:
+ * whether a pair has a sheet is known from the lookup, and a new sheet is a plain INSERT
+ * (ON CONFLICT's speculative insertion cost 30 ms more per 10,000 sheets; bench/README.md),
+ * an old one an UPDATE by key. A
  * kept scan without a valid answer removes the pair's old sheet: its answers are not the
  * kept ones any more. Tests whose marks this transaction changed (rows it wrote: xmin is
  * its own xid) were announced by the marks statement; the others whose sheets changed are
@@ -89,14 +92,15 @@ static const char apply_sheets_sql[] =
     "                        WHERE test_id = k.t AND student_number = k.s LIMIT 1) AS m\n"
     "    LEFT JOIN LATERAL (SELECT * FROM answer_sheets\n"
     "                       WHERE test_id = k.t AND student_number = k.s LIMIT 1) AS a ON true\n"
-    "), written AS (\n"
-    "    INSERT INTO answer_sheets AS a (test_id, student_number, obtained, import_id, total,\n"
-    "                                    questions, responses, awarded, available)\n"
-    "    SELECT t, s, o, (SELECT id FROM import), n, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL\n"
-    "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"
-    "        obtained = EXCLUDED.obtained, import_id = EXCLUDED.import_id, total = EXCLUDED.total,\n"
-    "        questions = EXCLUDED.questions,\n"
-    "        responses = EXCLUDED.responses, awarded = EXCLUDED.awarded, available = EXCLUDED.available\n"
+    "), inserted AS (\n"
+    "    INSERT INTO answer_sheets (test_id, student_number, obtained, import_id, total,\n"
+    "                               questions, responses, awarded, available)\n"
+    "    SELECT t, s, o, (SELECT id FROM import), n, q, r, aw, av FROM input WHERE keep AND q IS NOT NULL AND NOT had\n"
+    "), updated AS (\n"
+    "    UPDATE answer_sheets AS a SET obtained = input.o, import_id = (SELECT id FROM import), total = input.n,\n"
+    "        questions = input.q, responses = input.r, awarded = input.aw, available = input.av\n"
+    "    FROM input\n"
+    "    WHERE input.keep AND input.q IS NOT NULL AND input.had AND a.test_id = input.t AND a.student_number = input.s\n"
     "), dropped AS (\n"
     "    DELETE FROM answer_sheets AS a USING input\n"
     "    WHERE input.keep AND input.q IS NULL AND input.had AND a.test_id = input.t AND a.student_number = input.s\n"

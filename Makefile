@@ -7,7 +7,8 @@
 #                   Debian package's check, one private PostgreSQL for all; the exit status
 #                   says pass or fail
 #   make bench      the core's benchmark (import, aggregate, /health) against a private
-#                   server and database; bench-vault: async import and reprocess --all;
+#                   server and database, then bench-import: imports against pgbench and
+#                   xmllint; bench-vault: async import and reprocess --all;
 #                   bench-live: cached aggregates and streams under wrk; bench-load: 30 s
 #                   of mixed imports and reads; bench-items: item analysis of a
 #                   100,000-student test; bench-replica: reads on a streaming
@@ -21,7 +22,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test deb bench bench-vault bench-live bench-load bench-items bench-replica fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-import bench-vault bench-live bench-load bench-items bench-replica fuzz clean distclean
 
 all: build
 
@@ -51,6 +52,9 @@ deb: deps
 
 bench: build
 	bash scripts/bench.sh
+
+bench-import: build
+	bash scripts/bench-import.sh
 
 bench-vault: build
 	bash scripts/bench-vault.sh

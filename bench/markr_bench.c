@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_doc.h"
+
 #define RESULTS 10000
 #define IMPORT_RUNS 7
 #define BIG_STUDENTS 1000000
@@ -74,39 +76,6 @@ static long request(CURL *curl, const char *path, const char *body, size_t len, 
     return status;
 }
 
-/* A document shaped like the grading machines' (see tests/fixtures/sample_results.xml). */
-static char *make_document(const char *test_id, size_t *len)
-{
-    size_t cap = (size_t)RESULTS * 2048, off = 0;
-    char *doc = malloc(cap);
-    unsigned seed = 42;
-
-    off += (size_t)sprintf(doc + off, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<mcq-test-results>\n");
-    for (int i = 0; i < RESULTS; ++i) {
-        int obtained = 0;
-
-        off += (size_t)sprintf(doc + off,
-                               "\t<mcq-test-result scanned-on=\"2017-12-04T12:12:10+11:00\">\n"
-                               "\t\t<first-name>First%d</first-name>\n\t\t<last-name>Last%d</last-name>\n"
-                               "\t\t<student-number>%09d</student-number>\n\t\t<test-id>%s</test-id>\n",
-                               i, i, i, test_id);
-        for (int q = 0; q < 20; ++q) {
-            int awarded = rand_r(&seed) % 2;
-
-            obtained += awarded;
-            off += (size_t)sprintf(doc + off,
-                                   "\t\t<answer question=\"%d\" marks-available=\"1\" marks-awarded=\"%d\">%c</answer>\n",
-                                   q, awarded, 'A' + rand_r(&seed) % 4);
-        }
-        off += (size_t)sprintf(doc + off,
-                               "\t\t<summary-marks available=\"20\" obtained=\"%d\" />\n\t</mcq-test-result>\n",
-                               obtained);
-    }
-    off += (size_t)sprintf(doc + off, "</mcq-test-results>\n");
-    *len = off;
-    return doc;
-}
-
 static void bench_import(void)
 {
     CURL *curl = curl_easy_init();
@@ -124,7 +93,7 @@ static void bench_import(void)
         /* A new test each run: every import inserts 10,000 new marks, the expensive case. */
         snprintf(test_id, sizeof(test_id), "bench-import-%ld-%d", (long)time(NULL), run);
         free(doc);
-        doc = make_document(test_id, &len);
+        doc = bench_document(test_id, RESULTS, 20, 0, &len);
         if ((status = request(curl, "/import", doc, len, &ms[run])) != 201) {
             fprintf(stderr, "import answered %ld\n", status);
             exit(1);

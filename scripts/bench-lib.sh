@@ -8,12 +8,15 @@
 #                                 LOG (and the extra NAME=VALUE settings given); wait for
 #                                 /health; sets bench_pid (every server started is stopped
 #                                 on exit)
+# MARKR_BENCH_BINARY names the markr to run (default build/markr), to compare another build
+# with the same clients and database (bench/README.md).
 # shellcheck shell=bash
 
 bench_psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 bench_pid=""
 bench_pids=()
 bench_stop_cluster=0
+bench_markr=${MARKR_BENCH_BINARY:-build/markr}
 
 # shellcheck disable=SC2317  # reached through the EXIT trap
 bench_cleanup() {
@@ -32,7 +35,7 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[[ -x build/markr ]] || { echo "bench: build/markr is missing: run make build" >&2; exit 1; }
+[[ -x $bench_markr ]] || { echo "bench: $bench_markr is missing: run make build" >&2; exit 1; }
 
 bench_fresh_db() {
     local name=$1 admin url
@@ -45,13 +48,13 @@ bench_fresh_db() {
         -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
     url=$(bash scripts/pg-private.sh url "$name")
     export DATABASE_URL=$url
-    build/markr migrate >/dev/null
+    "$bench_markr" migrate >/dev/null
 }
 
 bench_serve() {
     local port=$1 log=$2 i
     shift 2
-    env MARKR_LISTEN="127.0.0.1:$port" "$@" build/markr serve 2>"$log" &
+    env MARKR_LISTEN="127.0.0.1:$port" "$@" "$bench_markr" serve 2>"$log" &
     bench_pid=$!
     bench_pids+=("$bench_pid")
     for ((i = 0; i < 100; i++)); do

@@ -15,3 +15,10 @@ bench_fresh_db markr_bench
 bench_serve "$bench_port" /tmp/markr-bench.log
 
 MARKR_BENCH_URL=http://127.0.0.1:$bench_port "$bench_bin"
+
+# The import path against pgbench and xmllint: its own server and database (this one
+# stopped first, so that it takes no CPU from the comparison).
+kill -TERM "$bench_pid"
+wait "$bench_pid" || true
+bench_pid=""
+bash scripts/bench-import.sh

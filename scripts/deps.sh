@@ -23,6 +23,7 @@ packages=(
     clang libclang-rt-14-dev  # libFuzzer and its sanitizers for `make fuzz` (fuzz/)
     chromium               # the dashboard's browser test (/usr/bin/chromium)
     wrk                    # load figures of bench-live and bench-load
+    libxml2-utils          # xmllint: the baseline of bench-import's 10,000-result import
     python3                # scripts/test.sh counts results; bench/stream_clients.py
     libsystemd-dev         # sd_notify: readiness and stopping for markr.service (Type=notify)
     dpkg-dev debhelper     # the Debian package (debian/, scripts/package.sh)

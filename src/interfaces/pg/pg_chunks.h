@@ -25,6 +25,10 @@
  * then aborted). */
 int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, size_t len, struct markr_error *err);
 
+/* The SHA-256 of a body that goes in one statement with its vault row (at most one
+ * chunk, pg_store.c). Returns 0, or -1 with err. */
+int markr_pg_sha256(const char *body, size_t len, unsigned char digest[32], struct markr_error *err);
+
 /* Reads the chunks of import id in order into a malloc'd buffer of size bytes (*body, at
  * least 1 byte allocated), one row at a time (single-row mode), so the client never holds
  * more than the body and one chunk. Fails (MARKR_ERR_INTERNAL "database_error") when the

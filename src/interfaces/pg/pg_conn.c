@@ -55,6 +55,11 @@ static void log_if_slow(const char *what, const struct timespec *start)
     }
 }
 
+void markr_pg_log_if_slow(const char *what, const struct timespec *start)
+{
+    log_if_slow(what, start);
+}
+
 /* Runs one statement (results in text, or binary when binary is set); one slower than
  * MARKR_SLOW_QUERY_MS is logged as a warning that names the operation (never its
  * parameters) and counted. */
@@ -196,8 +201,10 @@ static int connection_lost(const struct markr_pg *pg)
  * a backend that goes away before that rolls the transaction back, so running it again
  * cannot apply it twice. After it, the server may have committed just before the
  * connection went, and only a later read can tell. This is the one rule the retry on a
- * lost connection follows; a pipelined transaction sets commit_sent when it queues the
- * COMMIT. */
+ * lost connection follows; commit_sent is set only by markr_pg_before_send, which both
+ * ways of sending a COMMIT call (send_commit below, and markr_pg_batch_run when it queues
+ * a batch that carries the COMMIT), and cleared only by markr_pg_commit_not_run, when the
+ * server has said that a statement queued before that COMMIT failed. */
 static int could_have_committed(const struct markr_pg *pg)
 {
     return pg->commit_sent;
@@ -205,14 +212,27 @@ static int could_have_committed(const struct markr_pg *pg)
 
 static int server_closed(struct markr_pg *pg);
 
+void markr_pg_commit_not_run(struct markr_pg *pg)
+{
+    pg->commit_sent = 0;
+}
+
+int markr_pg_before_send(struct markr_pg *pg, int commits, const char *what, struct markr_error *err)
+{
+    if (server_closed(pg))
+        return markr_pg_fail(pg, NULL, what, err);
+    if (commits)
+        pg->commit_sent = 1;
+    return 0;
+}
+
 /* A backend ended while the transaction was between statements (pg_terminate_backend of an
  * idle-in-transaction session) has said so on the socket already: then the COMMIT is not
  * sent, nothing committed, and the transaction may run again. One poll, no round trip. */
 static int send_commit(struct markr_pg *pg, const char *what, struct markr_error *err)
 {
-    if (server_closed(pg))
-        return markr_pg_fail(pg, NULL, what, err);
-    pg->commit_sent = 1;
+    if (markr_pg_before_send(pg, 1, what, err) != 0)
+        return -1;
     return markr_pg_command(pg, what, "COMMIT", NULL, err);
 }
 
@@ -222,19 +242,25 @@ static int is_busy_failure(const struct markr_pg *pg)
            (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
 }
 
-int markr_pg_transaction(struct markr_pg *pg, const char *what,
-                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
-                         struct markr_error *err)
+int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int batched,
+                             int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                             struct markr_error *err)
 {
     int busy_retries = 0, reconnected = 0;
 
     for (;;) {
+        int ok;
+
         if (markr_pg_ensure(pg, err) != 0)
             return -1;
         pg->sqlstate[0] = '\0';
         pg->commit_sent = 0;
-        if (markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
-            send_commit(pg, what, err) == 0) {
+        if (batched)
+            ok = step(pg, arg, err) == 0; /* its batches carry BEGIN and COMMIT */
+        else
+            ok = markr_pg_command(pg, what, "BEGIN", NULL, err) == 0 && step(pg, arg, err) == 0 &&
+                 send_commit(pg, what, err) == 0;
+        if (ok) {
             markr_error_clear(err); /* what an earlier run left there is not this outcome */
             markr_pg_reads_committed(pg); /* reads must now reflect it (ADR 0030) */
             return 0;
@@ -262,6 +288,13 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
         markr_pg_rollback(pg);
         markr_pg_pause_before_retry(busy_retries++);
     }
+}
+
+int markr_pg_transaction(struct markr_pg *pg, const char *what,
+                         int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                         struct markr_error *err)
+{
+    return markr_pg_run_transaction(pg, what, 0, step, arg, err);
 }
 
 char *markr_pg_value_copy(const PGresult *res, int row, int col)

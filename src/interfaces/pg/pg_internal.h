@@ -49,11 +49,16 @@ struct markr_pg {
     pthread_mutex_t cancel_lock;
     PGcancel *cancel;   /* for the backend of the current connection; under cancel_lock */
     atomic_int abandoned; /* set: every new operation fails at once */
-    /* The COMMIT of the running transaction has been sent (markr_pg_transaction). From then
-     * on a lost connection leaves its outcome unknown: see could_have_committed. */
+    /* The COMMIT of the running transaction has been sent, or queued in a pipeline
+     * (markr_pg_before_send). From then on a lost connection leaves its outcome unknown:
+     * see could_have_committed. */
     int commit_sent;
     /* The standbys the read ports of this connection may use (pg_replica.c); NULL: none. */
     struct markr_pg_reads *reads;
+    /* Statements prepared on the current backend (pg_batch.c): a bit per
+     * markr_pg_statement's slot, valid while PQbackendPID is prepared_pid. */
+    int prepared_pid;
+    uint32_t prepared;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -132,6 +137,29 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err);
+
+/* What markr_pg_transaction does, for a step that sends its own BEGIN and COMMIT when
+ * batched is set (pg_batch.h): the same retries, the same rule for a lost connection. */
+int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int batched,
+                             int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                             struct markr_error *err);
+
+/* Call right before anything is sent inside a transaction: fails (as a lost connection,
+ * MARKR_ERR_UNAVAILABLE) when the server has already closed the connection, which is read
+ * from the socket without a round trip, so that nothing is sent into a dead backend and the
+ * transaction can run again. When what is about to be sent carries the COMMIT (commits
+ * set), records that from now on a lost connection leaves the outcome unknown. The one
+ * place commit_sent is set. Returns 0, or -1 with err. */
+int markr_pg_before_send(struct markr_pg *pg, int commits, const char *what, struct markr_error *err);
+
+/* The server reported (with a SQLSTATE) that a statement pipelined before the COMMIT failed:
+ * it skips the rest up to the Sync, or ends there, so the COMMIT sent cannot have run and a
+ * lost connection may be retried again (pg_batch.c). */
+void markr_pg_commit_not_run(struct markr_pg *pg);
+
+/* Logs `what` as a slow database operation (and counts it) when it has taken
+ * MARKR_SLOW_QUERY_MS or more since start (CLOCK_MONOTONIC). */
+void markr_pg_log_if_slow(const char *what, const struct timespec *start);
 
 /* As markr_pg_exec, for a statement that is a whole transaction by itself (autocommit): when
  * it fails with a deadlock (40P01) or a serialization failure (40001), nothing of it stayed,

@@ -8,17 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_arrays.h"
 #include "pg_listen.h"
 #include "pg_sheets.h"
 
 /*
- * The marks travel as one-dimensional arrays in PostgreSQL's binary array format (what
- * array_send writes and array_recv reads): no text to escape and nothing to parse but
- * lengths, which measured 45 ms faster per 10,000 marks than building and parsing a JSON
- * array of objects (ADR 0003). The layout, all integers 32-bit big-endian:
- *   ndim (1, or 0 when empty), has-nulls flag, element type OID,
- *   per dimension: length, lower bound (1);
- *   per element: byte length (-1 for NULL), then the bytes (text as is; int4 big-endian).
+ * The marks travel as one-dimensional arrays in PostgreSQL's binary array format
+ * (pg_arrays.h), which measured 45 ms faster per 10,000 marks than building and parsing a
+ * JSON array of objects (ADR 0003).
  */
 enum mark_column { COLUMN_TEST_ID, COLUMN_STUDENT, COLUMN_FIRST_NAME, COLUMN_LAST_NAME, COLUMN_AVAILABLE,
                    COLUMN_OBTAINED, COLUMN_COUNT };
@@ -39,23 +36,14 @@ static const char *mark_text(const struct markr_mark *m, enum mark_column column
     }
 }
 
-static char *put_u32(char *p, uint32_t v)
-{
-    p[0] = (char)(v >> 24);
-    p[1] = (char)(v >> 16);
-    p[2] = (char)(v >> 8);
-    p[3] = (char)v;
-    return p + 4;
-}
-
-/* One column of marks as a binary array (malloc'd, *len bytes), or NULL when out of memory
- * or past the protocol's 1 GB parameter limit. */
+/* One column of marks as a binary array (malloc'd, *len bytes, allocated once at its exact
+ * size), or NULL when out of memory or past the protocol's 1 GB parameter limit. */
 static char *marks_array(const struct markr_marks *marks, enum mark_column column, size_t *len)
 {
     int numeric = column == COLUMN_AVAILABLE || column == COLUMN_OBTAINED;
+    struct markr_pg_buffer b = {0};
     size_t size = 20;
     int nulls = 0;
-    char *array, *p;
 
     for (size_t i = 0; i < marks->count; ++i) {
         const char *text = mark_text(&marks->marks[i], column);
@@ -63,34 +51,25 @@ static char *marks_array(const struct markr_marks *marks, enum mark_column colum
         size += 4 + (numeric ? 4 : text != NULL ? strlen(text) : 0);
         nulls |= !numeric && text == NULL;
     }
-    if (size > 1000000000 || (array = malloc(size)) == NULL)
-        return NULL;
-    p = put_u32(array, marks->count != 0 ? 1 : 0);
-    p = put_u32(p, (uint32_t)nulls);
-    p = put_u32(p, numeric ? MARKR_PG_INT4 : MARKR_PG_TEXT);
-    if (marks->count != 0) {
-        p = put_u32(p, (uint32_t)marks->count);
-        p = put_u32(p, 1);
-    }
+    markr_pg_buffer_reserve(&b, size);
+    markr_pg_array_begin(&b, numeric ? MARKR_PG_INT4 : MARKR_PG_TEXT, marks->count, nulls);
     for (size_t i = 0; i < marks->count; ++i) {
         const struct markr_mark *m = &marks->marks[i];
         const char *text = mark_text(m, column);
 
-        if (numeric) {
-            p = put_u32(p, 4);
-            p = put_u32(p, column == COLUMN_AVAILABLE ? m->available : m->obtained);
-        } else if (text == NULL) {
-            p = put_u32(p, UINT32_MAX); /* -1: NULL */
-        } else {
-            size_t n = strlen(text);
-
-            p = put_u32(p, (uint32_t)n);
-            memcpy(p, text, n);
-            p += n;
-        }
+        if (numeric)
+            markr_pg_array_int4(&b, column == COLUMN_AVAILABLE ? m->available : m->obtained);
+        else if (text == NULL)
+            markr_pg_array_null(&b);
+        else
+            markr_pg_array_bytes(&b, text, strlen(text));
     }
-    *len = (size_t)(p - array);
-    return array;
+    if (b.failed) {
+        free(b.bytes);
+        return NULL;
+    }
+    *len = b.len;
+    return b.bytes; /* never NULL: reserving the header allocated it */
 }
 
 int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_MARK_COLUMNS],
@@ -106,7 +85,6 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
 /* The scans (test, student, first and last name of every result, before the duplicate rule)
  * as four binary text arrays, built by viewing each result as a mark (ADR 0009). Returns 0,
  * or -1 when out of memory (nothing left allocated). */
-#define MARKR_PG_SCAN_COLUMNS 4
 static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
                        size_t lengths[MARKR_PG_SCAN_COLUMNS])
 {
@@ -144,16 +122,21 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * only when something in it changes, and import_id/updated_at name the import that last
  * raised a mark, so they move only on a raise. unnest() yields the rows in array order
  * (sorted by test id, student number), so every writer locks rows in the same order, which
- * keeps overlapping imports from deadlocking. $1 the import, $2 its result count, $3..$8
- * the marks, $9..$12 the scans, $13 whether to notify. The notification lists the tests
- * whose marks changed, delivered at commit; a payload must stay under 8000 bytes, past that
- * listeners are told to flush every test (ADR 0012).
+ * keeps overlapping imports from deadlocking. $1 the import (NULL: the imports row this
+ * transaction inserted last, so that the statement can follow that INSERT in one pipeline
+ * before its id is known), $2 its result count, $3..$8 the marks, $9..$12 the scans, $13
+ * how to announce the change (enum markr_pg_announce). The announcement lists the tests
+ * whose marks changed; a payload must stay under 8000 bytes, past that listeners are told
+ * to flush every test (ADR 0012). `changed` is materialized: inlined, its payload would be
+ * built twice (once for its length, once to send).
  */
 #define APPLY_MARKS(FIRST, LAST)                                                                            \
-    "WITH upsert AS (\n"                                                                                    \
+    "WITH import AS (\n"                                                                                    \
+    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
+    "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
     "                            import_id, updated_at)\n"                                                  \
-    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, $1, now()\n"                                                  \
+    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now()\n"                             \
     "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[])\n"      \
     "         AS r(t, s, f, l, a, o)\n"                                                                     \
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"                                             \
@@ -170,26 +153,50 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "       OR " LAST " IS DISTINCT FROM m.last_name\n"                                                     \
     "    RETURNING m.test_id\n"                                                                             \
     "), tests AS (\n"                                                                                       \
-    "    INSERT INTO import_tests (test_id, import_id) SELECT DISTINCT t, $1 FROM unnest($3::text[]) AS t\n" \
+    "    INSERT INTO import_tests (test_id, import_id)\n"                                                   \
+    "    SELECT DISTINCT t, (SELECT id FROM import) FROM unnest($3::text[]) AS t\n"                         \
     "), names AS (\n"                                                                                       \
     "    INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)\n"           \
-    "    SELECT DISTINCT n.t, n.s, n.f, n.l, $1\n"                                                          \
+    "    SELECT DISTINCT n.t, n.s, n.f, n.l, (SELECT id FROM import)\n"                                     \
     "    FROM unnest($9::text[], $10::text[], $11::text[], $12::text[]) AS n(t, s, f, l)\n"                \
     "), verdict AS (\n"                                                                                     \
     "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
-    "    WHERE id = $1 AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n"                     \
-    "), changed AS (\n"                                                                                     \
-    "    SELECT json_build_object('import_id', $1::bigint,\n"                                               \
+    "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n" \
+    "), changed AS MATERIALIZED (\n"                                                                        \
+    "    SELECT json_build_object('import_id', (SELECT id FROM import),\n"                                  \
     "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p\n" \
+    "), payload AS (\n"                                                                                     \
+    "    SELECT CASE WHEN octet_length(p) < 7900 THEN p\n"                                                  \
+    "                ELSE json_build_object('import_id', (SELECT id FROM import), 'flush', true)::text END AS p\n" \
+    "    FROM changed\n"                                                                                    \
     ")\n"                                                                                                   \
-    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', CASE WHEN octet_length(p) < 7900 THEN p ELSE\n"       \
-    "           json_build_object('import_id', $1::bigint, 'flush', true)::text END)\n"                     \
-    "FROM changed WHERE $13"
+    "SELECT CASE WHEN $13 = 1 THEN pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p) END,\n"                     \
+    "       CASE WHEN $13 = 2 THEN set_config('" MARKR_PG_KEPT_CHANGES "', p, false) END\n"                 \
+    "FROM payload WHERE $13 <> 0"
 
 static const char apply_in_order_sql[] = APPLY_MARKS("COALESCE(EXCLUDED.first_name, m.first_name)",
                                                      "COALESCE(EXCLUDED.last_name, m.last_name)");
 static const char apply_late_sql[] = APPLY_MARKS("COALESCE(m.first_name, EXCLUDED.first_name)",
                                                  "COALESCE(m.last_name, EXCLUDED.last_name)");
+
+const struct markr_pg_statement markr_pg_apply_in_order = {MARKR_PG_SLOT_MARKS_IN_ORDER, apply_in_order_sql};
+const struct markr_pg_statement markr_pg_apply_late = {MARKR_PG_SLOT_MARKS_LATE, apply_late_sql};
+
+enum markr_pg_announce markr_pg_announce_of(int flags)
+{
+    return flags & MARKR_PG_APPLY_NOTIFY_KEPT ? MARKR_PG_ANNOUNCE_KEPT
+           : flags & MARKR_PG_APPLY_NOTIFY    ? MARKR_PG_ANNOUNCE_IN_TRANSACTION
+                                              : MARKR_PG_ANNOUNCE_NONE;
+}
+
+/* Sends what the marks and sheets statements kept, in a transaction of its own that writes
+ * nothing to the WAL, so it waits for no flush while it holds the notification queue's lock.
+ * The sheets' payload is empty when no sheet changed outside the tests the marks announce. */
+const struct markr_pg_statement markr_pg_notify_kept = {
+    MARKR_PG_SLOT_NOTIFY_KEPT,
+    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_CHANGES "')),\n"
+    "       CASE WHEN current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true) <> '' THEN\n"
+    "           pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true)) END"};
 
 int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
 {
@@ -203,39 +210,57 @@ int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_err
                             &params, err);
 }
 
-int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
-                         int flags, struct markr_error *err)
+void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s)
+{
+    for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
+        free(s->arrays[c]);
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        free(s->scans[c]);
+    memset(s, 0, sizeof(*s));
+}
+
+int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, const struct markr_marks *marks,
+                             size_t result_count, int flags, struct markr_error *err)
 {
     static const Oid types[MARKR_PG_MARK_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                                      MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY, MARKR_PG_INT4_ARRAY};
-    struct markr_pg_params params = {0};
-    char *arrays[MARKR_PG_MARK_COLUMNS] = {NULL}, *scans[MARKR_PG_SCAN_COLUMNS] = {NULL};
     size_t lengths[MARKR_PG_MARK_COLUMNS], scan_lengths[MARKR_PG_SCAN_COLUMNS];
-    int rc = -1;
+    enum markr_pg_announce announce = markr_pg_announce_of(flags);
+
+    memset(s, 0, sizeof(*s));
+    s->statement = flags & MARKR_PG_APPLY_LATE ? &markr_pg_apply_late : &markr_pg_apply_in_order;
+    if (markr_pg_marks_arrays(marks, s->arrays, lengths) != 0 || scan_arrays(marks, s->scans, scan_lengths) != 0) {
+        markr_pg_marks_statement_free(s);
+        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+    }
+    if (id > 0)
+        markr_pg_param_int8(&s->params, id);
+    else
+        markr_pg_param_text(&s->params, MARKR_PG_INT8, NULL); /* the imports row inserted last */
+    markr_pg_param_int4(&s->params, (int64_t)result_count);
+    for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
+        markr_pg_param_binary(&s->params, types[c], s->arrays[c], lengths[c]);
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
+        markr_pg_param_binary(&s->params, MARKR_PG_TEXT_ARRAY, s->scans[c], scan_lengths[c]);
+    markr_pg_param_int4(&s->params, announce);
+    return 0;
+}
+
+int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
+                         int flags, struct markr_error *err)
+{
+    struct markr_pg_marks_statement s;
+    int rc;
 
     if ((flags & MARKR_PG_APPLY_REPLACE) && markr_pg_clear_import_rows(pg, id, err) != 0)
         return -1;
-    if (markr_pg_marks_arrays(marks, arrays, lengths) != 0 || scan_arrays(marks, scans, scan_lengths) != 0) {
-        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
-        goto out;
-    }
-    markr_pg_param_int8(&params, id);
-    markr_pg_param_int4(&params, (int64_t)result_count);
-    for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
-        markr_pg_param_binary(&params, types[c], arrays[c], lengths[c]);
-    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
-        markr_pg_param_binary(&params, MARKR_PG_TEXT_ARRAY, scans[c], scan_lengths[c]);
-    markr_pg_param_bool(&params, flags & MARKR_PG_APPLY_NOTIFY);
-    rc = markr_pg_command(pg, "storing the marks", flags & MARKR_PG_APPLY_LATE ? apply_late_sql : apply_in_order_sql,
-                          &params, err);
+    if (markr_pg_marks_statement(&s, id, marks, result_count, flags, err) != 0)
+        return -1;
+    rc = markr_pg_command(pg, "storing the marks", s.statement->sql, &s.params, err);
+    markr_pg_marks_statement_free(&s);
     /* The kept answer sheets follow the marks they belong to, in the same transaction. */
     if (rc == 0)
-        rc = markr_pg_apply_sheets(pg, id, marks, flags & MARKR_PG_APPLY_NOTIFY, err);
-out:
-    for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
-        free(arrays[c]);
-    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
-        free(scans[c]);
+        rc = markr_pg_apply_sheets(pg, id, marks, markr_pg_announce_of(flags), err);
     return rc;
 }
 

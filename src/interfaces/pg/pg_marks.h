@@ -13,6 +13,7 @@
 
 #include "domain/document.h"
 #include "domain/error.h"
+#include "pg_batch.h"
 #include "pg_internal.h"
 
 /* The marks' six columns (test id, student number, first name, last name, available,
@@ -28,7 +29,64 @@ enum {
     MARKR_PG_APPLY_LATE = 1,    /* applied after newer imports: a name only fills a gap */
     MARKR_PG_APPLY_NOTIFY = 2,  /* announce the tests whose marks changed, at commit */
     MARKR_PG_APPLY_REPLACE = 4, /* the import may have tests and names rows already: drop them */
+    /* Keep the announcement in the session instead, for markr_pg_notify_kept to send right
+     * after the COMMIT: a transaction that notifies holds the notification queue's lock from
+     * before its commit record until it is flushed, so notifying imports would commit one
+     * at a time instead of sharing WAL flushes (ADR 0024). */
+    MARKR_PG_APPLY_NOTIFY_KEPT = 8,
 };
+
+/* The slots of the adapter's prepared statements (pg_batch.h). */
+enum {
+    MARKR_PG_SLOT_MARKS_IN_ORDER,
+    MARKR_PG_SLOT_MARKS_LATE,
+    MARKR_PG_SLOT_NOTIFY_KEPT,
+    MARKR_PG_SLOT_ACCEPTED_ROW,
+    MARKR_PG_SLOT_REJECTED_ROW,
+    MARKR_PG_SLOT_SHEETS,
+};
+
+/* How the marks and sheets statements announce the change: not at all, by pg_notify in the
+ * transaction (delivered at its commit: rebuilds and the queue), or kept in the session for
+ * markr_pg_notify_kept after the COMMIT (the synchronous import; a session setting, so a
+ * rolled-back transaction takes it back too). */
+enum markr_pg_announce {
+    MARKR_PG_ANNOUNCE_NONE = 0,
+    MARKR_PG_ANNOUNCE_IN_TRANSACTION = 1,
+    MARKR_PG_ANNOUNCE_KEPT = 2,
+};
+/* The announcement that markr_pg_apply_marks's flags ask for. */
+enum markr_pg_announce markr_pg_announce_of(int flags);
+
+/* The imports row that the current transaction inserted last, in SQL: how a statement queued
+ * behind that INSERT in the same batch names the import before its id is known. */
+#define MARKR_PG_THIS_IMPORT "currval(pg_get_serial_sequence('imports', 'id'))"
+
+/* The session setting that holds a kept announcement. */
+#define MARKR_PG_KEPT_CHANGES "markr.changes"
+/* And the one of the sheets statement ("" when it has nothing to announce). */
+#define MARKR_PG_KEPT_SHEET_CHANGES "markr.sheet_changes"
+
+/* The statement of rule 2, in order of receipt or late, and the one that sends a kept
+ * announcement (after the COMMIT of the statement that kept it). */
+extern const struct markr_pg_statement markr_pg_apply_in_order, markr_pg_apply_late, markr_pg_notify_kept;
+
+/* The statement of rule 2 with its parameters, ready to run alone or in a batch. */
+#define MARKR_PG_SCAN_COLUMNS 4
+struct markr_pg_marks_statement {
+    const struct markr_pg_statement *statement;
+    struct markr_pg_params params; /* point into the arrays: do not copy the struct */
+    char *arrays[MARKR_PG_MARK_COLUMNS], *scans[MARKR_PG_SCAN_COLUMNS];
+};
+
+/* Builds the statement that applies marks for import id, as markr_pg_apply_marks runs it
+ * (flags as there, MARKR_PG_APPLY_REPLACE aside); id 0 means the imports row that the same
+ * transaction inserted last (its identity's currval), so that the statement can be queued
+ * behind that INSERT before the id is known. Returns 0 (free it with
+ * markr_pg_marks_statement_free), or -1 with err when out of memory. */
+int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, const struct markr_marks *marks,
+                             size_t result_count, int flags, struct markr_error *err);
+void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s);
 
 /* Inside an open transaction, for import id (its imports row exists): applies marks by rule
  * 2, records the tests and the names each scan carried (ADR 0009), and marks the import

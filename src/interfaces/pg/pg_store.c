@@ -11,30 +11,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_batch.h"
 #include "pg_chunks.h"
 #include "pg_internal.h"
 #include "pg_marks.h"
+#include "pg_sheets.h"
 
 /* --- import store ------------------------------------------------------------------------------ */
 
 /*
- * The vault row of a document, inserted first in the import's transaction (ADR 0018): $1
- * content type, $2 size in bytes, $3 result count, $4 the coding it arrived in (ADR 0023).
- * The body follows as chunks, hashed while they stream, and the SHA-256 is set then
- * (markr_pg_chunks_write).
+ * A vault row, the first statement of the import's transaction after BEGIN (ADR 0018, 0024),
+ * with the body stored as chunk 0 in the same statement when it fits in one chunk. Its last
+ * two parameters are the body's SHA-256 (NULL: not known yet, set by markr_pg_chunks_write)
+ * and the body (NULL: streamed after this statement by COPY). An empty body has no chunk.
  */
-static const char insert_accepted_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count, content_encoding)\n"
-    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'accepted', $3, $4)\n"
-    "RETURNING id";
+#define VAULT_ROW(INSERT, BODY)                                                                                \
+    "WITH vault AS (\n" INSERT "    RETURNING id\n"                                                            \
+    "), chunk AS (\n"                                                                                         \
+    "    INSERT INTO import_chunks (import_id, seq, bytes)\n"                                                 \
+    "    SELECT id, 0, " BODY " FROM vault WHERE octet_length(" BODY ") > 0\n"                                \
+    ")\n"                                                                                                     \
+    "SELECT id FROM vault"
 
-/* The structured reason is built by the server from plain parameters (pg_marks.h). */
-static const char save_rejected_sql[] =
-    "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count, content_encoding)\n"
-    "VALUES ($1, $2, " MARKR_PG_SHA256_PENDING ", 'rejected',\n"
-    "        " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ",\n"
-    "        $8, $9)\n"
-    "RETURNING id";
+/* Accepted: $1 content type, $2 size in bytes, $3 result count, $4 the coding it arrived in
+ * (ADR 0023), $5 SHA-256, $6 body. */
+static const struct markr_pg_statement accepted_row = {
+    MARKR_PG_SLOT_ACCEPTED_ROW,
+    VAULT_ROW("    INSERT INTO imports (content_type, size_bytes, sha256, status, result_count, content_encoding)\n"
+              "    VALUES ($1, $2, COALESCE($5, " MARKR_PG_SHA256_PENDING "), 'accepted', $3, $4)\n",
+              "$6")};
+
+/* Refused: $1 content type, $2 size, $3..$7 the reason (built by the server from plain
+ * parameters, pg_marks.h), $8 result count, $9 the coding, $10 SHA-256, $11 body. */
+static const struct markr_pg_statement rejected_row = {
+    MARKR_PG_SLOT_REJECTED_ROW,
+    VAULT_ROW("    INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count,\n"
+              "                         content_encoding)\n"
+              "    VALUES ($1, $2, COALESCE($10, " MARKR_PG_SHA256_PENDING "), 'rejected',\n"
+              "            " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ", $8, $9)\n",
+              "$11")};
 
 /* A feed's position moves with the entry that carries it, and only while the generation that
  * stores it still holds the feed (migration 0007): 0 rows means another instance took it. */
@@ -42,70 +57,132 @@ static const char position_sql[] =
     "UPDATE feed_positions SET last_event_id = $2, updated_at = now()\n"
     "WHERE feed = $1 AND generation = $3 RETURNING 1";
 
-static int store_position(struct markr_pg *pg, const struct markr_stream_position *position, struct markr_error *err)
-{
-    struct markr_pg_params params = {0};
-    PGresult *res;
-    int held;
-
-    if (position == NULL)
-        return 0;
-    markr_pg_param_text(&params, MARKR_PG_TEXT, position->feed);
-    markr_pg_param_text(&params, MARKR_PG_TEXT, position->last_event_id);
-    markr_pg_param_int8(&params, position->generation);
-    if ((res = markr_pg_exec(pg, "storing the feed position", position_sql, &params, err)) == NULL)
-        return -1;
-    held = PQntuples(res) == 1;
-    PQclear(res);
-    if (!held)
-        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "feed_lost",
-                               "another instance holds the feed now: the batch was not stored");
-    return 0;
-}
-
 /* Reads the id of the vault row from a one-row, one-column result. */
 static int read_id(const PGresult *res, int64_t *id, struct markr_error *err)
 {
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+    if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         return markr_error_set(err, MARKR_ERR_INTERNAL, "database_error", "the database returned no import id");
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     return 0;
 }
 
 /* What the import's transaction needs (prepared once, sent again when it is retried). */
-struct accepted_step {
+struct vault_step {
     const struct markr_vault_entry *entry;
-    const struct markr_marks *marks;
-    struct markr_pg_params row; /* of insert_accepted_sql */
+    const char *what;                           /* for the slow-query log and errors */
+    const struct markr_pg_statement *statement; /* accepted_row or rejected_row */
+    struct markr_pg_params row, position;
+    const struct markr_pg_marks_statement *apply;  /* NULL for a refused document */
+    const struct markr_pg_sheets_statement *sheets; /* with apply */
     int64_t id;
 };
 
-/* BEGIN has been sent: the vault row, the body as chunks, then every mark (ADR 0018). */
-static int accepted_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+/* Runs what b holds so far and empties it; results[index] is then the vault row's id when
+ * index is not negative. Returns 0, or -1 with err. */
+static int run_batch(struct markr_pg *pg, struct markr_pg_batch *b, struct vault_step *s, int index,
+                     struct markr_error *err)
 {
-    struct accepted_step *s = arg;
-    PGresult *res;
-    int rc;
+    int rc = markr_pg_batch_run(pg, b, err);
+
+    if (rc == 0 && index >= 0)
+        rc = read_id(b->results[index], &s->id, err);
+    markr_pg_batch_clear(b);
+    return rc;
+}
+
+/*
+ * One batch (one round trip) when the body fits in a chunk: BEGIN, the vault row with its
+ * body, the marks, the answer sheets, COMMIT, then the announcement of the changed tests
+ * (after the COMMIT, in a transaction of its own: pg_marks.h). Until markr_pg_batch_run sends
+ * it, nothing that could commit has left the process; once it has, whether the COMMIT ran is
+ * known only from its result. A larger body is streamed by COPY, which a pipeline cannot
+ * carry: BEGIN and the vault row first, then the chunks, then the rest as one batch. A feed's
+ * position is checked (0 rows: the feed was lost) before anything else is queued, so an entry
+ * of the change feed costs one round trip more. A refused document has no marks and nothing
+ * to announce.
+ */
+static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct vault_step *s = arg;
+    int whole = s->entry->body_len <= MARKR_PG_CHUNK_BYTES, row;
+    struct markr_pg_batch b = {0};
+    int held;
 
     s->id = 0;
-    if (store_position(pg, s->entry->position, err) != 0)
+    markr_pg_batch_add(&b, s->what, NULL, "BEGIN", NULL);
+    /* The marks and sheets statements of a large document cost more than jit_above_cost, and
+     * compiling them took longer (about 40 ms at 10,000 results) than it saved: not for the
+     * import's transaction (bench/README.md). */
+    markr_pg_batch_add(&b, s->what, NULL, "SET LOCAL jit = off", NULL);
+    if (s->entry->position != NULL) {
+        markr_pg_batch_add(&b, "storing the feed position", NULL, position_sql, &s->position);
+        if (markr_pg_batch_run(pg, &b, err) != 0) {
+            markr_pg_batch_clear(&b);
+            return -1;
+        }
+        held = b.results[2] != NULL && PQntuples(b.results[2]) == 1;
+        markr_pg_batch_clear(&b);
+        if (!held)
+            return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "feed_lost",
+                                   "another instance holds the feed now: the batch was not stored");
+    }
+    row = b.count;
+    markr_pg_batch_add(&b, s->what, s->statement, NULL, &s->row);
+    if (!whole) {
+        if (run_batch(pg, &b, s, row, err) != 0 ||
+            markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
+            return -1;
+        row = -1;
+    }
+    if (s->apply != NULL) {
+        markr_pg_batch_add(&b, "storing the marks", s->apply->statement, NULL, &s->apply->params);
+        /* The kept answer sheets follow the marks they belong to, in the same transaction. */
+        markr_pg_batch_add(&b, "storing the answer sheets", &markr_pg_apply_sheets_statement, NULL,
+                           &s->sheets->params);
+    }
+    markr_pg_batch_add(&b, s->what, NULL, "COMMIT", NULL);
+    if (s->apply != NULL)
+        markr_pg_batch_add(&b, "announcing the import", &markr_pg_notify_kept, NULL, NULL);
+    return run_batch(pg, &b, s, row, err);
+}
+
+/* Appends the coding, SHA-256 and body parameters of a vault row: the SHA-256 and the body
+ * when the body fits in one chunk (digest is then filled), both NULL when it goes by COPY.
+ * Also the feed position's parameters, when the entry carries one. Returns 0, or -1 with
+ * err. */
+static int body_params(struct vault_step *s, unsigned char digest[32], struct markr_error *err)
+{
+    const struct markr_vault_entry *entry = s->entry;
+
+    markr_pg_param_text(&s->row, MARKR_PG_TEXT, markr_pg_content_encoding(entry->content_encoding));
+    if (entry->position != NULL) {
+        markr_pg_param_text(&s->position, MARKR_PG_TEXT, entry->position->feed);
+        markr_pg_param_text(&s->position, MARKR_PG_TEXT, entry->position->last_event_id);
+        markr_pg_param_int8(&s->position, entry->position->generation);
+    }
+    if (entry->body_len > MARKR_PG_CHUNK_BYTES) {
+        markr_pg_param_text(&s->row, MARKR_PG_BYTEA, NULL);
+        markr_pg_param_text(&s->row, MARKR_PG_BYTEA, NULL);
+        return 0;
+    }
+    if (markr_pg_sha256(entry->body, entry->body_len, digest, err) != 0)
         return -1;
-    if ((res = markr_pg_exec(pg, "storing the import", insert_accepted_sql, &s->row, err)) == NULL)
-        return -1;
-    rc = read_id(res, &s->id, err);
-    PQclear(res);
-    if (rc != 0 || markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
-        return -1;
-    return markr_pg_apply_marks(pg, s->id, s->marks, s->entry->result_count, MARKR_PG_APPLY_NOTIFY, err);
+    markr_pg_param_binary(&s->row, MARKR_PG_BYTEA, (const char *)digest, 32);
+    markr_pg_param_binary(&s->row, MARKR_PG_BYTEA, entry->body != NULL ? entry->body : "", entry->body_len);
+    return 0;
 }
 
 static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry, const struct markr_marks *marks,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct accepted_step step = {.entry = entry, .marks = marks};
+    struct markr_pg_marks_statement apply = {0};
+    struct markr_pg_sheets_statement sheets = {0};
+    struct vault_step step = {.entry = entry, .what = "storing the import", .statement = &accepted_row,
+                              .apply = &apply, .sheets = &sheets};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
-    int rc;
+    unsigned char digest[32];
+    int rc = -1;
 
     *import_id = 0;
     if (content_type == NULL)
@@ -113,43 +190,30 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
     markr_pg_param_int8(&step.row, (int64_t)entry->body_len);
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
-    markr_pg_param_text(&step.row, MARKR_PG_TEXT, markr_pg_content_encoding(entry->content_encoding));
-    if ((rc = markr_pg_transaction(pg, "storing the import", accepted_step, &step, err)) == 0)
+    if (body_params(&step, digest, err) != 0)
+        goto out;
+    /* The marks and sheets follow the vault row: by its currval within the batch (id 0). */
+    if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0 ||
+        markr_pg_sheets_statement(&sheets, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
+        goto out;
+    if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
         *import_id = step.id;
+out:
+    markr_pg_sheets_statement_free(&sheets);
+    markr_pg_marks_statement_free(&apply);
     free(content_type);
     return rc;
 }
 
-/* A refused document: its vault row and its body as chunks, in one transaction. */
-struct rejected_step {
-    const struct markr_vault_entry *entry;
-    struct markr_pg_params row;
-    int64_t id;
-};
-
-static int rejected_step(struct markr_pg *pg, void *arg, struct markr_error *err)
-{
-    struct rejected_step *s = arg;
-    PGresult *res;
-    int rc;
-
-    s->id = 0;
-    if (store_position(pg, s->entry->position, err) != 0)
-        return -1;
-    if ((res = markr_pg_exec(pg, "storing the refused import", save_rejected_sql, &s->row, err)) == NULL)
-        return -1;
-    rc = read_id(res, &s->id, err);
-    PQclear(res);
-    return rc != 0 ? -1 : markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err);
-}
-
+/* A refused document: its vault row with the reason, and its body, in one transaction. */
 static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
-    struct rejected_step step = {.entry = entry};
+    struct vault_step step = {.entry = entry, .what = "storing the refused import", .statement = &rejected_row};
     struct markr_pg_reason text = {0};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
+    unsigned char digest[32];
     int rc = -1;
 
     *import_id = 0;
@@ -162,8 +226,9 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
     if (markr_pg_reason_params(&step.row, &text, reason, err) != 0)
         goto out;
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
-    markr_pg_param_text(&step.row, MARKR_PG_TEXT, markr_pg_content_encoding(entry->content_encoding));
-    if ((rc = markr_pg_transaction(pg, "storing the refused import", rejected_step, &step, err)) == 0)
+    if (body_params(&step, digest, err) != 0)
+        goto out;
+    if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
         *import_id = step.id;
 out:
     markr_pg_reason_free(&text);

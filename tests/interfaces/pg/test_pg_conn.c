@@ -24,6 +24,7 @@
 
 #include "domain/document.h"
 #include "interfaces/observe/log.h"
+#include "interfaces/pg/pg_chunks.h"
 #include "interfaces/pg/pg_internal.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
@@ -73,10 +74,10 @@ static long value_long(const struct fixture *f, const char *sql)
 
 /* One accepted document of one mark for test, stored through the import store. Returns
  * save_accepted's status, with err and *id as it left them. */
-static int save_one(struct fixture *f, const char *test, int64_t *id, struct markr_error *err)
+static int save_body(struct fixture *f, const char *test, const char *body, size_t len, int64_t *id,
+                     struct markr_error *err)
 {
-    static const char body[] = "<mcq-test-results/>";
-    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = sizeof(body) - 1,
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = len,
                                       .result_count = 1};
     const char *tests[] = {test};
     struct markr_mark mark = {0};
@@ -90,6 +91,28 @@ static int save_one(struct fixture *f, const char *test, int64_t *id, struct mar
     markr_error_clear(err);
     *id = 0;
     rc = f->store.save_accepted(f->store.ctx, &entry, &marks, id, err);
+    return rc;
+}
+
+static int save_one(struct fixture *f, const char *test, int64_t *id, struct markr_error *err)
+{
+    static const char body[] = "<mcq-test-results/>";
+
+    return save_body(f, test, body, sizeof(body) - 1, id, err);
+}
+
+/* The same with a body larger than a chunk: BEGIN and the vault row go as a first batch with
+ * no COMMIT, the body by COPY, then the batch that carries the COMMIT. */
+static int save_large(struct fixture *f, const char *test, int64_t *id, struct markr_error *err)
+{
+    size_t len = MARKR_PG_CHUNK_BYTES + 4321;
+    char *body = malloc(len);
+    int rc;
+
+    assert_non_null(body);
+    memset(body, 'x', len);
+    rc = save_body(f, test, body, len, id, err);
+    free(body);
     return rc;
 }
 
@@ -241,6 +264,54 @@ static void a_connection_lost_during_the_commit_is_outcome_unknown(void **state)
     assert_int_equal(value_long(f, "SELECT count(*) FROM imports"), 1);
 }
 
+/* The body's COPY ends its own backend, once: only the first batch (BEGIN and the vault row,
+ * no COMMIT) was sent, so nothing can have committed and the whole import runs again. */
+static void a_connection_lost_before_the_batch_with_the_commit_runs_it_again(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    int64_t id;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE SEQUENCE kills;\n"
+                                        "CREATE FUNCTION kill_once() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN\n"
+                                        "  IF nextval('kills') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;\n"
+                                        "  RETURN NEW;\n"
+                                        "END $$;\n"
+                                        "CREATE TRIGGER kill_once BEFORE INSERT ON import_chunks FOR EACH ROW EXECUTE FUNCTION kill_once();"),
+                     0);
+    assert_int_equal(save_large(f, "copy-kill", &id, &err), 0);
+    assert_int_equal(err.code, MARKR_OK);
+    assert_true(id > 0);
+    assert_true(value_long(f, "SELECT last_value FROM kills") > 1); /* the COPY ran again */
+    assert_int_equal(value_long(f, "SELECT count(*) FROM imports"), 1);
+    assert_int_equal(value_long(f, "SELECT count(*) FROM import_chunks"), 2);
+    assert_int_equal(value_long(f, "SELECT count(*) FROM marks WHERE test_id = 'copy-kill'"), 1);
+}
+
+/* The same import lost at its COMMIT, after the batch that carries it was sent: not run
+ * again (the first batch, without a COMMIT, does not make it retryable), outcome unknown. */
+static void a_connection_lost_after_the_batch_with_the_commit_is_outcome_unknown(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    int64_t id;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE SEQUENCE commits;\n"
+                                        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN PERFORM nextval('commits'); PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;\n"
+                                        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
+                                        "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();"),
+                     0);
+    assert_int_equal(save_large(f, "large-commit-kill", &id, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(err.reason, "outcome_unknown");
+    assert_int_equal(value_long(f, "SELECT last_value FROM commits"), 1); /* one COMMIT, not run again */
+    assert_int_equal(value_long(f, "SELECT count(*) FROM imports"), 0);
+}
+
 /* stderr into a file while the test looks at what is logged. */
 struct capture {
     char path[32];
@@ -342,6 +413,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_twice_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(a_connection_lost_during_the_commit_is_outcome_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_connection_lost_before_the_batch_with_the_commit_runs_it_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_connection_lost_after_the_batch_with_the_commit_is_outcome_unknown, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(notices_are_log_lines_with_a_level, setup, teardown),
         cmocka_unit_test_setup_teardown(notices_at_connection_start_are_log_lines, setup, teardown),
     };

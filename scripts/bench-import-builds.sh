@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Alternates `build/bench/items_bench import` (sample-shaped 10,000-result imports) between
+# several builds of markr, each serving its own fresh database (migrated by that build) on
+# the private cluster, so that builds are compared under the same load (bench/README.md).
+# Not a test: it prints figures.
+#   bash scripts/bench-import-builds.sh ROUNDS NAME=PATH/TO/markr...
+# RUNS imports per round and build (5); SLOW=MS logs every statement that takes MS or more
+# into $logs/NAME.log (MARKR_SLOW_QUERY_MS; SLOW=1: all of them), naming where the time went.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[[ $# -ge 2 ]] || { echo "usage: $0 ROUNDS NAME=markr..." >&2; exit 2; }
+[[ -x build/bench/items_bench ]] || { echo "bench: build/bench/items_bench is missing: run make build" >&2; exit 1; }
+logs=$(mktemp -d)
+echo "logs: $logs"
+bash scripts/pg-private.sh start >/dev/null
+rounds=$1; shift
+psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+admin=$(bash scripts/pg-private.sh url postgres)
+port=${MARKR_BENCH_PORT:-18200}; pids=(); names=(); ports=()
+# shellcheck disable=SC2317  # reached through the EXIT trap
+stop_servers() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait
+}
+trap stop_servers EXIT
+for spec in "$@"; do
+  name=${spec%%=*}; bin=${spec#*=}
+  db=markr_bench_build_$name
+  "$psql" -X -q -d "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  url=$(bash scripts/pg-private.sh url "$db")
+  DATABASE_URL=$url "$bin" migrate >/dev/null
+  DATABASE_URL=$url MARKR_LISTEN=127.0.0.1:$port MARKR_SLOW_QUERY_MS=${SLOW:-100000} "$bin" serve 2>"$logs/$name.log" &
+  pids+=($!); names+=("$name"); ports+=("$port")
+  for ((i = 0; i < 100; i++)); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
+    sleep 0.1
+  done
+  port=$((port+1))
+done
+for r in $(seq "$rounds"); do
+  for i in "${!names[@]}"; do
+    out=$(MARKR_BENCH_URL=http://127.0.0.1:${ports[$i]} MARKR_BENCH_RUNS=${RUNS:-5} build/bench/items_bench import 2>&1 | tail -3 | tr '\n' ' ')
+    echo "round $r ${names[$i]}: $out (load $(cut -d' ' -f1 /proc/loadavg))"
+  done
+done

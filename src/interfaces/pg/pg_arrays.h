@@ -1,0 +1,40 @@
+/*
+ * The one writer of PostgreSQL's binary array format (what array_send writes and array_recv
+ * reads), for the arrays the marks and sheets statements send as parameters: no text to
+ * escape and nothing for the server to parse but lengths (ADR 0003). The layout, all
+ * integers big-endian:
+ *   ndim (1, or 0 when empty), has-nulls flag, element type OID,
+ *   per dimension: length, lower bound (1);
+ *   per element: byte length (-1 for NULL), then the bytes (text as is; int4 and int8
+ *   big-endian).
+ * Private to the adapter.
+ */
+#ifndef MARKR_INTERFACES_PG_ARRAYS_H
+#define MARKR_INTERFACES_PG_ARRAYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_internal.h"
+
+/* A growing byte buffer; `failed` once out of memory or past the protocol's 1 GB limit for a
+ * parameter (every later write is then ignored). Zero-initialise; free bytes when done. */
+struct markr_pg_buffer {
+    char *bytes;
+    size_t len, cap;
+    int failed;
+};
+
+/* Makes room for n more bytes at once (a writer that knows its size allocates once). */
+void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n);
+void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n);
+
+/* The header of a one-dimensional array of count elements of type element; has_nulls says
+ * whether any element will be NULL. Then exactly count elements. */
+void markr_pg_array_begin(struct markr_pg_buffer *b, Oid element, size_t count, int has_nulls);
+void markr_pg_array_bytes(struct markr_pg_buffer *b, const char *bytes, size_t n);
+void markr_pg_array_int4(struct markr_pg_buffer *b, uint32_t v);
+void markr_pg_array_int8(struct markr_pg_buffer *b, uint64_t v);
+void markr_pg_array_null(struct markr_pg_buffer *b);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * The import's transaction as one pipeline (pg_batch.c, ADR 0024), against a real server
+ * with a fresh migrated database per test: batches of 0, 1 and many marks store the vault
+ * row, the body and every mark, and announce the change after the COMMIT; a statement that
+ * fails in the middle of a batch aborts it whole (nothing half-stored, nothing announced,
+ * the connection usable); statements prepared on a backend are prepared again on the next
+ * one; a body larger than a chunk goes by COPY between two batches; the kept answer sheet
+ * goes in the batch before the COMMIT and is announced after it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain/document.h"
+#include "interfaces/pg/pg_batch.h"
+#include "interfaces/pg/pg_chunks.h"
+#include "interfaces/pg/pg_migrate.h"
+#include "interfaces/pg/pg_store.h"
+#include "test_db.h"
+
+struct fixture {
+    char *conninfo;
+    struct markr_pg *pg;
+    struct markr_import_store store;
+    PGconn *listener; /* LISTENs on the change channel, as another instance would */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct markr_error err;
+    PGresult *res;
+
+    f->conninfo = markr_test_db_create("pg_batch");
+    if ((f->pg = markr_pg_connect(f->conninfo, &err)) == NULL ||
+        markr_pg_migrate(f->pg, getenv("MARKR_MIGRATIONS_DIR"), NULL, &err) != 0) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    f->store = markr_pg_import_store(f->pg);
+    f->listener = PQconnectdb(f->conninfo);
+    res = PQexec(f->listener, "LISTEN markr_changes");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "set-up: %s\n", PQerrorMessage(f->listener));
+        return -1;
+    }
+    PQclear(res);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    PQfinish(f->listener);
+    markr_pg_close(f->pg);
+    markr_test_db_drop(f->conninfo);
+    free(f->conninfo);
+    free(f);
+    return 0;
+}
+
+/* --- helpers ------------------------------------------------------------------------------------ */
+
+/* n marks of test "t" (students s00000 ...), each 20 available and i % 21 obtained, sorted as
+ * the domain sorts them; no scans (they are not what these tests are about). The marks live
+ * in a static pool that each call fills again. */
+static struct markr_mark pool[2000];
+static char students[2000][24];
+static const char *test_ids[] = {"t"};
+
+static struct markr_marks marks_of(size_t n)
+{
+    struct markr_marks m = {.marks = pool, .count = n, .students = n};
+
+    assert_true(n <= 2000);
+    for (size_t i = 0; i < n; ++i) {
+        snprintf(students[i], sizeof(students[i]), "s%05zu", i);
+        pool[i] = (struct markr_mark){.test_id = test_ids[0], .student_number = students[i], .first_name = "First",
+                                      .last_name = NULL, .available = 20, .obtained = (uint32_t)(i % 21)};
+    }
+    m.tests = n != 0 ? test_ids : NULL;
+    m.test_count = n != 0 ? 1 : 0;
+    return m;
+}
+
+static int64_t save(struct fixture *f, const char *body, size_t len, const struct markr_marks *m,
+                    struct markr_error *err)
+{
+    struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = body, .body_len = len,
+                                      .result_count = m->count};
+    int64_t id = -1;
+
+    if (f->store.save_accepted(f->store.ctx, &entry, m, &id, err) != 0)
+        return -1;
+    return id;
+}
+
+static long count(struct fixture *f, const char *sql)
+{
+    char *v = markr_test_db_value(f->conninfo, sql);
+    long n = v != NULL ? atol(v) : -1;
+
+    free(v);
+    return n;
+}
+
+/* The next notification on the change channel, waited for up to 10 s; NULL when none came
+ * (the caller frees the payload). */
+static char *next_announcement(struct fixture *f, int wait_ms)
+{
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        PGnotify *n;
+        struct pollfd p = {.fd = PQsocket(f->listener), .events = POLLIN};
+        long spent;
+
+        PQconsumeInput(f->listener);
+        if ((n = PQnotifies(f->listener)) != NULL) {
+            char *payload = strdup(n->extra);
+
+            PQfreemem(n);
+            return payload;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (spent >= wait_ms)
+            return NULL;
+        poll(&p, 1, (int)(wait_ms - spent));
+    }
+}
+
+/* --- batches of marks ----------------------------------------------------------------------------- */
+
+static void check_stored(struct fixture *f, int64_t id, size_t n, size_t body_len)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports WHERE id = %" PRId64
+             " AND status = 'accepted' AND result_count = %zu AND size_bytes = %zu", id, n, body_len);
+    assert_int_equal(count(f, sql), 1);
+    /* The SHA-256 computed by the client is the one of the stored bytes. */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports i WHERE id = %" PRId64 " AND sha256 = "
+             "sha256(COALESCE((SELECT string_agg(bytes, ''::bytea ORDER BY seq) FROM import_chunks "
+             "WHERE import_id = i.id), ''::bytea))", id);
+    assert_int_equal(count(f, sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE import_id = %" PRId64, id);
+    assert_int_equal(count(f, sql), (long)n);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_tests WHERE import_id = %" PRId64, id);
+    assert_int_equal(count(f, sql), n != 0 ? 1 : 0);
+}
+
+static void batches_of_zero_one_and_many_marks_store_everything(void **state)
+{
+    static const char body[] = "<mcq-test-results>the body</mcq-test-results>";
+    struct fixture *f = *state;
+    const size_t sizes[] = {0, 1, 2000};
+
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); ++k) {
+        static const char *names[] = {"t0", "t1", "t2"};
+        struct markr_marks m;
+        struct markr_error err;
+        char *payload, expected[64], tested[32];
+        int64_t id;
+
+        test_ids[0] = names[k]; /* a test of its own, so that every mark is new */
+        m = marks_of(sizes[k]);
+        id = save(f, body, sizeof(body) - 1, &m, &err);
+        test_ids[0] = "t";
+
+        if (id <= 0)
+            fail_msg("%zu marks: %s", sizes[k], err.message);
+        check_stored(f, id, sizes[k], sizeof(body) - 1);
+        assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), (long)k + 1);
+        /* Announced once committed, with the tests whose marks changed (none for none). */
+        payload = next_announcement(f, 10000);
+        assert_non_null(payload);
+        snprintf(expected, sizeof(expected), "\"import_id\" : %" PRId64, id);
+        snprintf(tested, sizeof(tested), sizes[k] != 0 ? "\"tests\" : [\"%s\"]" : "\"tests\" : []", names[k]);
+        if (strstr(payload, expected) == NULL || strstr(payload, tested) == NULL)
+            fail_msg("announcement of import %" PRId64 ": %s", id, payload);
+        free(payload);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 2001);
+}
+
+static void an_empty_body_has_no_chunk(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_marks m = marks_of(1);
+    struct markr_error err;
+    int64_t id = save(f, "", 0, &m, &err);
+
+    assert_true(id > 0);
+    check_stored(f, id, 1, 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
+}
+
+/* The third statement of five (BEGIN, vault row, marks, COMMIT, announcement) breaks a CHECK:
+ * the vault row before it is rolled back with it, the COMMIT and the announcement never run. */
+static void a_failure_in_the_middle_of_the_batch_stores_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_marks m = marks_of(3);
+    struct markr_error err;
+    char *payload;
+    int64_t id;
+
+    pool[2].obtained = 21; /* more than available: marks_obtained_within_available */
+    assert_int_equal(save(f, "<x/>", 4, &m, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INTERNAL);
+    assert_string_equal(err.reason, "database_error");
+    assert_non_null(strstr(err.message, "storing the marks"));
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_tests"), 0);
+
+    /* The connection is out of the pipeline and of the failed transaction: the next import
+     * stores, and it is the only one announced. */
+    m = marks_of(3);
+    assert_true((id = save(f, "<x/>", 4, &m, &err)) > 0);
+    check_stored(f, id, 3, 4);
+    payload = next_announcement(f, 10000);
+    assert_non_null(payload);
+    assert_non_null(strstr(payload, "\"tests\" : [\"t\"]"));
+    free(payload);
+    assert_null(next_announcement(f, 200));
+}
+
+/* The batch itself: statements run in order, results kept for the caller, and after a failure
+ * the rest up to the Sync is skipped, so nothing after it runs and the first failure is the
+ * one reported. */
+static void a_batch_reports_its_first_failure_and_skips_the_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_pg_batch b = {0};
+    struct markr_pg_params one = {0};
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo, "CREATE TABLE scratch (n integer)"), 0);
+    assert_int_equal(markr_pg_ensure(f->pg, &err), 0);
+    markr_pg_param_int4(&one, 1);
+    markr_pg_batch_add(&b, "beginning", NULL, "BEGIN", NULL);
+    markr_pg_batch_add(&b, "writing a row", NULL, "INSERT INTO scratch VALUES ($1)", &one);
+    markr_pg_batch_add(&b, "dividing", NULL, "SELECT 1 / (n - 1) FROM scratch", NULL);
+    markr_pg_batch_add(&b, "writing another row", NULL, "INSERT INTO scratch VALUES (2)", NULL);
+    markr_pg_batch_add(&b, "committing", NULL, "COMMIT", NULL);
+    assert_int_equal(markr_pg_batch_run(f->pg, &b, &err), -1);
+    markr_pg_batch_clear(&b);
+    assert_non_null(strstr(err.message, "dividing"));
+    assert_non_null(strstr(err.message, "22012")); /* division_by_zero, not a skipped statement */
+    markr_pg_rollback(f->pg);
+    assert_int_equal(count(f, "SELECT count(*) FROM scratch"), 0);
+
+    /* The connection works on: a batch whose statements all succeed, with its rows. */
+    markr_pg_batch_add(&b, "writing a row", NULL, "INSERT INTO scratch VALUES ($1)", &one);
+    markr_pg_batch_add(&b, "reading", NULL, "SELECT n FROM scratch", NULL);
+    assert_int_equal(markr_pg_batch_run(f->pg, &b, &err), 0);
+    assert_non_null(b.results[1]);
+    assert_int_equal(PQntuples(b.results[1]), 1);
+    assert_string_equal(PQgetvalue(b.results[1], 0, 0), "1");
+    assert_null(b.results[0]); /* a command: no rows kept */
+    markr_pg_batch_clear(&b);
+    assert_int_equal(b.count, 0);
+}
+
+/* Killing the backend drops its prepared statements: the next import is sent on a new
+ * connection, prepares them again and stores. A batch sent on the dead connection itself
+ * fails as unavailable, with nothing stored. */
+static void a_new_backend_prepares_the_statements_again(void **state)
+{
+    static const char kill[] = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND application_name = 'markr'";
+    struct fixture *f = *state;
+    struct markr_marks m = marks_of(2);
+    struct markr_pg_batch b = {0};
+    struct markr_error err;
+    int64_t id;
+
+    assert_true(save(f, "<x/>", 4, &m, &err) > 0);
+    assert_int_equal(markr_test_db_exec(f->conninfo, kill), 0);
+    markr_pg_batch_add(&b, "beginning", NULL, "BEGIN", NULL);
+    markr_pg_batch_add(&b, "committing", NULL, "COMMIT", NULL);
+    assert_int_equal(markr_pg_batch_run(f->pg, &b, &err), -1);
+    markr_pg_batch_clear(&b);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+
+    m = marks_of(2);
+    pool[0].obtained = 20; /* a raise, so that the marks change */
+    if ((id = save(f, "<y/>", 4, &m, &err)) <= 0)
+        fail_msg("after a new backend: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 2);
+    assert_int_equal(count(f, "SELECT max(obtained) FROM marks"), 20);
+}
+
+/* A body of more than one chunk: BEGIN and the vault row, the chunks by COPY, then the marks,
+ * COMMIT and the announcement; stored whole with the right SHA-256. */
+static void a_body_larger_than_a_chunk_goes_by_copy_between_two_batches(void **state)
+{
+    struct fixture *f = *state;
+    size_t len = 2 * 1024 * 1024 + 12345;
+    char *body = malloc(len), *payload;
+    struct markr_marks m = marks_of(5);
+    struct markr_error err;
+    int64_t id;
+
+    for (size_t i = 0; i < len; ++i)
+        body[i] = (char)('a' + i % 26);
+    if ((id = save(f, body, len, &m, &err)) <= 0)
+        fail_msg("large body: %s", err.message);
+    check_stored(f, id, 5, len);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3);
+    payload = next_announcement(f, 10000);
+    assert_non_null(payload);
+    free(payload);
+
+    /* A failure after the COPY rolls the chunks back too. */
+    m = marks_of(5);
+    pool[4].available = 0;
+    assert_int_equal(save(f, body, len, &m, &err), -1);
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3);
+    free(body);
+}
+
+/* One mark of test "st" for student s1, obtained 2 of 2, whose kept scan answered q1 and q2
+ * with response (awarded 1 each). */
+static struct markr_answer sheet_answers[2];
+static struct markr_result sheet_scan;
+static struct markr_mark sheet_mark;
+static const char *sheet_tests[] = {"st"};
+
+static struct markr_marks sheet_marks(const char *response)
+{
+    sheet_answers[0] = (struct markr_answer){.question = "q1", .response = response, .awarded = 1, .available = 1};
+    sheet_answers[1] = (struct markr_answer){.question = "q2", .response = "B", .awarded = 1, .available = 1};
+    sheet_scan = (struct markr_result){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
+                                       .sheet = {.answers = sheet_answers, .count = 2, .total = 2}};
+    sheet_mark = (struct markr_mark){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
+                                     .sheet = &sheet_scan};
+    return (struct markr_marks){.marks = &sheet_mark, .count = 1, .students = 1, .tests = sheet_tests,
+                                .test_count = 1};
+}
+
+static void expect_announcement(struct fixture *f, int64_t id, const char *tests)
+{
+    char *payload = next_announcement(f, 10000), expected[64];
+
+    assert_non_null(payload);
+    snprintf(expected, sizeof(expected), "\"import_id\" : %" PRId64, id);
+    if (strstr(payload, expected) == NULL || strstr(payload, tests) == NULL)
+        fail_msg("announcement of import %" PRId64 " without %s: %s", id, tests, payload);
+    free(payload);
+}
+
+/* The kept sheet is written by the batch that carries the marks, before its COMMIT: stored
+ * with its import, and announced after the COMMIT when only the sheet changed (the marks'
+ * announcement names no test then); a later import that changes nothing announces no sheet
+ * (what an earlier import kept in the session is not sent again). */
+static void the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+    int64_t first, second, third;
+    char sql[256], *payload;
+
+    if ((first = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("first: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64 " AND test_id = 'st'"
+             " AND questions = '{q1,q2}' AND responses = '{A,B}' AND total = 2", first);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, first, "\"tests\" : [\"st\"]"); /* the marks changed: their payload */
+    assert_null(next_announcement(f, 200));                 /* and no second one for the sheet */
+
+    m = sheet_marks("C"); /* the same marks, another response: only the sheet changes */
+    if ((second = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("second: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64
+             " AND responses = '{C,B}'", second);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, second, "\"tests\" : []");
+    expect_announcement(f, second, "[\"st\"]");
+
+    m = sheet_marks("C"); /* nothing changes now */
+    if ((third = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("third: %s", err.message);
+    expect_announcement(f, third, "\"tests\" : []");
+    payload = next_announcement(f, 200);
+    if (payload != NULL)
+        fail_msg("an announcement of a sheet that did not change: %s", payload);
+}
+
+/* The sheets statement failing (a trigger here) aborts its batch whole: no vault row, no
+ * marks, no announcement, and the connection serves the next import. */
+static void a_failing_sheets_statement_stores_nothing(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN RAISE EXCEPTION 'no sheets today'; END $$;\n"
+                                        "CREATE TRIGGER refuse BEFORE INSERT ON answer_sheets FOR EACH ROW "
+                                        "EXECUTE FUNCTION refuse();"),
+                     0);
+    assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
+    assert_non_null(strstr(err.message, "storing the answer sheets"));
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 0);
+    assert_null(next_announcement(f, 200));
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TRIGGER refuse ON answer_sheets"), 0);
+    m = sheet_marks("A");
+    assert_true(save(f, body, sizeof(body) - 1, &m, &err) > 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
+}
+
+/* A refused document takes the same batches without marks: its row with the reason and its
+ * body, in one round trip when the body fits in a chunk, by COPY when not; nothing announced. */
+static void a_refused_document_is_stored_whole_in_the_same_batches(void **state)
+{
+    struct fixture *f = *state;
+    size_t big = MARKR_PG_CHUNK_BYTES + 7;
+    char *large = malloc(big);
+    struct markr_error reason, err;
+    const size_t sizes[] = {5, big};
+
+    memset(large, 'x', big);
+    memcpy(large, "<bad>", 5);
+    markr_error_set(&reason, MARKR_ERR_MALFORMED, "malformed_xml", "not well-formed");
+    reason.line = 3;
+    for (size_t k = 0; k < 2; ++k) {
+        struct markr_vault_entry entry = {.content_type = "text/xml+markr", .body = large, .body_len = sizes[k],
+                                          .result_count = 2};
+        int64_t id = -1;
+        char sql[512];
+
+        if (f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err) != 0)
+            fail_msg("refused document of %zu bytes: %s", sizes[k], err.message);
+        assert_true(id > 0);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports i WHERE id = %" PRId64 " AND status = 'rejected'"
+                 " AND reason->>'error' = 'malformed_xml' AND (reason->>'line')::int = 3 AND result_count = 2"
+                 " AND size_bytes = %zu AND sha256 = sha256((SELECT string_agg(bytes, ''::bytea ORDER BY seq)"
+                 " FROM import_chunks WHERE import_id = i.id))", id, sizes[k]);
+        assert_int_equal(count(f, sql), 1);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_chunks WHERE import_id = %" PRId64, id);
+        assert_int_equal(count(f, sql), k == 0 ? 1 : 2);
+    }
+    assert_null(next_announcement(f, 200));
+    free(large);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(batches_of_zero_one_and_many_marks_store_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_empty_body_has_no_chunk, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failure_in_the_middle_of_the_batch_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_reports_its_first_failure_and_skips_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_new_backend_prepares_the_statements_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_body_larger_than_a_chunk_goes_by_copy_between_two_batches, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_refused_document_is_stored_whole_in_the_same_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failing_sheets_statement_stores_nothing, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

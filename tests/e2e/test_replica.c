@@ -344,15 +344,15 @@ static void test_bad_settings_stop_start_up(void **state)
     free(out);
 }
 
-/* A read waiting for a standby (replay paused, a long bound) when the shutdown timeout
- * passes stops waiting: it answers 503 and markr exits 1 at the timeout, not at the bound. */
+/* A read waiting for a standby (replay paused, a long bound) does not hold the shutdown
+ * until the bound: it answers at the timeout (503, exit 1) or from the primary before it. */
 static void test_shutdown_stops_a_wait(void **state)
 {
     const char *env[] = {read_url, "MARKR_REPLICA_MAX_LAG_MS=60000", "MARKR_SHUTDOWN_TIMEOUT=1", NULL};
     struct markr_server d;
     struct sse s;
     size_t from = 0, len;
-    double start;
+    double start, elapsed;
     char *log;
     int status;
 
@@ -370,16 +370,22 @@ static void test_shutdown_stops_a_wait(void **state)
     }
     start = now_ms();
     status = e2e_server_stop(&d, SIGTERM);
-    fprintf(stderr, "shutdown with a read waiting: %.0f ms\n", now_ms() - start);
+    elapsed = now_ms() - start;
+    fprintf(stderr, "shutdown with a read waiting: %.0f ms, exit %d\n", elapsed, WEXITSTATUS(status));
     assert_int_equal(markr_test_db_exec(standby_url, "SELECT pg_wal_replay_resume()"), 0);
     assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 1); /* a request was abandoned */
-    /* It came back within the grace after the timeout with its answer, not cut off by it. */
+    /* Never the 60 s bound: within the 1 s timeout and its grace. Either the wait was
+     * abandoned at the timeout (exit 1, the read answered 503), or the read was let go to
+     * the primary first, when the change feed closed with the shutdown (exit 0, 200): which
+     * comes first depends on the machine's timing, both are correct. */
+    assert_true(elapsed < 10000);
+    assert_true(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1);
+    /* It came back with its answer, not cut off. */
     log = e2e_read_file(d.log_path, &len);
     assert_null(strstr(log, "cut_off=true"));
     assert_non_null(strstr(log, "msg=stopped"));
     free(log);
-    sse_wait(&s, &from, " 503 ", 5000);
+    sse_wait(&s, &from, WEXITSTATUS(status) == 1 ? " 503 " : " 200 ", 5000);
     sse_close(&s);
 }
 

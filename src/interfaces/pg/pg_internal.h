@@ -257,8 +257,15 @@ size_t markr_pg_reads_status(struct markr_pg *pg, struct markr_standby_status *o
 uint64_t markr_pg_replicas_token(struct markr_pg_replicas *r);
 void markr_pg_replicas_seen(struct markr_pg_replicas *r, uint64_t lsn, uint64_t token);
 
-/* The SQL of that position: PostgreSQL's WAL insert position, which is past the end of every
- * record already inserted, commit records included (ADR 0030). */
-#define MARKR_PG_INSERT_LSN_SQL "SELECT pg_current_wal_insert_lsn()::text"
+/* The SQL of that position (ADR 0030): the end of what every commit already answered has
+ * written. With synchronous commits (the default) that is the WAL flush position: a COMMIT
+ * returns once its record is flushed, so the flush position is past it, and it is not past
+ * WAL that is only in buffers, such as the commit record of the transaction that sends an
+ * import's notification, which writes no other WAL and so commits asynchronously: waiting
+ * for that would cost a read up to wal_writer_delay (200 ms). With synchronous_commit off,
+ * a commit may return before its flush, so the insert position, past every record, is used. */
+#define MARKR_PG_POSITION_SQL                                                                                      \
+    "SELECT CASE WHEN current_setting('synchronous_commit') = 'off' THEN pg_current_wal_insert_lsn() "           \
+    "ELSE pg_current_wal_flush_lsn() END::text"
 
 #endif

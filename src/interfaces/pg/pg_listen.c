@@ -12,10 +12,11 @@
  * never dropped.
  *
  * A payload cannot carry the commit's WAL position: the NOTIFY is sent inside the
- * transaction, before its commit record exists. PostgreSQL delivers a notification only
- * after that record is inserted, so the insert position read here once it is received is at
- * or past it (ADR 0030). With read replicas, that position is read on this connection
- * before a batch of notifications is reported.
+ * transaction, before its commit record exists (or, for a synchronous import, in a small
+ * transaction after its COMMIT). PostgreSQL delivers a notification only after the commit
+ * of the change it announces has returned, so the position read here once it is received
+ * (MARKR_PG_POSITION_SQL) is at or past that commit (ADR 0030). With read replicas, that
+ * position is read on this connection before a batch of notifications is reported.
  */
 #include "pg_listen.h"
 #include "pg_internal.h"
@@ -52,7 +53,7 @@ void markr_pg_listener_set_replicas(struct markr_pg_listener *l, struct markr_pg
     l->replicas = replicas;
 }
 
-/* Reads the primary's insert position (PQexec blocks, also in non-blocking mode) and hands
+/* Reads the primary's position (PQexec blocks, also in non-blocking mode) and hands
  * it to the read pool. Notifications that come meanwhile stay queued in libpq, for the next
  * batch (and the next position). Returns 0, or -1 when the connection failed. */
 static int read_position(struct markr_pg_listener *l, PGconn *conn)
@@ -64,7 +65,7 @@ static int read_position(struct markr_pg_listener *l, PGconn *conn)
     if (l->replicas == NULL)
         return 0;
     token = markr_pg_replicas_token(l->replicas);
-    res = PQexec(conn, MARKR_PG_INSERT_LSN_SQL);
+    res = PQexec(conn, MARKR_PG_POSITION_SQL);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
         markr_lsn_parse(PQgetvalue(res, 0, 0), &lsn) == 0) {
         markr_pg_replicas_seen(l->replicas, lsn, token);

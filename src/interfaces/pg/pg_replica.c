@@ -196,9 +196,9 @@ void markr_pg_reads_committed(struct markr_pg *pg)
 
     if (pg->reads == NULL)
         return;
-    /* Read on the connection that committed, after COMMIT returned: the insert position is
-     * then past the commit record. */
-    res = markr_pg_read(pg, "reading the commit position", MARKR_PG_INSERT_LSN_SQL, NULL, &err);
+    /* Read on the connection that committed, after COMMIT returned: the position is then
+     * past the commit record (MARKR_PG_POSITION_SQL). */
+    res = markr_pg_read(pg, "reading the commit position", MARKR_PG_POSITION_SQL, NULL, &err);
     if (res != NULL && PQntuples(res) == 1 && markr_lsn_parse(PQgetvalue(res, 0, 0), &lsn) == 0)
         raise_position(pg->reads->shared, lsn);
     else

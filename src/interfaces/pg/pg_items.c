@@ -2,7 +2,7 @@
  * Item analysis and a student's sheet in SQL (application/items.h, README "Item analysis",
  * ADR 0026): one statement each, over the kept sheets of migration 0006.
  *
- * Every sum is exact (integers, and numeric where a product could pass 64 bits), and each
+ * Every sum is exact (integers, numeric wherever a product could pass 64 bits), and each
  * figure is divided only at the end: variances as N*sum(x^2) - sum(x)^2 over N^2, so a
  * variance that is 0 is exactly 0 and the null rules of the definitions hold without a
  * tolerance. The upper and lower groups come from one ranking of the sheets by total.
@@ -29,15 +29,16 @@ enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_
  * $1 the test; $2 the questions listed, $3 the responses listed per question.
  *
  * The sheets are ranked once by (total, student number) alone, so that no sort carries
- * their arrays, and the ranking gives the whole test's sums and the two edges of Kelley's
- * groups: being in a group is then a comparison of a sheet with an edge. The sheets are
- * unnested once, in the select list (no tuple store per sheet), and every answer only
- * counted into its group of (question, response, awarded, available, total, groups): every
- * sum (Σx, Σx², Σt, Σt², Σx·t) is taken over those few groups, in numeric, exact, instead
- * of over the two million answers. The rest score follows from the total (y = t - x:
- * Σy = Σt - Σx, Σy² = Σt² - 2Σx·t + Σx², Σx·y = Σx·t - Σx²), exactly, as every sum is an
- * integer. With real papers the groups are few (the totals take few values); any number of
- * them stays exact, only slower.
+ * their arrays, and that ranking gives the whole test's sums and the two edges of Kelley's
+ * groups: being in a group is then a comparison of a sheet with an edge, once per sheet
+ * (the OFFSET 0 keeps that subquery apart; flattened, the comparison would run per answer).
+ * The sheets are unnested once, in the select list (no tuple store per sheet), and each
+ * answer is only counted into its group of (question, response, awarded, available, total,
+ * upper, lower). Every sum (of x, x^2, t, t^2 and x*t, t the sheet's total) is then taken
+ * in numeric over those groups, exact whatever the marks, instead of over the two million
+ * answers; the rest score y = t - x follows: sum(y) = sum(t) - sum(x), sum(y^2) = sum(t^2)
+ * - 2 sum(x*t) + sum(x^2), sum(x*y) = sum(x*t) - sum(x^2). Real papers make few groups (a
+ * total takes few values); any number of them stays exact, only slower.
  */
 static const char items_sql[] =
     "WITH ranked AS MATERIALIZED (\n"

@@ -30,16 +30,17 @@ enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_
  *
  * The sheets are ranked once by (total, student number) alone, so that no sort carries
  * their arrays, and that ranking gives the whole test's sums and the two edges of Kelley's
- * groups: being in a group is then a comparison of a sheet with an edge, once per sheet
- * (the OFFSET 0 keeps that subquery apart; flattened, the comparison would run per answer).
- * The sheets are unnested once, in the select list (no tuple store per sheet), and each
- * answer is only counted into its group of (question, response, awarded, available, total,
- * upper, lower). Every sum (of x, x^2, t, t^2 and x*t, t the sheet's total) is then taken
- * in numeric over those groups, exact whatever the marks, instead of over the two million
- * answers; the rest score y = t - x follows: sum(y) = sum(t) - sum(x), sum(y^2) = sum(t^2)
- * - 2 sum(x*t) + sum(x^2), sum(x*y) = sum(x*t) - sum(x^2). Real papers make few groups (a
- * total takes few values); any number of them stays exact, only slower.
+ * groups: being in a group is then a comparison of a sheet with an edge, once per sheet,
+ * as is splitting the total into a 64-bit and a numeric part (the OFFSET 0 keeps that
+ * subquery apart; flattened, its expressions would run once per answer). The sheets are
+ * unnested once, in the select list (no tuple store per sheet), straight into the
+ * per-response sums (few groups whatever the marks), and the per-question sums follow from
+ * those. With t the sheet's total, y = t - x its rest score: sum(y) = sum(t) - sum(x),
+ * sum(y^2) = sum(t^2) - 2 sum(x*t) + sum(x^2), sum(x*y) = sum(x*t) - sum(x^2), all exact
+ * integers. Products stay in 64 bits while a total allows it (always, for real papers) and
+ * only go to numeric past that.
  */
+#define BIG "3037000499" /* floor(sqrt(2^63 - 1)): t*t and x*t (x < 2^31) fit a bigint below it */
 static const char items_sql[] =
     "WITH ranked AS MATERIALIZED (\n"
     "    SELECT total, student_number, row_number() OVER (ORDER BY total DESC, student_number COLLATE \"C\") AS rk\n"
@@ -53,23 +54,22 @@ static const char items_sql[] =
     "    SELECT total, student_number FROM ranked WHERE rk = (SELECT g FROM head) LIMIT 1\n"
     "), low_edge AS MATERIALIZED (\n" /* the first sheet of the lower group */
     "    SELECT total, student_number FROM ranked WHERE rk = (SELECT n - g + 1 FROM head) LIMIT 1\n"
-    "), by_value AS (\n"
-    "    SELECT q, r, x, av, total, up, low, count(*) AS c\n"
-    "    FROM (SELECT s.total, s.up, s.low, unnest(s.questions) AS q, unnest(s.responses) AS r,\n"
-    "                 unnest(s.awarded) AS x, unnest(s.available) AS av\n"
-    "          FROM (SELECT a.total, a.questions, a.responses, a.awarded, a.available,\n"
-    "                       (a.total, (SELECT student_number FROM up_edge) COLLATE \"C\")\n"
-    "                           >= ((SELECT total FROM up_edge), a.student_number COLLATE \"C\") AS up,\n"
-    "                       ((SELECT total FROM low_edge), a.student_number COLLATE \"C\")\n"
-    "                           >= (a.total, (SELECT student_number FROM low_edge) COLLATE \"C\") AS low\n"
-    "                FROM answer_sheets AS a WHERE a.test_id = $1 OFFSET 0) AS s) AS u\n"
-    "    GROUP BY q, r, x, av, total, up, low\n"
     "), by_response AS (\n"
-    "    SELECT q, r, sum(c) AS c, COALESCE(sum(c) FILTER (WHERE up), 0) AS up,\n"
-    "           COALESCE(sum(c) FILTER (WHERE low), 0) AS low, max(x) AS max_x, max(av) AS max_av,\n"
-    "           sum(c * x::numeric) AS sx, sum(c * x::numeric * x) AS sxx, sum(c * total::numeric) AS st,\n"
-    "           sum(c * total::numeric * total) AS stt, sum(c * x::numeric * total) AS sxt\n"
-    "    FROM by_value GROUP BY q, r\n"
+    "    SELECT q, r, count(*) AS c, count(*) FILTER (WHERE up) AS up, count(*) FILTER (WHERE low) AS low,\n"
+    "           max(x) AS max_x, max(av) AS max_av, sum(x) AS sx, sum(x::bigint * x) AS sxx, sum(total) AS st,\n"
+    "           COALESCE(sum(small_t * small_t), 0) + COALESCE(sum(big_t::numeric * big_t), 0) AS stt,\n"
+    "           COALESCE(sum(x * small_t), 0) + COALESCE(sum(x * big_t::numeric), 0) AS sxt\n"
+    "    FROM (SELECT s.total, s.small_t, s.big_t, s.up, s.low, unnest(s.questions) AS q,\n"
+    "          unnest(s.responses) AS r, unnest(s.awarded) AS x, unnest(s.available) AS av\n"
+    "      FROM (SELECT a.total, a.questions, a.responses, a.awarded, a.available,\n"
+    "            CASE WHEN a.total <= " BIG " THEN a.total END AS small_t,\n"
+    "            CASE WHEN a.total > " BIG " THEN a.total END AS big_t,\n"
+    "            (a.total, (SELECT student_number FROM up_edge) COLLATE \"C\")\n"
+    "              >= ((SELECT total FROM up_edge), a.student_number COLLATE \"C\") AS up,\n"
+    "            ((SELECT total FROM low_edge), a.student_number COLLATE \"C\")\n"
+    "              >= (a.total, (SELECT student_number FROM low_edge) COLLATE \"C\") AS low\n"
+    "        FROM answer_sheets AS a WHERE a.test_id = $1 OFFSET 0) AS s) AS u\n"
+    "    GROUP BY q, r\n"
     "), by_question AS (\n"
     "    SELECT q, sum(c) AS n, max(max_av) AS max_marks, sum(sx) AS sx, sum(sxx) AS sxx,\n"
     "           sum(st) - sum(sx) AS sy, sum(stt) - 2 * sum(sxt) + sum(sxx) AS syy, sum(sxt) - sum(sxx) AS sxy,\n"

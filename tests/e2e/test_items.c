@@ -488,6 +488,7 @@ static void totals_past_64_bit_products(void **state)
     json_object *body, *items;
 
     post_sync(doc, sizeof(doc) - 1);
+    check_items("huge");
     body = get_json("/results/huge/items", 200);
     same_int(body, "students", 2);
     same_int(body, "group_size", 1);

@@ -34,7 +34,8 @@ static void trim(const char **s, size_t *len)
         --*len;
 }
 
-/* A mark as the README defines it: decimal digits only, trimmed. -1 when not one. */
+/* A mark as the README defines it: decimal digits only, trimmed, up to 2^31 - 1. -1 when
+ * not one. */
 static long mark_of(const char *text)
 {
     size_t len;
@@ -44,14 +45,14 @@ static long mark_of(const char *text)
         return -1;
     len = strlen(text);
     trim(&text, &len);
-    if (len == 0 || len > 9)
+    if (len == 0 || len > 10)
         return -1;
     for (size_t i = 0; i < len; ++i) {
         if (text[i] < '0' || text[i] > '9')
             return -1;
         v = v * 10 + (text[i] - '0');
     }
-    return v;
+    return v <= 2147483647 ? v : -1;
 }
 
 static void copy_trimmed(char *out, size_t cap, const char *text)

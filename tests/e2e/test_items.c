@@ -517,6 +517,49 @@ static void a_students_sheet_is_the_kept_one(void **state)
     json_object_put(get_json("/results/gen/students/%FF", 404));
 }
 
+/* Marks as large as valid answers allow (2^31 - 1 each): every product of totals passes 64
+ * bits (total^2 is about 1.8e19), so the sums must be exact beyond bigint. With one
+ * student right on both questions and one wrong on both, every figure is known exactly. */
+static void totals_past_64_bit_products(void **state)
+{
+    static const char doc[] =
+        "<mcq-test-results>"
+        "<mcq-test-result><student-number>a</student-number><test-id>huge</test-id>"
+        "<answer question=\"1\" marks-available=\"2147483647\" marks-awarded=\"2147483647\">A</answer>"
+        "<answer question=\"2\" marks-available=\"2147483647\" marks-awarded=\"2147483647\">A</answer>"
+        "<summary-marks available=\"2\" obtained=\"2\"/></mcq-test-result>"
+        "<mcq-test-result><student-number>b</student-number><test-id>huge</test-id>"
+        "<answer question=\"1\" marks-available=\"2147483647\" marks-awarded=\"0\">B</answer>"
+        "<answer question=\"2\" marks-available=\"2147483647\" marks-awarded=\"0\">B</answer>"
+        "<summary-marks available=\"2\" obtained=\"0\"/></mcq-test-result>"
+        "</mcq-test-results>";
+    json_object *body, *items;
+
+    post_sync(doc, sizeof(doc) - 1);
+    check_items("huge");
+    body = get_json("/results/huge/items", 200);
+    same_int(body, "students", 2);
+    same_int(body, "group_size", 1);
+    same_number(body, "mean_total", 1, 2147483647.0);
+    same_number(body, "sd_total", 1, 2147483647.0);
+    same_number(body, "alpha", 1, 1.0);
+    same_number(body, "sem", 1, 0.0);
+    items = member(body, "items");
+    assert_int_equal(json_object_array_length(items), 2);
+    for (size_t q = 0; q < 2; ++q) {
+        json_object *item = json_object_array_get_idx(items, q), *resp = member(item, "responses");
+
+        same_number(item, "facility", 1, 50.0);
+        same_number(item, "discrimination", 1, 1.0);
+        assert_int_equal(json_object_array_length(resp), 2);
+        same_int(json_object_array_get_idx(resp, 0), "upper", 1);
+        same_int(json_object_array_get_idx(resp, 0), "lower", 0);
+        same_int(json_object_array_get_idx(resp, 1), "upper", 0);
+        same_int(json_object_array_get_idx(resp, 1), "lower", 1);
+    }
+    json_object_put(body);
+}
+
 /* A test with marks but no valid answer is 200 with nothing in it; no marks is 404. */
 static void tests_without_answers_and_unknown_tests(void **state)
 {
@@ -561,6 +604,7 @@ int main(void)
         cmocka_unit_test(the_items_as_csv_are_the_json_rows),
         cmocka_unit_test(a_students_sheet_is_the_kept_one),
         cmocka_unit_test(tests_without_answers_and_unknown_tests),
+        cmocka_unit_test(totals_past_64_bit_products),
     };
 
     return cmocka_run_group_tests_name("e2e_items", tests, suite_setup, suite_teardown);

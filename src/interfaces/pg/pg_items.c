@@ -2,7 +2,7 @@
  * Item analysis and a student's sheet in SQL (application/items.h, README "Item analysis",
  * ADR 0026): one statement each, over the kept sheets of migration 0006.
  *
- * Every sum is exact (integers, and numeric where a product could pass 64 bits), and each
+ * Every sum is exact (integers, numeric wherever a product could pass 64 bits), and each
  * figure is divided only at the end: variances as N*sum(x^2) - sum(x)^2 over N^2, so a
  * variance that is 0 is exactly 0 and the null rules of the definitions hold without a
  * tolerance. The upper and lower groups come from one ranking of the sheets by total.
@@ -26,38 +26,54 @@ enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_
        C_DISTRACTOR, C_DISTINCT, C_R, C_COUNT, C_UP, C_LOW, C_COLUMNS };
 
 /*
- * $1 the test; $2 the questions listed, $3 the responses listed per question. The sheets are
- * ranked once (their stored totals, no unnest), then unnested once into the per-response
- * sums, from which the per-question sums follow. Products stay in 64 bits while a sheet's
- * total allows it (always, for real papers) and only go to numeric past that, so the sums
- * are exact and fast.
+ * $1 the test; $2 the questions listed, $3 the responses listed per question.
+ *
+ * The sheets are ranked once by (total, student number) alone, so that no sort carries
+ * their arrays, and that ranking gives the whole test's sums and the two edges of Kelley's
+ * groups: being in a group is then a comparison of a sheet with an edge, once per sheet,
+ * as is splitting the total into a 64-bit and a numeric part (the OFFSET 0 keeps that
+ * subquery apart; flattened, its expressions would run once per answer). The sheets are
+ * unnested once, in the select list (no tuple store per sheet), straight into the
+ * per-response sums (few groups whatever the marks), and the per-question sums follow from
+ * those. With t the sheet's total, y = t - x its rest score: sum(y) = sum(t) - sum(x),
+ * sum(y^2) = sum(t^2) - 2 sum(x*t) + sum(x^2), sum(x*y) = sum(x*t) - sum(x^2), all exact
+ * integers. Products stay in 64 bits while a total allows it (always, for real papers) and
+ * only go to numeric past that.
  */
-#define BIG "3037000499" /* floor(sqrt(2^63 - 1)): below it, total * total fits in a bigint */
+#define BIG "3037000499" /* floor(sqrt(2^63 - 1)): t*t and x*t (x < 2^31) fit a bigint below it */
 static const char items_sql[] =
-    "WITH sheets AS MATERIALIZED (\n"
-    "    SELECT a.questions, a.responses, a.awarded, a.available, a.total,\n"
-    "           row_number() OVER (ORDER BY a.total DESC, a.student_number COLLATE \"C\") AS rk\n"
-    "    FROM answer_sheets AS a WHERE a.test_id = $1\n"
-    "), head AS (\n"
+    "WITH ranked AS MATERIALIZED (\n"
+    "    SELECT total, student_number, row_number() OVER (ORDER BY total DESC, student_number COLLATE \"C\") AS rk\n"
+    "    FROM answer_sheets WHERE test_id = $1\n"
+    "), head AS MATERIALIZED (\n"
     "    SELECT EXISTS (SELECT 1 FROM marks WHERE test_id = $1) AS known, count(*) AS n,\n"
     "           CASE WHEN count(*) = 0 THEN 0 ELSE greatest(1, (27 * count(*) + 50) / 100) END AS g,\n"
     "           sum(total) AS t1, sum(total::numeric * total) AS t2\n"
-    "    FROM sheets\n"
-    "), answers AS (\n"
-    "    SELECT u.q, u.r, u.x, u.av, s.total - u.x AS y, s.total > " BIG " AS big, s.rk <= h.g AS up,\n"
-    "           s.rk > h.n - h.g AS low\n"
-    "    FROM sheets AS s CROSS JOIN head AS h,\n"
-    "         unnest(s.questions, s.responses, s.awarded, s.available) AS u(q, r, x, av)\n"
+    "    FROM ranked\n"
+    "), up_edge AS MATERIALIZED (\n" /* the last sheet of the upper group */
+    "    SELECT total, student_number FROM ranked WHERE rk = (SELECT g FROM head) LIMIT 1\n"
+    "), low_edge AS MATERIALIZED (\n" /* the first sheet of the lower group */
+    "    SELECT total, student_number FROM ranked WHERE rk = (SELECT n - g + 1 FROM head) LIMIT 1\n"
     "), by_response AS (\n"
     "    SELECT q, r, count(*) AS c, count(*) FILTER (WHERE up) AS up, count(*) FILTER (WHERE low) AS low,\n"
-    "           max(x) AS max_x, max(av) AS max_av, sum(x) AS sx, sum(x::bigint * x) AS sxx, sum(y) AS sy,\n"
-    "           sum(y * y) FILTER (WHERE NOT big) + COALESCE(sum(y::numeric * y) FILTER (WHERE big), 0) AS syy,\n"
-    "           sum(x * y) FILTER (WHERE NOT big) + COALESCE(sum(x::numeric * y) FILTER (WHERE big), 0) AS sxy\n"
-    "    FROM answers GROUP BY q, r\n"
+    "           max(x) AS max_x, max(av) AS max_av, sum(x) AS sx, sum(x::bigint * x) AS sxx, sum(total) AS st,\n"
+    "           COALESCE(sum(small_t * small_t), 0) + COALESCE(sum(big_t::numeric * big_t), 0) AS stt,\n"
+    "           COALESCE(sum(x * small_t), 0) + COALESCE(sum(x * big_t::numeric), 0) AS sxt\n"
+    "    FROM (SELECT s.total, s.small_t, s.big_t, s.up, s.low, unnest(s.questions) AS q,\n"
+    "          unnest(s.responses) AS r, unnest(s.awarded) AS x, unnest(s.available) AS av\n"
+    "      FROM (SELECT a.total, a.questions, a.responses, a.awarded, a.available,\n"
+    "            CASE WHEN a.total <= " BIG " THEN a.total END AS small_t,\n"
+    "            CASE WHEN a.total > " BIG " THEN a.total END AS big_t,\n"
+    "            (a.total, (SELECT student_number FROM up_edge) COLLATE \"C\")\n"
+    "              >= ((SELECT total FROM up_edge), a.student_number COLLATE \"C\") AS up,\n"
+    "            ((SELECT total FROM low_edge), a.student_number COLLATE \"C\")\n"
+    "              >= (a.total, (SELECT student_number FROM low_edge) COLLATE \"C\") AS low\n"
+    "        FROM answer_sheets AS a WHERE a.test_id = $1 OFFSET 0) AS s) AS u\n"
+    "    GROUP BY q, r\n"
     "), by_question AS (\n"
-    "    SELECT q, sum(c) AS n, max(max_av) AS max_marks, sum(sx) AS sx, sum(sxx) AS sxx, sum(sy) AS sy,\n"
-    "           sum(syy) AS syy, sum(sxy) AS sxy, count(*) AS distinct_responses,\n"
-    "           bool_or(r <> '' AND max_x = 0 AND up > low) AS distractor_top\n"
+    "    SELECT q, sum(c) AS n, max(max_av) AS max_marks, sum(sx) AS sx, sum(sxx) AS sxx,\n"
+    "           sum(st) - sum(sx) AS sy, sum(stt) - 2 * sum(sxt) + sum(sxx) AS syy, sum(sxt) - sum(sxx) AS sxy,\n"
+    "           count(*) AS distinct_responses, bool_or(r <> '' AND max_x = 0 AND up > low) AS distractor_top\n"
     "    FROM by_response GROUP BY q\n"
     "), items AS (\n"
     "    SELECT q, n, max_marks, distinct_responses, distractor_top,\n"
@@ -68,13 +84,12 @@ static const char items_sql[] =
     "               AS discrimination,\n"
     "           row_number() OVER (ORDER BY " QUESTION_ORDER("q") ") AS place\n"
     "    FROM by_question\n"
-    "), whole AS (\n"
-    "    SELECT h.known, h.n, h.g, (SELECT count(*) FROM by_question) AS k,\n"
-    "           (SELECT sum(h.n * sxx - sx * sx) FROM by_question) AS item_var, h.n * h.t2 - h.t1 * h.t1 AS total_var,\n"
+    "), whole AS MATERIALIZED (\n"
+    "    SELECT h.known, h.n, h.g, q.k, h.n * q.sxx - q.sx2 AS item_var, h.n * h.t2 - h.t1 * h.t1 AS total_var,\n"
     "           CASE WHEN h.n > 0 THEN (h.t1 / h.n)::float8 END AS mean,\n"
     "           CASE WHEN h.n > 0 THEN sqrt(((h.n * h.t2 - h.t1 * h.t1) / (h.n * h.n))::float8) END AS sd\n"
-    "    FROM head AS h\n"
-    "), figures AS (\n"
+    "    FROM head AS h CROSS JOIN (SELECT count(*) AS k, sum(sxx) AS sxx, sum(sx * sx) AS sx2 FROM by_question) AS q\n"
+    "), figures AS MATERIALIZED (\n"
     "    SELECT w.*, CASE WHEN w.k >= 2 AND w.total_var > 0\n"
     "                     THEN (w.k::numeric / (w.k - 1) * (1 - w.item_var / w.total_var))::float8 END AS alpha\n"
     "    FROM whole AS w\n"

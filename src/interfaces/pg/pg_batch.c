@@ -117,8 +117,10 @@ static void leave_pipeline(struct markr_pg *pg, int count)
             return;
         PQclear(PQgetResult(pg->conn));
     }
-    if (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF && PQstatus(pg->conn) == CONNECTION_OK)
+    if (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF && PQstatus(pg->conn) == CONNECTION_OK) {
         shutdown(PQsocket(pg->conn), SHUT_RDWR);
+        pg->notices.ended = 1; /* markr_pg_ensure makes a new one before the next statement */
+    }
 }
 
 int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct markr_error *err)
@@ -127,6 +129,7 @@ int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct mar
     struct timespec start;
     PGresult *res;
 
+    b->committed = 0;
     if (atomic_load(&pg->abandoned))
         return markr_pg_fail(pg, NULL, b->count > 0 ? b->items[0].what : "a batch", err);
     /* Prepared statements belong to a backend: a new one (after a reconnection) has none. */
@@ -171,6 +174,8 @@ int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct mar
          * Sync, and a backend that ends stops there: the COMMIT has not run. */
         if (b->items[i].commits && failed && failed_at < i && pg->sqlstate[0] != '\0')
             markr_pg_commit_not_run(pg);
+        if (b->items[i].commits && !failed)
+            b->committed = 1;
     }
     if (queued == b->count && PQstatus(pg->conn) == CONNECTION_OK) {
         res = PQgetResult(pg->conn);

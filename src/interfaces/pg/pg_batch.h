@@ -32,6 +32,9 @@ struct markr_pg_batch {
         int commits;                          /* it is the transaction's COMMIT */
     } items[MARKR_PG_BATCH_MAX];
     PGresult *results[MARKR_PG_BATCH_MAX];
+    /* After a run: the batch's COMMIT came back successful. The transaction is then stored
+     * even if a statement after it (the announcement) failed. */
+    int committed;
 };
 
 /* Appends a statement (sql when statement is NULL); more than MARKR_PG_BATCH_MAX is a bug. */

@@ -396,6 +396,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
             return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable",
                                    "the database is unreachable; the next connection attempt is in %ld ms", wait);
         pg->notices.ended = 0; /* of the backend that is gone */
+        pg->prepared = 0;      /* and its prepared statements (a new backend may reuse its pid) */
         PQreset(pg->conn);
         if (PQstatus(pg->conn) != CONNECTION_OK) {
             pg->backoff_ms = pg->backoff_ms == 0 ? 100 : pg->backoff_ms >= 1000 ? 2000 : pg->backoff_ms * 2;

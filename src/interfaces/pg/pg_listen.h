@@ -29,7 +29,7 @@ void markr_pg_listener_destroy(struct markr_pg_listener *listener);
 struct markr_change_feed markr_pg_change_feed(struct markr_pg_listener *listener);
 
 /* With read replicas (pg_replica.h, ADR 0030): once listening, and after every batch of
- * notifications, the listener reads the primary's WAL insert position before it reports
+ * notifications, the listener reads the primary's WAL position (MARKR_PG_POSITION_SQL) before it reports
  * them, so that reads made after a reported change wait for a standby to replay it; while it
  * does not listen, reads go to the primary. Call before run. */
 struct markr_pg_replicas;

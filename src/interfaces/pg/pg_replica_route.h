@@ -68,7 +68,7 @@ enum markr_probe_verdict {
 };
 
 /* Whether a standby that has replayed up to `replayed` (the end of its last record) holds
- * everything before target, an insert position of the primary. An insert position taken
+ * everything before target, a WAL position of the primary (flush or insert). An insert position taken
  * when the last record ended a WAL page points past the next page's header (24 or 40
  * bytes), where no record ends: the smallest record after a page boundary ends at least a
  * header and a record header (20 + 24 bytes) past it. So a standby whose replay stands on a

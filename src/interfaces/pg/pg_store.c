@@ -13,7 +13,9 @@
 
 #include "pg_batch.h"
 #include "pg_chunks.h"
+#include "interfaces/observe/log.h"
 #include "pg_internal.h"
+#include "pg_listen.h"
 #include "pg_marks.h"
 #include "pg_sheets.h"
 
@@ -77,6 +79,19 @@ struct vault_step {
     int64_t id;
 };
 
+/* Tells every instance (this one's change feed included) to drop every cached figure, on a
+ * working connection if one can be had: for a change that may be committed but was not
+ * announced. Best effort: a change feed that reconnects flushes too. */
+static void announce_flush(struct markr_pg *pg)
+{
+    struct markr_error err;
+
+    markr_error_clear(&err);
+    if (markr_pg_ensure(pg, &err) != 0 ||
+        markr_pg_command(pg, "announcing a flush", MARKR_PG_NOTIFY_FLUSH_SQL, NULL, &err) != 0)
+        markr_log(MARKR_LOG_WARN, "a flush could not be announced", "error", err.message, NULL);
+}
+
 /* Runs what b holds so far and empties it; results[index] is then the vault row's id when
  * index is not negative. Returns 0, or -1 with err. */
 static int run_batch(struct markr_pg *pg, struct markr_pg_batch *b, struct vault_step *s, int index,
@@ -84,6 +99,17 @@ static int run_batch(struct markr_pg *pg, struct markr_pg_batch *b, struct vault
 {
     int rc = markr_pg_batch_run(pg, b, err);
 
+    if (rc != 0 && b->committed) {
+        /* Stored: only the announcement after the COMMIT failed (a lost connection, a cancel,
+         * a full notification queue). The import is not failed for it, nor run again; every
+         * instance is told to drop everything instead, on a working connection if one can be
+         * had (a later change or a reconnection of the change feed would flush otherwise). */
+        markr_log(MARKR_LOG_WARN, "import committed but not announced", "operation", s->what, "error", err->message,
+                  NULL);
+        announce_flush(pg);
+        markr_error_clear(err);
+        rc = 0;
+    }
     if (rc == 0 && index >= 0)
         rc = read_id(b->results[index], &s->id, err);
     markr_pg_batch_clear(b);
@@ -198,6 +224,8 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         goto out;
     if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
         *import_id = step.id;
+    else if (strcmp(err->reason, "outcome_unknown") == 0)
+        announce_flush(pg); /* it may be stored, and then nobody was told */
 out:
     markr_pg_sheets_statement_free(&sheets);
     markr_pg_marks_statement_free(&apply);

@@ -99,7 +99,11 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
     markr_pg_param_int8(&params, filter->before_id);
     markr_pg_param_int8(&params, (int64_t)filter->limit + 1); /* one more says there is a next page */
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->sha256);
-    if ((res = markr_pg_read_replica(pg, "listing imports", list_sql, &params, err)) == NULL) {
+    /* A lookup by SHA-256 answers "was my import of unknown outcome stored?": on the primary,
+     * since no standby (nor the position of this instance) may know of that commit yet. */
+    res = filter->sha256 != NULL ? markr_pg_read(pg, "listing imports", list_sql, &params, err)
+                                 : markr_pg_read_replica(pg, "listing imports", list_sql, &params, err);
+    if (res == NULL) {
         if (strcmp(pg->sqlstate, "22021") == 0) /* a test id that is not UTF-8: none stored */
             return markr_error_clear(err), 0;
         return -1;

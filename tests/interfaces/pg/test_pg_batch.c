@@ -260,6 +260,7 @@ static void a_batch_reports_its_first_failure_and_skips_the_rest(void **state)
     markr_pg_batch_add(&b, "writing another row", NULL, "INSERT INTO scratch VALUES (2)", NULL);
     markr_pg_batch_add(&b, "committing", NULL, "COMMIT", NULL);
     assert_int_equal(markr_pg_batch_run(f->pg, &b, &err), -1);
+    assert_false(b.committed); /* the COMMIT behind the failure was skipped */
     markr_pg_batch_clear(&b);
     assert_non_null(strstr(err.message, "dividing"));
     assert_non_null(strstr(err.message, "22012")); /* division_by_zero, not a skipped statement */
@@ -276,6 +277,27 @@ static void a_batch_reports_its_first_failure_and_skips_the_rest(void **state)
     assert_null(b.results[0]); /* a command: no rows kept */
     markr_pg_batch_clear(&b);
     assert_int_equal(b.count, 0);
+}
+
+/* A statement after the COMMIT that fails (the announcement's place) leaves the batch
+ * failed but committed: what the transaction wrote is stored, and the caller knows it. */
+static void a_failure_after_the_commit_leaves_the_batch_committed(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_pg_batch b = {0};
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo, "CREATE TABLE scratch (n integer)"), 0);
+    assert_int_equal(markr_pg_ensure(f->pg, &err), 0);
+    markr_pg_batch_add(&b, "beginning", NULL, "BEGIN", NULL);
+    markr_pg_batch_add(&b, "writing a row", NULL, "INSERT INTO scratch VALUES (1)", NULL);
+    markr_pg_batch_add(&b, "committing", NULL, "COMMIT", NULL);
+    markr_pg_batch_add(&b, "dividing", NULL, "SELECT 1 / (n - 1) FROM scratch", NULL);
+    assert_int_equal(markr_pg_batch_run(f->pg, &b, &err), -1);
+    assert_true(b.committed);
+    assert_non_null(strstr(err.message, "22012"));
+    markr_pg_batch_clear(&b);
+    assert_int_equal(count(f, "SELECT count(*) FROM scratch"), 1);
 }
 
 /* Killing the backend drops its prepared statements: the next import is sent on a new
@@ -475,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_empty_body_has_no_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failure_in_the_middle_of_the_batch_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_batch_reports_its_first_failure_and_skips_the_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failure_after_the_commit_leaves_the_batch_committed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_backend_prepares_the_statements_again, setup, teardown),
         cmocka_unit_test_setup_teardown(a_body_larger_than_a_chunk_goes_by_copy_between_two_batches, setup,
                                         teardown),

@@ -17,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_doc.h"
+#include "bench_util.h"
 
 #define SMALL_RESULTS 30
 #define SMALL_ANSWERS 3 /* about 16 KiB: the body of pgbench's transaction */
@@ -30,59 +30,24 @@
 static const char *base_url;
 static atomic_long next_test;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
-
+/* A handle posting markr documents, reused for every import of one client. */
 static CURL *importer(struct curl_slist **headers)
 {
     CURL *curl = curl_easy_init();
-    char url[512];
 
     if (curl == NULL)
         exit(1);
     *headers = curl_slist_append(NULL, "Content-Type: text/xml+markr");
-    snprintf(url, sizeof(url), "%s/import", base_url);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     return curl;
 }
 
-/* One import; exits unless it is answered 201. */
-static void import(CURL *curl, const char *doc, size_t len)
+/* One import; exits unless it is answered 201. Sets *ms, unless ms is NULL, to its time. */
+static void import(CURL *curl, const char *doc, size_t len, double *ms)
 {
-    long status = 0;
+    long status = bench_request(curl, base_url, "/import", doc, len, ms);
 
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, doc);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (status != 201) {
         fprintf(stderr, "import_bench: import answered %ld\n", status);
         exit(1);
@@ -118,15 +83,13 @@ static void sequential(int runs, int results, int answers, const char *path)
 
     for (int run = 0; run < runs; ++run) {
         char *doc = fresh_document(results, answers, &len);
-        double start = now_ms();
 
-        import(curl, doc, len);
-        ms[run] = now_ms() - start;
+        import(curl, doc, len, &ms[run]);
         if (run == 0)
             save(path, doc, len);
         free(doc);
     }
-    printf("p50_ms=%.3f runs=%d bytes=%zu\n", median(ms, (size_t)runs), runs, len);
+    printf("p50_ms=%.3f runs=%d bytes=%zu\n", bench_median(ms, (size_t)runs), runs, len);
     free(ms);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
@@ -144,11 +107,11 @@ static void *client_run(void *arg)
     struct curl_slist *headers;
     CURL *curl = importer(&headers);
 
-    while (now_ms() < c->until) {
+    while (bench_now_ms() < c->until) {
         size_t len;
         char *doc = fresh_document(SMALL_RESULTS, SMALL_ANSWERS, &len);
 
-        import(curl, doc, len);
+        import(curl, doc, len, NULL);
         free(doc);
         c->imports++;
     }
@@ -160,7 +123,7 @@ static void *client_run(void *arg)
 static void concurrent(int clients, double seconds)
 {
     struct client *c = calloc((size_t)clients, sizeof(*c));
-    double start = now_ms(), elapsed;
+    double start = bench_now_ms(), elapsed;
     long total = 0;
 
     for (int i = 0; i < clients; ++i) {
@@ -171,7 +134,7 @@ static void concurrent(int clients, double seconds)
         pthread_join(c[i].thread, NULL);
         total += c[i].imports;
     }
-    elapsed = (now_ms() - start) / 1e3;
+    elapsed = (bench_now_ms() - start) / 1e3;
     printf("imports_per_s=%.1f imports=%ld clients=%d seconds=%.2f\n", (double)total / elapsed, total, clients,
            elapsed);
     free(c);

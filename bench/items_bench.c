@@ -16,72 +16,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define STUDENTS 100000
 #define COLD_RUNS 7
 #define CACHED_RUNS 201
 #define RESULTS 10000
 
 static const char *base_url;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
-
-static long request(CURL *curl, const char *path, const char *body, size_t len, double *ms)
-{
-    char url[512];
-    long status = 0;
-    double start = now_ms();
-
-    snprintf(url, sizeof(url), "%s%s", base_url, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    if (body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    }
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    *ms = now_ms() - start;
-    return status;
-}
-
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "bench: %s\n%s", sql, PQerrorMessage(conn));
-        exit(1);
-    }
-    PQclear(res);
-}
 
 static char *value(PGconn *conn, const char *sql)
 {
@@ -126,33 +68,33 @@ static void bench_items(PGconn *conn)
     char *bytes, *answers;
 
     printf("loading bench-items: %d students x 20 questions, in SQL\n", STUDENTS);
-    exec_or_die(conn, load_sql);
-    exec_or_die(conn, "VACUUM ANALYZE answer_sheets"); /* the visibility map, as a settled table has */
-    exec_or_die(conn, "VACUUM ANALYZE marks");
+    bench_exec_or_die(conn, load_sql);
+    bench_exec_or_die(conn, "VACUUM ANALYZE answer_sheets"); /* the visibility map, as a settled table has */
+    bench_exec_or_die(conn, "VACUUM ANALYZE marks");
     bytes = value(conn, "SELECT pg_total_relation_size('answer_sheets')");
     answers = value(conn, "SELECT sum(cardinality(questions)) FROM answer_sheets");
     printf("answer_sheets: %s bytes for %s answers (table, TOAST and key): %.1f bytes per stored answer\n", bytes,
            answers, strtod(bytes, NULL) / strtod(answers, NULL));
     for (int run = 0; run < COLD_RUNS; ++run) {
         /* The cache drops everything on a flush; 50 ms lets the notification arrive. */
-        exec_or_die(conn, "SELECT pg_notify('markr_changes', '{\"import_id\":0,\"flush\":true}')");
+        bench_exec_or_die(conn, "SELECT pg_notify('markr_changes', '{\"import_id\":0,\"flush\":true}')");
         nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
-        if (request(curl, "/results/bench-items/items", NULL, 0, &cold[run]) != 200) {
+        if (bench_request(curl, base_url, "/results/bench-items/items", NULL, 0, &cold[run]) != 200) {
             fprintf(stderr, "items failed\n");
             exit(1);
         }
     }
-    request(curl, "/results/bench-items/items", NULL, 0, &ms); /* the entry is held from here */
+    bench_request(curl, base_url, "/results/bench-items/items", NULL, 0, &ms); /* the entry is held from here */
     for (int run = 0; run < CACHED_RUNS; ++run)
-        if (request(curl, "/results/bench-items/items", NULL, 0, &cached[run]) != 200) {
+        if (bench_request(curl, base_url, "/results/bench-items/items", NULL, 0, &cached[run]) != 200) {
             fprintf(stderr, "items failed\n");
             exit(1);
         }
-    ms = median(cold, COLD_RUNS); /* sorts: cold[0] is then the best */
+    ms = bench_median(cold, COLD_RUNS); /* sorts: cold[0] is then the best */
     printf("GET /results/bench-items/items cold: median %.1f ms, best %.1f ms of %d (target <= 1500 ms)\n", ms,
            cold[0], COLD_RUNS);
     printf("GET /results/bench-items/items cached: median %.3f ms of %d (target <= 1 ms)\n",
-           median(cached, CACHED_RUNS), CACHED_RUNS);
+           bench_median(cached, CACHED_RUNS), CACHED_RUNS);
     free(bytes);
     free(answers);
     curl_easy_cleanup(curl);
@@ -211,14 +153,14 @@ static void bench_import(void)
 
         snprintf(test_id, sizeof(test_id), "bench-import-%ld-%d", (long)time(NULL), run);
         doc = make_document(test_id, &len);
-        status = request(curl, "/import", doc, len, &ms[run]);
+        status = bench_request(curl, base_url, "/import", doc, len, &ms[run]);
         free(doc);
         if (status != 201) {
             fprintf(stderr, "import answered %ld\n", status);
             exit(1);
         }
     }
-    middle = median(ms, (size_t)runs);
+    middle = bench_median(ms, (size_t)runs);
     printf("import of %d results (%.1f MB, names + 20 answers each) to %s: median %.1f ms, best %.1f ms of %d\n",
            RESULTS, (double)len / 1e6, base_url, middle, ms[0], runs);
     free(ms);

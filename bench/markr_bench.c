@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench_doc.h"
+#include "bench_util.h"
 
 #define RESULTS 10000
 #define IMPORT_RUNS 7
@@ -25,56 +26,6 @@
 
 static const char *base_url;
 static const char *conninfo;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
-
-/* One request on a reused handle; returns the status, sets *ms to the wall time. */
-static long request(CURL *curl, const char *path, const char *body, size_t len, double *ms)
-{
-    char url[512];
-    long status = 0;
-    double start = now_ms();
-
-    snprintf(url, sizeof(url), "%s%s", base_url, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    if (body != NULL) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    }
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    *ms = now_ms() - start;
-    return status;
-}
 
 static void bench_import(void)
 {
@@ -94,12 +45,12 @@ static void bench_import(void)
         snprintf(test_id, sizeof(test_id), "bench-import-%ld-%d", (long)time(NULL), run);
         free(doc);
         doc = bench_document(test_id, RESULTS, 20, 0, &len);
-        if ((status = request(curl, "/import", doc, len, &ms[run])) != 201) {
+        if ((status = bench_request(curl, base_url, "/import", doc, len, &ms[run])) != 201) {
             fprintf(stderr, "import answered %ld\n", status);
             exit(1);
         }
     }
-    middle = median(ms, IMPORT_RUNS); /* sorts ms: ms[0] is then the best run */
+    middle = bench_median(ms, IMPORT_RUNS); /* sorts ms: ms[0] is then the best run */
     printf("import of %d results (%.1f MB, names + 20 answers each): median %.1f ms, best %.1f ms over %d runs "
            "(target <= 250 ms)\n",
            RESULTS, (double)len / 1e6, middle, ms[0], IMPORT_RUNS);
@@ -119,17 +70,6 @@ static PGconn *db(void)
     return conn;
 }
 
-static void exec_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
-{
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(conn));
-        exit(1);
-    }
-    PQclear(res);
-}
-
 /* One million marks for one test, loaded in SQL (an import row stands for their source). */
 static void load_big_test(PGconn *conn, const char *test_id)
 {
@@ -140,14 +80,16 @@ static void load_big_test(PGconn *conn, const char *test_id)
     PQclear(res);
     if (have == BIG_STUDENTS)
         return;
-    exec_or_die(conn,
-                "WITH imp AS (INSERT INTO imports (content_type, size_bytes, sha256, status, result_count) "
-                "VALUES ('text/xml+markr', 0, sha256(''::bytea), 'accepted', 1000000) RETURNING id) "
-                "INSERT INTO marks (test_id, student_number, first_name, last_name, available, obtained, import_id) "
-                "SELECT $1, lpad(g::text, 9, '0'), 'First', 'Last', 20, (g::bigint * 7919) % 21, imp.id "
-                "FROM imp, generate_series(1, 1000000) g",
-                1, params);
-    exec_or_die(conn, "VACUUM ANALYZE marks", 0, NULL);
+    bench_exec_params_or_die(conn,
+                             "WITH imp AS (INSERT INTO imports (content_type, size_bytes, sha256, status, "
+                             "result_count) VALUES ('text/xml+markr', 0, sha256(''::bytea), 'accepted', 1000000) "
+                             "RETURNING id) "
+                             "INSERT INTO marks (test_id, student_number, first_name, last_name, available, "
+                             "obtained, import_id) "
+                             "SELECT $1, lpad(g::text, 9, '0'), 'First', 'Last', 20, (g::bigint * 7919) % 21, imp.id "
+                             "FROM imp, generate_series(1, 1000000) g",
+                             1, params);
+    bench_exec_params_or_die(conn, "VACUUM ANALYZE marks", 0, NULL);
 }
 
 struct health_probe {
@@ -163,7 +105,7 @@ static void *probe_health(void *arg)
     while (p->running) {
         double ms;
 
-        if (request(curl, "/health", NULL, 0, &ms) != 200) {
+        if (bench_request(curl, base_url, "/health", NULL, 0, &ms) != 200) {
             fprintf(stderr, "/health failed\n");
             exit(1);
         }
@@ -181,7 +123,8 @@ static void *probe_health(void *arg)
  * import would send) and a pause longer than its delivery (a few ms, ADR 0012). */
 static void flush_cache(PGconn *conn)
 {
-    exec_or_die(conn, "SELECT pg_notify('markr_changes', '{\"import_id\":0,\"flush\":true}')", 0, NULL);
+    bench_exec_params_or_die(conn, "SELECT pg_notify('markr_changes', '{\"import_id\":0,\"flush\":true}')", 0,
+                             NULL);
     nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
 }
 
@@ -197,24 +140,25 @@ static void bench_aggregate(void)
 
     load_big_test(conn, test_id);
     /* The same memory markr's own connections sort with (src/interfaces/pg/pg_conn.c). */
-    exec_or_die(conn, "SET work_mem = '64MB'", 0, NULL);
-    request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms); /* warm the server and the table's pages */
+    bench_exec_params_or_die(conn, "SET work_mem = '64MB'", 0, NULL);
+    /* Warm the server and the table's pages. */
+    bench_request(curl, base_url, "/results/bench-1m/aggregate", NULL, 0, &ms);
     for (int run = 0; run < AGGREGATE_RUNS; ++run) {
-        double start = now_ms();
+        double start = bench_now_ms();
 
-        exec_or_die(conn,
-                    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY 100.0::float8 * obtained / available) "
-                    "FROM marks WHERE test_id = $1",
-                    1, params);
-        bare[run] = now_ms() - start;
+        bench_exec_params_or_die(conn,
+                                 "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY 100.0::float8 * obtained / "
+                                 "available) FROM marks WHERE test_id = $1",
+                                 1, params);
+        bare[run] = bench_now_ms() - start;
         flush_cache(conn);
-        if (request(curl, "/results/bench-1m/aggregate", NULL, 0, &api[run]) != 200) {
+        if (bench_request(curl, base_url, "/results/bench-1m/aggregate", NULL, 0, &api[run]) != 200) {
             fprintf(stderr, "aggregate failed\n");
             exit(1);
         }
     }
-    api_ms = median(api, AGGREGATE_RUNS);
-    bare_ms = median(bare, AGGREGATE_RUNS);
+    api_ms = bench_median(api, AGGREGATE_RUNS);
+    bare_ms = bench_median(bare, AGGREGATE_RUNS);
     printf("aggregate over %d students: GET median %.1f ms; bare percentile_cont (same work_mem) median %.1f ms; "
            "ratio %.2f (target <= 1.2)\n",
            BIG_STUDENTS, api_ms, bare_ms, api_ms / bare_ms);
@@ -222,7 +166,7 @@ static void bench_aggregate(void)
     pthread_create(&prober, NULL, probe_health, &probe);
     for (int run = 0; run < 3; ++run) {
         flush_cache(conn);
-        request(curl, "/results/bench-1m/aggregate", NULL, 0, &ms);
+        bench_request(curl, base_url, "/results/bench-1m/aggregate", NULL, 0, &ms);
     }
     probe.running = 0;
     pthread_join(prober, NULL);

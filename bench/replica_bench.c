@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define TESTS 4000
 #define STUDENTS 200
 #define READERS 4
@@ -29,57 +31,25 @@ static const char *conninfo;
 static atomic_int loading;
 static atomic_long imports_done;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
+/* The nearest rank, not bench_median's mean of the middle two: p50 and p99 follow one rule,
+ * and the p50s stay comparable with the figures printed before. Sorts v in place. */
 static double quantile(double *v, size_t n, double q)
 {
-    qsort(v, n, sizeof(*v), by_value);
+    bench_sort(v, n);
     return v[(size_t)(q * (double)(n - 1) + 0.5)];
 }
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
-
+/* bench_request with this benchmark's headers: one handle posts and reads in turn
+ * (run_pairs), so each request sets its own, a POST its Content-Type and a GET none. The
+ * bodies here are strings. */
 static long request(CURL *curl, const char *base, const char *path, const char *body, double *ms)
 {
-    char url[512];
-    long status = 0;
-    struct curl_slist *headers = NULL;
-    double start = now_ms();
+    struct curl_slist *headers = body != NULL ? curl_slist_append(NULL, "Content-Type: text/xml+markr") : NULL;
+    long status;
 
-    snprintf(url, sizeof(url), "%s%s", base, path);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    if (body != NULL) {
-        headers = curl_slist_append(NULL, "Content-Type: text/xml+markr");
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    } else {
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    }
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    status = bench_request(curl, base, path, body, body != NULL ? strlen(body) : 0, ms);
     curl_slist_free_all(headers);
-    if (ms != NULL)
-        *ms = now_ms() - start;
     return status;
 }
 
@@ -149,7 +119,7 @@ static void run_readers(const char *name, const char *base, int kind, int *next_
     struct reader r[READERS];
     pthread_t threads[READERS];
     int per = kind == 0 ? VIEWS_PER_READER : TESTS / 2 / READERS;
-    double *all = calloc((size_t)READERS * (size_t)per, sizeof(*all)), start = now_ms(), wall;
+    double *all = calloc((size_t)READERS * (size_t)per, sizeof(*all)), start = bench_now_ms(), wall;
 
     for (int i = 0; i < READERS; ++i) {
         r[i] = (struct reader){.base = base, .kind = kind, .first = *next_cold + i * per, .count = per,
@@ -158,7 +128,7 @@ static void run_readers(const char *name, const char *base, int kind, int *next_
     }
     for (int i = 0; i < READERS; ++i)
         pthread_join(threads[i], NULL);
-    wall = now_ms() - start;
+    wall = bench_now_ms() - start;
     if (kind == 1)
         *next_cold += READERS * per;
     printf("  %-8s %-16s %7.1f per s   p50 %6.1f ms   p99 %6.1f ms   (%d requests, %d clients)\n", name,
@@ -220,13 +190,13 @@ static void wait_seen(const char *base)
 {
     CURL *curl = curl_easy_init();
     char path[64];
-    double until = now_ms() + 30000;
+    double until = bench_now_ms() + 30000;
 
     snprintf(path, sizeof(path), "/results/t%d", TESTS - 1);
     while (request(curl, base, path, NULL, NULL) != 200) {
         struct timespec pause = {.tv_nsec = 20 * 1000000L};
 
-        if (now_ms() > until) {
+        if (bench_now_ms() > until) {
             fprintf(stderr, "replica_bench: the seed did not reach %s within 30 s\n", base);
             exit(1);
         }
@@ -255,7 +225,7 @@ int main(void)
         for (int s = 0; s < 2; ++s) {
             pthread_t loader;
             long before = atomic_load(&imports_done);
-            double start = now_ms();
+            double start = bench_now_ms();
 
             atomic_store(&loading, 1);
             pthread_create(&loader, NULL, load, (void *)bases[s]);
@@ -265,7 +235,7 @@ int main(void)
             atomic_store(&loading, 0);
             pthread_join(loader, NULL);
             printf("  %-8s %-16s %7.1f per s meanwhile\n", names[s], "imports",
-                   (double)(atomic_load(&imports_done) - before) * 1e3 / (now_ms() - start));
+                   (double)(atomic_load(&imports_done) - before) * 1e3 / (bench_now_ms() - start));
             run_pairs(names[s], bases[s], round * 2 + s);
         }
     }

@@ -14,26 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench_util.h"
 
 static const char *base_url, *conninfo, *binary;
 static long server_pid;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    (void)ptr;
-    (void)userdata;
-    return size * nmemb;
-}
 
 /* A field of /proc/PID/status in kB (VmRSS, VmHWM). */
 static long proc_kb(const char *field)
@@ -52,26 +38,21 @@ static long proc_kb(const char *field)
     return kb;
 }
 
+/* A POST /import with this benchmark's headers: its content type varies (the baseline posts
+ * text/plain, to be refused) and so does Prefer, so they are set per request and taken off
+ * after it (both parts share the handle). */
 static long post(CURL *curl, const char *type, int async, const char *body, size_t len, double *ms)
 {
     struct curl_slist *headers = NULL;
-    char url[512], ct[128];
-    long status = 0;
-    double start = now_ms();
+    char ct[128];
+    long status;
 
-    snprintf(url, sizeof(url), "%s/import", base_url);
     snprintf(ct, sizeof(ct), "Content-Type: %s", type);
     headers = curl_slist_append(headers, ct);
     if (async)
         headers = curl_slist_append(headers, "Prefer: respond-async");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    *ms = now_ms() - start;
+    status = bench_request(curl, base_url, "/import", body, len, ms);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     return status;
@@ -122,7 +103,7 @@ static double run_markr(const char *a1, const char *a2)
     pid_t pid;
 
     fflush(stdout); /* the child must not print our buffered lines again */
-    start = now_ms();
+    start = bench_now_ms();
     pid = fork();
 
     if (pid == 0) {
@@ -132,7 +113,7 @@ static double run_markr(const char *a1, const char *a2)
         _exit(127);
     }
     waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? now_ms() - start : -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? bench_now_ms() - start : -1;
 }
 
 static void bench_async(CURL *curl)

@@ -23,14 +23,11 @@
 #include "domain/utf8.h"
 #include "xml_answers.h"
 #include "xml_messages.h"
+#include "xml_parse.h"
 
 /* Bytes handed to libxml2 per call: few calls, yet libxml2's own input buffer stays small
  * because it drops what it has parsed. */
 #define CHUNK_BYTES (64 * 1024)
-
-/* Bytes of a libxml2 message or of a document's name quoted in a refusal, so that the whole
- * sentence fits in MARKR_ERROR_MESSAGE_MAX without being cut by vsnprintf. */
-#define QUOTE_MAX 160
 
 #define ROOT "mcq-test-results"
 #define RESULT "mcq-test-result"
@@ -51,30 +48,6 @@ static const struct {
     {"test-id", MARKR_FIELD_TEST_ID},
 };
 
-/* The state of one parse; heap memory so that worker threads keep small stacks. */
-struct parse {
-    xmlParserCtxtPtr ctxt;
-    struct markr_document *doc;
-    struct markr_error *err;
-    int stopped;          /* err holds our (or the domain's) refusal; libxml2 was halted */
-    int root_seen;        /* the root element has started */
-    unsigned depth;       /* of the innermost open element; 0 outside the root */
-    int in_result;        /* inside a <mcq-test-result> child of the root */
-    int summary_seen;     /* <summary-marks> already read in this result */
-    int field;            /* the text field being read (an enum markr_field), or -1 */
-    unsigned field_depth; /* depth of that field's element */
-    /* The first libxml2 error of the highest level seen, for a document not well-formed. */
-    int xml_level;
-    int xml_code;
-    int xml_line;
-    char xml_message[QUOTE_MAX + 1];
-    const char *body; /* the whole body, for the sentences of xml_messages.h */
-    size_t len;
-    struct markr_raw_result raw; /* points into buf */
-    char buf[MARKR_FIELD_COUNT][MARKR_XML_MAX_FIELD_BYTES];
-    struct markr_xml_answers answers; /* of the result being read (xml_answers.h) */
-};
-
 /* --- helpers ------------------------------------------------------------------------------ */
 
 /* The longest prefix of s, at most max bytes, that does not split a UTF-8 character
@@ -84,7 +57,7 @@ static int utf8_prefix(const char *s, size_t max)
     return (int)markr_utf8_cut(s, strlen(s), max);
 }
 
-static unsigned long line_now(const struct parse *p)
+unsigned long markr_xml_line_now(const struct markr_xml_parse *p)
 {
     int line = xmlSAX2GetLineNumber(p->ctxt);
 
@@ -97,11 +70,8 @@ static int is(const xmlChar *localname, const xmlChar *prefix, const char *name)
     return prefix == NULL && strcmp((const char *)localname, name) == 0;
 }
 
-/* Refuses the document (MARKR_ERR_INVALID) and halts libxml2 so that nothing more is read.
- * The result index is the one being read, if any. */
-static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void refuse(struct parse *p, const char *reason, const char *field, unsigned long line, const char *fmt, ...)
+void markr_xml_refuse(struct markr_xml_parse *p, const char *reason, const char *field, unsigned long line,
+                      const char *fmt, ...)
 {
     va_list ap;
 
@@ -116,7 +86,7 @@ static void refuse(struct parse *p, const char *reason, const char *field, unsig
 
 /* --- elements and text -------------------------------------------------------------------- */
 
-static void begin_result(struct parse *p, unsigned long line)
+static void begin_result(struct markr_xml_parse *p, unsigned long line)
 {
     memset(&p->raw, 0, sizeof(p->raw));
     p->raw.line = line;
@@ -127,7 +97,7 @@ static void begin_result(struct parse *p, unsigned long line)
 }
 
 /* The result is complete: the domain applies rule 1 and keeps a copy, or refuses. */
-static void end_result(struct parse *p)
+static void end_result(struct markr_xml_parse *p)
 {
     p->raw.answer_count = markr_xml_answers_finish(&p->answers, &p->raw.answers);
     if (markr_document_add(p->doc, &p->raw, p->err) != 0) {
@@ -140,21 +110,21 @@ static void end_result(struct parse *p)
 /* A repeated identifying field or mark in one result is ambiguous on paper (which one did
  * the machine mean?), so it is refused rather than guessed. Names are not: see
  * begin_text_field. */
-static void refuse_duplicate(struct parse *p, const char *name, unsigned long line)
+static void refuse_duplicate(struct markr_xml_parse *p, const char *name, unsigned long line)
 {
-    refuse(p, "duplicate_field", name, line, "result %zu (line %lu): %s appears more than once", p->doc->count + 1,
+    markr_xml_refuse(p, "duplicate_field", name, line, "result %zu (line %lu): %s appears more than once", p->doc->count + 1,
            line, name);
 }
 
-static void refuse_too_long(struct parse *p, enum markr_field field, unsigned long line)
+static void refuse_too_long(struct markr_xml_parse *p, enum markr_field field, unsigned long line)
 {
     const char *name = markr_field_name(field);
 
-    refuse(p, "field_too_long", name, line, "result %zu (line %lu): %s is longer than %d bytes", p->doc->count + 1,
+    markr_xml_refuse(p, "field_too_long", name, line, "result %zu (line %lu): %s is longer than %d bytes", p->doc->count + 1,
            line, name, MARKR_XML_MAX_FIELD_BYTES);
 }
 
-static void begin_text_field(struct parse *p, enum markr_field field, unsigned long line)
+static void begin_text_field(struct markr_xml_parse *p, enum markr_field field, unsigned long line)
 {
     /* A repeated name cannot put a mark under the wrong student or test: the last one wins
      * (a rescan's correction), as across documents the latest scan's names win. */
@@ -173,7 +143,7 @@ static void begin_text_field(struct parse *p, enum markr_field field, unsigned l
 
 /* Reads available and obtained. Attributes defaulted by a DTD's ATTLIST are the last
  * nb_defaulted of the array and are skipped: a mark counts only when it is on the paper. */
-static void read_summary(struct parse *p, int nb_attributes, int nb_defaulted, const xmlChar **attributes,
+static void read_summary(struct markr_xml_parse *p, int nb_attributes, int nb_defaulted, const xmlChar **attributes,
                          unsigned long line)
 {
     if (p->summary_seen) {
@@ -204,7 +174,7 @@ static void read_summary(struct parse *p, int nb_attributes, int nb_defaulted, c
     }
 }
 
-static void out_of_memory(struct parse *p)
+static void out_of_memory(struct markr_xml_parse *p)
 {
     markr_error_set(p->err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
     p->stopped = 1;
@@ -215,14 +185,14 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
                      const xmlChar **attributes)
 {
-    struct parse *p = user;
+    struct markr_xml_parse *p = user;
     unsigned long line;
 
     if (p->stopped)
         return;
-    line = line_now(p);
+    line = markr_xml_line_now(p);
     if (++p->depth > MARKR_XML_MAX_DEPTH) {
-        refuse(p, "too_deep", NULL, line, "line %lu: elements are nested deeper than %d levels", line,
+        markr_xml_refuse(p, "too_deep", NULL, line, "line %lu: elements are nested deeper than %d levels", line,
                MARKR_XML_MAX_DEPTH);
         return;
     }
@@ -233,9 +203,9 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
             const char *ns = prefix != NULL ? (const char *)prefix : "";
 
             /* Both names are quoted whole characters only, and bounded, whatever their length. */
-            refuse(p, "wrong_root", NULL, line, "line %lu: the root element is <%.*s%s%.*s>, not <" ROOT ">: "
-                   "this is not a document of test results", line, utf8_prefix(ns, QUOTE_MAX / 4), ns,
-                   prefix != NULL ? ":" : "", utf8_prefix((const char *)localname, QUOTE_MAX / 2),
+            markr_xml_refuse(p, "wrong_root", NULL, line, "line %lu: the root element is <%.*s%s%.*s>, not <" ROOT ">: "
+                   "this is not a document of test results", line, utf8_prefix(ns, MARKR_XML_QUOTE_MAX / 4), ns,
+                   prefix != NULL ? ":" : "", utf8_prefix((const char *)localname, MARKR_XML_QUOTE_MAX / 2),
                    (const char *)localname);
         }
         return;
@@ -266,7 +236,7 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
 
 static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
 {
-    struct parse *p = user;
+    struct markr_xml_parse *p = user;
 
     if (p->stopped)
         return;
@@ -283,7 +253,7 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
  * it, nested elements included, as XPath's string value); the rest is never copied. */
 static void on_text(void *user, const xmlChar *text, int len)
 {
-    struct parse *p = user;
+    struct markr_xml_parse *p = user;
     enum markr_field field;
     size_t have;
 
@@ -306,58 +276,6 @@ static void on_text(void *user, const xmlChar *text, int len)
     p->raw.len[field] = have + (size_t)len;
 }
 
-/* --- entities and DTDs ---------------------------------------------------------------------- */
-
-static void refuse_entity(struct parse *p, const xmlChar *name, enum markr_xml_entity_use use)
-{
-    unsigned long line = line_now(p);
-    char sentence[MARKR_ERROR_MESSAGE_MAX];
-
-    if (p->stopped)
-        return;
-    markr_xml_describe_entity(use, (const char *)name, QUOTE_MAX / 2, sentence, sizeof(sentence));
-    refuse(p, "entity_refused", NULL, line, "line %lu: %s", line, sentence);
-}
-
-/* Any entity declaration (internal, external, parameter: the billion laughs and XXE both
- * start with one) refuses the document before it can be used. */
-static void on_entity_decl(void *user, const xmlChar *name, int type, const xmlChar *public_id,
-                           const xmlChar *system_id, xmlChar *content)
-{
-    refuse_entity(user, name, MARKR_XML_ENTITY_DECLARED);
-}
-
-static void on_unparsed_entity_decl(void *user, const xmlChar *name, const xmlChar *public_id,
-                                    const xmlChar *system_id, const xmlChar *notation)
-{
-    refuse_entity(user, name, MARKR_XML_ENTITY_DECLARED);
-}
-
-/* libxml2 answers the five predefined entities itself and asks us only for others: there is
- * no other entity we would give, so the reference refuses the document. */
-static xmlEntityPtr on_get_entity(void *user, const xmlChar *name)
-{
-    refuse_entity(user, name, MARKR_XML_ENTITY_REFERENCED);
-    return NULL;
-}
-
-static void on_reference(void *user, const xmlChar *name)
-{
-    refuse_entity(user, name, MARKR_XML_ENTITY_REFERENCED);
-}
-
-static xmlParserInputPtr on_resolve_entity(void *user, const xmlChar *public_id, const xmlChar *system_id)
-{
-    refuse_entity(user, system_id != NULL ? system_id : BAD_CAST "?", MARKR_XML_ENTITY_LOADED);
-    return NULL;
-}
-
-/* A DOCTYPE is allowed (old machines may write one) but builds nothing, and its external
- * subset is never loaded: this handler is where libxml2 would load it. */
-static void on_subset(void *user, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
-{
-}
-
 /* --- errors ------------------------------------------------------------------------------- */
 
 /* Every libxml2 error of this parse arrives here (never on stderr). The first error of the
@@ -365,7 +283,7 @@ static void on_subset(void *user, const xmlChar *name, const xmlChar *external_i
  * errors (an undeclared prefix on an extra element) do not break XML 1.0 and are ignored. */
 static void on_xml_error(void *user, xmlErrorPtr e)
 {
-    struct parse *p = user;
+    struct markr_xml_parse *p = user;
     const char *msg;
     int n;
 
@@ -375,7 +293,7 @@ static void on_xml_error(void *user, xmlErrorPtr e)
     p->xml_code = e->code;
     p->xml_line = e->line;
     msg = e->message != NULL ? e->message : "unknown error";
-    n = utf8_prefix(msg, QUOTE_MAX);
+    n = utf8_prefix(msg, MARKR_XML_QUOTE_MAX);
     memcpy(p->xml_message, msg, (size_t)n);
     /* libxml2 ends its messages with a newline; a sentence of ours must be one line. */
     while (n > 0 && (p->xml_message[n - 1] == '\n' || p->xml_message[n - 1] == ' '))
@@ -391,9 +309,9 @@ static void on_message(void *user, const char *fmt, ...)
 {
 }
 
-static int refuse_malformed(struct parse *p)
+static int refuse_malformed(struct markr_xml_parse *p)
 {
-    unsigned long line = p->xml_line > 0 ? (unsigned long)p->xml_line : line_now(p);
+    unsigned long line = p->xml_line > 0 ? (unsigned long)p->xml_line : markr_xml_line_now(p);
     const char *what = p->xml_message[0] != '\0' ? p->xml_message : "parse error";
     char sentence[MARKR_ERROR_MESSAGE_MAX];
 
@@ -450,14 +368,7 @@ static void init_sax(xmlSAXHandler *sax)
     sax->characters = on_text;
     sax->cdataBlock = on_text;
     sax->ignorableWhitespace = on_text;
-    sax->internalSubset = on_subset;
-    sax->externalSubset = on_subset;
-    sax->entityDecl = on_entity_decl;
-    sax->unparsedEntityDecl = on_unparsed_entity_decl;
-    sax->getEntity = on_get_entity;
-    sax->getParameterEntity = on_get_entity;
-    sax->reference = on_reference;
-    sax->resolveEntity = on_resolve_entity;
+    markr_xml_refuse_entities(sax); /* xml_entities.c */
     sax->serror = on_xml_error;
     sax->warning = on_message;
     sax->error = on_message;
@@ -465,7 +376,7 @@ static void init_sax(xmlSAXHandler *sax)
 }
 
 /* libxml2 goes on only while the document is well-formed and nobody halted it. */
-static int going(const struct parse *p)
+static int going(const struct markr_xml_parse *p)
 {
     return !p->stopped && p->ctxt->wellFormed && !p->ctxt->disableSAX;
 }
@@ -475,7 +386,7 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
     /* The first bytes go to the constructor, which detects the encoding from them. */
     size_t head = len < 4 ? len : 4;
     xmlSAXHandler sax;
-    struct parse *p;
+    struct markr_xml_parse *p;
     int rc;
 
     markr_xml_global_init(); /* cheap when done; a forgotten call must not weaken the loader */

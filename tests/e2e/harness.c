@@ -405,3 +405,15 @@ char *e2e_results_document(const char *test_id, int n, int obtained_base)
     snprintf(doc + len, cap - len, "</mcq-test-results>");
     return doc;
 }
+
+void e2e_import_results(const struct markr_server *server, const char *test_id, int n, int obtained_base)
+{
+    char *doc = e2e_results_document(test_id, n, obtained_base);
+    struct e2e_response r;
+
+    assert_int_equal(e2e_http(server, "POST", "/import", "text/xml+markr", doc, strlen(doc), &r), 0);
+    if (r.status != 201)
+        fail_msg("import: %ld %s", r.status, r.body);
+    e2e_response_free(&r);
+    free(doc);
+}

@@ -91,6 +91,9 @@ long e2e_metric(const struct markr_server *server, const char *sample);
  * numbers 000000 up, names First<i> Last<i>, (obtained_base + i) % 21 marks of 20. */
 char *e2e_results_document(const char *test_id, int n, int obtained_base);
 
+/* POSTs that document to server's /import and fails the test unless it is answered 201. */
+void e2e_import_results(const struct markr_server *server, const char *test_id, int n, int obtained_base);
+
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
 char *e2e_read_file(const char *path, size_t *len);
 

@@ -30,14 +30,7 @@ static struct markr_server srv;
 
 static void import(const char *test_id, int n, int obtained_base)
 {
-    char *doc = e2e_results_document(test_id, n, obtained_base);
-    struct e2e_response r;
-
-    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r), 0);
-    if (r.status != 201)
-        fail_msg("import: %ld %s", r.status, r.body);
-    e2e_response_free(&r);
-    free(doc);
+    e2e_import_results(&srv, test_id, n, obtained_base);
 }
 
 static void request(const char *method, const char *path, const char *const *headers, struct e2e_response *r)

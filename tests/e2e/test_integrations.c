@@ -33,14 +33,7 @@ static struct markr_server srv;
 
 static void import(const char *test_id, int n, int obtained_base)
 {
-    char *doc = e2e_results_document(test_id, n, obtained_base);
-    struct e2e_response r;
-
-    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r), 0);
-    if (r.status != 201)
-        fail_msg("import: %ld %s", r.status, r.body);
-    e2e_response_free(&r);
-    free(doc);
+    e2e_import_results(&srv, test_id, n, obtained_base);
 }
 
 /* GET path with extra headers; the answer's ETag into tag (empty when none). */

@@ -236,6 +236,15 @@ static void a_connection_lost_twice_is_reported(void **state)
     assert_int_equal(value_long(f, "SELECT count(*) FROM imports"), 0);
 }
 
+/* A deferred constraint trigger that ends its own backend inside the COMMIT, counting how
+ * many times a COMMIT reached it (sequence commits). */
+static const char kill_at_commit_sql[] =
+    "CREATE SEQUENCE commits;\n"
+    "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN PERFORM nextval('commits'); PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;\n"
+    "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
+    "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();";
+
 /* A deferred constraint trigger ends the backend inside the COMMIT: the client cannot know
  * whether it committed, so the transaction is not run again. */
 static void a_connection_lost_during_the_commit_is_outcome_unknown(void **state)
@@ -245,11 +254,7 @@ static void a_connection_lost_during_the_commit_is_outcome_unknown(void **state)
     int64_t id;
 
     assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE SEQUENCE commits;\n"
-                                        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                                        "BEGIN PERFORM nextval('commits'); PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;\n"
-                                        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
-                                        "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();"),
+                                        kill_at_commit_sql),
                      0);
     assert_int_equal(save_one(f, "commit-kill", &id, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
@@ -299,11 +304,7 @@ static void a_connection_lost_after_the_batch_with_the_commit_is_outcome_unknown
     int64_t id;
 
     assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE SEQUENCE commits;\n"
-                                        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                                        "BEGIN PERFORM nextval('commits'); PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;\n"
-                                        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
-                                        "  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit();"),
+                                        kill_at_commit_sql),
                      0);
     assert_int_equal(save_large(f, "large-commit-kill", &id, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);

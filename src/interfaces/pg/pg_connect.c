@@ -110,8 +110,11 @@ struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeo
                                            "client_encoding", NULL};
     /* work_mem: an aggregate sorts every percentage of a test; 64 MB keeps a one-million-
      * student sort in memory instead of spilling to disk (1.6x slower). At most one sort per
-     * worker connection, so MARKR_WORKERS x 64 MB at worst. An operator's `options` wins. */
-    const char *values[] = {timeout_s, "markr", "-c work_mem=64MB", conninfo, "UTF8", NULL};
+     * worker connection, so MARKR_WORKERS x 64 MB at worst. jit: markr's statements are
+     * planned above jit_above_cost by their arrays and unnests, not by long computations,
+     * and compiling them costs more than it saves (the item analysis, the imports of large
+     * documents; ADR 0026). An operator's `options` wins over both. */
+    const char *values[] = {timeout_s, "markr", "-c work_mem=64MB -c jit=off", conninfo, "UTF8", NULL};
     struct markr_pg *pg;
     char *parse_error = NULL;
     PQconninfoOption *parsed = PQconninfoParse(conninfo, &parse_error);

@@ -5,7 +5,8 @@
  * transaction again once (stored once, reported as success), also when it is lost between
  * the last statement and the COMMIT; a connection lost during the COMMIT is
  * "outcome_unknown" and never run again; the server's notices, those sent while the
- * connection starts included, are logfmt lines with a level. The backend is ended by the
+ * connection starts included, are logfmt lines with a level; a session runs without JIT
+ * unless the conninfo's options say otherwise. The backend is ended by the
  * server itself (pg_terminate_backend from a trigger) or from another session at a point
  * the test chooses, so each case happens exactly where the test says.
  */
@@ -404,6 +405,36 @@ static void notices_at_connection_start_are_log_lines(void **state)
     free(log);
 }
 
+/* A setting of the session as markr's connection sees it (malloc'd). */
+static char *session_setting(struct markr_pg *pg, const char *name)
+{
+    PGresult *res = PQexecParams(pg->conn, "SELECT current_setting($1)", 1, NULL, &name, NULL, NULL, 0);
+    char *v;
+
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    v = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+static void connections_run_without_jit_unless_the_options_say_otherwise(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_error err;
+    struct markr_pg *pg;
+    char conninfo[1024];
+    char *v;
+
+    /* The server's default is on (the private cluster leaves it). */
+    assert_string_equal(v = session_setting(f->pg, "jit"), "off");
+    free(v);
+    snprintf(conninfo, sizeof(conninfo), "%s options='-c jit=on'", f->conninfo);
+    assert_non_null(pg = markr_pg_connect(conninfo, &err));
+    assert_string_equal(v = session_setting(pg, "jit"), "on");
+    free(v);
+    markr_pg_close(pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +451,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(notices_are_log_lines_with_a_level, setup, teardown),
         cmocka_unit_test_setup_teardown(notices_at_connection_start_are_log_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(connections_run_without_jit_unless_the_options_say_otherwise,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_conn", tests, NULL, NULL);

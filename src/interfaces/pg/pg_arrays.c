@@ -86,3 +86,33 @@ void markr_pg_array_null(struct markr_pg_buffer *b)
 {
     put_u32(b, UINT32_MAX); /* -1: NULL */
 }
+
+size_t markr_pg_value_open(struct markr_pg_buffer *b)
+{
+    size_t at = b->len;
+
+    put_u32(b, 0);
+    return at;
+}
+
+void markr_pg_value_close(struct markr_pg_buffer *b, size_t at)
+{
+    size_t n = b->len - at - 4;
+
+    if (b->failed) /* nothing written since may be there: the buffer is dropped anyway */
+        return;
+    b->bytes[at] = (char)(unsigned char)(n >> 24);
+    b->bytes[at + 1] = (char)(unsigned char)(n >> 16);
+    b->bytes[at + 2] = (char)(unsigned char)(n >> 8);
+    b->bytes[at + 3] = (char)(unsigned char)n;
+}
+
+void markr_pg_record_begin(struct markr_pg_buffer *b, uint32_t columns)
+{
+    put_u32(b, columns);
+}
+
+void markr_pg_record_column(struct markr_pg_buffer *b, Oid type)
+{
+    put_u32(b, type);
+}

@@ -483,6 +483,31 @@ static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
                      1);
 }
 
+/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0013) and
+ * reads back whole. */
+static void a_long_sheet_is_stored_with_lz4(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    static struct markr_answer answers[300];
+    static char questions[300][8];
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    for (int i = 0; i < 300; ++i) {
+        snprintf(questions[i], sizeof(questions[i]), "q%03d", i);
+        answers[i] = (struct markr_answer){.question = questions[i], .response = i % 2 ? "B" : "C", .awarded = 1,
+                                           .available = 1};
+    }
+    sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 300, .total = 300};
+    if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
+        fail_msg("save: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE pg_column_compression(questions) = 'lz4'"
+                              " AND pg_column_compression(responses) = 'lz4' AND cardinality(questions) = 300"
+                              " AND questions[300] = 'q299' AND responses[300] = 'B' AND awarded[1] = 1"),
+                     1);
+}
+
 /* The sheets' parameter names its type by OID, looked up once per connection: a connection
  * made again looks it up again. Here the type is gone meanwhile, so the look-up itself fails
  * (with the OID remembered, the sheets statement would); once the type is back, imports go on. */
@@ -590,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failing_sheets_statement_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_sheets_text_and_marks_are_stored_as_they_came, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_connection_looks_the_sheets_type_up_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_long_sheet_is_stored_with_lz4, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_sheets_type_fails_the_import_before_anything_is_stored, setup,
                                         teardown),
     };

@@ -18,8 +18,11 @@
 
 #include "pg_internal.h"
 
-/* A growing byte buffer; `failed` once out of memory or past the protocol's 1 GB limit for a
- * parameter (every later write is then ignored). Zero-initialise; free bytes when done. */
+/* The most bytes one parameter may have: the protocol's limit for one value, with margin. */
+#define MARKR_PG_PARAMETER_MAX 1000000000
+
+/* A growing byte buffer; `failed` once out of memory or past MARKR_PG_PARAMETER_MAX (every
+ * later write is then ignored). Zero-initialise; free bytes when done. */
 struct markr_pg_buffer {
     char *bytes;
     size_t len, cap;

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PARAMETER_MAX 1000000000 /* bytes: the protocol's limit for one value, with margin */
-
 void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n)
 {
     size_t cap;
@@ -15,14 +13,14 @@ void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n)
 
     if (b->failed || b->cap - b->len >= n)
         return;
-    if (n > PARAMETER_MAX - b->len) {
+    if (n > MARKR_PG_PARAMETER_MAX - b->len) {
         b->failed = 1;
         return;
     }
     for (cap = b->cap != 0 ? b->cap : 256; cap - b->len < n;)
         cap *= 2;
-    if (cap > PARAMETER_MAX)
-        cap = PARAMETER_MAX;
+    if (cap > MARKR_PG_PARAMETER_MAX)
+        cap = MARKR_PG_PARAMETER_MAX;
     if ((grown = realloc(b->bytes, cap)) == NULL) {
         b->failed = 1;
         return;
@@ -31,21 +29,37 @@ void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n)
     b->cap = cap;
 }
 
+/* Whether n more bytes can be written at b->bytes + b->len: at once when room was reserved
+ * (the arrays' writers reserve their size first), else after growing the buffer. */
+static int room(struct markr_pg_buffer *b, size_t n)
+{
+    if (!b->failed && b->cap - b->len < n)
+        markr_pg_buffer_reserve(b, n);
+    return !b->failed;
+}
+
 void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n)
 {
-    markr_pg_buffer_reserve(b, n);
-    if (b->failed)
+    if (!room(b, n))
         return;
     memcpy(b->bytes + b->len, bytes, n);
     b->len += n;
 }
 
+/* Every length, count and integer of the format is a big-endian 32-bit word: written in
+ * place, as the arrays write several per element. */
 static void put_u32(struct markr_pg_buffer *b, uint32_t v)
 {
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
+    unsigned char *p;
 
-    markr_pg_buffer_put(b, x, 4);
+    if (!room(b, 4))
+        return;
+    p = (unsigned char *)b->bytes + b->len;
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    b->len += 4;
 }
 
 void markr_pg_array_begin(struct markr_pg_buffer *b, Oid element, size_t count, int has_nulls)
@@ -61,7 +75,7 @@ void markr_pg_array_begin(struct markr_pg_buffer *b, Oid element, size_t count, 
 
 void markr_pg_array_bytes(struct markr_pg_buffer *b, const char *bytes, size_t n)
 {
-    if (n > PARAMETER_MAX) {
+    if (n > MARKR_PG_PARAMETER_MAX) {
         b->failed = 1;
         return;
     }
@@ -85,4 +99,34 @@ void markr_pg_array_int8(struct markr_pg_buffer *b, uint64_t v)
 void markr_pg_array_null(struct markr_pg_buffer *b)
 {
     put_u32(b, UINT32_MAX); /* -1: NULL */
+}
+
+size_t markr_pg_value_open(struct markr_pg_buffer *b)
+{
+    size_t at = b->len;
+
+    put_u32(b, 0);
+    return at;
+}
+
+void markr_pg_value_close(struct markr_pg_buffer *b, size_t at)
+{
+    size_t n = b->len - at - 4;
+
+    if (b->failed) /* nothing written since may be there: the buffer is dropped anyway */
+        return;
+    b->bytes[at] = (char)(unsigned char)(n >> 24);
+    b->bytes[at + 1] = (char)(unsigned char)(n >> 16);
+    b->bytes[at + 2] = (char)(unsigned char)(n >> 8);
+    b->bytes[at + 3] = (char)(unsigned char)n;
+}
+
+void markr_pg_record_begin(struct markr_pg_buffer *b, uint32_t columns)
+{
+    put_u32(b, columns);
+}
+
+void markr_pg_record_column(struct markr_pg_buffer *b, Oid type)
+{
+    put_u32(b, type);
 }

@@ -6,7 +6,8 @@
  *   ndim (1, or 0 when empty), has-nulls flag, element type OID,
  *   per dimension: length, lower bound (1);
  *   per element: byte length (-1 for NULL), then the bytes (text as is; int4 and int8
- *   big-endian).
+ *   big-endian; a composite as record_send writes it: its column count, then per column
+ *   the column's type OID, byte length (-1 for NULL) and bytes).
  * Private to the adapter.
  */
 #ifndef MARKR_INTERFACES_PG_ARRAYS_H
@@ -17,8 +18,11 @@
 
 #include "pg_internal.h"
 
-/* A growing byte buffer; `failed` once out of memory or past the protocol's 1 GB limit for a
- * parameter (every later write is then ignored). Zero-initialise; free bytes when done. */
+/* The most bytes one parameter may have: the protocol's limit for one value, with margin. */
+#define MARKR_PG_PARAMETER_MAX 1000000000
+
+/* A growing byte buffer; `failed` once out of memory or past MARKR_PG_PARAMETER_MAX (every
+ * later write is then ignored). Zero-initialise; free bytes when done. */
 struct markr_pg_buffer {
     char *bytes;
     size_t len, cap;
@@ -36,5 +40,16 @@ void markr_pg_array_bytes(struct markr_pg_buffer *b, const char *bytes, size_t n
 void markr_pg_array_int4(struct markr_pg_buffer *b, uint32_t v);
 void markr_pg_array_int8(struct markr_pg_buffer *b, uint64_t v);
 void markr_pg_array_null(struct markr_pg_buffer *b);
+
+/* An element (or a composite's column) whose length is known only once it is written: open
+ * writes a placeholder for its length and returns where it is, close (after the value's
+ * bytes) fills it in. */
+size_t markr_pg_value_open(struct markr_pg_buffer *b);
+void markr_pg_value_close(struct markr_pg_buffer *b, size_t at);
+
+/* A composite value of columns columns: then, for each column in order, its type OID
+ * (markr_pg_record_column) followed by exactly one value (open ... close, or null). */
+void markr_pg_record_begin(struct markr_pg_buffer *b, uint32_t columns);
+void markr_pg_record_column(struct markr_pg_buffer *b, Oid type);
 
 #endif

@@ -397,6 +397,7 @@ int markr_pg_ensure(struct markr_pg *pg, struct markr_error *err)
                                    "the database is unreachable; the next connection attempt is in %ld ms", wait);
         pg->notices.ended = 0; /* of the backend that is gone */
         pg->prepared = 0;      /* and its prepared statements (a new backend may reuse its pid) */
+        pg->sheet_type = 0;    /* looked up again on the new connection */
         PQreset(pg->conn);
         if (PQstatus(pg->conn) != CONNECTION_OK) {
             pg->backoff_ms = pg->backoff_ms == 0 ? 100 : pg->backoff_ms >= 1000 ? 2000 : pg->backoff_ms * 2;

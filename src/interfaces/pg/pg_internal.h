@@ -59,6 +59,9 @@ struct markr_pg {
      * markr_pg_statement's slot, valid while PQbackendPID is prepared_pid. */
     int prepared_pid;
     uint32_t prepared;
+    /* The OID of the type answer_sheet_columns (pg_sheets.c), 0 until looked up; forgotten
+     * with the prepared statements when the connection is reset. */
+    Oid sheet_type;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value

@@ -1,13 +1,13 @@
 /*
  * Writing the kept answer sheets (pg_sheets.h). The document's kept scans travel as binary
  * arrays (pg_arrays.h, the writer of the marks' arrays too), one element per mark: test,
- * student, obtained, total, the sheet's four columns, each as the text of an array. So each row of the statement is one
- * element of each parameter, and the statement one round trip whatever the size.
+ * student, obtained, total, and the sheet's four columns as one composite of binary arrays
+ * (answer_sheet_columns, migration 0011). So each row of the statement is one element of
+ * each parameter, the statement one round trip whatever the size, and nothing in it is
+ * parsed from text.
  */
 #include "pg_sheets.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,37 +15,72 @@
 #include "pg_listen.h"
 #include "pg_marks.h"
 
-/* The text form of one sheet's column as PostgreSQL's array input reads it ({"a","b"} or
- * {1,0}), into scratch: every text element quoted, with \ and " escaped, so any response
- * (NUL aside, which is not valid in one) reads back as it was. */
+/* A sheet's four columns, in the order of answer_sheet_columns (migration 0011). */
 enum sheet_column { SHEET_QUESTIONS, SHEET_RESPONSES, SHEET_AWARDED, SHEET_AVAILABLE, SHEET_COLUMNS };
 
-static void sheet_literal(struct markr_pg_buffer *scratch, const struct markr_answer_sheet *sheet,
-                          enum sheet_column column)
+/* The bytes sheet_element writes for sheet: the element's length and column count, per
+ * column its type, length and array header (20 bytes), per answer its four elements. */
+static size_t sheet_size(const struct markr_answer_sheet *sheet)
 {
-    scratch->len = 0;
-    markr_pg_buffer_put(scratch, "{", 1);
-    for (size_t i = 0; i < sheet->count; ++i) {
-        const struct markr_answer *a = &sheet->answers[i];
+    size_t size = 8 + SHEET_COLUMNS * (8 + 20);
 
-        if (i != 0)
-            markr_pg_buffer_put(scratch, ",", 1);
-        if (column == SHEET_AWARDED || column == SHEET_AVAILABLE) {
-            char digits[16];
-            int n = snprintf(digits, sizeof(digits), "%" PRIu32, column == SHEET_AWARDED ? a->awarded : a->available);
+    for (size_t i = 0; i < sheet->count; ++i)
+        size += 4 + strlen(sheet->answers[i].question) + 4 + strlen(sheet->answers[i].response) + 2 * 8;
+    return size;
+}
 
-            markr_pg_buffer_put(scratch, digits, (size_t)n);
-            continue;
+/* One sheet as an element of answer_sheet_columns[]: a composite of four binary arrays, an
+ * element per answer, which the server reads without parsing any text. */
+static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet)
+{
+    static const Oid types[SHEET_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
+                                             MARKR_PG_INT4_ARRAY};
+    size_t element = markr_pg_value_open(b);
+
+    markr_pg_record_begin(b, SHEET_COLUMNS);
+    for (int c = 0; c < SHEET_COLUMNS; ++c) {
+        size_t column;
+
+        markr_pg_record_column(b, types[c]);
+        column = markr_pg_value_open(b);
+        markr_pg_array_begin(b, c < SHEET_AWARDED ? MARKR_PG_TEXT : MARKR_PG_INT4, sheet->count, 0);
+        for (size_t i = 0; i < sheet->count; ++i) {
+            const struct markr_answer *a = &sheet->answers[i];
+
+            if (c == SHEET_QUESTIONS)
+                markr_pg_array_bytes(b, a->question, strlen(a->question));
+            else if (c == SHEET_RESPONSES)
+                markr_pg_array_bytes(b, a->response, strlen(a->response));
+            else
+                markr_pg_array_int4(b, c == SHEET_AWARDED ? a->awarded : a->available);
         }
-        markr_pg_buffer_put(scratch, "\"", 1);
-        for (const char *c = column == SHEET_QUESTIONS ? a->question : a->response; *c != '\0'; ++c) {
-            if (*c == '"' || *c == '\\')
-                markr_pg_buffer_put(scratch, "\\", 1);
-            markr_pg_buffer_put(scratch, c, 1);
-        }
-        markr_pg_buffer_put(scratch, "\"", 1);
+        markr_pg_value_close(b, column);
     }
-    markr_pg_buffer_put(scratch, "}", 1);
+    markr_pg_value_close(b, element);
+}
+
+/* The OID of answer_sheet_columns, which the binary array's header names (recent minor
+ * releases of PostgreSQL accept any OID there for a type that is not built in, older ones
+ * only the right one): looked up once per connection (a reset forgets it with the prepared
+ * statements, pg_conn.c). outside: no
+ * transaction is open, so the connection is first made usable as for any operation (a
+ * connection found broken is reset, and the type looked up on the new one); inside a
+ * transaction (a rebuild's) the look-up is one of its statements. Returns 0, or -1 with err. */
+static int sheet_type(struct markr_pg *pg, int outside, Oid *type, struct markr_error *err)
+{
+    PGresult *res;
+
+    if (outside && markr_pg_ensure(pg, err) != 0)
+        return -1;
+    if (pg->sheet_type == 0) {
+        if ((res = markr_pg_exec(pg, "looking up the answer sheets' type",
+                                 "SELECT 'answer_sheet_columns'::regtype::oid", NULL, err)) == NULL)
+            return -1;
+        pg->sheet_type = (Oid)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    *type = pg->sheet_type;
+    return 0;
 }
 
 /*
@@ -62,32 +97,30 @@ static void sheet_literal(struct markr_pg_buffer *scratch, const struct markr_an
  * kept ones any more. Tests whose marks this transaction changed (rows it wrote: xmin is
  * its own xid) were announced by the marks statement; the others whose sheets changed are
  * announced here, in the same payload shape and bound. Every row is one element of each
- * array, looked up by key only: the plan is the same whatever the tables' statistics. The
- * arrays' text is read once per row (OFFSET 0 keeps the planner from copying the casts into
- * each use), and each pair is looked up by its key (LIMIT 1 keeps the lookups per row: with
- * the arrays' real length known, the planner would otherwise hash the whole marks table). $1 the
- * import (NULL: the imports row this transaction inserted last, MARKR_PG_THIS_IMPORT, so that
- * the statement can be queued in the import's pipeline before its id is known), $2..$5 test,
- * student, the kept scan's obtained and its total (the sum of awarded), $6..$9 its questions,
- * responses, awarded and available as array literals (NULL: no valid answer), $10 how to
- * announce (enum markr_pg_announce, pg_marks.h): in the transaction, or kept in the session
- * (always set, empty when nothing changed, so that no earlier import's payload lingers) for
+ * array, looked up by key only: the plan is the same whatever the tables' statistics (each
+ * lookup is by the whole primary key, the only index of either table on both columns; LIMIT
+ * 1 keeps the lookups per row: with the arrays' real length known, the planner would
+ * otherwise hash the whole marks table). $1 the import (NULL: the imports row this
+ * transaction inserted last, MARKR_PG_THIS_IMPORT, so that the statement can be queued in the
+ * import's pipeline before its id is known), $2..$5 test, student, the kept scan's obtained
+ * and its total (the sum of awarded), $6 its questions, responses, awarded and available
+ * (NULL: no valid answer), unnested into four columns, $7 how to announce (enum
+ * markr_pg_announce, pg_marks.h): in the transaction, or kept in the session (always set,
+ * empty when nothing changed, so that no earlier import's payload lingers) for
  * markr_pg_notify_kept after the COMMIT.
  */
 static const char apply_sheets_sql[] =
     "WITH import AS (\n"
     "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"
     "), input AS (\n"
-    "    SELECT k.t, k.s, k.o, k.n, v.q, v.r, v.aw, v.av,\n"
+    "    SELECT k.t, k.s, k.o, k.n, k.q, k.r, k.aw, k.av,\n"
     "           k.o = m.obtained AND (a.test_id IS NULL OR k.o > a.obtained OR i.id >= a.import_id) AS keep,\n"
     "           a.test_id IS NOT NULL AS had,\n"
-    "           (a.questions, a.responses, a.awarded, a.available) IS DISTINCT FROM (v.q, v.r, v.aw, v.av) AS differs,\n"
+    "           (a.questions, a.responses, a.awarded, a.available) IS DISTINCT FROM (k.q, k.r, k.aw, k.av) AS differs,\n"
     "           m.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS marks_changed\n"
-    "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::text[], $7::text[], $8::text[],\n"
-    "                $9::text[]) AS k(t, s, o, n, q, r, aw, av)\n"
+    "    FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::answer_sheet_columns[])\n"
+    "         AS k(t, s, o, n, q, r, aw, av)\n"
     "    CROSS JOIN import AS i\n"
-    "    CROSS JOIN LATERAL (SELECT k.q::text[] AS q, k.r::text[] AS r, k.aw::integer[] AS aw,\n"
-    "                               k.av::integer[] AS av OFFSET 0) AS v\n"
     "    CROSS JOIN LATERAL (SELECT obtained, xmin FROM marks\n"
     "                        WHERE test_id = k.t AND student_number = k.s LIMIT 1) AS m\n"
     "    LEFT JOIN LATERAL (SELECT * FROM answer_sheets\n"
@@ -113,9 +146,9 @@ static const char apply_sheets_sql[] =
     "                        ELSE json_build_object('import_id', (SELECT id FROM import), 'flush', true)::text END\n"
     "            FROM changed) AS p\n"
     ")\n"
-    "SELECT CASE WHEN $10 = 1 AND p IS NOT NULL THEN pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p) END,\n"
-    "       CASE WHEN $10 = 2 THEN set_config('" MARKR_PG_KEPT_SHEET_CHANGES "', COALESCE(p, ''), false) END\n"
-    "FROM payload WHERE $10 <> 0";
+    "SELECT CASE WHEN $7 = 1 AND p IS NOT NULL THEN pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p) END,\n"
+    "       CASE WHEN $7 = 2 THEN set_config('" MARKR_PG_KEPT_SHEET_CHANGES "', COALESCE(p, ''), false) END\n"
+    "FROM payload WHERE $7 <> 0";
 
 const struct markr_pg_statement markr_pg_apply_sheets_statement = {MARKR_PG_SLOT_SHEETS, apply_sheets_sql};
 
@@ -126,25 +159,37 @@ void markr_pg_sheets_statement_free(struct markr_pg_sheets_statement *s)
     memset(s, 0, sizeof(*s));
 }
 
-enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, MARK_TOTAL, ARRAYS = MARK_TOTAL + 1 + SHEET_COLUMNS };
+enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, MARK_TOTAL, MARK_SHEET, ARRAYS };
 
-int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, const struct markr_marks *marks,
-                              int announce, struct markr_error *err)
+/* The statement of markr_pg_sheets_statement, for a connection outside a transaction or
+ * (a rebuild) inside one. */
+static int sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg *pg, int outside, int64_t id,
+                            const struct markr_marks *marks, int announce, struct markr_error *err)
 {
-    static const Oid types[ARRAYS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
-                                      MARKR_PG_INT8_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
-                                      MARKR_PG_TEXT_ARRAY};
-    struct markr_pg_buffer a[ARRAYS], scratch = {0};
+    static const Oid types[MARK_SHEET] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
+                                          MARKR_PG_INT8_ARRAY};
+    struct markr_pg_buffer a[ARRAYS];
+    size_t sheets = 20;
     int failed = 0;
+    Oid sheet_oid;
 
     _Static_assert(ARRAYS == MARKR_PG_SHEET_ARRAYS, "one parameter array per column");
     memset(s, 0, sizeof(*s));
     memset(a, 0, sizeof(a));
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
+    if (sheet_type(pg, outside, &sheet_oid, err) != 0)
+        return -1;
+    for (size_t i = 0; i < marks->count; ++i)
+        sheets += 4 + (marks->marks[i].sheet != NULL ? sheet_size(&marks->marks[i].sheet->sheet) : 0);
+    markr_pg_buffer_reserve(&a[MARK_SHEET], sheets);
     for (int c = 0; c < ARRAYS; ++c)
-        markr_pg_array_begin(&a[c], c == MARK_OBTAINED ? MARKR_PG_INT4 : c == MARK_TOTAL ? MARKR_PG_INT8 : MARKR_PG_TEXT,
-                    marks->count, c > MARK_TOTAL);
+        markr_pg_array_begin(&a[c],
+                             c == MARK_OBTAINED ? MARKR_PG_INT4
+                             : c == MARK_TOTAL  ? MARKR_PG_INT8
+                             : c == MARK_SHEET  ? sheet_oid
+                                                : MARKR_PG_TEXT,
+                             marks->count, c == MARK_SHEET);
     for (size_t i = 0; i < marks->count; ++i) {
         const struct markr_mark *m = &marks->marks[i];
         const struct markr_answer_sheet *sheet = m->sheet != NULL ? &m->sheet->sheet : NULL;
@@ -154,17 +199,11 @@ int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, c
         markr_pg_array_bytes(&a[MARK_STUDENT], m->student_number, strlen(m->student_number));
         markr_pg_array_int4(&a[MARK_OBTAINED], o);
         markr_pg_array_int8(&a[MARK_TOTAL], sheet != NULL ? sheet->total : 0);
-        for (int c = 0; c < SHEET_COLUMNS; ++c) {
-            if (sheet == NULL || sheet->count == 0) {
-                markr_pg_array_null(&a[MARK_TOTAL + 1 + c]);
-                continue;
-            }
-            sheet_literal(&scratch, sheet, (enum sheet_column)c);
-            markr_pg_array_bytes(&a[MARK_TOTAL + 1 + c], scratch.bytes, scratch.len);
-        }
+        if (sheet == NULL || sheet->count == 0)
+            markr_pg_array_null(&a[MARK_SHEET]);
+        else
+            sheet_element(&a[MARK_SHEET], sheet);
     }
-    free(scratch.bytes);
-    failed = scratch.failed;
     for (int c = 0; c < ARRAYS; ++c) {
         failed |= a[c].failed;
         s->arrays[c] = a[c].bytes;
@@ -177,10 +216,18 @@ int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, c
         markr_pg_param_int8(&s->params, id);
     else
         markr_pg_param_text(&s->params, MARKR_PG_INT8, NULL); /* the imports row inserted last */
-    for (int c = 0; c < ARRAYS; ++c)
+    for (int c = 0; c < MARK_SHEET; ++c)
         markr_pg_param_binary(&s->params, types[c], a[c].bytes, a[c].len);
+    /* Its type is the statement's cast: the array's header names the element's OID. */
+    markr_pg_param_binary(&s->params, 0, a[MARK_SHEET].bytes, a[MARK_SHEET].len);
     markr_pg_param_int4(&s->params, announce);
     return 0;
+}
+
+int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg *pg, int64_t id,
+                              const struct markr_marks *marks, int announce, struct markr_error *err)
+{
+    return sheets_statement(s, pg, 1, id, marks, announce, err);
 }
 
 int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, int announce,
@@ -189,7 +236,7 @@ int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_ma
     struct markr_pg_sheets_statement s;
     int rc;
 
-    if (markr_pg_sheets_statement(&s, id, marks, announce, err) != 0)
+    if (sheets_statement(&s, pg, 0, id, marks, announce, err) != 0)
         return -1;
     rc = markr_pg_command(pg, "storing the answer sheets", apply_sheets_sql, &s.params, err);
     markr_pg_sheets_statement_free(&s);

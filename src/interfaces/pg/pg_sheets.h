@@ -13,21 +13,24 @@
 #include "pg_batch.h"
 #include "pg_internal.h"
 
-#define MARKR_PG_SHEET_ARRAYS 8
+#define MARKR_PG_SHEET_ARRAYS 5
 
 /* The one statement that writes the kept sheets, prepared once per backend (pg_batch.h). */
 extern const struct markr_pg_statement markr_pg_apply_sheets_statement;
 
-/* The sheets statement with its parameters, ready to run alone or in a batch, for import id
- * (0: the imports row this transaction inserted last, as markr_pg_marks_statement). announce
- * is an enum markr_pg_announce (pg_marks.h). Returns 0 (free it with
- * markr_pg_sheets_statement_free), or -1 with err when out of memory. */
+/* The sheets statement with its parameters, ready to run alone or in a batch on pg, for
+ * import id (0: the imports row this transaction inserted last, as
+ * markr_pg_marks_statement), built outside a transaction: it makes the connection usable
+ * (markr_pg_ensure), and the first on a connection looks up the type of the sheets'
+ * parameter (one statement). announce is an enum markr_pg_announce (pg_marks.h). Returns 0
+ * (free it with markr_pg_sheets_statement_free), or -1 with err when out of memory or when
+ * the connection or the look-up failed. */
 struct markr_pg_sheets_statement {
     struct markr_pg_params params; /* point into the arrays: do not copy the struct */
     char *arrays[MARKR_PG_SHEET_ARRAYS];
 };
-int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, int64_t id, const struct markr_marks *marks,
-                              int announce, struct markr_error *err);
+int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg *pg, int64_t id,
+                              const struct markr_marks *marks, int announce, struct markr_error *err);
 void markr_pg_sheets_statement_free(struct markr_pg_sheets_statement *s);
 
 /* Inside the transaction that has just applied marks (so it holds their rows' locks): makes

@@ -220,7 +220,7 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         goto out;
     /* The marks and sheets follow the vault row: by its currval within the batch (id 0). */
     if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0 ||
-        markr_pg_sheets_statement(&sheets, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
+        markr_pg_sheets_statement(&sheets, pg, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
         goto out;
     if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
         *import_id = step.id;

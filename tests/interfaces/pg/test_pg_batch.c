@@ -455,6 +455,114 @@ static void a_failing_sheets_statement_stores_nothing(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
 }
 
+/* A sheet's text travels as bytes (binary arrays in a binary composite): quotes, backslashes,
+ * braces, commas, the word NULL, a blank and multibyte characters are stored as they came,
+ * marks up to 2^31 - 1 too. */
+static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    static const char *const responses[] = {"a\"b", "c\\d", "{x,y}", "NULL", "", "\xc3\xa9 \xe2\x82\xac"};
+    struct fixture *f = *state;
+    struct markr_answer answers[6];
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+    int64_t id;
+
+    for (int i = 0; i < 6; ++i)
+        answers[i] = (struct markr_answer){.question = responses[5 - i][0] != '\0' ? responses[5 - i] : "q",
+                                           .response = responses[i], .awarded = i == 0 ? 2147483647u : 0,
+                                           .available = 2147483647u};
+    sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 6, .total = 2147483647u};
+    if ((id = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("save: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE test_id = 'st' AND student_number = 's1'"
+                              " AND responses = ARRAY[E'a\"b', E'c\\\\d', '{x,y}', 'NULL', '', U&'\\00e9 \\20ac']"
+                              " AND questions = ARRAY[U&'\\00e9 \\20ac', 'q', 'NULL', '{x,y}', E'c\\\\d', E'a\"b']"
+                              " AND awarded = '{2147483647,0,0,0,0,0}'"
+                              " AND available = array_fill(2147483647, ARRAY[6]) AND total = 2147483647"),
+                     1);
+}
+
+/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0013) and
+ * reads back whole. */
+static void a_long_sheet_is_stored_with_lz4(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    static struct markr_answer answers[300];
+    static char questions[300][8];
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    for (int i = 0; i < 300; ++i) {
+        snprintf(questions[i], sizeof(questions[i]), "q%03d", i);
+        answers[i] = (struct markr_answer){.question = questions[i], .response = i % 2 ? "B" : "C", .awarded = 1,
+                                           .available = 1};
+    }
+    sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 300, .total = 300};
+    if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
+        fail_msg("save: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE pg_column_compression(questions) = 'lz4'"
+                              " AND pg_column_compression(responses) = 'lz4' AND cardinality(questions) = 300"
+                              " AND questions[300] = 'q299' AND responses[300] = 'B' AND awarded[1] = 1"),
+                     1);
+}
+
+/* The sheets' parameter names its type by OID, looked up once per connection: a connection
+ * made again looks it up again. Here the type is gone meanwhile, so the look-up itself fails
+ * (with the OID remembered, the sheets statement would); once the type is back, imports go on. */
+static void a_new_connection_looks_the_sheets_type_up_again(void **state)
+{
+    static const char kill[] = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND application_name = 'markr'";
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    assert_true(save(f, body, sizeof(body) - 1, &m, &err) > 0);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TYPE answer_sheet_columns"), 0);
+    assert_int_equal(markr_test_db_exec(f->conninfo, kill), 0);
+    m = sheet_marks("B");
+    assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
+    assert_non_null(strstr(err.message, "looking up the answer sheets' type"));
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE TYPE answer_sheet_columns AS (questions text[], responses text[],"
+                                        " awarded integer[], available integer[])"),
+                     0);
+    m = sheet_marks("B");
+    if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
+        fail_msg("with the type again: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE responses = '{B,B}'"), 1);
+}
+
+/* Without the type (a schema that is not this markr's), the look-up fails before anything is
+ * sent: the import is refused with the database's error and stores nothing; once the type is
+ * there, the same connection stores the next import. */
+static void a_missing_sheets_type_fails_the_import_before_anything_is_stored(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    struct markr_marks m = sheet_marks("A");
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TYPE answer_sheet_columns"), 0);
+    assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "looking up the answer sheets' type"));
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE TYPE answer_sheet_columns AS (questions text[], responses text[],"
+                                        " awarded integer[], available integer[])"),
+                     0);
+    m = sheet_marks("A");
+    if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
+        fail_msg("with the type: %s", err.message);
+    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
+}
+
 /* A refused document takes the same batches without marks: its row with the reason and its
  * body, in one round trip when the body fits in a chunk, by COPY when not; nothing announced. */
 static void a_refused_document_is_stored_whole_in_the_same_batches(void **state)
@@ -505,6 +613,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_sheets_statement_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sheets_text_and_marks_are_stored_as_they_came, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_new_connection_looks_the_sheets_type_up_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_long_sheet_is_stored_with_lz4, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_missing_sheets_type_fails_the_import_before_anything_is_stored, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

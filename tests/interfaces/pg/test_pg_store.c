@@ -497,11 +497,10 @@ static void unknown_test_is_not_found(void **state)
     assert_int_equal(got.count, 1);
 }
 
-static void the_aggregate_reads_the_covering_index(void **state)
+/* 50 tests of the same 200 student numbers (as schools reuse them across exams), imported,
+ * vacuumed and analysed, so that plans are those of a table with statistics. */
+static void fifty_tests_of_the_same_students(struct fixture *f)
 {
-    struct fixture *f = *state;
-    char *plan;
-
     for (int t = 0; t < 50; ++t) {
         char test[8], student[8];
 
@@ -530,12 +529,61 @@ static void the_aggregate_reads_the_covering_index(void **state)
             fail_msg("VACUUM never marked the pages of marks all-visible");
         markr_test_db_exec(f->conninfo, "SELECT pg_sleep(0.05)");
     }
-    plan = value(f, "EXPLAIN (FORMAT JSON) SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                    "100.0::float8 * obtained / available) FROM marks WHERE test_id = 't7'");
+}
+
+/* The plan of sql names every string of want (NULL-terminated). */
+static void expect_plan(struct fixture *f, const char *sql, const char *const *want)
+{
+    char explain[512], *plan;
+
+    snprintf(explain, sizeof(explain), "EXPLAIN (FORMAT JSON) %s", sql);
+    plan = value(f, explain);
     assert_non_null(plan);
-    if (strstr(plan, "Index Only Scan") == NULL)
-        fail_msg("the aggregate does not use an index-only scan:\n%s", plan);
+    for (; *want != NULL; ++want)
+        if (strstr(plan, *want) == NULL)
+            fail_msg("the plan of %s has no %s:\n%s", sql, *want, plan);
     free(plan);
+}
+
+static void the_aggregate_reads_the_covering_index(void **state)
+{
+    struct fixture *f = *state;
+
+    fifty_tests_of_the_same_students(f);
+    expect_plan(f,
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY 100.0::float8 * obtained / available) "
+                "FROM marks WHERE test_id = 't7'",
+                (const char *const[]){"Index Only Scan", NULL});
+}
+
+/* marks has one index by student number (migration 0010), in "C" order with the test and
+ * the marks included: a student's marks (compared in "C", as GET /students/{number} reads
+ * them) and the list of students are index-only scans of it, and a (test, student) pair,
+ * as the answer sheets look it up, is found by the primary key, whatever the number of
+ * tests a student number appears in. */
+static void reads_by_student_use_the_one_student_index_and_pairs_the_key(void **state)
+{
+    struct fixture *f = *state;
+    char *indexes;
+
+    fifty_tests_of_the_same_students(f);
+    indexes = value(f, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+                       "WHERE tablename = 'marks'");
+    assert_non_null(indexes);
+    assert_string_equal(indexes, "marks_pkey,marks_student_number_c_idx");
+    free(indexes);
+    expect_plan(f,
+                "SELECT count(*), avg(100.0::float8 * obtained / available) FROM marks "
+                "WHERE student_number COLLATE \"C\" = '7'",
+                (const char *const[]){"Index Only Scan", "marks_student_number_c_idx", NULL});
+    expect_plan(f,
+                "SELECT test_id, obtained, available FROM marks WHERE student_number COLLATE \"C\" = '7' "
+                "AND test_id > 't3' ORDER BY test_id LIMIT 20",
+                (const char *const[]){"Index Only Scan", "marks_student_number_c_idx", NULL});
+    expect_plan(f, "SELECT student_number COLLATE \"C\", count(*) FROM marks GROUP BY 1 ORDER BY 1 LIMIT 10",
+                (const char *const[]){"Index Only Scan", "marks_student_number_c_idx", NULL});
+    expect_plan(f, "SELECT obtained, xmin FROM marks WHERE test_id = 't7' AND student_number = '7' LIMIT 1",
+                (const char *const[]){"marks_pkey", NULL});
 }
 
 /* --- readiness and connections ------------------------------------------------------------------ */
@@ -726,6 +774,7 @@ int main(void)
         TEST(aggregate_matches_the_domain_reference),
         TEST(unknown_test_is_not_found),
         TEST(the_aggregate_reads_the_covering_index),
+        TEST(reads_by_student_use_the_one_student_index_and_pairs_the_key),
         TEST(readiness_wants_the_expected_version),
         TEST(connection_failures_are_unavailable_and_hide_the_password),
         TEST(the_connection_identifies_itself_as_markr),

@@ -51,6 +51,9 @@ struct markr_vault_entry {
      * finds the feed taken by another generation stores nothing and fails with
      * MARKR_ERR_UNAVAILABLE "feed_lost". */
     const struct markr_stream_position *position;
+    /* What the store's begin returned for this entry (NULL: nothing begun, or a store
+     * without begin): save_accepted, save_rejected and abandon finish or drop it. */
+    void *begun;
 };
 
 /* The import vault and the marks table. */
@@ -65,6 +68,18 @@ struct markr_import_store {
      * with err. */
     int (*save_rejected)(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
                          int64_t *import_id, struct markr_error *err);
+    /* Optional (NULL: not offered). Starts storing entry's body before the verdict is known,
+     * so that it travels while the document is judged (ADR 0033). Returns a handle for
+     * entry->begun, which save_accepted or save_rejected then finish with the verdict (one
+     * transaction, as without it), or which abandon drops; or NULL when nothing was begun
+     * (a small body, no thread to spare), and the saves store everything themselves. The
+     * one exception to "no pointer kept": until the handle is finished or abandoned, the
+     * entry's strings and body must stay valid and unchanged, and ctx is busy (nothing else
+     * may use it). Never fails: whatever goes wrong is reported by the save. */
+    void *(*begin)(void *ctx, const struct markr_vault_entry *entry);
+    /* Drops what begin started (no verdict: the judgement itself failed): nothing of it is
+     * stored, and ctx is free again. */
+    void (*abandon)(void *ctx, void *begun);
 };
 
 /* Reads of the marks. */

@@ -14,6 +14,20 @@
 
 #include "fakes.h"
 
+char fake_calls[256];
+
+void fake_calls_reset(void)
+{
+    fake_calls[0] = '\0';
+}
+
+static void record_call(const char *name)
+{
+    assert_true(strlen(fake_calls) + strlen(name) + 2 <= sizeof(fake_calls));
+    strcat(fake_calls, name);
+    strcat(fake_calls, " ");
+}
+
 /* --- parser ------------------------------------------------------------------------------ */
 
 static void set_field(struct markr_raw_result *raw, enum markr_field field, const char *text, unsigned long line)
@@ -48,6 +62,7 @@ static int fake_parse(void *ctx, const char *body, size_t len, struct markr_docu
     struct fake_parser *p = ctx;
 
     p->calls++;
+    record_call("parse");
     p->body = body;
     p->len = len;
     for (size_t i = 0; i < p->count; ++i)
@@ -109,6 +124,8 @@ static int fake_save_accepted(void *ctx, const struct markr_vault_entry *entry, 
     struct fake_store *s = ctx;
 
     s->accepted_calls++;
+    record_call("accepted");
+    s->begun = entry->begun;
     record_entry(s, entry);
     assert_true(marks->count <= FAKE_MAX_MARKS);
     assert_true(marks->test_count <= FAKE_MAX_MARKS);
@@ -143,6 +160,8 @@ static int fake_save_rejected(void *ctx, const struct markr_vault_entry *entry, 
     struct fake_store *s = ctx;
 
     s->rejected_calls++;
+    record_call("rejected");
+    s->begun = entry->begun;
     record_entry(s, entry);
     s->reason = *reason;
     if (s->fail_rejected)
@@ -151,10 +170,30 @@ static int fake_save_rejected(void *ctx, const struct markr_vault_entry *entry, 
     return 0;
 }
 
+static void *fake_begin(void *ctx, const struct markr_vault_entry *entry)
+{
+    struct fake_store *s = ctx;
+
+    s->begin_calls++;
+    record_call("begin");
+    assert_null(entry->begun);
+    return s->begins ? &s->handle : NULL;
+}
+
+static void fake_abandon(void *ctx, void *begun)
+{
+    struct fake_store *s = ctx;
+
+    s->abandon_calls++;
+    record_call("abandon");
+    s->begun = begun;
+}
+
 struct markr_import_store fake_store_port(struct fake_store *s)
 {
     return (struct markr_import_store){.ctx = s, .save_accepted = fake_save_accepted,
-                                       .save_rejected = fake_save_rejected};
+                                       .save_rejected = fake_save_rejected, .begin = fake_begin,
+                                       .abandon = fake_abandon};
 }
 
 /* --- reader ------------------------------------------------------------------------------ */

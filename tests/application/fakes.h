@@ -70,7 +70,20 @@ struct fake_store {
     char tests[FAKE_MAX_MARKS][MARKR_TEXT_MAX + 1];
     size_t test_count;
     struct markr_error reason; /* save_rejected's reason */
+    /* begin: when begins is set, it returns &handle (the store started on the body), else
+     * NULL (declined, as a store does for a small body). Recorded: the calls, and the
+     * entry's begun as the last save or abandon received it. */
+    bool begins;
+    int handle;
+    int begin_calls;
+    int abandon_calls;
+    void *begun;
 };
+
+/* The calls made to the fake parsers and stores, in order, each name followed by a space
+ * ("begin parse accepted "); fake_calls_reset empties it. */
+extern char fake_calls[256];
+void fake_calls_reset(void);
 
 struct markr_import_store fake_store_port(struct fake_store *s);
 

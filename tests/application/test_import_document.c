@@ -2,8 +2,10 @@
  * The import use case through fake ports: an accepted document reaches the store whole, with
  * its deduplicated marks, in one call; a refused one (malformed or breaking a rule) is kept
  * in the vault with its reason; either way with the coding it arrived in; a store failure is
- * reported as such and claims no import id; an internal parser failure stores nothing. Leaks
- * are caught by LSan in `make test`.
+ * reported as such and claims no import id; an internal parser failure stores nothing. A
+ * store that begins with the body (ADR 0033) is asked before the parse, and the verdict
+ * finishes what it began, or it is abandoned when there is none. Leaks are caught by LSan in
+ * `make test`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +39,7 @@ static int setup(void **state)
     f.format = (struct markr_format){.media_type = CONTENT_TYPE, .parser = fake_parser_port(&f.parser)};
     f.deps.formats = (struct markr_formats){.items = &f.format, .count = 1};
     f.deps.store = fake_store_port(&f.store);
+    fake_calls_reset();
     *state = &f;
     return 0;
 }
@@ -343,6 +346,94 @@ static void outcome_free_is_idempotent(void **state)
     markr_import_outcome_free(&f->outcome); /* and once more in teardown */
 }
 
+/* --- a store that begins with the body ---------------------------------------------------- */
+
+static void the_store_begins_before_the_parse_and_the_verdict_finishes_it(void **state)
+{
+    struct fixture *f = *state;
+
+    f->store.begins = true;
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_string_equal(fake_calls, "begin parse accepted ");
+    assert_ptr_equal(f->store.begun, &f->store.handle);
+    assert_int_equal(f->store.result_count, 1); /* known by the time of the verdict */
+    assert_int_equal(f->store.abandon_calls, 0);
+    assert_int_equal(f->outcome.import_id, 41);
+}
+
+static void a_begun_refusal_is_finished_with_its_reason(void **state)
+{
+    struct fixture *f = *state;
+
+    f->store.begins = true;
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    f->parser.fail_code = MARKR_ERR_MALFORMED;
+    f->parser.fail_reason = "malformed_xml";
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+    assert_string_equal(fake_calls, "begin parse rejected ");
+    assert_ptr_equal(f->store.begun, &f->store.handle);
+    assert_int_equal(f->store.reason.code, MARKR_ERR_MALFORMED);
+    assert_int_equal(f->store.result_count, 1);
+    assert_int_equal(f->outcome.import_id, 41);
+    assert_int_equal(f->outcome.error.code, MARKR_ERR_MALFORMED);
+}
+
+/* No verdict (the parse ran out of memory): what was begun is dropped, nothing saved. */
+static void without_a_verdict_what_was_begun_is_abandoned(void **state)
+{
+    struct fixture *f = *state;
+
+    f->store.begins = true;
+    f->parser.fail_code = MARKR_ERR_INTERNAL;
+    f->parser.fail_reason = "out_of_memory";
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+    assert_string_equal(fake_calls, "begin parse abandon ");
+    assert_ptr_equal(f->store.begun, &f->store.handle);
+    assert_int_equal(f->outcome.import_id, 0);
+    assert_string_equal(f->outcome.error.reason, "out_of_memory");
+}
+
+/* A failing save has finished what was begun: nothing is abandoned after it. */
+static void a_failing_begun_save_is_not_abandoned_again(void **state)
+{
+    struct fixture *f = *state;
+
+    f->store.begins = true;
+    f->store.fail_accepted = true;
+    markr_error_set(&f->store.fail_error, MARKR_ERR_UNAVAILABLE, "database_unavailable", "the database is down");
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+    assert_string_equal(fake_calls, "begin parse accepted ");
+    assert_int_equal(f->outcome.import_id, 0);
+    assert_string_equal(f->outcome.error.reason, "database_unavailable");
+}
+
+/* A store that declines (a small body), or offers no begin at all, gets everything from the
+ * save, with no handle. */
+static void a_store_that_does_not_begin_gets_it_all_from_the_save(void **state)
+{
+    struct fixture *f = *state;
+
+    fake_parser_add(&f->parser, "1234", "1", NULL, NULL, "20", "13");
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_string_equal(fake_calls, "begin parse accepted ");
+    assert_null(f->store.begun);
+    markr_import_outcome_free(&f->outcome);
+
+    fake_calls_reset();
+    f->deps.store.begin = NULL;
+    f->deps.store.abandon = NULL;
+    f->parser.fail_code = MARKR_ERR_INTERNAL;
+    assert_int_equal(import(f, BODY, strlen(BODY)), -1);
+    f->parser.fail_code = MARKR_OK;
+    markr_import_outcome_free(&f->outcome);
+    assert_int_equal(import(f, BODY, strlen(BODY)), 0);
+    assert_string_equal(fake_calls, "parse parse accepted ");
+    assert_null(f->store.begun);
+    assert_int_equal(f->store.abandon_calls, 0);
+}
+
 #define IMPORT_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -361,6 +452,11 @@ int main(void)
         IMPORT_TEST(store_failure_on_rejected_replaces_the_refusal),
         IMPORT_TEST(parser_internal_error_stores_nothing),
         IMPORT_TEST(outcome_free_is_idempotent),
+        IMPORT_TEST(the_store_begins_before_the_parse_and_the_verdict_finishes_it),
+        IMPORT_TEST(a_begun_refusal_is_finished_with_its_reason),
+        IMPORT_TEST(without_a_verdict_what_was_begun_is_abandoned),
+        IMPORT_TEST(a_failing_begun_save_is_not_abandoned_again),
+        IMPORT_TEST(a_store_that_does_not_begin_gets_it_all_from_the_save),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

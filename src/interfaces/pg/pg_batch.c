@@ -195,5 +195,12 @@ int markr_pg_batch_transaction(struct markr_pg *pg, const char *what,
                                int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                                struct markr_error *err)
 {
-    return markr_pg_run_transaction(pg, what, 1, step, arg, err);
+    return markr_pg_run_transaction(pg, what, MARKR_PG_TX_BATCHED, step, arg, err);
+}
+
+int markr_pg_batch_transaction_begun(struct markr_pg *pg, const char *what,
+                                     int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
+                                     struct markr_error *err)
+{
+    return markr_pg_run_transaction(pg, what, MARKR_PG_TX_BATCHED | MARKR_PG_TX_BEGUN, step, arg, err);
 }

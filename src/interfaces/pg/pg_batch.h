@@ -67,4 +67,12 @@ int markr_pg_batch_transaction(struct markr_pg *pg, const char *what,
                                int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                                struct markr_error *err);
 
+/* The same for a transaction begun before on pg (markr_pg_transaction_start, then its
+ * first batches, possibly on another thread that has handed pg back): the first run of
+ * step continues it, or returns how it failed, and the loop treats that failure as its own
+ * (a connection lost before any COMMIT was sent: run again once, from the start). */
+int markr_pg_batch_transaction_begun(struct markr_pg *pg, const char *what,
+                                     int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err),
+                                     void *arg, struct markr_error *err);
+
 #endif

@@ -25,6 +25,12 @@
  * then aborted). */
 int markr_pg_chunks_write(struct markr_pg *pg, int64_t id, const char *body, size_t len, struct markr_error *err);
 
+/* The same without setting the row's sha256: the body's SHA-256 is left in digest, for a
+ * later statement of the same transaction to store (pg_store.c's verdict, ADR 0033).
+ * Returns 0, or -1 with err. */
+int markr_pg_chunks_copy(struct markr_pg *pg, int64_t id, const char *body, size_t len, unsigned char digest[32],
+                         struct markr_error *err);
+
 /* The SHA-256 of a body that goes in one statement with its vault row (at most one
  * chunk, pg_store.c). Returns 0, or -1 with err. */
 int markr_pg_sha256(const char *body, size_t len, unsigned char digest[32], struct markr_error *err);

@@ -242,19 +242,31 @@ static int is_busy_failure(const struct markr_pg *pg)
            (strcmp(pg->sqlstate, "40P01") == 0 || strcmp(pg->sqlstate, "40001") == 0);
 }
 
-int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int batched,
+int markr_pg_transaction_start(struct markr_pg *pg, struct markr_error *err)
+{
+    if (markr_pg_ensure(pg, err) != 0)
+        return -1;
+    pg->sqlstate[0] = '\0';
+    pg->commit_sent = 0;
+    return 0;
+}
+
+int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int how,
                              int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                              struct markr_error *err)
 {
-    int busy_retries = 0, reconnected = 0;
+    int busy_retries = 0, reconnected = 0, batched = how & MARKR_PG_TX_BATCHED;
+    /* Begun: the first run's start (and its first statements) already happened elsewhere,
+     * on this connection, whose state (an open transaction, or the failure that ended it)
+     * the first run continues from. Every later run starts afresh. */
+    int started = (how & MARKR_PG_TX_BEGUN) != 0;
 
     for (;;) {
         int ok;
 
-        if (markr_pg_ensure(pg, err) != 0)
+        if (!started && markr_pg_transaction_start(pg, err) != 0)
             return -1;
-        pg->sqlstate[0] = '\0';
-        pg->commit_sent = 0;
+        started = 0;
         if (batched)
             ok = step(pg, arg, err) == 0; /* its batches carry BEGIN and COMMIT */
         else

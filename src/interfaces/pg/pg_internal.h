@@ -141,11 +141,21 @@ int markr_pg_transaction(struct markr_pg *pg, const char *what,
                          int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                          struct markr_error *err);
 
-/* What markr_pg_transaction does, for a step that sends its own BEGIN and COMMIT when
- * batched is set (pg_batch.h): the same retries, the same rule for a lost connection. */
-int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int batched,
+/* What markr_pg_transaction does, for a step that sends its own BEGIN and COMMIT when how
+ * has MARKR_PG_TX_BATCHED (pg_batch.h): the same retries, the same rule for a lost
+ * connection. With MARKR_PG_TX_BEGUN too, the first run does not start (no
+ * markr_pg_transaction_start): it continues a transaction whose start and first statements
+ * ran before on pg, or reports how they failed (the connection's state says which rule
+ * applies); every later run starts afresh. */
+enum { MARKR_PG_TX_BATCHED = 1, MARKR_PG_TX_BEGUN = 2 };
+int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int how,
                              int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                              struct markr_error *err);
+
+/* What every run of a transaction does first: markr_pg_ensure (a usable connection, no
+ * transaction left open), then forgets the last failure's SQLSTATE and that a COMMIT was
+ * sent. Returns 0, or -1 with err (nothing was sent). */
+int markr_pg_transaction_start(struct markr_pg *pg, struct markr_error *err);
 
 /* Call right before anything is sent inside a transaction: fails (as a lost connection,
  * MARKR_ERR_UNAVAILABLE) when the server has already closed the connection, which is read

@@ -44,6 +44,8 @@ enum {
     MARKR_PG_SLOT_ACCEPTED_ROW,
     MARKR_PG_SLOT_REJECTED_ROW,
     MARKR_PG_SLOT_SHEETS,
+    MARKR_PG_SLOT_ACCEPTED_VERDICT,
+    MARKR_PG_SLOT_REJECTED_VERDICT,
 };
 
 /* How the marks and sheets statements announce the change: not at all, by pg_notify in the

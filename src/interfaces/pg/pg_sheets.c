@@ -62,11 +62,8 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
 /* The OID of answer_sheet_columns, which the binary array's header names (recent minor
  * releases of PostgreSQL accept any OID there for a type that is not built in, older ones
  * only the right one): looked up once per connection (a reset forgets it with the prepared
- * statements, pg_conn.c). outside: no
- * transaction is open, so the connection is first made usable as for any operation (a
- * connection found broken is reset, and the type looked up on the new one); inside a
- * transaction (a rebuild's) the look-up is one of its statements. Returns 0, or -1 with err. */
-static int sheet_type(struct markr_pg *pg, int outside, Oid *type, struct markr_error *err)
+ * statements, pg_conn.c). pg_sheets.h says what outside means. */
+int markr_pg_sheets_type(struct markr_pg *pg, int outside, Oid *type, struct markr_error *err)
 {
     PGresult *res;
 
@@ -161,25 +158,20 @@ void markr_pg_sheets_statement_free(struct markr_pg_sheets_statement *s)
 
 enum { MARK_TEST, MARK_STUDENT, MARK_OBTAINED, MARK_TOTAL, MARK_SHEET, ARRAYS };
 
-/* The statement of markr_pg_sheets_statement, for a connection outside a transaction or
- * (a rebuild) inside one. */
-static int sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg *pg, int outside, int64_t id,
-                            const struct markr_marks *marks, int announce, struct markr_error *err)
+int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, Oid sheet_oid, int64_t id,
+                              const struct markr_marks *marks, int announce, struct markr_error *err)
 {
     static const Oid types[MARK_SHEET] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                           MARKR_PG_INT8_ARRAY};
     struct markr_pg_buffer a[ARRAYS];
     size_t sheets = 20;
     int failed = 0;
-    Oid sheet_oid;
 
     _Static_assert(ARRAYS == MARKR_PG_SHEET_ARRAYS, "one parameter array per column");
     memset(s, 0, sizeof(*s));
     memset(a, 0, sizeof(a));
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
-    if (sheet_type(pg, outside, &sheet_oid, err) != 0)
-        return -1;
     for (size_t i = 0; i < marks->count; ++i)
         sheets += 4 + (marks->marks[i].sheet != NULL ? sheet_size(&marks->marks[i].sheet->sheet) : 0);
     markr_pg_buffer_reserve(&a[MARK_SHEET], sheets);
@@ -224,19 +216,14 @@ static int sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg
     return 0;
 }
 
-int markr_pg_sheets_statement(struct markr_pg_sheets_statement *s, struct markr_pg *pg, int64_t id,
-                              const struct markr_marks *marks, int announce, struct markr_error *err)
-{
-    return sheets_statement(s, pg, 1, id, marks, announce, err);
-}
-
 int markr_pg_apply_sheets(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, int announce,
                           struct markr_error *err)
 {
     struct markr_pg_sheets_statement s;
+    Oid type;
     int rc;
 
-    if (sheets_statement(&s, pg, 0, id, marks, announce, err) != 0)
+    if (markr_pg_sheets_type(pg, 0, &type, err) != 0 || markr_pg_sheets_statement(&s, type, id, marks, announce, err) != 0)
         return -1;
     rc = markr_pg_command(pg, "storing the answer sheets", apply_sheets_sql, &s.params, err);
     markr_pg_sheets_statement_free(&s);

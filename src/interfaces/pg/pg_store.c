@@ -3,10 +3,12 @@
  * An accepted document is ONE transaction (vault row, its body streamed as chunks, then the
  * marks through pg_marks.c, as every path applies them), so it commits whole or not at all;
  * aggregates are one statement, computed by the server. ADR 0003 explains the statements
- * and what was measured, ADR 0018 the chunks.
+ * and what was measured, ADR 0018 the chunks, ADR 0024 the batches, ADR 0033 how a large
+ * body is stored on a thread of its own while the worker judges the document.
  */
 #include "pg_store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,18 @@ static const struct markr_pg_statement rejected_row = {
               "            " MARKR_PG_REASON_JSONB("$3", "$4", "$5", "$6", "$7") ", $8, $9)\n",
               "$11")};
 
+/* The verdict of a vault row stored before it was known (ADR 0033): inserted by accepted_row
+ * with no results and no SHA-256 yet, it gets them here, and a refusal its status and
+ * reason, in the transaction's last batch. $1 id, $2 SHA-256, $3 result count; refused, $4..$8
+ * the reason (as rejected_row's). */
+static const struct markr_pg_statement accepted_verdict = {
+    MARKR_PG_SLOT_ACCEPTED_VERDICT, "UPDATE imports SET sha256 = $2, result_count = $3 WHERE id = $1"};
+static const struct markr_pg_statement rejected_verdict = {
+    MARKR_PG_SLOT_REJECTED_VERDICT,
+    "UPDATE imports SET sha256 = $2, result_count = $3, status = 'rejected',\n"
+    "    reason = " MARKR_PG_REASON_JSONB("$4", "$5", "$6", "$7", "$8") "\n"
+    "WHERE id = $1"};
+
 /* A feed's position moves with the entry that carries it, and only while the generation that
  * stores it still holds the feed (migration 0007): 0 rows means another instance took it. */
 static const char position_sql[] =
@@ -77,6 +91,25 @@ struct vault_step {
     const struct markr_pg_marks_statement *apply;  /* NULL for a refused document */
     const struct markr_pg_sheets_statement *sheets; /* with apply */
     int64_t id;
+    /* For the first run only, when the body was stored while the document was judged: what
+     * that did (store_begin), and the verdict that finishes it. NULL: the run does it all. */
+    struct markr_pg_begun *begun;
+    const struct markr_pg_statement *verdict;
+    struct markr_pg_params verdict_params;
+};
+
+/* A large body's part of the import's transaction, begun before the verdict (ADR 0033): run
+ * on a thread of its own, which owns the connection until it is joined. */
+struct markr_pg_begun {
+    struct markr_pg *pg;
+    pthread_t thread;
+    struct vault_step step; /* the vault row as accepted_row, with no results yet */
+    char *content_type;
+    unsigned char digest[32]; /* of the body, once it is stored */
+    Oid sheet_type;           /* markr_pg_sheets_type's, looked up before the thread started */
+    int started;              /* markr_pg_transaction_start succeeded */
+    int rc;                   /* 0: the transaction is open with the row and the body */
+    struct markr_error err;   /* when rc is not 0 */
 };
 
 /* Tells every instance (this one's change feed included) to drop every cached figure, on a
@@ -117,48 +150,80 @@ static int run_batch(struct markr_pg *pg, struct markr_pg_batch *b, struct vault
 }
 
 /*
- * One batch (one round trip) when the body fits in a chunk: BEGIN, the vault row with its
- * body, the marks, the answer sheets, COMMIT, then the announcement of the changed tests
- * (after the COMMIT, in a transaction of its own: pg_marks.h). Until markr_pg_batch_run sends
- * it, nothing that could commit has left the process; once it has, whether the COMMIT ran is
- * known only from its result. A larger body is streamed by COPY, which a pipeline cannot
- * carry: BEGIN and the vault row first, then the chunks, then the rest as one batch. A feed's
- * position is checked (0 rows: the feed was lost) before anything else is queued, so an entry
- * of the change feed costs one round trip more. A refused document has no marks and nothing
- * to announce.
+ * The start of the import's transaction: BEGIN, no JIT, a feed's position, the vault row.
+ * When the body fits in a chunk, all of it stays queued in b for the batch that commits (one
+ * round trip), and *row is the vault row's index there. A larger body is streamed by COPY,
+ * which a pipeline cannot carry: this part is then run as a batch of its own and the chunks
+ * sent after it (*row is -1). digest NULL: the COPY sets the row's SHA-256 itself; else it is
+ * left in digest, for the verdict to store. A feed's position is checked (0 rows: the feed
+ * was lost) before anything else is queued, so an entry of the change feed costs one round
+ * trip more.
  */
-static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+static int open_vault(struct markr_pg *pg, struct vault_step *s, struct markr_pg_batch *b, int *row,
+                      unsigned char *digest, struct markr_error *err)
 {
-    struct vault_step *s = arg;
-    int whole = s->entry->body_len <= MARKR_PG_CHUNK_BYTES, row;
-    struct markr_pg_batch b = {0};
+    const struct markr_vault_entry *entry = s->entry;
     int held;
 
     s->id = 0;
-    markr_pg_batch_add(&b, s->what, NULL, "BEGIN", NULL);
+    markr_pg_batch_add(b, s->what, NULL, "BEGIN", NULL);
     /* The marks and sheets statements of a large document cost more than jit_above_cost, and
      * compiling them took longer (about 40 ms at 10,000 results) than it saved: not for the
      * import's transaction (bench/README.md). */
-    markr_pg_batch_add(&b, s->what, NULL, "SET LOCAL jit = off", NULL);
-    if (s->entry->position != NULL) {
-        markr_pg_batch_add(&b, "storing the feed position", NULL, position_sql, &s->position);
-        if (markr_pg_batch_run(pg, &b, err) != 0) {
-            markr_pg_batch_clear(&b);
+    markr_pg_batch_add(b, s->what, NULL, "SET LOCAL jit = off", NULL);
+    if (entry->position != NULL) {
+        markr_pg_batch_add(b, "storing the feed position", NULL, position_sql, &s->position);
+        if (markr_pg_batch_run(pg, b, err) != 0) {
+            markr_pg_batch_clear(b);
             return -1;
         }
-        held = b.results[2] != NULL && PQntuples(b.results[2]) == 1;
-        markr_pg_batch_clear(&b);
+        held = b->results[2] != NULL && PQntuples(b->results[2]) == 1;
+        markr_pg_batch_clear(b);
         if (!held)
             return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "feed_lost",
                                    "another instance holds the feed now: the batch was not stored");
     }
-    row = b.count;
-    markr_pg_batch_add(&b, s->what, s->statement, NULL, &s->row);
-    if (!whole) {
-        if (run_batch(pg, &b, s, row, err) != 0 ||
-            markr_pg_chunks_write(pg, s->id, s->entry->body, s->entry->body_len, err) != 0)
+    *row = b->count;
+    markr_pg_batch_add(b, s->what, s->statement, NULL, &s->row);
+    if (entry->body_len <= MARKR_PG_CHUNK_BYTES)
+        return 0;
+    if (run_batch(pg, b, s, *row, err) != 0)
+        return -1;
+    *row = -1;
+    if (digest != NULL)
+        return markr_pg_chunks_copy(pg, s->id, entry->body, entry->body_len, digest, err);
+    return markr_pg_chunks_write(pg, s->id, entry->body, entry->body_len, err);
+}
+
+/*
+ * The import's transaction. One batch (one round trip) when the body fits in a chunk: BEGIN,
+ * the vault row with its body, the marks, the answer sheets, COMMIT, then the announcement of
+ * the changed tests (after the COMMIT, in a transaction of its own: pg_marks.h). Until
+ * markr_pg_batch_run sends it, nothing that could commit has left the process; once it has,
+ * whether the COMMIT ran is known only from its result. A larger body goes first (open_vault),
+ * then the rest as one batch; when it went while the document was judged (the first run of a
+ * begun import), that batch starts with the row's verdict, or this run reports how storing
+ * the body failed. A refused document has no marks and nothing to announce.
+ */
+static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct vault_step *s = arg;
+    struct markr_pg_batch b = {0};
+    int row;
+
+    if (s->begun != NULL) {
+        struct markr_pg_begun *g = s->begun;
+
+        s->begun = NULL; /* a later run (after a deadlock or a lost connection) does it all */
+        if (g->rc != 0) {
+            *err = g->err;
             return -1;
+        }
+        s->id = g->step.id;
         row = -1;
+        markr_pg_batch_add(&b, s->what, s->verdict, NULL, &s->verdict_params);
+    } else if (open_vault(pg, s, &b, &row, NULL, err) != 0) {
+        return -1;
     }
     if (s->apply != NULL) {
         markr_pg_batch_add(&b, "storing the marks", s->apply->statement, NULL, &s->apply->params);
@@ -198,35 +263,156 @@ static int body_params(struct vault_step *s, unsigned char digest[32], struct ma
     return 0;
 }
 
+/* --- a large body stored while the document is judged (ADR 0033) --- */
+
+/* The begun import's thread: starts the transaction (markr_pg_ensure: a usable connection)
+ * and stores the vault row and the body, leaving the transaction open for the verdict. */
+static void *store_body(void *arg)
+{
+    struct markr_pg_begun *g = arg;
+    struct markr_pg_batch b = {0};
+    int row;
+
+    g->rc = -1;
+    markr_error_clear(&g->err);
+    if (markr_pg_transaction_start(g->pg, &g->err) != 0)
+        return NULL;
+    g->started = 1;
+    g->rc = open_vault(g->pg, &g->step, &b, &row, g->digest, &g->err);
+    return NULL;
+}
+
+/* Only a body larger than a chunk: a smaller one goes in the one round trip of its import,
+ * which starting early could only lengthen. When no thread can be had, nothing is begun and
+ * the save does it all, as it would have. */
+static void *store_begin(void *ctx, const struct markr_vault_entry *entry)
+{
+    struct markr_pg_begun *g;
+    struct markr_error err;
+    unsigned char unused[32];
+
+    if (entry->body_len <= MARKR_PG_CHUNK_BYTES || (g = calloc(1, sizeof(*g))) == NULL)
+        return NULL;
+    g->pg = ctx;
+    /* The sheets' statement is built once the thread is joined, inside its transaction,
+     * where no look-up may run (its failure would end the transaction without the state
+     * that says whether to run it again): the type is known first, or nothing is begun. */
+    if ((g->sheet_type = g->pg->sheet_type) == 0 && markr_pg_sheets_type(g->pg, 1, &g->sheet_type, &err) != 0) {
+        free(g);
+        return NULL;
+    }
+    g->step.entry = entry;
+    g->step.what = "storing the import";
+    g->step.statement = &accepted_row;
+    if ((g->content_type = markr_pg_utf8_copy(entry->content_type)) == NULL) {
+        free(g);
+        return NULL;
+    }
+    markr_pg_param_text(&g->step.row, MARKR_PG_TEXT, g->content_type);
+    markr_pg_param_int8(&g->step.row, (int64_t)entry->body_len);
+    markr_pg_param_int4(&g->step.row, 0); /* the verdict sets the count */
+    (void)body_params(&g->step, unused, &err); /* a large body: no digest, cannot fail */
+    if (pthread_create(&g->thread, NULL, store_body, g) != 0) {
+        free(g->content_type);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+/* Waits for the thread of a begun import (NULL: none): from here on the connection is the
+ * caller's again. */
+static struct markr_pg_begun *join_begun(void *begun)
+{
+    struct markr_pg_begun *g = begun;
+
+    if (g != NULL)
+        pthread_join(g->thread, NULL);
+    return g;
+}
+
+/* Frees a joined begun import, rolling back the transaction it opened if it is still open
+ * (abandoned, or no verdict could be built), so that the connection serves the next
+ * operation. */
+static void release_begun(struct markr_pg_begun *g)
+{
+    if (g == NULL)
+        return;
+    markr_pg_rollback(g->pg);
+    free(g->content_type);
+    free(g);
+}
+
+static void store_abandon(void *ctx, void *begun)
+{
+    (void)ctx;
+    release_begun(join_begun(begun));
+}
+
+/* The verdict's first parameters (id, SHA-256, result count), when the body is stored. */
+static void verdict_params(struct vault_step *s, struct markr_pg_begun *g,
+                           const struct markr_pg_statement *verdict)
+{
+    s->verdict = verdict;
+    markr_pg_param_int8(&s->verdict_params, g->step.id);
+    markr_pg_param_binary(&s->verdict_params, MARKR_PG_BYTEA, (const char *)g->digest, sizeof(g->digest));
+    markr_pg_param_int4(&s->verdict_params, (int64_t)s->entry->result_count);
+}
+
+/* Runs the import's transaction: continuing a begun one, or whole. A begun one whose start
+ * failed (no connection) fails as markr_pg_batch_transaction fails to start. */
+static int run_import(struct markr_pg *pg, struct vault_step *s, struct markr_pg_begun *g, struct markr_error *err)
+{
+    if (g == NULL)
+        return markr_pg_batch_transaction(pg, s->what, vault_step, s, err);
+    if (!g->started) {
+        *err = g->err;
+        return -1;
+    }
+    s->begun = g;
+    return markr_pg_batch_transaction_begun(pg, s->what, vault_step, s, err);
+}
+
 static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry, const struct markr_marks *marks,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
+    struct markr_pg_begun *g = join_begun(entry->begun);
     struct markr_pg_marks_statement apply = {0};
     struct markr_pg_sheets_statement sheets = {0};
     struct vault_step step = {.entry = entry, .what = "storing the import", .statement = &accepted_row,
                               .apply = &apply, .sheets = &sheets};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
     unsigned char digest[32];
+    Oid sheet_type = 0;
     int rc = -1;
 
     *import_id = 0;
-    if (content_type == NULL)
-        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+    if (content_type == NULL) {
+        markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+        goto out;
+    }
     markr_pg_param_text(&step.row, MARKR_PG_TEXT, content_type);
     markr_pg_param_int8(&step.row, (int64_t)entry->body_len);
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
     if (body_params(&step, digest, err) != 0)
         goto out;
     /* The marks and sheets follow the vault row: by its currval within the batch (id 0). */
-    if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0 ||
-        markr_pg_sheets_statement(&sheets, pg, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
+    if (g != NULL)
+        sheet_type = g->sheet_type;
+    else if (markr_pg_sheets_type(pg, 1, &sheet_type, err) != 0)
         goto out;
-    if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
+    if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0 ||
+        markr_pg_sheets_statement(&sheets, sheet_type, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
+        goto out;
+    if (g != NULL && g->rc == 0)
+        verdict_params(&step, g, &accepted_verdict);
+    if ((rc = run_import(pg, &step, g, err)) == 0)
         *import_id = step.id;
     else if (strcmp(err->reason, "outcome_unknown") == 0)
         announce_flush(pg); /* it may be stored, and then nobody was told */
 out:
+    release_begun(g);
     markr_pg_sheets_statement_free(&sheets);
     markr_pg_marks_statement_free(&apply);
     free(content_type);
@@ -238,8 +424,9 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
                                int64_t *import_id, struct markr_error *err)
 {
     struct markr_pg *pg = ctx;
+    struct markr_pg_begun *g = join_begun(entry->begun);
     struct vault_step step = {.entry = entry, .what = "storing the refused import", .statement = &rejected_row};
-    struct markr_pg_reason text = {0};
+    struct markr_pg_reason text = {0}, verdict_text = {0};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
     unsigned char digest[32];
     int rc = -1;
@@ -256,9 +443,16 @@ static int store_save_rejected(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
     if (body_params(&step, digest, err) != 0)
         goto out;
-    if ((rc = markr_pg_batch_transaction(pg, step.what, vault_step, &step, err)) == 0)
+    if (g != NULL && g->rc == 0) {
+        verdict_params(&step, g, &rejected_verdict);
+        if (markr_pg_reason_params(&step.verdict_params, &verdict_text, reason, err) != 0)
+            goto out;
+    }
+    if ((rc = run_import(pg, &step, g, err)) == 0)
         *import_id = step.id;
 out:
+    release_begun(g);
+    markr_pg_reason_free(&verdict_text);
     markr_pg_reason_free(&text);
     free(content_type);
     return rc;
@@ -267,7 +461,8 @@ out:
 struct markr_import_store markr_pg_import_store(struct markr_pg *pg)
 {
     return (struct markr_import_store){.ctx = pg, .save_accepted = store_save_accepted,
-                                       .save_rejected = store_save_rejected};
+                                       .save_rejected = store_save_rejected, .begin = store_begin,
+                                       .abandon = store_abandon};
 }
 
 /* --- reads ------------------------------------------------------------------------------------ */

@@ -5,7 +5,9 @@
  * fails in the middle of a batch aborts it whole (nothing half-stored, nothing announced,
  * the connection usable); statements prepared on a backend are prepared again on the next
  * one; a body larger than a chunk goes by COPY between two batches; the kept answer sheet
- * goes in the batch before the COMMIT and is announced after it.
+ * goes in the batch before the COMMIT and is announced after it. A large body begun before
+ * its verdict (ADR 0033) is stored exactly, accepted or refused; abandoned, nothing is; a
+ * backend terminated while it is being stored, or after, runs the import again once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -598,6 +600,254 @@ static void a_refused_document_is_stored_whole_in_the_same_batches(void **state)
     free(large);
 }
 
+/* --- a large body stored while the document is judged (ADR 0033) ------------------------------ */
+
+#define BEGUN_LEN (2 * MARKR_PG_CHUNK_BYTES + 12345)
+
+static char *large_body(size_t len)
+{
+    char *body = malloc(len);
+
+    assert_non_null(body);
+    for (size_t i = 0; i < len; ++i)
+        body[i] = (char)('a' + i % 26);
+    return body;
+}
+
+/* The stored SHA-256 is the one of the bytes given (so the chunks are those bytes), and the
+ * row is as one stored whole (a synchronous import has no processed_at). */
+static void check_digest(struct fixture *f, int64_t id, const char *body, size_t len)
+{
+    unsigned char digest[32];
+    char hex[65], sql[256];
+    struct markr_error err;
+
+    assert_int_equal(markr_pg_sha256(body, len, digest, &err), 0);
+    for (int i = 0; i < 32; ++i)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports WHERE id = %" PRId64 " AND encode(sha256, 'hex') = '%s'"
+             " AND processed_at IS NULL", id, hex);
+    assert_int_equal(count(f, sql), 1);
+}
+
+/* Waits (at most 20 s) until sql counts at least one row. */
+static void wait_until(struct fixture *f, const char *sql)
+{
+    struct timespec pause = {0, 10 * 1000000L};
+
+    for (int i = 0; i < 2000 && count(f, sql) < 1; ++i)
+        nanosleep(&pause, NULL);
+    if (count(f, sql) < 1)
+        fail_msg("never true: %s", sql);
+}
+
+/* Begins an entry as the use case does, before its verdict (result_count still 0). */
+static void begin(struct fixture *f, struct markr_vault_entry *entry, const char *body, size_t len)
+{
+    *entry = (struct markr_vault_entry){.content_type = "text/xml+markr", .body = body, .body_len = len};
+    entry->begun = f->store.begin(f->store.ctx, entry);
+}
+
+static int64_t finish_accepted(struct fixture *f, struct markr_vault_entry *entry, const struct markr_marks *m,
+                               struct markr_error *err)
+{
+    int64_t id = -1;
+
+    entry->result_count = m->count;
+    if (f->store.save_accepted(f->store.ctx, entry, m, &id, err) != 0)
+        return -1;
+    return id;
+}
+
+static void a_large_body_begun_before_its_verdict_is_stored_exactly(void **state)
+{
+    static const char small[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN), *payload;
+    struct markr_marks m = marks_of(5);
+    struct markr_vault_entry entry;
+    struct markr_error err;
+    int64_t id;
+
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    if ((id = finish_accepted(f, &entry, &m, &err)) <= 0)
+        fail_msg("begun import: %s", err.message);
+    check_stored(f, id, 5, BEGUN_LEN);
+    check_digest(f, id, body, BEGUN_LEN);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3);
+    payload = next_announcement(f, 10000);
+    assert_non_null(payload);
+    free(payload);
+    /* A body of one chunk is not begun: it keeps its one round trip. */
+    begin(f, &entry, small, sizeof(small) - 1);
+    assert_null(entry.begun);
+    begin(f, &entry, body, MARKR_PG_CHUNK_BYTES);
+    assert_null(entry.begun);
+    free(body);
+}
+
+static void a_large_body_begun_and_refused_is_stored_with_its_reason(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN);
+    struct markr_vault_entry entry;
+    struct markr_error reason, err;
+    int64_t id = -1;
+    char sql[512];
+
+    markr_error_set(&reason, MARKR_ERR_INVALID, "invalid_result", "no obtained marks");
+    reason.line = 7;
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    entry.result_count = 2;
+    if (f->store.save_rejected(f->store.ctx, &entry, &reason, &id, &err) != 0)
+        fail_msg("begun refusal: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM imports WHERE id = %" PRId64 " AND status = 'rejected'"
+             " AND reason->>'error' = 'invalid_result' AND reason->>'message' = 'no obtained marks'"
+             " AND (reason->>'line')::int = 7 AND result_count = 2 AND size_bytes = %d", id, BEGUN_LEN);
+    assert_int_equal(count(f, sql), 1);
+    check_digest(f, id, body, BEGUN_LEN);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    assert_null(next_announcement(f, 200));
+    free(body);
+}
+
+/* The connection has no transaction left open and stores the next import. */
+static void check_usable(struct fixture *f, long pid)
+{
+    static const char small[] = "<mcq-test-results/>";
+    struct markr_marks m = marks_of(1);
+    struct markr_error err;
+    char sql[160];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %ld AND state = 'idle'", pid);
+    if (pid != 0)
+        assert_int_equal(count(f, sql), 1);
+    if (save(f, small, sizeof(small) - 1, &m, &err) <= 0)
+        fail_msg("after: %s", err.message);
+}
+
+static void an_abandoned_body_stores_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN);
+    struct markr_vault_entry entry;
+
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    f->store.abandon(f->store.ctx, entry.begun);
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
+    check_usable(f, (long)PQbackendPID(f->pg->conn));
+    free(body);
+}
+
+/* A verdict that fails (a mark the server refuses) rolls the stored body back with it. */
+static void a_failing_verdict_rolls_the_begun_body_back(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN);
+    struct markr_marks m = marks_of(5);
+    struct markr_vault_entry entry;
+    struct markr_error err;
+
+    pool[2].available = 0;
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_int_equal(finish_accepted(f, &entry, &m, &err), -1);
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
+    check_usable(f, (long)PQbackendPID(f->pg->conn));
+    free(body);
+}
+
+/* The backend is terminated while it stores the body (held in the COPY by a trigger that
+ * waits for an advisory lock this test holds), or once it has (idle in the transaction,
+ * waiting for the verdict): nothing had been committed, so the import runs again once on a
+ * new connection and is stored once. */
+static void a_backend_terminated_while_the_body_is_stored_runs_the_import_again(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN);
+    PGconn *locker = PQconnectdb(f->conninfo);
+    PGresult *res;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN PERFORM pg_advisory_xact_lock_shared(31); RETURN NEW; END $$;\n"
+                                        "CREATE TRIGGER hold BEFORE INSERT ON import_chunks\n"
+                                        "    FOR EACH ROW EXECUTE FUNCTION hold()"),
+                     0);
+    for (int k = 0; k < 2; ++k) {
+        static const char *names[] = {"during", "after"};
+        struct markr_marks m;
+        struct markr_vault_entry entry;
+        struct markr_error err;
+        long pid = (long)PQbackendPID(f->pg->conn);
+        char sql[256];
+        int64_t id;
+
+        if (k == 0) {
+            res = PQexec(locker, "SELECT pg_advisory_lock(31)");
+            assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+            PQclear(res);
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %ld AND "
+                     "wait_event = 'advisory' AND query LIKE 'COPY%%'", pid);
+        } else {
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %ld AND "
+                     "state = 'idle in transaction' AND query LIKE 'COPY%%'", pid);
+        }
+        test_ids[0] = names[k]; /* a test of its own, so that every mark is this import's */
+        m = marks_of(5);
+        begin(f, &entry, body, BEGUN_LEN);
+        assert_non_null(entry.begun);
+        wait_until(f, sql);
+        snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%ld)::int", pid);
+        assert_int_equal(count(f, sql), 1);
+        if (k == 0) {
+            res = PQexec(locker, "SELECT pg_advisory_unlock(31)");
+            assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+            PQclear(res);
+        }
+        id = finish_accepted(f, &entry, &m, &err);
+        test_ids[0] = "t";
+        if (id <= 0)
+            fail_msg("run %d: %s", k, err.message);
+        assert_int_not_equal((long)PQbackendPID(f->pg->conn), pid); /* a new connection */
+        check_stored(f, id, 5, BEGUN_LEN);
+        check_digest(f, id, body, BEGUN_LEN);
+        assert_int_equal(count(f, "SELECT count(*) FROM imports"), k + 1);
+        assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3 * (k + 1));
+    }
+    check_usable(f, (long)PQbackendPID(f->pg->conn));
+    PQfinish(locker);
+    free(body);
+}
+
+/* A connection that cannot start (here: abandoned at shutdown) fails the save as it would
+ * without the head start, and stores nothing. The connection has already imported once, so
+ * it knows the sheets' type and begins without a statement of its own. */
+static void a_begun_import_that_cannot_start_fails_as_before(void **state)
+{
+    static const char small[] = "<mcq-test-results/>";
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN);
+    struct markr_marks m = marks_of(5);
+    struct markr_vault_entry entry;
+    struct markr_error err;
+
+    assert_true(save(f, small, sizeof(small) - 1, &m, &err) > 0);
+    markr_pg_abandon(f->pg);
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    assert_int_equal(finish_accepted(f, &entry, &m, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(err.reason, "shutting_down");
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +868,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_long_sheet_is_stored_with_lz4, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_sheets_type_fails_the_import_before_anything_is_stored, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_large_body_begun_before_its_verdict_is_stored_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_large_body_begun_and_refused_is_stored_with_its_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_abandoned_body_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failing_verdict_rolls_the_begun_body_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_backend_terminated_while_the_body_is_stored_runs_the_import_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_begun_import_that_cannot_start_fails_as_before, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

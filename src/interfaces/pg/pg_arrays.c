@@ -31,15 +31,6 @@ void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n)
     b->cap = cap;
 }
 
-void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n)
-{
-    markr_pg_buffer_reserve(b, n);
-    if (b->failed)
-        return;
-    memcpy(b->bytes + b->len, bytes, n);
-    b->len += n;
-}
-
 static void put_u32(struct markr_pg_buffer *b, uint32_t v)
 {
     unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),

@@ -101,10 +101,13 @@ static int optional_text(const struct markr_raw_result *raw, size_t index, enum 
  * runs for every result of a document); the names stay NULL when absent. */
 static int result_texts(struct markr_result *r, const char *const text[4], const size_t len[4])
 {
-    char *at = malloc(len[0] + len[1] + len[2] + len[3] + 4);
     char **out[4] = {&r->test_id, &r->student_number, &r->first_name, &r->last_name};
+    size_t size = 0;
+    char *at;
 
-    if (at == NULL)
+    for (int i = 0; i < 4; ++i)
+        size += text[i] != NULL ? len[i] + 1 : 0; /* each at most MARKR_TEXT_MAX */
+    if ((at = malloc(size)) == NULL)
         return -1;
     for (int i = 0; i < 4; ++i)
         *out[i] = text[i] != NULL ? put_text(&at, text[i], len[i]) : NULL;

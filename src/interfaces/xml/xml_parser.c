@@ -227,7 +227,9 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
     /* Every child of every result comes here: comparing the first byte first leaves one
      * strcmp per element (two for the names beginning with 's'), not one per name tried. */
     for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); ++i) {
-        if (localname[0] != (xmlChar)children[i].element[0] || strcmp((const char *)localname, children[i].element) != 0)
+        const char *name = children[i].element;
+
+        if (localname[0] != (xmlChar)name[0] || strcmp((const char *)localname, name) != 0)
             continue;
         switch (children[i].kind) {
         case CHILD_SUMMARY:

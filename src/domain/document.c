@@ -13,12 +13,10 @@ void markr_document_init(struct markr_document *doc)
     memset(doc, 0, sizeof(*doc));
 }
 
+/* A result's four strings are one block, which test_id points to (result_texts). */
 static void result_free(struct markr_result *r)
 {
     free(r->test_id);
-    free(r->student_number);
-    free(r->first_name);
-    free(r->last_name);
     markr_answer_sheet_free(&r->sheet);
 }
 
@@ -30,14 +28,14 @@ void markr_document_free(struct markr_document *doc)
     markr_document_init(doc);
 }
 
-static char *copy_text(const char *text, size_t len)
+/* Copies len bytes of text to *at as a string; returns the copy and moves *at past it. */
+static char *put_text(char **at, const char *text, size_t len)
 {
-    char *s = malloc(len + 1);
+    char *s = *at;
 
-    if (s != NULL) {
-        memcpy(s, text, len);
-        s[len] = '\0';
-    }
+    memcpy(s, text, len);
+    s[len] = '\0';
+    *at = s + len + 1;
     return s;
 }
 
@@ -83,23 +81,36 @@ static int required_mark(const struct markr_raw_result *raw, size_t index, enum 
     return 0;
 }
 
-/* An optional name: absent or empty after trimming gives NULL. */
-static int optional_text(const struct markr_raw_result *raw, size_t index, enum markr_field field, char **out,
-                         struct markr_error *err)
+/* An optional name, trimmed and bounded: absent or empty after trimming gives NULL. */
+static int optional_text(const struct markr_raw_result *raw, size_t index, enum markr_field field, const char **text,
+                         size_t *len, struct markr_error *err)
 {
-    const char *text = raw->text[field];
-    size_t len = raw->len[field];
-
-    *out = NULL;
-    if (text == NULL)
+    *text = raw->text[field];
+    *len = raw->len[field];
+    if (*text == NULL)
         return 0;
-    markr_trim(&text, &len);
-    if (len == 0)
-        return 0;
-    if (len > MARKR_TEXT_MAX)
+    markr_trim(text, len);
+    if (*len == 0)
+        *text = NULL;
+    else if (*len > MARKR_TEXT_MAX)
         return refuse(err, raw, index, field, "field_too_long", "is longer than 255 bytes");
-    if ((*out = copy_text(text, len)) == NULL)
-        return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
+    return 0;
+}
+
+/* Copies the result's strings into one block (a malloc per result rather than four: this
+ * runs for every result of a document); the names stay NULL when absent. */
+static int result_texts(struct markr_result *r, const char *const text[4], const size_t len[4])
+{
+    char **out[4] = {&r->test_id, &r->student_number, &r->first_name, &r->last_name};
+    size_t size = 0;
+    char *at;
+
+    for (int i = 0; i < 4; ++i)
+        size += text[i] != NULL ? len[i] + 1 : 0; /* each at most MARKR_TEXT_MAX */
+    if ((at = malloc(size)) == NULL)
+        return -1;
+    for (int i = 0; i < 4; ++i)
+        *out[i] = text[i] != NULL ? put_text(&at, text[i], len[i]) : NULL;
     return 0;
 }
 
@@ -120,8 +131,9 @@ int markr_document_add(struct markr_document *doc, const struct markr_raw_result
 {
     size_t index = doc->count + 1;
     struct markr_result r = {.line = raw->line};
-    const char *test_id, *student;
-    size_t test_len, student_len;
+    /* test id, student number, first and last name: the order of result_texts */
+    const char *text[4];
+    size_t len[4];
 
     if (raw->text[MARKR_FIELD_AVAILABLE] == NULL && raw->text[MARKR_FIELD_OBTAINED] == NULL) {
         markr_error_set(err, MARKR_ERR_INVALID, "missing_field", "result %zu (line %lu): summary-marks is missing",
@@ -129,8 +141,8 @@ int markr_document_add(struct markr_document *doc, const struct markr_raw_result
         markr_error_locate(err, index, raw->line, "summary-marks");
         return -1;
     }
-    if (required_text(raw, index, MARKR_FIELD_STUDENT_NUMBER, &student, &student_len, err) != 0 ||
-        required_text(raw, index, MARKR_FIELD_TEST_ID, &test_id, &test_len, err) != 0 ||
+    if (required_text(raw, index, MARKR_FIELD_STUDENT_NUMBER, &text[1], &len[1], err) != 0 ||
+        required_text(raw, index, MARKR_FIELD_TEST_ID, &text[0], &len[0], err) != 0 ||
         required_mark(raw, index, MARKR_FIELD_AVAILABLE, &r.available, err) != 0 ||
         required_mark(raw, index, MARKR_FIELD_OBTAINED, &r.obtained, err) != 0)
         return -1;
@@ -140,17 +152,12 @@ int markr_document_add(struct markr_document *doc, const struct markr_raw_result
         return refuse(err, raw, index, MARKR_FIELD_OBTAINED, "obtained_exceeds_available",
                       "is greater than summary-marks/@available");
 
+    if (optional_text(raw, index, MARKR_FIELD_FIRST_NAME, &text[2], &len[2], err) != 0 ||
+        optional_text(raw, index, MARKR_FIELD_LAST_NAME, &text[3], &len[3], err) != 0)
+        return -1;
     if (doc->count == doc->capacity && grow(doc, err) != 0)
         return -1;
-    if (optional_text(raw, index, MARKR_FIELD_FIRST_NAME, &r.first_name, err) != 0)
-        return -1;
-    if (optional_text(raw, index, MARKR_FIELD_LAST_NAME, &r.last_name, err) != 0) {
-        result_free(&r);
-        return -1;
-    }
-    r.test_id = copy_text(test_id, test_len);
-    r.student_number = copy_text(student, student_len);
-    if (r.test_id == NULL || r.student_number == NULL ||
+    if (result_texts(&r, text, len) != 0 ||
         markr_answer_sheet_build(raw->answers, raw->answer_count, &r.sheet) != 0) {
         result_free(&r);
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "domain/answers.h"
@@ -66,6 +67,55 @@ static void a_repeated_question_keeps_its_last_occurrence_and_blanks_count(void 
     assert_int_equal(markr_answer_sheet_build(&too_long, 1, &sheet), 0);
     assert_int_equal(sheet.count, 0);
     assert_null(sheet.answers);
+}
+
+/* Sheets of every size up to 130 answers, questions repeated in a scrambled order: each
+ * keeps, per question in byte order, its last valid occurrence. The expected sheet is
+ * worked out here the slow way. */
+static void sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_byte_order(void **state)
+{
+    static const char *const questions[] = {"10", "2", "1", "q", "10a", "3", "20", "0", "b", "11", "a", "9"};
+    enum { POOL = sizeof(questions) / sizeof(questions[0]), MOST = 130 };
+    static char responses[MOST][8];
+    struct markr_raw_answer in[MOST];
+
+    for (size_t i = 0; i < MOST; ++i) {
+        snprintf(responses[i], sizeof(responses[i]), "r%zu", i);
+        /* A question of the pool in a scrambled order; every seventh answer is invalid. */
+        in[i] = raw(questions[(i * 7 + i / 5) % POOL], "1", i % 7 == 3 ? "2" : "1", responses[i]);
+    }
+    for (size_t n = 1; n <= MOST; ++n) {
+        const char *want_q[POOL], *want_r[POOL];
+        size_t want = 0;
+        struct markr_answer_sheet sheet;
+
+        /* The questions present, in byte order, each with the response of its last valid
+         * occurrence. */
+        for (size_t i = 0; i < n; ++i) {
+            size_t at = 0;
+
+            if (i % 7 == 3)
+                continue;
+            while (at < want && strcmp(want_q[at], in[i].question) < 0)
+                ++at;
+            if (at < want && strcmp(want_q[at], in[i].question) == 0) {
+                want_r[at] = in[i].response;
+                continue;
+            }
+            memmove(&want_q[at + 1], &want_q[at], (want - at) * sizeof(want_q[0]));
+            memmove(&want_r[at + 1], &want_r[at], (want - at) * sizeof(want_r[0]));
+            want_q[at] = in[i].question;
+            want_r[at] = in[i].response;
+            ++want;
+        }
+        assert_int_equal(markr_answer_sheet_build(in, n, &sheet), 0);
+        assert_int_equal(sheet.count, want);
+        for (size_t k = 0; k < want; ++k) {
+            assert_string_equal(sheet.answers[k].question, want_q[k]);
+            assert_string_equal(sheet.answers[k].response, want_r[k]);
+        }
+        markr_answer_sheet_free(&sheet);
+    }
 }
 
 static void questions_sort_numerically_then_in_byte_order(void **state)
@@ -130,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(invalid_answers_are_left_out),
         cmocka_unit_test(a_repeated_question_keeps_its_last_occurrence_and_blanks_count),
+        cmocka_unit_test(sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_byte_order),
         cmocka_unit_test(questions_sort_numerically_then_in_byte_order),
         cmocka_unit_test(the_kept_sheet_is_the_highest_obtained_and_the_last_among_equals),
     };

@@ -244,7 +244,7 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_int_equal(metric(text, "markr_results_written_total"), 5);
     assert_int_equal(metric(text, "markr_marks_written_total"), 5);
     assert_int_equal(metric(text, "markr_http_requests_in_flight"), 1); /* this /metrics request */
-    assert_int_equal(metric(text, "markr_db_pool_connections"), 4);
+    assert_int_equal(metric(text, "markr_db_pool_connections"), 8); /* MARKR_WORKERS unset: the default */
     assert_true(metric(text, "markr_db_pool_waiting") >= 0);
     assert_int_equal(metric(text, "markr_db_slow_queries_total"), 0);
     /* Durations are measured for answers made on the loop too (a monotonic clock, not the

@@ -19,7 +19,7 @@
 #define MARKR_DEFAULT_MAX_BODY_BYTES (64u * 1024 * 1024)
 /* The body is held in memory whole (the vault stores it as 1 MiB chunks, ADR 0018). */
 #define MARKR_MAX_BODY_BYTES_LIMIT (512ull * 1024 * 1024)
-#define MARKR_DEFAULT_WORKERS 4
+#define MARKR_DEFAULT_WORKERS 8
 #define MARKR_DEFAULT_QUEUE_MAX 1024
 /* Asynchronous imports (ADR 0011): by default the one body limit, MARKR_MAX_BODY_BYTES,
  * which they may only lower (ADR 0016). */

@@ -31,7 +31,7 @@ static const struct command_help commands[] = {
      "\n"
      "Settings (the main ones; all in markr(1)):\n" DATABASE_SETTINGS
      "  MARKR_LISTEN          address and port (default " MARKR_DEFAULT_LISTEN ")\n"
-     "  MARKR_WORKERS         worker threads, each with a database connection (default 4)\n"
+     "  MARKR_WORKERS         worker threads, each with a database connection (default 8)\n"
      "  MARKR_MAX_BODY_BYTES  largest request body (default 67108864)\n"
      "  MARKR_READER_TOKENS, MARKR_OPERATOR_TOKENS, MARKR_ADMIN_TOKEN   access control\n"
      "\n"

@@ -38,14 +38,6 @@ static int room(struct markr_pg_buffer *b, size_t n)
     return !b->failed;
 }
 
-void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n)
-{
-    if (!room(b, n))
-        return;
-    memcpy(b->bytes + b->len, bytes, n);
-    b->len += n;
-}
-
 /* Every length, count and integer of the format is a big-endian 32-bit word: written in
  * place, as the arrays write several per element. */
 static void put_u32(struct markr_pg_buffer *b, uint32_t v)

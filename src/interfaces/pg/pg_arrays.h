@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pg_internal.h"
 
@@ -31,7 +32,20 @@ struct markr_pg_buffer {
 
 /* Makes room for n more bytes at once (a writer that knows its size allocates once). */
 void markr_pg_buffer_reserve(struct markr_pg_buffer *b, size_t n);
-void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n);
+
+/* Appends n bytes. Inline, with the room checked here: the statements' writers append a few
+ * bytes at a time, thousands of times per import, and two calls per append (this one and
+ * memcpy's, of an unknown length) were 7 % of a 30-result import's instructions. */
+static inline void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *bytes, size_t n)
+{
+    if (b->failed || b->cap - b->len < n) {
+        markr_pg_buffer_reserve(b, n);
+        if (b->failed)
+            return;
+    }
+    memcpy(b->bytes + b->len, bytes, n);
+    b->len += n;
+}
 
 /* The header of a one-dimensional array of count elements of type element; has_nulls says
  * whether any element will be NULL. Then exactly count elements. */

@@ -13,6 +13,9 @@
 /* The values of an <answer>. */
 enum { ANSWER_QUESTION, ANSWER_AVAILABLE, ANSWER_AWARDED, ANSWER_RESPONSE, ANSWER_VALUES };
 
+/* The attributes that hold the first three. */
+static const char *const attribute_names[] = {"question", "marks-available", "marks-awarded"};
+
 struct markr_xml_pending_answer {
     size_t off[ANSWER_VALUES], len[ANSWER_VALUES];
     int present[ANSWER_VALUES];
@@ -60,10 +63,20 @@ static int append(struct markr_xml_answers *a, struct markr_xml_pending_answer *
     return 0;
 }
 
+/* The value an unprefixed attribute of <answer> holds (ANSWER_QUESTION, ANSWER_AVAILABLE or
+ * ANSWER_AWARDED), or -1. Every attribute of every answer comes here: comparing the first
+ * byte first leaves one strcmp per attribute (two for marks-awarded), not one per name. */
+static int attribute_value(const char *name)
+{
+    for (int v = 0; v < ANSWER_RESPONSE; ++v)
+        if (name[0] == attribute_names[v][0] && strcmp(name, attribute_names[v]) == 0)
+            return v;
+    return -1;
+}
+
 int markr_xml_answers_begin(struct markr_xml_answers *a, unsigned depth, int nb_attributes, int nb_defaulted,
                             const xmlChar **attributes)
 {
-    static const char *const names[] = {"question", "marks-available", "marks-awarded"};
     struct markr_xml_pending_answer *p;
 
     if (a->count == MARKR_ANSWERS_MAX)
@@ -76,11 +89,10 @@ int markr_xml_answers_begin(struct markr_xml_answers *a, unsigned depth, int nb_
     memset(p, 0, sizeof(*p));
     for (int i = 0; i < nb_attributes - nb_defaulted; ++i) {
         const xmlChar **at = &attributes[5 * i]; /* localname, prefix, URI, value, end */
+        int v = at[1] == NULL ? attribute_value((const char *)at[0]) : -1;
 
-        for (int v = 0; v < ANSWER_RESPONSE; ++v)
-            if (at[1] == NULL && strcmp((const char *)at[0], names[v]) == 0 && !p->present[v] &&
-                append(a, p, v, (const char *)at[3], (size_t)(at[4] - at[3])) != 0)
-                return -1;
+        if (v >= 0 && !p->present[v] && append(a, p, v, (const char *)at[3], (size_t)(at[4] - at[3])) != 0)
+            return -1;
     }
     a->in_answer = 1;
     a->depth = depth;

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,21 @@
 /* Depths of the elements we read; the root is 1. */
 enum { DEPTH_ROOT = 1, DEPTH_RESULT = 2, DEPTH_FIELD = 3 };
 
-/* The text fields of a result, read from direct children of <mcq-test-result>. */
+/* The direct children of <mcq-test-result> that are read: <summary-marks>, <answer> and the
+ * text fields. */
+enum child { CHILD_SUMMARY, CHILD_ANSWER, CHILD_TEXT };
+
 static const struct {
     const char *element;
-    enum markr_field field;
-} text_fields[] = {
-    {"first-name", MARKR_FIELD_FIRST_NAME},
-    {"last-name", MARKR_FIELD_LAST_NAME},
-    {"student-number", MARKR_FIELD_STUDENT_NUMBER},
-    {"test-id", MARKR_FIELD_TEST_ID},
+    enum child kind;
+    enum markr_field field; /* of a CHILD_TEXT */
+} children[] = {
+    {SUMMARY, CHILD_SUMMARY, MARKR_FIELD_COUNT},
+    {ANSWER, CHILD_ANSWER, MARKR_FIELD_COUNT},
+    {"first-name", CHILD_TEXT, MARKR_FIELD_FIRST_NAME},
+    {"last-name", CHILD_TEXT, MARKR_FIELD_LAST_NAME},
+    {"student-number", CHILD_TEXT, MARKR_FIELD_STUDENT_NUMBER},
+    {"test-id", CHILD_TEXT, MARKR_FIELD_TEST_ID},
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -215,22 +222,28 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
             begin_result(p, line);
         return;
     }
-    if (p->depth != DEPTH_FIELD || !p->in_result)
-        return; /* anything deeper, or outside a result, is not ours */
-    if (is(localname, prefix, SUMMARY)) {
-        read_summary(p, nb_attributes, nb_defaulted, attributes, line);
-        return;
-    }
-    if (is(localname, prefix, ANSWER)) {
-        if (markr_xml_answers_begin(&p->answers, p->depth, nb_attributes, nb_defaulted, attributes) != 0)
-            out_of_memory(p);
-        return;
-    }
-    for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); ++i) {
-        if (is(localname, prefix, text_fields[i].element)) {
-            begin_text_field(p, text_fields[i].field, line);
-            return;
+    if (p->depth != DEPTH_FIELD || !p->in_result || prefix != NULL)
+        return; /* anything deeper, outside a result or prefixed is not ours */
+    /* Every child of every result comes here: comparing the first byte first leaves one
+     * strcmp per element (two for the names beginning with 's'), not one per name tried. */
+    for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); ++i) {
+        const char *name = children[i].element;
+
+        if (localname[0] != (xmlChar)name[0] || strcmp((const char *)localname, name) != 0)
+            continue;
+        switch (children[i].kind) {
+        case CHILD_SUMMARY:
+            read_summary(p, nb_attributes, nb_defaulted, attributes, line);
+            break;
+        case CHILD_ANSWER:
+            if (markr_xml_answers_begin(&p->answers, p->depth, nb_attributes, nb_defaulted, attributes) != 0)
+                out_of_memory(p);
+            break;
+        case CHILD_TEXT:
+            begin_text_field(p, children[i].field, line);
+            break;
         }
+        return;
     }
 }
 
@@ -391,8 +404,9 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
 
     markr_xml_global_init(); /* cheap when done; a forgotten call must not weaken the loader */
     markr_error_clear(err);
-    if ((p = calloc(1, sizeof(*p))) == NULL)
+    if ((p = malloc(sizeof(*p))) == NULL)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory while parsing XML");
+    memset(p, 0, offsetof(struct markr_xml_parse, buf));
     p->doc = doc;
     p->err = err;
     p->body = body;

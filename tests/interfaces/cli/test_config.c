@@ -60,7 +60,7 @@ static void defaults(void **state)
     assert_string_equal(cfg.listen_host, "0.0.0.0");
     assert_string_equal(cfg.listen_port, "8085");
     assert_int_equal(cfg.max_body_bytes, 64 * 1024 * 1024);
-    assert_int_equal(cfg.workers, 4);
+    assert_int_equal(cfg.workers, 8);
     assert_int_equal(cfg.queue_max, 1024);
     assert_string_equal(cfg.migrations_dir, MARKR_DEFAULT_MIGRATIONS_DIR); /* compiled in */
     assert_int_equal(cfg.request_timeout_ms, 60000);

@@ -1,6 +1,7 @@
 /*
  * The binary array writer (pg_arrays.h) byte for byte, without a server (the integration
- * suites send what it writes to a real one): a one-dimensional array with a NULL, a
+ * suites send what it writes to a real one): appends that keep every byte as the buffer
+ * grows, integers as big-endian words, a one-dimensional array with a NULL, a
  * composite element whose lengths are filled in once its columns are written, and the rule
  * that a buffer past the parameter limit fails and ignores every later write.
  */
@@ -24,6 +25,45 @@ static uint32_t word(const struct markr_pg_buffer *b, size_t *at)
     assert_true(*at + 4 <= b->len);
     *at += 4;
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void appends_keep_every_byte_as_the_buffer_grows(void **state)
+{
+    struct markr_pg_buffer b = {0};
+    char piece[300];
+
+    /* One byte at a time past several doublings, then pieces longer than the first size. */
+    for (int i = 0; i < 5000; ++i)
+        markr_pg_buffer_put(&b, &"0123456789"[i % 10], 1);
+    memset(piece, 'x', sizeof(piece));
+    for (int i = 0; i < 20; ++i)
+        markr_pg_buffer_put(&b, piece, sizeof(piece));
+    assert_false(b.failed);
+    assert_int_equal(b.len, 5000 + 20 * sizeof(piece));
+    assert_true(b.cap >= b.len);
+    for (int i = 0; i < 5000; ++i)
+        assert_int_equal(b.bytes[i], '0' + i % 10);
+    for (size_t i = 5000; i < b.len; ++i)
+        assert_int_equal(b.bytes[i], 'x');
+    free(b.bytes);
+}
+
+static void integers_are_big_endian_words(void **state)
+{
+    static const unsigned char want[] = {
+        0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 1, 0, 0, 0, 1, /* one int4 */
+        0, 0, 0, 4, 0x12, 0x34, 0x56, 0x78,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20,                         /* an empty int8[] */
+    };
+    struct markr_pg_buffer b = {0};
+
+    markr_pg_array_begin(&b, MARKR_PG_INT4, 1, 0);
+    markr_pg_array_int4(&b, 0x12345678);
+    markr_pg_array_begin(&b, MARKR_PG_INT8, 0, 0);
+    assert_false(b.failed);
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.bytes, want, sizeof(want));
+    free(b.bytes);
 }
 
 static void an_array_of_text_with_a_null(void **state)
@@ -110,6 +150,8 @@ static void past_the_limit_the_buffer_fails_and_writes_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(appends_keep_every_byte_as_the_buffer_grows),
+        cmocka_unit_test(integers_are_big_endian_words),
         cmocka_unit_test(an_array_of_text_with_a_null),
         cmocka_unit_test(a_composite_element_has_its_lengths_filled_in),
         cmocka_unit_test(past_the_limit_the_buffer_fails_and_writes_nothing),

@@ -40,7 +40,8 @@ static int import_entry(const struct markr_import_deps *deps, struct markr_vault
     int rc = -1;
 
     memset(outcome, 0, sizeof(*outcome));
-    entry->begun = deps->store.begin != NULL ? deps->store.begin(deps->store.ctx, entry) : NULL;
+    entry->begun = deps->store.begin != NULL && deps->store.abandon != NULL ? deps->store.begin(deps->store.ctx, entry)
+                                                                            : NULL;
     if (markr_judge_document(&deps->formats, entry->content_type, entry->body, entry->body_len, &j, &outcome->error) != 0) {
         abandon_begun(deps, entry);
         markr_judgement_free(&j); /* no verdict (e.g. out of memory): nothing to keep */

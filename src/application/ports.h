@@ -68,7 +68,7 @@ struct markr_import_store {
      * with err. */
     int (*save_rejected)(void *ctx, const struct markr_vault_entry *entry, const struct markr_error *reason,
                          int64_t *import_id, struct markr_error *err);
-    /* Optional (NULL: not offered). Starts storing entry's body before the verdict is known,
+    /* Optional, with abandon (either NULL: not offered). Starts storing entry's body before the verdict is known,
      * so that it travels while the document is judged (ADR 0033). Returns a handle for
      * entry->begun, which save_accepted or save_rejected then finish with the verdict (one
      * transaction, as without it), or which abandon drops; or NULL when nothing was begun

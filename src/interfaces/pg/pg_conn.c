@@ -191,7 +191,7 @@ int markr_pg_send_single_rows(struct markr_pg *pg, const char *what, const char 
 /* Whether the connection the last statement ran on is gone: libpq saw the end of the
  * stream, or the server said it is terminating this backend (its FATAL, as the statement's
  * error or as a notice, may come before the end of the stream is read). */
-static int connection_lost(const struct markr_pg *pg)
+int markr_pg_connection_lost(const struct markr_pg *pg)
 {
     return PQstatus(pg->conn) != CONNECTION_OK || pg->notices.ended || strcmp(pg->sqlstate, "57P01") == 0 ||
            strcmp(pg->sqlstate, "57P02") == 0;
@@ -277,7 +277,7 @@ int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int how,
             markr_pg_reads_committed(pg); /* reads must now reflect it (ADR 0030) */
             return 0;
         }
-        if (connection_lost(pg) && !atomic_load(&pg->abandoned)) {
+        if (markr_pg_connection_lost(pg) && !atomic_load(&pg->abandoned)) {
             if (could_have_committed(pg)) {
                 markr_log(MARKR_LOG_WARN, "database connection lost during a commit: outcome unknown", "operation",
                           what, "error", err->message, NULL);

@@ -113,7 +113,8 @@ struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeo
      * worker connection, so MARKR_WORKERS x 64 MB at worst. jit: markr's statements are
      * planned above jit_above_cost by their arrays and unnests, not by long computations,
      * and compiling them costs more than it saves (the item analysis, the imports of large
-     * documents; ADR 0026). An operator's `options` wins over both. */
+     * documents; ADR 0026). An operator's `options` wins over both, except in an import's
+     * transaction, which always turns JIT off itself (pg_store.c). */
     const char *values[] = {timeout_s, "markr", "-c work_mem=64MB -c jit=off", conninfo, "UTF8", NULL};
     struct markr_pg *pg;
     char *parse_error = NULL;

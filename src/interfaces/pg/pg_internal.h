@@ -152,6 +152,11 @@ int markr_pg_run_transaction(struct markr_pg *pg, const char *what, int how,
                              int (*step)(struct markr_pg *pg, void *arg, struct markr_error *err), void *arg,
                              struct markr_error *err);
 
+/* Whether the connection the last statement ran on is gone: libpq saw the end of the
+ * stream, or the server said it is terminating this backend. Nothing of a statement that
+ * failed so, outside a transaction, can have happened. */
+int markr_pg_connection_lost(const struct markr_pg *pg);
+
 /* What every run of a transaction does first: markr_pg_ensure (a usable connection, no
  * transaction left open), then forgets the last failure's SQLSTATE and that a COMMIT was
  * sent. Returns 0, or -1 with err (nothing was sent). */

@@ -198,21 +198,15 @@ const struct markr_pg_statement markr_pg_notify_kept = {
     "       CASE WHEN current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true) <> '' THEN\n"
     "           pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true)) END"};
 
-/* An import's names are found through its tests (import_names has no index by import,
- * migration 0012: the one by test leads), so they go before the tests that find them. The
- * marks statement writes both from the same marks, so every test of a names row is one of
- * the import's tests. */
 int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
 {
     struct markr_pg_params params = {0};
 
     markr_pg_param_int8(&params, id);
-    if (markr_pg_command(pg, "clearing the names of an import",
-                         "DELETE FROM import_names WHERE import_id = $1\n"
-                         "  AND test_id IN (SELECT test_id FROM import_tests WHERE import_id = $1)",
+    if (markr_pg_command(pg, "clearing the tests of an import", "DELETE FROM import_tests WHERE import_id = $1",
                          &params, err) != 0)
         return -1;
-    return markr_pg_command(pg, "clearing the tests of an import", "DELETE FROM import_tests WHERE import_id = $1",
+    return markr_pg_command(pg, "clearing the names of an import", "DELETE FROM import_names WHERE import_id = $1",
                             &params, err);
 }
 

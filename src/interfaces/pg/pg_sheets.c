@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interfaces/observe/log.h"
 #include "pg_arrays.h"
 #include "pg_listen.h"
 #include "pg_marks.h"
@@ -67,14 +68,23 @@ int markr_pg_sheets_type(struct markr_pg *pg, int outside, Oid *type, struct mar
 {
     PGresult *res;
 
-    if (outside && markr_pg_ensure(pg, err) != 0)
-        return -1;
-    if (pg->sheet_type == 0) {
-        if ((res = markr_pg_exec(pg, "looking up the answer sheets' type",
-                                 "SELECT 'answer_sheet_columns'::regtype::oid", NULL, err)) == NULL)
+    /* Outside a transaction a look-up on a connection lost meanwhile is made again once on
+     * a new one, as a transaction whose COMMIT was not sent is (pg_conn.c). */
+    for (int attempt = 0;; ++attempt) {
+        if (outside && markr_pg_ensure(pg, err) != 0)
             return -1;
-        pg->sheet_type = (Oid)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+        if (pg->sheet_type != 0)
+            break;
+        if ((res = markr_pg_exec(pg, "looking up the answer sheets' type",
+                                 "SELECT 'answer_sheet_columns'::regtype::oid", NULL, err)) != NULL) {
+            pg->sheet_type = (Oid)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+            PQclear(res);
+            break;
+        }
+        if (!outside || attempt > 0 || !markr_pg_connection_lost(pg))
+            return -1;
+        markr_log(MARKR_LOG_INFO, "database connection lost before a look-up; looking it up again", "operation",
+                  "looking up the answer sheets' type", NULL);
     }
     *type = pg->sheet_type;
     return 0;

@@ -360,15 +360,12 @@ static void verdict_params(struct vault_step *s, struct markr_pg_begun *g,
 }
 
 /* Runs the import's transaction: continuing a begun one, or whole. A begun one whose start
- * failed (no connection) fails as markr_pg_batch_transaction fails to start. */
+ * failed (no connection then) sent nothing: it is run whole now, when the connection may be
+ * back, as an import never begun would be. */
 static int run_import(struct markr_pg *pg, struct vault_step *s, struct markr_pg_begun *g, struct markr_error *err)
 {
-    if (g == NULL)
+    if (g == NULL || !g->started)
         return markr_pg_batch_transaction(pg, s->what, vault_step, s, err);
-    if (!g->started) {
-        *err = g->err;
-        return -1;
-    }
     s->begun = g;
     return markr_pg_batch_transaction_begun(pg, s->what, vault_step, s, err);
 }

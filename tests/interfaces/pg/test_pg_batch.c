@@ -485,7 +485,7 @@ static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
                      1);
 }
 
-/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0013) and
+/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0012) and
  * reads back whole. */
 static void a_long_sheet_is_stored_with_lz4(void **state)
 {

@@ -425,7 +425,9 @@ static void connections_run_without_jit_unless_the_options_say_otherwise(void **
     char conninfo[1024];
     char *v;
 
-    /* The server's default is on (the private cluster leaves it). */
+    /* The server's default is on, as a plain libpq session sees it. */
+    assert_string_equal(v = markr_test_db_value(f->conninfo, "SHOW jit"), "on");
+    free(v);
     assert_string_equal(v = session_setting(f->pg, "jit"), "off");
     free(v);
     snprintf(conninfo, sizeof(conninfo), "%s options='-c jit=on'", f->conninfo);

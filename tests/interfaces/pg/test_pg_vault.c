@@ -203,14 +203,6 @@ static void refused_document_passes_a_relaxed_rule_on_reprocess(void **state)
     assert_value(f, "2", "SELECT count(*) FROM import_tests WHERE test_id = 'relaxed'");
     assert_value(f, "Ada", "SELECT first_name FROM import_names WHERE student_number = '7'");
 
-    /* Once more: its names and tests are replaced, not added to, and those of the other import
-     * of the same test stay. */
-    assert_int_equal(markr_reprocess_one(&f->relaxed, refused, 0, &report, &err), 0);
-    markr_reprocess_report_free(&report);
-    assert_value(f, "7:1,8:1", "SELECT string_agg(student_number || ':' || n, ',' ORDER BY student_number) "
-                               "FROM (SELECT student_number, count(*) AS n FROM import_names GROUP BY 1) AS c");
-    assert_value(f, "2", "SELECT count(*) FROM import_tests WHERE test_id = 'relaxed'");
-
     /* The strict rules refuse it again: one document at a time cannot take marks back. */
     assert_int_equal(markr_reprocess_one(&f->strict, refused, 0, &report, &err), -1);
     assert_string_equal(err.reason, "needs_full_rebuild");

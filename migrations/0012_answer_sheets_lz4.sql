@@ -1,4 +1,4 @@
--- 0013: a long answer sheet is compressed with lz4, as the vault's bodies are (0001, 0004).
+-- 0012: a long answer sheet is compressed with lz4, as the vault's bodies are (0001, 0004).
 --
 -- A row of answer_sheets is compressed once it passes about 2 kB (its arrays past some 70
 -- answers of the sample's shape; a 20-question sheet, about 600 bytes, never is). With the

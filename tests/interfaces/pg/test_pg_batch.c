@@ -7,7 +7,9 @@
  * one; a body larger than a chunk goes by COPY between two batches; the kept answer sheet
  * goes in the batch before the COMMIT and is announced after it. A large body begun before
  * its verdict (ADR 0033) is stored exactly, accepted or refused; abandoned, nothing is; a
- * backend terminated while it is being stored, or after, runs the import again once.
+ * backend terminated while it is being stored, or after, runs the import again once; one
+ * lost during the verdict's COMMIT is "outcome_unknown" and never run again; a deadlock or
+ * serialization failure in the verdict rolls the begun transaction back and runs it again whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -825,6 +827,92 @@ static void a_backend_terminated_while_the_body_is_stored_runs_the_import_again(
     free(body);
 }
 
+/* A deferred constraint trigger on the vault row ends the backend inside the verdict batch's
+ * COMMIT, counting the COMMITs that reached it: whether the import committed cannot be known,
+ * so the save is "outcome_unknown", announced as a flush, and the import is not run again
+ * (one COMMIT, no row). */
+static void a_begun_import_lost_during_its_commit_is_outcome_unknown(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN), *payload;
+    struct markr_marks m = marks_of(5);
+    struct markr_vault_entry entry;
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE SEQUENCE commits;\n"
+                                        "CREATE FUNCTION kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN PERFORM nextval('commits'); PERFORM pg_terminate_backend(pg_backend_pid());"
+                                        " RETURN NULL; END $$;\n"
+                                        "CREATE CONSTRAINT TRIGGER kill_at_commit AFTER INSERT ON imports\n"
+                                        "    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION kill_at_commit()"),
+                     0);
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    assert_int_equal(finish_accepted(f, &entry, &m, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
+    assert_string_equal(err.reason, "outcome_unknown");
+    assert_int_equal(count(f, "SELECT last_value FROM commits"), 1); /* one COMMIT, not run again */
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
+    /* It may have been stored, and then nobody was told: every test is announced changed. */
+    payload = next_announcement(f, 10000);
+    assert_non_null(payload);
+    if (strstr(payload, "\"flush\"") == NULL)
+        fail_msg("not a flush: %s", payload);
+    free(payload);
+    assert_null(next_announcement(f, 200));
+    /* The next import is stored on a new connection. */
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TRIGGER kill_at_commit ON imports"), 0);
+    check_usable(f, 0);
+    free(body);
+}
+
+/* The verdict batch of a begun import meets a serialization failure once (a statement
+ * trigger on marks raises 40001 the first time a sequence, which no rollback resets, is
+ * read): the begun transaction is rolled back and the import run again whole on the same
+ * connection, body included, and stored once. */
+static void a_busy_failure_in_a_begun_verdict_runs_the_import_again_whole(void **state)
+{
+    struct fixture *f = *state;
+    char *body = large_body(BEGUN_LEN), *payload;
+    struct markr_marks m = marks_of(5);
+    struct markr_vault_entry entry;
+    struct markr_error err;
+    long pid = (long)PQbackendPID(f->pg->conn);
+    int64_t id;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE SEQUENCE runs;\n"
+                                        "CREATE FUNCTION busy_once() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                                        "BEGIN\n"
+                                        "  IF nextval('runs') = 1 THEN\n"
+                                        "    RAISE EXCEPTION 'could not serialize' USING ERRCODE = '40001';\n"
+                                        "  END IF;\n"
+                                        "  RETURN NULL;\n"
+                                        "END $$;\n"
+                                        "CREATE TRIGGER busy_once BEFORE INSERT ON marks\n"
+                                        "    FOR EACH STATEMENT EXECUTE FUNCTION busy_once()"),
+                     0);
+    begin(f, &entry, body, BEGUN_LEN);
+    assert_non_null(entry.begun);
+    if ((id = finish_accepted(f, &entry, &m, &err)) <= 0)
+        fail_msg("after a serialization failure: %s", err.message);
+    assert_int_equal(count(f, "SELECT last_value FROM runs"), 2); /* the verdict ran twice */
+    assert_int_equal((long)PQbackendPID(f->pg->conn), pid);         /* on the same connection */
+    check_stored(f, id, 5, BEGUN_LEN);
+    check_digest(f, id, body, BEGUN_LEN);
+    assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 3);
+    payload = next_announcement(f, 10000);
+    assert_non_null(payload);
+    free(payload);
+    assert_null(next_announcement(f, 200)); /* announced once */
+    check_usable(f, pid);
+    free(body);
+}
+
 /* A connection that cannot start (here: abandoned at shutdown) fails the save as it would
  * without the head start, and stores nothing. The connection has already imported once, so
  * it knows the sheets' type and begins without a statement of its own. */
@@ -875,6 +963,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_backend_terminated_while_the_body_is_stored_runs_the_import_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_begun_import_that_cannot_start_fails_as_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_begun_import_lost_during_its_commit_is_outcome_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_busy_failure_in_a_begun_verdict_runs_the_import_again_whole, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -512,6 +512,15 @@ static void a_long_sheet_is_stored_with_lz4(void **state)
                      1);
 }
 
+/* Makes the sheets' type again, as migration 0011 does, after a test dropped it. */
+static void make_sheets_type(struct fixture *f)
+{
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE TYPE answer_sheet_columns AS (questions text[], responses text[],"
+                                        " awarded integer[], available integer[])"),
+                     0);
+}
+
 /* The sheets' parameter names its type by OID, looked up once per connection: a connection
  * made again looks it up again. Here the type is gone meanwhile, so the look-up itself fails
  * (with the OID remembered, the sheets statement would); once the type is back, imports go on. */
@@ -531,10 +540,7 @@ static void a_new_connection_looks_the_sheets_type_up_again(void **state)
     assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
     assert_non_null(strstr(err.message, "looking up the answer sheets' type"));
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
-    assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE TYPE answer_sheet_columns AS (questions text[], responses text[],"
-                                        " awarded integer[], available integer[])"),
-                     0);
+    make_sheets_type(f);
     m = sheet_marks("B");
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
         fail_msg("with the type again: %s", err.message);
@@ -557,10 +563,7 @@ static void a_missing_sheets_type_fails_the_import_before_anything_is_stored(voi
     assert_non_null(strstr(err.message, "looking up the answer sheets' type"));
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
-    assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE TYPE answer_sheet_columns AS (questions text[], responses text[],"
-                                        " awarded integer[], available integer[])"),
-                     0);
+    make_sheets_type(f);
     m = sheet_marks("A");
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
         fail_msg("with the type: %s", err.message);

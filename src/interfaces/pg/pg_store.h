@@ -1,6 +1,6 @@
 /*
- * The import store, results reader and readiness ports over one PostgreSQL connection
- * (pg_conn.h). Every statement is parameterised. A broken connection is reset (once) before
+ * The import store (pg_store.c), results reader and readiness (pg_results.c) ports over one
+ * PostgreSQL connection (pg_conn.h). Every statement is parameterised. A broken connection is reset (once) before
  * the next operation, so a database that comes back is used again without a restart.
  */
 #ifndef MARKR_INTERFACES_PG_STORE_H

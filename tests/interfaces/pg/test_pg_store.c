@@ -23,6 +23,7 @@
 #include "domain/document.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
+#include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "test_db.h"
 
@@ -646,6 +647,32 @@ static void reads_by_student_use_the_one_student_index_and_pairs_the_key(void **
                 (const char *const[]){"marks_pkey", NULL});
 }
 
+/* GET /imports?sha256= (after an outcome_unknown) probes the index of migration 0013, not
+ * every import: among 5,000 vault rows, the statement pg_vault.c sends is planned on it. */
+static void a_lookup_by_sha256_uses_its_index(void **state)
+{
+    static const char *const probe[] = {"imports_sha256_idx", NULL};
+    static const char *const scan[] = {"Seq Scan", NULL};
+    struct fixture *f = *state;
+    struct markr_vault_reader vault = markr_pg_vault_reader(f->pg);
+    struct markr_import_filter filter = {.sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                                         .limit = 50};
+    struct markr_import_page page;
+    struct markr_error err;
+
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count) "
+                                        "SELECT 'text/xml+markr', 10, sha256(g::text::bytea), 'accepted', 1 "
+                                        "FROM generate_series(1, 5000) AS g"),
+                     0);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "ANALYZE imports"), 0);
+    assert_int_equal(vault.list(vault.ctx, &filter, &page, &err), 0);
+    assert_int_equal(page.count, 0);
+    markr_import_page_free(&page);
+    expect_plan_of_sent(f, "NULL, NULL, 0, 51, '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'",
+                        probe, scan);
+}
+
 /* --- readiness and connections ------------------------------------------------------------------ */
 
 static void readiness_wants_the_expected_version(void **state)
@@ -835,6 +862,7 @@ int main(void)
         TEST(unknown_test_is_not_found),
         TEST(the_aggregate_reads_the_covering_index),
         TEST(reads_by_student_use_the_one_student_index_and_pairs_the_key),
+        TEST(a_lookup_by_sha256_uses_its_index),
         TEST(readiness_wants_the_expected_version),
         TEST(connection_failures_are_unavailable_and_hide_the_password),
         TEST(the_connection_identifies_itself_as_markr),

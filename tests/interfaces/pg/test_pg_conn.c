@@ -154,6 +154,24 @@ static void an_idle_connection_the_server_closed_is_reopened_first(void **state)
     assert_int_equal(value_long(f, "SELECT count(*) FROM marks WHERE test_id = 'idle-kill'"), 1);
 }
 
+/* The first row inserted into table (after this call) ends its own backend; later ones do
+ * not. The sequence kills counts the inserts tried. */
+static void kill_once_at_insert(struct fixture *f, const char *table)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql),
+             "CREATE SEQUENCE kills;\n"
+             "CREATE FUNCTION kill_once() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+             "BEGIN\n"
+             "  IF nextval('kills') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;\n"
+             "  RETURN NEW;\n"
+             "END $$;\n"
+             "CREATE TRIGGER kill_once BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION kill_once();",
+             table);
+    assert_int_equal(markr_test_db_exec(f->conninfo, sql), 0);
+}
+
 /* The first INSERT of the import's transaction ends its own backend, once. */
 static void a_connection_lost_before_the_commit_runs_the_transaction_again_once(void **state)
 {
@@ -161,15 +179,7 @@ static void a_connection_lost_before_the_commit_runs_the_transaction_again_once(
     struct markr_error err;
     int64_t id;
 
-    assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE SEQUENCE kills;\n"
-                                        "CREATE FUNCTION kill_once() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                                        "BEGIN\n"
-                                        "  IF nextval('kills') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;\n"
-                                        "  RETURN NEW;\n"
-                                        "END $$;\n"
-                                        "CREATE TRIGGER kill_once BEFORE INSERT ON imports FOR EACH ROW EXECUTE FUNCTION kill_once();"),
-                     0);
+    kill_once_at_insert(f, "imports");
     assert_int_equal(save_one(f, "step-kill", &id, &err), 0);
     assert_int_equal(err.code, MARKR_OK); /* a success says nothing of the failure before it */
     assert_true(id > 0);
@@ -278,15 +288,7 @@ static void a_connection_lost_before_the_batch_with_the_commit_runs_it_again(voi
     struct markr_error err;
     int64_t id;
 
-    assert_int_equal(markr_test_db_exec(f->conninfo,
-                                        "CREATE SEQUENCE kills;\n"
-                                        "CREATE FUNCTION kill_once() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                                        "BEGIN\n"
-                                        "  IF nextval('kills') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;\n"
-                                        "  RETURN NEW;\n"
-                                        "END $$;\n"
-                                        "CREATE TRIGGER kill_once BEFORE INSERT ON import_chunks FOR EACH ROW EXECUTE FUNCTION kill_once();"),
-                     0);
+    kill_once_at_insert(f, "import_chunks");
     assert_int_equal(save_large(f, "copy-kill", &id, &err), 0);
     assert_int_equal(err.code, MARKR_OK);
     assert_true(id > 0);

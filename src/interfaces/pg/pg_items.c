@@ -1,6 +1,6 @@
 /*
  * Item analysis and a student's sheet in SQL (application/items.h, README "Item analysis",
- * ADR 0026): one statement each, over the kept sheets of migration 0006.
+ * ADR 0026): one statement each, over the kept sheets in the marks rows (migration 0014).
  *
  * Every sum is exact (integers, numeric wherever a product could pass 64 bits), and each
  * figure is divided only at the end: variances as N*sum(x^2) - sum(x)^2 over N^2, so a
@@ -26,7 +26,9 @@ enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_
        C_DISTRACTOR, C_DISTINCT, C_R, C_COUNT, C_UP, C_LOW, C_COLUMNS };
 
 /*
- * $1 the test; $2 the questions listed, $3 the responses listed per question.
+ * $1 the test; $2 the questions listed, $3 the responses listed per question. `sheets` names
+ * the test's recorded sheets with answers (a view of its marks rows, inlined where it is
+ * read).
  *
  * The sheets are ranked once by (total, student number) alone, so that no sort carries
  * their arrays, and that ranking gives the whole test's sums and the two edges of Kelley's
@@ -42,9 +44,13 @@ enum { C_KNOWN, C_N, C_K, C_G, C_MEAN, C_SD, C_ALPHA, C_SEM, C_Q, C_ANSWERED, C_
  */
 #define BIG "3037000499" /* floor(sqrt(2^63 - 1)): t*t and x*t (x < 2^31) fit a bigint below it */
 static const char items_sql[] =
-    "WITH ranked AS MATERIALIZED (\n"
+    "WITH sheets AS NOT MATERIALIZED (\n"
+    "    SELECT student_number, sheet_total AS total, sheet_questions AS questions, sheet_responses AS responses,\n"
+    "           sheet_awarded AS awarded, sheet_available AS available\n"
+    "    FROM marks WHERE test_id = $1 AND sheet_questions IS NOT NULL\n"
+    "), ranked AS MATERIALIZED (\n"
     "    SELECT total, student_number, row_number() OVER (ORDER BY total DESC, student_number COLLATE \"C\") AS rk\n"
-    "    FROM answer_sheets WHERE test_id = $1\n"
+    "    FROM sheets\n"
     "), head AS MATERIALIZED (\n"
     "    SELECT EXISTS (SELECT 1 FROM marks WHERE test_id = $1) AS known, count(*) AS n,\n"
     "           CASE WHEN count(*) = 0 THEN 0 ELSE greatest(1, (27 * count(*) + 50) / 100) END AS g,\n"
@@ -68,7 +74,7 @@ static const char items_sql[] =
     "              >= ((SELECT total FROM up_edge), a.student_number COLLATE \"C\") AS up,\n"
     "            ((SELECT total FROM low_edge), a.student_number COLLATE \"C\")\n"
     "              >= (a.total, (SELECT student_number FROM low_edge) COLLATE \"C\") AS low\n"
-    "        FROM answer_sheets AS a WHERE a.test_id = $1 OFFSET 0) AS s) AS u\n"
+    "        FROM sheets AS a OFFSET 0) AS s) AS u\n"
     "    GROUP BY q, r\n"
     "), by_question AS (\n"
     "    SELECT q, sum(c) AS n, max(max_av) AS max_marks, sum(sx) AS sx, sum(sxx) AS sxx,\n"
@@ -203,8 +209,8 @@ static int reader_items(void *ctx, const char *test_id, size_t len, struct markr
 static const char sheet_sql[] =
     "SELECT m.obtained, m.available, 100.0::float8 * m.obtained / m.available, u.q, u.r, u.aw, u.av\n"
     "FROM marks AS m\n"
-    "LEFT JOIN answer_sheets AS a ON a.test_id = m.test_id AND a.student_number = m.student_number\n"
-    "LEFT JOIN LATERAL unnest(a.questions, a.responses, a.awarded, a.available) AS u(q, r, aw, av) ON true\n"
+    "LEFT JOIN LATERAL unnest(m.sheet_questions, m.sheet_responses, m.sheet_awarded, m.sheet_available)\n"
+    "          AS u(q, r, aw, av) ON true\n"
     "WHERE m.test_id = $1 AND m.student_number = $2\n"
     "ORDER BY " QUESTION_ORDER("u.q");
 

@@ -125,21 +125,38 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * keeps overlapping imports from deadlocking. $1 the import (NULL: the imports row this
  * transaction inserted last, so that the statement can follow that INSERT in one pipeline
  * before its id is known), $2 its result count, $3..$8 the marks, $9..$12 the scans, $13
- * how to announce the change (enum markr_pg_announce). The announcement lists the tests
- * whose marks changed; a payload must stay under 8000 bytes, past that listeners are told
- * to flush every test (ADR 0012). `changed` is materialized: inlined, its payload would be
- * built twice (once for its length, once to send).
+ * how to announce the change (enum markr_pg_announce), $14 and $15 the document's kept
+ * scans (pg_sheets.h: each one's total, and its sheet unnested into four columns, NULL
+ * without a valid answer). The announcement lists the tests whose marks rows changed; a
+ * payload must stay under 8000 bytes, past that listeners are told to flush every test (ADR
+ * 0012). `changed` is materialized: inlined, its payload would be built twice (once for its
+ * length, once to send).
+ *
+ * The kept-sheet rule (ADR 0026, 0034) is KEPT: the document's kept scan, which has the
+ * mark's obtained (the document's highest), becomes the pair's kept sheet when that obtained
+ * is higher than the stored one, or equal and the stored sheet is unknown or came from an
+ * import not newer than this one (so a rebuild of one older import leaves a later import's
+ * sheet in place). A kept scan without a valid answer still records its import and total,
+ * with NULL arrays. As a row comparison (import ids are positive, so an unknown sheet is 0)
+ * it reads only the old row and EXCLUDED: derived from rule 2 in the same row lock, with no
+ * second lookup.
  */
+#define KEPT "(EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))"
+#define SHEET_COLUMN(COL) "        " COL " = CASE WHEN " KEPT " THEN EXCLUDED." COL " ELSE m." COL " END,\n"
 #define APPLY_MARKS(FIRST, LAST)                                                                            \
     "WITH import AS (\n"                                                                                    \
     "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
     "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
-    "                            import_id, updated_at)\n"                                                  \
-    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now()\n"                             \
-    "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[])\n"      \
-    "         AS r(t, s, f, l, a, o)\n"                                                                     \
+    "                            import_id, updated_at, sheet_import_id, sheet_total, sheet_questions,\n"  \
+    "                            sheet_responses, sheet_awarded, sheet_available)\n"                         \
+    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now(), (SELECT id FROM import), r.n,\n" \
+    "           r.q, r.rs, r.aw, r.av\n"                                                                     \
+    "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[],\n"      \
+    "                $14::bigint[], $15::answer_sheet_columns[]) AS r(t, s, f, l, a, o, n, q, rs, aw, av)\n" \
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"                                             \
+    SHEET_COLUMN("sheet_import_id") SHEET_COLUMN("sheet_total") SHEET_COLUMN("sheet_questions")             \
+    SHEET_COLUMN("sheet_responses") SHEET_COLUMN("sheet_awarded") SHEET_COLUMN("sheet_available")           \
     "        available  = GREATEST(m.available, EXCLUDED.available),\n"                                     \
     "        obtained   = GREATEST(m.obtained, EXCLUDED.obtained),\n"                                       \
     "        first_name = " FIRST ",\n"                                                                     \
@@ -151,6 +168,10 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "    WHERE EXCLUDED.available > m.available OR EXCLUDED.obtained > m.obtained\n"                        \
     "       OR " FIRST " IS DISTINCT FROM m.first_name\n"                                                   \
     "       OR " LAST " IS DISTINCT FROM m.last_name\n"                                                     \
+    "       OR " KEPT " AND (m.sheet_import_id, m.sheet_total, m.sheet_questions, m.sheet_responses,\n"     \
+    "                     m.sheet_awarded, m.sheet_available) IS DISTINCT FROM (EXCLUDED.sheet_import_id,\n" \
+    "                     EXCLUDED.sheet_total, EXCLUDED.sheet_questions, EXCLUDED.sheet_responses,\n"      \
+    "                     EXCLUDED.sheet_awarded, EXCLUDED.sheet_available)\n"                              \
     "    RETURNING m.test_id\n"                                                                             \
     "), tests AS (\n"                                                                                       \
     "    INSERT INTO import_tests (test_id, import_id)\n"                                                   \
@@ -189,14 +210,11 @@ enum markr_pg_announce markr_pg_announce_of(int flags)
                                               : MARKR_PG_ANNOUNCE_NONE;
 }
 
-/* Sends what the marks and sheets statements kept, in a transaction of its own that writes
- * nothing to the WAL, so it waits for no flush while it holds the notification queue's lock.
- * The sheets' payload is empty when no sheet changed outside the tests the marks announce. */
+/* Sends what the marks statement kept, in a transaction of its own that writes nothing to
+ * the WAL, so it waits for no flush while it holds the notification queue's lock. */
 const struct markr_pg_statement markr_pg_notify_kept = {
     MARKR_PG_SLOT_NOTIFY_KEPT,
-    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_CHANGES "')),\n"
-    "       CASE WHEN current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true) <> '' THEN\n"
-    "           pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_SHEET_CHANGES "', true)) END"};
+    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_CHANGES "'))"};
 
 int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
 {
@@ -216,11 +234,13 @@ void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s)
         free(s->arrays[c]);
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
         free(s->scans[c]);
+    markr_pg_sheet_arrays_free(&s->sheets);
     memset(s, 0, sizeof(*s));
 }
 
-int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, const struct markr_marks *marks,
-                             size_t result_count, int flags, struct markr_error *err)
+int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, int64_t id,
+                             const struct markr_marks *marks, size_t result_count, int flags,
+                             struct markr_error *err)
 {
     static const Oid types[MARKR_PG_MARK_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                                      MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY, MARKR_PG_INT4_ARRAY};
@@ -233,6 +253,10 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, con
         markr_pg_marks_statement_free(s);
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
     }
+    if (markr_pg_sheet_arrays(&s->sheets, sheet_type, marks, err) != 0) {
+        markr_pg_marks_statement_free(s);
+        return -1;
+    }
     if (id > 0)
         markr_pg_param_int8(&s->params, id);
     else
@@ -243,6 +267,11 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, con
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
         markr_pg_param_binary(&s->params, MARKR_PG_TEXT_ARRAY, s->scans[c], scan_lengths[c]);
     markr_pg_param_int4(&s->params, announce);
+    markr_pg_param_binary(&s->params, MARKR_PG_INT8_ARRAY, s->sheets.arrays[MARKR_PG_SHEET_TOTAL],
+                          s->sheets.lengths[MARKR_PG_SHEET_TOTAL]);
+    /* Its type is the statement's cast: the array's header names the element's OID. */
+    markr_pg_param_binary(&s->params, 0, s->sheets.arrays[MARKR_PG_SHEET_COLUMN],
+                          s->sheets.lengths[MARKR_PG_SHEET_COLUMN]);
     return 0;
 }
 
@@ -250,17 +279,16 @@ int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_mar
                          int flags, struct markr_error *err)
 {
     struct markr_pg_marks_statement s;
+    Oid sheet_type;
     int rc;
 
     if ((flags & MARKR_PG_APPLY_REPLACE) && markr_pg_clear_import_rows(pg, id, err) != 0)
         return -1;
-    if (markr_pg_marks_statement(&s, id, marks, result_count, flags, err) != 0)
+    if (markr_pg_sheets_type(pg, 0, &sheet_type, err) != 0 ||
+        markr_pg_marks_statement(&s, sheet_type, id, marks, result_count, flags, err) != 0)
         return -1;
     rc = markr_pg_command(pg, "storing the marks", s.statement->sql, &s.params, err);
     markr_pg_marks_statement_free(&s);
-    /* The kept answer sheets follow the marks they belong to, in the same transaction. */
-    if (rc == 0)
-        rc = markr_pg_apply_sheets(pg, id, marks, markr_pg_announce_of(flags), err);
     return rc;
 }
 

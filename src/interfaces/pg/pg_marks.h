@@ -15,6 +15,7 @@
 #include "domain/error.h"
 #include "pg_batch.h"
 #include "pg_internal.h"
+#include "pg_sheets.h"
 
 /* The marks' six columns (test id, student number, first name, last name, available,
  * obtained) as binary arrays, in the order of struct markr_marks. Each array is malloc'd
@@ -43,12 +44,11 @@ enum {
     MARKR_PG_SLOT_NOTIFY_KEPT,
     MARKR_PG_SLOT_ACCEPTED_ROW,
     MARKR_PG_SLOT_REJECTED_ROW,
-    MARKR_PG_SLOT_SHEETS,
     MARKR_PG_SLOT_ACCEPTED_VERDICT,
     MARKR_PG_SLOT_REJECTED_VERDICT,
 };
 
-/* How the marks and sheets statements announce the change: not at all, by pg_notify in the
+/* How the marks statement announces the change: not at all, by pg_notify in the
  * transaction (delivered at its commit: rebuilds and the queue), or kept in the session for
  * markr_pg_notify_kept after the COMMIT (the synchronous import; a session setting, so a
  * rolled-back transaction takes it back too). */
@@ -66,8 +66,6 @@ enum markr_pg_announce markr_pg_announce_of(int flags);
 
 /* The session setting that holds a kept announcement. */
 #define MARKR_PG_KEPT_CHANGES "markr.changes"
-/* And the one of the sheets statement ("" when it has nothing to announce). */
-#define MARKR_PG_KEPT_SHEET_CHANGES "markr.sheet_changes"
 
 /* The statement of rule 2, in order of receipt or late, and the one that sends a kept
  * announcement (after the COMMIT of the statement that kept it). */
@@ -79,21 +77,24 @@ struct markr_pg_marks_statement {
     const struct markr_pg_statement *statement;
     struct markr_pg_params params; /* point into the arrays: do not copy the struct */
     char *arrays[MARKR_PG_MARK_COLUMNS], *scans[MARKR_PG_SCAN_COLUMNS];
+    struct markr_pg_sheet_arrays sheets; /* the kept scans (pg_sheets.h) */
 };
 
-/* Builds the statement that applies marks for import id, as markr_pg_apply_marks runs it
- * (flags as there, MARKR_PG_APPLY_REPLACE aside); id 0 means the imports row that the same
+/* Builds the statement that applies marks and their kept sheets for import id, as
+ * markr_pg_apply_marks runs it (flags as there, MARKR_PG_APPLY_REPLACE aside), with
+ * sheet_type from markr_pg_sheets_type; id 0 means the imports row that the same
  * transaction inserted last (its identity's currval), so that the statement can be queued
- * behind that INSERT before the id is known. Returns 0 (free it with
+ * behind that INSERT before the id is known. Touches no connection. Returns 0 (free it with
  * markr_pg_marks_statement_free), or -1 with err when out of memory. */
-int markr_pg_marks_statement(struct markr_pg_marks_statement *s, int64_t id, const struct markr_marks *marks,
-                             size_t result_count, int flags, struct markr_error *err);
+int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, int64_t id,
+                             const struct markr_marks *marks, size_t result_count, int flags,
+                             struct markr_error *err);
 void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s);
 
 /* Inside an open transaction, for import id (its imports row exists): applies marks by rule
- * 2, records the tests and the names each scan carried (ADR 0009), and marks the import
- * accepted with result_count results (processed now, when that changes its row). Returns 0,
- * or -1 with err. */
+ * 2 with their kept sheets (ADR 0034), records the tests and the names each scan carried
+ * (ADR 0009), and marks the import accepted with result_count results (processed now, when
+ * that changes its row). Returns 0, or -1 with err. */
 int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
                          int flags, struct markr_error *err);
 

@@ -26,7 +26,7 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
         /* The table locks first, then the import's row, as a full rebuild takes them: a
          * one-import rebuild that locked its row first could deadlock with one. */
         if (markr_pg_command(pg, "locking the marks",
-                         "LOCK TABLE marks, import_names, import_tests, answer_sheets IN ROW EXCLUSIVE MODE", NULL, err) == 0)
+                         "LOCK TABLE marks, import_names, import_tests IN ROW EXCLUSIVE MODE", NULL, err) == 0)
             return 0;
         markr_pg_rollback(pg);
         return -1;
@@ -34,14 +34,13 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
     /* EXCLUSIVE lets readers (SELECT) through and holds off every writer of marks until the
      * commit, so that no import lands between the snapshot and the replay. A failure rolls
      * back here: the caller only finishes a rebuild that began. */
-    if (markr_pg_command(pg, "locking the marks", "LOCK TABLE marks, import_names, import_tests, answer_sheets IN EXCLUSIVE MODE",
+    if (markr_pg_command(pg, "locking the marks", "LOCK TABLE marks, import_names, import_tests IN EXCLUSIVE MODE",
                          NULL, err) != 0 ||
         markr_pg_command(pg, "keeping the marks before the rebuild",
                      "CREATE TEMPORARY TABLE markr_marks_before ON COMMIT DROP AS\n"
                      "SELECT test_id, student_number, available, obtained FROM marks",
                      NULL, err) != 0 ||
         markr_pg_command(pg, "clearing the marks", "DELETE FROM marks", NULL, err) != 0 ||
-        markr_pg_command(pg, "clearing the answer sheets", "DELETE FROM answer_sheets", NULL, err) != 0 ||
         markr_pg_command(pg, "clearing the names", "DELETE FROM import_names", NULL, err) != 0 ||
         markr_pg_command(pg, "clearing the tests", "DELETE FROM import_tests", NULL, err) != 0) {
         markr_pg_rollback(pg);

@@ -88,8 +88,7 @@ struct vault_step {
     const char *what;                           /* for the slow-query log and errors */
     const struct markr_pg_statement *statement; /* accepted_row or rejected_row */
     struct markr_pg_params row, position;
-    const struct markr_pg_marks_statement *apply;  /* NULL for a refused document */
-    const struct markr_pg_sheets_statement *sheets; /* with apply */
+    const struct markr_pg_marks_statement *apply; /* NULL for a refused document */
     int64_t id;
     /* For the first run only, when the body was stored while the document was judged: what
      * that did (store_begin), and the verdict that finishes it. NULL: the run does it all. */
@@ -167,7 +166,7 @@ static int open_vault(struct markr_pg *pg, struct vault_step *s, struct markr_pg
 
     s->id = 0;
     markr_pg_batch_add(b, s->what, NULL, "BEGIN", NULL);
-    /* The marks and sheets statements of a large document cost more than jit_above_cost, and
+    /* The marks statement (with the sheets) of a large document costs more than jit_above_cost, and
      * compiling them took longer (about 40 ms at 10,000 results) than it saved: not for the
      * import's transaction (bench/README.md). */
     markr_pg_batch_add(b, s->what, NULL, "SET LOCAL jit = off", NULL);
@@ -197,10 +196,10 @@ static int open_vault(struct markr_pg *pg, struct vault_step *s, struct markr_pg
 
 /*
  * The import's transaction. One batch (one round trip) when the body fits in a chunk: BEGIN,
- * the vault row with its body, the marks, the answer sheets, COMMIT, then the announcement of
- * the changed tests (after the COMMIT, in a transaction of its own: pg_marks.h). Until
- * markr_pg_batch_run sends it, nothing that could commit has left the process; once it has,
- * whether the COMMIT ran is known only from its result. A larger body goes first (open_vault),
+ * the vault row with its body, the marks with their kept sheets, COMMIT, then the
+ * announcement of the changed tests (after the COMMIT, in a transaction of its own:
+ * pg_marks.h). Until markr_pg_batch_run sends it, nothing that could commit has left the
+ * process; once it has, whether the COMMIT ran is known only from its result. A larger body goes first (open_vault),
  * then the rest as one batch; when it went while the document was judged (the first run of a
  * begun import), that batch starts with the row's verdict, or this run reports how storing
  * the body failed. A refused document has no marks and nothing to announce.
@@ -225,12 +224,8 @@ static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
     } else if (open_vault(pg, s, &b, &row, NULL, err) != 0) {
         return -1;
     }
-    if (s->apply != NULL) {
+    if (s->apply != NULL)
         markr_pg_batch_add(&b, "storing the marks", s->apply->statement, NULL, &s->apply->params);
-        /* The kept answer sheets follow the marks they belong to, in the same transaction. */
-        markr_pg_batch_add(&b, "storing the answer sheets", &markr_pg_apply_sheets_statement, NULL,
-                           &s->sheets->params);
-    }
     markr_pg_batch_add(&b, s->what, NULL, "COMMIT", NULL);
     if (s->apply != NULL)
         markr_pg_batch_add(&b, "announcing the import", &markr_pg_notify_kept, NULL, NULL);
@@ -294,9 +289,10 @@ static void *store_begin(void *ctx, const struct markr_vault_entry *entry)
     if (entry->body_len <= MARKR_PG_CHUNK_BYTES || (g = calloc(1, sizeof(*g))) == NULL)
         return NULL;
     g->pg = ctx;
-    /* The sheets' statement is built once the thread is joined, inside its transaction,
-     * where no look-up may run (its failure would end the transaction without the state
-     * that says whether to run it again): the type is known first, or nothing is begun. */
+    /* The marks statement, which carries the sheets, is built once the thread is joined,
+     * inside its transaction, where no look-up may run (its failure would end the
+     * transaction without the state that says whether to run it again): the sheets' type is
+     * known first, or nothing is begun. */
     if ((g->sheet_type = g->pg->sheet_type) == 0 && markr_pg_sheets_type(g->pg, 1, &g->sheet_type, &err) != 0) {
         free(g);
         return NULL;
@@ -376,9 +372,8 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     struct markr_pg *pg = ctx;
     struct markr_pg_begun *g = join_begun(entry->begun);
     struct markr_pg_marks_statement apply = {0};
-    struct markr_pg_sheets_statement sheets = {0};
     struct vault_step step = {.entry = entry, .what = "storing the import", .statement = &accepted_row,
-                              .apply = &apply, .sheets = &sheets};
+                              .apply = &apply};
     char *content_type = markr_pg_utf8_copy(entry->content_type);
     unsigned char digest[32];
     Oid sheet_type = 0;
@@ -394,13 +389,13 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     markr_pg_param_int4(&step.row, (int64_t)entry->result_count);
     if (body_params(&step, digest, err) != 0)
         goto out;
-    /* The marks and sheets follow the vault row: by its currval within the batch (id 0). */
+    /* The marks follow the vault row: by its currval within the batch (id 0). */
     if (g != NULL)
         sheet_type = g->sheet_type;
     else if (markr_pg_sheets_type(pg, 1, &sheet_type, err) != 0)
         goto out;
-    if (markr_pg_marks_statement(&apply, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT, err) != 0 ||
-        markr_pg_sheets_statement(&sheets, sheet_type, 0, marks, MARKR_PG_ANNOUNCE_KEPT, err) != 0)
+    if (markr_pg_marks_statement(&apply, sheet_type, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT,
+                                 err) != 0)
         goto out;
     if (g != NULL && g->rc == 0)
         verdict_params(&step, g, &accepted_verdict);
@@ -410,7 +405,6 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         announce_flush(pg); /* it may be stored, and then nobody was told */
 out:
     release_begun(g);
-    markr_pg_sheets_statement_free(&sheets);
     markr_pg_marks_statement_free(&apply);
     free(content_type);
     return rc;

@@ -5,7 +5,7 @@
  * fails in the middle of a batch aborts it whole (nothing half-stored, nothing announced,
  * the connection usable); statements prepared on a backend are prepared again on the next
  * one; a body larger than a chunk goes by COPY between two batches; the kept answer sheet
- * goes in the batch before the COMMIT and is announced after it. A large body begun before
+ * goes into its marks row before the COMMIT and is announced after it. A large body begun before
  * its verdict (ADR 0033) is stored exactly, accepted or refused; abandoned, nothing is; a
  * backend terminated while it is being stored, or after, runs the import again once; one
  * lost during the verdict's COMMIT is "outcome_unknown" and never run again; a deadlock or
@@ -393,48 +393,61 @@ static void expect_announcement(struct fixture *f, int64_t id, const char *tests
     free(payload);
 }
 
-/* The kept sheet is written by the batch that carries the marks, before its COMMIT: stored
- * with its import, and announced after the COMMIT when only the sheet changed (the marks'
- * announcement names no test then); a later import that changes nothing announces no sheet
- * (what an earlier import kept in the session is not sent again). */
-static void the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit(void **state)
+/* The kept sheet is written into its marks row by the marks statement, before the COMMIT:
+ * stored with its import, and announced after the COMMIT in the one payload of the tests
+ * whose rows changed, also when only the sheet changed; a later import of the same sheet
+ * becomes the sheet's import (the last among equals: a row change, announced), and one of a
+ * lower obtained changes nothing and announces no test. */
+static void the_answer_sheet_is_stored_with_its_mark_and_announced_once(void **state)
 {
     static const char body[] = "<mcq-test-results/>";
     struct fixture *f = *state;
     struct markr_marks m = sheet_marks("A");
     struct markr_error err;
-    int64_t first, second, third;
+    int64_t first, second, third, fourth;
     char sql[256], *payload;
 
     if ((first = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
         fail_msg("first: %s", err.message);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64 " AND test_id = 'st'"
-             " AND questions = '{q1,q2}' AND responses = '{A,B}' AND total = 2", first);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE sheet_import_id = %" PRId64 " AND test_id = 'st'"
+             " AND sheet_questions = '{q1,q2}' AND sheet_responses = '{A,B}' AND sheet_total = 2", first);
     assert_int_equal(count(f, sql), 1);
-    expect_announcement(f, first, "\"tests\" : [\"st\"]"); /* the marks changed: their payload */
-    assert_null(next_announcement(f, 200));                 /* and no second one for the sheet */
+    expect_announcement(f, first, "\"tests\" : [\"st\"]");
+    assert_null(next_announcement(f, 200)); /* one payload, whatever changed */
 
     m = sheet_marks("C"); /* the same marks, another response: only the sheet changes */
     if ((second = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
         fail_msg("second: %s", err.message);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM answer_sheets WHERE import_id = %" PRId64
-             " AND responses = '{C,B}'", second);
-    assert_int_equal(count(f, sql), 1);
-    expect_announcement(f, second, "\"tests\" : []");
-    expect_announcement(f, second, "[\"st\"]");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE sheet_import_id = %" PRId64
+             " AND sheet_responses = '{C,B}' AND import_id = %" PRId64, second, first);
+    assert_int_equal(count(f, sql), 1); /* the mark was not raised: import_id stays */
+    expect_announcement(f, second, "\"tests\" : [\"st\"]");
+    assert_null(next_announcement(f, 200));
 
-    m = sheet_marks("C"); /* nothing changes now */
+    m = sheet_marks("C"); /* the same sheet again: only its import moves */
     if ((third = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
         fail_msg("third: %s", err.message);
-    expect_announcement(f, third, "\"tests\" : []");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE sheet_import_id = %" PRId64
+             " AND sheet_responses = '{C,B}'", third);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, third, "\"tests\" : [\"st\"]");
+
+    m = sheet_marks("D"); /* a lower obtained: neither mark nor sheet changes */
+    sheet_scan.obtained = sheet_mark.obtained = 1;
+    if ((fourth = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
+        fail_msg("fourth: %s", err.message);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE sheet_import_id = %" PRId64
+             " AND sheet_responses = '{C,B}' AND obtained = 2", third);
+    assert_int_equal(count(f, sql), 1);
+    expect_announcement(f, fourth, "\"tests\" : []");
     payload = next_announcement(f, 200);
     if (payload != NULL)
-        fail_msg("an announcement of a sheet that did not change: %s", payload);
+        fail_msg("a second announcement: %s", payload);
 }
 
-/* The sheets statement failing (a trigger here) aborts its batch whole: no vault row, no
- * marks, no announcement, and the connection serves the next import. */
-static void a_failing_sheets_statement_stores_nothing(void **state)
+/* The marks statement failing on a sheet (a trigger here) aborts its batch whole: no vault
+ * row, no marks, no announcement, and the connection serves the next import. */
+static void a_statement_failing_on_a_sheet_stores_nothing(void **state)
 {
     static const char body[] = "<mcq-test-results/>";
     struct fixture *f = *state;
@@ -444,19 +457,19 @@ static void a_failing_sheets_statement_stores_nothing(void **state)
     assert_int_equal(markr_test_db_exec(f->conninfo,
                                         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                                         "BEGIN RAISE EXCEPTION 'no sheets today'; END $$;\n"
-                                        "CREATE TRIGGER refuse BEFORE INSERT ON answer_sheets FOR EACH ROW "
-                                        "EXECUTE FUNCTION refuse();"),
+                                        "CREATE TRIGGER refuse BEFORE INSERT ON marks FOR EACH ROW "
+                                        "WHEN (NEW.sheet_questions IS NOT NULL) EXECUTE FUNCTION refuse();"),
                      0);
     assert_int_equal(save(f, body, sizeof(body) - 1, &m, &err), -1);
-    assert_non_null(strstr(err.message, "storing the answer sheets"));
+    assert_non_null(strstr(err.message, "storing the marks"));
+    assert_non_null(strstr(err.message, "no sheets today"));
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 0);
     assert_null(next_announcement(f, 200));
-    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TRIGGER refuse ON answer_sheets"), 0);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DROP TRIGGER refuse ON marks"), 0);
     m = sheet_marks("A");
     assert_true(save(f, body, sizeof(body) - 1, &m, &err) > 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE sheet_questions IS NOT NULL"), 1);
 }
 
 /* A sheet's text travels as bytes (binary arrays in a binary composite): quotes, backslashes,
@@ -479,15 +492,15 @@ static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
     sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 6, .total = 2147483647u};
     if ((id = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
         fail_msg("save: %s", err.message);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE test_id = 'st' AND student_number = 's1'"
-                              " AND responses = ARRAY[E'a\"b', E'c\\\\d', '{x,y}', 'NULL', '', U&'\\00e9 \\20ac']"
-                              " AND questions = ARRAY[U&'\\00e9 \\20ac', 'q', 'NULL', '{x,y}', E'c\\\\d', E'a\"b']"
-                              " AND awarded = '{2147483647,0,0,0,0,0}'"
-                              " AND available = array_fill(2147483647, ARRAY[6]) AND total = 2147483647"),
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE test_id = 'st' AND student_number = 's1'"
+                              " AND sheet_responses = ARRAY[E'a\"b', E'c\\\\d', '{x,y}', 'NULL', '', U&'\\00e9 \\20ac']"
+                              " AND sheet_questions = ARRAY[U&'\\00e9 \\20ac', 'q', 'NULL', '{x,y}', E'c\\\\d', E'a\"b']"
+                              " AND sheet_awarded = '{2147483647,0,0,0,0,0}'"
+                              " AND sheet_available = array_fill(2147483647, ARRAY[6]) AND sheet_total = 2147483647"),
                      1);
 }
 
-/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0012) and
+/* A long sheet (here 300 answers, about 5 kB) is compressed with lz4 (migration 0014) and
  * reads back whole. */
 static void a_long_sheet_is_stored_with_lz4(void **state)
 {
@@ -506,9 +519,9 @@ static void a_long_sheet_is_stored_with_lz4(void **state)
     sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 300, .total = 300};
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
         fail_msg("save: %s", err.message);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE pg_column_compression(questions) = 'lz4'"
-                              " AND pg_column_compression(responses) = 'lz4' AND cardinality(questions) = 300"
-                              " AND questions[300] = 'q299' AND responses[300] = 'B' AND awarded[1] = 1"),
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE pg_column_compression(sheet_questions) = 'lz4'"
+                              " AND pg_column_compression(sheet_responses) = 'lz4' AND cardinality(sheet_questions) = 300"
+                              " AND sheet_questions[300] = 'q299' AND sheet_responses[300] = 'B' AND sheet_awarded[1] = 1"),
                      1);
 }
 
@@ -523,7 +536,7 @@ static void make_sheets_type(struct fixture *f)
 
 /* The sheets' parameter names its type by OID, looked up once per connection: a connection
  * made again looks it up again. Here the type is gone meanwhile, so the look-up itself fails
- * (with the OID remembered, the sheets statement would); once the type is back, imports go on. */
+ * (with the OID remembered, the marks statement would); once the type is back, imports go on. */
 static void a_new_connection_looks_the_sheets_type_up_again(void **state)
 {
     static const char kill[] = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
@@ -544,7 +557,7 @@ static void a_new_connection_looks_the_sheets_type_up_again(void **state)
     m = sheet_marks("B");
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
         fail_msg("with the type again: %s", err.message);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets WHERE responses = '{B,B}'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE sheet_responses = '{B,B}'"), 1);
 }
 
 /* Without the type (a schema that is not this markr's), the look-up fails before anything is
@@ -567,7 +580,7 @@ static void a_missing_sheets_type_fails_the_import_before_anything_is_stored(voi
     m = sheet_marks("A");
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
         fail_msg("with the type: %s", err.message);
-    assert_int_equal(count(f, "SELECT count(*) FROM answer_sheets"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE sheet_questions IS NOT NULL"), 1);
 }
 
 /* A refused document takes the same batches without marks: its row with the reason and its
@@ -951,9 +964,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_body_larger_than_a_chunk_goes_by_copy_between_two_batches, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_refused_document_is_stored_whole_in_the_same_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_answer_sheet_is_stored_in_the_batch_and_announced_after_the_commit, setup,
+        cmocka_unit_test_setup_teardown(the_answer_sheet_is_stored_with_its_mark_and_announced_once, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(a_failing_sheets_statement_stores_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_statement_failing_on_a_sheet_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_sheets_text_and_marks_are_stored_as_they_came, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_connection_looks_the_sheets_type_up_again, setup, teardown),
         cmocka_unit_test_setup_teardown(a_long_sheet_is_stored_with_lz4, setup, teardown),

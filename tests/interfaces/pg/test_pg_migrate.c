@@ -2,7 +2,8 @@
  * Migrations against a real PostgreSQL, one fresh database per test: a fresh database gets
  * every file, a re-run changes nothing, --status tells applied from pending, an edited file
  * or an applied version without a file is refused by name, a failing file leaves nothing,
- * and two migrators at once apply each file once.
+ * two migrators at once apply each file once, and the one migration that moves data (0014,
+ * the answer sheets into the marks rows) keeps every sheet.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,9 +89,8 @@ static int project_latest(void)
     return latest;
 }
 
-/* Copies the project's first migration into dir: the mechanics below are proved on it and on
- * files the tests write, whatever later migrations the project adds. */
-static void copy_migrations(const char *dir)
+/* Copies the project's migrations from version first to last into dir. */
+static void copy_migrations_between(const char *dir, int first, int last)
 {
     DIR *d = opendir(migrations_dir());
     struct dirent *e;
@@ -101,7 +101,9 @@ static void copy_migrations(const char *dir)
         FILE *f;
         long size;
 
-        if (strcmp(e->d_name, "0001_initial.sql") != 0)
+        int version = atoi(e->d_name);
+
+        if (strlen(e->d_name) < 5 || e->d_name[4] != '_' || version < first || version > last)
             continue;
         snprintf(path, sizeof(path), "%s/%s", migrations_dir(), e->d_name);
         assert_non_null(f = fopen(path, "rb"));
@@ -115,6 +117,13 @@ static void copy_migrations(const char *dir)
         free(text);
     }
     closedir(d);
+}
+
+/* Copies the project's first migration into dir: the mechanics below are proved on it and on
+ * files the tests write, whatever later migrations the project adds. */
+static void copy_migrations(const char *dir)
+{
+    copy_migrations_between(dir, 1, 1);
 }
 
 static int setup(void **state)
@@ -472,6 +481,53 @@ static void concurrent_migrators_apply_each_file_once(void **state)
     assert_value(f->conninfo, "SELECT count(*) FROM schema_migrations", "1");
 }
 
+/* Migration 0014 copies each kept sheet of answer_sheets into its marks row (the arrays as
+ * they were, compressed or not, with the sheet's import and total), leaves a mark without
+ * one with no sheet recorded, and drops the table but not the parameters' type. */
+static void migration_0014_moves_the_sheets_into_the_marks(void **state)
+{
+    struct fixture *f = *state;
+
+    copy_migrations_between(f->dir, 2, 13);
+    migrate_ok(f, f->dir);
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "INSERT INTO marks (test_id, student_number, available, obtained, import_id)"
+                                        " VALUES ('t', 's1', 3, 2, 7), ('t', 's2', 3, 3, 9), ('u', 's1', 300, 300, 9);"
+                                        "INSERT INTO answer_sheets VALUES"
+                                        " ('t', 's1', 2, 7, 2, '{q1,q2,q3}', '{A,\"\",C}', '{1,1,0}', '{1,1,1}'),"
+                                        " ('u', 's1', 300, 9, 300, (SELECT array_agg('q' || g) FROM generate_series(1, 300) g),"
+                                        "  array_fill('B'::text, ARRAY[300]), array_fill(1, ARRAY[300]),"
+                                        "  array_fill(1, ARRAY[300]))"),
+                     0);
+    copy_migrations_between(f->dir, 14, 14);
+    migrate_ok(f, f->dir);
+    assert_value(f->conninfo,
+                 "SELECT count(*) FROM marks WHERE test_id = 't' AND student_number = 's1' AND sheet_import_id = 7"
+                 " AND sheet_total = 2 AND sheet_questions = '{q1,q2,q3}' AND sheet_responses = ARRAY['A', '', 'C']"
+                 " AND sheet_awarded = '{1,1,0}' AND sheet_available = '{1,1,1}' AND obtained = 2 AND import_id = 7",
+                 "1");
+    assert_value(f->conninfo,
+                 "SELECT count(*) FROM marks WHERE test_id = 't' AND student_number = 's2'"
+                 " AND num_nulls(sheet_import_id, sheet_total, sheet_questions, sheet_responses, sheet_awarded,"
+                 " sheet_available) = 6",
+                 "1");
+    assert_value(f->conninfo,
+                 "SELECT count(*) FROM marks WHERE test_id = 'u' AND sheet_import_id = 9 AND sheet_total = 300"
+                 " AND cardinality(sheet_questions) = 300 AND sheet_questions[300] = 'q300'"
+                 " AND sheet_responses = array_fill('B'::text, ARRAY[300]) AND sheet_awarded[300] = 1",
+                 "1");
+    assert_value(f->conninfo, "SELECT to_regclass('answer_sheets') IS NULL AND to_regtype('answer_sheet_columns') "
+                              "IS NOT NULL", "t");
+    /* The rule of the old table's CHECK holds in the new one: parallel arrays, all or none. */
+    assert_int_equal(markr_test_db_exec(f->conninfo, "UPDATE marks SET sheet_awarded = '{1}' WHERE test_id = 't'"
+                                                     " AND student_number = 's1'"),
+                     -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "UPDATE marks SET sheet_questions = NULL WHERE test_id = 'u'"),
+                     -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "UPDATE marks SET sheet_total = NULL WHERE test_id = 'u'"),
+                     -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(badly_named_or_duplicate_files_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_migrators_apply_each_file_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_0014_moves_the_sheets_into_the_marks, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_migrate", tests, NULL, NULL);

@@ -200,8 +200,8 @@ static void highest_obtained_and_available_are_kept_independently(void **state)
 static void a_lower_rescan_changes_nothing(void **state)
 {
     struct fixture *f = *state;
-    char *xmin_before, *xmin_after, *updated_before, *updated_after, expected[64];
-    int64_t id;
+    char *xmin_before, *xmin_after, *updated_before, *updated_after, expected[64], sql[128];
+    int64_t id, equal;
 
     scan(f, "t", "s1", "Jane", "Austen", "20", "13");
     id = import_doc(f);
@@ -209,7 +209,7 @@ static void a_lower_rescan_changes_nothing(void **state)
     updated_before = value(f, "SELECT updated_at::text FROM marks");
 
     scan(f, "t", "s1", "Jane", "Austen", "20", "12");
-    scan(f, "t", "s1", NULL, NULL, "19", "13");
+    scan(f, "t", "s1", NULL, NULL, "19", "12");
     import_doc(f);
     /* Not even rewritten: the row version is the same. */
     xmin_after = value(f, "SELECT xmin::text FROM marks");
@@ -218,6 +218,20 @@ static void a_lower_rescan_changes_nothing(void **state)
     assert_string_equal(updated_before, updated_after);
     snprintf(expected, sizeof(expected), "20 13 Jane Austen %" PRId64, id);
     assert_mark(f, "t", "s1", expected);
+    free(xmin_after);
+    free(updated_after);
+
+    /* An equal obtained raises nothing either, but its scan is the kept sheet now (the last
+     * among equals; this one has no valid answer): only the sheet's import moves. */
+    scan(f, "t", "s1", NULL, NULL, "19", "13");
+    equal = import_doc(f);
+    updated_after = value(f, "SELECT updated_at::text FROM marks");
+    assert_string_equal(updated_before, updated_after);
+    assert_mark(f, "t", "s1", expected);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE sheet_import_id = %" PRId64
+             " AND sheet_questions IS NULL", equal);
+    xmin_after = value(f, sql);
+    assert_string_equal(xmin_after, "1");
     free(xmin_before);
     free(xmin_after);
     free(updated_before);
@@ -613,7 +627,7 @@ static void ignore_student(void *arg, const struct markr_student_summary *s)
  * the marks included: the statements pg_views.c sends for a student's marks (compared in
  * "C"), with and without a cursor, read it alone, their count as an index-only scan; the
  * page of the list of students is an index-only scan of it; and a (test, student) pair, as
- * the answer sheets look it up, is found by the primary key, whatever the number of tests
+ * a student's sheet is read, is found by the primary key, whatever the number of tests
  * a student number appears in. The plans are those of the statements the views reader
  * sent, so that a change of them in pg_views.c fails here. */
 static void reads_by_student_use_the_one_student_index_and_pairs_the_key(void **state)

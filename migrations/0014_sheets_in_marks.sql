@@ -1,0 +1,42 @@
+-- 0014: the kept answer sheet moves into its marks row (ADR 0034).
+--
+-- answer_sheets (0006) held a second row per (test, student) beside marks, written by a
+-- second statement that looked every pair up again in both tables; the sheet's columns now
+-- live in the marks row and the statement of rule 2 writes them in its ON CONFLICT clause
+-- (pg_marks.c). sheet_import_id is the import whose scan supplied the kept obtained (NULL:
+-- no sheet recorded, a mark stored before sheets existed); the four arrays are NULL when
+-- that scan had no valid answer. The kept sheet's obtained is the mark's, so it is not
+-- stored twice. The arrays are compressed with lz4, as answer_sheets' were (0012).
+--
+-- What an operator meets: the copy rewrites every marks row that has a sheet (an UPDATE,
+-- so marks holds two versions of those rows until VACUUM reclaims the old ones), under the
+-- migration's lock, which holds off imports and readers of marks for its duration; on the
+-- shared VM it took about 1.6 s for 100,000 marks with 20-answer sheets (ADR 0034), about
+-- as long as the CHECK's validation scan that follows. The type answer_sheet_columns
+-- (0011) stays: it is the type in which the statement receives each sheet.
+ALTER TABLE marks
+    ADD COLUMN sheet_import_id bigint,
+    ADD COLUMN sheet_total     bigint,
+    ADD COLUMN sheet_questions text[]    COMPRESSION lz4,
+    ADD COLUMN sheet_responses text[]    COMPRESSION lz4,
+    ADD COLUMN sheet_awarded   integer[] COMPRESSION lz4,
+    ADD COLUMN sheet_available integer[] COMPRESSION lz4;
+
+UPDATE marks AS m
+SET sheet_import_id = a.import_id, sheet_total = a.total, sheet_questions = a.questions,
+    sheet_responses = a.responses, sheet_awarded = a.awarded, sheet_available = a.available
+FROM answer_sheets AS a
+WHERE a.test_id = m.test_id AND a.student_number = m.student_number;
+
+-- A recorded sheet has its total; its arrays are all there or all absent (no valid
+-- answer), and parallel, one element per answer, as answer_sheets_parallel required.
+ALTER TABLE marks ADD CONSTRAINT marks_sheet CHECK (
+    (sheet_import_id IS NULL) = (sheet_total IS NULL) AND sheet_total >= 0
+    AND num_nulls(sheet_questions, sheet_responses, sheet_awarded, sheet_available) IN (0, 4)
+    AND (sheet_questions IS NULL
+         OR (sheet_import_id IS NOT NULL AND cardinality(sheet_questions) > 0
+             AND cardinality(sheet_responses) = cardinality(sheet_questions)
+             AND cardinality(sheet_awarded) = cardinality(sheet_questions)
+             AND cardinality(sheet_available) = cardinality(sheet_questions))));
+
+DROP TABLE answer_sheets;

@@ -3,7 +3,8 @@
  * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
  * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was;
- * the conflicts of a test come a page at a time, and an import's list of tests is bounded.
+ * rebuilding one older import keeps a later import's kept sheet of an equal obtained; the
+ * conflicts of a test come a page at a time, and an import's list of tests is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -438,11 +439,71 @@ static void the_tests_of_an_import_are_bounded(void **state)
     free(few);
 }
 
+/* One scan of student 5 in test "sheets", obtained 1 of 2, answering question 1 with r
+ * (NULL: no answer at all). */
+static char *sheet_doc(const char *r)
+{
+    static char doc[512];
+
+    snprintf(doc, sizeof(doc),
+             "<mcq-test-results>\n"
+             "  <mcq-test-result><student-number>5</student-number><test-id>sheets</test-id>\n"
+             "    <summary-marks available=\"2\" obtained=\"1\"/>%s%s%s\n"
+             "  </mcq-test-result>\n"
+             "</mcq-test-results>\n",
+             r != NULL ? "<answer question=\"1\" marks-available=\"1\" marks-awarded=\"1\">" : "",
+             r != NULL ? r : "", r != NULL ? "</answer>" : "");
+    return doc;
+}
+
+/* Among scans of an equal obtained the kept sheet is the one received last: rebuilding one
+ * older import leaves a later import's sheet in place, and that holds too when the later
+ * scan had no valid answer (its import is recorded with no arrays, so the older sheet does
+ * not come back). */
+static void rebuilding_an_older_import_keeps_the_later_equal_sheet(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t older = import(f, sheet_doc("A"), 1), later = import(f, sheet_doc("B"), 1), bare;
+    char *sheet;
+
+    assert_int_equal(markr_reprocess_one(&f->strict, older, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    sheet = value(f, "SELECT sheet_import_id || ',' || sheet_responses::text FROM marks WHERE test_id = 'sheets'");
+    assert_non_null(sheet);
+    assert_int_equal(strtoll(sheet, NULL, 10), later);
+    assert_non_null(strstr(sheet, ",{B}"));
+    free(sheet);
+
+    bare = import(f, sheet_doc(NULL), 1);
+    assert_int_equal(markr_reprocess_one(&f->strict, older, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    assert_int_equal(markr_reprocess_one(&f->strict, later, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    sheet = value(f, "SELECT sheet_import_id || ',' || num_nulls(sheet_questions, sheet_responses, sheet_awarded,"
+                     " sheet_available) || ',' || obtained FROM marks WHERE test_id = 'sheets'");
+    assert_non_null(sheet);
+    assert_int_equal(strtoll(sheet, NULL, 10), bare);
+    assert_non_null(strstr(sheet, ",4,1"));
+    free(sheet);
+
+    /* The full rebuild replays in order of receipt and comes to the same. */
+    assert_int_equal(markr_reprocess_all(&f->strict, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    sheet = value(f, "SELECT sheet_import_id || ',' || (sheet_questions IS NULL) FROM marks WHERE test_id = 'sheets'");
+    assert_non_null(sheet);
+    assert_int_equal(strtoll(sheet, NULL, 10), bare);
+    assert_non_null(strstr(sheet, ",true"));
+    free(sheet);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refused_document_passes_a_relaxed_rule_on_reprocess, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_rebuild_leaves_the_marks_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(rebuilding_an_older_import_keeps_the_later_equal_sheet, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),

@@ -2,7 +2,8 @@
 -- script beside bench/import_tx.sql (the baseline the targets are set against, which
 -- predates the names rows and the answer sheets): the vault row, the body as one chunk, 30
 -- marks upserted under rule 2, the import's test, its 30 names rows (GET
--- /tests/{id}/conflicts), its 30 answer sheets of 3 answers (item analysis), one durable
+-- /tests/{id}/conflicts), its 30 answer sheets of 3 answers in the marks rows (item
+-- analysis; the kept-sheet rule of pg_marks.c in the upsert, migration 0014), one durable
 -- transaction, then the announcement in a transaction of its own (ADR 0024; on a channel
 -- no markr listens to). scripts/bench-import.sh runs it with -M prepared, -D body=<the
 -- document>, to tell what markr adds to its own database work from what that work costs.
@@ -12,21 +13,29 @@ INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)
 VALUES ('text/xml+markr', octet_length(convert_to(:body, 'UTF8')), sha256(convert_to(:body, 'UTF8')), 'accepted', 30)
 RETURNING id AS import_id \gset
 INSERT INTO import_chunks (import_id, seq, bytes) VALUES (:import_id, 0, convert_to(:body, 'UTF8'));
-INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained, import_id, updated_at)
+INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained, import_id, updated_at,
+                        sheet_import_id, sheet_total, sheet_questions, sheet_responses, sheet_awarded, sheet_available)
 SELECT 'pgbench-' || :n || '-' || :client_id, lpad(g::text, 9, '0'), 'First' || g, 'Last' || g, 3, g % 4,
-       :import_id, now()
+       :import_id, now(), :import_id, 3, '{0,1,2}', '{B,C,D}', '{1,1,1}', '{1,1,1}'
 FROM generate_series(1, 30) AS g
 ON CONFLICT (test_id, student_number) DO UPDATE SET
     available = GREATEST(m.available, EXCLUDED.available),
-    obtained  = GREATEST(m.obtained, EXCLUDED.obtained);
+    obtained  = GREATEST(m.obtained, EXCLUDED.obtained),
+    sheet_import_id = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                           THEN EXCLUDED.sheet_import_id ELSE m.sheet_import_id END,
+    sheet_total = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                       THEN EXCLUDED.sheet_total ELSE m.sheet_total END,
+    sheet_questions = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                           THEN EXCLUDED.sheet_questions ELSE m.sheet_questions END,
+    sheet_responses = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                           THEN EXCLUDED.sheet_responses ELSE m.sheet_responses END,
+    sheet_awarded = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                         THEN EXCLUDED.sheet_awarded ELSE m.sheet_awarded END,
+    sheet_available = CASE WHEN (EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))
+                           THEN EXCLUDED.sheet_available ELSE m.sheet_available END;
 INSERT INTO import_tests (test_id, import_id) VALUES ('pgbench-' || :n || '-' || :client_id, :import_id);
 INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)
 SELECT 'pgbench-' || :n || '-' || :client_id, lpad(g::text, 9, '0'), 'First' || g, 'Last' || g, :import_id
-FROM generate_series(1, 30) AS g;
-INSERT INTO answer_sheets (test_id, student_number, obtained, import_id, total, questions, responses, awarded,
-                           available)
-SELECT 'pgbench-' || :n || '-' || :client_id, lpad(g::text, 9, '0'), g % 4, :import_id, 3,
-       '{0,1,2}', '{B,C,D}', '{1,1,1}', '{1,1,1}'
 FROM generate_series(1, 30) AS g;
 COMMIT;
 SELECT pg_notify('markr_bench_announcement', 'x');

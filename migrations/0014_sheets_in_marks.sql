@@ -11,8 +11,8 @@
 -- What an operator meets: the copy rewrites every marks row that has a sheet (an UPDATE,
 -- so marks holds two versions of those rows until VACUUM reclaims the old ones), under the
 -- migration's lock, which holds off imports and readers of marks for its duration; on the
--- shared VM the copy took 1.65 s for 100,000 marks with 20-answer sheets, the CHECK's
--- validation scan that follows about 0.1 s more (ADR 0034). The type answer_sheet_columns
+-- shared VM the copy took 1.35-1.65 s (two runs) for 100,000 marks with 20-answer sheets,
+-- the CHECK's validation scan that follows about 0.1 s more (ADR 0034). The type answer_sheet_columns
 -- (0011) stays: it is the type in which the statement receives each sheet.
 ALTER TABLE marks
     ADD COLUMN sheet_import_id bigint,

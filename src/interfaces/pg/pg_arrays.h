@@ -1,8 +1,8 @@
 /*
  * The one writer of PostgreSQL's binary array format (what array_send writes and array_recv
- * reads), for the arrays the marks and sheets statements send as parameters: no text to
- * escape and nothing for the server to parse but lengths (ADR 0003). The layout, all
- * integers big-endian:
+ * reads), for the arrays the marks statement sends as parameters (sheets included): no
+ * text to escape and nothing for the server to parse but lengths (ADR 0003). The layout,
+ * all integers big-endian:
  *   ndim (1, or 0 when empty), has-nulls flag, element type OID,
  *   per dimension: length, lower bound (1);
  *   per element: byte length (-1 for NULL), then the bytes (text as is; int4 and int8

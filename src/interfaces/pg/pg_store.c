@@ -166,9 +166,9 @@ static int open_vault(struct markr_pg *pg, struct vault_step *s, struct markr_pg
 
     s->id = 0;
     markr_pg_batch_add(b, s->what, NULL, "BEGIN", NULL);
-    /* The marks statement (with the sheets) of a large document costs more than jit_above_cost, and
-     * compiling them took longer (about 40 ms at 10,000 results) than it saved: not for the
-     * import's transaction (bench/README.md). */
+    /* The marks statement (with the sheets) of a large document costs more than
+     * jit_above_cost, and compiling it took longer (about 40 ms at 10,000 results) than it
+     * saved: not for the import's transaction (bench/README.md). */
     markr_pg_batch_add(b, s->what, NULL, "SET LOCAL jit = off", NULL);
     if (entry->position != NULL) {
         markr_pg_batch_add(b, "storing the feed position", NULL, position_sql, &s->position);

@@ -247,14 +247,18 @@ static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, si
 }
 
 /* Names of one student number count as different when (first, last) differ; a scan without
- * any name says nothing about the name and is left out. One page: the conflicted students
- * after the cursor ($2, NULL for the first page), at most $3 of them, then all their names
- * (ordered with the column's collation both times, so that the keyset follows the order). */
+ * any name says nothing about the name and is left out. The test's names rows (one per
+ * import, migration 0015) are unnested into one (student, first, last, import) each. One
+ * page: the conflicted students after the cursor ($2, NULL for the first page), at most $3
+ * of them, then all their names (ordered with the column's collation both times, so that
+ * the keyset follows the order). */
 static const char conflicts_sql[] =
     "WITH named AS (\n"
-    "    SELECT student_number, first_name, last_name, import_id FROM import_names\n"
-    "    WHERE test_id = $1 AND ($2::text IS NULL OR student_number > $2)\n"
-    "      AND (first_name IS NOT NULL OR last_name IS NOT NULL)\n"
+    "    SELECT n.student_number, n.first_name, n.last_name, i.import_id\n"
+    "    FROM import_names AS i,\n"
+    "         unnest(i.student_numbers, i.first_names, i.last_names) AS n(student_number, first_name, last_name)\n"
+    "    WHERE i.test_id = $1 AND ($2::text IS NULL OR n.student_number > $2)\n"
+    "      AND (n.first_name IS NOT NULL OR n.last_name IS NOT NULL)\n"
     "), conflicted AS (\n"
     "    SELECT student_number FROM named GROUP BY student_number\n"
     "    HAVING count(DISTINCT ARRAY[first_name, last_name]) > 1\n"

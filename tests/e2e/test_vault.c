@@ -276,7 +276,7 @@ static char *derived_state(const char *db)
                         "   available, obtained, import_id), E'\\n' ORDER BY test_id, student_number) FROM marks),"
                         " (SELECT string_agg(concat_ws('|', import_id, test_id, student_number, first_name,"
                         "   last_name), E'\\n' ORDER BY import_id, test_id, student_number, first_name, last_name)"
-                        "   FROM import_names),"
+                        "   FROM " MARKR_TEST_NAMES "),"
                         " (SELECT string_agg(import_id || '|' || test_id, ',' ORDER BY import_id, test_id)"
                         "   FROM import_tests),"
                         " (SELECT string_agg(id || status || result_count || COALESCE(reason::text, ''), ','"
@@ -839,11 +839,12 @@ static void queued_imports_survive_a_crash(void **state)
     assert_int_equal(await_processed_lines(&b, 1, id2), 1);
     assert_int_equal(sql_long(db, "SELECT count(*) FROM marks WHERE test_id = 'crash-1'"), 4000);
     assert_int_equal(sql_long(db, "SELECT count(*) FROM marks WHERE test_id = 'crash-2'"), 200);
-    /* One names row per distinct scan, one tests row per import: applied once. */
-    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_names WHERE import_id = %lld", (long long)id1),
+    /* One name per distinct scan, one names row and one tests row per test: applied once. */
+    assert_int_equal(sql_long(db, "SELECT count(*) FROM " MARKR_TEST_NAMES " WHERE import_id = %lld", (long long)id1),
                      sql_long(db, "SELECT count(*) FROM (SELECT DISTINCT test_id, student_number, first_name, "
-                                  "last_name FROM import_names WHERE import_id = %lld) AS d",
+                                  "last_name FROM " MARKR_TEST_NAMES " WHERE import_id = %lld) AS d",
                               (long long)id1));
+    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_names"), 2);
     assert_int_equal(sql_long(db, "SELECT count(*) FROM import_tests"), 2);
 
     /* Killed while processing a large import (or just after, if it was quicker than us). */
@@ -862,8 +863,8 @@ static void queued_imports_survive_a_crash(void **state)
     status = await_verdict(&b, id3);
     assert_string_equal(status, "accepted");
     free(status);
-    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_names WHERE import_id = %lld", (long long)id3),
-                     sql_long(db, "SELECT count(*) FROM import_names WHERE import_id = %lld", (long long)id1));
+    assert_int_equal(sql_long(db, "SELECT count(*) FROM " MARKR_TEST_NAMES " WHERE import_id = %lld", (long long)id3),
+                     sql_long(db, "SELECT count(*) FROM " MARKR_TEST_NAMES " WHERE import_id = %lld", (long long)id1));
     assert_int_equal(sql_long(db, "SELECT count(*) FROM marks WHERE test_id = 'crash-1'"), 4000);
     e2e_server_stop(&b, SIGTERM);
 

@@ -24,4 +24,11 @@ int markr_test_db_exec(const char *conninfo, const char *sql);
  * NULL when the value is SQL NULL, there is no row, or the statement failed (printed). */
 char *markr_test_db_value(const char *conninfo, const char *sql);
 
+/* The names rows (one per test and import, migration 0015) as a FROM item of one row per
+ * name an import carried: (test_id, import_id, student_number, first_name, last_name). */
+#define MARKR_TEST_NAMES                                                                                 \
+    "(SELECT i.test_id, i.import_id, n.student_number, n.first_name, n.last_name FROM import_names AS i," \
+    " unnest(i.student_numbers, i.first_names, i.last_names) AS n(student_number, first_name, last_name))" \
+    " AS names"
+
 #endif

@@ -176,10 +176,15 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "), tests AS (\n"                                                                                       \
     "    INSERT INTO import_tests (test_id, import_id)\n"                                                   \
     "    SELECT DISTINCT t, (SELECT id FROM import) FROM unnest($3::text[]) AS t\n"                         \
+    /* One names row per test of the import (migration 0015, ADR 0035): its distinct scans,  */         \
+    /* grouped in the sorted subquery's order, which the aggregation keeps for all three     */         \
+    /* arrays alike, so they stay parallel and in student-number order.                       */         \
     "), names AS (\n"                                                                                       \
-    "    INSERT INTO import_names (test_id, student_number, first_name, last_name, import_id)\n"           \
-    "    SELECT DISTINCT n.t, n.s, n.f, n.l, (SELECT id FROM import)\n"                                     \
-    "    FROM unnest($9::text[], $10::text[], $11::text[], $12::text[]) AS n(t, s, f, l)\n"                \
+    "    INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"        \
+    "    SELECT n.t, (SELECT id FROM import), array_agg(n.s), array_agg(n.f), array_agg(n.l)\n"            \
+    "    FROM (SELECT DISTINCT t, s, f, l FROM unnest($9::text[], $10::text[], $11::text[], $12::text[])\n" \
+    "              AS u(t, s, f, l) ORDER BY t, s, f, l) AS n\n"                                          \
+    "    GROUP BY n.t\n"                                                                                   \
     "), verdict AS (\n"                                                                                     \
     "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
     "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n" \

@@ -247,25 +247,35 @@ static int vault_raw(void *ctx, int64_t id, char **content_type, char **body, si
 }
 
 /* Names of one student number count as different when (first, last) differ; a scan without
- * any name says nothing about the name and is left out. One page: the conflicted students
- * after the cursor ($2, NULL for the first page), at most $3 of them, then all their names
- * (ordered with the column's collation both times, so that the keyset follows the order). */
+ * any name says nothing about the name and is left out. The test's names rows (one per
+ * import, migration 0015) are unnested into one (student, first, last, import) each; their
+ * arrays are sorted by student number in the column's collation, so width_bucket (a binary
+ * search under the same collation) tells how many of a row's students come up to the
+ * cursor, and only the rest is unnested. One sort then serves everything (ADR 0035): the
+ * distinct names of each student with their imports, how many names the student has, and
+ * the rank of the student among the conflicted ones, which stops the scan after $3 of them.
+ * One page: the conflicted students after the cursor ($2, NULL for the first page), at most
+ * $3 of them, with all their names (ordered with the column's collation, so that the keyset
+ * follows the order). */
 static const char conflicts_sql[] =
-    "WITH named AS (\n"
-    "    SELECT student_number, first_name, last_name, import_id FROM import_names\n"
-    "    WHERE test_id = $1 AND ($2::text IS NULL OR student_number > $2)\n"
-    "      AND (first_name IS NOT NULL OR last_name IS NOT NULL)\n"
+    "WITH names AS (\n"
+    "    SELECT n.student_number, n.first_name, n.last_name,\n"
+    "           array_agg(DISTINCT i.import_id ORDER BY i.import_id) AS import_ids,\n"
+    "           count(*) OVER (PARTITION BY n.student_number) AS name_count\n"
+    "    FROM import_names AS i,\n"
+    "         LATERAL (SELECT COALESCE(width_bucket($2::text, i.student_numbers), 0) + 1 AS k) AS after,\n"
+    "         unnest(i.student_numbers[after.k:], i.first_names[after.k:], i.last_names[after.k:])\n"
+    "             AS n(student_number, first_name, last_name)\n"
+    "    WHERE i.test_id = $1 AND (n.first_name IS NOT NULL OR n.last_name IS NOT NULL)\n"
+    "    GROUP BY n.student_number, n.first_name, n.last_name\n"
     "), conflicted AS (\n"
-    "    SELECT student_number FROM named GROUP BY student_number\n"
-    "    HAVING count(DISTINCT ARRAY[first_name, last_name]) > 1\n"
-    "    ORDER BY student_number\n"
-    "    LIMIT $3\n"
+    "    SELECT student_number, first_name, last_name, import_ids,\n"
+    "           dense_rank() OVER (ORDER BY student_number) AS student_rank\n"
+    "    FROM names WHERE name_count > 1\n"
     ")\n"
-    "SELECT n.student_number, n.first_name, n.last_name,\n"
-    "       array_agg(DISTINCT n.import_id ORDER BY n.import_id)::text\n"
-    "FROM named AS n JOIN conflicted USING (student_number)\n"
-    "GROUP BY n.student_number, n.first_name, n.last_name\n"
-    "ORDER BY n.student_number, n.first_name NULLS LAST, n.last_name NULLS LAST";
+    "SELECT student_number, first_name, last_name, import_ids::text FROM conflicted\n"
+    "WHERE student_rank <= $3\n"
+    "ORDER BY student_number, first_name NULLS LAST, last_name NULLS LAST";
 
 static int vault_conflicts(void *ctx, const char *test_id, size_t len, const char *after, size_t after_len,
                            size_t limit, struct markr_conflicts *out, struct markr_error *err)

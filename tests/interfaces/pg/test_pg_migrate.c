@@ -2,8 +2,8 @@
  * Migrations against a real PostgreSQL, one fresh database per test: a fresh database gets
  * every file, a re-run changes nothing, --status tells applied from pending, an edited file
  * or an applied version without a file is refused by name, a failing file leaves nothing,
- * two migrators at once apply each file once, and the one migration that moves data (0014,
- * the answer sheets into the marks rows) keeps every sheet.
+ * two migrators at once apply each file once, and the migrations that move data keep it: 0014
+ * (the answer sheets into the marks rows) every sheet, 0015 every name it regroups.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,8 +89,10 @@ static int project_latest(void)
     return latest;
 }
 
-/* Copies the project's migrations from version first to last into dir. */
-static void copy_migrations_between(const char *dir, int first, int last)
+/* Copies the project's migrations of versions from..to into dir. The mechanics below are
+ * proved on the first one and on files the tests write, whatever later migrations the
+ * project adds; a conversion is proved by applying the files before it, then it. */
+static void copy_migrations(const char *dir, int from, int to)
 {
     DIR *d = opendir(migrations_dir());
     struct dirent *e;
@@ -101,9 +103,10 @@ static void copy_migrations_between(const char *dir, int first, int last)
         FILE *f;
         long size;
 
-        int version = atoi(e->d_name);
+        size_t len = strlen(e->d_name);
+        int v = atoi(e->d_name);
 
-        if (strlen(e->d_name) < 5 || e->d_name[4] != '_' || version < first || version > last)
+        if (len <= 4 || strcmp(e->d_name + len - 4, ".sql") != 0 || v < from || v > to)
             continue;
         snprintf(path, sizeof(path), "%s/%s", migrations_dir(), e->d_name);
         assert_non_null(f = fopen(path, "rb"));
@@ -119,13 +122,6 @@ static void copy_migrations_between(const char *dir, int first, int last)
     closedir(d);
 }
 
-/* Copies the project's first migration into dir: the mechanics below are proved on it and on
- * files the tests write, whatever later migrations the project adds. */
-static void copy_migrations(const char *dir)
-{
-    copy_migrations_between(dir, 1, 1);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -139,7 +135,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/markr-migrations-XXXXXX");
     if (mkdtemp(f->dir) == NULL)
         return -1;
-    copy_migrations(f->dir);
+    copy_migrations(f->dir, 1, 1);
     *state = f;
     return 0;
 }
@@ -463,6 +459,36 @@ static void *race(void *arg)
     return NULL;
 }
 
+/* 0015 groups the names rows of 0002 (one per name) into one row per (test, import), with
+ * each import's distinct names of that test in student-number order, parallel arrays. */
+static void names_rows_are_grouped_per_test_and_import(void **state)
+{
+    struct fixture *f = *state;
+
+    copy_migrations(f->dir, 2, 14);
+    migrate_ok(f, f->dir);
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "INSERT INTO import_names (test_id, student_number, first_name, last_name, "
+                                        "import_id) VALUES ('t', '9', 'Ann', NULL, 1), ('t', '10', NULL, 'Bo', 1), "
+                                        "('t', '2', 'Cy', 'Day', 1), ('t', '2', 'Cy', NULL, 1), ('u', '2', 'Cy', "
+                                        "'Day', 1), ('t', '2', 'Eve', 'Fox', 2), ('t', '2', 'Eve', 'Fox', 2), "
+                                        "('t', '5', NULL, NULL, 3)"),
+                     0);
+    copy_migrations(f->dir, 15, 15);
+    migrate_ok(f, f->dir);
+    assert_value(f->conninfo,
+                 "SELECT string_agg(concat_ws(':', test_id, import_id, student_numbers, first_names, last_names), ' ' "
+                 "ORDER BY test_id, import_id) FROM import_names",
+                 "t:1:{10,2,2,9}:{NULL,Cy,Cy,Ann}:{Bo,Day,NULL,NULL} t:2:{2}:{Eve}:{Fox} t:3:{5}:{NULL}:{NULL} "
+                 "u:1:{2}:{Cy}:{Day}");
+    /* Nothing of 0002's layout is left; the clearing of an import reads the index by import. */
+    assert_int_equal(sql_count(f->conninfo, "SELECT count(*) FROM pg_class WHERE relname IN ('import_names_0002', "
+                                            "'import_names_student_idx')"),
+                     0);
+    assert_value(f->conninfo, "SELECT indexdef FROM pg_indexes WHERE indexname = 'import_names_import_idx'",
+                 "CREATE INDEX import_names_import_idx ON public.import_names USING btree (import_id)");
+}
+
 static void concurrent_migrators_apply_each_file_once(void **state)
 {
     struct fixture *f = *state;
@@ -488,7 +514,7 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
 {
     struct fixture *f = *state;
 
-    copy_migrations_between(f->dir, 2, 13);
+    copy_migrations(f->dir, 2, 13);
     migrate_ok(f, f->dir);
     assert_int_equal(markr_test_db_exec(f->conninfo,
                                         "INSERT INTO marks (test_id, student_number, available, obtained, import_id)"
@@ -499,7 +525,7 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
                                         "  array_fill('B'::text, ARRAY[300]), array_fill(1, ARRAY[300]),"
                                         "  array_fill(1, ARRAY[300]))"),
                      0);
-    copy_migrations_between(f->dir, 14, 14);
+    copy_migrations(f->dir, 14, 14);
     migrate_ok(f, f->dir);
     assert_value(f->conninfo,
                  "SELECT count(*) FROM marks WHERE test_id = 't' AND student_number = 's1' AND sheet_import_id = 7"
@@ -540,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(transaction_control_in_a_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(badly_named_or_duplicate_files_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_rows_are_grouped_per_test_and_import, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_migrators_apply_each_file_once, setup, teardown),
         cmocka_unit_test_setup_teardown(migration_0014_moves_the_sheets_into_the_marks, setup, teardown),
     };

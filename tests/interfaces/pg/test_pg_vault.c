@@ -4,7 +4,8 @@
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
  * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was;
  * rebuilding one older import keeps a later import's kept sheet of an equal obtained; the
- * conflicts of a test come a page at a time, and an import's list of tests is bounded.
+ * conflicts of a test come a page at a time, an import's names are one row per test, and an
+ * import's list of tests is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -202,7 +203,7 @@ static void refused_document_passes_a_relaxed_rule_on_reprocess(void **state)
         free(mark);
     }
     assert_value(f, "2", "SELECT count(*) FROM import_tests WHERE test_id = 'relaxed'");
-    assert_value(f, "Ada", "SELECT first_name FROM import_names WHERE student_number = '7'");
+    assert_value(f, "Ada", "SELECT first_name FROM " MARKR_TEST_NAMES " WHERE student_number = '7'");
 
     /* The strict rules refuse it again: one document at a time cannot take marks back. */
     assert_int_equal(markr_reprocess_one(&f->strict, refused, 0, &report, &err), -1);
@@ -217,7 +218,7 @@ static void refused_document_passes_a_relaxed_rule_on_reprocess(void **state)
     assert_int_equal(report.changed_test_count, 1);
     markr_reprocess_report_free(&report);
     assert_value(f, "8", "SELECT string_agg(student_number, ',') FROM marks");
-    assert_value(f, "0", "SELECT count(*) FROM import_names WHERE student_number = '7'");
+    assert_value(f, "0", "SELECT count(*) FROM " MARKR_TEST_NAMES " WHERE student_number = '7'");
     (void)other;
 }
 
@@ -229,7 +230,8 @@ static void failed_rebuild_leaves_the_marks_alone(void **state)
     char *before, *after;
     static const char sql[] = "SELECT string_agg(concat_ws('|', test_id, student_number, available, obtained, "
                               "import_id), ',' ORDER BY test_id, student_number) || (SELECT count(*) FROM "
-                              "import_names) || (SELECT string_agg(status, ',' ORDER BY id) FROM imports) FROM marks";
+                              MARKR_TEST_NAMES ") || (SELECT string_agg(status, ',' ORDER BY id) FROM imports) "
+                              "FROM marks";
 
     import(f, plain, 1);
     import(f, variant, 0);
@@ -413,6 +415,45 @@ static void conflicts_are_paged_in_student_order(void **state)
     free(unnamed);
 }
 
+/* An import writes one names row per test it carried: its distinct (student, first, last)
+ * of that test, whatever the document's order, sorted by student number as parallel arrays;
+ * a scan without a name is kept (as NULLs). Queuing the import again clears them first. */
+static void the_names_of_an_import_are_one_row_per_test(void **state)
+{
+    struct fixture *f = *state;
+    static const char doc[] =
+        "<mcq-test-results>\n"
+        "  <mcq-test-result><student-number>9</student-number><test-id>b</test-id><first-name>Ann</first-name>"
+        "<summary-marks available=\"5\" obtained=\"1\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>5</student-number><test-id>a</test-id><first-name>Di</first-name>"
+        "<summary-marks available=\"5\" obtained=\"2\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>1</student-number><test-id>b</test-id><last-name>Cy</last-name>"
+        "<summary-marks available=\"5\" obtained=\"3\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>5</student-number><test-id>a</test-id><first-name>Bo</first-name>"
+        "<summary-marks available=\"5\" obtained=\"4\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>5</student-number><test-id>a</test-id><first-name>Di</first-name>"
+        "<summary-marks available=\"5\" obtained=\"5\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>3</student-number><test-id>b</test-id>"
+        "<summary-marks available=\"5\" obtained=\"0\"/></mcq-test-result>\n"
+        "</mcq-test-results>\n";
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t id = import(f, doc, 1);
+    char *rows = value(f,
+                       "SELECT string_agg(concat_ws(':', test_id, student_numbers, first_names, last_names), ' ' "
+                       "ORDER BY test_id) FROM import_names WHERE import_id = %lld",
+                       (long long)id);
+
+    assert_non_null(rows);
+    assert_string_equal(rows, "a:{5,5}:{Bo,Di}:{NULL,NULL} b:{1,3,9}:{NULL,NULL,Ann}:{Cy,NULL,NULL}");
+    assert_int_equal(markr_reprocess_one(&f->strict, id, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    free(rows);
+    rows = value(f, "SELECT count(*) || ',' || sum(cardinality(student_numbers)) FROM import_names");
+    assert_string_equal(rows, "2,5");
+    free(rows);
+}
+
 /* An import's tests are listed up to MARKR_IMPORT_TESTS_MAX, in order, with the whole count. */
 static void the_tests_of_an_import_are_bounded(void **state)
 {
@@ -507,6 +548,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_names_of_an_import_are_one_row_per_test, setup, teardown),
         cmocka_unit_test_setup_teardown(the_tests_of_an_import_are_bounded, setup, teardown),
     };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "result.h"
+#include "sort.h"
 
 int markr_answer_check(const struct markr_raw_answer *raw, struct markr_answer *out, size_t *question_len,
                        size_t *response_len)
@@ -42,14 +43,54 @@ struct candidate {
     size_t qlen, rlen, position;
 };
 
+/* Whether the len bytes at s are a decimal integer. */
+static int is_decimal(const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; ++i)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Byte order, a prefix first. */
+static int compare_bytes(const char *a, size_t la, const char *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+
+    return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+/* markr_question_compare of two texts given by length. */
+static int question_order(const char *a, size_t la, const char *b, size_t lb)
+{
+    int da = is_decimal(a, la), db = is_decimal(b, lb);
+
+    if (da != db)
+        return da ? -1 : 1;
+    if (da) {
+        const char *x = a, *y = b;
+        size_t lx = la, ly = lb;
+        int c;
+
+        for (; lx > 0 && *x == '0'; --lx)
+            ++x;
+        for (; ly > 0 && *y == '0'; --ly)
+            ++y;
+        if (lx != ly)
+            return lx < ly ? -1 : 1;
+        if ((c = memcmp(x, y, lx)) != 0)
+            return c;
+    }
+    return compare_bytes(a, la, b, lb);
+}
+
 static int compare_candidates(const void *x, const void *y)
 {
     const struct candidate *a = x, *b = y;
-    size_t n = a->qlen < b->qlen ? a->qlen : b->qlen;
-    int c = memcmp(a->a.question, b->a.question, n);
+    int c = question_order(a->a.question, a->qlen, b->a.question, b->qlen);
 
-    if (c == 0)
-        c = (a->qlen > b->qlen) - (a->qlen < b->qlen);
     if (c == 0)
         c = (a->position > b->position) - (a->position < b->position);
     return c;
@@ -78,8 +119,9 @@ int markr_answer_sheet_build(const struct markr_raw_answer *raw, size_t count, s
             c[n].position = i;
             ++n;
         }
-    qsort(c, n, sizeof(*c), compare_candidates);
-    /* Within a question the later occurrence sorts last: keep only that one. */
+    markr_sort(c, n, sizeof(*c), compare_candidates);
+    /* Within a question the later occurrence sorts last: keep only that one (questions that
+     * compare equal are the same bytes: the order breaks its ties in byte order). */
     for (size_t i = 0; i < n; ++i)
         if (i + 1 == n || !same_question(&c[i], &c[i + 1])) {
             c[kept++] = c[i];
@@ -103,10 +145,12 @@ int markr_answer_sheet_build(const struct markr_raw_answer *raw, size_t count, s
         memcpy(p, c[i].a.question, c[i].qlen);
         p[c[i].qlen] = '\0';
         a->question = p;
+        a->question_len = (uint32_t)c[i].qlen; /* at most MARKR_TEXT_MAX */
         p += c[i].qlen + 1;
         memcpy(p, c[i].a.response, c[i].rlen);
         p[c[i].rlen] = '\0';
         a->response = p;
+        a->response_len = (uint32_t)c[i].rlen;
         p += c[i].rlen + 1;
     }
     sheet->count = kept;
@@ -120,37 +164,7 @@ void markr_answer_sheet_free(struct markr_answer_sheet *sheet)
     memset(sheet, 0, sizeof(*sheet));
 }
 
-static int is_decimal(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; ++s)
-        if (*s < '0' || *s > '9')
-            return 0;
-    return 1;
-}
-
 int markr_question_compare(const char *a, const char *b)
 {
-    int da = is_decimal(a), db = is_decimal(b);
-
-    if (da != db)
-        return da ? -1 : 1;
-    if (da) {
-        const char *x = a, *y = b;
-        size_t lx, ly;
-        int c;
-
-        while (*x == '0')
-            ++x;
-        while (*y == '0')
-            ++y;
-        lx = strlen(x);
-        ly = strlen(y);
-        if (lx != ly)
-            return lx < ly ? -1 : 1;
-        if ((c = strcmp(x, y)) != 0)
-            return c;
-    }
-    return strcmp(a, b);
+    return question_order(a, strlen(a), b, strlen(b));
 }

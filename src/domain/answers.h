@@ -32,12 +32,13 @@ struct markr_raw_answer {
 struct markr_answer {
     const char *question; /* trimmed, 1..MARKR_TEXT_MAX bytes */
     const char *response; /* trimmed, 0..MARKR_TEXT_MAX bytes ("" is a blank) */
-    uint32_t awarded;     /* <= available */
+    uint32_t question_len, response_len; /* their lengths, without the NULs */
+    uint32_t awarded; /* <= available */
     uint32_t available;
 };
 
-/* The valid answers of one result: a repeated question keeps its last occurrence; sorted by
- * question in byte order (one answer per question). */
+/* The valid answers of one result: a repeated question keeps its last occurrence; sorted in
+ * the order of questions (markr_question_compare; one answer per question). */
 struct markr_answer_sheet {
     struct markr_answer *answers; /* owned, with the text they point to */
     size_t count;

@@ -4,6 +4,7 @@
  * the highest obtained and, independently, the highest available).
  */
 #include "document.h"
+#include "sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,7 @@ static size_t count_distinct_students(const struct markr_marks *out, const char 
 
     for (size_t i = 0; i < out->count; ++i)
         scratch[i] = out->marks[i].student_number;
-    qsort(scratch, out->count, sizeof(*scratch), compare_strings);
+    markr_sort(scratch, out->count, sizeof(*scratch), compare_strings);
     for (size_t i = 0; i < out->count; ++i)
         if (i == 0 || strcmp(scratch[i], scratch[i - 1]) != 0)
             ++distinct;
@@ -222,7 +223,7 @@ int markr_marks_from_document(const struct markr_document *doc, struct markr_mar
     }
     for (size_t i = 0; i < n; ++i)
         order[i] = &doc->results[i];
-    qsort(order, n, sizeof(*order), compare_results);
+    markr_sort(order, n, sizeof(*order), compare_results);
 
     for (size_t i = 0; i < n; ++i) {
         const struct markr_result *r = order[i];

@@ -70,11 +70,11 @@ static void a_repeated_question_keeps_its_last_occurrence_and_blanks_count(void 
 }
 
 /* Sheets of every size up to 130 answers, questions repeated in a scrambled order: each
- * keeps, per question in byte order, its last valid occurrence. The expected sheet is
- * worked out here the slow way. */
-static void sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_byte_order(void **state)
+ * keeps, per question in the order of questions (markr_question_compare), its last valid
+ * occurrence. The expected sheet is worked out here the slow way. */
+static void sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_order(void **state)
 {
-    static const char *const questions[] = {"10", "2", "1", "q", "10a", "3", "20", "0", "b", "11", "a", "9"};
+    static const char *const questions[] = {"10", "2", "1", "q", "10a", "3", "20", "0", "b", "11", "a", "9", "01"};
     enum { POOL = sizeof(questions) / sizeof(questions[0]), MOST = 130 };
     static char responses[MOST][8];
     struct markr_raw_answer in[MOST];
@@ -89,14 +89,14 @@ static void sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_by
         size_t want = 0;
         struct markr_answer_sheet sheet;
 
-        /* The questions present, in byte order, each with the response of its last valid
+        /* The questions present, in order, each with the response of its last valid
          * occurrence. */
         for (size_t i = 0; i < n; ++i) {
             size_t at = 0;
 
             if (i % 7 == 3)
                 continue;
-            while (at < want && strcmp(want_q[at], in[i].question) < 0)
+            while (at < want && markr_question_compare(want_q[at], in[i].question) < 0)
                 ++at;
             if (at < want && strcmp(want_q[at], in[i].question) == 0) {
                 want_r[at] = in[i].response;
@@ -113,9 +113,46 @@ static void sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_by
         for (size_t k = 0; k < want; ++k) {
             assert_string_equal(sheet.answers[k].question, want_q[k]);
             assert_string_equal(sheet.answers[k].response, want_r[k]);
+            assert_int_equal(sheet.answers[k].question_len, strlen(want_q[k]));
+            assert_int_equal(sheet.answers[k].response_len, strlen(want_r[k]));
         }
         markr_answer_sheet_free(&sheet);
     }
+}
+
+/* A paper lists its questions in order, each once: the sheet keeps that order as it is. A
+ * sheet in order but with a question repeated keeps that question's last occurrence, and
+ * one with "07" after "7" puts it first (equal values: byte order). */
+static void sheets_already_in_order_and_nearly_so(void **state)
+{
+    static const char *const want[] = {"1", "2", "3", "9", "10", "11", "20", "q"};
+    struct markr_raw_answer in[8];
+    struct markr_answer_sheet sheet;
+
+    (void)state;
+    for (size_t i = 0; i < 8; ++i)
+        in[i] = raw(want[i], "1", "1", want[i]);
+    assert_int_equal(markr_answer_sheet_build(in, 8, &sheet), 0);
+    assert_int_equal(sheet.count, 8);
+    for (size_t i = 0; i < 8; ++i)
+        assert_string_equal(sheet.answers[i].question, want[i]);
+    markr_answer_sheet_free(&sheet);
+
+    in[3] = raw("3", "1", "0", "last");
+    assert_int_equal(markr_answer_sheet_build(in, 4, &sheet), 0);
+    assert_int_equal(sheet.count, 3);
+    assert_string_equal(sheet.answers[2].question, "3");
+    assert_string_equal(sheet.answers[2].response, "last");
+    assert_int_equal(sheet.total, 2);
+    markr_answer_sheet_free(&sheet);
+
+    in[0] = raw("7", "1", "1", "A");
+    in[1] = raw("07", "1", "1", "B");
+    assert_int_equal(markr_answer_sheet_build(in, 2, &sheet), 0);
+    assert_int_equal(sheet.count, 2);
+    assert_string_equal(sheet.answers[0].question, "07");
+    assert_string_equal(sheet.answers[1].question, "7");
+    markr_answer_sheet_free(&sheet);
 }
 
 static void questions_sort_numerically_then_in_byte_order(void **state)
@@ -180,7 +217,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(invalid_answers_are_left_out),
         cmocka_unit_test(a_repeated_question_keeps_its_last_occurrence_and_blanks_count),
-        cmocka_unit_test(sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_byte_order),
+        cmocka_unit_test(sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_order),
+        cmocka_unit_test(sheets_already_in_order_and_nearly_so),
         cmocka_unit_test(questions_sort_numerically_then_in_byte_order),
         cmocka_unit_test(the_kept_sheet_is_the_highest_obtained_and_the_last_among_equals),
     };

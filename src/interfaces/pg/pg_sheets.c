@@ -23,7 +23,7 @@ static size_t sheet_size(const struct markr_answer_sheet *sheet)
     size_t size = 8 + SHEET_COLUMNS * (8 + 20);
 
     for (size_t i = 0; i < sheet->count; ++i)
-        size += 4 + strlen(sheet->answers[i].question) + 4 + strlen(sheet->answers[i].response) + 2 * 8;
+        size += 4 + sheet->answers[i].question_len + 4 + sheet->answers[i].response_len + 2 * 8;
     return size;
 }
 
@@ -46,9 +46,9 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
             const struct markr_answer *a = &sheet->answers[i];
 
             if (c == SHEET_QUESTIONS)
-                markr_pg_array_bytes(b, a->question, strlen(a->question));
+                markr_pg_array_bytes(b, a->question, a->question_len);
             else if (c == SHEET_RESPONSES)
-                markr_pg_array_bytes(b, a->response, strlen(a->response));
+                markr_pg_array_bytes(b, a->response, a->response_len);
             else
                 markr_pg_array_int4(b, c == SHEET_AWARDED ? a->awarded : a->available);
         }

@@ -366,14 +366,22 @@ static void a_body_larger_than_a_chunk_goes_by_copy_between_two_batches(void **s
 /* One mark of test "st" for student s1, obtained 2 of 2, whose kept scan answered q1 and q2
  * with response (awarded 1 each). */
 static struct markr_answer sheet_answers[2];
+
+/* A valid answer as the domain builds it (its lengths with it). */
+static struct markr_answer answer(const char *question, const char *response, uint32_t awarded, uint32_t available)
+{
+    return (struct markr_answer){.question = question, .response = response,
+                                 .question_len = (uint32_t)strlen(question), .response_len = (uint32_t)strlen(response),
+                                 .awarded = awarded, .available = available};
+}
 static struct markr_result sheet_scan;
 static struct markr_mark sheet_mark;
 static const char *sheet_tests[] = {"st"};
 
 static struct markr_marks sheet_marks(const char *response)
 {
-    sheet_answers[0] = (struct markr_answer){.question = "q1", .response = response, .awarded = 1, .available = 1};
-    sheet_answers[1] = (struct markr_answer){.question = "q2", .response = "B", .awarded = 1, .available = 1};
+    sheet_answers[0] = answer("q1", response, 1, 1);
+    sheet_answers[1] = answer("q2", "B", 1, 1);
     sheet_scan = (struct markr_result){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
                                        .sheet = {.answers = sheet_answers, .count = 2, .total = 2}};
     sheet_mark = (struct markr_mark){.test_id = "st", .student_number = "s1", .available = 2, .obtained = 2,
@@ -486,9 +494,8 @@ static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
     int64_t id;
 
     for (int i = 0; i < 6; ++i)
-        answers[i] = (struct markr_answer){.question = responses[5 - i][0] != '\0' ? responses[5 - i] : "q",
-                                           .response = responses[i], .awarded = i == 0 ? 2147483647u : 0,
-                                           .available = 2147483647u};
+        answers[i] = answer(responses[5 - i][0] != '\0' ? responses[5 - i] : "q", responses[i],
+                            i == 0 ? 2147483647u : 0, 2147483647u);
     sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 6, .total = 2147483647u};
     if ((id = save(f, body, sizeof(body) - 1, &m, &err)) <= 0)
         fail_msg("save: %s", err.message);
@@ -513,8 +520,7 @@ static void a_long_sheet_is_stored_with_lz4(void **state)
 
     for (int i = 0; i < 300; ++i) {
         snprintf(questions[i], sizeof(questions[i]), "q%03d", i);
-        answers[i] = (struct markr_answer){.question = questions[i], .response = i % 2 ? "B" : "C", .awarded = 1,
-                                           .available = 1};
+        answers[i] = answer(questions[i], i % 2 ? "B" : "C", 1, 1);
     }
     sheet_scan.sheet = (struct markr_answer_sheet){.answers = answers, .count = 300, .total = 300};
     if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)

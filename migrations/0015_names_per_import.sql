@@ -12,7 +12,9 @@
 -- The rows already stored are grouped into the new shape here, in the order the writer
 -- uses. On 1,000,000 rows of 0002 (100 pairs of test and import, 10,000 names each) the
 -- conversion took 4.9 s on the 2-core development machine at load 1.8 (11.7 s at load 9),
--- with work_mem 64MB, inside the migration's transaction: imports wait meanwhile.
+-- with work_mem 64MB, inside the migration's transaction: imports wait meanwhile. Stop every
+-- markr instance before migrating: an older one writes a row per name, which this table
+-- refuses.
 ALTER TABLE import_names RENAME TO import_names_0002;
 DROP INDEX import_names_student_idx, import_names_import_idx;
 
@@ -22,7 +24,13 @@ CREATE TABLE import_names (
     student_numbers text[] COMPRESSION lz4 NOT NULL,
     first_names     text[] COMPRESSION lz4 NOT NULL,
     last_names      text[] COMPRESSION lz4 NOT NULL,
-    PRIMARY KEY (test_id, import_id)
+    PRIMARY KEY (test_id, import_id),
+    -- Parallel, not empty, and every student number present: the conflicts' binary search
+    -- (width_bucket) refuses an array with a NULL in it.
+    CONSTRAINT import_names_parallel CHECK (
+        cardinality(student_numbers) > 0 AND array_position(student_numbers, NULL) IS NULL
+        AND cardinality(first_names) = cardinality(student_numbers)
+        AND cardinality(last_names) = cardinality(student_numbers))
 );
 CREATE INDEX import_names_import_idx ON import_names (import_id);
 

@@ -487,6 +487,14 @@ static void names_rows_are_grouped_per_test_and_import(void **state)
                      0);
     assert_value(f->conninfo, "SELECT indexdef FROM pg_indexes WHERE indexname = 'import_names_import_idx'",
                  "CREATE INDEX import_names_import_idx ON public.import_names USING btree (import_id)");
+    /* The arrays are parallel, not empty, and hold no NULL student number. */
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO import_names VALUES ('v', 1, '{a,NULL}', '{x,y}', '{x,y}')"),
+                     -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO import_names VALUES ('v', 1, '{a,b}', '{x}', '{x,y}')"),
+                     -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO import_names VALUES ('v', 1, '{}', '{}', '{}')"), -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO import_names VALUES ('v', 1, '{a}', '{NULL}', '{y}')"),
+                     0);
 }
 
 static void concurrent_migrators_apply_each_file_once(void **state)
@@ -509,7 +517,9 @@ static void concurrent_migrators_apply_each_file_once(void **state)
 
 /* Migration 0014 copies each kept sheet of answer_sheets into its marks row (the arrays as
  * they were, compressed or not, with the sheet's import and total), leaves a mark without
- * one with no sheet recorded, and drops the table but not the parameters' type. */
+ * one, or whose row is not of the mark's obtained, with no sheet recorded, and drops the
+ * table but not the parameters' type. The new CHECK keeps the arrays parallel and not
+ * empty. */
 static void migration_0014_moves_the_sheets_into_the_marks(void **state)
 {
     struct fixture *f = *state;
@@ -518,9 +528,11 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
     migrate_ok(f, f->dir);
     assert_int_equal(markr_test_db_exec(f->conninfo,
                                         "INSERT INTO marks (test_id, student_number, available, obtained, import_id)"
-                                        " VALUES ('t', 's1', 3, 2, 7), ('t', 's2', 3, 3, 9), ('u', 's1', 300, 300, 9);"
+                                        " VALUES ('t', 's1', 3, 2, 7), ('t', 's2', 3, 3, 9), ('t', 's3', 3, 3, 9),"
+                                        " ('u', 's1', 300, 300, 9);"
                                         "INSERT INTO answer_sheets VALUES"
                                         " ('t', 's1', 2, 7, 2, '{q1,q2,q3}', '{A,\"\",C}', '{1,1,0}', '{1,1,1}'),"
+                                        " ('t', 's3', 2, 7, 2, '{q1}', '{A}', '{2}', '{2}'),"
                                         " ('u', 's1', 300, 9, 300, (SELECT array_agg('q' || g) FROM generate_series(1, 300) g),"
                                         "  array_fill('B'::text, ARRAY[300]), array_fill(1, ARRAY[300]),"
                                         "  array_fill(1, ARRAY[300]))"),
@@ -533,10 +545,10 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
                  " AND sheet_awarded = '{1,1,0}' AND sheet_available = '{1,1,1}' AND obtained = 2 AND import_id = 7",
                  "1");
     assert_value(f->conninfo,
-                 "SELECT count(*) FROM marks WHERE test_id = 't' AND student_number = 's2'"
+                 "SELECT count(*) FROM marks WHERE test_id = 't' AND student_number IN ('s2', 's3')"
                  " AND num_nulls(sheet_import_id, sheet_total, sheet_questions, sheet_responses, sheet_awarded,"
                  " sheet_available) = 6",
-                 "1");
+                 "2");
     assert_value(f->conninfo,
                  "SELECT count(*) FROM marks WHERE test_id = 'u' AND sheet_import_id = 9 AND sheet_total = 300"
                  " AND cardinality(sheet_questions) = 300 AND sheet_questions[300] = 'q300'"
@@ -550,6 +562,9 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
                      -1);
     assert_int_equal(markr_test_db_exec(f->conninfo, "UPDATE marks SET sheet_questions = sheet_questions[1:299]"
                                                      " WHERE test_id = 'u'"),
+                     -1);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "UPDATE marks SET sheet_questions = '{}', sheet_responses = '{}',"
+                                                     " sheet_awarded = '{}', sheet_available = '{}' WHERE test_id = 'u'"),
                      -1);
 }
 

@@ -10,8 +10,9 @@
 #   scripts/pg-private.sh url [DBNAME]  print the bare conninfo, for scripts: X=$(... url)
 #   scripts/pg-private.sh destroy       stop it and delete its directory (all its data)
 #   scripts/pg-private.sh standby-start [DBNAME]  start the primary if needed, then a hot
-#                                       standby of it (made once with pg_basebackup -R,
-#                                       streaming replication) in standby/ beside it
+#                                       standby of it (made with pg_basebackup -R, streaming
+#                                       replication through a slot; made again when it
+#                                       cannot catch up) in standby/ beside it
 #   scripts/pg-private.sh standby-stop  stop the standby only; nothing to do if stopped
 #   scripts/pg-private.sh standby-env [DBNAME]  print MARKR_READ_DATABASE_URL=<conninfo>
 #   (`stop` and `destroy` stop the standby too.)
@@ -209,6 +210,7 @@ shared_buffers = 256MB
 work_mem = 64MB
 maintenance_work_mem = 256MB
 max_wal_size = 2GB
+max_slot_wal_keep_size = 4GB
 fsync = on
 synchronous_commit = on
 full_page_writes = on
@@ -308,18 +310,44 @@ ensure_replication_hba() {
     fi
 }
 
+# The standby streams through a physical replication slot, so the primary keeps the WAL it
+# has not received while it is stopped (benchmarks write gigabytes meanwhile), up to
+# max_slot_wal_keep_size. Past that the slot is lost and the standby can never catch up:
+# it is made again from a fresh base backup, as is one made without the slot.
+standby_slot=markr_standby
+
+# The slot's wal_status on the primary ("reserved", "extended", "unreserved", "lost"), or
+# nothing when there is no such slot.
+standby_slot_status() {
+    "$pgbin/psql" -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" \
+        -c "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$standby_slot'"
+}
+
 standby_start_here() {
-    local primary=$1
+    local primary=$1 slot
     socket_fits "$sockdir" || die "$sockdir is too long for a unix socket"
     as_owner mkdir -p -- "$base/standby" "$sockdir" "$logdir"
     as_owner chmod 700 -- "$base/standby" "$sockdir" "$logdir"
+    slot=$(standby_slot_status "$primary") || die "could not read the primary's replication slots"
+    if [[ -f "$data/PG_VERSION" && ( -z $slot || $slot == lost ) ]]; then
+        say "the standby cannot catch up (slot ${slot:-missing}): making it again"
+        if is_running; then
+            as_owner "$pgbin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+        fi
+        as_owner rm -rf -- "$data"
+    fi
     if is_running; then
         say "standby already running ($sockdir, port $port)"
     else
         if [[ ! -f "$data/PG_VERSION" ]]; then
             as_owner rm -rf -- "$data"
-            say "making the standby in $data (pg_basebackup -R)"
-            as_owner "$pgbin/pg_basebackup" -D "$data" -R -X stream -c fast -d "$primary" \
+            if [[ -n $slot ]]; then
+                "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -d "$primary" \
+                    -c "SELECT pg_drop_replication_slot('$standby_slot')" >/dev/null ||
+                    die "could not drop the replication slot $standby_slot"
+            fi
+            say "making the standby in $data (pg_basebackup -R, slot $standby_slot)"
+            as_owner "$pgbin/pg_basebackup" -D "$data" -R -X stream -C -S "$standby_slot" -c fast -d "$primary" \
                 >"$logdir/basebackup.log" 2>&1 ||
                 { cat "$logdir/basebackup.log" >&2; as_owner rm -rf -- "$data"; die "pg_basebackup failed"; }
         fi

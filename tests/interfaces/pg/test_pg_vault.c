@@ -417,7 +417,8 @@ static void conflicts_are_paged_in_student_order(void **state)
 
 /* An import writes one names row per test it carried: its distinct (student, first, last)
  * of that test, whatever the document's order, sorted by student number as parallel arrays;
- * a scan without a name is kept (as NULLs). Queuing the import again clears them first. */
+ * a scan without a name is kept (as NULLs). Reprocessing the import (markr_reprocess_one)
+ * clears its rows before writing them again, so it still has one row per test. */
 static void the_names_of_an_import_are_one_row_per_test(void **state)
 {
     struct fixture *f = *state;

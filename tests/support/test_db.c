@@ -108,6 +108,11 @@ static char *dbname_of(const char *conninfo)
 
 char *markr_test_db_create(const char *prefix)
 {
+    return markr_test_db_create_with(prefix, "");
+}
+
+char *markr_test_db_create_with(const char *prefix, const char *options)
+{
     static unsigned counter;
     const char *url = maintenance_url();
     char name[64], clean[24] = "";
@@ -128,9 +133,9 @@ char *markr_test_db_create(const char *prefix)
     if ((conn = connect_to(url)) == NULL)
         abort();
     ident = PQescapeIdentifier(conn, name, strlen(name));
-    if (ident == NULL || (sql = malloc(strlen(ident) + 32)) == NULL)
+    if (ident == NULL || (sql = malloc(strlen(ident) + strlen(options) + 32)) == NULL)
         abort();
-    sprintf(sql, "CREATE DATABASE %s", ident);
+    sprintf(sql, "CREATE DATABASE %s %s", ident, options);
     if (run(conn, sql) != 0) {
         fprintf(stderr, "test_db: cannot create database %s on MARKR_TEST_DATABASE_URL (does its role have "
                         "CREATEDB?)\n",
@@ -181,13 +186,18 @@ int markr_test_db_exec(const char *conninfo, const char *sql)
 
 char *markr_test_db_value(const char *conninfo, const char *sql)
 {
+    return markr_test_db_value_params(conninfo, sql, 0, NULL);
+}
+
+char *markr_test_db_value_params(const char *conninfo, const char *sql, int n, const char *const *params)
+{
     PGconn *conn = connect_to(conninfo);
     PGresult *res;
     char *value = NULL;
 
     if (conn == NULL)
         return NULL;
-    res = PQexec(conn, sql);
+    res = n == 0 ? PQexec(conn, sql) : PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         fprintf(stderr, "test_db: %s\n  in: %.200s\n", PQresultErrorMessage(res), sql);
     else if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))

@@ -12,6 +12,11 @@
  * is unset or the database cannot be created. */
 char *markr_test_db_create(const char *prefix);
 
+/* The same, with options appended to the CREATE DATABASE statement after the name (a
+ * constant of the caller's, e.g. "TEMPLATE template0 LOCALE_PROVIDER icu ..." for a database
+ * of another collation). */
+char *markr_test_db_create_with(const char *prefix, const char *options);
+
 /* Drops the database of conninfo (made by markr_test_db_create), closing any session still
  * connected to it. Problems are reported on stderr, not fatal. */
 void markr_test_db_drop(const char *conninfo);
@@ -23,6 +28,9 @@ int markr_test_db_exec(const char *conninfo, const char *sql);
 /* The first column of the first row of sql as a malloc'd string (the caller frees it), or
  * NULL when the value is SQL NULL, there is no row, or the statement failed (printed). */
 char *markr_test_db_value(const char *conninfo, const char *sql);
+
+/* The same for one statement with text parameters $1..$n (params[i] NULL: SQL NULL). */
+char *markr_test_db_value_params(const char *conninfo, const char *sql, int n, const char *const *params);
 
 /* The names rows (one per test and import, migration 0015) as a FROM item of one row per
  * name an import carried: (test_id, import_id, student_number, first_name, last_name). */

@@ -81,15 +81,20 @@ static int failing_parse(void *ctx, const char *body, size_t len, struct markr_d
 
 static int failing_calls;
 
-static int setup(void **state)
+/* The fixture on a new database of conninfo (owned by the fixture from here on). */
+static int setup_on(void **state, char *conninfo)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     struct markr_error err;
 
-    f->conninfo = markr_test_db_create("pg_vault");
+    f->conninfo = conninfo;
     if ((f->pg = markr_pg_connect(f->conninfo, &err)) == NULL ||
         markr_pg_migrate(f->pg, getenv("MARKR_MIGRATIONS_DIR"), NULL, &err) != 0) {
         fprintf(stderr, "set-up: %s\n", err.message);
+        markr_pg_close(f->pg); /* no teardown follows a failed set-up */
+        markr_test_db_drop(f->conninfo);
+        free(f->conninfo);
+        free(f);
         return -1;
     }
     markr_xml_global_init();
@@ -109,6 +114,32 @@ static int setup(void **state)
     f->failing.formats = (struct markr_formats){.items = &f->failing_format, .count = 1};
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_on(state, markr_test_db_create("pg_vault"));
+}
+
+/* The test clusters sort in C; this database sorts with ICU's en-US, where case and
+ * punctuation weigh less than in byte order (a10 < A2 < B01 < b1). Without ICU in the
+ * server the test cannot say anything, and fails. */
+static int setup_icu(void **state)
+{
+    const char *url = getenv("MARKR_TEST_DATABASE_URL"); /* unset: markr_test_db_create_with says so */
+    char *icu = url != NULL ? markr_test_db_value(url, "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")
+                            : strdup("unset");
+
+    if (icu == NULL || strcmp(icu, "0") == 0) {
+        fprintf(stderr, "pg_vault: the server of MARKR_TEST_DATABASE_URL has no ICU collations (built without "
+                        "ICU?): the conflicts cannot be checked under a linguistic collation\n");
+        free(icu);
+        return -1;
+    }
+    free(icu);
+    return setup_on(state, markr_test_db_create_with("pg_vault_icu", "TEMPLATE template0 ENCODING 'UTF8' "
+                                                                     "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                                                                     "LOCALE 'C.UTF-8'"));
 }
 
 static int teardown(void **state)
@@ -415,9 +446,296 @@ static void conflicts_are_paged_in_student_order(void **state)
     free(unnamed);
 }
 
+/* --- the conflicts under a linguistic collation --------------------------------------------- */
+
+/* A scan of test "icu": the import (0..2) that carried it, the student and the names. */
+struct icu_scan {
+    int import;
+    const char *student, *first, *last;
+};
+
+/* Student numbers that en-US sorts otherwise than bytes (case, digits, a hyphen), names
+ * that differ only by case, one student with two names inside one import (b1), a name that
+ * is only a last name, scans without a name, and students seen under one name only. */
+static const struct icu_scan icu_scans[] = {
+    {0, "a10", "Ada", NULL}, {0, "A2", "Ada", NULL},  {0, "b1", "Ada", NULL},  {0, "B01", "Ada", NULL},
+    {0, "b1", "Bea", NULL},  {0, "a-1", "Ada", NULL}, {0, "9", "Ada", NULL},   {0, "Z3", "Ada", NULL},
+    {0, "10", "Ada", NULL},  {1, "a10", "ada", NULL}, {1, "A2", "Ada", NULL},  {1, "B01", "Cy", NULL},
+    {1, "a-1", NULL, NULL},  {1, "9", "Bea", NULL},   {1, "Z3", "Ada", NULL},  {1, "a1", "Ada", NULL},
+    {2, "A2", "Bea", NULL},  {2, "a1", "Ada", NULL},  {2, "a-1", "Bea", NULL}, {2, "Z3", "Ada", NULL},
+    {2, "9", NULL, "Ng"},    {2, "b1", "Bea", "Ng"},  {2, "10", NULL, NULL},
+};
+#define ICU_SCANS (sizeof(icu_scans) / sizeof(icu_scans[0]))
+#define ICU_IMPORTS 3
+
+/* Cursors that are not student numbers: between students, before all, after all. */
+static const char *const icu_absent[] = {"0", "-", "a", "A10", "a2", "b0", "B1", "b10", "Y", "zz"};
+#define ICU_ABSENT (sizeof(icu_absent) / sizeof(icu_absent[0]))
+
+/* Every string of the test as the database sorts it (its default collation, the one of
+ * the names rows' arrays): rank[i] is the place of strings[i]. */
+struct icu_order {
+    const char *strings[2 * ICU_SCANS + ICU_SCANS + ICU_ABSENT];
+    size_t count, rank[2 * ICU_SCANS + ICU_SCANS + ICU_ABSENT];
+};
+
+static void order_add(struct icu_order *o, const char *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < o->count; ++i)
+        if (strcmp(o->strings[i], s) == 0)
+            return;
+    o->strings[o->count++] = s;
+}
+
+static void order_ask(struct fixture *f, struct icu_order *o)
+{
+    char list[1024] = "", *sorted, *next;
+    const char *params[1] = {list};
+    size_t place = 0;
+
+    for (size_t i = 0; i < o->count; ++i)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i != 0 ? "," : "", o->strings[i]);
+    sorted = markr_test_db_value_params(
+        f->conninfo, "SELECT string_agg(x, ',' ORDER BY x) FROM unnest(string_to_array($1, ',')) AS x", 1, params);
+    assert_non_null(sorted);
+    for (char *s = sorted; s != NULL; s = next, ++place) {
+        size_t i = 0;
+
+        if ((next = strchr(s, ',')) != NULL)
+            *next++ = '\0';
+        while (i < o->count && strcmp(o->strings[i], s) != 0)
+            ++i;
+        assert_true(i < o->count);
+        o->rank[i] = place;
+    }
+    assert_int_equal(place, o->count);
+    free(sorted);
+}
+
+/* The place of s, SQL NULL after every string. */
+static size_t order_of(const struct icu_order *o, const char *s)
+{
+    if (s == NULL)
+        return o->count;
+    for (size_t i = 0; i < o->count; ++i)
+        if (strcmp(o->strings[i], s) == 0)
+            return o->rank[i];
+    fail_msg("%s was not sorted", s);
+    return 0;
+}
+
+/* A name as both sides print it: first/last (- for none) and its imports. */
+static void append_name(char *out, size_t size, const char *first, const char *last, const int64_t *ids, size_t n)
+{
+    size_t len = strlen(out);
+
+    len += (size_t)snprintf(out + len, size - len, " %s/%s@", first ? first : "-", last ? last : "-");
+    for (size_t i = 0; i < n && len < size; ++i)
+        len += (size_t)snprintf(out + len, size - len, "%s%lld", i ? "+" : "", (long long)ids[i]);
+}
+
+/* The conflicts after cursor (NULL: all) as the test itself computes them from icu_scans,
+ * in the database's order of students and then of names (NULL last); returns how many
+ * students they are. */
+static size_t icu_expected(const struct icu_order *o, const int64_t *ids, const char *cursor, char *out, size_t size)
+{
+    const struct icu_scan *by_student[ICU_SCANS];
+    size_t n = 0, students = 0;
+
+    out[0] = '\0';
+    /* One scan per student, in the database's order. */
+    for (size_t i = 0; i < ICU_SCANS; ++i) {
+        size_t j = 0;
+
+        while (j < n && strcmp(by_student[j]->student, icu_scans[i].student) != 0)
+            ++j;
+        if (j == n)
+            by_student[n++] = &icu_scans[i];
+    }
+    for (size_t a = 1; a < n; ++a)
+        for (size_t b = a; b > 0 && order_of(o, by_student[b - 1]->student) > order_of(o, by_student[b]->student);
+             --b) {
+            const struct icu_scan *t = by_student[b];
+
+            by_student[b] = by_student[b - 1];
+            by_student[b - 1] = t;
+        }
+    for (size_t k = 0; k < n; ++k) {
+        const char *student = by_student[k]->student;
+        const struct icu_scan *names[ICU_SCANS];
+        unsigned imports[ICU_SCANS];
+        size_t count = 0;
+
+        if (cursor != NULL && order_of(o, student) <= order_of(o, cursor))
+            continue;
+        /* Its distinct names, each with the imports that carried it; scans without one say nothing. */
+        for (size_t i = 0; i < ICU_SCANS; ++i) {
+            const struct icu_scan *s = &icu_scans[i];
+            size_t j = 0;
+
+            if (strcmp(s->student, student) != 0 || (s->first == NULL && s->last == NULL))
+                continue;
+            while (j < count && (order_of(o, names[j]->first) != order_of(o, s->first) ||
+                                 order_of(o, names[j]->last) != order_of(o, s->last)))
+                ++j;
+            if (j == count) {
+                names[count] = s;
+                imports[count++] = 0;
+            }
+            imports[j] |= 1u << s->import;
+        }
+        if (count < 2)
+            continue;
+        for (size_t a = 1; a < count; ++a)
+            for (size_t b = a; b > 0; --b) {
+                size_t f0 = order_of(o, names[b - 1]->first), f1 = order_of(o, names[b]->first);
+                const struct icu_scan *t = names[b];
+                unsigned m = imports[b];
+
+                if (f0 < f1 || (f0 == f1 && order_of(o, names[b - 1]->last) < order_of(o, names[b]->last)))
+                    break;
+                names[b] = names[b - 1];
+                imports[b] = imports[b - 1];
+                names[b - 1] = t;
+                imports[b - 1] = m;
+            }
+        snprintf(out + strlen(out), size - strlen(out), "%s%s:", out[0] ? "; " : "", student);
+        for (size_t j = 0; j < count; ++j) {
+            int64_t carried[ICU_IMPORTS];
+            size_t c = 0;
+
+            for (int i = 0; i < ICU_IMPORTS; ++i)
+                if (imports[j] & (1u << i))
+                    carried[c++] = ids[i];
+            append_name(out, size, names[j]->first, names[j]->last, carried, c);
+        }
+        ++students;
+    }
+    return students;
+}
+
+/* The conflicts of test "icu" after cursor (NULL: all), read limit at a time through the
+ * vault, printed as icu_expected prints them; each page is checked against the cursor rules. */
+static void icu_walk(struct fixture *f, const char *cursor, unsigned limit, char *out, size_t size)
+{
+    struct markr_vault_reader v = markr_pg_vault_reader(f->pg);
+    char after[64];
+    struct markr_error err;
+
+    out[0] = '\0';
+    snprintf(after, sizeof(after), "%s", cursor != NULL ? cursor : "");
+    for (int pages = 0; pages < 100; ++pages) {
+        struct markr_conflicts_page page = {.limit = limit, .after = after[0] ? after : NULL,
+                                            .after_len = strlen(after)};
+        struct markr_conflicts c;
+
+        if (markr_list_conflicts(&v, "icu", 3, &page, &c, &err) != 0)
+            fail_msg("after %s, limit %u: %s", after, limit, err.message);
+        assert_true(c.count <= limit);
+        for (size_t i = 0; i < c.count; ++i) {
+            const struct markr_conflict *k = &c.items[i];
+
+            snprintf(out + strlen(out), size - strlen(out), "%s%s:", out[0] ? "; " : "", k->student_number);
+            for (size_t j = 0; j < k->name_count; ++j)
+                append_name(out, size, k->names[j].first_name, k->names[j].last_name, k->names[j].import_ids,
+                            k->names[j].import_count);
+        }
+        if (!c.more) {
+            markr_conflicts_free(&c);
+            return;
+        }
+        assert_int_equal(c.count, limit); /* only a full page says more follow */
+        snprintf(after, sizeof(after), "%s", c.items[c.count - 1].student_number);
+        markr_conflicts_free(&c);
+    }
+    fail_msg("the conflicts never ended");
+}
+
+/* Under an ICU collation (setup_icu) the names rows are written sorted and searched by the
+ * same rules: every page size and every cursor, a student number or not, gives the
+ * conflicts in the database's order, each exactly once, with all their names. */
+static void conflicts_follow_a_linguistic_collation(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned limits[] = {1, 2, 3, 5, MARKR_CONFLICTS_PAGE_MAX};
+    struct icu_order order = {.count = 0};
+    int64_t ids[ICU_IMPORTS];
+    char expected[2048], seen[2048], bytes[256] = "", sorted[256] = "";
+
+    assert_value(f, "i", "SELECT datlocprovider FROM pg_database WHERE datname = current_database()");
+    for (int i = 0; i < ICU_IMPORTS; ++i) {
+        char doc[4096];
+        size_t len = (size_t)snprintf(doc, sizeof(doc), "<mcq-test-results>\n");
+
+        for (size_t j = 0; j < ICU_SCANS; ++j) {
+            const struct icu_scan *s = &icu_scans[j];
+
+            if (s->import != i)
+                continue;
+            len += (size_t)snprintf(doc + len, sizeof(doc) - len,
+                                    "<mcq-test-result><student-number>%s</student-number><test-id>icu</test-id>"
+                                    "%s%s%s%s%s%s<summary-marks available=\"5\" obtained=\"1\"/></mcq-test-result>\n",
+                                    s->student, s->first ? "<first-name>" : "", s->first ? s->first : "",
+                                    s->first ? "</first-name>" : "", s->last ? "<last-name>" : "",
+                                    s->last ? s->last : "", s->last ? "</last-name>" : "");
+        }
+        snprintf(doc + len, sizeof(doc) - len, "</mcq-test-results>\n");
+        ids[i] = import(f, doc, 1);
+    }
+    for (size_t i = 0; i < ICU_SCANS; ++i) {
+        order_add(&order, icu_scans[i].student);
+        order_add(&order, icu_scans[i].first);
+        order_add(&order, icu_scans[i].last);
+    }
+    for (size_t i = 0; i < ICU_ABSENT; ++i)
+        order_add(&order, icu_absent[i]);
+    order_ask(f, &order);
+
+    /* Six students have several names, and the database does not sort these strings as
+     * bytes do: else the test would prove nothing. */
+    assert_int_equal(icu_expected(&order, ids, NULL, expected, sizeof(expected)), 6);
+    {
+        const char *by_rank[sizeof(order.strings) / sizeof(order.strings[0])];
+        const char *by_bytes[sizeof(by_rank) / sizeof(by_rank[0])];
+
+        for (size_t i = 0; i < order.count; ++i)
+            by_rank[order.rank[i]] = by_bytes[i] = order.strings[i];
+        for (size_t a = 1; a < order.count; ++a)
+            for (size_t b = a; b > 0 && strcmp(by_bytes[b - 1], by_bytes[b]) > 0; --b) {
+                const char *t = by_bytes[b];
+
+                by_bytes[b] = by_bytes[b - 1];
+                by_bytes[b - 1] = t;
+            }
+        for (size_t i = 0; i < order.count; ++i) {
+            snprintf(sorted + strlen(sorted), sizeof(sorted) - strlen(sorted), "%s%s", i ? "," : "", by_rank[i]);
+            snprintf(bytes + strlen(bytes), sizeof(bytes) - strlen(bytes), "%s%s", i ? "," : "", by_bytes[i]);
+        }
+        if (strcmp(sorted, bytes) == 0)
+            fail_msg("the database sorts as bytes do: %s", sorted);
+    }
+
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); ++l) {
+        /* From the first page, and from every string of the test as a cursor: the student
+         * numbers (conflicted or not), the names and the strings between students. */
+        for (size_t c = 0; c <= order.count; ++c) {
+            const char *cursor = c < order.count ? order.strings[c] : NULL;
+
+            icu_expected(&order, ids, cursor, expected, sizeof(expected));
+            icu_walk(f, cursor, limits[l], seen, sizeof(seen));
+            if (strcmp(seen, expected) != 0)
+                fail_msg("after %s, limit %u:\n  gave     %s\n  expected %s", cursor ? cursor : "(none)", limits[l],
+                         seen, expected);
+        }
+    }
+}
+
 /* An import writes one names row per test it carried: its distinct (student, first, last)
  * of that test, whatever the document's order, sorted by student number as parallel arrays;
- * a scan without a name is kept (as NULLs). Queuing the import again clears them first. */
+ * a scan without a name is kept (as NULLs). Reprocessing the import (markr_reprocess_one)
+ * clears its rows before writing them again, so it still has one row per test. */
 static void the_names_of_an_import_are_one_row_per_test(void **state)
 {
     struct fixture *f = *state;
@@ -548,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(conflicts_follow_a_linguistic_collation, setup_icu, teardown),
         cmocka_unit_test_setup_teardown(the_names_of_an_import_are_one_row_per_test, setup, teardown),
         cmocka_unit_test_setup_teardown(the_tests_of_an_import_are_bounded, setup, teardown),
     };

@@ -13,6 +13,9 @@
 #                   of mixed imports and reads; bench-items: item analysis of a
 #                   100,000-student test; bench-replica: reads on a streaming
 #                   standby against the primary alone (bench/README.md)
+#   make bench-pg-instructions  the database's instructions per transaction of
+#                   bench/import_tx.sql and bench/import_tx_full.sql under callgrind (a
+#                   throw-away cluster; needs valgrind; not part of make bench)
 #   make fuzz       the libFuzzer targets of fuzz/ (clang, ASan+UBSan), MARKR_FUZZ_SECONDS each (60)
 #   make deb        the Debian package, build-deb/markr_VERSION_ARCH.deb (scripts/package.sh)
 #   make build      build/markr (debugoptimized); make build-san: build-san/markr
@@ -22,7 +25,7 @@
 
 SHELL := /bin/bash
 
-.PHONY: all deps build build-san browser-deps run test deb bench bench-import bench-vault bench-live bench-load bench-items bench-replica fuzz clean distclean
+.PHONY: all deps build build-san browser-deps run test deb bench bench-import bench-vault bench-live bench-load bench-items bench-replica bench-pg-instructions fuzz clean distclean
 
 all: build
 
@@ -70,6 +73,9 @@ bench-items: build
 
 bench-replica: build
 	bash scripts/bench-replica.sh
+
+bench-pg-instructions: build
+	bash scripts/bench-pg-instructions.sh bench/import_tx.sql bench/import_tx_full.sql
 
 fuzz: deps
 	bash scripts/fuzz.sh

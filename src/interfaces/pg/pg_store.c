@@ -196,13 +196,13 @@ static int open_vault(struct markr_pg *pg, struct vault_step *s, struct markr_pg
 
 /*
  * The import's transaction. One batch (one round trip) when the body fits in a chunk: BEGIN,
- * the vault row with its body, the marks with their kept sheets, COMMIT, then the
- * announcement of the changed tests (after the COMMIT, in a transaction of its own:
- * pg_marks.h). Until markr_pg_batch_run sends it, nothing that could commit has left the
- * process; once it has, whether the COMMIT ran is known only from its result. A larger body goes first (open_vault),
+ * the vault row with its body, the marks with their kept sheets, COMMIT, then the announcement
+ * of the changed tests (after the COMMIT, in a transaction of its own: pg_marks.h). Until
+ * markr_pg_batch_run sends it, nothing that could commit has left the process; once it has,
+ * whether the COMMIT ran is known only from its result. A larger body goes first (open_vault),
  * then the rest as one batch; when it went while the document was judged (the first run of a
- * begun import), that batch starts with the row's verdict, or this run reports how storing
- * the body failed. A refused document has no marks and nothing to announce.
+ * begun import), that batch starts with the row's verdict, or this run reports how storing the
+ * body failed. A refused document has no marks and nothing to announce.
  */
 static int vault_step(struct markr_pg *pg, void *arg, struct markr_error *err)
 {

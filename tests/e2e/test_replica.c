@@ -75,6 +75,15 @@ static long standby_commits(void)
     return n;
 }
 
+/* Lets the standby replay again, after a test that paused it: also at the suite's start, for
+ * a run that failed while replay was paused (the standby would stay paused for every later
+ * run). */
+static int resume_replay(void **state)
+{
+    (void)state;
+    return markr_test_db_exec(standby_url, "SELECT pg_wal_replay_resume()") == 0 ? 0 : -1;
+}
+
 static int setup(void **state)
 {
     const char *standby = getenv("MARKR_TEST_STANDBY_URL");
@@ -91,6 +100,8 @@ static int setup(void **state)
     /* Later keywords win in a conninfo string: the same server, the suite's database. */
     snprintf(standby_db, sizeof(standby_db), "%s dbname=%s", standby, db);
     standby_url = standby;
+    if (resume_replay(state) != 0)
+        return -1;
     snprintf(count_sql, sizeof(count_sql), "SELECT xact_commit FROM pg_stat_database WHERE datname = '%s'", db);
     snprintf(read_url, sizeof(read_url), "MARKR_READ_DATABASE_URL=%s", standby_db);
     if (e2e_server_start(&a, conninfo, env) != 0 || e2e_server_start(&b, conninfo, env) != 0)
@@ -404,9 +415,9 @@ int main(void)
         cmocka_unit_test(test_several_standbys_some_unusable),
         cmocka_unit_test(test_pairs_through_one_instance),
         cmocka_unit_test(test_pairs_across_two_instances),
-        cmocka_unit_test(test_replay_paused),
+        cmocka_unit_test_teardown(test_replay_paused, resume_replay),
         cmocka_unit_test(test_standby_stopped_and_back),
-        cmocka_unit_test(test_shutdown_stops_a_wait),
+        cmocka_unit_test_teardown(test_shutdown_stops_a_wait, resume_replay),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,7 +3,8 @@
  * every file, a re-run changes nothing, --status tells applied from pending, an edited file
  * or an applied version without a file is refused by name, a failing file leaves nothing,
  * two migrators at once apply each file once, and the migrations that move data keep it: 0014
- * (the answer sheets into the marks rows) every sheet, 0015 every name it regroups.
+ * (the answer sheets into the marks rows) every sheet, 0015 every name it regroups; and
+ * ANALYZE leaves the arrays alone (0016).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -568,6 +569,30 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
                      -1);
 }
 
+/* 0016: ANALYZE gathers statistics for the marks' and the names' scalar columns but none
+ * for their arrays, which no statement filters or sorts on and which cost most of ANALYZE. */
+static void analyze_skips_the_arrays(void **state)
+{
+    struct fixture *f = *state;
+
+    migrate_ok(f, migrations_dir());
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "INSERT INTO marks (test_id, student_number, available, obtained, import_id,"
+                                        " sheet_import_id, sheet_total, sheet_questions, sheet_responses,"
+                                        " sheet_awarded, sheet_available)"
+                                        " SELECT 't', 's' || g, 2, 1, 1, 1, 1, '{1,2}', '{A,B}', '{1,0}', '{1,1}'"
+                                        " FROM generate_series(1, 50) g;"
+                                        "INSERT INTO import_names VALUES ('t', 1, '{s1,s2}', '{Ann,Bo}', '{Cy,Di}');"
+                                        "ANALYZE marks, import_names"),
+                     0);
+    assert_value(f->conninfo,
+                 "SELECT string_agg(tablename || '.' || attname, ' ' ORDER BY tablename, attname) FROM pg_stats"
+                 " WHERE tablename IN ('marks', 'import_names') AND attname IN ('student_number', 'test_id',"
+                 " 'sheet_total', 'sheet_questions', 'sheet_responses', 'sheet_awarded', 'sheet_available',"
+                 " 'student_numbers', 'first_names', 'last_names')",
+                 "import_names.test_id marks.sheet_total marks.student_number marks.test_id");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(names_rows_are_grouped_per_test_and_import, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_migrators_apply_each_file_once, setup, teardown),
         cmocka_unit_test_setup_teardown(migration_0014_moves_the_sheets_into_the_marks, setup, teardown),
+        cmocka_unit_test_setup_teardown(analyze_skips_the_arrays, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_migrate", tests, NULL, NULL);

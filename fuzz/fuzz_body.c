@@ -3,8 +3,9 @@
  * first byte chooses: the framing rule on a raw request head (framing.h), or the gzip or
  * deflate decoder (content_encoding.h) under a small limit. The input sits in a buffer of
  * its exact size, so a read past len is a sanitizer report. Invariants: a framing verdict
- * is decided by the head alone (bytes after it never change it); a decoding never passes
- * its limit, gives nothing on refusal, and gives the same bytes under a larger limit.
+ * and the body's framing are decided by the head alone (bytes after it never change them),
+ * and only a head that is not refused has a plain length; a decoding never passes its
+ * limit, gives nothing on refusal, and gives the same bytes under a larger limit.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void framing(const char *head, size_t size)
 {
     static const char after[] = "X: y\r\nContent-Length: 1\r\nContent-Length: 2\r\n \r\n\r\n";
-    enum markr_framing_verdict v = markr_framing_check(head, size);
+    struct markr_framing_body body, again;
+    enum markr_framing_verdict v = markr_framing_check(head, size, &body);
     char *longer;
 
     if (v == MARKR_FRAMING_UNREADABLE)
@@ -29,7 +31,11 @@ static void framing(const char *head, size_t size)
         return;
     memcpy(longer, head, size);
     memcpy(longer + size, after, sizeof(after));
-    if (markr_framing_check(longer, size + sizeof(after)) != v)
+    if (markr_framing_check(longer, size + sizeof(after), &again) != v || again.kind != body.kind ||
+        again.length != body.length)
+        abort();
+    /* A kept connection needs one plain length, in a head that is not refused. */
+    if (body.kind == MARKR_FRAMING_PLAIN_LENGTH && v != MARKR_FRAMING_OK)
         abort();
     free(longer);
 }

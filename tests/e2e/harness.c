@@ -19,11 +19,13 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,4 +418,90 @@ void e2e_import_results(const struct markr_server *server, const char *test_id, 
         fail_msg("import: %ld %s", r.status, r.body);
     e2e_response_free(&r);
     free(doc);
+}
+
+static double monotonic_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* The length of the whole answer at the start of the len bytes of text, or 0 while its
+ * head or its body is not all there (or its head has no Content-Length). */
+static size_t whole_answer(const char *text, size_t len)
+{
+    static const char header[] = "content-length:";
+    const char *end = strstr(text, "\r\n\r\n"), *line;
+    size_t head, body;
+
+    if (end == NULL)
+        return 0;
+    for (line = strstr(text, "\r\n"); line != NULL && line < end; line = strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, header, sizeof(header) - 1) == 0)
+            break;
+    if (line == NULL || line >= end)
+        return 0;
+    body = (size_t)strtoull(line + 2 + sizeof(header) - 1, NULL, 10);
+    head = (size_t)(end + 4 - text);
+    return head + body <= len ? head + body : 0;
+}
+
+/* How many whole answers the len bytes of text hold. */
+static int whole_answers(const char *text, size_t len)
+{
+    int n = 0;
+
+    for (size_t at = 0, one; at < len && (one = whole_answer(text + at, len - at)) != 0; at += one)
+        ++n;
+    return n;
+}
+
+int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms)
+{
+    size_t len = 0;
+    double end = monotonic_ms() + timeout_ms;
+
+    buf[0] = '\0';
+    while (whole_answers(buf, len) < n && len + 1 < cap) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - monotonic_ms());
+        ssize_t got;
+
+        if (left <= 0 || poll(&p, 1, left) != 1 || (got = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
+            break;
+        len += (size_t)got;
+        buf[len] = '\0';
+    }
+    return whole_answers(buf, len) >= n;
+}
+
+const char *e2e_answer(const char *text, int i)
+{
+    size_t len = strlen(text), at = 0, one;
+
+    for (; i > 0; --i) {
+        if ((one = whole_answer(text + at, len - at)) == 0)
+            return NULL;
+        at += one;
+    }
+    return at < len ? text + at : NULL;
+}
+
+int e2e_peer_closes(int fd, int timeout_ms)
+{
+    double end = monotonic_ms() + timeout_ms;
+    char sink[4096];
+
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(end - monotonic_ms());
+        ssize_t got;
+
+        if (left <= 0 || poll(&p, 1, left) != 1 || (got = recv(fd, sink, sizeof(sink), 0)) < 0)
+            return 0;
+        if (got == 0)
+            return 1;
+    }
 }

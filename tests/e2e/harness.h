@@ -94,6 +94,19 @@ char *e2e_results_document(const char *test_id, int n, int obtained_base);
 /* POSTs that document to server's /import and fails the test unless it is answered 201. */
 void e2e_import_results(const struct markr_server *server, const char *test_id, int n, int obtained_base);
 
+/* Over a raw socket fd, for what a client library would not send (pipelined requests, odd
+ * framings): reads into buf (cap bytes, NUL-terminated) until it holds n whole answers,
+ * each a head with a Content-Length and that many bytes of body. Returns 1 then; 0 when
+ * timeout_ms pass, the peer closes or buf fills first. */
+int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms);
+
+/* The start of answer i (0: the first) of what e2e_read_answers read, or NULL. */
+const char *e2e_answer(const char *text, int i);
+
+/* Whether the peer closes fd within timeout_ms (bytes that arrive before are discarded):
+ * 1 when it does, 0 at the timeout or when the connection breaks otherwise. */
+int e2e_peer_closes(int fd, int timeout_ms);
+
 /* Reads a whole file (malloc'd, NUL-terminated). Aborts on failure. */
 char *e2e_read_file(const char *path, size_t *len);
 

@@ -1,7 +1,8 @@
 /*
  * End to end: what a request may cost. A body over MARKR_MAX_BODY_BYTES is refused from its
- * headers alone (413 before one byte of it is sent), asynchronous or not; the lower
- * MARKR_MAX_ASYNC_BODY_BYTES applies to asynchronous imports; bodies held at once are capped
+ * headers alone (413 before one byte of it is sent, the connection closed), asynchronous or
+ * not; the lower MARKR_MAX_ASYNC_BODY_BYTES applies to asynchronous imports (its 413 comes
+ * after the whole body, and keeps the connection); bodies held at once are capped
  * (MARKR_MAX_BUFFERED_BYTES: 503 with Retry-After, the cap given back afterwards); GET /tests
  * walks 50,000 tests page by page; and 100 heavy GET /tests whose clients leave at once
  * neither stall /health (every poll under 50 ms) nor run their queries.
@@ -177,7 +178,6 @@ static void declared_length_over_the_limit_is_413_before_the_body(void **state)
                  async ? "Prefer: respond-async\r\n" : "", BODY_LIMIT + 1);
         assert_int_equal(send_all(fd, head, strlen(head)), 0);
         got = read_until(fd, answer, sizeof(answer), "MARKR_MAX_BODY_BYTES", 10000);
-        close(fd);
         if (!got)
             print_error("ERROR: no 413 before the body (async %d): \"%s\"\n", async, answer);
         assert_true(got);
@@ -185,7 +185,47 @@ static void declared_length_over_the_limit_is_413_before_the_body(void **state)
         assert_non_null(strstr(answer, "payload_too_large"));
         /* It says how much fits. */
         assert_non_null(strstr(answer, "larger than this server's limit of 100000 bytes (MARKR_MAX_BODY_BYTES)"));
+        /* The body was never read: the connection closes, so none of it is read as a
+         * request. */
+        assert_non_null(strstr(answer, "Connection: close"));
+        assert_true(e2e_peer_closes(fd, 30000));
+        close(fd);
     }
+}
+
+/* A body over MARKR_MAX_ASYNC_BODY_BYTES but within MARKR_MAX_BODY_BYTES is read whole by
+ * h2o before markr refuses it: after that 413 nothing of the body is left to be read, the
+ * connection is kept, and a request pipelined behind the body is served. */
+static void a_413_after_the_whole_body_keeps_the_connection(void **state)
+{
+    static const char get[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    size_t len, head_len;
+    char *doc = make_doc("limits-async-kept", 300, &len), head[512], answer[8192], *request;
+    const char *second;
+    int fd = connect_to(&srv);
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_true(len > ASYNC_LIMIT && len < BODY_LIMIT);
+    head_len = (size_t)snprintf(head, sizeof(head),
+                                "POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE
+                                "\r\nPrefer: respond-async\r\nContent-Length: %zu\r\n\r\n",
+                                len);
+    assert_non_null(request = malloc(head_len + len + sizeof(get)));
+    memcpy(request, head, head_len);
+    memcpy(request + head_len, doc, len);
+    memcpy(request + head_len + len, get, sizeof(get));
+    assert_int_equal(send_all(fd, request, head_len + len + strlen(get)), 0);
+    assert_true(e2e_read_answers(fd, answer, sizeof(answer), 2, 30000));
+    close(fd);
+    assert_memory_equal(answer, "HTTP/1.1 413", 12);
+    assert_non_null(strstr(answer, "(MARKR_MAX_ASYNC_BODY_BYTES)"));
+    assert_non_null(second = e2e_answer(answer, 1));
+    assert_memory_equal(second, "HTTP/1.1 200", 12);
+    assert_non_null(strstr(answer, "Connection: keep-alive"));
+    assert_true(strstr(answer, "Connection: keep-alive") < second);
+    free(request);
+    free(doc);
 }
 
 /* MARKR_MAX_ASYNC_BODY_BYTES lowers the limit of asynchronous imports only. */
@@ -394,6 +434,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(declared_length_over_the_limit_is_413_before_the_body),
+        cmocka_unit_test(a_413_after_the_whole_body_keeps_the_connection),
         cmocka_unit_test(the_asynchronous_limit_is_lower),
         cmocka_unit_test(bodies_held_at_once_are_capped),
         cmocka_unit_test(tests_walk_by_cursor),

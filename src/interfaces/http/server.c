@@ -153,21 +153,26 @@ static int dispatch(struct markr_http_handler *handler, h2o_req_t *req, const st
  * them; it has stopped reading the connection while the request is handled, and its head
  * still starts the connection's input buffer (h2o consumes it only once the answer is
  * sent). So the head is read again there, and a request framed ambiguously is refused and
- * its connection closed: what follows its body is never read as a request. Whatever the
- * framing, a request that carried a body closes its connection after the answer, so a
- * disagreement with a proxy that cannot be seen here cannot smuggle a request either.
- * Returns 1 when the request was answered. */
+ * its connection closed: what follows its body is never read as a request. A body keeps
+ * its connection only when it was framed by one Content-Length of plain digits, the one
+ * framing every HTTP/1.1 parser (a proxy in front included) reads alike, and h2o read the
+ * same length; after any other body (chunked: a proxy that ignores Transfer-Encoding reads
+ * the chunks as requests) the connection closes after the answer, so a disagreement that
+ * cannot be seen here cannot smuggle a request either. Returns 1 when the request was
+ * answered. */
 static int framing_refused(h2o_req_t *req)
 {
     h2o_socket_t *sock;
     enum markr_framing_verdict verdict;
+    struct markr_framing_body body;
 
     if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
         (sock = req->conn->callbacks->get_socket(req->conn)) == NULL)
         return 0; /* not HTTP/1 (h2o here speaks only HTTP/1.1; kept for safety) */
-    if (req->entity.base != NULL)
+    verdict = markr_framing_check(sock->input->bytes, sock->input->size, &body);
+    if (req->entity.base == NULL ? body.kind != MARKR_FRAMING_NO_BODY
+                                 : body.kind != MARKR_FRAMING_PLAIN_LENGTH || body.length != req->entity.len)
         req->http1_is_persistent = 0;
-    verdict = markr_framing_check(sock->input->bytes, sock->input->size);
     if (verdict == MARKR_FRAMING_OK)
         return 0;
     req->http1_is_persistent = 0;

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "pg_internal.h"
 
 /* The most bytes one parameter may have: the protocol's limit for one value, with margin. */
@@ -47,13 +49,53 @@ static inline void markr_pg_buffer_put(struct markr_pg_buffer *b, const void *by
     b->len += n;
 }
 
+/* Appends v as the format's integers are: a big-endian 32-bit word (every length, count and
+ * integer of it). Inline and written in place, like markr_pg_buffer_put: the arrays write
+ * several per element, and the sheets several per answer. */
+static inline void markr_pg_buffer_put_u32(struct markr_pg_buffer *b, uint32_t v)
+{
+    if (b->failed || b->cap - b->len < 4) {
+        markr_pg_buffer_reserve(b, 4);
+        if (b->failed)
+            return;
+    }
+    v = htonl(v);
+    memcpy(b->bytes + b->len, &v, 4); /* one store */
+    b->len += 4;
+}
+
 /* The header of a one-dimensional array of count elements of type element; has_nulls says
- * whether any element will be NULL. Then exactly count elements. */
+ * whether any element will be NULL. Then exactly count elements, each written by one of the
+ * four below (inline for the same reason). */
 void markr_pg_array_begin(struct markr_pg_buffer *b, Oid element, size_t count, int has_nulls);
-void markr_pg_array_bytes(struct markr_pg_buffer *b, const char *bytes, size_t n);
-void markr_pg_array_int4(struct markr_pg_buffer *b, uint32_t v);
-void markr_pg_array_int8(struct markr_pg_buffer *b, uint64_t v);
-void markr_pg_array_null(struct markr_pg_buffer *b);
+
+static inline void markr_pg_array_bytes(struct markr_pg_buffer *b, const char *bytes, size_t n)
+{
+    if (n > MARKR_PG_PARAMETER_MAX) {
+        b->failed = 1;
+        return;
+    }
+    markr_pg_buffer_put_u32(b, (uint32_t)n);
+    markr_pg_buffer_put(b, bytes, n);
+}
+
+static inline void markr_pg_array_int4(struct markr_pg_buffer *b, uint32_t v)
+{
+    markr_pg_buffer_put_u32(b, 4);
+    markr_pg_buffer_put_u32(b, v);
+}
+
+static inline void markr_pg_array_int8(struct markr_pg_buffer *b, uint64_t v)
+{
+    markr_pg_buffer_put_u32(b, 8);
+    markr_pg_buffer_put_u32(b, (uint32_t)(v >> 32));
+    markr_pg_buffer_put_u32(b, (uint32_t)v);
+}
+
+static inline void markr_pg_array_null(struct markr_pg_buffer *b)
+{
+    markr_pg_buffer_put_u32(b, UINT32_MAX); /* -1: NULL */
+}
 
 /* An element (or a composite's column) whose length is known only once it is written: open
  * writes a placeholder for its length and returns where it is, close (after the value's

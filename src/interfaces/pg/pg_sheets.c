@@ -17,22 +17,21 @@
 enum sheet_column { SHEET_QUESTIONS, SHEET_RESPONSES, SHEET_AWARDED, SHEET_AVAILABLE, SHEET_COLUMNS };
 
 /* The bytes sheet_element writes for sheet: the element's length and column count, per
- * column its type, length and array header (20 bytes), per answer its four elements. */
+ * column its type, length and array header (20 bytes), per answer its four elements (two
+ * lengths and text, two int4 with their lengths). */
 static size_t sheet_size(const struct markr_answer_sheet *sheet)
 {
-    size_t size = 8 + SHEET_COLUMNS * (8 + 20);
-
-    for (size_t i = 0; i < sheet->count; ++i)
-        size += 4 + sheet->answers[i].question_len + 4 + sheet->answers[i].response_len + 2 * 8;
-    return size;
+    return 8 + SHEET_COLUMNS * (8 + 20) + sheet->count * (2 * 4 + 2 * 8) + sheet->text;
 }
 
 /* One sheet as an element of answer_sheet_columns[]: a composite of four binary arrays, an
- * element per answer, which the server reads without parsing any text. */
+ * element per answer, which the server reads without parsing any text. A loop per column,
+ * so that nothing is decided per answer but its values. */
 static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet)
 {
     static const Oid types[SHEET_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                              MARKR_PG_INT4_ARRAY};
+    const struct markr_answer *a = sheet->answers, *end = sheet->answers + sheet->count;
     size_t element = markr_pg_value_open(b);
 
     markr_pg_record_begin(b, SHEET_COLUMNS);
@@ -42,15 +41,23 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
         markr_pg_record_column(b, types[c]);
         column = markr_pg_value_open(b);
         markr_pg_array_begin(b, c < SHEET_AWARDED ? MARKR_PG_TEXT : MARKR_PG_INT4, sheet->count, 0);
-        for (size_t i = 0; i < sheet->count; ++i) {
-            const struct markr_answer *a = &sheet->answers[i];
-
-            if (c == SHEET_QUESTIONS)
-                markr_pg_array_bytes(b, a->question, a->question_len);
-            else if (c == SHEET_RESPONSES)
-                markr_pg_array_bytes(b, a->response, a->response_len);
-            else
-                markr_pg_array_int4(b, c == SHEET_AWARDED ? a->awarded : a->available);
+        switch ((enum sheet_column)c) {
+        case SHEET_QUESTIONS:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                markr_pg_array_bytes(b, x->question, x->question_len);
+            break;
+        case SHEET_RESPONSES:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                markr_pg_array_bytes(b, x->response, x->response_len);
+            break;
+        case SHEET_AWARDED:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                markr_pg_array_int4(b, x->awarded);
+            break;
+        default:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                markr_pg_array_int4(b, x->available);
+            break;
         }
         markr_pg_value_close(b, column);
     }

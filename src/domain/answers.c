@@ -173,11 +173,14 @@ int markr_answer_sheet_build(const struct markr_raw_answer *raw, size_t count, s
         return -1;
     if ((kept = candidates(raw, count, c)) == 0)
         goto done;
-    for (size_t i = 0; i < kept; ++i)
-        sheet->text += c[i].a.question_len + c[i].a.response_len;
+    for (size_t i = 0; i < kept; ++i) {
+        sheet->question_bytes += c[i].a.question_len;
+        sheet->response_bytes += c[i].a.response_len;
+    }
     /* One block: the answers, then their text, each string with its NUL. */
-    if ((sheet->answers = malloc(kept * sizeof(*sheet->answers) + sheet->text + 2 * kept)) == NULL) {
-        sheet->text = 0;
+    if ((sheet->answers = malloc(kept * sizeof(*sheet->answers) + sheet->question_bytes + sheet->response_bytes +
+                                 2 * kept)) == NULL) {
+        sheet->question_bytes = sheet->response_bytes = 0;
         if (c != on_stack)
             free(c);
         return -1;

@@ -43,7 +43,9 @@ struct markr_answer_sheet {
     struct markr_answer *answers; /* owned, with the text they point to */
     size_t count;
     uint64_t total; /* the sum of awarded: the sheet's total in the item analysis */
-    size_t text;    /* the bytes of its questions and responses, NULs not counted */
+    /* The bytes of its questions and of its responses, NULs not counted, so that a writer
+     * sizes its output without walking the answers. */
+    size_t question_bytes, response_bytes;
 };
 
 /* Whether raw is a valid answer: a question that is not empty after trimming, marks that are

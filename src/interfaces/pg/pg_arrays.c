@@ -54,10 +54,7 @@ void markr_pg_value_close(struct markr_pg_buffer *b, size_t at)
 
     if (b->failed) /* nothing written since may be there: the buffer is dropped anyway */
         return;
-    b->bytes[at] = (char)(unsigned char)(n >> 24);
-    b->bytes[at + 1] = (char)(unsigned char)(n >> 16);
-    b->bytes[at + 2] = (char)(unsigned char)(n >> 8);
-    b->bytes[at + 3] = (char)(unsigned char)n;
+    markr_pg_u32_at(b->bytes + at, (uint32_t)n);
 }
 
 void markr_pg_record_begin(struct markr_pg_buffer *b, uint32_t columns)

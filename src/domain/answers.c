@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "result.h"
 
 /* Whether the len bytes at s hold a NUL. Most values are a byte or two, which a loop reads
@@ -191,11 +192,11 @@ int markr_answer_sheet_build(const struct markr_raw_answer *raw, size_t count, s
 
         *a = c[i].a;
         sheet->total += a->awarded;
-        memcpy(p, a->question, a->question_len);
+        markr_copy(p, a->question, a->question_len);
         p[a->question_len] = '\0';
         a->question = p;
         p += a->question_len + 1;
-        memcpy(p, a->response, a->response_len);
+        markr_copy(p, a->response, a->response_len);
         p[a->response_len] = '\0';
         a->response = p;
         p += a->response_len + 1;

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 
+#include "domain/copy.h"
 #include "pg_internal.h"
 
 /* The most bytes one parameter may have: the protocol's limit for one value, with margin. */
@@ -67,7 +68,7 @@ static inline char *markr_pg_u32_at(char *p, uint32_t v)
 static inline char *markr_pg_element_bytes_at(char *p, const char *bytes, size_t n)
 {
     p = markr_pg_u32_at(p, (uint32_t)n);
-    memcpy(p, bytes, n);
+    markr_copy(p, bytes, n);
     return p + n;
 }
 

@@ -23,7 +23,7 @@ struct markr_raw_answer {
     size_t available_len;
     const char *awarded; /* attribute marks-awarded; NULL when absent */
     size_t awarded_len;
-    const char *response; /* the element's text (may be empty, never NULL) */
+    const char *response; /* the element's text; NULL or empty when it has none */
     size_t response_len;
     int too_long; /* the adapter could not keep all of a value: the answer is invalid */
 };
@@ -43,14 +43,16 @@ struct markr_answer_sheet {
     struct markr_answer *answers; /* owned, with the text they point to */
     size_t count;
     uint64_t total; /* the sum of awarded: the sheet's total in the item analysis */
+    /* The bytes of its questions and of its responses, NULs not counted, so that a writer
+     * sizes its output without walking the answers. */
+    size_t question_bytes, response_bytes;
 };
 
 /* Whether raw is a valid answer: a question that is not empty after trimming, marks that are
  * decimal integers (markr_parse_mark) with awarded <= available, and a question and a
  * response of at most MARKR_TEXT_MAX bytes after trimming. Returns 1 and fills out (its
- * strings borrowed from raw, trimmed, NOT NUL-terminated: see the lengths) or 0. */
-int markr_answer_check(const struct markr_raw_answer *raw, struct markr_answer *out, size_t *question_len,
-                       size_t *response_len);
+ * strings borrowed from raw, trimmed, NOT NUL-terminated: see its lengths) or 0. */
+int markr_answer_check(const struct markr_raw_answer *raw, struct markr_answer *out);
 
 /* Builds the sheet of count raw answers (at most MARKR_ANSWERS_MAX are looked at). Returns
  * 0, or -1 when out of memory (sheet left empty). */

@@ -155,6 +155,37 @@ static void sheets_already_in_order_and_nearly_so(void **state)
     markr_answer_sheet_free(&sheet);
 }
 
+/* A sheet in order with a question repeated, then out of order: the occurrence dropped while
+ * the sheet was in order is one a later occurrence replaces, and the rest is sorted with the
+ * last occurrence of each question kept, whichever part of the sheet it was in. */
+static void a_repeat_before_the_first_answer_out_of_order(void **state)
+{
+    static const char *const want_q[] = {"0", "1", "2", "3"}, *const want_r[] = {"E", "A", "F", "D"};
+    struct markr_raw_answer in[] = {raw("1", "1", "1", "A"), raw("2", "1", "1", "B"), raw("2", "1", "0", "C"),
+                                    raw("3", "1", "1", "D"), raw("0", "1", "1", "E"), raw("2", "2", "2", "F")};
+    struct markr_answer_sheet sheet;
+
+    (void)state;
+    assert_int_equal(markr_answer_sheet_build(in, 6, &sheet), 0);
+    assert_int_equal(sheet.count, 4);
+    for (size_t i = 0; i < 4; ++i) {
+        assert_string_equal(sheet.answers[i].question, want_q[i]);
+        assert_string_equal(sheet.answers[i].response, want_r[i]);
+    }
+    assert_int_equal(sheet.total, 5);
+    assert_int_equal(sheet.question_bytes, 4);
+    assert_int_equal(sheet.response_bytes, 4);
+    markr_answer_sheet_free(&sheet);
+
+    /* The same without the last answer: the occurrence kept is the one of the ordered part. */
+    assert_int_equal(markr_answer_sheet_build(in, 5, &sheet), 0);
+    assert_int_equal(sheet.count, 4);
+    assert_string_equal(sheet.answers[2].question, "2");
+    assert_string_equal(sheet.answers[2].response, "C");
+    assert_int_equal(sheet.total, 3);
+    markr_answer_sheet_free(&sheet);
+}
+
 static void questions_sort_numerically_then_in_byte_order(void **state)
 {
     assert_true(markr_question_compare("2", "10") < 0);
@@ -219,6 +250,7 @@ int main(void)
         cmocka_unit_test(a_repeated_question_keeps_its_last_occurrence_and_blanks_count),
         cmocka_unit_test(sheets_of_every_size_keep_the_last_occurrence_of_each_question_in_order),
         cmocka_unit_test(sheets_already_in_order_and_nearly_so),
+        cmocka_unit_test(a_repeat_before_the_first_answer_out_of_order),
         cmocka_unit_test(questions_sort_numerically_then_in_byte_order),
         cmocka_unit_test(the_kept_sheet_is_the_highest_obtained_and_the_last_among_equals),
     };

@@ -1,7 +1,8 @@
 /*
  * Field rules of one result (rule 1): XML white space is trimmed and nothing else, and a
  * mark is a plain decimal integer that fits a signed 32-bit SQL `integer`. Inputs are
- * pointer and length, never assumed NUL-terminated.
+ * pointer and length, never assumed NUL-terminated. Short values are copied exactly
+ * (markr_copy).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <string.h>
 
+#include "domain/copy.h"
 #include "domain/result.h"
 
 /* Trims text (a C string) and checks what is left. */
@@ -127,6 +129,26 @@ static void field_names_are_the_xml_names(void **state)
     assert_string_equal(markr_field_name(MARKR_FIELD_OBTAINED), "summary-marks/@obtained");
 }
 
+/* markr_copy copies exactly n bytes for every n around its steps (0, 1, 2-3, 4-7, 8-16,
+ * past 16), from and to every alignment, and writes nothing around them. */
+static void copy_writes_exactly_n_bytes(void **state)
+{
+    unsigned char src[64], dst[80], want[80];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(src); ++i)
+        src[i] = (unsigned char)(i * 7 + 1);
+    for (size_t n = 0; n <= 40; ++n)
+        for (size_t from = 0; from < 8; ++from)
+            for (size_t to = 0; to < 8; ++to) {
+                memset(dst, 0xEE, sizeof(dst));
+                memcpy(want, dst, sizeof(want));
+                memcpy(want + 8 + to, src + from, n);
+                markr_copy(dst + 8 + to, src + from, n);
+                assert_memory_equal(dst, want, sizeof(dst));
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +158,7 @@ int main(void)
         cmocka_unit_test(parse_mark_refuses_everything_else),
         cmocka_unit_test(parse_mark_respects_length),
         cmocka_unit_test(field_names_are_the_xml_names),
+        cmocka_unit_test(copy_writes_exactly_n_bytes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

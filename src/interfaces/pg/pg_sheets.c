@@ -17,41 +17,59 @@
 enum sheet_column { SHEET_QUESTIONS, SHEET_RESPONSES, SHEET_AWARDED, SHEET_AVAILABLE, SHEET_COLUMNS };
 
 /* The bytes sheet_element writes for sheet: the element's length and column count, per
- * column its type, length and array header (20 bytes), per answer its four elements. */
+ * column its type, length and array header (20 bytes), per answer its four elements (two
+ * lengths and text, two int4 with their lengths). */
 static size_t sheet_size(const struct markr_answer_sheet *sheet)
 {
-    size_t size = 8 + SHEET_COLUMNS * (8 + 20);
-
-    for (size_t i = 0; i < sheet->count; ++i)
-        size += 4 + sheet->answers[i].question_len + 4 + sheet->answers[i].response_len + 2 * 8;
-    return size;
+    return 8 + SHEET_COLUMNS * (8 + 20) + sheet->count * (2 * 4 + 2 * 8) + sheet->question_bytes +
+           sheet->response_bytes;
 }
 
 /* One sheet as an element of answer_sheet_columns[]: a composite of four binary arrays, an
- * element per answer, which the server reads without parsing any text. */
+ * element per answer, which the server reads without parsing any text. Each column's
+ * elements are written in one run, their room asked for once (the sheet knows its text's
+ * bytes), so that nothing is checked or decided per answer. */
 static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet)
 {
     static const Oid types[SHEET_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                              MARKR_PG_INT4_ARRAY};
+    const struct markr_answer *a = sheet->answers, *end = sheet->answers + sheet->count;
     size_t element = markr_pg_value_open(b);
 
     markr_pg_record_begin(b, SHEET_COLUMNS);
     for (int c = 0; c < SHEET_COLUMNS; ++c) {
+        /* The column's elements: per answer a text's length and bytes, or an int4's length
+         * and value. */
+        size_t elements = c == SHEET_QUESTIONS   ? sheet->count * 4 + sheet->question_bytes
+                          : c == SHEET_RESPONSES ? sheet->count * 4 + sheet->response_bytes
+                                                 : sheet->count * 8;
         size_t column;
+        char *p;
 
         markr_pg_record_column(b, types[c]);
         column = markr_pg_value_open(b);
         markr_pg_array_begin(b, c < SHEET_AWARDED ? MARKR_PG_TEXT : MARKR_PG_INT4, sheet->count, 0);
-        for (size_t i = 0; i < sheet->count; ++i) {
-            const struct markr_answer *a = &sheet->answers[i];
-
-            if (c == SHEET_QUESTIONS)
-                markr_pg_array_bytes(b, a->question, a->question_len);
-            else if (c == SHEET_RESPONSES)
-                markr_pg_array_bytes(b, a->response, a->response_len);
-            else
-                markr_pg_array_int4(b, c == SHEET_AWARDED ? a->awarded : a->available);
+        if ((p = markr_pg_buffer_room(b, elements)) == NULL)
+            return; /* the buffer failed: markr_pg_sheet_arrays drops it */
+        switch ((enum sheet_column)c) {
+        case SHEET_QUESTIONS:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                p = markr_pg_element_bytes_at(p, x->question, x->question_len);
+            break;
+        case SHEET_RESPONSES:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                p = markr_pg_element_bytes_at(p, x->response, x->response_len);
+            break;
+        case SHEET_AWARDED:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                p = markr_pg_element_int4_at(p, x->awarded);
+            break;
+        default:
+            for (const struct markr_answer *x = a; x < end; ++x)
+                p = markr_pg_element_int4_at(p, x->available);
+            break;
         }
+        markr_pg_buffer_wrote(b, p);
         markr_pg_value_close(b, column);
     }
     markr_pg_value_close(b, element);

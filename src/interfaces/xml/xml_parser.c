@@ -420,6 +420,7 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
     }
     /* NONET, and none of NOENT (substitute entities), DTDLOAD or HUGE (lift the limits). */
     xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET);
+    markr_xml_answers_init(&p->answers, p->ctxt->dict);
 
     for (size_t at = head; at < len && going(p);) {
         size_t n = len - at < CHUNK_BYTES ? len - at : CHUNK_BYTES;

@@ -1129,6 +1129,71 @@ static void reads_the_answers_of_each_result(void **state)
     free(t.s);
 }
 
+/* The answers' values are kept in an arena that grows while a result is read, and that the
+ * result's values already read point into: a first result whose answers, white space
+ * included, are many times the arena's first size (each answer's response in pieces: text,
+ * CDATA, a nested element's text) keeps every value whole; a second result, read into the
+ * arena kept from the first, keeps its own; an answer without text is a blank. */
+static void answers_survive_the_growth_of_their_arena(void **state)
+{
+    enum { ANSWERS = 60, PAD = 300 };
+    struct markr_document doc;
+    struct text t = {0};
+
+    (void)state;
+    text_puts(&t, "<mcq-test-results><mcq-test-result><student-number>1</student-number><test-id>t</test-id>");
+    for (int i = 0; i < ANSWERS; ++i) {
+        char q[32];
+
+        text_puts(&t, "<answer question=\"");
+        text_repeat(&t, " ", PAD);
+        snprintf(q, sizeof(q), "q%d", i);
+        text_puts(&t, q);
+        text_repeat(&t, " ", PAD);
+        text_puts(&t, "\" marks-available=\"");
+        text_repeat(&t, " ", PAD);
+        text_puts(&t, "2\" marks-awarded=\"1\">");
+        text_repeat(&t, "\n", PAD);
+        snprintf(q, sizeof(q), "r%d", i);
+        text_puts(&t, q);
+        text_puts(&t, "<![CDATA[-]]><i>z</i>");
+        text_repeat(&t, " ", PAD);
+        text_puts(&t, "</answer>");
+    }
+    text_puts(&t, "<summary-marks available=\"3\" obtained=\"1\"/></mcq-test-result>"
+                  "<mcq-test-result><student-number>2</student-number><test-id>t</test-id>"
+                  "<answer question=\"b\" marks-available=\"1\" marks-awarded=\"0\"/>"
+                  "<answer question=\"a\" marks-available=\"3\" marks-awarded=\"3\">A</answer>"
+                  "<summary-marks available=\"3\" obtained=\"1\"/></mcq-test-result></mcq-test-results>");
+    assert_true(t.len > 4 * 16384);
+    accept(t.s, t.len, 2, &doc);
+    assert_int_equal(doc.results[0].sheet.count, ANSWERS);
+    assert_int_equal(doc.results[0].sheet.total, ANSWERS);
+    for (int i = 0; i < ANSWERS; ++i) {
+        char want[32];
+        /* The order of questions: "q0", "q1", "q10", ... in byte order. */
+        const struct markr_answer *a = NULL;
+
+        snprintf(want, sizeof(want), "q%d", i);
+        for (size_t k = 0; k < doc.results[0].sheet.count; ++k)
+            if (strcmp(doc.results[0].sheet.answers[k].question, want) == 0)
+                a = &doc.results[0].sheet.answers[k];
+        assert_non_null(a);
+        snprintf(want, sizeof(want), "r%d-z", i);
+        assert_string_equal(a->response, want);
+        assert_int_equal(a->available, 2);
+        assert_int_equal(a->awarded, 1);
+    }
+    assert_int_equal(doc.results[1].sheet.count, 2);
+    assert_string_equal(doc.results[1].sheet.answers[0].question, "a");
+    assert_string_equal(doc.results[1].sheet.answers[0].response, "A");
+    assert_string_equal(doc.results[1].sheet.answers[1].question, "b");
+    assert_string_equal(doc.results[1].sheet.answers[1].response, ""); /* a blank */
+    assert_int_equal(doc.results[1].sheet.total, 3);
+    markr_document_free(&doc);
+    free(t.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1156,6 +1221,7 @@ int main(void)
         cmocka_unit_test(accepts_a_doctype_without_entities),
         cmocka_unit_test(parses_on_several_threads_at_once),
         cmocka_unit_test(reads_the_answers_of_each_result),
+        cmocka_unit_test(answers_survive_the_growth_of_their_arena),
     };
 
     /* libxml2 allocates through the counting functions from its first allocation on. */

@@ -92,9 +92,11 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
 void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s);
 
 /* Inside an open transaction, for import id (its imports row exists): applies marks by rule
- * 2 with their kept sheets (ADR 0034), records the tests and the names each scan carried
- * (ADR 0009), and marks the import accepted with result_count results (processed now, when
- * that changes its row). Returns 0, or -1 with err. */
+ * 2 with their kept sheets (ADR 0034), records the names each scan carried and, with them,
+ * the tests of the scans (ADR 0009, 0037: marks->scans must hold every result the marks
+ * came from, as markr_marks_from_document gives them), and marks the import accepted with
+ * result_count results (processed now, when that changes its row). Returns 0, or -1 with
+ * err. */
 int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
                          int flags, struct markr_error *err);
 

@@ -2,9 +2,10 @@
 -- script beside bench/import_tx.sql (the baseline the targets are set against, which
 -- predates the names rows and the answer sheets): the vault row, the body as one chunk, 30
 -- new marks with their answer sheets of 3 answers in the marks rows (item analysis,
--- migration 0014), the import's test, its names row (its 30 distinct names as three sorted
--- arrays, GET /tests/{id}/conflicts, migration 0015), one durable transaction, then the
--- announcement in a transaction of its own (ADR 0024; on a channel no markr listens to).
+-- migration 0014), its names row (its 30 distinct names as three sorted arrays, GET
+-- /tests/{id}/conflicts, migration 0015; also the record of the import's test, migration
+-- 0017), one durable transaction, then the announcement in a transaction of its own (ADR
+-- 0024; on a channel no markr listens to).
 -- Every transaction's test is new, as in import_tx.sql, so the upsert's conflict branch
 -- never runs: rule 2 and the kept-sheet rule of pg_marks.c are not copied here.
 -- scripts/bench-import.sh runs it with -M prepared, -D body=<the document>, to tell what
@@ -23,7 +24,6 @@ FROM generate_series(1, 30) AS g
 ON CONFLICT (test_id, student_number) DO UPDATE SET
     available = GREATEST(m.available, EXCLUDED.available),
     obtained  = GREATEST(m.obtained, EXCLUDED.obtained);
-INSERT INTO import_tests (test_id, import_id) VALUES ('pgbench-' || :n || '-' || :client_id, :import_id);
 INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)
 SELECT 'pgbench-' || :n || '-' || :client_id, :import_id, array_agg(s), array_agg(f), array_agg(l)
 FROM (SELECT DISTINCT lpad(g::text, 9, '0'), 'First' || g, 'Last' || g FROM generate_series(1, 30) AS g

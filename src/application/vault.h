@@ -167,10 +167,10 @@ struct markr_vault_rebuild {
     int (*would_raise)(void *ctx, const struct markr_marks *marks, char ***tests, size_t *count,
                        struct markr_error *err);
     /* Marks import id accepted and applies its marks by rule 2 (late: names only fill gaps,
-     * because later imports carried newer ones), replacing its tests and names rows. */
+     * because later imports carried newer ones), replacing the record of its tests and names. */
     int (*apply_accepted)(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int late,
                           struct markr_error *err);
-    /* Marks import id rejected with reason; drops its tests and names rows. */
+    /* Marks import id rejected with reason; drops the record of its tests and names. */
     int (*apply_rejected)(void *ctx, int64_t id, const struct markr_error *reason, size_t result_count,
                           struct markr_error *err);
     /* After a rebuild of all: the tests whose set of (student, available, obtained) differs

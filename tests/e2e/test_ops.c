@@ -599,7 +599,7 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
         int status;
 
         markr_test_db_exec(conninfo, "DELETE FROM marks WHERE test_id = 'sigterm-big'");
-        markr_test_db_exec(conninfo, "DELETE FROM import_tests WHERE test_id = 'sigterm-big'");
+        markr_test_db_exec(conninfo, "DELETE FROM import_names WHERE test_id = 'sigterm-big'");
         assert_int_equal(e2e_server_start(&s, conninfo, abandon ? no_wait : NULL), 0);
         assert_int_equal(pthread_create(&thread, NULL, post_big, &b), 0);
         sleep_ms(delay);
@@ -612,7 +612,7 @@ static void sigterm_during_a_large_import_stores_all_or_nothing(void **state)
         assert_true(WIFEXITED(status));
         assert_true(WEXITSTATUS(status) == 0 || (abandon && WEXITSTATUS(status) == 1));
         marks = sql_long(conninfo, "SELECT count(*) FROM marks WHERE test_id = 'sigterm-big'");
-        imports = sql_long(conninfo, "SELECT count(*) FROM import_tests WHERE test_id = 'sigterm-big'");
+        imports = sql_long(conninfo, "SELECT count(*) FROM import_names WHERE test_id = 'sigterm-big'");
         fprintf(stderr, "SIGTERM %d ms into a 20,000-result import (%s): answer %ld, exit %d, %ld marks stored\n",
                 delay, abandon ? "MARKR_SHUTDOWN_TIMEOUT=0" : "default timeout", b.status, WEXITSTATUS(status), marks);
         abandoned_rounds += abandon && WEXITSTATUS(status) == 1;

@@ -268,7 +268,7 @@ static char *fresh_db(const char *prefix)
     return db;
 }
 
-/* The whole derived state: marks, names and tests rows, statuses (one text). */
+/* The whole derived state: marks, names (with the tests of each import), statuses (one text). */
 static char *derived_state(const char *db)
 {
     return sql_text(db, "SELECT concat_ws(E'\\n--\\n',"
@@ -277,8 +277,6 @@ static char *derived_state(const char *db)
                         " (SELECT string_agg(concat_ws('|', import_id, test_id, student_number, first_name,"
                         "   last_name), E'\\n' ORDER BY import_id, test_id, student_number, first_name, last_name)"
                         "   FROM " MARKR_TEST_NAMES "),"
-                        " (SELECT string_agg(import_id || '|' || test_id, ',' ORDER BY import_id, test_id)"
-                        "   FROM import_tests),"
                         " (SELECT string_agg(id || status || result_count || COALESCE(reason::text, ''), ','"
                         "   ORDER BY id) FROM imports))");
 }
@@ -839,13 +837,12 @@ static void queued_imports_survive_a_crash(void **state)
     assert_int_equal(await_processed_lines(&b, 1, id2), 1);
     assert_int_equal(sql_long(db, "SELECT count(*) FROM marks WHERE test_id = 'crash-1'"), 4000);
     assert_int_equal(sql_long(db, "SELECT count(*) FROM marks WHERE test_id = 'crash-2'"), 200);
-    /* One name per distinct scan, one names row and one tests row per test: applied once. */
+    /* One name per distinct scan, one names row per test: applied once. */
     assert_int_equal(sql_long(db, "SELECT count(*) FROM " MARKR_TEST_NAMES " WHERE import_id = %lld", (long long)id1),
                      sql_long(db, "SELECT count(*) FROM (SELECT DISTINCT test_id, student_number, first_name, "
                                   "last_name FROM " MARKR_TEST_NAMES " WHERE import_id = %lld) AS d",
                               (long long)id1));
     assert_int_equal(sql_long(db, "SELECT count(*) FROM import_names"), 2);
-    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_tests"), 2);
 
     /* Killed while processing a large import (or just after, if it was quicker than us). */
     id3 = post(&b, MEDIA_TYPE, doc1, len1, 1, 202);
@@ -922,7 +919,7 @@ static void two_servers_share_the_queue(void **state)
         by[1] += n1;
     }
     fprintf(stderr, "imports processed by each server: %d and %d\n", by[0], by[1]);
-    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_tests"), 24);
+    assert_int_equal(sql_long(db, "SELECT count(*) FROM import_names"), 24);
     e2e_server_stop(&s[0], SIGTERM);
     e2e_server_stop(&s[1], SIGTERM);
     markr_test_db_drop(db);

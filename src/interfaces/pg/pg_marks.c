@@ -173,10 +173,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "                     EXCLUDED.sheet_total, EXCLUDED.sheet_questions, EXCLUDED.sheet_responses,\n"      \
     "                     EXCLUDED.sheet_awarded, EXCLUDED.sheet_available)\n"                              \
     "    RETURNING m.test_id\n"                                                                             \
-    "), tests AS (\n"                                                                                       \
-    "    INSERT INTO import_tests (test_id, import_id)\n"                                                   \
-    "    SELECT DISTINCT t, (SELECT id FROM import) FROM unnest($3::text[]) AS t\n"                         \
-    /* One names row per test of the import (migration 0015, ADR 0035): its distinct scans,  */         \
+    /* One names row per test of the import (migration 0015, ADR 0035), which is also the    */         \
+    /* record of the tests it touched (migration 0017, ADR 0038): its distinct scans,         */         \
     /* grouped in the sorted subquery's order, which the aggregation keeps for all three     */         \
     /* arrays alike, so they stay parallel and in student-number order.                       */         \
     "), names AS (\n"                                                                                       \
@@ -226,9 +224,6 @@ int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_err
     struct markr_pg_params params = {0};
 
     markr_pg_param_int8(&params, id);
-    if (markr_pg_command(pg, "clearing the tests of an import", "DELETE FROM import_tests WHERE import_id = $1",
-                         &params, err) != 0)
-        return -1;
     return markr_pg_command(pg, "clearing the names of an import", "DELETE FROM import_names WHERE import_id = $1",
                             &params, err);
 }

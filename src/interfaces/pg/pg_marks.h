@@ -1,9 +1,9 @@
 /*
  * The marks as the database receives them, and the writes that apply a verdict: the one
- * statement of the duplicate rule (rule 2) with the tests and names rows of the import and
- * the change notification, and the one encoding of a refusal. The synchronous import
- * (pg_store.c) and the rebuilds and queue (pg_rebuild.c) both write through here, so they
- * cannot apply the rules differently. Private to the adapter, like pg_internal.h.
+ * statement of the duplicate rule (rule 2) with the names rows of the import (one per test
+ * it touched: they are also the record of its tests) and the change notification, and the
+ * one encoding of a refusal. The synchronous import (pg_store.c) and the rebuilds and queue
+ * (pg_rebuild.c) both write through here, so they cannot apply the rules differently. Private to the adapter, like pg_internal.h.
  */
 #ifndef MARKR_INTERFACES_PG_MARKS_H
 #define MARKR_INTERFACES_PG_MARKS_H
@@ -29,7 +29,7 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
 enum {
     MARKR_PG_APPLY_LATE = 1,    /* applied after newer imports: a name only fills a gap */
     MARKR_PG_APPLY_NOTIFY = 2,  /* announce the tests whose marks changed, at commit */
-    MARKR_PG_APPLY_REPLACE = 4, /* the import may have tests and names rows already: drop them */
+    MARKR_PG_APPLY_REPLACE = 4, /* the import may have names rows already: drop them */
     /* Keep the announcement in the session instead, for markr_pg_notify_kept to send right
      * after the COMMIT: a transaction that notifies holds the notification queue's lock from
      * before its commit record until it is flushed, so notifying imports would commit one
@@ -92,14 +92,16 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
 void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s);
 
 /* Inside an open transaction, for import id (its imports row exists): applies marks by rule
- * 2 with their kept sheets (ADR 0034), records the tests and the names each scan carried
- * (ADR 0009), and marks the import accepted with result_count results (processed now, when
- * that changes its row). Returns 0, or -1 with err. */
+ * 2 with their kept sheets (ADR 0034), records the names each scan carried and, with them,
+ * the tests of the scans (ADR 0009, 0038: marks->scans must hold every result the marks
+ * came from, as markr_marks_from_document gives them), and marks the import accepted with
+ * result_count results (processed now, when that changes its row). Returns 0, or -1 with
+ * err. */
 int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,
                          int flags, struct markr_error *err);
 
-/* Drops the tests and names rows of import id (before they are written again, or when it
- * is refused). Returns 0, or -1 with err. */
+/* Drops the names rows of import id, and with them the record of its tests (before they are
+ * written again, or when it is refused). Returns 0, or -1 with err. */
 int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err);
 
 /* The refusal, stored as jsonb built by the server from five consecutive parameters: code,

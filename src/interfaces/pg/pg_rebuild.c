@@ -25,8 +25,8 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
     if (!all) {
         /* The table locks first, then the import's row, as a full rebuild takes them: a
          * one-import rebuild that locked its row first could deadlock with one. */
-        if (markr_pg_command(pg, "locking the marks",
-                         "LOCK TABLE marks, import_names, import_tests IN ROW EXCLUSIVE MODE", NULL, err) == 0)
+        if (markr_pg_command(pg, "locking the marks", "LOCK TABLE marks, import_names IN ROW EXCLUSIVE MODE", NULL,
+                             err) == 0)
             return 0;
         markr_pg_rollback(pg);
         return -1;
@@ -34,15 +34,14 @@ static int rebuild_begin(void *ctx, int all, struct markr_error *err)
     /* EXCLUSIVE lets readers (SELECT) through and holds off every writer of marks until the
      * commit, so that no import lands between the snapshot and the replay. A failure rolls
      * back here: the caller only finishes a rebuild that began. */
-    if (markr_pg_command(pg, "locking the marks", "LOCK TABLE marks, import_names, import_tests IN EXCLUSIVE MODE",
-                         NULL, err) != 0 ||
+    if (markr_pg_command(pg, "locking the marks", "LOCK TABLE marks, import_names IN EXCLUSIVE MODE", NULL,
+                         err) != 0 ||
         markr_pg_command(pg, "keeping the marks before the rebuild",
                      "CREATE TEMPORARY TABLE markr_marks_before ON COMMIT DROP AS\n"
                      "SELECT test_id, student_number, available, obtained FROM marks",
                      NULL, err) != 0 ||
         markr_pg_command(pg, "clearing the marks", "DELETE FROM marks", NULL, err) != 0 ||
-        markr_pg_command(pg, "clearing the names", "DELETE FROM import_names", NULL, err) != 0 ||
-        markr_pg_command(pg, "clearing the tests", "DELETE FROM import_tests", NULL, err) != 0) {
+        markr_pg_command(pg, "clearing the names", "DELETE FROM import_names", NULL, err) != 0) {
         markr_pg_rollback(pg);
         return -1;
     }
@@ -170,8 +169,8 @@ static int rebuild_apply_accepted(void *ctx, int64_t id, const struct markr_mark
                                   int late, struct markr_error *err)
 {
     struct markr_pg_rebuild *rb = ctx;
-    /* After a rebuild of all cleared every tests and names row, no import has its own left,
-     * and one flush at the commit replaces the notifications of each. */
+    /* After a rebuild of all cleared every names row, no import has its own left, and one
+     * flush at the commit replaces the notifications of each. */
     int flags = rb->all ? 0 : MARKR_PG_APPLY_REPLACE | MARKR_PG_APPLY_NOTIFY;
 
     return markr_pg_apply_marks(rb->pg, id, marks, result_count, flags | (late ? MARKR_PG_APPLY_LATE : 0), err);

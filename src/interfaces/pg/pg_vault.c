@@ -77,9 +77,11 @@ static int read_info(const PGresult *res, int row, struct markr_import_info *inf
     return (info->content_type = markr_pg_value_copy(res, row, 3)) != NULL ? 0 : -1;
 }
 
+/* The imports of a test are its names rows (one per test an import carried, migration 0017),
+ * found through their key (test_id, import_id). */
 static const char list_sql[] = INFO_COLUMNS
     "WHERE ($1::text IS NULL OR i.status = $1)\n"
-    "  AND ($2::text IS NULL OR i.id IN (SELECT t.import_id FROM import_tests AS t WHERE t.test_id = $2))\n"
+    "  AND ($2::text IS NULL OR i.id IN (SELECT t.import_id FROM import_names AS t WHERE t.test_id = $2))\n"
     "  AND ($3::bigint = 0 OR i.id < $3)\n"
     "  AND ($5::text IS NULL OR i.sha256 = decode($5, 'hex'))\n"
     "ORDER BY i.id DESC\n"
@@ -132,10 +134,11 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
 static int vault_get(void *ctx, int64_t id, struct markr_import_info *out, struct markr_error *err)
 {
     static const char get_sql[] = INFO_COLUMNS "WHERE i.id = $1";
-    /* The first tests in order, and how many there are (one statement: one snapshot). */
+    /* The first tests in order, and how many there are (one statement: one snapshot), from
+     * the import's names rows (one per test it carried), through their index by import. */
     static const char tests_sql[] =
-        "SELECT test_id, (SELECT count(*) FROM import_tests WHERE import_id = $1)\n"
-        "FROM import_tests WHERE import_id = $1 ORDER BY test_id LIMIT $2";
+        "SELECT test_id, (SELECT count(*) FROM import_names WHERE import_id = $1)\n"
+        "FROM import_names WHERE import_id = $1 ORDER BY test_id LIMIT $2";
     struct markr_pg *pg = ctx;
     struct markr_pg_params params = {0};
     PGresult *res;

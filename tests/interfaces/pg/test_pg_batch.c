@@ -78,10 +78,13 @@ static int teardown(void **state)
 /* --- helpers ------------------------------------------------------------------------------------ */
 
 /* n marks of test "t" (students s00000 ...), each 20 available and i % 21 obtained, sorted as
- * the domain sorts them; no scans (they are not what these tests are about). The marks live
- * in a static pool that each call fills again. */
+ * the domain sorts them, with one scan each, as a document of one result per mark gives
+ * them (its names row records the import's test). The marks live in a static pool that each
+ * call fills again. */
 static struct markr_mark pool[2000];
+static struct markr_result scan_pool[2000];
 static char students[2000][24];
+static char first_name[] = "First";
 static const char *test_ids[] = {"t"};
 
 static struct markr_marks marks_of(size_t n)
@@ -91,11 +94,17 @@ static struct markr_marks marks_of(size_t n)
     assert_true(n <= 2000);
     for (size_t i = 0; i < n; ++i) {
         snprintf(students[i], sizeof(students[i]), "s%05zu", i);
-        pool[i] = (struct markr_mark){.test_id = test_ids[0], .student_number = students[i], .first_name = "First",
+        pool[i] = (struct markr_mark){.test_id = test_ids[0], .student_number = students[i], .first_name = first_name,
                                       .last_name = NULL, .available = 20, .obtained = (uint32_t)(i % 21)};
+        /* The adapter only reads a scan's strings. */
+        scan_pool[i] = (struct markr_result){.test_id = (char *)test_ids[0], .student_number = students[i],
+                                             .first_name = first_name, .available = 20,
+                                             .obtained = (uint32_t)(i % 21), .line = i + 1};
     }
     m.tests = n != 0 ? test_ids : NULL;
     m.test_count = n != 0 ? 1 : 0;
+    m.scans = scan_pool;
+    m.scan_count = n;
     return m;
 }
 
@@ -163,7 +172,7 @@ static void check_stored(struct fixture *f, int64_t id, size_t n, size_t body_le
     assert_int_equal(count(f, sql), 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE import_id = %" PRId64, id);
     assert_int_equal(count(f, sql), (long)n);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_tests WHERE import_id = %" PRId64, id);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM import_names WHERE import_id = %" PRId64, id);
     assert_int_equal(count(f, sql), n != 0 ? 1 : 0);
 }
 
@@ -231,7 +240,7 @@ static void a_failure_in_the_middle_of_the_batch_stores_nothing(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM import_chunks"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM marks"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM import_tests"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM import_names"), 0);
 
     /* The connection is out of the pipeline and of the failed transaction: the next import
      * stores, and it is the only one announced. */

@@ -3,8 +3,9 @@
  * every file, a re-run changes nothing, --status tells applied from pending, an edited file
  * or an applied version without a file is refused by name, a failing file leaves nothing,
  * two migrators at once apply each file once, and the migrations that move data keep it: 0014
- * (the answer sheets into the marks rows) every sheet, 0015 every name it regroups; and
- * ANALYZE leaves the arrays alone (0016).
+ * (the answer sheets into the marks rows) every sheet, 0015 every name it regroups; ANALYZE
+ * leaves the arrays alone (0016); and 0017 drops import_tests only when import_names holds
+ * each of its pairs, refusing with nothing changed otherwise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -569,6 +570,82 @@ static void migration_0014_moves_the_sheets_into_the_marks(void **state)
                      -1);
 }
 
+/* The migrations up to 0016, with import 1 of tests 't' and 'u' and import 2 of test 't'
+ * recorded in both import_tests and import_names, as every accepted import wrote them. */
+static void migrate_to_0016_with_three_pairs(struct fixture *f)
+{
+    copy_migrations(f->dir, 2, 16);
+    migrate_ok(f, f->dir);
+    assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "INSERT INTO import_tests VALUES ('t', 1), ('u', 1), ('t', 2);"
+                                        "INSERT INTO import_names VALUES ('t', 1, '{1,2}', '{Ann,Bo}', '{Cy,Di}'),"
+                                        " ('u', 1, '{1}', '{Ann}', '{Cy}'), ('t', 2, '{2}', '{Eve}', '{NULL}')"),
+                     0);
+    copy_migrations(f->dir, 17, 17);
+}
+
+/* The names rows, every column, in key order (one text). */
+#define NAMES_ROWS                                                                                          \
+    "SELECT string_agg(concat_ws(':', test_id, import_id, student_numbers, first_names, last_names), ' ' " \
+    "ORDER BY test_id, import_id) FROM import_names"
+
+/* 0017 drops import_tests once it holds the pairs of import_names, and leaves the names rows
+ * (which now answer both the imports of a test and the tests of an import) as they were. */
+static void migration_0017_drops_the_tests_table(void **state)
+{
+    struct fixture *f = *state;
+
+    migrate_to_0016_with_three_pairs(f);
+    migrate_ok(f, f->dir);
+    assert_value(f->conninfo, "SELECT to_regclass('import_tests') IS NULL AND to_regclass('import_tests_import_idx') "
+                              "IS NULL", "t");
+    assert_value(f->conninfo, NAMES_ROWS, "t:1:{1,2}:{Ann,Bo}:{Cy,Di} t:2:{2}:{Eve}:{NULL} u:1:{1}:{Ann}:{Cy}");
+    assert_value(f->conninfo, "SELECT max(version) FROM schema_migrations", "17");
+}
+
+/* Migrates to 0017 expecting a refusal that names the count, the repair and the pair, and
+ * checks that nothing changed: 0017 is not recorded and import_tests is still there. */
+static void migrate_0017_refused(struct fixture *f, const char *count, const char *pair, const char *tests)
+{
+    struct markr_error err;
+    char *out;
+
+    assert_int_equal(migrate_to_string(f, f->dir, &out, &err), -1);
+    free(out);
+    if (strstr(err.message, "0017_") == NULL || strstr(err.message, count) == NULL ||
+        strstr(err.message, "nothing was changed: delete those rows of import_tests (README, Operations), "
+                            "migrate again, then run markr reprocess --all") == NULL ||
+        strstr(err.message, pair) == NULL)
+        fail_msg("unexpected refusal: %s", err.message);
+    assert_value(f->conninfo, "SELECT max(version) FROM schema_migrations", "16");
+    assert_value(f->conninfo,
+                 "SELECT string_agg(test_id || ':' || import_id, ' ' ORDER BY test_id, import_id) FROM import_tests",
+                 tests);
+}
+
+/* A pair only import_tests holds stops 0017 before anything changes, and the README's
+ * repair (deleting such pairs) lets it through; a pair only import_names holds is what this
+ * markr writes and does not stop it. */
+static void migration_0017_refuses_pairs_without_names(void **state)
+{
+    struct fixture *f = *state;
+
+    migrate_to_0016_with_three_pairs(f);
+    assert_int_equal(markr_test_db_exec(f->conninfo, "INSERT INTO import_tests VALUES ('v', 3), ('v', 4);"
+                                                     "DELETE FROM import_tests WHERE test_id = 'u'"),
+                     0);
+    migrate_0017_refused(f, "import_tests has 2 (test, import) pairs that import_names lacks",
+                         "(e.g. test 'v', import 3)", "t:1 t:2 v:3 v:4");
+    assert_value(f->conninfo, NAMES_ROWS, "t:1:{1,2}:{Ann,Bo}:{Cy,Di} t:2:{2}:{Eve}:{NULL} u:1:{1}:{Ann}:{Cy}");
+    assert_int_equal(markr_test_db_exec(f->conninfo, "DELETE FROM import_tests t WHERE NOT EXISTS (SELECT FROM "
+                                                     "import_names n WHERE n.test_id = t.test_id AND "
+                                                     "n.import_id = t.import_id)"),
+                     0);
+    migrate_ok(f, f->dir);
+    assert_value(f->conninfo, "SELECT to_regclass('import_tests') IS NULL", "t");
+    assert_value(f->conninfo, NAMES_ROWS, "t:1:{1,2}:{Ann,Bo}:{Cy,Di} t:2:{2}:{Eve}:{NULL} u:1:{1}:{Ann}:{Cy}");
+}
+
 /* 0016: ANALYZE gathers statistics for the marks' and the names' scalar columns but none
  * for their arrays, which no statement filters or sorts on and which cost most of ANALYZE. */
 static void analyze_skips_the_arrays(void **state)
@@ -610,6 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_migrators_apply_each_file_once, setup, teardown),
         cmocka_unit_test_setup_teardown(migration_0014_moves_the_sheets_into_the_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(analyze_skips_the_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_0017_drops_the_tests_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_0017_refuses_pairs_without_names, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("pg_migrate", tests, NULL, NULL);

@@ -458,13 +458,16 @@ static int whole_answers(const char *text, size_t len)
     return n;
 }
 
-int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms)
+/* Reads from fd into buf (NUL-terminated) until done(buf, len, arg), the peer closes, buf
+ * fills or timeout_ms pass; returns done's last word. The one loop of both readers below. */
+static int read_while(int fd, char *buf, size_t cap, int timeout_ms, int (*done)(const char *, size_t, const void *),
+                      const void *arg)
 {
     size_t len = 0;
     double end = monotonic_ms() + timeout_ms;
 
     buf[0] = '\0';
-    while (whole_answers(buf, len) < n && len + 1 < cap) {
+    while (!done(buf, len, arg) && len + 1 < cap) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int left = (int)(end - monotonic_ms());
         ssize_t got;
@@ -474,7 +477,28 @@ int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms)
         len += (size_t)got;
         buf[len] = '\0';
     }
-    return whole_answers(buf, len) >= n;
+    return done(buf, len, arg);
+}
+
+static int holds_answers(const char *text, size_t len, const void *n)
+{
+    return whole_answers(text, len) >= *(const int *)n;
+}
+
+static int holds_needle(const char *text, size_t len, const void *needle)
+{
+    (void)len;
+    return strstr(text, needle) != NULL;
+}
+
+int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms)
+{
+    return read_while(fd, buf, cap, timeout_ms, holds_answers, &n);
+}
+
+int e2e_read_until(int fd, char *buf, size_t cap, const char *needle, int timeout_ms)
+{
+    return read_while(fd, buf, cap, timeout_ms, holds_needle, needle);
 }
 
 const char *e2e_answer(const char *text, int i)

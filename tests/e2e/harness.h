@@ -100,6 +100,10 @@ void e2e_import_results(const struct markr_server *server, const char *test_id, 
  * timeout_ms pass, the peer closes or buf fills first. */
 int e2e_read_answers(int fd, char *buf, size_t cap, int n, int timeout_ms);
 
+/* The same, until buf holds needle (returns 1), or timeout_ms pass, the peer closes or buf
+ * fills first (0). */
+int e2e_read_until(int fd, char *buf, size_t cap, const char *needle, int timeout_ms);
+
 /* The start of answer i (0: the first) of what e2e_read_answers read, or NULL. */
 const char *e2e_answer(const char *text, int i);
 

@@ -96,26 +96,6 @@ static int read_to_close(int fd, char *buf, size_t cap)
     return 0;
 }
 
-/* Reads until buf holds needle (returns 1), or WAIT_MS pass or the peer closes (0). */
-static int read_until(int fd, char *buf, size_t cap, const char *needle)
-{
-    size_t len = 0;
-    double end = now_ms() + WAIT_MS;
-
-    buf[0] = '\0';
-    while (strstr(buf, needle) == NULL && len + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - now_ms());
-        ssize_t n;
-
-        if (left <= 0 || poll(&p, 1, left) != 1 || (n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
-    return strstr(buf, needle) != NULL;
-}
-
 static int count_answers(const char *text)
 {
     int n = 0;
@@ -507,7 +487,7 @@ static void keep_alive_gets_share_a_connection(void **state)
     (void)state;
     for (int i = 0; i < 3; ++i) {
         send_all(fd, get, strlen(get));
-        assert_true(read_until(fd, answer, sizeof(answer), "}"));
+        assert_true(e2e_read_until(fd, answer, sizeof(answer), "}", WAIT_MS));
         assert_non_null(strstr(answer, "HTTP/1.1 200 "));
         assert_non_null(strstr(answer, "Connection: keep-alive"));
     }

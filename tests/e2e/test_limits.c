@@ -76,27 +76,6 @@ static int send_all(int fd, const char *text, size_t len)
     return 0;
 }
 
-/* Reads from fd into buf (NUL-terminated) until it holds needle, the peer closes, or
- * timeout_ms pass. Returns 1 when needle was read. */
-static int read_until(int fd, char *buf, size_t cap, const char *needle, int timeout_ms)
-{
-    size_t len = 0;
-    double end = now_ms() + timeout_ms;
-
-    buf[0] = '\0';
-    while (strstr(buf, needle) == NULL && len + 1 < cap) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(end - now_ms());
-        ssize_t n;
-
-        if (left <= 0 || poll(&p, 1, left) != 1 || (n = recv(fd, buf + len, cap - 1 - len, 0)) <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-    }
-    return strstr(buf, needle) != NULL;
-}
-
 /* A document of `results` results of test test_id (each about 200 bytes). */
 static char *make_doc(const char *test_id, int results, size_t *len)
 {
@@ -177,7 +156,7 @@ static void declared_length_over_the_limit_is_413_before_the_body(void **state)
                  "\r\n%sContent-Length: %d\r\n\r\n",
                  async ? "Prefer: respond-async\r\n" : "", BODY_LIMIT + 1);
         assert_int_equal(send_all(fd, head, strlen(head)), 0);
-        got = read_until(fd, answer, sizeof(answer), "MARKR_MAX_BODY_BYTES", 10000);
+        got = e2e_read_until(fd, answer, sizeof(answer), "MARKR_MAX_BODY_BYTES", 10000);
         if (!got)
             print_error("ERROR: no 413 before the body (async %d): \"%s\"\n", async, answer);
         assert_true(got);

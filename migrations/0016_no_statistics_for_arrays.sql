@@ -7,7 +7,8 @@
 -- 0036); autovacuum runs it each time about a tenth of the table is new, on the cores the
 -- imports use. No statement filters, joins or sorts on these arrays, and PostgreSQL 15
 -- plans unnest() of a column without its statistics, so no plan changes. The statistics
--- gathered before stay in pg_statistic, unused, until the column is dropped.
+-- gathered before stay in pg_statistic (the planner still reads them) until the column is
+-- dropped; a database made after 0016 has none.
 --
 -- SET STATISTICS takes a SHARE UPDATE EXCLUSIVE lock: imports and reads go on meanwhile.
 ALTER TABLE marks

@@ -43,8 +43,8 @@ struct markr_answer_sheet {
     struct markr_answer *answers; /* owned, with the text they point to */
     size_t count;
     uint64_t total; /* the sum of awarded: the sheet's total in the item analysis */
-    /* The bytes of its questions and of its responses, NULs not counted, so that a writer
-     * sizes its output without walking the answers. */
+    /* The bytes of its questions and of its responses, NULs not counted (the size of the
+     * block that holds them; a writer that copies the texts counts their own lengths). */
     size_t question_bytes, response_bytes;
 };
 

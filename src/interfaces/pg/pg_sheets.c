@@ -16,19 +16,37 @@
 /* A sheet's four columns, in the order of answer_sheet_columns (migration 0011). */
 enum sheet_column { SHEET_QUESTIONS, SHEET_RESPONSES, SHEET_AWARDED, SHEET_AVAILABLE, SHEET_COLUMNS };
 
+/* The bytes of column c's elements: per answer a text's length and bytes, or an int4's
+ * length and value. Counted from the answers themselves, each text's own length, which is
+ * what the writer copies: the room asked for can never be short of what is written. */
+static size_t column_bytes(const struct markr_answer_sheet *sheet, enum sheet_column c)
+{
+    size_t bytes = sheet->count * (c < SHEET_AWARDED ? 4 : 8);
+
+    if (c == SHEET_QUESTIONS)
+        for (size_t i = 0; i < sheet->count; ++i)
+            bytes += sheet->answers[i].question_len;
+    else if (c == SHEET_RESPONSES)
+        for (size_t i = 0; i < sheet->count; ++i)
+            bytes += sheet->answers[i].response_len;
+    return bytes;
+}
+
 /* The bytes sheet_element writes for sheet: the element's length and column count, per
- * column its type, length and array header (20 bytes), per answer its four elements (two
- * lengths and text, two int4 with their lengths). */
+ * column its type, length and array header (20 bytes), and its elements. */
 static size_t sheet_size(const struct markr_answer_sheet *sheet)
 {
-    return 8 + SHEET_COLUMNS * (8 + 20) + sheet->count * (2 * 4 + 2 * 8) + sheet->question_bytes +
-           sheet->response_bytes;
+    size_t size = 8 + SHEET_COLUMNS * (8 + 20);
+
+    for (int c = 0; c < SHEET_COLUMNS; ++c)
+        size += column_bytes(sheet, (enum sheet_column)c);
+    return size;
 }
 
 /* One sheet as an element of answer_sheet_columns[]: a composite of four binary arrays, an
  * element per answer, which the server reads without parsing any text. Each column's
- * elements are written in one run, their room asked for once (the sheet knows its text's
- * bytes), so that nothing is checked or decided per answer. */
+ * elements are written in one run, their room asked for once, so that nothing is checked
+ * or decided per answer. */
 static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet)
 {
     static const Oid types[SHEET_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
@@ -38,12 +56,7 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
 
     markr_pg_record_begin(b, SHEET_COLUMNS);
     for (int c = 0; c < SHEET_COLUMNS; ++c) {
-        /* The column's elements: per answer a text's length and bytes, or an int4's length
-         * and value. */
-        size_t elements = c == SHEET_QUESTIONS   ? sheet->count * 4 + sheet->question_bytes
-                          : c == SHEET_RESPONSES ? sheet->count * 4 + sheet->response_bytes
-                                                 : sheet->count * 8;
-        size_t column;
+        size_t elements = column_bytes(sheet, (enum sheet_column)c), column;
         char *p;
 
         markr_pg_record_column(b, types[c]);

@@ -54,7 +54,7 @@ struct candidate {
     size_t position;
 };
 
-/* Candidates a sheet builds without an allocation (3 KiB of stack): a paper has a few dozen
+/* Candidates a sheet builds without an allocation (a few KiB of stack): a paper has a few dozen
  * questions; a longer sheet's, up to MARKR_ANSWERS_MAX, are allocated rather than put on a
  * worker's stack. */
 #define CANDIDATES_ON_STACK 64

@@ -83,8 +83,11 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
 }
 
 /* The scans (test, student, first and last name of every result, before the duplicate rule)
- * as four binary text arrays, built by viewing each result as a mark (ADR 0009). Returns 0,
- * or -1 when out of memory (nothing left allocated). */
+ * as four binary text arrays, built by viewing each result as a mark (ADR 0009). When no two
+ * scans share a (test, student), each mark is its one scan, names included: the arrays stay
+ * NULL, and the statement takes the marks' own (the common case, which then costs neither
+ * the arrays nor the DISTINCT and sort of 10,000 rows). Returns 0, or -1 when out of memory
+ * (nothing left allocated). */
 static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
                        size_t lengths[MARKR_PG_SCAN_COLUMNS])
 {
@@ -93,6 +96,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
 
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
         arrays[c] = NULL;
+    if (marks->scan_count == marks->count)
+        return 0;
     if ((view.marks = calloc(marks->scan_count != 0 ? marks->scan_count : 1, sizeof(*view.marks))) == NULL)
         return -1;
     for (size_t i = 0; i < marks->scan_count; ++i) {
@@ -124,7 +129,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * (sorted by test id, student number), so every writer locks rows in the same order, which
  * keeps overlapping imports from deadlocking. $1 the import (NULL: the imports row this
  * transaction inserted last, so that the statement can follow that INSERT in one pipeline
- * before its id is known), $2 its result count, $3..$8 the marks, $9..$12 the scans, $13
+ * before its id is known), $2 its result count, $3..$8 the marks, $9..$12 the scans (NULL
+ * when there are as many marks as scans, each scan then being its own mark), $13
  * how to announce the change (enum markr_pg_announce), $14 and $15 the document's kept
  * scans (pg_sheets.h: each one's total, and its sheet unnested into four columns, NULL
  * without a valid answer). The announcement lists the tests whose marks rows changed; a
@@ -176,12 +182,17 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     /* One names row per test of the import (migration 0015, ADR 0035), which is also the    */         \
     /* record of the tests it touched (migration 0017, ADR 0038): its distinct scans,         */         \
     /* grouped in the sorted subquery's order, which the aggregation keeps for all three     */         \
-    /* arrays alike, so they stay parallel and in student-number order.                       */         \
+    /* arrays alike, so they stay parallel and in student-number order. Without scans ($9    */         \
+    /* NULL: every scan is its own mark) they are the marks, distinct and already in order.   */         \
     "), names AS (\n"                                                                                       \
     "    INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"        \
     "    SELECT n.t, (SELECT id FROM import), array_agg(n.s), array_agg(n.f), array_agg(n.l)\n"            \
-    "    FROM (SELECT DISTINCT t, s, f, l FROM unnest($9::text[], $10::text[], $11::text[], $12::text[])\n" \
-    "              AS u(t, s, f, l) ORDER BY t, s, f, l) AS n\n"                                          \
+    "    FROM (SELECT t, s, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])\n"            \
+    "              AS u(t, s, f, l) WHERE $9::text[] IS NULL\n"                                           \
+    "          UNION ALL\n"                                                                                \
+    "          SELECT DISTINCT t, s, f, l FROM unnest($9::text[], $10::text[], $11::text[], $12::text[])\n" \
+    "              AS u(t, s, f, l)\n"                                                                     \
+    "          ORDER BY t, s, f, l) AS n\n"                                                                \
     "    GROUP BY n.t\n"                                                                                   \
     "), verdict AS (\n"                                                                                     \
     "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
@@ -264,8 +275,12 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
     markr_pg_param_int4(&s->params, (int64_t)result_count);
     for (int c = 0; c < MARKR_PG_MARK_COLUMNS; ++c)
         markr_pg_param_binary(&s->params, types[c], s->arrays[c], lengths[c]);
-    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
-        markr_pg_param_binary(&s->params, MARKR_PG_TEXT_ARRAY, s->scans[c], scan_lengths[c]);
+    for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c) {
+        if (s->scans[c] != NULL)
+            markr_pg_param_binary(&s->params, MARKR_PG_TEXT_ARRAY, s->scans[c], scan_lengths[c]);
+        else
+            markr_pg_param_text(&s->params, MARKR_PG_TEXT_ARRAY, NULL);
+    }
     markr_pg_param_int4(&s->params, announce);
     markr_pg_param_binary(&s->params, MARKR_PG_INT8_ARRAY, s->sheets.arrays[MARKR_PG_SHEET_TOTAL],
                           s->sheets.lengths[MARKR_PG_SHEET_TOTAL]);

@@ -772,6 +772,36 @@ static void the_names_of_an_import_are_one_row_per_test(void **state)
     free(rows);
 }
 
+/* When no two scans share a (test, student), the statement takes the names rows from the
+ * marks themselves (no scans are sent): the same rows, still one per test and sorted by
+ * student number whatever the document's order, names absent as NULLs. */
+static void the_names_of_an_import_without_duplicates_are_its_marks(void **state)
+{
+    struct fixture *f = *state;
+    static const char doc[] =
+        "<mcq-test-results>\n"
+        "  <mcq-test-result><student-number>9</student-number><test-id>b</test-id><first-name>Ann</first-name>"
+        "<summary-marks available=\"5\" obtained=\"1\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>5</student-number><test-id>a</test-id><first-name>Di</first-name>"
+        "<last-name>Ey</last-name><summary-marks available=\"5\" obtained=\"2\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>1</student-number><test-id>b</test-id><last-name>Cy</last-name>"
+        "<summary-marks available=\"5\" obtained=\"3\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>2</student-number><test-id>a</test-id>"
+        "<summary-marks available=\"5\" obtained=\"4\"/></mcq-test-result>\n"
+        "  <mcq-test-result><student-number>3</student-number><test-id>b</test-id>"
+        "<summary-marks available=\"5\" obtained=\"0\"/></mcq-test-result>\n"
+        "</mcq-test-results>\n";
+    int64_t id = import(f, doc, 1);
+    char *rows = value(f,
+                       "SELECT string_agg(concat_ws(':', test_id, student_numbers, first_names, last_names), ' ' "
+                       "ORDER BY test_id) FROM import_names WHERE import_id = %lld",
+                       (long long)id);
+
+    assert_non_null(rows);
+    assert_string_equal(rows, "a:{2,5}:{NULL,Di}:{NULL,Ey} b:{1,3,9}:{NULL,NULL,Ann}:{Cy,NULL,NULL}");
+    free(rows);
+}
+
 /* An import's tests are listed up to MARKR_IMPORT_TESTS_MAX, in order, with the whole count. */
 static void the_tests_of_an_import_are_bounded(void **state)
 {
@@ -868,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_follow_a_linguistic_collation, setup_icu, teardown),
         cmocka_unit_test_setup_teardown(the_names_of_an_import_are_one_row_per_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_names_of_an_import_without_duplicates_are_its_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(the_tests_of_an_import_are_bounded, setup, teardown),
     };
 

@@ -72,11 +72,20 @@ static int queue_enqueue(void *ctx, const char *content_type, const char *conten
 
 /*
  * A live worker holds the row lock of the import it processes for the whole of its
- * transaction (markr_process_queued), so SKIP LOCKED passes over it; a 'processing' row
- * that nobody locks lost its server and is claimed again. A row claimed twice in the short
- * moment between a claim and that lock is harmless: the second processor waits for the lock
- * and then finds the import no longer 'processing'.
+ * transaction (markr_process_queued), so SKIP LOCKED passes over it. Between a claim's
+ * commit and that lock the row is unlocked, so a claim also records its session (migration
+ * 0018: the backend's pid and start time), and a 'processing' row is claimed again only
+ * when that session has ended (its server died or lost the connection) or is the one
+ * claiming (its processing failed without a verdict). Otherwise every runner woken by the
+ * same notification could claim the same import in that moment, each claim counting one of
+ * its attempts. A claimer of another database role cannot see the session's start time
+ * (pg_stat_activity hides it) and takes it for ended: such a second claim is still harmless
+ * to the import's outcome, as the second processor waits for the lock and then finds the
+ * import no longer 'processing'.
  */
+#define CLAIM_LAPSED                                                                                       \
+    "(i.claimer_pid IS NULL OR i.claimer_pid = pg_backend_pid() OR NOT EXISTS (\n"                         \
+    "     SELECT 1 FROM pg_stat_get_activity(i.claimer_pid) AS a WHERE a.backend_start = i.claimer_start))"
 /* Claims of one import before it is given up (migration 0005): a claim that keeps failing
  * without a verdict must not hold up the imports queued behind it. */
 #define QUEUE_MAX_ATTEMPTS "5"
@@ -89,11 +98,13 @@ static int queue_claim(void *ctx, int64_t *import_id, struct markr_error *err)
         "        reason = jsonb_build_object('error', 'processing_failed', 'message',\n"
         "            format('processing failed %s times without a verdict; see the server logs, then run '\n"
         "                   '`markr reprocess --import %s`', attempts, id))\n"
-        "    WHERE id IN (SELECT id FROM imports WHERE status = 'processing'\n"
-        "                 AND attempts >= " QUEUE_MAX_ATTEMPTS " FOR UPDATE SKIP LOCKED)\n"
+        "    WHERE id IN (SELECT id FROM imports AS i WHERE status = 'processing'\n"
+        "                 AND attempts >= " QUEUE_MAX_ATTEMPTS " AND " CLAIM_LAPSED "\n"
+        "                 FOR UPDATE SKIP LOCKED)\n"
         ")\n"
-        "UPDATE imports SET status = 'processing', attempts = attempts + 1\n"
-        "WHERE id = (SELECT id FROM imports WHERE status IN ('queued', 'processing')\n"
+        "UPDATE imports SET status = 'processing', attempts = attempts + 1, claimer_pid = pg_backend_pid(),\n"
+        "    claimer_start = (SELECT backend_start FROM pg_stat_get_activity(pg_backend_pid()))\n"
+        "WHERE id = (SELECT id FROM imports AS i WHERE (status = 'queued' OR status = 'processing' AND " CLAIM_LAPSED ")\n"
         "            AND attempts < " QUEUE_MAX_ATTEMPTS " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)\n"
         "RETURNING id";
     struct markr_pg *pg = ctx;

@@ -600,7 +600,7 @@ static void migration_0017_drops_the_tests_table(void **state)
     assert_value(f->conninfo, "SELECT to_regclass('import_tests') IS NULL AND to_regclass('import_tests_import_idx') "
                               "IS NULL", "t");
     assert_value(f->conninfo, NAMES_ROWS, "t:1:{1,2}:{Ann,Bo}:{Cy,Di} t:2:{2}:{Eve}:{NULL} u:1:{1}:{Ann}:{Cy}");
-    assert_value(f->conninfo, "SELECT max(version) FROM schema_migrations", "17");
+    assert_value(f->conninfo, "SELECT max(version) >= 17 FROM schema_migrations", "t");
 }
 
 /* Migrates to 0017 expecting a refusal that names the count, the repair and the pair, and

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "application/import_document.h"
 #include "application/reprocess.h"
@@ -337,6 +338,52 @@ static void a_failing_queued_import_is_given_up(void **state)
     assert_value(f, "rejected processing_failed 5",
                  "SELECT status || ' ' || (reason->>'error') || ' ' || attempts FROM imports ORDER BY id LIMIT 1");
     assert_value(f, "processing 1", "SELECT status || ' ' || attempts FROM imports ORDER BY id DESC LIMIT 1");
+}
+
+/* A claimed import is claimed again only once its claimer's session has ended: a runner that
+ * claims while another's claim is not yet locked by its processing takes the next import,
+ * and counts no attempt for the first; the first is taken again (one more attempt) only when
+ * the session that claimed it is gone. */
+static void a_claim_is_taken_again_only_from_an_ended_session(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_import_queue queue = markr_pg_import_queue(f->pg);
+    struct markr_pg *other_pg = markr_pg_connect(f->conninfo, &(struct markr_error){0});
+    struct markr_import_queue other;
+    struct markr_error err;
+    int64_t first, second, claimed;
+    char sql[160];
+
+    assert_non_null(other_pg);
+    other = markr_pg_import_queue(other_pg);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &first, &err), 0);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &second, &err), 0);
+    assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);
+    assert_int_equal(claimed, first);
+    assert_int_equal(other.claim(other.ctx, &claimed, &err), 1);
+    assert_int_equal(claimed, second);
+    assert_int_equal(other.claim(other.ctx, &claimed, &err), 1); /* its own, as after a failure */
+    assert_int_equal(claimed, second);
+    assert_value(f, "processing 1,processing 2", "SELECT string_agg(status || ' ' || attempts, ',' ORDER BY id) FROM imports");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = (SELECT claimer_pid FROM imports "
+             "WHERE id = %lld)", (long long)second);
+    assert_value(f, "1", sql);
+    markr_pg_close(other_pg); /* the second runner's server is gone: a third runner takes its import */
+    for (int waited = 0; waited < 10000; waited += 10) { /* until the server has ended its session */
+        char *left = markr_test_db_value(f->conninfo, sql);
+        int gone = left != NULL && strcmp(left, "0") == 0;
+
+        free(left);
+        if (gone)
+            break;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    assert_non_null(other_pg = markr_pg_connect(f->conninfo, &err));
+    other = markr_pg_import_queue(other_pg);
+    assert_int_equal(other.claim(other.ctx, &claimed, &err), 1); /* not the first: its claimer is alive */
+    assert_int_equal(claimed, second);
+    assert_value(f, "processing 1,processing 3", "SELECT string_agg(status || ' ' || attempts, ',' ORDER BY id) FROM imports");
+    markr_pg_close(other_pg);
 }
 
 /* --- the vault's bounded reads ------------------------------------------------------------ */
@@ -895,6 +942,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rebuilding_an_older_import_keeps_the_later_equal_sheet, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_claim_is_taken_again_only_from_an_ended_session, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_follow_a_linguistic_collation, setup_icu, teardown),
         cmocka_unit_test_setup_teardown(the_names_of_an_import_are_one_row_per_test, setup, teardown),

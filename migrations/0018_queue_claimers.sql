@@ -1,0 +1,15 @@
+-- 0018: a claim of a queued import records the session that made it (ADR 0011).
+--
+-- A claim commits 'processing' in a statement of its own (so that its attempt counts even
+-- if the server dies while processing), and the runner then locks the row in the
+-- transaction that processes it. Until this migration a 'processing' row that nobody had
+-- locked could be claimed again at once: in the moment between a claim and its lock, every
+-- runner woken by the same notification could claim the same import, each claim counting an
+-- attempt. The processing stayed exactly once, but with five runners a burst could count five
+-- attempts and have the next claim give the import up as failing before it was ever tried.
+-- The claimer's backend (its pid and start time, which together name one session for the
+-- server's lifetime) is now kept with the row; a 'processing' row is claimed again only when
+-- that session is gone (the server that claimed it died or lost its connection) or is the
+-- claiming one (its processing failed without a verdict, and it tries again). Rows claimed
+-- before this migration have no claimer and are claimed as before.
+ALTER TABLE imports ADD COLUMN claimer_pid integer, ADD COLUMN claimer_start timestamptz;

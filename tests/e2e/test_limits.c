@@ -9,7 +9,8 @@
  * lost to its client's socket (ADR 0016): an import whose client half-closed while it waited
  * for a worker is stored and answered 201 on the half-closed socket, while a GET beside it
  * is still skipped (499); imports, synchronous and queued, whose clients closed before a
- * worker took them are stored all the same, and the log says so.
+ * worker took them are stored all the same, and the log says so; so is a reprocessing
+ * whose operator closed, while its dry run, a read, is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 #define LOAD_TESTS 50000
 #define LEAVERS 100
 #define WAIT_MS 30000 /* generous: the machine is shared */
+#define ADMIN_TOKEN "e2e-limits-admin-token-0123"
 
 static char *conninfo;
 static struct markr_server srv;
@@ -132,7 +134,7 @@ static int await_metric(const char *name, long long want)
 static int suite_setup(void **state)
 {
     char body[64], async[64], buffered[64];
-    const char *env[] = {body, async, buffered, "MARKR_WORKERS=2", NULL};
+    const char *env[] = {body, async, buffered, "MARKR_WORKERS=2", "MARKR_ADMIN_TOKEN=" ADMIN_TOKEN, NULL};
 
     snprintf(body, sizeof(body), "MARKR_MAX_BODY_BYTES=%d", BODY_LIMIT);
     snprintf(async, sizeof(async), "MARKR_MAX_ASYNC_BODY_BYTES=%d", ASYNC_LIMIT);
@@ -491,6 +493,16 @@ static int send_import(const char *test_id, int results, const char *id, int asy
     return fd;
 }
 
+/* Whether sql's one value is want (a NULL want: whether it is NULL or there is no row). */
+static int sql_is(const char *sql, const char *want)
+{
+    char *v = markr_test_db_value(conninfo, sql);
+    int same = v != NULL && want != NULL ? strcmp(v, want) == 0 : v == want;
+
+    free(v);
+    return same;
+}
+
 static long marks_of(const char *test_id)
 {
     char sql[256], *v;
@@ -503,27 +515,38 @@ static long marks_of(const char *test_id)
     return n;
 }
 
-/* Waits (up to WAIT_MS) until test_id has want marks stored. Returns 1 when it has. */
-static int await_marks(const char *test_id, long want)
+/* Waits (up to WAIT_MS) until sql's value is want. Returns 1 when it is. */
+static int await_sql(const char *sql, const char *want)
 {
     for (double end = now_ms() + WAIT_MS; now_ms() < end;) {
         struct pollfd none = {.fd = -1};
 
-        if (marks_of(test_id) == want)
+        if (sql_is(sql, want))
             return 1;
         poll(&none, 1, 20); /* a short pause between polls, not a wait for the condition */
     }
     return 0;
 }
 
-/* Whether the server's log has a line of msg for request id (its fields as markr writes them). */
-static int logged_for(const char *msg, const char *id)
+/* Waits (up to WAIT_MS) until test_id has want marks stored. Returns 1 when it has. */
+static int await_marks(const char *test_id, long want)
+{
+    char sql[256], count[24];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE test_id = '%s'", test_id);
+    snprintf(count, sizeof(count), "%ld", want);
+    return await_sql(sql, count);
+}
+
+/* Whether the server's log has a line of msg for request id on route (its fields as markr
+ * writes them). */
+static int logged_for(const char *msg, const char *id, const char *route)
 {
     size_t len;
-    char *log = e2e_read_file(srv.log_path, &len), want[160], *rest = log;
+    char *log = e2e_read_file(srv.log_path, &len), want[200], *rest = log;
     int found = 0;
 
-    snprintf(want, sizeof(want), "request_id=%s route=/import", id);
+    snprintf(want, sizeof(want), "request_id=%s route=%s", id, route);
     for (char *line = strtok_r(log, "\n", &rest); line != NULL && !found; line = strtok_r(NULL, "\n", &rest))
         found = strstr(line, msg) != NULL && strstr(line, want) != NULL;
     free(log);
@@ -555,7 +578,7 @@ static void an_import_whose_client_half_closed_is_stored_and_answered(void **sta
     assert_non_null(strstr(answer, "\"results\":7"));
     assert_int_equal(marks_of("leave-half"), 7);
     assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before);
-    assert_true(logged_for(WRITE_RUNS_LOG, "leave-half-import"));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-half-import", "/import"));
 }
 
 /* Imports sent whole, one synchronous and one queued (Prefer: respond-async), whose clients
@@ -578,8 +601,8 @@ static void imports_whose_clients_closed_are_stored(void **state)
     assert_true(await_marks("leave-closed-sync", 5));
     assert_true(await_marks("leave-closed-async", 6));
     assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before);
-    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-sync"));
-    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-async"));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-sync", "/import"));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-async", "/import"));
 }
 
 /* A GET and an import, both sent whole, whose clients half-close while they wait: the GET
@@ -610,6 +633,52 @@ static void a_half_closed_get_is_skipped_beside_an_import_that_runs(void **state
     assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before + 1);
 }
 
+/* An import made rejected by hand, then two reprocessings of it whose operators close
+ * while they wait for a worker: the dry run is a read and is skipped (counted), the other
+ * commits all the same (the import is accepted again), and the log names it. */
+static void a_reprocessing_whose_operator_closed_commits_and_its_dry_run_is_skipped(void **state)
+{
+    static const char head[] = "Authorization: Bearer " ADMIN_TOKEN "\r\nContent-Length: 0\r\n";
+    struct held_workers held;
+    struct e2e_response r;
+    json_object *obj;
+    char sql[256], path[96], status[160];
+    long long import_id, skipped_before = metric("markr_jobs_skipped_total");
+    size_t len;
+    char *doc = make_doc("leave-reprocess", 4, &len);
+    int dry_fd, commit_fd;
+
+    (void)state;
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
+    free(doc);
+    assert_int_equal(r.status, 201);
+    obj = json_tokener_parse(r.body);
+    e2e_response_free(&r);
+    assert_non_null(obj);
+    import_id = json_object_get_int64(json_object_object_get(obj, "import_id"));
+    json_object_put(obj);
+    assert_true(import_id > 0);
+    snprintf(sql, sizeof(sql), "UPDATE imports SET status = 'rejected', reason = '{\"error\":\"by hand\"}' "
+                               "WHERE id = %lld", import_id);
+    assert_int_equal(markr_test_db_exec(conninfo, sql), 0);
+    snprintf(status, sizeof(status), "SELECT status FROM imports WHERE id = %lld", import_id);
+    assert_true(sql_is(status, "rejected"));
+
+    workers_hold(&held);
+    snprintf(path, sizeof(path), "/imports/%lld/reprocess?dry_run=true", import_id);
+    dry_fd = send_request("POST", path, "leave-reprocess-dry", head, NULL, 0);
+    snprintf(path, sizeof(path), "/imports/%lld/reprocess", import_id);
+    commit_fd = send_request("POST", path, "leave-reprocess", head, NULL, 0);
+    assert_true(await_metric("markr_db_pool_waiting", 2));
+    close(dry_fd);
+    close(commit_fd);
+    workers_release(&held);
+    assert_true(await_sql(status, "accepted"));
+    assert_true(await_metric("markr_jobs_skipped_total", skipped_before + 1));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-reprocess", "/imports/{id}/reprocess"));
+    assert_false(logged_for(WRITE_RUNS_LOG, "leave-reprocess-dry", "/imports/{id}/reprocess"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +691,7 @@ int main(void)
         cmocka_unit_test(an_import_whose_client_half_closed_is_stored_and_answered),
         cmocka_unit_test(imports_whose_clients_closed_are_stored),
         cmocka_unit_test(a_half_closed_get_is_skipped_beside_an_import_that_runs),
+        cmocka_unit_test(a_reprocessing_whose_operator_closed_commits_and_its_dry_run_is_skipped),
     };
 
     return cmocka_run_group_tests_name("e2e_limits", tests, suite_setup, suite_teardown);

@@ -5,7 +5,12 @@
  * after the whole body, and keeps the connection); bodies held at once are capped
  * (MARKR_MAX_BUFFERED_BYTES: 503 with Retry-After, the cap given back afterwards); GET /tests
  * walks 50,000 tests page by page; and 100 heavy GET /tests whose clients leave at once
- * neither stall /health (every poll under 50 ms) nor run their queries.
+ * neither stall /health (every poll under 50 ms) nor run their queries. A write is never
+ * lost to its client's socket (ADR 0016): an import whose client half-closed while it waited
+ * for a worker is stored and answered 201 on the half-closed socket, while a GET beside it
+ * is still skipped (499); imports, synchronous and queued, whose clients closed before a
+ * worker took them are stored all the same, and the log says so; so is a reprocessing
+ * whose operator closed, while its dry run, a read, is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +41,8 @@
 #define BUFFERED_CAP 100000 /* MARKR_MAX_BUFFERED_BYTES: one body of 60 kB fits, two do not */
 #define LOAD_TESTS 50000
 #define LEAVERS 100
+#define WAIT_MS 30000 /* generous: the machine is shared */
+#define ADMIN_TOKEN "e2e-limits-admin-token-0123"
 
 static char *conninfo;
 static struct markr_server srv;
@@ -127,7 +134,7 @@ static int await_metric(const char *name, long long want)
 static int suite_setup(void **state)
 {
     char body[64], async[64], buffered[64];
-    const char *env[] = {body, async, buffered, "MARKR_WORKERS=2", NULL};
+    const char *env[] = {body, async, buffered, "MARKR_WORKERS=2", "MARKR_ADMIN_TOKEN=" ADMIN_TOKEN, NULL};
 
     snprintf(body, sizeof(body), "MARKR_MAX_BODY_BYTES=%d", BODY_LIMIT);
     snprintf(async, sizeof(async), "MARKR_MAX_ASYNC_BODY_BYTES=%d", ASYNC_LIMIT);
@@ -409,6 +416,269 @@ static void health_stays_fast_while_list_clients_leave(void **state)
     assert_int_equal(skipped, LEAVERS - 2); /* all but the two that were already running */
 }
 
+/* --- clients that leave: writes run, reads are skipped ---------------------------------------- */
+
+/* Both workers (MARKR_WORKERS=2) held: the marks locked, and two GET /tests waiting for the
+ * lock on them, so that a request sent next waits in line until workers_release. */
+struct held_workers {
+    PGconn *lock;
+    int fds[2];
+};
+
+static void workers_hold(struct held_workers *h)
+{
+    static const char request[] = "GET /tests?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    PGresult *res;
+
+    assert_true(await_metric("markr_db_pool_in_use", 0)); /* nothing left over from a test before */
+    h->lock = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(h->lock), CONNECTION_OK);
+    res = PQexec(h->lock, "BEGIN; LOCK TABLE marks IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    for (int i = 0; i < 2; ++i) {
+        h->fds[i] = connect_to(&srv);
+        assert_true(h->fds[i] >= 0);
+        assert_int_equal(send_all(h->fds[i], request, sizeof(request) - 1), 0);
+    }
+    assert_true(await_metric("markr_db_pool_in_use", 2));
+}
+
+/* Lets the two GET /tests go (each answered 200), and with them what waited behind. */
+static void workers_release(struct held_workers *h)
+{
+    PGresult *res = PQexec(h->lock, "COMMIT");
+    char answer[8192];
+
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(h->lock);
+    for (int i = 0; i < 2; ++i) {
+        assert_true(e2e_read_answers(h->fds[i], answer, sizeof(answer), 1, WAIT_MS));
+        assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+        close(h->fds[i]);
+    }
+}
+
+/* Sends a whole request of method and path with the extra header lines head (each ending
+ * in \r\n) and body on a new connection, with X-Request-Id id; returns the socket. */
+static int send_request(const char *method, const char *path, const char *id, const char *head, const char *body,
+                        size_t len)
+{
+    char start[512];
+    int fd = connect_to(&srv), n;
+
+    assert_true(fd >= 0);
+    n = snprintf(start, sizeof(start), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: %s\r\n%s\r\n", method,
+                 path, id, head);
+    assert_true(n > 0 && (size_t)n < sizeof(start));
+    assert_int_equal(send_all(fd, start, (size_t)n), 0);
+    if (len != 0)
+        assert_int_equal(send_all(fd, body, len), 0);
+    return fd;
+}
+
+/* A whole POST /import of a document of `results` results of test_id (queued when async). */
+static int send_import(const char *test_id, int results, const char *id, int async)
+{
+    char head[256];
+    size_t len;
+    char *doc = make_doc(test_id, results, &len);
+    int fd;
+
+    snprintf(head, sizeof(head), "Content-Type: " MEDIA_TYPE "\r\nContent-Length: %zu\r\n%s", len,
+             async ? "Prefer: respond-async\r\n" : "");
+    fd = send_request("POST", "/import", id, head, doc, len);
+    free(doc);
+    return fd;
+}
+
+/* Whether sql's one value is want (a NULL want: whether it is NULL or there is no row). */
+static int sql_is(const char *sql, const char *want)
+{
+    char *v = markr_test_db_value(conninfo, sql);
+    int same = v != NULL && want != NULL ? strcmp(v, want) == 0 : v == want;
+
+    free(v);
+    return same;
+}
+
+static long marks_of(const char *test_id)
+{
+    char sql[256], *v;
+    long n;
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE test_id = '%s'", test_id);
+    v = markr_test_db_value(conninfo, sql);
+    n = v != NULL ? atol(v) : -1;
+    free(v);
+    return n;
+}
+
+/* Waits (up to WAIT_MS) until sql's value is want. Returns 1 when it is. */
+static int await_sql(const char *sql, const char *want)
+{
+    for (double end = now_ms() + WAIT_MS; now_ms() < end;) {
+        struct pollfd none = {.fd = -1};
+
+        if (sql_is(sql, want))
+            return 1;
+        poll(&none, 1, 20); /* a short pause between polls, not a wait for the condition */
+    }
+    return 0;
+}
+
+/* Waits (up to WAIT_MS) until test_id has want marks stored. Returns 1 when it has. */
+static int await_marks(const char *test_id, long want)
+{
+    char sql[256], count[24];
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM marks WHERE test_id = '%s'", test_id);
+    snprintf(count, sizeof(count), "%ld", want);
+    return await_sql(sql, count);
+}
+
+/* Whether the server's log has a line of msg for request id on route (its fields as markr
+ * writes them). */
+static int logged_for(const char *msg, const char *id, const char *route)
+{
+    size_t len;
+    char *log = e2e_read_file(srv.log_path, &len), want[200], *rest = log;
+    int found = 0;
+
+    snprintf(want, sizeof(want), "request_id=%s route=%s", id, route);
+    for (char *line = strtok_r(log, "\n", &rest); line != NULL && !found; line = strtok_r(NULL, "\n", &rest))
+        found = strstr(line, msg) != NULL && strstr(line, want) != NULL;
+    free(log);
+    return found;
+}
+
+#define WRITE_RUNS_LOG "client closed; its write runs all the same"
+
+/* An import sent whole, then the client shuts down its sending side (nc -N) while the
+ * import waits for a worker: it is stored, its 201 arrives on the half-closed socket, and
+ * nothing is counted as skipped. */
+static void an_import_whose_client_half_closed_is_stored_and_answered(void **state)
+{
+    struct held_workers held;
+    char answer[8192];
+    long long skipped_before = metric("markr_jobs_skipped_total");
+    int fd;
+
+    (void)state;
+    assert_true(skipped_before >= 0);
+    workers_hold(&held);
+    fd = send_import("leave-half", 7, "leave-half-import", 0);
+    assert_true(await_metric("markr_db_pool_waiting", 1));
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    workers_release(&held);
+    assert_true(e2e_read_answers(fd, answer, sizeof(answer), 1, WAIT_MS));
+    close(fd);
+    assert_int_equal(strncmp(answer, "HTTP/1.1 201 ", 13), 0);
+    assert_non_null(strstr(answer, "\"results\":7"));
+    assert_int_equal(marks_of("leave-half"), 7);
+    assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before);
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-half-import", "/import"));
+}
+
+/* Imports sent whole, one synchronous and one queued (Prefer: respond-async), whose clients
+ * close their sockets while the imports wait for a worker: both documents are stored (the
+ * queued one judged by the queue runner), and the log names each request. */
+static void imports_whose_clients_closed_are_stored(void **state)
+{
+    struct held_workers held;
+    long long skipped_before = metric("markr_jobs_skipped_total");
+    int sync_fd, async_fd;
+
+    (void)state;
+    workers_hold(&held);
+    sync_fd = send_import("leave-closed-sync", 5, "leave-closed-sync", 0);
+    async_fd = send_import("leave-closed-async", 6, "leave-closed-async", 1);
+    assert_true(await_metric("markr_db_pool_waiting", 2));
+    close(sync_fd);
+    close(async_fd);
+    workers_release(&held);
+    assert_true(await_marks("leave-closed-sync", 5));
+    assert_true(await_marks("leave-closed-async", 6));
+    assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before);
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-sync", "/import"));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-closed-async", "/import"));
+}
+
+/* A GET and an import, both sent whole, whose clients half-close while they wait: the GET
+ * is still skipped (499 client_closed_request, counted), the import beside it runs (201). */
+static void a_half_closed_get_is_skipped_beside_an_import_that_runs(void **state)
+{
+    struct held_workers held;
+    char answer[8192];
+    long long skipped_before = metric("markr_jobs_skipped_total");
+    int get_fd, import_fd;
+
+    (void)state;
+    workers_hold(&held);
+    get_fd = send_request("GET", "/tests?limit=1", "leave-half-get", "", NULL, 0);
+    import_fd = send_import("leave-half-beside", 3, "leave-half-beside", 0);
+    assert_true(await_metric("markr_db_pool_waiting", 2));
+    assert_int_equal(shutdown(get_fd, SHUT_WR), 0);
+    assert_int_equal(shutdown(import_fd, SHUT_WR), 0);
+    workers_release(&held);
+    assert_true(e2e_read_answers(get_fd, answer, sizeof(answer), 1, WAIT_MS));
+    close(get_fd);
+    assert_int_equal(strncmp(answer, "HTTP/1.1 499 ", 13), 0);
+    assert_non_null(strstr(answer, "\"client_closed_request\""));
+    assert_true(e2e_read_answers(import_fd, answer, sizeof(answer), 1, WAIT_MS));
+    close(import_fd);
+    assert_int_equal(strncmp(answer, "HTTP/1.1 201 ", 13), 0);
+    assert_int_equal(marks_of("leave-half-beside"), 3);
+    assert_int_equal(metric("markr_jobs_skipped_total"), skipped_before + 1);
+}
+
+/* An import made rejected by hand, then two reprocessings of it whose operators close
+ * while they wait for a worker: the dry run is a read and is skipped (counted), the other
+ * commits all the same (the import is accepted again), and the log names it. */
+static void a_reprocessing_whose_operator_closed_commits_and_its_dry_run_is_skipped(void **state)
+{
+    static const char head[] = "Authorization: Bearer " ADMIN_TOKEN "\r\nContent-Length: 0\r\n";
+    struct held_workers held;
+    struct e2e_response r;
+    json_object *obj;
+    char sql[256], path[96], status[160];
+    long long import_id, skipped_before = metric("markr_jobs_skipped_total");
+    size_t len;
+    char *doc = make_doc("leave-reprocess", 4, &len);
+    int dry_fd, commit_fd;
+
+    (void)state;
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, len, &r), 0);
+    free(doc);
+    assert_int_equal(r.status, 201);
+    obj = json_tokener_parse(r.body);
+    e2e_response_free(&r);
+    assert_non_null(obj);
+    import_id = json_object_get_int64(json_object_object_get(obj, "import_id"));
+    json_object_put(obj);
+    assert_true(import_id > 0);
+    snprintf(sql, sizeof(sql), "UPDATE imports SET status = 'rejected', reason = '{\"error\":\"by hand\"}' "
+                               "WHERE id = %lld", import_id);
+    assert_int_equal(markr_test_db_exec(conninfo, sql), 0);
+    snprintf(status, sizeof(status), "SELECT status FROM imports WHERE id = %lld", import_id);
+    assert_true(sql_is(status, "rejected"));
+
+    workers_hold(&held);
+    snprintf(path, sizeof(path), "/imports/%lld/reprocess?dry_run=true", import_id);
+    dry_fd = send_request("POST", path, "leave-reprocess-dry", head, NULL, 0);
+    snprintf(path, sizeof(path), "/imports/%lld/reprocess", import_id);
+    commit_fd = send_request("POST", path, "leave-reprocess", head, NULL, 0);
+    assert_true(await_metric("markr_db_pool_waiting", 2));
+    close(dry_fd);
+    close(commit_fd);
+    workers_release(&held);
+    assert_true(await_sql(status, "accepted"));
+    assert_true(await_metric("markr_jobs_skipped_total", skipped_before + 1));
+    assert_true(logged_for(WRITE_RUNS_LOG, "leave-reprocess", "/imports/{id}/reprocess"));
+    assert_false(logged_for(WRITE_RUNS_LOG, "leave-reprocess-dry", "/imports/{id}/reprocess"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +688,10 @@ int main(void)
         cmocka_unit_test(bodies_held_at_once_are_capped),
         cmocka_unit_test(tests_walk_by_cursor),
         cmocka_unit_test(health_stays_fast_while_list_clients_leave),
+        cmocka_unit_test(an_import_whose_client_half_closed_is_stored_and_answered),
+        cmocka_unit_test(imports_whose_clients_closed_are_stored),
+        cmocka_unit_test(a_half_closed_get_is_skipped_beside_an_import_that_runs),
+        cmocka_unit_test(a_reprocessing_whose_operator_closed_commits_and_its_dry_run_is_skipped),
     };
 
     return cmocka_run_group_tests_name("e2e_limits", tests, suite_setup, suite_teardown);

@@ -162,6 +162,7 @@ int markr_handle_import(struct markr_http_handler *handler, h2o_req_t *req, cons
     job->base.job.run = import_run;
     job->base.respond = import_respond;
     job->base.destroy = import_destroy;
+    job->base.runs_even_if_gone = 1; /* the document has arrived whole: it is stored whatever its client does */
     job->live = handler->live;
     markr_http_job_start(&job->base, req, handler->pool);
     return 0;

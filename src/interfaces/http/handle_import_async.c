@@ -95,6 +95,7 @@ int markr_handle_import_async(struct markr_worker_pool *pool, h2o_req_t *req, h2
     job->limit = limit;
     job->base.job.run = async_run;
     job->base.destroy = async_destroy;
+    job->base.runs_even_if_gone = 1; /* the document has arrived whole: it is queued whatever its client does */
     markr_http_job_start(&job->base, req, pool);
     return 0;
 }

@@ -407,9 +407,14 @@ int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t 
                                   const struct markr_route_match *match)
 {
     struct vault_job *job;
+    int refused;
 
     /* Only an operator gets here: its route's access level (routes.c) is checked first. */
     if ((job = new_job(VAULT_REPROCESS)) == NULL)
         return -1;
-    return start(handler, req, job, read_import_id(req, match, job) != 0 || read_reprocess_query(req, job) != 0);
+    refused = read_import_id(req, match, job) != 0 || read_reprocess_query(req, job) != 0;
+    /* A reprocessing that commits changes the marks, so it runs even if its operator leaves;
+     * a dry run rolls back and is a read like the others. */
+    job->base.runs_even_if_gone = !job->dry_run;
+    return start(handler, req, job, refused);
 }

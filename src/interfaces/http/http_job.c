@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interfaces/observe/log.h"
 #include "responses.h"
 
 struct markr_http_anchor {
@@ -44,13 +45,22 @@ static int peer_closed(int fd)
     return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* On the worker: nobody waits for the answer of a job whose client left, so its work (a
- * query, a JSON body) is not done at all. */
+/* On the worker: nobody waits for the answer of a read whose client left, so its work (a
+ * query, a JSON body) is not done at all. A write is done all the same: its request arrived
+ * whole, and skipping it would lose what the client sent. A peer's end of stream may be a
+ * half-close (shutdown(SHUT_WR), nc -N, some proxies) by a client that still waits for the
+ * answer; nginx takes that for an abort, but for a write that would drop data. */
 static void run_unless_gone(struct markr_job *base, struct markr_services *services)
 {
     struct markr_http_job *job = H2O_STRUCT_FROM_MEMBER(struct markr_http_job, job, base);
 
     if (atomic_load(&job->client_gone) || peer_closed(job->fd)) {
+        if (job->runs_even_if_gone) {
+            markr_log(MARKR_LOG_INFO, "client closed; its write runs all the same", "request_id", job->request_id,
+                      "route", job->route, NULL);
+            job->run(base, services);
+            return;
+        }
         job->skipped = 1;
         atomic_fetch_add(&jobs_skipped, 1);
         /* For h2o's log line, should the request still be alive (nginx's "client closed"). */
@@ -92,6 +102,10 @@ int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct 
 
         if (sock != NULL)
             job->fd = h2o_socket_get_fd(sock);
+    }
+    if (job->runs_even_if_gone) {
+        markr_http_request_id(req, job->request_id, sizeof(job->request_id));
+        job->route = markr_http_request_route(req);
     }
     job->run = job->job.run;
     job->job.run = run_unless_gone;

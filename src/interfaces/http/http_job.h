@@ -6,8 +6,8 @@
  *
  * The answer is made on the worker: run() fills job->answer (markr_http_answer_json or
  * markr_http_answer_error build, serialise and free the JSON there), and the loop only
- * hands those bytes to h2o, which then owns them with the request's pool. A job whose
- * client left before a worker took it is not run at all.
+ * hands those bytes to h2o, which then owns them with the request's pool. A read whose
+ * client left before a worker took it is not run at all; a write is run all the same.
  */
 #ifndef MARKR_INTERFACES_HTTP_JOB_H
 #define MARKR_INTERFACES_HTTP_JOB_H
@@ -17,6 +17,7 @@
 #include <h2o.h>
 
 #include "content_encoding.h"
+#include "observe_http.h"
 #include "responses.h"
 #include "worker_pool.h"
 
@@ -29,32 +30,44 @@ struct markr_http_job {
     void (*respond)(struct markr_http_job *self, h2o_req_t *req);
     /* Frees the job (always called exactly once, after respond if that ran). */
     void (*destroy)(struct markr_http_job *self);
+    /* Set by the handler before starting when the job changes what is stored (an import, a
+     * reprocessing that commits): its request has arrived whole, so it is run even if its
+     * client has gone (a client that half-closed after sending still waits for the answer,
+     * and one that closed looks the same until the answer is written). 0, the default, is
+     * for a read, which is not run once its client has gone. */
+    int runs_even_if_gone;
     h2o_req_t *req; /* NULL once the request is gone */
     struct markr_http_anchor *anchor;
     struct markr_http_answer answer; /* freed by markr_http_job_start's own hooks */
     /* Private: the handler's run; whether the client left (h2o disposed of the request, read
      * by the worker); the connection's socket, to see whether its peer closed it; whether the
-     * worker skipped run (read by the loop once the job is back). */
+     * worker skipped run (read by the loop once the job is back); for a job that runs even if
+     * gone, the request's id and route, for the worker's log line when its client has left
+     * (the request may be gone by then). */
     void (*run)(struct markr_job *job, struct markr_services *services);
     atomic_int client_gone;
     int fd;
     int skipped;
+    char request_id[MARKR_HTTP_REQUEST_ID_MAX + 1];
+    const char *route;
 };
 
-/* Ties job to req and queues it. A worker runs job.run only if the client is still there
- * when it takes the job: h2o has not disposed of the request, and the connection has not been
- * closed by its peer (h2o 2.2.5 does not read a connection while its request is being
- * answered, so a client that left is seen only here). A skipped job is counted
- * (markr_http_jobs_skipped) and, if h2o still holds the request, answered 499 without
- * calling respond. When the waiting line is full, answers 503 with Retry-After and
- * destroys the job. */
+/* Ties job to req and queues it. When a worker takes the job, it looks whether the client
+ * has gone: h2o has disposed of the request, or the connection's peer has closed its side
+ * (h2o 2.2.5 does not read a connection while its request is being answered, so a client
+ * that left is seen only here). A read (runs_even_if_gone 0) whose client has gone is not
+ * run: it is counted (markr_http_jobs_skipped) and, if h2o still holds the request, answered
+ * 499 without calling respond. A write (runs_even_if_gone 1) is run whatever the client did,
+ * with an info log line naming its request when the client has gone; its answer is sent if
+ * h2o still holds the request, dropped otherwise. When the waiting line is full, answers 503
+ * with Retry-After and destroys the job. */
 void markr_http_job_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
 /* As markr_http_job_start, for a request that may have started its answer already: when the
  * waiting line is full, returns -1 and leaves the job (and the answer) to the caller. */
 int markr_http_job_try_start(struct markr_http_job *job, h2o_req_t *req, struct markr_worker_pool *pool);
 
-/* Jobs that a worker did not run because their client had gone (for GET /metrics). */
+/* Reads that a worker did not run because their client had gone (for GET /metrics). */
 unsigned long long markr_http_jobs_skipped(void);
 
 /* A request's body as a job holds it: its own copy, counted against the cap on bodies

@@ -25,8 +25,6 @@
 #include "responses.h"
 #include "router.h"
 
-#define REQUEST_ID_MAX 64
-
 static char id_prefix[17];
 static atomic_uint_fast64_t id_counter;
 
@@ -46,7 +44,7 @@ void markr_http_observe_init(void)
  * forge log lines, so a new one is made. */
 static int usable_id(h2o_iovec_t v)
 {
-    if (v.len == 0 || v.len > REQUEST_ID_MAX)
+    if (v.len == 0 || v.len > MARKR_HTTP_REQUEST_ID_MAX)
         return 0;
     for (size_t i = 0; i < v.len; ++i) {
         char c = v.base[i];
@@ -135,19 +133,31 @@ void markr_http_request_begin(h2o_req_t *req, int route)
     note_arrival(req);
 }
 
+int markr_http_request_id(h2o_req_t *req, char *dst, size_t cap)
+{
+    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+
+    if (at < 0) {
+        snprintf(dst, cap, "-");
+        return 0;
+    }
+    snprintf(dst, cap, "%.*s", (int)req->res.headers.entries[at].value.len, req->res.headers.entries[at].value.base);
+    return 1;
+}
+
+const char *markr_http_request_route(h2o_req_t *req)
+{
+    return markr_route_template(markr_routes, noted_route(req));
+}
+
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     int route = noted_route(req);
-    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
-    char id[REQUEST_ID_MAX + 1] = "-", method[16] = "-", status[8], bytes[24], ms[24];
+    char id[MARKR_HTTP_REQUEST_ID_MAX + 1], method[16] = "-", status[8], bytes[24], ms[24];
     int64_t usec = request_usec(req);
 
-    if (at >= 0) {
-        h2o_iovec_t v = req->res.headers.entries[at].value;
-
-        snprintf(id, sizeof(id), "%.*s", (int)v.len, v.base);
+    if (markr_http_request_id(req, id, sizeof(id)))
         markr_metrics_in_flight(-1); /* it went through markr_http_request_begin */
-    }
     if (route < 0) {
         struct markr_route_match match;
 

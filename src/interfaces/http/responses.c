@@ -11,6 +11,7 @@
 
 #include "domain/utf8.h"
 #include "interfaces/observe/log.h"
+#include "observe_http.h"
 #include "representation.h"
 
 json_object *markr_json_string_len(const char *text, size_t len)
@@ -258,13 +259,10 @@ static const char *safe_message_of(const struct markr_error *err)
 static void send_server_error(h2o_req_t *req, int status, const char *error, const char *safe_message,
                               const char *detail, const char *sha256)
 {
-    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
-    char id[80] = "-", message[sizeof(((struct markr_http_answer *)0)->safe_message) + 96], code[8];
+    char id[MARKR_HTTP_REQUEST_ID_MAX + 1], message[sizeof(((struct markr_http_answer *)0)->safe_message) + 96], code[8];
     json_object *body;
 
-    if (at >= 0)
-        snprintf(id, sizeof(id), "%.*s", (int)req->res.headers.entries[at].value.len,
-                 req->res.headers.entries[at].value.base);
+    markr_http_request_id(req, id, sizeof(id));
     snprintf(message, sizeof(message), "%s (request id %s)", safe_message, id);
     snprintf(code, sizeof(code), "%d", status);
     /* Without a detail (a full waiting line, say) the request's own log line says it all. */

@@ -265,7 +265,7 @@ char *markr_metrics_render(const struct markr_metrics_gauges *g, size_t *len)
     sample(f, "markr_db_pool_connections", "gauge", "Worker threads, each with its own database connection.", g->pool_workers);
     sample(f, "markr_db_pool_in_use", "gauge", "Worker connections running a job.", g->pool_in_use);
     sample(f, "markr_db_pool_waiting", "gauge", "Jobs waiting for a worker connection.", g->pool_waiting);
-    sample(f, "markr_jobs_skipped_total", "counter", "Requests whose client left before a worker took them: not run.", g->jobs_skipped);
+    sample(f, "markr_jobs_skipped_total", "counter", "Reads whose client left before a worker took them: not run (writes run all the same).", g->jobs_skipped);
     sample(f, "markr_buffered_body_bytes", "gauge", "Request bodies held now (MARKR_MAX_BUFFERED_BYTES caps them).", g->buffered_bytes);
     sample(f, "markr_db_slow_queries_total", "counter", "Database operations slower than MARKR_SLOW_QUERY_MS.", atomic_load(&m.slow_queries));
     header(f, "markr_cache_evictions_total", "counter",

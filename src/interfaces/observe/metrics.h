@@ -61,7 +61,7 @@ struct markr_metrics_gauges {
     uint64_t cache_entries; /* held by the aggregate cache */
     uint64_t stream_clients; /* open event streams (aggregate streams and /events) */
     uint64_t raw_downloads; /* GET /imports/{id}/raw being answered */
-    uint64_t jobs_skipped;  /* jobs not run because their client had gone (a counter) */
+    uint64_t jobs_skipped;  /* reads not run because their client had gone (a counter) */
     uint64_t buffered_bytes; /* request bodies held by jobs now */
 };
 

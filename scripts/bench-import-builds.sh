@@ -16,7 +16,9 @@ bash scripts/pg-private.sh start >/dev/null
 rounds=$1; shift
 psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 admin=$(bash scripts/pg-private.sh url postgres)
-port=${MARKR_BENCH_PORT:-18200}; pids=(); names=(); ports=()
+# Consecutive ports from MARKR_BENCH_PORT, or free ones (0, the default: read back from each
+# server's "listening" line, as bench-lib.sh's bench_serve does).
+port=${MARKR_BENCH_PORT:-0}; pids=(); names=(); ports=()
 # shellcheck disable=SC2317  # reached through the EXIT trap
 stop_servers() {
     local pid
@@ -31,12 +33,17 @@ for spec in "$@"; do
   url=$(bash scripts/pg-private.sh url "$db")
   DATABASE_URL=$url "$bin" migrate >/dev/null
   DATABASE_URL=$url MARKR_LISTEN=127.0.0.1:$port MARKR_SLOW_QUERY_MS=${SLOW:-100000} "$bin" serve 2>"$logs/$name.log" &
-  pids+=($!); names+=("$name"); ports+=("$port")
+  pids+=($!); names+=("$name")
+  bound=$port
   for ((i = 0; i < 100; i++)); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
+    if ((bound == 0)) && line=$(grep -m1 -o 'msg=listening addr=127\.0\.0\.1:[0-9]*' "$logs/$name.log"); then
+      bound=${line##*:}
+    fi
+    ((bound != 0)) && curl -fsS -o /dev/null "http://127.0.0.1:$bound/health" 2>/dev/null && break
     sleep 0.1
   done
-  port=$((port+1))
+  ports+=("$bound")
+  ((port == 0)) || port=$((port+1))
 done
 for r in $(seq "$rounds"); do
   for i in "${!names[@]}"; do

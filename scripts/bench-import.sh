@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The import path against the database's own work (part of `make bench`; alone:
 # `make bench-import`). A fresh database `markr_bench_import`, `markr serve` on
-# 127.0.0.1:18089 (default settings), and three comparisons, each printing both sides, their
+# 127.0.0.1 (a free port, or MARKR_BENCH_IMPORT_PORT; default settings), and three comparisons, each printing both sides, their
 # ratio and the commands that produced them (bench/README.md):
 #   (a) p50 of a 30-result (16 KiB) import, one client, against pgbench -c 1 running
 #       bench/import_tx.sql (the same database work) with -M prepared;
@@ -14,7 +14,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-port=${MARKR_BENCH_IMPORT_PORT:-18089}
 rounds=${MARKR_BENCH_ROUNDS:-3}
 bin=build/bench/import_bench
 pgbench=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/pgbench
@@ -31,7 +30,8 @@ source scripts/bench-lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"; bench_cleanup' EXIT
 bench_fresh_db markr_bench_import
-bench_serve "$port" "$work/markr.log"
+bench_serve "${MARKR_BENCH_IMPORT_PORT:-0}" "$work/markr.log"
+port=$bench_served_port
 url=http://127.0.0.1:$port
 export MARKR_BENCH_URL=$url
 

@@ -7,7 +7,10 @@
 #   bench_serve PORT LOG [ENV...] start `markr serve` on 127.0.0.1:PORT with its stderr in
 #                                 LOG (and the extra NAME=VALUE settings given); wait for
 #                                 /health; sets bench_pid (every server started is stopped
-#                                 on exit)
+#                                 on exit) and bench_served_port. PORT 0 (the scripts'
+#                                 default) takes a port the system picks, read back from the
+#                                 server's "listening" line, so that benchmarks run at once
+#                                 (two checkouts, two builds) never meet on a port
 # MARKR_BENCH_BINARY names the markr to run (default build/markr), to compare another build
 # with the same clients and database (bench/README.md).
 # shellcheck shell=bash
@@ -52,13 +55,18 @@ bench_fresh_db() {
 }
 
 bench_serve() {
-    local port=$1 log=$2 i
+    local port=$1 log=$2 i line
     shift 2
     env MARKR_LISTEN="127.0.0.1:$port" "$@" "$bench_markr" serve 2>"$log" &
     bench_pid=$!
     bench_pids+=("$bench_pid")
     for ((i = 0; i < 100; i++)); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then
+        if ((port == 0)) && line=$(grep -m1 -o 'msg=listening addr=127\.0\.0\.1:[0-9]*' "$log" 2>/dev/null); then
+            port=${line##*:}
+        fi
+        if ((port != 0)) && curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; then
+            # shellcheck disable=SC2034  # read by the scripts that source this file
+            bench_served_port=$port
             return 0
         fi
         kill -0 "$bench_pid" 2>/dev/null || { echo "bench: markr serve exited; see $log" >&2; exit 1; }

@@ -8,7 +8,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-port=${MARKR_BENCH_LOAD_PORT:-18088}
 secs=${MARKR_LOAD_SECONDS:-30}
 conns=${MARKR_LOAD_CONNECTIONS:-32}
 command -v wrk >/dev/null || { echo "bench: wrk is missing: run make deps" >&2; exit 1; }
@@ -16,7 +15,8 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing: run make deps" >&2; 
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 bench_fresh_db markr_bench_load
-bench_serve "$port" /tmp/markr-bench-load.log
+bench_serve "${MARKR_BENCH_LOAD_PORT:-0}" /tmp/markr-bench-load.log
+port=$bench_served_port
 base=http://127.0.0.1:$port
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$bench_pid/status"; }

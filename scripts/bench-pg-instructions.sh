@@ -11,7 +11,7 @@
 # `make bench`; it is migrated by `${MARKR_BENCH_BINARY:-build/markr} migrate` (an older build
 # brings its own migrations). The 30-result document that bench/import_tx.sql and
 # bench/import_tx_full.sql store as their body (-D body=...) is made as scripts/bench-import.sh
-# makes it: `markr serve` (the same binary) on 127.0.0.1:MARKR_BENCH_PG_SERVE_PORT (18090)
+# makes it: `markr serve` (the same binary) on 127.0.0.1:MARKR_BENCH_PG_SERVE_PORT (0: a free port)
 # against that cluster, and one import of build/bench/import_bench, which writes the document
 # it sent. The server is stopped and the cluster restarted under
 #   valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=<tmp>/cg/cg.%p
@@ -39,7 +39,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 pgbin=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}
 pgbench=$pgbin/pgbench
 importer=build/bench/import_bench
-serve_port=${MARKR_BENCH_PG_SERVE_PORT:-18090}
+serve_port=${MARKR_BENCH_PG_SERVE_PORT:-0}
 warmup=${MARKR_BENCH_PG_WARMUP:-20}
 n1=${MARKR_BENCH_PG_TX1:-100}
 n2=${MARKR_BENCH_PG_TX2:-300}
@@ -51,7 +51,7 @@ for v in MARKR_BENCH_PG_WARMUP=$warmup MARKR_BENCH_PG_TX1=$n1 MARKR_BENCH_PG_TX2
     [[ ${v#*=} =~ ^[1-9][0-9]{0,5}$ ]] || die "the transaction counts must be whole numbers from 1 to 999999, not $v"
 done
 ((n2 > n1)) || die "MARKR_BENCH_PG_TX2 ($n2) must be greater than MARKR_BENCH_PG_TX1 ($n1)"
-if ! [[ $serve_port =~ ^[0-9]{1,5}$ ]] || ((10#$serve_port < 1 || 10#$serve_port > 65535)); then
+if ! [[ $serve_port =~ ^[0-9]{1,5}$ ]] || ((10#$serve_port > 65535)); then
     die "MARKR_BENCH_PG_SERVE_PORT must be a port number, not '$serve_port'"
 fi
 # A development tool: valgrind is not one of scripts/deps.sh's packages (every CI run would
@@ -107,8 +107,8 @@ DATABASE_URL=$(bash scripts/pg-private.sh url markr)
 "$bench_markr" migrate >/dev/null
 
 # 2. The 30-result document, as scripts/bench-import.sh makes it.
-bench_serve "$serve_port" "$work/markr.log"
-MARKR_BENCH_URL=http://127.0.0.1:$serve_port "$importer" single 1 "$work/doc30.xml" >/dev/null
+bench_serve "$((10#$serve_port))" "$work/markr.log"
+MARKR_BENCH_URL=http://127.0.0.1:$bench_served_port "$importer" single 1 "$work/doc30.xml" >/dev/null
 kill -TERM "$bench_pid"
 wait "$bench_pid" 2>/dev/null || true
 body=$(<"$work/doc30.xml")

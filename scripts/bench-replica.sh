@@ -8,8 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bench_bin=build/bench/replica_bench
 [[ -x $bench_bin ]] || { echo "bench: $bench_bin is missing: run make build" >&2; exit 1; }
-replica_port=${MARKR_BENCH_PORT:-18087}
-primary_port=$((replica_port + 1))
+# MARKR_BENCH_PORT and the port after it, or free ports (0, the default).
+replica_port=${MARKR_BENCH_PORT:-0}
+primary_port=$((replica_port == 0 ? 0 : replica_port + 1))
 
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
@@ -23,7 +24,9 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.1
 done
 bench_serve "$replica_port" /tmp/markr-bench-replica.log "MARKR_READ_DATABASE_URL=$standby"
+replica_port=$bench_served_port
 bench_serve "$primary_port" /tmp/markr-bench-primary.log
+primary_port=$bench_served_port
 
 echo "bench: $bench_bin (standby on :$replica_port, primary alone on :$primary_port)"
 MARKR_BENCH_REPLICA_URL=http://127.0.0.1:$replica_port MARKR_BENCH_PRIMARY_URL=http://127.0.0.1:$primary_port \

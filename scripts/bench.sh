@@ -5,14 +5,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bench_port=${MARKR_BENCH_PORT:-18085}
 bench_bin=build/bench/markr_bench
 [[ -x $bench_bin ]] || { echo "bench: $bench_bin is missing: run make build" >&2; exit 1; }
 
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 bench_fresh_db markr_bench
-bench_serve "$bench_port" /tmp/markr-bench.log
+bench_serve "${MARKR_BENCH_PORT:-0}" /tmp/markr-bench.log
+bench_port=$bench_served_port
 
 MARKR_BENCH_URL=http://127.0.0.1:$bench_port "$bench_bin"
 

@@ -149,7 +149,7 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  */
 #define KEPT "(EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))"
 #define SHEET_COLUMN(COL) "        " COL " = CASE WHEN " KEPT " THEN EXCLUDED." COL " ELSE m." COL " END,\n"
-#define APPLY_MARKS(FIRST, LAST)                                                                            \
+#define APPLY_MARKS(FIRST, LAST, VERDICT)                                                                   \
     "WITH import AS (\n"                                                                                    \
     "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
     "), upsert AS (\n"                                                                                      \
@@ -194,9 +194,7 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "              AS u(t, s, f, l)\n"                                                                     \
     "          ORDER BY t, s, f, l) AS n\n"                                                                \
     "    GROUP BY n.t\n"                                                                                   \
-    "), verdict AS (\n"                                                                                     \
-    "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
-    "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n" \
+    VERDICT                                                                                                 \
     "), changed AS MATERIALIZED (\n"                                                                        \
     "    SELECT json_build_object('import_id', (SELECT id FROM import),\n"                                  \
     "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p\n" \
@@ -209,13 +207,26 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "       CASE WHEN $13 = 2 THEN set_config('" MARKR_PG_KEPT_CHANGES "', p, false) END\n"                 \
     "FROM payload WHERE $13 <> 0"
 
-static const char apply_in_order_sql[] = APPLY_MARKS("COALESCE(EXCLUDED.first_name, m.first_name)",
-                                                     "COALESCE(EXCLUDED.last_name, m.last_name)");
+/* The import's verdict, for an imports row that may say otherwise (queued, processing, or
+ * rejected before a rebuild). A row that the same transaction wrote with its verdict (an
+ * upload, MARKR_PG_APPLY_ROW_WRITTEN) is left alone, and the statement is then one
+ * ModifyTable (its indexes opened, its row looked up) lighter. */
+#define VERDICT                                                                                               \
+    "), verdict AS (\n"                                                                                     \
+    "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
+    "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n"
+#define IN_ORDER_FIRST "COALESCE(EXCLUDED.first_name, m.first_name)"
+#define IN_ORDER_LAST "COALESCE(EXCLUDED.last_name, m.last_name)"
+
+static const char apply_in_order_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, VERDICT);
 static const char apply_late_sql[] = APPLY_MARKS("COALESCE(m.first_name, EXCLUDED.first_name)",
-                                                 "COALESCE(m.last_name, EXCLUDED.last_name)");
+                                                 "COALESCE(m.last_name, EXCLUDED.last_name)", VERDICT);
+/* $2 still counts the results, unused: every variant takes the same parameters. */
+static const char apply_written_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, "");
 
 const struct markr_pg_statement markr_pg_apply_in_order = {MARKR_PG_SLOT_MARKS_IN_ORDER, apply_in_order_sql};
 const struct markr_pg_statement markr_pg_apply_late = {MARKR_PG_SLOT_MARKS_LATE, apply_late_sql};
+static const struct markr_pg_statement apply_written = {MARKR_PG_SLOT_MARKS_ROW_WRITTEN, apply_written_sql};
 
 enum markr_pg_announce markr_pg_announce_of(int flags)
 {
@@ -259,7 +270,9 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
     enum markr_pg_announce announce = markr_pg_announce_of(flags);
 
     memset(s, 0, sizeof(*s));
-    s->statement = flags & MARKR_PG_APPLY_LATE ? &markr_pg_apply_late : &markr_pg_apply_in_order;
+    s->statement = flags & MARKR_PG_APPLY_LATE          ? &markr_pg_apply_late
+                   : flags & MARKR_PG_APPLY_ROW_WRITTEN ? &apply_written
+                                                        : &markr_pg_apply_in_order;
     if (markr_pg_marks_arrays(marks, s->arrays, lengths) != 0 || scan_arrays(marks, s->scans, scan_lengths) != 0) {
         markr_pg_marks_statement_free(s);
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");

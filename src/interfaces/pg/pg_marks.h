@@ -35,6 +35,9 @@ enum {
      * before its commit record until it is flushed, so notifying imports would commit one
      * at a time instead of sharing WAL flushes (ADR 0024). */
     MARKR_PG_APPLY_NOTIFY_KEPT = 8,
+    /* The imports row was written by this transaction as accepted with its result count (an
+     * upload): the statement does not set the verdict. Not with MARKR_PG_APPLY_LATE. */
+    MARKR_PG_APPLY_ROW_WRITTEN = 16,
 };
 
 /* The slots of the adapter's prepared statements (pg_batch.h). */
@@ -46,6 +49,7 @@ enum {
     MARKR_PG_SLOT_REJECTED_ROW,
     MARKR_PG_SLOT_ACCEPTED_VERDICT,
     MARKR_PG_SLOT_REJECTED_VERDICT,
+    MARKR_PG_SLOT_MARKS_ROW_WRITTEN,
 };
 
 /* How the marks statement announces the change: not at all, by pg_notify in the

@@ -394,8 +394,8 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         sheet_type = g->sheet_type;
     else if (markr_pg_sheets_type(pg, 1, &sheet_type, err) != 0)
         goto out;
-    if (markr_pg_marks_statement(&apply, sheet_type, 0, marks, entry->result_count, MARKR_PG_APPLY_NOTIFY_KEPT,
-                                 err) != 0)
+    if (markr_pg_marks_statement(&apply, sheet_type, 0, marks, entry->result_count,
+                                 MARKR_PG_APPLY_NOTIFY_KEPT | MARKR_PG_APPLY_ROW_WRITTEN, err) != 0)
         goto out;
     if (g != NULL && g->rc == 0)
         verdict_params(&step, g, &accepted_verdict);

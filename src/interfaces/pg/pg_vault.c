@@ -5,6 +5,7 @@
  */
 #include "pg_vault.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,50 @@ static int read_info(const PGresult *res, int row, struct markr_import_info *inf
     return (info->content_type = markr_pg_value_copy(res, row, 3)) != NULL ? 0 : -1;
 }
 
-/* The imports of a test are its names rows (one per test an import carried, migration 0017),
- * found through their key (test_id, import_id). */
+/* GET /imports, newest first: one statement per index that can drive the page, so that a
+ * page costs what its rows cost (an index descent, then one step per row listed or passed
+ * over), not what the vault's history costs. vault_list picks the statement from the
+ * filters (a SHA-256, else a test, else none or a status); all three take the same
+ * parameters ($1 status, $2 test id, $3 the cursor, $4 the limit, $5 the SHA-256; NULL when
+ * not asked for) and read the columns of INFO_COLUMNS for read_info. $3 is never 0:
+ * without a cursor it is the largest id there can be, so that "below the cursor" is an
+ * index condition in every plan, the generic plan of a prepared statement included (which
+ * cannot fold "$3 = 0 OR ..." away as a plan made for the values does, and would read the
+ * newer history before a page far back). The filters a statement is not driven by are
+ * conditions on the rows it reads. ADR 0038 has the EXPLAIN figures of every filter. */
+#define LIST_STATUS "($1::text IS NULL OR i.status = $1)"
+
+/* Neither a test nor a SHA-256: the backward walk of imports_pkey from the cursor, or, for a
+ * status that a plan made for the value finds rare, of imports_status_id_idx or
+ * imports_queue_idx. A generic plan cannot know how rare a status is and walks imports_pkey,
+ * passing over the other statuses' rows: markr's statements are unnamed, planned for their
+ * values. */
 static const char list_sql[] = INFO_COLUMNS
-    "WHERE ($1::text IS NULL OR i.status = $1)\n"
+    "WHERE i.id < $3 AND " LIST_STATUS "\n"
+    "ORDER BY i.id DESC\n"
+    "LIMIT $4";
+
+/* A test (and perhaps a status): the test's names rows (one per import that carried it,
+ * migration 0017) in the backward order of their key (test_id, import_id) from the cursor,
+ * each with its imports row. The row is read in a LATERAL subquery that OFFSET 0 keeps
+ * from being merged into the outer query, so that the names' key always drives, in its
+ * order: merged, the join may be planned as the walk of imports_pkey probing the names of
+ * each import, which reads the whole history for a test of few imports (1,171 buffers for
+ * a test of 3 imports among 50,000, against 12). A test of few imports costs those imports,
+ * a large one its page; with a status, the test's imports of other statuses are passed over
+ * (a test and a status none of its imports has costs all of the test's imports). */
+static const char list_by_test_sql[] =
+    "SELECT r.* FROM import_names AS t\n"
+    "CROSS JOIN LATERAL (" INFO_COLUMNS "WHERE i.id = t.import_id AND " LIST_STATUS " OFFSET 0) AS r\n"
+    "WHERE t.test_id = $2 AND t.import_id < $3\n"
+    "ORDER BY t.import_id DESC\n"
+    "LIMIT $4";
+
+/* A SHA-256 (and perhaps a status and a test): the imports of that body, one per time it
+ * was sent, through imports_sha256_idx (migration 0013), then sorted. */
+static const char list_by_sha256_sql[] = INFO_COLUMNS
+    "WHERE i.sha256 = decode($5, 'hex') AND i.id < $3 AND " LIST_STATUS "\n"
     "  AND ($2::text IS NULL OR i.id IN (SELECT t.import_id FROM import_names AS t WHERE t.test_id = $2))\n"
-    "  AND ($3::bigint = 0 OR i.id < $3)\n"
-    "  AND ($5::text IS NULL OR i.sha256 = decode($5, 'hex'))\n"
     "ORDER BY i.id DESC\n"
     "LIMIT $4";
 
@@ -98,13 +136,16 @@ static int vault_list(void *ctx, const struct markr_import_filter *filter, struc
     memset(out, 0, sizeof(*out));
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->status);
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->test_id);
-    markr_pg_param_int8(&params, filter->before_id);
+    markr_pg_param_int8(&params, filter->before_id != 0 ? filter->before_id : INT64_MAX);
     markr_pg_param_int8(&params, (int64_t)filter->limit + 1); /* one more says there is a next page */
     markr_pg_param_text(&params, MARKR_PG_TEXT, filter->sha256);
     /* A lookup by SHA-256 answers "was my import of unknown outcome stored?": on the primary,
      * since no standby (nor the position of this instance) may know of that commit yet. */
-    res = filter->sha256 != NULL ? markr_pg_read(pg, "listing imports", list_sql, &params, err)
-                                 : markr_pg_read_replica(pg, "listing imports", list_sql, &params, err);
+    if (filter->sha256 != NULL)
+        res = markr_pg_read(pg, "listing imports", list_by_sha256_sql, &params, err);
+    else
+        res = markr_pg_read_replica(pg, "listing imports", filter->test_id != NULL ? list_by_test_sql : list_sql,
+                                    &params, err);
     if (res == NULL) {
         if (strcmp(pg->sqlstate, "22021") == 0) /* a test id that is not UTF-8: none stored */
             return markr_error_clear(err), 0;

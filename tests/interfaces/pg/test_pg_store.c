@@ -2,8 +2,9 @@
  * The PostgreSQL store against a real server, one fresh migrated database per test: rule 2
  * across documents (highest obtained and highest available independently, names coalesced,
  * import_id moved only by a raise), all or nothing when a mark fails mid-document, the vault
- * keeping bytes and reasons exactly, aggregates with hand-computed figures, readiness, and
- * connection failures that never show the password.
+ * keeping bytes and reasons exactly, the vault's list (every combination of its filters paged
+ * to the end, each statement read from the index of its filter), aggregates with
+ * hand-computed figures, readiness, and connection failures that never show the password.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -583,32 +584,44 @@ static char *last_statement_sent(struct fixture *f)
                     "AND application_name = 'markr' AND state = 'idle'");
 }
 
-/* The plan of the statement the adapter sent, prepared again with its own text and run
- * with args (the parameters' values, an SQL list): it has every node or index of want and
- * none of shun (NULL: no such list). */
-static void expect_plan_of_sent(struct fixture *f, const char *args, const char *const *want,
-                                const char *const *shun)
+/* The plan (EXPLAIN (FORMAT JSON), malloc'd) of the statement the adapter sent, prepared
+ * again with its own text and the parameter types of `types` ("(text, bigint)"; "" to let
+ * the server infer them from the text, which needs every parameter to appear in it) and
+ * run with args (the parameters' values, an SQL list), after `set` (SQL run first, e.g.
+ * "SET plan_cache_mode = force_generic_plan;"; "" for none: the first executions of a
+ * prepared statement are planned for their values). */
+static char *plan_of_sent(struct fixture *f, const char *set, const char *types, const char *args)
 {
     char *sql = last_statement_sent(f), *explain, *plan;
     size_t size;
 
     assert_non_null(sql);
-    size = strlen(sql) + strlen(args) + 96;
+    size = strlen(set) + strlen(types) + strlen(sql) + strlen(args) + 96;
     explain = malloc(size);
     assert_non_null(explain);
-    snprintf(explain, size, "PREPARE sent AS %s;\nEXPLAIN (FORMAT JSON) EXECUTE sent(%s)", sql, args);
+    snprintf(explain, size, "%sPREPARE sent%s AS %s;\nEXPLAIN (FORMAT JSON) EXECUTE sent(%s)", set, types, sql, args);
     plan = value(f, explain);
     if (plan == NULL)
         fail_msg("could not explain what was sent:\n%s", sql);
-    for (; *want != NULL; ++want)
-        if (strstr(plan, *want) == NULL)
-            fail_msg("the plan of\n%s\nhas no %s:\n%s", sql, *want, plan);
-    for (; shun != NULL && *shun != NULL; ++shun)
-        if (strstr(plan, *shun) != NULL)
-            fail_msg("the plan of\n%s\nhas %s:\n%s", sql, *shun, plan);
-    free(plan);
     free(explain);
     free(sql);
+    return plan;
+}
+
+/* The plan of the statement the adapter sent, planned for args, has every node or index of
+ * want and none of shun (NULL: no such list). */
+static void expect_plan_of_sent(struct fixture *f, const char *args, const char *const *want,
+                                const char *const *shun)
+{
+    char *plan = plan_of_sent(f, "", "", args);
+
+    for (; *want != NULL; ++want)
+        if (strstr(plan, *want) == NULL)
+            fail_msg("the plan for (%s) has no %s:\n%s", args, *want, plan);
+    for (; shun != NULL && *shun != NULL; ++shun)
+        if (strstr(plan, *shun) != NULL)
+            fail_msg("the plan for (%s) has %s:\n%s", args, *shun, plan);
+    free(plan);
 }
 
 static void ignore_row(void *arg, const struct markr_result_row *row)
@@ -683,8 +696,250 @@ static void a_lookup_by_sha256_uses_its_index(void **state)
     assert_int_equal(vault.list(vault.ctx, &filter, &page, &err), 0);
     assert_int_equal(page.count, 0);
     markr_import_page_free(&page);
-    expect_plan_of_sent(f, "NULL, NULL, 0, 51, '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'",
+    expect_plan_of_sent(f,
+                        "NULL, NULL, 9223372036854775807, 51, "
+                        "'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'",
                         probe, scan);
+}
+
+/* --- the vault's list ----------------------------------------------------------------------------- */
+
+#define LISTED_IMPORTS 150
+
+/* Every page of filter, limit at a time from the newest: the ids listed, comma-separated
+ * (malloc'd). Each page has at most limit imports; every page but the last is full and its
+ * cursor is its last id; each import listed has the status and SHA-256 asked for. */
+static char *every_page(struct fixture *f, struct markr_import_filter filter)
+{
+    struct markr_vault_reader vault = markr_pg_vault_reader(f->pg);
+    size_t cap = 8 * LISTED_IMPORTS + 1, len = 0;
+    char *ids = calloc(cap, 1);
+
+    assert_non_null(ids);
+    filter.before_id = 0;
+    for (unsigned pages = 0;; ++pages) {
+        struct markr_import_page page;
+        struct markr_error err;
+        int64_t next;
+
+        assert_true(pages <= LISTED_IMPORTS); /* the cursor moves on */
+        if (vault.list(vault.ctx, &filter, &page, &err) != 0)
+            fail_msg("listing: %s", err.message);
+        assert_true(page.count <= filter.limit);
+        for (size_t i = 0; i < page.count; ++i) {
+            assert_true(page.items[i].id > 0);
+            len += (size_t)snprintf(ids + len, cap - len, "%s%lld", len != 0 ? "," : "", (long long)page.items[i].id);
+            assert_true(len < cap);
+            if (filter.status != NULL)
+                assert_string_equal(page.items[i].status, filter.status);
+            if (filter.sha256 != NULL)
+                assert_string_equal(page.items[i].sha256, filter.sha256);
+        }
+        next = page.next_before_id;
+        if (next != 0) {
+            assert_int_equal(page.count, filter.limit);
+            assert_int_equal(next, page.items[page.count - 1].id);
+        }
+        markr_import_page_free(&page);
+        if (next == 0)
+            return ids;
+        filter.before_id = next;
+    }
+}
+
+/* The imports a filter selects, newest first, from the vault with the filters written out
+ * and no page: what every_page must find. */
+static char *expected_list(struct fixture *f, const struct markr_import_filter *filter)
+{
+    const char *params[] = {filter->status, filter->test_id, filter->sha256};
+    char *ids = markr_test_db_value_params(
+        f->conninfo,
+        "SELECT coalesce(string_agg(i.id::text, ',' ORDER BY i.id DESC), '') FROM imports AS i\n"
+        "WHERE ($1::text IS NULL OR i.status = $1)\n"
+        "  AND ($2::text IS NULL OR EXISTS (SELECT FROM import_names AS n\n"
+        "                                   WHERE n.test_id = $2 AND n.import_id = i.id))\n"
+        "  AND ($3::text IS NULL OR encode(i.sha256, 'hex') = $3)",
+        3, params);
+
+    assert_non_null(ids);
+    return ids;
+}
+
+/* GET /imports picks its statement by the filters (pg_vault.c): whichever statement serves
+ * a combination, and whatever the page size, the pages together are exactly the imports of
+ * the combination, newest first. 150 imports of four statuses, each body stored 3 or 4
+ * times; test "a" in most accepted imports, "b" in every 7th import whatever its status
+ * (the reader does not count on names rows of accepted imports only), "c" in 3, "d" in 1. */
+static void every_filter_pages_through_exactly_its_imports(void **state)
+{
+    static const char *const statuses[] = {NULL, "accepted", "rejected", "queued", "processing"};
+    static const char *const tests[] = {NULL, "a", "b", "c", "d", "no such test", "\xff"};
+    static const unsigned limits[] = {1, 2, 3, 7, MARKR_IMPORT_PAGE_MAX};
+    struct fixture *f = *state;
+    char *shas[4] = {NULL, value(f, "SELECT encode(sha256('3'), 'hex')"), value(f, "SELECT encode(sha256('5'), 'hex')"),
+                     value(f, "SELECT encode(sha256('absent'), 'hex')")};
+    unsigned paged = 0, empty = 0;
+
+    assert_int_equal(
+        markr_test_db_exec(
+            f->conninfo,
+            "INSERT INTO imports (content_type, size_bytes, sha256, status, reason, result_count)\n"
+            "SELECT 'text/xml+markr', g, sha256((g % 40)::text::bytea), s.status,\n"
+            "       CASE s.status WHEN 'rejected'\n"
+            "           THEN '{\"error\": \"invalid_document\", \"message\": \"m\"}'::jsonb END, 1\n"
+            "FROM generate_series(1, 150) AS g,\n"
+            "     LATERAL (SELECT CASE WHEN g % 5 = 0 THEN 'rejected' WHEN g % 17 = 0 THEN 'queued'\n"
+            "                          WHEN g % 29 = 0 THEN 'processing' ELSE 'accepted' END AS status) AS s\n"
+            "ORDER BY g;\n"
+            "INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"
+            "SELECT t.test_id, i.id, '{s}', '{f}', '{l}' FROM imports AS i,\n"
+            "     LATERAL (VALUES ('a', i.status = 'accepted' AND i.id % 3 <> 0), ('b', i.id % 7 = 3),\n"
+            "                     ('c', i.id IN (3, 77, 140)), ('d', i.id = 100)) AS t(test_id, carried)\n"
+            "WHERE t.carried;\n"
+            "ANALYZE imports, import_names"),
+        0);
+    for (size_t i = 1; i < 4; ++i)
+        assert_non_null(shas[i]);
+    /* The data is what the cases say (ids 1..150 in the order of g). */
+    assert_value(f, "SELECT string_agg(import_id::text, ',' ORDER BY import_id DESC) FROM import_names "
+                    "WHERE test_id = 'c'", "140,77,3");
+    assert_value(f, "SELECT count(*) FROM imports i JOIN import_names n ON n.import_id = i.id "
+                    "WHERE n.test_id = 'b' AND i.status = 'rejected'", "5");
+
+    for (size_t s = 0; s < sizeof(statuses) / sizeof(*statuses); ++s)
+        for (size_t t = 0; t < sizeof(tests) / sizeof(*tests); ++t)
+            for (size_t h = 0; h < 4; ++h) {
+                struct markr_import_filter filter = {.status = statuses[s], .test_id = tests[t], .sha256 = shas[h]};
+                char *expected = tests[t] != NULL && tests[t][0] == '\xff' ? strdup("") : expected_list(f, &filter);
+
+                assert_non_null(expected);
+                for (size_t l = 0; l < sizeof(limits) / sizeof(*limits); ++l) {
+                    char *got;
+
+                    filter.limit = limits[l];
+                    got = every_page(f, filter);
+                    if (strcmp(got, expected) != 0)
+                        fail_msg("status %s, test %s, sha256 %s, limit %u: listed\n  %s\nexpected\n  %s",
+                                 statuses[s] ? statuses[s] : "-", tests[t] ? tests[t] : "-", shas[h] ? shas[h] : "-",
+                                 limits[l], got, expected);
+                    free(got);
+                }
+                {
+                    size_t listed = expected[0] != '\0';
+
+                    for (const char *c = expected; *c != '\0'; ++c)
+                        listed += *c == ',';
+                    paged += listed > 7; /* more than one page of 7 */
+                    empty += listed == 0;
+                }
+                free(expected);
+            }
+    /* Not a vacuous comparison: of the 140 combinations, 29 list imports (7 of them more
+     * than a page of 7), the others none. */
+    assert_int_equal(paged, 7);
+    assert_int_equal(empty, 111);
+    for (size_t i = 1; i < 4; ++i)
+        free(shas[i]);
+}
+
+/* The statements of GET /imports read the index their filter names, in both kinds of plan
+ * (for the values, and the generic plan of a prepared statement), among 5,000 imports: a
+ * test's page comes from the backward scan of the names' key, each row then from
+ * imports_pkey, in the key's order (no Sort), never from a walk of imports_pkey probing the
+ * names, so a test of 3 imports reads 3 rows whatever the history; the page without
+ * filters is the backward scan of imports_pkey from the cursor (an index condition in both
+ * kinds of plan); a rare status, planned for its value, is read from an index on status. */
+static void a_page_of_imports_is_read_from_the_index_of_its_filter(void **state)
+{
+    static const char *const modes[] = {"", "SET plan_cache_mode = force_generic_plan;\n"};
+    static const char *const sorted[] = {"\"Sort\"", "Seq Scan", NULL};
+    static const char types[] = "(text, text, bigint, bigint, text)"; /* as vault_list sends them */
+    struct fixture *f = *state;
+    struct markr_vault_reader vault = markr_pg_vault_reader(f->pg);
+    struct markr_import_page page;
+    struct markr_error err;
+
+    assert_int_equal(
+        markr_test_db_exec(f->conninfo,
+                           "INSERT INTO imports (content_type, size_bytes, sha256, status, result_count)\n"
+                           "SELECT 'text/xml+markr', 10, sha256(g::text::bytea),\n"
+                           "       CASE WHEN g % 1000 = 0 THEN 'queued' ELSE 'accepted' END, 1\n"
+                           "FROM generate_series(1, 5000) AS g ORDER BY g;\n"
+                           "INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"
+                           "SELECT CASE WHEN id IN (10, 2500, 4990) THEN 'few' ELSE 't' || id % 500 END,\n"
+                           "       id, '{s}', '{f}', '{l}' FROM imports;\n"
+                           "INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"
+                           "SELECT 'many', id, '{s}', '{f}', '{l}' FROM imports WHERE id % 2 = 0;\n"
+                           "ANALYZE imports, import_names"),
+        0);
+    for (size_t m = 0; m < sizeof(modes) / sizeof(*modes); ++m) {
+        static const struct {
+            const char *test_id;
+            int64_t before_id;
+            size_t count;
+            const char *args;
+        } pages[] = {
+            {"few", 0, 3, "NULL, 'few', 9223372036854775807, 51, NULL"},
+            {"few", 2500, 1, "NULL, 'few', 2500, 51, NULL"},
+            {"many", 0, 50, "NULL, 'many', 9223372036854775807, 51, NULL"},
+            {"many", 3001, 50, "'accepted', 'many', 3001, 51, NULL"},
+        };
+
+        for (size_t p = 0; p < sizeof(pages) / sizeof(*pages); ++p) {
+            struct markr_import_filter filter = {.test_id = pages[p].test_id, .before_id = pages[p].before_id,
+                                                 .status = strncmp(pages[p].args, "'accepted'", 10) == 0 ? "accepted"
+                                                                                                        : NULL,
+                                                 .limit = 50};
+            char *plan, *names;
+
+            assert_int_equal(vault.list(vault.ctx, &filter, &page, &err), 0);
+            assert_int_equal(page.count, pages[p].count);
+            markr_import_page_free(&page);
+            plan = plan_of_sent(f, modes[m], types, pages[p].args);
+            /* The first index read (the outer side) is the names' key, backward; each row
+             * then comes from an index scan of imports (imports_pkey, or the status index
+             * whose key ends with the id: one descent either way). */
+            names = strstr(plan, "\"Index Name\": \"import_names_pkey\"");
+            if (names == NULL || names != strstr(plan, "\"Index Name\"") ||
+                strstr(plan, "\"Scan Direction\": \"Backward\"") > names ||
+                strstr(names, "\"Relation Name\": \"imports\"") == NULL)
+                fail_msg("%sthe plan for (%s) is not driven by the names' key:\n%s", modes[m], pages[p].args, plan);
+            for (const char *const *s = sorted; *s != NULL; ++s)
+                if (strstr(plan, *s) != NULL)
+                    fail_msg("%sthe plan for (%s) has %s:\n%s", modes[m], pages[p].args, *s, plan);
+            free(plan);
+        }
+
+        {
+            struct markr_import_filter filter = {.before_id = 2500, .limit = 50};
+            char *plan;
+
+            assert_int_equal(vault.list(vault.ctx, &filter, &page, &err), 0);
+            assert_int_equal(page.count, 50);
+            assert_int_equal(page.items[0].id, 2499);
+            markr_import_page_free(&page);
+            plan = plan_of_sent(f, modes[m], types, "NULL, NULL, 2500, 51, NULL");
+            if (strstr(plan, "\"imports_pkey\"") == NULL || strstr(plan, "\"Index Cond\": \"(id < ") == NULL)
+                fail_msg("%sthe page below a cursor does not start at the cursor:\n%s", modes[m], plan);
+            for (const char *const *s = sorted; *s != NULL; ++s)
+                if (strstr(plan, *s) != NULL)
+                    fail_msg("%sthe page below a cursor has %s:\n%s", modes[m], *s, plan);
+            free(plan);
+        }
+    }
+    {
+        struct markr_import_filter filter = {.status = "queued", .limit = 50};
+        char *plan;
+
+        assert_int_equal(vault.list(vault.ctx, &filter, &page, &err), 0);
+        assert_int_equal(page.count, 5);
+        markr_import_page_free(&page);
+        plan = plan_of_sent(f, "", types, "'queued', NULL, 9223372036854775807, 51, NULL");
+        if ((strstr(plan, "\"imports_status_id_idx\"") == NULL && strstr(plan, "\"imports_queue_idx\"") == NULL) ||
+            strstr(plan, "\"imports_pkey\"") != NULL || strstr(plan, "Seq Scan") != NULL)
+            fail_msg("a rare status is not read from an index on status:\n%s", plan);
+        free(plan);
+    }
 }
 
 /* --- readiness and connections ------------------------------------------------------------------ */
@@ -877,6 +1132,8 @@ int main(void)
         TEST(the_aggregate_reads_the_covering_index),
         TEST(reads_by_student_use_the_one_student_index_and_pairs_the_key),
         TEST(a_lookup_by_sha256_uses_its_index),
+        TEST(every_filter_pages_through_exactly_its_imports),
+        TEST(a_page_of_imports_is_read_from_the_index_of_its_filter),
         TEST(readiness_wants_the_expected_version),
         TEST(connection_failures_are_unavailable_and_hide_the_password),
         TEST(the_connection_identifies_itself_as_markr),

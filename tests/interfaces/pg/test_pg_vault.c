@@ -779,6 +779,16 @@ static void conflicts_follow_a_linguistic_collation(void **state)
     }
 }
 
+/* The names rows of import id as "test:{students}:{first names}:{last names}", by test
+ * (owned). */
+static char *names_rows(struct fixture *f, int64_t id)
+{
+    return value(f,
+                 "SELECT string_agg(concat_ws(':', test_id, student_numbers, first_names, last_names), ' ' "
+                 "ORDER BY test_id) FROM import_names WHERE import_id = %lld",
+                 (long long)id);
+}
+
 /* An import writes one names row per test it carried: its distinct (student, first, last)
  * of that test, whatever the document's order, sorted by student number as parallel arrays;
  * a scan without a name is kept (as NULLs). Reprocessing the import (markr_reprocess_one)
@@ -804,10 +814,7 @@ static void the_names_of_an_import_are_one_row_per_test(void **state)
     struct markr_reprocess_report report;
     struct markr_error err;
     int64_t id = import(f, doc, 1);
-    char *rows = value(f,
-                       "SELECT string_agg(concat_ws(':', test_id, student_numbers, first_names, last_names), ' ' "
-                       "ORDER BY test_id) FROM import_names WHERE import_id = %lld",
-                       (long long)id);
+    char *rows = names_rows(f, id);
 
     assert_non_null(rows);
     assert_string_equal(rows, "a:{5,5}:{Bo,Di}:{NULL,NULL} b:{1,3,9}:{NULL,NULL,Ann}:{Cy,NULL,NULL}");
@@ -839,10 +846,7 @@ static void the_names_of_an_import_without_duplicates_are_its_marks(void **state
         "<summary-marks available=\"5\" obtained=\"0\"/></mcq-test-result>\n"
         "</mcq-test-results>\n";
     int64_t id = import(f, doc, 1);
-    char *rows = value(f,
-                       "SELECT string_agg(concat_ws(':', test_id, student_numbers, first_names, last_names), ' ' "
-                       "ORDER BY test_id) FROM import_names WHERE import_id = %lld",
-                       (long long)id);
+    char *rows = names_rows(f, id);
 
     assert_non_null(rows);
     assert_string_equal(rows, "a:{2,5}:{NULL,Di}:{NULL,Ey} b:{1,3,9}:{NULL,NULL,Ann}:{Cy,NULL,NULL}");

@@ -18,7 +18,7 @@ psql=${MARKR_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 admin=$(bash scripts/pg-private.sh url postgres)
 # Consecutive ports from MARKR_BENCH_PORT, or free ones (0, the default: read back from each
 # server's "listening" line, as bench-lib.sh's bench_serve does).
-port=${MARKR_BENCH_PORT:-0}; pids=(); names=(); ports=()
+port=$((10#${MARKR_BENCH_PORT:-0})); pids=(); names=(); ports=()
 # shellcheck disable=SC2317  # reached through the EXIT trap
 stop_servers() {
     local pid
@@ -32,7 +32,7 @@ for spec in "$@"; do
   "$psql" -X -q -d "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   url=$(bash scripts/pg-private.sh url "$db")
   DATABASE_URL=$url "$bin" migrate >/dev/null
-  DATABASE_URL=$url MARKR_LISTEN=127.0.0.1:$port MARKR_SLOW_QUERY_MS=${SLOW:-100000} "$bin" serve 2>"$logs/$name.log" &
+  DATABASE_URL=$url MARKR_LISTEN=127.0.0.1:$port MARKR_LOG_LEVEL=info MARKR_SLOW_QUERY_MS=${SLOW:-100000} "$bin" serve 2>"$logs/$name.log" &
   pids+=($!); names+=("$name")
   bound=$port
   for ((i = 0; i < 100; i++)); do
@@ -42,6 +42,7 @@ for spec in "$@"; do
     ((bound != 0)) && curl -fsS -o /dev/null "http://127.0.0.1:$bound/health" 2>/dev/null && break
     sleep 0.1
   done
+  ((bound != 0)) || { echo "bench: $name did not say where it listens; see $logs/$name.log" >&2; exit 1; }
   ports+=("$bound")
   ((port == 0)) || port=$((port+1))
 done

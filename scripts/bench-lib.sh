@@ -57,7 +57,9 @@ bench_fresh_db() {
 bench_serve() {
     local port=$1 log=$2 i line
     shift 2
-    env MARKR_LISTEN="127.0.0.1:$port" "$@" "$bench_markr" serve 2>"$log" &
+    port=$((10#$port)) # a port given as 08085 is 8085, not an octal number
+    # The "listening" line is at info: whatever MARKR_LOG_LEVEL says, the port is read back.
+    env MARKR_LISTEN="127.0.0.1:$port" MARKR_LOG_LEVEL=info "$@" "$bench_markr" serve 2>"$log" &
     bench_pid=$!
     bench_pids+=("$bench_pid")
     for ((i = 0; i < 100; i++)); do

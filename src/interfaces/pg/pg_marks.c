@@ -4,6 +4,7 @@
  */
 #include "pg_marks.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,8 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
  * as four binary text arrays, built by viewing each result as a mark (ADR 0009). When no two
  * scans share a (test, student), each mark is its one scan, names included: the arrays stay
  * NULL, and the statement takes the marks' own (the common case, which then costs neither
- * the arrays nor the DISTINCT and sort of 10,000 rows). Returns 0, or -1 when out of memory
+ * the four arrays nor the DISTINCT of 10,000 rows; the sort stays, for the column's
+ * collation, and finds them in order when that is byte order). Returns 0, or -1 when out of memory
  * (nothing left allocated). */
 static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
                        size_t lengths[MARKR_PG_SCAN_COLUMNS])
@@ -270,6 +272,7 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
     enum markr_pg_announce announce = markr_pg_announce_of(flags);
 
     memset(s, 0, sizeof(*s));
+    assert(!(flags & MARKR_PG_APPLY_LATE) || !(flags & MARKR_PG_APPLY_ROW_WRITTEN)); /* the header's rule */
     s->statement = flags & MARKR_PG_APPLY_LATE          ? &markr_pg_apply_late
                    : flags & MARKR_PG_APPLY_ROW_WRITTEN ? &apply_written
                                                         : &markr_pg_apply_in_order;

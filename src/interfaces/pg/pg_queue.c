@@ -79,9 +79,10 @@ static int queue_enqueue(void *ctx, const char *content_type, const char *conten
  * claiming (its processing failed without a verdict). Otherwise every runner woken by the
  * same notification could claim the same import in that moment, each claim counting one of
  * its attempts. A claimer of another database role cannot see the session's start time
- * (pg_stat_activity hides it) and takes it for ended: such a second claim is still harmless
- * to the import's outcome, as the second processor waits for the lock and then finds the
- * import no longer 'processing'.
+ * (pg_stat_activity hides it) and takes it for ended: such a second claim counts an attempt,
+ * as every one did before 0018 (hence one role for all instances, ADR 0011), but is still
+ * harmless to the import's outcome, as the second processor waits for the lock and then
+ * finds the import no longer 'processing'.
  */
 #define CLAIM_LAPSED                                                                                       \
     "(i.claimer_pid IS NULL OR i.claimer_pid = pg_backend_pid() OR NOT EXISTS (\n"                         \

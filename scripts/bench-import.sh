@@ -9,6 +9,9 @@
 #   (c) p50 of a 10,000-result import against `xmllint --stream --noout` of the document.
 # (a) and (b) also measure bench/import_tx_full.sql, markr's whole database work today (names
 # rows, answer sheets, the announcement), to tell what markr adds to its own work (no target).
+# (b) and (c) also print where the CPU went, from the kernel's accounting: per import (or
+# transaction), markr's, its client's and the database's, and the floor that the database's
+# share alone puts under each figure on this machine (bench/README.md).
 # The sides are measured alternately, MARKR_BENCH_ROUNDS times (3), and the medians compared:
 # the machine is shared, so only figures of one run compare.
 set -euo pipefail
@@ -36,6 +39,44 @@ url=http://127.0.0.1:$port
 export MARKR_BENCH_URL=$url
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Where the CPU goes, from the kernel's accounting, in ms: the whole machine's busy time
+# (/proc/stat: user, nice, system, irq, softirq, steal), one process's own (utime and stime
+# in /proc/PID/stat), the waited-for children of this shell (bash's times: the clients), and
+# the database's live processes (the postmaster, named by its data directory, and its
+# children). The machine's figure holds whatever else ran meanwhile: run on a quiet machine.
+clk=$(getconf CLK_TCK)
+machine_ms() { awk -v t="$clk" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / t }' /proc/stat; }
+process_ms() { sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$clk" '{ print ($12 + $13) * 1000 / t }'; }
+# Sets children to the CPU of this shell's waited-for children so far, in ms: `times` must
+# run in this shell (a subshell's children are not this shell's).
+children_now() {
+    times >"$work/times"
+    children=$(awk 'END { split($0, f, /[ ms]+/); print (f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000 }' "$work/times")
+}
+postmaster=$(head -n 1 "$("$bench_psql" -X -At -d "$DATABASE_URL" -c 'SHOW data_directory')/postmaster.pid")
+dbname=$("$bench_psql" -X -At -d "$DATABASE_URL" -c 'SELECT current_database()')
+database_ms() {
+    local pid total=0
+    for pid in "$postmaster" $(pgrep -P "$postmaster"); do
+        total=$(awk -v a="$total" -v b="$(process_ms "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
+    done
+    echo "$total"
+}
+# Only the backends of connections to the benchmark's database (markr's), without the
+# background processes (WAL writer, checkpointer, autovacuum).
+backends_ms() {
+    local pid total=0
+    for pid in $(pgrep -P "$postmaster"); do
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^postgres: [^ ]* $dbname "; then
+            total=$(awk -v a="$total" -v b="$(process_ms "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
+        fi
+    done
+    echo "$total"
+}
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
+# $1 / $2, with $3 decimals (3).
+per() { awk -v a="$1" -v n="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, a / n }'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -75,16 +116,41 @@ echo "    p50: markr $am ms, pgbench of the whole work $af ms: ratio $(ratio "$a
 
 secs=${MARKR_BENCH_SECONDS:-5}
 echo "(b) 8 concurrent clients, ${secs} s each"
-# pgbench's transactions per second of the script given, 8 clients.
-pgb_tps() {
-    "$@" -c 8 -j 2 -T "$secs" "$DATABASE_URL" 2>/dev/null |
-        sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p'
-}
 b_markr=() b_pgb=() b_full=()
+# The CPU of each side over all rounds (ms): the machine's, the client's, markr's, the
+# database's live processes' (markr's connections stay; pgbench's backends end with it, so
+# its database share is the machine's rest), and what each side did (imports, transactions).
+cpu_markr=0 cpu_markr_client=0 cpu_markr_server=0 cpu_markr_db=0 done_markr=0
+cpu_pgb=0 cpu_pgb_client=0 done_pgb=0 cpu_full=0 cpu_full_client=0 done_full=0
+# Runs "$@" (which sets out), adding the machine's and the clients' CPU meanwhile to the
+# variables named $1 and $2 (the command is "${@:3}").
+measured() {
+    local -n machine=$1 client=$2
+    local m0 c0
+    shift 2
+    children_now
+    c0=$children m0=$(machine_ms)
+    "$@"
+    children_now
+    machine=$(sum "$machine" "$(awk -v a="$(machine_ms)" -v b="$m0" 'BEGIN { print a - b }')")
+    client=$(sum "$client" "$(awk -v a="$children" -v b="$c0" 'BEGIN { print a - b }')")
+}
+run_markr() { out=$("$bin" concurrent 8 "$secs"); }
+run_pgb() { out=$("$@" -c 8 -j 2 -T "$secs" "$DATABASE_URL" 2>/dev/null); }
+pgb_done() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out"; }
 for ((r = 1; r <= rounds; r++)); do
-    b_markr+=("$("$bin" concurrent 8 "$secs" | field imports_per_s)")
-    b_pgb+=("$(pgb_tps "${pgb[@]}")")
-    b_full+=("$(pgb_tps "${full[@]}")")
+    s0=$(process_ms "$bench_pid") d0=$(database_ms)
+    measured cpu_markr cpu_markr_client run_markr
+    cpu_markr_server=$(sum "$cpu_markr_server" "$(awk -v a="$(process_ms "$bench_pid")" -v b="$s0" 'BEGIN { print a - b }')")
+    cpu_markr_db=$(sum "$cpu_markr_db" "$(awk -v a="$(database_ms)" -v b="$d0" 'BEGIN { print a - b }')")
+    b_markr+=("$(field imports_per_s <<<"$out")")
+    done_markr=$((done_markr + $(field imports <<<"$out")))
+    measured cpu_pgb cpu_pgb_client run_pgb "${pgb[@]}"
+    b_pgb+=("$(sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p' <<<"$out")")
+    done_pgb=$((done_pgb + $(pgb_done)))
+    measured cpu_full cpu_full_client run_pgb "${full[@]}"
+    b_full+=("$(sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p' <<<"$out")")
+    done_full=$((done_full + $(pgb_done)))
     echo "    round $r: markr ${b_markr[-1]} imports/s, pgbench ${b_pgb[-1]} tps, pgbench of the whole work ${b_full[-1]} tps"
 done
 bm=$(printf '%s\n' "${b_markr[@]}" | median) bp=$(printf '%s\n' "${b_pgb[@]}" | median)
@@ -94,19 +160,38 @@ echo "    pgbench: $shown_pgb -c 8 -j 2 -T $secs"
 echo "    markr $bm imports/s, pgbench $bp tps: ratio $(ratio "$bm" "$bp") (target >= 0.8)"
 echo "    markr's whole database work: ${shown_pgb/import_tx.sql/import_tx_full.sql} -c 8 -j 2 -T $secs"
 echo "    markr $bm imports/s, pgbench of the whole work $bf tps: ratio $(ratio "$bm" "$bf") (no target)"
+# CPU per import or transaction, and the most imports per second that the database's share
+# alone leaves room for on this machine's cores (markr and its client costing nothing).
+rest() { awk -v m="$1" -v c="$2" -v s="${3:-0}" 'BEGIN { print m - c - s }'; }
+cores=$(nproc)
+echo "    CPU per import or transaction (kernel accounting over the rounds; the database's share of a pgbench side is the machine's rest):"
+echo "      markr:   $(per "$cpu_markr" "$done_markr") ms = markr $(per "$cpu_markr_server" "$done_markr") + client $(per "$cpu_markr_client" "$done_markr") + database $(per "$cpu_markr_db" "$done_markr") + other $(per "$(rest "$cpu_markr" "$cpu_markr_client" "$(sum "$cpu_markr_server" "$cpu_markr_db")")" "$done_markr")"
+echo "      pgbench: $(per "$cpu_pgb" "$done_pgb") ms = client $(per "$cpu_pgb_client" "$done_pgb") + database $(per "$(rest "$cpu_pgb" "$cpu_pgb_client")" "$done_pgb")"
+echo "      pgbench of the whole work: $(per "$cpu_full" "$done_full") ms = client $(per "$cpu_full_client" "$done_full") + database $(per "$(rest "$cpu_full" "$cpu_full_client")" "$done_full")"
+db_bound=$(awk -v c="$cores" -v d="$cpu_markr_db" -v n="$done_markr" 'BEGIN { printf "%.0f", c * 1000 / (d / n) }')
+echo "    the database's share of markr's imports alone allows at most $db_bound imports/s on $cores cores: ratio $(ratio "$db_bound" "$bp") with markr and its client free"
 
 big_runs=5
 echo "(c) 10,000-result import, p50 of $big_runs"
 c_markr=() c_xml=()
 "$bin" big 1 "$work/doc10k.xml" >/dev/null
+cpu_big_server=0 cpu_big_db=0 cpu_big_backends=0 cpu_xml=0
 for ((r = 1; r <= rounds; r++)); do
+    s0=$(process_ms "$bench_pid") d0=$(database_ms) k0=$(backends_ms)
     c_markr+=("$("$bin" big "$big_runs" "$work/doc10k.xml" | field p50_ms)")
+    cpu_big_server=$(sum "$cpu_big_server" "$(awk -v a="$(process_ms "$bench_pid")" -v b="$s0" 'BEGIN { print a - b }')")
+    cpu_big_db=$(sum "$cpu_big_db" "$(awk -v a="$(database_ms)" -v b="$d0" 'BEGIN { print a - b }')")
+    cpu_big_backends=$(sum "$cpu_big_backends" "$(awk -v a="$(backends_ms)" -v b="$k0" 'BEGIN { print a - b }')")
+    children_now
+    x0=$children
     times=()
     for ((i = 0; i < big_runs; i++)); do
-        start=$(date +%s%N)
+        start=${EPOCHREALTIME/./}
         xmllint --stream --noout "$work/doc10k.xml"
-        times+=("$(( ($(date +%s%N) - start) / 1000 ))")
+        times+=("$((${EPOCHREALTIME/./} - start))")
     done
+    children_now
+    cpu_xml=$(sum "$cpu_xml" "$(awk -v a="$children" -v b="$x0" 'BEGIN { print a - b }')")
     c_xml+=("$(printf '%s\n' "${times[@]}" | median | awk '{ print $1 / 1000 }')")
     echo "    round $r: markr ${c_markr[-1]} ms, xmllint ${c_xml[-1]} ms"
 done
@@ -114,3 +199,9 @@ cm=$(printf '%s\n' "${c_markr[@]}" | median) cx=$(printf '%s\n' "${c_xml[@]}" | 
 echo "    markr:   MARKR_BENCH_URL=$url $bin big $big_runs doc10k.xml ($(wc -c <"$work/doc10k.xml") bytes)"
 echo "    xmllint: xmllint --stream --noout doc10k.xml  (p50 of $big_runs, wall time)"
 echo "    p50: markr $cm ms, xmllint $cx ms: ratio $(ratio "$cm" "$cx") (target <= 1.5)"
+# One import is one transaction, run by one backend: the backends' CPU per import is a floor
+# under its wall time, however the rest overlaps with it.
+big_n=$((rounds * big_runs))
+big_backends=$(per "$cpu_big_backends" "$big_n" 0)
+echo "    CPU per import (kernel accounting over the rounds): markr $(per "$cpu_big_server" "$big_n" 0) ms, database $(per "$cpu_big_db" "$big_n" 0) ms, of which markr's backends $big_backends ms; xmllint $(per "$cpu_xml" "$big_n" 0) ms"
+echo "    the backends' CPU alone (one transaction on one backend per import) is $(ratio "$big_backends" "$cx") x xmllint's wall time"

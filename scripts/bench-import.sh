@@ -41,12 +41,14 @@ export MARKR_BENCH_URL=$url
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Where the CPU goes, from the kernel's accounting, in ms: the whole machine's busy time
-# (/proc/stat: user, nice, system, irq, softirq, steal), one process's own (utime and stime
-# in /proc/PID/stat), the waited-for children of this shell (bash's times: the clients), and
-# the database's live processes (the postmaster, named by its data directory, and its
-# children). The machine's figure holds whatever else ran meanwhile: run on a quiet machine.
+# (/proc/stat: user, nice, system, irq, softirq; not steal, which no process of ours spent),
+# one process's own (utime and stime in /proc/PID/stat), the waited-for children of this
+# shell (bash's times: the clients), and the database's (below). The machine's figure holds
+# whatever else ran meanwhile: run on a quiet machine. In the C locale, so that `times` and
+# EPOCHREALTIME write their decimals with a point.
+export LC_ALL=C
 clk=$(getconf CLK_TCK)
-machine_ms() { awk -v t="$clk" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / t }' /proc/stat; }
+machine_ms() { awk -v t="$clk" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) * 1000 / t }' /proc/stat; }
 process_ms() { sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$clk" '{ print ($12 + $13) * 1000 / t }'; }
 # Sets children to the CPU of this shell's waited-for children so far, in ms: `times` must
 # run in this shell (a subshell's children are not this shell's).
@@ -54,22 +56,30 @@ children_now() {
     times >"$work/times"
     children=$(awk 'END { split($0, f, /[ ms]+/); print (f[1] * 60 + f[2] + f[3] * 60 + f[4]) * 1000 }' "$work/times")
 }
+# The database is the postmaster (named by its data directory) and its children, live or
+# ended: the postmaster reaps every one of them, and its cutime and cstime then hold what an
+# ended one spent (a pgbench side's backends, autovacuum workers); one that has ended but is
+# not reaped yet still has its /proc entry.
 postmaster=$(head -n 1 "$("$bench_psql" -X -At -d "$DATABASE_URL" -c 'SHOW data_directory')/postmaster.pid")
 dbname=$("$bench_psql" -X -At -d "$DATABASE_URL" -c 'SELECT current_database()')
+postmaster_children() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$postmaster" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == pm) print pid }'
+}
 database_ms() {
-    local pid total=0
-    for pid in "$postmaster" $(pgrep -P "$postmaster"); do
-        total=$(awk -v a="$total" -v b="$(process_ms "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
+    local pid total
+    total=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk -v t="$clk" '{ print ($12 + $13 + $14 + $15) * 1000 / t }')
+    for pid in $(postmaster_children); do
+        total=$(sum "$total" "$(process_ms "$pid" 2>/dev/null || echo 0)")
     done
     echo "$total"
 }
-# Only the backends of connections to the benchmark's database (markr's), without the
-# background processes (WAL writer, checkpointer, autovacuum).
+# Only the backends of connections to the benchmark's database (markr's, which stay open),
+# without the background processes (WAL writer, checkpointer, autovacuum).
 backends_ms() {
     local pid total=0
-    for pid in $(pgrep -P "$postmaster"); do
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^postgres: [^ ]* $dbname "; then
-            total=$(awk -v a="$total" -v b="$(process_ms "$pid" 2>/dev/null || echo 0)" 'BEGIN { print a + b }')
+    for pid in $(postmaster_children); do
+        if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q "^postgres: [^ ]* $dbname "; then
+            total=$(sum "$total" "$(process_ms "$pid" 2>/dev/null || echo 0)")
         fi
     done
     echo "$total"
@@ -117,39 +127,44 @@ echo "    p50: markr $am ms, pgbench of the whole work $af ms: ratio $(ratio "$a
 secs=${MARKR_BENCH_SECONDS:-5}
 echo "(b) 8 concurrent clients, ${secs} s each"
 b_markr=() b_pgb=() b_full=()
-# The CPU of each side over all rounds (ms): the machine's, the client's, markr's, the
-# database's live processes' (markr's connections stay; pgbench's backends end with it, so
-# its database share is the machine's rest), and what each side did (imports, transactions).
-cpu_markr=0 cpu_markr_client=0 cpu_markr_server=0 cpu_markr_db=0 done_markr=0
-cpu_pgb=0 cpu_pgb_client=0 done_pgb=0 cpu_full=0 cpu_full_client=0 done_full=0
-# Runs "$@" (which sets out), adding the machine's and the clients' CPU meanwhile to the
-# variables named $1 and $2 (the command is "${@:3}").
+# The CPU of each side over all rounds (ms): the machine's, the client's, the database's,
+# markr's own, and what each side did (imports, transactions).
+cpu_markr=0 cpu_markr_client=0 cpu_markr_db=0 cpu_markr_server=0 done_markr=0
+cpu_pgb=0 cpu_pgb_client=0 cpu_pgb_db=0 done_pgb=0
+cpu_full=0 cpu_full_client=0 cpu_full_db=0 done_full=0
+# Adds $2 - $3 to the variable named $1.
+add() {
+    local -n total=$1
+    total=$(awk -v t="$total" -v a="$2" -v b="$3" 'BEGIN { print t + a - b }')
+}
+# Runs "${@:4}" (which sets out), adding the machine's, the clients' and the database's CPU
+# meanwhile to the variables named $1, $2 and $3.
 measured() {
-    local -n machine=$1 client=$2
-    local m0 c0
-    shift 2
+    local machine=$1 client=$2 db=$3 m0 c0 d0
+    shift 3
     children_now
-    c0=$children m0=$(machine_ms)
+    c0=$children m0=$(machine_ms) d0=$(database_ms)
     "$@"
     children_now
-    machine=$(sum "$machine" "$(awk -v a="$(machine_ms)" -v b="$m0" 'BEGIN { print a - b }')")
-    client=$(sum "$client" "$(awk -v a="$children" -v b="$c0" 'BEGIN { print a - b }')")
+    add "$machine" "$(machine_ms)" "$m0"
+    add "$client" "$children" "$c0"
+    add "$db" "$(database_ms)" "$d0"
 }
 run_markr() { out=$("$bin" concurrent 8 "$secs"); }
 run_pgb() { out=$("$@" -c 8 -j 2 -T "$secs" "$DATABASE_URL" 2>/dev/null); }
+pgb_tps() { sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p' <<<"$out"; }
 pgb_done() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out"; }
 for ((r = 1; r <= rounds; r++)); do
-    s0=$(process_ms "$bench_pid") d0=$(database_ms)
-    measured cpu_markr cpu_markr_client run_markr
-    cpu_markr_server=$(sum "$cpu_markr_server" "$(awk -v a="$(process_ms "$bench_pid")" -v b="$s0" 'BEGIN { print a - b }')")
-    cpu_markr_db=$(sum "$cpu_markr_db" "$(awk -v a="$(database_ms)" -v b="$d0" 'BEGIN { print a - b }')")
+    s0=$(process_ms "$bench_pid")
+    measured cpu_markr cpu_markr_client cpu_markr_db run_markr
+    add cpu_markr_server "$(process_ms "$bench_pid")" "$s0"
     b_markr+=("$(field imports_per_s <<<"$out")")
     done_markr=$((done_markr + $(field imports <<<"$out")))
-    measured cpu_pgb cpu_pgb_client run_pgb "${pgb[@]}"
-    b_pgb+=("$(sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p' <<<"$out")")
+    measured cpu_pgb cpu_pgb_client cpu_pgb_db run_pgb "${pgb[@]}"
+    b_pgb+=("$(pgb_tps)")
     done_pgb=$((done_pgb + $(pgb_done)))
-    measured cpu_full cpu_full_client run_pgb "${full[@]}"
-    b_full+=("$(sed -n 's/^tps = \([0-9]*\.[0-9]\).* (without initial connection time)/\1/p' <<<"$out")")
+    measured cpu_full cpu_full_client cpu_full_db run_pgb "${full[@]}"
+    b_full+=("$(pgb_tps)")
     done_full=$((done_full + $(pgb_done)))
     echo "    round $r: markr ${b_markr[-1]} imports/s, pgbench ${b_pgb[-1]} tps, pgbench of the whole work ${b_full[-1]} tps"
 done
@@ -160,20 +175,23 @@ echo "    pgbench: $shown_pgb -c 8 -j 2 -T $secs"
 echo "    markr $bm imports/s, pgbench $bp tps: ratio $(ratio "$bm" "$bp") (target >= 0.8)"
 echo "    markr's whole database work: ${shown_pgb/import_tx.sql/import_tx_full.sql} -c 8 -j 2 -T $secs"
 echo "    markr $bm imports/s, pgbench of the whole work $bf tps: ratio $(ratio "$bm" "$bf") (no target)"
-# CPU per import or transaction, and the most imports per second that the database's share
-# alone leaves room for on this machine's cores (markr and its client costing nothing).
-rest() { awk -v m="$1" -v c="$2" -v s="${3:-0}" 'BEGIN { print m - c - s }'; }
-cores=$(nproc)
-echo "    CPU per import or transaction (kernel accounting over the rounds; the database's share of a pgbench side is the machine's rest):"
-echo "      markr:   $(per "$cpu_markr" "$done_markr") ms = markr $(per "$cpu_markr_server" "$done_markr") + client $(per "$cpu_markr_client" "$done_markr") + database $(per "$cpu_markr_db" "$done_markr") + other $(per "$(rest "$cpu_markr" "$cpu_markr_client" "$(sum "$cpu_markr_server" "$cpu_markr_db")")" "$done_markr")"
-echo "      pgbench: $(per "$cpu_pgb" "$done_pgb") ms = client $(per "$cpu_pgb_client" "$done_pgb") + database $(per "$(rest "$cpu_pgb" "$cpu_pgb_client")" "$done_pgb")"
-echo "      pgbench of the whole work: $(per "$cpu_full" "$done_full") ms = client $(per "$cpu_full_client" "$done_full") + database $(per "$(rest "$cpu_full" "$cpu_full_client")" "$done_full")"
-db_bound=$(awk -v c="$cores" -v d="$cpu_markr_db" -v n="$done_markr" 'BEGIN { printf "%.0f", c * 1000 / (d / n) }')
-echo "    the database's share of markr's imports alone allows at most $db_bound imports/s on $cores cores: ratio $(ratio "$db_bound" "$bp") with markr and its client free"
+# CPU per import or transaction, and the ratio that the database's share of markr's imports
+# alone allows: as if markr and its client cost nothing and the machine stayed as busy as
+# pgbench kept it (pgbench's CPU per transaction over that share).
+other() { awk -v m="$1" -v a="$2" -v b="$3" -v c="${4:-0}" 'BEGIN { print m - a - b - c }'; }
+echo "    CPU per import or transaction (kernel accounting over the rounds):"
+echo "      markr:   $(per "$cpu_markr" "$done_markr") ms = client $(per "$cpu_markr_client" "$done_markr") + markr $(per "$cpu_markr_server" "$done_markr") + database $(per "$cpu_markr_db" "$done_markr") + other $(per "$(other "$cpu_markr" "$cpu_markr_client" "$cpu_markr_db" "$cpu_markr_server")" "$done_markr")"
+echo "      pgbench: $(per "$cpu_pgb" "$done_pgb") ms = client $(per "$cpu_pgb_client" "$done_pgb") + database $(per "$cpu_pgb_db" "$done_pgb") + other $(per "$(other "$cpu_pgb" "$cpu_pgb_client" "$cpu_pgb_db")" "$done_pgb")"
+echo "      pgbench of the whole work: $(per "$cpu_full" "$done_full") ms = client $(per "$cpu_full_client" "$done_full") + database $(per "$cpu_full_db" "$done_full") + other $(per "$(other "$cpu_full" "$cpu_full_client" "$cpu_full_db")" "$done_full")"
+db_bound=$(awk -v p="$cpu_pgb" -v np="$done_pgb" -v d="$cpu_markr_db" -v nd="$done_markr" 'BEGIN { printf "%.2f", (p / np) / (d / nd) }')
+echo "    the database's share of markr's imports alone allows a ratio of $db_bound (pgbench's CPU per transaction over it: markr and its client free, the machine as busy as under pgbench)"
 
 big_runs=5
 echo "(c) 10,000-result import, p50 of $big_runs"
 c_markr=() c_xml=()
+# (b)'s imports leave autovacuum work behind (ANALYZE and VACUUM of marks); done here, it
+# stays out of (c), which measures one import's path.
+"$bench_psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c 'VACUUM (ANALYZE)'
 "$bin" big 1 "$work/doc10k.xml" >/dev/null
 cpu_big_server=0 cpu_big_db=0 cpu_big_backends=0 cpu_xml=0
 for ((r = 1; r <= rounds; r++)); do

@@ -85,6 +85,11 @@ backends_ms() {
     echo "$total"
 }
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
+# Adds $2 - $3 to the variable named $1.
+add() {
+    local -n total=$1
+    total=$(awk -v t="$total" -v a="$2" -v b="$3" 'BEGIN { print t + a - b }')
+}
 # $1 / $2, with $3 decimals (3).
 per() { awk -v a="$1" -v n="$2" -v d="${3:-3}" 'BEGIN { printf "%.*f", d, a / n }'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -132,11 +137,6 @@ b_markr=() b_pgb=() b_full=()
 cpu_markr=0 cpu_markr_client=0 cpu_markr_db=0 cpu_markr_server=0 done_markr=0
 cpu_pgb=0 cpu_pgb_client=0 cpu_pgb_db=0 done_pgb=0
 cpu_full=0 cpu_full_client=0 cpu_full_db=0 done_full=0
-# Adds $2 - $3 to the variable named $1.
-add() {
-    local -n total=$1
-    total=$(awk -v t="$total" -v a="$2" -v b="$3" 'BEGIN { print t + a - b }')
-}
 # Runs "${@:4}" (which sets out), adding the machine's, the clients' and the database's CPU
 # meanwhile to the variables named $1, $2 and $3.
 measured() {
@@ -197,9 +197,9 @@ cpu_big_server=0 cpu_big_db=0 cpu_big_backends=0 cpu_xml=0
 for ((r = 1; r <= rounds; r++)); do
     s0=$(process_ms "$bench_pid") d0=$(database_ms) k0=$(backends_ms)
     c_markr+=("$("$bin" big "$big_runs" "$work/doc10k.xml" | field p50_ms)")
-    cpu_big_server=$(sum "$cpu_big_server" "$(awk -v a="$(process_ms "$bench_pid")" -v b="$s0" 'BEGIN { print a - b }')")
-    cpu_big_db=$(sum "$cpu_big_db" "$(awk -v a="$(database_ms)" -v b="$d0" 'BEGIN { print a - b }')")
-    cpu_big_backends=$(sum "$cpu_big_backends" "$(awk -v a="$(backends_ms)" -v b="$k0" 'BEGIN { print a - b }')")
+    add cpu_big_server "$(process_ms "$bench_pid")" "$s0"
+    add cpu_big_db "$(database_ms)" "$d0"
+    add cpu_big_backends "$(backends_ms)" "$k0"
     children_now
     x0=$children
     times=()
@@ -209,7 +209,7 @@ for ((r = 1; r <= rounds; r++)); do
         times+=("$((${EPOCHREALTIME/./} - start))")
     done
     children_now
-    cpu_xml=$(sum "$cpu_xml" "$(awk -v a="$children" -v b="$x0" 'BEGIN { print a - b }')")
+    add cpu_xml "$children" "$x0"
     c_xml+=("$(printf '%s\n' "${times[@]}" | median | awk '{ print $1 / 1000 }')")
     echo "    round $r: markr ${c_markr[-1]} ms, xmllint ${c_xml[-1]} ms"
 done

@@ -15,21 +15,22 @@ WITH vault AS (
 ), chunks AS (
     INSERT INTO import_chunks (import_id, seq, bytes) SELECT id, 0, convert_to(:body, 'UTF8') FROM vault
 )
-SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM vault \gset
--- Import k (0..3) is the k+1-th of the four ids, as markr would read them back.
+SELECT array_agg(id ORDER BY id) AS ids FROM vault \gset
+-- Import k (0..3) is the k+1-th of the four ids, as markr would read them back. :ids::bigint[]
+-- is a parameter of that type under -M prepared: parsed once, at the bind.
 INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained, import_id, updated_at,
                         sheet_import_id, sheet_total, sheet_questions, sheet_responses, sheet_awarded, sheet_available)
 SELECT 'pgbench-' || :n || '-' || :client_id || '-' || k, lpad(g::text, 9, '0'), 'First' || g, 'Last' || g, 3, g % 4,
-       i.ids[k + 1], now(), i.ids[k + 1], 3, '{0,1,2}', '{B,C,D}', '{1,1,1}', '{1,1,1}'
-FROM (SELECT string_to_array(:ids, ',')::bigint[]) AS i(ids), generate_series(0, 3) AS k, generate_series(1, 30) AS g
+       (:ids::bigint[])[k + 1], now(), (:ids::bigint[])[k + 1], 3, '{0,1,2}', '{B,C,D}', '{1,1,1}', '{1,1,1}'
+FROM generate_series(0, 3) AS k, generate_series(1, 30) AS g
 ORDER BY 1, 2
 ON CONFLICT (test_id, student_number) DO UPDATE SET
     available = GREATEST(m.available, EXCLUDED.available),
     obtained  = GREATEST(m.obtained, EXCLUDED.obtained);
 INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)
-SELECT 'pgbench-' || :n || '-' || :client_id || '-' || k, min(i.ids[k + 1]), array_agg(s), array_agg(f), array_agg(l)
+SELECT 'pgbench-' || :n || '-' || :client_id || '-' || k, (:ids::bigint[])[k + 1], array_agg(s), array_agg(f), array_agg(l)
 FROM (SELECT DISTINCT k, lpad(g::text, 9, '0'), 'First' || g, 'Last' || g FROM generate_series(0, 3) AS k, generate_series(1, 30) AS g
-      ORDER BY 1, 2, 3, 4) AS n(k, s, f, l), (SELECT string_to_array(:ids, ',')::bigint[]) AS i(ids)
+      ORDER BY 1, 2, 3, 4) AS n(k, s, f, l)
 GROUP BY k;
 COMMIT;
 SELECT pg_notify('markr_bench_announcement', 'x' || k) FROM generate_series(1, 4) AS k;

@@ -10,8 +10,9 @@
 # (a) and (b) also measure bench/import_tx_full.sql, markr's whole database work today (names
 # rows, answer sheets, the announcement), to tell what markr adds to its own work (no target).
 # (b) and (c) also print where the CPU went, from the kernel's accounting: per import (or
-# transaction), markr's, its client's and the database's, and the floor that the database's
-# share alone puts under each figure on this machine (bench/README.md).
+# transaction), markr's, its client's and the database's; for (b) the ratio that the
+# database's share alone allows, for (c) the floor that the backends' CPU puts under the
+# import's wall time (bench/README.md).
 # The sides are measured alternately, MARKR_BENCH_ROUNDS times (3), and the medians compared:
 # the machine is shared, so only figures of one run compare.
 set -euo pipefail
@@ -65,13 +66,22 @@ dbname=$("$bench_psql" -X -At -d "$DATABASE_URL" -c 'SELECT current_database()')
 postmaster_children() {
     { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$postmaster" '{ pid = $1; sub(/^.*\) /, ""); if ($2 == pm) print pid }'
 }
+# One pass over /proc, so that a child reaped meanwhile is counted once, live or in the
+# postmaster's cutime and cstime; taken again if the postmaster reaped one during the pass.
 database_ms() {
-    local pid total
-    total=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk -v t="$clk" '{ print ($12 + $13 + $14 + $15) * 1000 / t }')
-    for pid in $(postmaster_children); do
-        total=$(sum "$total" "$(process_ms "$pid" 2>/dev/null || echo 0)")
+    local ms=0 reaped before
+    reaped=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk '{ print $14 + $15 }')
+    before=-1
+    while [[ $reaped != "$before" ]]; do
+        before=$reaped
+        ms=$({ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$postmaster" -v t="$clk" '
+            { pid = $1; sub(/^.*\) /, "") }
+            pid == pm { total += $12 + $13 + $14 + $15 }
+            pid != pm && $2 == pm { total += $12 + $13 }
+            END { print total * 1000 / t }')
+        reaped=$(sed 's/^.*) //' "/proc/$postmaster/stat" | awk '{ print $14 + $15 }')
     done
-    echo "$total"
+    echo "$ms"
 }
 # Only the backends of connections to the benchmark's database (markr's, which stay open),
 # without the background processes (WAL writer, checkpointer, autovacuum).
@@ -142,8 +152,9 @@ cpu_full=0 cpu_full_client=0 cpu_full_db=0 done_full=0
 measured() {
     local machine=$1 client=$2 db=$3 m0 c0 d0
     shift 3
-    children_now
-    c0=$children m0=$(machine_ms) d0=$(database_ms)
+    d0=$(database_ms) m0=$(machine_ms)
+    children_now # after the readings above, whose subshells are children too
+    c0=$children
     "$@"
     children_now
     add "$machine" "$(machine_ms)" "$m0"

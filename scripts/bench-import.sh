@@ -189,11 +189,18 @@ echo "    markr $bm imports/s, pgbench of the whole work $bf tps: ratio $(ratio 
 # CPU per import or transaction, and the ratio that the database's share of markr's imports
 # alone allows: as if markr and its client cost nothing and the machine stayed as busy as
 # pgbench kept it (pgbench's CPU per transaction over that share).
-other() { awk -v m="$1" -v a="$2" -v b="$3" -v c="${4:-0}" 'BEGIN { print m - a - b - c }'; }
+# One side's line: LABEL, its count, then the machine's, the client's and the database's CPU
+# and, for markr's side, markr's own; what is left is "other".
+cpu_line() {
+    local label=$1 n=$2 all=$3 client=$4 db=$5 server=${6:-} own="" rest
+    rest=$(awk -v m="$all" -v a="$client" -v b="$db" -v c="${server:-0}" 'BEGIN { print m - a - b - c }')
+    [[ -z $server ]] || own=" + markr $(per "$server" "$n")"
+    echo "      $label $(per "$all" "$n") ms = client $(per "$client" "$n")$own + database $(per "$db" "$n") + other $(per "$rest" "$n")"
+}
 echo "    CPU per import or transaction (kernel accounting over the rounds):"
-echo "      markr:   $(per "$cpu_markr" "$done_markr") ms = client $(per "$cpu_markr_client" "$done_markr") + markr $(per "$cpu_markr_server" "$done_markr") + database $(per "$cpu_markr_db" "$done_markr") + other $(per "$(other "$cpu_markr" "$cpu_markr_client" "$cpu_markr_db" "$cpu_markr_server")" "$done_markr")"
-echo "      pgbench: $(per "$cpu_pgb" "$done_pgb") ms = client $(per "$cpu_pgb_client" "$done_pgb") + database $(per "$cpu_pgb_db" "$done_pgb") + other $(per "$(other "$cpu_pgb" "$cpu_pgb_client" "$cpu_pgb_db")" "$done_pgb")"
-echo "      pgbench of the whole work: $(per "$cpu_full" "$done_full") ms = client $(per "$cpu_full_client" "$done_full") + database $(per "$cpu_full_db" "$done_full") + other $(per "$(other "$cpu_full" "$cpu_full_client" "$cpu_full_db")" "$done_full")"
+cpu_line "markr:  " "$done_markr" "$cpu_markr" "$cpu_markr_client" "$cpu_markr_db" "$cpu_markr_server"
+cpu_line "pgbench:" "$done_pgb" "$cpu_pgb" "$cpu_pgb_client" "$cpu_pgb_db"
+cpu_line "pgbench of the whole work:" "$done_full" "$cpu_full" "$cpu_full_client" "$cpu_full_db"
 db_bound=$(awk -v p="$cpu_pgb" -v np="$done_pgb" -v d="$cpu_markr_db" -v nd="$done_markr" 'BEGIN { printf "%.2f", (p / np) / (d / nd) }')
 echo "    the database's share of markr's imports alone allows a ratio of $db_bound (pgbench's CPU per transaction over it: markr and its client free, the machine as busy as under pgbench)"
 

@@ -88,8 +88,8 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
  * scans share a (test, student), each mark is its one scan, names included: the arrays stay
  * NULL, and the statement takes the marks' own (the common case, which then costs neither
  * the four arrays nor the DISTINCT of 10,000 rows; the sort stays, for the column's
- * collation, and finds them in order when that is byte order). Returns 0, or -1 when out of memory
- * (nothing left allocated). */
+ * collation, and finds them in order when that is byte order). Returns 0, or -1 when out of
+ * memory (nothing left allocated). */
 static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SCAN_COLUMNS],
                        size_t lengths[MARKR_PG_SCAN_COLUMNS])
 {

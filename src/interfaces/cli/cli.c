@@ -26,6 +26,7 @@
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_feed.h"
+#include "interfaces/pg/pg_group.h"
 #include "interfaces/pg/pg_listen.h"
 #include "interfaces/pg/pg_replica.h"
 #include "interfaces/queue/queue_runner.h"
@@ -98,6 +99,7 @@ struct factory_ctx {
     const struct markr_config *cfg;
     int schema_version;
     struct markr_pg_replicas *replicas; /* the read pool's standbys; NULL: none (ADR 0030) */
+    struct markr_pg_group *group;       /* uploads stored together (ADR 0039); NULL: alone */
 };
 
 static struct markr_services *open_services(void *ctx, struct markr_error *err)
@@ -119,6 +121,7 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
         return NULL;
     }
     s->services.import.formats = markr_import_formats();
+    markr_pg_group_attach(s->pg, f->group);
     s->services.import.store = markr_pg_import_store(s->pg);
     s->services.results = markr_pg_results_reader(s->pg);
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
@@ -276,6 +279,13 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         markr_pg_listener_set_replicas(listener, fctx.replicas);
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
+        /* The HTTP workers' uploads may be stored together (ADR 0039): a group for the
+         * connections opened from here on, with a transaction for each core and one more
+         * (committing while the others compute). Without memory for one, each is stored
+         * alone. */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+        fctx.group = markr_pg_group_new(cores > 0 && cores < 64 ? (unsigned)cores + 1 : 2);
         rc = markr_http_serve(&settings, &factory, &e);
         markr_pg_listener_destroy(listener);
     }
@@ -283,6 +293,16 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     markr_pg_feed_lock_destroy(feed_lock);
     curl_global_cleanup();
     markr_queue_runner_stop(runner);
+    if (fctx.group != NULL) {
+        struct markr_pg_group_stats gs;
+        char groups[24], members[24];
+
+        markr_pg_group_stats(fctx.group, &gs);
+        snprintf(groups, sizeof(groups), "%llu", (unsigned long long)gs.groups);
+        snprintf(members, sizeof(members), "%llu", (unsigned long long)gs.members);
+        markr_log(MARKR_LOG_INFO, "uploads stored together", "groups", groups, "uploads", members, NULL);
+    }
+    markr_pg_group_free(fctx.group); /* every connection that could use it is closed */
     markr_pg_replicas_destroy(fctx.replicas); /* after every worker closed its connections */
     if (rc < 0)
         return serve_refused(1, e.message, NULL);

@@ -212,6 +212,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     };
     struct markr_error e;
     struct markr_pg *pg;
+    long cores;
     struct markr_queue_runner *runner;
     struct markr_feed_lock *feed_lock = NULL;
     struct markr_score_feed *feed = NULL;
@@ -241,8 +242,14 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
 
     warn_open_access(cfg);
     markr_xml_global_init();
+    /* Uploads may be stored together (ADR 0039): one group for every connection of this
+     * process, before any is opened, with a transaction for each core and one more
+     * (committing while the others compute). Without memory for one, each is stored alone. */
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    fctx.group = markr_pg_group_new(cores > 0 ? (unsigned)(cores < 63 ? cores : 63) + 1 : 2);
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
     if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
+        markr_pg_group_free(fctx.group);
         markr_pg_replicas_destroy(fctx.replicas);
         return serve_refused(1, e.message, NULL);
     }
@@ -257,6 +264,7 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             markr_queue_runner_stop(runner);
             curl_global_cleanup();
+            markr_pg_group_free(fctx.group);
             markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, e.message, NULL);
         }
@@ -273,19 +281,13 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             curl_global_cleanup();
             markr_queue_runner_stop(runner);
+            markr_pg_group_free(fctx.group);
             markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, "out of memory", NULL);
         }
         markr_pg_listener_set_replicas(listener, fctx.replicas);
         changes = markr_pg_change_feed(listener);
         factory.changes = &changes;
-        /* The HTTP workers' uploads may be stored together (ADR 0039): a group for the
-         * connections opened from here on, with a transaction for each core and one more
-         * (committing while the others compute). Without memory for one, each is stored
-         * alone. */
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-        fctx.group = markr_pg_group_new(cores > 0 && cores < 64 ? (unsigned)cores + 1 : 2);
         rc = markr_http_serve(&settings, &factory, &e);
         markr_pg_listener_destroy(listener);
     }
@@ -302,7 +304,10 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
         snprintf(members, sizeof(members), "%llu", (unsigned long long)gs.members);
         markr_log(MARKR_LOG_INFO, "uploads stored together", "groups", groups, "uploads", members, NULL);
     }
-    markr_pg_group_free(fctx.group); /* every connection that could use it is closed */
+    /* Freed once every connection that could use it is closed: not when requests were
+     * abandoned at the shutdown timeout (rc 1), whose workers may still be in it. */
+    if (rc != 1)
+        markr_pg_group_free(fctx.group);
     markr_pg_replicas_destroy(fctx.replicas); /* after every worker closed its connections */
     if (rc < 0)
         return serve_refused(1, e.message, NULL);

@@ -1,11 +1,12 @@
 /*
  * Uploads stored together (pg_group.h, ADR 0039). The line is a queue under one mutex;
  * each waiting upload sleeps on its own condition variable. A slot is held by each import
- * transaction running through the group: an upload that finds one free takes it and is
- * stored alone, as it would be without a group, so a lone client waits for nothing. When
- * none is free it queues; whoever frees a slot hands it to the first in line, which takes
- * the uploads waiting then (up to the group's bounds, skipping any that shares a test with
- * one taken: that one keeps its place for the next transaction) and stores them in one
+ * transaction running through the group. An upload that finds nothing running and nobody
+ * waiting takes a slot and is stored alone at once, as it would be without a group, so a
+ * lone client waits for nothing. Otherwise it queues, and only the first in line may start:
+ * once a slot is free and nothing runs, or enough wait, or it has waited long enough (woken
+ * when a slot frees, when the line grows, when it becomes first, or at its deadline). It
+ * then takes the uploads waiting behind it that fit and stores them with itself in one
  * transaction on its own connection. The others' connections stay idle meanwhile.
  */
 #include "pg_group.h"
@@ -115,6 +116,7 @@ struct group_run {
     uint32_t *mark_members, *scan_members;
     struct markr_pg_marks_statement apply;
     int64_t ids[MARKR_PG_GROUP_MEMBERS];
+    int committed; /* the last run's COMMIT came back successful */
 };
 
 /* A byte string of the member's row, for a text or bytea array. */
@@ -293,8 +295,10 @@ static int group_step(struct markr_pg *pg, void *arg, struct markr_error *err)
     markr_pg_batch_add(&b, what, NULL, "COMMIT", NULL);
     markr_pg_batch_add(&b, "announcing the imports", &markr_pg_notify_kept, NULL, NULL);
     rc = markr_pg_batch_run_stored(pg, &b, what, err);
-    if (rc == 0)
-        rc = read_ids(b.results[2], r, err);
+    r->committed = b.committed;
+    if (rc == 0 && read_ids(b.results[2], r, err) != 0)
+        rc = markr_error_set(err, MARKR_ERR_UNAVAILABLE, "outcome_unknown",
+                             "the imports were stored, but the database did not return their ids");
     markr_pg_batch_clear(&b);
     return rc;
 }
@@ -344,10 +348,12 @@ static int shares_test(const struct markr_pg_member *m, struct markr_pg_member *
 }
 
 /* Takes, under the lock, the members of m's transaction: m (already out of the line), then
- * each waiting upload in order that fits beside the ones taken. Returns how many. */
+ * the uploads waiting after it, in order, up to the first that does not fit beside the ones
+ * taken (it shares a test with one, or would pass a bound): none behind it is taken before
+ * it, so ids still follow the order of arrival. Returns how many. */
 static size_t take_members(struct markr_pg_group *g, struct markr_pg_member *m, struct markr_pg_member **taken)
 {
-    struct markr_pg_member **link = &g->head;
+    struct markr_pg_member **link = &g->head; /* always the head: members leave from the front */
     size_t count = 1, bytes = m->entry->body_len, marks = m->marks->count, scans = m->marks->scan_count;
 
     taken[0] = m;
@@ -363,12 +369,11 @@ static size_t take_members(struct markr_pg_group *g, struct markr_pg_member *m, 
             *link = w->next;
             g->waiting--;
         } else {
-            link = &w->next;
+            break;
         }
     }
-    g->tail = NULL;
-    for (struct markr_pg_member *w = g->head; w != NULL; w = w->next)
-        g->tail = w;
+    if (g->head == NULL)
+        g->tail = NULL;
     wake_first(g); /* perhaps first now */
     return count;
 }
@@ -401,7 +406,10 @@ static enum markr_pg_group_turn lead(struct markr_pg_group *g, struct markr_pg_m
     markr_error_clear(&err);
     rc = store_group(&run, &err);
     group_run_free(&run);
-    unknown = rc != 0 && strcmp(err.reason, "outcome_unknown") == 0;
+    /* Whether the COMMIT may have run: lost (its outcome unknown), or run when what came
+     * after it failed. Then no member is stored again. A COMMIT the server refused rolled
+     * back: stored alone. */
+    unknown = rc != 0 && (run.committed || strcmp(err.reason, "outcome_unknown") == 0);
     if (unknown)
         markr_pg_announce_flush(m->pg); /* they may be stored, and then nobody was told */
     else if (rc != 0)
@@ -418,12 +426,17 @@ static enum markr_pg_group_turn lead(struct markr_pg_group *g, struct markr_pg_m
         t->rc = rc == 0 || unknown ? rc : 0;
         t->id = rc == 0 ? run.ids[i] : 0;
         t->err = err;
-        t->holds_slot = 0;
         t->state = rc == 0 || unknown ? STORED : ALONE;
+        /* Stored alone, each holds a slot until stored (m keeps its own), so that no later
+         * upload starts before them. */
+        t->holds_slot = t->state == ALONE;
+        if (t->state == ALONE && t != m)
+            g->running++;
         if (t != m)
             pthread_cond_signal(&t->wake);
     }
-    free_slot(g);
+    if (!m->holds_slot)
+        free_slot(g);
     pthread_mutex_unlock(&g->lock);
     return m->state == STORED ? MARKR_PG_GROUP_STORED : MARKR_PG_GROUP_ALONE;
 }
@@ -457,22 +470,23 @@ enum markr_pg_group_turn markr_pg_group_enter(struct markr_pg_group *g, struct m
     m->holds_slot = 0;
     m->next = NULL;
     markr_error_clear(&m->err);
+    /* Its wake-up, timed on the monotonic clock. Without one it cannot wait: stored alone,
+     * beside the transactions running, as it would be without a group. */
+    if (pthread_condattr_init(&attr) != 0)
+        return MARKR_PG_GROUP_ALONE;
+    cond = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&m->wake, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!cond)
+        return MARKR_PG_GROUP_ALONE;
     pthread_mutex_lock(&g->lock);
     if (g->running == 0 && g->head == NULL) {
         /* Nothing runs and nobody waits: at once, alone, as without a group. */
         g->running++;
         pthread_mutex_unlock(&g->lock);
+        pthread_cond_destroy(&m->wake);
         m->holds_slot = 1;
         return MARKR_PG_GROUP_ALONE;
     }
-    cond = pthread_condattr_init(&attr) == 0;
-    cond = cond && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&m->wake, &attr) == 0;
-    if (!cond) {
-        /* No way to wait: stored alone, beside the transactions running, as without a group. */
-        pthread_mutex_unlock(&g->lock);
-        return MARKR_PG_GROUP_ALONE;
-    }
-    pthread_condattr_destroy(&attr);
     m->state = WAITING;
     deadline_in(&m->deadline, MARKR_PG_GROUP_WAIT_US);
     if (g->tail != NULL)

@@ -76,12 +76,14 @@ enum markr_pg_group_turn {
     MARKR_PG_GROUP_ALONE,  /* the caller stores it alone now, then calls markr_pg_group_leave */
 };
 
-/* Stores m's upload: alone at once when a slot is free (returns MARKR_PG_GROUP_ALONE, the
- * slot held), else once a slot frees, with the uploads waiting then that share no test with
- * it or one another, in order of arrival. A group whose transaction failed before its
- * COMMIT was sent, or whose members were too few, hands each member back to be stored
- * alone (MARKR_PG_GROUP_ALONE); one whose COMMIT's outcome is unknown answers that to
- * every member. Blocks until then. */
+/* Stores m's upload: alone at once when nothing runs and nobody waits (returns
+ * MARKR_PG_GROUP_ALONE with a slot held); else it waits in line (see MARKR_PG_GROUP_ENOUGH)
+ * and, once first and allowed to start, stores itself with the uploads behind it that share
+ * no test with it or one another and fit the bounds, in one transaction. A group whose
+ * transaction failed without committing hands each member back to be stored alone, each
+ * with a slot held (MARKR_PG_GROUP_ALONE); one too few to share is stored alone the same
+ * way; one whose COMMIT may have run but did not answer makes every member
+ * "outcome_unknown" (MARKR_PG_GROUP_STORED with rc -1). Blocks until then. */
 enum markr_pg_group_turn markr_pg_group_enter(struct markr_pg_group *g, struct markr_pg_member *m);
 
 /* After storing m alone: frees the slot it held, if any, for the next in line. */

@@ -137,7 +137,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * scans (pg_sheets.h: each one's total, and its sheet unnested into four columns, NULL
  * without a valid answer), and in a group's form $16 and $17 (below). The
  * announcement lists the tests whose marks rows changed, one payload per import (a group's
- * kept one line each: JSON has no raw newline); a payload must stay under 8000 bytes, past
+ * kept one line each: json_build_object escapes the control characters of its
+ * text, so a payload has no raw newline); a payload must stay under 8000 bytes, past
  * that listeners are told to flush every test (ADR 0012). `changed` is materialized:
  * inlined, its payload would be built twice (once for its length, once to send).
  *

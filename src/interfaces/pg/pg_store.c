@@ -2,7 +2,8 @@
  * The import store port over one PostgreSQL connection (the results reader and readiness
  * are pg_results.c's). An accepted document is ONE transaction (vault row, its body streamed
  * as chunks, then the marks through pg_marks.c, as every path applies them), so it commits
- * whole or not at all. ADR 0003 explains the statements and what was measured, ADR 0018 the
+ * whole or not at all; a small upload may share its transaction with others' (pg_group.c,
+ * ADR 0039), which commits all of them or none. ADR 0003 explains the statements and what was measured, ADR 0018 the
  * chunks, ADR 0024 the batches, ADR 0033 how a large body is stored on a thread of its own
  * while the worker judges the document.
  */

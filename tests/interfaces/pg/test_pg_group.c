@@ -4,8 +4,8 @@
  * all sharing one group of one slot; a lock held by the test on import_names keeps the first
  * upload's transaction waiting while the others line up, so the line is known before it
  * moves. Then: the uploads waiting are stored in one transaction, in order of arrival, each
- * with its own imports row, body, marks, sheet, names row and announcement, and one that
- * shares a test with them waits for the next transaction; a group that fails before its
+ * with its own imports row, body, marks, sheet, names row and announcement, up to one that
+ * shares a test with them, which leads the next transaction with those behind it; a group that fails before its
  * COMMIT stores each member alone; one lost during its COMMIT leaves every member's outcome
  * unknown, announced as a flush and never run again. An upload that finds a transaction
  * running and nobody to share one with starts once its wait for company ends. Uploads of many threads at once, through
@@ -32,10 +32,11 @@
 #include "interfaces/pg/pg_store.h"
 #include "test_db.h"
 
-#define UPLOADS 5
+#define UPLOADS 6
 #define MARKS 3
 
-/* One upload: MARKS marks of its test, one scan each; the first scan has a one-answer sheet. */
+/* One upload: MARKS marks of its test, one scan each (and, with a second scan of s0, one
+ * more); the first scan has a one-answer sheet. */
 struct upload {
     struct markr_pg *pg;
     struct markr_import_store store;
@@ -43,7 +44,7 @@ struct upload {
     char body[64];
     char students[MARKS][8];
     struct markr_answer answer;
-    struct markr_result scans[MARKS];
+    struct markr_result scans[MARKS + 1];
     struct markr_mark marks[MARKS];
     const char *tests[1];
     struct markr_marks m;
@@ -151,6 +152,19 @@ static void prepare(struct fixture *f, int i, const char *test, uint32_t obtaine
                                 .test_count = 1, .scans = u->scans, .scan_count = MARKS};
 }
 
+/* Gives upload i a second scan of s0, under another name, which the duplicate rule merged
+ * into its mark: its names row then holds both, and the statement receives the scans. */
+static void second_scan(struct fixture *f, int i)
+{
+    struct upload *u = &f->uploads[i];
+
+    u->scans[MARKS] = u->scans[0];
+    u->scans[MARKS].first_name = "Other";
+    u->scans[MARKS].sheet = (struct markr_answer_sheet){0};
+    u->marks[0].first_name = "Other";
+    u->m.scan_count = MARKS + 1;
+}
+
 static void *upload_thread(void *arg)
 {
     struct upload *u = arg;
@@ -216,7 +230,8 @@ static void release(struct fixture *f, int n)
 }
 
 /* Upload i is stored whole under its own id: its row, its body, its marks (raised by it:
- * `marks_by_it` of them name it), its kept sheet, and its names row. */
+ * `marks_by_it` of them name it), its kept sheet, and its names row (with both scans of s0
+ * when it has two). */
 static void check_stored(struct fixture *f, int i, long marks_by_it)
 {
     const struct upload *u = &f->uploads[i];
@@ -244,9 +259,10 @@ static void check_stored(struct fixture *f, int i, long marks_by_it)
              u->test, u->id);
     assert_int_equal(count(f, sql), marks_by_it > 0 ? 1 : 0);
     snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM import_names WHERE test_id = '%s' AND import_id = %" PRId64
-             " AND student_numbers = '{s0,s1,s2}'",
-             u->test, u->id);
+             "SELECT count(*) FROM import_names WHERE test_id = '%s' AND import_id = %" PRId64 " AND %s", u->test,
+             u->id,
+             u->m.scan_count > MARKS ? "student_numbers = '{s0,s0,s1,s2}' AND first_names = '{Other,NULL,NULL,NULL}'"
+                                     : "student_numbers = '{s0,s1,s2}' AND first_names = '{NULL,NULL,NULL}'");
     assert_int_equal(count(f, sql), 1);
 }
 
@@ -293,9 +309,9 @@ static void expect_announced(struct fixture *f, char **payloads, int n, int i)
 
 /* --- tests ---------------------------------------------------------------------------------------- */
 
-/* Uploads 1..3 (tests b, c, d) wait behind upload 0 and are stored in one transaction;
- * upload 4 raises test b, which upload 1 carries, so it waits for the next one and is
- * stored after it, alone. Ids follow the order of arrival. */
+/* Uploads 1..5 wait behind upload 0 (test a): 1 (b) leads with 2 (c, with a second scan),
+ * and stops at 3, which raises test b again; 3 then leads with 4 (e) and 5 (f). Ids follow
+ * the order of arrival. */
 static void uploads_waiting_in_line_are_stored_together(void **state)
 {
     struct fixture *f = *state;
@@ -305,23 +321,25 @@ static void uploads_waiting_in_line_are_stored_together(void **state)
     prepare(f, 0, "a", 5, "text/xml+markr");
     prepare(f, 1, "b", 5, "text/xml+markr");
     prepare(f, 2, "c", 6, "application/xml");
-    prepare(f, 3, "d", 7, "text/xml+markr");
-    prepare(f, 4, "b", 8, "text/xml+markr");
+    second_scan(f, 2);
+    prepare(f, 3, "b", 8, "text/xml+markr");
+    prepare(f, 4, "e", 7, "text/xml+markr");
+    prepare(f, 5, "f", 7, "text/xml+markr");
     line_up(f, UPLOADS);
     release(f, UPLOADS);
     markr_pg_group_stats(f->group, &s);
-    assert_int_equal(s.groups, 1);
-    assert_int_equal(s.members, 3);
+    assert_int_equal(s.groups, 2);
+    assert_int_equal(s.members, 5);
     assert_int_equal(s.waiting, 0);
     assert_int_equal(s.running, 0);
     for (int i = 1; i < UPLOADS; ++i)
         assert_true(f->uploads[i].id > f->uploads[i - 1].id);
     check_stored(f, 0, MARKS);
-    check_stored(f, 1, 0); /* raised since by upload 4 */
-    check_stored(f, 2, MARKS);
-    check_stored(f, 3, MARKS);
-    check_stored(f, 4, MARKS);
+    check_stored(f, 1, 0); /* raised since by upload 3 */
+    for (int i = 2; i < UPLOADS; ++i)
+        check_stored(f, i, MARKS);
     assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE test_id = 'b' AND obtained = 8"), MARKS);
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE test_id = 'c' AND first_name = 'Other'"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), UPLOADS);
     announcements(f, payloads, UPLOADS);
     for (int i = 0; i < UPLOADS; ++i)
@@ -339,8 +357,9 @@ static void a_group_that_fails_stores_each_member_alone(void **state)
     char *payloads[3];
 
     assert_int_equal(markr_test_db_exec(f->conninfo,
+                                        "CREATE SEQUENCE refusals;\n"
                                         "CREATE FUNCTION one_row() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                                        "BEGIN IF (SELECT count(*) FROM new_rows) > 1 THEN\n"
+                                        "BEGIN IF (SELECT count(*) FROM new_rows) > 1 THEN PERFORM nextval('refusals');\n"
                                         "    RAISE EXCEPTION 'one imports row at a time'; END IF;\n"
                                         "RETURN NULL; END $$;\n"
                                         "CREATE TRIGGER one_row AFTER INSERT ON imports REFERENCING NEW TABLE AS new_rows\n"
@@ -353,6 +372,8 @@ static void a_group_that_fails_stores_each_member_alone(void **state)
     release(f, 3);
     markr_pg_group_stats(f->group, &s);
     assert_int_equal(s.groups, 0);
+    assert_int_equal(s.running, 0);
+    assert_int_equal(count(f, "SELECT last_value FROM refusals WHERE is_called"), 1); /* the group, once */
     for (int i = 0; i < 3; ++i)
         check_stored(f, i, MARKS);
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 3);
@@ -391,7 +412,7 @@ static void a_group_lost_during_its_commit_leaves_every_outcome_unknown(void **s
         assert_int_equal(f->uploads[i].err.code, MARKR_ERR_UNAVAILABLE);
         assert_string_equal(f->uploads[i].err.reason, "outcome_unknown");
     }
-    assert_int_equal(count(f, "SELECT last_value FROM commits"), 1); /* one COMMIT, not run again */
+    assert_int_equal(count(f, "SELECT last_value FROM commits WHERE is_called"), 1); /* one COMMIT, not again */
     assert_int_equal(count(f, "SELECT count(*) FROM imports"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE test_id <> 'a'"), 0);
     announcements(f, payloads, 2); /* upload 0's, and the flush */

@@ -26,7 +26,6 @@
 #include "interfaces/pg/pg_vault.h"
 #include "interfaces/pg/pg_views.h"
 #include "interfaces/pg/pg_feed.h"
-#include "interfaces/pg/pg_group.h"
 #include "interfaces/pg/pg_listen.h"
 #include "interfaces/pg/pg_replica.h"
 #include "interfaces/queue/queue_runner.h"
@@ -99,7 +98,6 @@ struct factory_ctx {
     const struct markr_config *cfg;
     int schema_version;
     struct markr_pg_replicas *replicas; /* the read pool's standbys; NULL: none (ADR 0030) */
-    struct markr_pg_group *group;       /* uploads stored together (ADR 0039); NULL: alone */
 };
 
 static struct markr_services *open_services(void *ctx, struct markr_error *err)
@@ -121,7 +119,6 @@ static struct markr_services *open_services(void *ctx, struct markr_error *err)
         return NULL;
     }
     s->services.import.formats = markr_import_formats();
-    markr_pg_group_attach(s->pg, f->group);
     s->services.import.store = markr_pg_import_store(s->pg);
     s->services.results = markr_pg_results_reader(s->pg);
     s->services.readiness = markr_pg_readiness(s->pg, f->schema_version);
@@ -212,7 +209,6 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     };
     struct markr_error e;
     struct markr_pg *pg;
-    long cores;
     struct markr_queue_runner *runner;
     struct markr_feed_lock *feed_lock = NULL;
     struct markr_score_feed *feed = NULL;
@@ -242,14 +238,8 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
 
     warn_open_access(cfg);
     markr_xml_global_init();
-    /* Uploads may be stored together (ADR 0039): one group for every connection of this
-     * process, before any is opened, with a transaction for each core and one more
-     * (committing while the others compute). Without memory for one, each is stored alone. */
-    cores = sysconf(_SC_NPROCESSORS_ONLN);
-    fctx.group = markr_pg_group_new(cores > 0 ? (unsigned)(cores < 63 ? cores : 63) + 1 : 2);
     /* Queued imports are processed beside the HTTP server (ADR 0011). */
     if ((runner = markr_queue_runner_start(&factory, cfg->queue_runners, &e)) == NULL) {
-        markr_pg_group_free(fctx.group);
         markr_pg_replicas_destroy(fctx.replicas);
         return serve_refused(1, e.message, NULL);
     }
@@ -264,7 +254,6 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             markr_queue_runner_stop(runner);
             curl_global_cleanup();
-            markr_pg_group_free(fctx.group);
             markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, e.message, NULL);
         }
@@ -281,7 +270,6 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
             markr_pg_feed_lock_destroy(feed_lock);
             curl_global_cleanup();
             markr_queue_runner_stop(runner);
-            markr_pg_group_free(fctx.group);
             markr_pg_replicas_destroy(fctx.replicas);
             return serve_refused(1, "out of memory", NULL);
         }
@@ -295,19 +283,6 @@ static int cmd_serve(const struct markr_config *cfg, int argc, char **argv, FILE
     markr_pg_feed_lock_destroy(feed_lock);
     curl_global_cleanup();
     markr_queue_runner_stop(runner);
-    if (fctx.group != NULL) {
-        struct markr_pg_group_stats gs;
-        char groups[24], members[24];
-
-        markr_pg_group_stats(fctx.group, &gs);
-        snprintf(groups, sizeof(groups), "%llu", (unsigned long long)gs.groups);
-        snprintf(members, sizeof(members), "%llu", (unsigned long long)gs.members);
-        markr_log(MARKR_LOG_INFO, "uploads stored together", "groups", groups, "uploads", members, NULL);
-    }
-    /* Freed once every connection that could use it is closed: not when requests were
-     * abandoned at the shutdown timeout (rc 1), whose workers may still be in it. */
-    if (rc != 1)
-        markr_pg_group_free(fctx.group);
     markr_pg_replicas_destroy(fctx.replicas); /* after every worker closed its connections */
     if (rc < 0)
         return serve_refused(1, e.message, NULL);

@@ -13,9 +13,6 @@
 
 #include <sys/socket.h>
 
-#include "interfaces/observe/log.h"
-#include "pg_listen.h"
-
 void markr_pg_batch_add(struct markr_pg_batch *b, const char *what, const struct markr_pg_statement *statement,
                         const char *sql, const struct markr_pg_params *params)
 {
@@ -192,35 +189,6 @@ int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct mar
         failed = 1;
     }
     return failed ? -1 : 0;
-}
-
-void markr_pg_announce_flush(struct markr_pg *pg)
-{
-    struct markr_error err;
-
-    markr_error_clear(&err);
-    if (markr_pg_ensure(pg, &err) != 0 ||
-        markr_pg_command(pg, "announcing a flush", MARKR_PG_NOTIFY_FLUSH_SQL, NULL, &err) != 0)
-        markr_log(MARKR_LOG_WARN, "a flush could not be announced", "error", err.message, NULL);
-}
-
-int markr_pg_batch_run_stored(struct markr_pg *pg, struct markr_pg_batch *b, const char *what,
-                              struct markr_error *err)
-{
-    int rc = markr_pg_batch_run(pg, b, err);
-
-    if (rc != 0 && b->committed) {
-        /* Stored: only the announcement after the COMMIT failed (a lost connection, a cancel,
-         * a full notification queue). The import is not failed for it, nor run again; every
-         * instance is told to drop everything instead, on a working connection if one can be
-         * had (a later change or a reconnection of the change feed would flush otherwise). */
-        markr_log(MARKR_LOG_WARN, "import committed but not announced", "operation", what, "error", err->message,
-                  NULL);
-        markr_pg_announce_flush(pg);
-        markr_error_clear(err);
-        rc = 0;
-    }
-    return rc;
 }
 
 int markr_pg_batch_transaction(struct markr_pg *pg, const char *what,

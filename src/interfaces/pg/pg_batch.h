@@ -54,17 +54,6 @@ void markr_pg_batch_add(struct markr_pg_batch *b, const char *what, const struct
  */
 int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct markr_error *err);
 
-/* As markr_pg_batch_run, for a batch that commits and then announces: once its COMMIT came
- * back successful, a failure after it (the announcement's) is logged, every instance is
- * told to drop every cached figure (markr_pg_announce_flush), and the batch succeeds. */
-int markr_pg_batch_run_stored(struct markr_pg *pg, struct markr_pg_batch *b, const char *what,
-                              struct markr_error *err);
-
-/* Tells every instance (this one's change feed included) to drop every cached figure, on a
- * working connection if one can be had: for a change that may be committed but was not
- * announced. Best effort: a change feed that reconnects flushes too. */
-void markr_pg_announce_flush(struct markr_pg *pg);
-
 /* Frees the results of a run and empties b for reuse. */
 void markr_pg_batch_clear(struct markr_pg_batch *b);
 

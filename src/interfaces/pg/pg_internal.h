@@ -26,7 +26,6 @@
 #define MARKR_PG_TEXT_ARRAY 1009
 #define MARKR_PG_INT4_ARRAY 1007
 #define MARKR_PG_INT8_ARRAY 1016
-#define MARKR_PG_BYTEA_ARRAY 1001
 
 /* Where the notices of one libpq connection go (markr_pg_log_notices); it must outlive the
  * PGconn. */
@@ -63,9 +62,6 @@ struct markr_pg {
     /* The OID of the type answer_sheet_columns (pg_sheets.c), 0 until looked up; forgotten
      * with the prepared statements when the connection is reset. */
     Oid sheet_type;
-    /* Shared with the other connections of the process whose uploads may be stored together
-     * (pg_group.h); NULL: each upload alone. */
-    struct markr_pg_group *group;
 };
 
 /* The parameters of one statement. Text-format values are NUL-terminated; a binary value
@@ -73,11 +69,11 @@ struct markr_pg {
  * must not be copied (its values would point into the original). */
 struct markr_pg_params {
     int count;
-    Oid types[20];
-    const char *values[20];
-    int lengths[20];
-    int formats[20];
-    char numbers[20][24];
+    Oid types[16];
+    const char *values[16];
+    int lengths[16];
+    int formats[16];
+    char numbers[16][24];
 };
 
 /* Appends a NUL-terminated text parameter; returns its number ($n). */

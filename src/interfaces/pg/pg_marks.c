@@ -135,12 +135,10 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * when there are as many marks as scans, each scan then being its own mark), $13
  * how to announce the change (enum markr_pg_announce), $14 and $15 the document's kept
  * scans (pg_sheets.h: each one's total, and its sheet unnested into four columns, NULL
- * without a valid answer), and in a group's form $16 and $17 (below). The
- * announcement lists the tests whose marks rows changed, one payload per import (a group's
- * kept one line each: json_build_object escapes the control characters of its
- * text, so a payload has no raw newline); a payload must stay under 8000 bytes, past
- * that listeners are told to flush every test (ADR 0012). `changed` is materialized:
- * inlined, its payload would be built twice (once for its length, once to send).
+ * without a valid answer). The announcement lists the tests whose marks rows changed; a
+ * payload must stay under 8000 bytes, past that listeners are told to flush every test (ADR
+ * 0012). `changed` is materialized: inlined, its payload would be built twice (once for its
+ * length, once to send).
  *
  * The kept-sheet rule (ADR 0026, 0034) is KEPT: the document's kept scan, which has the
  * mark's obtained (the document's highest), becomes the pair's kept sheet when that obtained
@@ -153,53 +151,17 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  */
 #define KEPT "(EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))"
 #define SHEET_COLUMN(COL) "        " COL " = CASE WHEN " KEPT " THEN EXCLUDED." COL " ELSE m." COL " END,\n"
-/*
- * The statement comes in two forms, F: ONE applies one import ($1, or the row inserted last),
- * GROUP the members of a group (pg_group.c), member k's id being element k of the ids its
- * vault rows left in MARKR_PG_GROUP_IDS, and k given for each mark ($16) and each scan
- * ($17). Each form names: the import CTE, a mark's import (r.k its member), a names row's
- * import (n.k its member), the member column of each unnest, and each import's
- * announcement. A group's form costs more fixed work (a join and two aggregations more for
- * the announcements), which one import does not pay.
- */
-#define ONE_IMPORT "SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id"
-#define ONE_ROW_ID "(SELECT id FROM import)"
-#define ONE_NAMES_ID "(SELECT id FROM import)"
-#define ONE_MARK_MEMBER ""
-#define ONE_SCAN_MEMBER ""
-#define ONE_MEMBER_COLUMN ""
-#define ONE_CHANGED                                                                                      \
-    "    SELECT json_build_object('import_id', (SELECT id FROM import),\n"                              \
-    "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p,\n" \
-    "           (SELECT id FROM import) AS id, 1 AS k\n"
-#define GROUP_IMPORT "SELECT current_setting('" MARKR_PG_GROUP_IDS "')::bigint[] AS ids"
-#define GROUP_ROW_ID "(SELECT ids FROM import)[r.k]"
-#define GROUP_NAMES_ID "(SELECT ids FROM import)[min(n.k)]"
-#define GROUP_MARK_MEMBER ", $16::integer[]"
-#define GROUP_SCAN_MEMBER ", $17::integer[]"
-#define GROUP_MEMBER_COLUMN ", k"
-/* A test's changed rows go to its member (in a group no test has two). */
-#define GROUP_CHANGED                                                                                    \
-    "    SELECT json_build_object('import_id', i.id, 'tests', COALESCE(c.tests, '[]'))::text AS p, i.id, i.k\n" \
-    "    FROM unnest((SELECT ids FROM import)) WITH ORDINALITY AS i(id, k)\n"                           \
-    "    LEFT JOIN (SELECT g.k, json_agg(u.test_id ORDER BY u.test_id) AS tests\n"                      \
-    "               FROM (SELECT DISTINCT test_id FROM upsert) AS u\n"                                 \
-    "               JOIN (SELECT DISTINCT t, k FROM unnest($3::text[], $16::integer[]) AS x(t, k)) AS g\n" \
-    "                 ON g.t = u.test_id\n"                                                             \
-    "               GROUP BY g.k) AS c ON c.k = i.k\n"
-
-#define APPLY_MARKS(FIRST, LAST, VERDICT, F)                                                                \
+#define APPLY_MARKS(FIRST, LAST, VERDICT)                                                                   \
     "WITH import AS (\n"                                                                                    \
-    "    " F##_IMPORT "\n"                                                                                  \
+    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
     "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
     "                            import_id, updated_at, sheet_import_id, sheet_total, sheet_questions,\n"  \
     "                            sheet_responses, sheet_awarded, sheet_available)\n"                         \
-    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, " F##_ROW_ID ", now(), " F##_ROW_ID ", r.n,\n"                 \
+    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now(), (SELECT id FROM import), r.n,\n" \
     "           r.q, r.rs, r.aw, r.av\n"                                                                     \
     "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[],\n"      \
-    "                $14::bigint[], $15::answer_sheet_columns[]" F##_MARK_MEMBER ")\n"                       \
-    "         AS r(t, s, f, l, a, o, n, q, rs, aw, av" F##_MEMBER_COLUMN ")\n"                               \
+    "                $14::bigint[], $15::answer_sheet_columns[]) AS r(t, s, f, l, a, o, n, q, rs, aw, av)\n" \
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"                                             \
     SHEET_COLUMN("sheet_import_id") SHEET_COLUMN("sheet_total") SHEET_COLUMN("sheet_questions")             \
     SHEET_COLUMN("sheet_responses") SHEET_COLUMN("sheet_awarded") SHEET_COLUMN("sheet_available")           \
@@ -226,23 +188,21 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     /* NULL: every scan is its own mark) they are the marks, distinct and already in order.   */         \
     "), names AS (\n"                                                                                       \
     "    INSERT INTO import_names (test_id, import_id, student_numbers, first_names, last_names)\n"        \
-    "    SELECT n.t, " F##_NAMES_ID ", array_agg(n.s), array_agg(n.f), array_agg(n.l)\n"                   \
-    "    FROM (SELECT t, s, f, l" F##_MEMBER_COLUMN "\n"                                                    \
-    "          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]" F##_MARK_MEMBER ")\n"            \
-    "              AS u(t, s, f, l" F##_MEMBER_COLUMN ") WHERE $9::text[] IS NULL\n"                        \
+    "    SELECT n.t, (SELECT id FROM import), array_agg(n.s), array_agg(n.f), array_agg(n.l)\n"            \
+    "    FROM (SELECT t, s, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])\n"            \
+    "              AS u(t, s, f, l) WHERE $9::text[] IS NULL\n"                                           \
     "          UNION ALL\n"                                                                                \
-    "          SELECT DISTINCT t, s, f, l" F##_MEMBER_COLUMN "\n"                                           \
-    "          FROM unnest($9::text[], $10::text[], $11::text[], $12::text[]" F##_SCAN_MEMBER ")\n"         \
-    "              AS u(t, s, f, l" F##_MEMBER_COLUMN ")\n"                                                 \
+    "          SELECT DISTINCT t, s, f, l FROM unnest($9::text[], $10::text[], $11::text[], $12::text[])\n" \
+    "              AS u(t, s, f, l)\n"                                                                     \
     "          ORDER BY t, s, f, l) AS n\n"                                                                \
     "    GROUP BY n.t\n"                                                                                   \
     VERDICT                                                                                                 \
     "), changed AS MATERIALIZED (\n"                                                                        \
-    F##_CHANGED                                                                                             \
+    "    SELECT json_build_object('import_id', (SELECT id FROM import),\n"                                  \
+    "               'tests', COALESCE((SELECT json_agg(DISTINCT test_id) FROM upsert), '[]'))::text AS p\n" \
     "), payload AS (\n"                                                                                     \
-    "    SELECT string_agg(CASE WHEN octet_length(p) < 7900 THEN p\n"                                       \
-    "                           ELSE json_build_object('import_id', id, 'flush', true)::text END,\n"        \
-    "                      E'\\n' ORDER BY k) AS p\n"                                                       \
+    "    SELECT CASE WHEN octet_length(p) < 7900 THEN p\n"                                                  \
+    "                ELSE json_build_object('import_id', (SELECT id FROM import), 'flush', true)::text END AS p\n" \
     "    FROM changed\n"                                                                                    \
     ")\n"                                                                                                   \
     "SELECT CASE WHEN $13 = 1 THEN pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p) END,\n"                     \
@@ -260,18 +220,15 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
 #define IN_ORDER_FIRST "COALESCE(EXCLUDED.first_name, m.first_name)"
 #define IN_ORDER_LAST "COALESCE(EXCLUDED.last_name, m.last_name)"
 
-static const char apply_in_order_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, VERDICT, ONE);
+static const char apply_in_order_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, VERDICT);
 static const char apply_late_sql[] = APPLY_MARKS("COALESCE(m.first_name, EXCLUDED.first_name)",
-                                                 "COALESCE(m.last_name, EXCLUDED.last_name)", VERDICT, ONE);
+                                                 "COALESCE(m.last_name, EXCLUDED.last_name)", VERDICT);
 /* $2 still counts the results, unused: every variant takes the same parameters. */
-static const char apply_written_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, "", ONE);
-/* A group's members are uploads: their rows were written with their verdicts. */
-static const char apply_group_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, "", GROUP);
+static const char apply_written_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, "");
 
 const struct markr_pg_statement markr_pg_apply_in_order = {MARKR_PG_SLOT_MARKS_IN_ORDER, apply_in_order_sql};
 const struct markr_pg_statement markr_pg_apply_late = {MARKR_PG_SLOT_MARKS_LATE, apply_late_sql};
 static const struct markr_pg_statement apply_written = {MARKR_PG_SLOT_MARKS_ROW_WRITTEN, apply_written_sql};
-static const struct markr_pg_statement apply_group = {MARKR_PG_SLOT_MARKS_GROUP, apply_group_sql};
 
 enum markr_pg_announce markr_pg_announce_of(int flags)
 {
@@ -284,8 +241,7 @@ enum markr_pg_announce markr_pg_announce_of(int flags)
  * the WAL, so it waits for no flush while it holds the notification queue's lock. */
 const struct markr_pg_statement markr_pg_notify_kept = {
     MARKR_PG_SLOT_NOTIFY_KEPT,
-    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', p)\n"
-    "FROM unnest(string_to_array(current_setting('" MARKR_PG_KEPT_CHANGES "'), E'\\n')) AS p"};
+    "SELECT pg_notify('" MARKR_PG_CHANGES_CHANNEL "', current_setting('" MARKR_PG_KEPT_CHANGES "'))"};
 
 int markr_pg_clear_import_rows(struct markr_pg *pg, int64_t id, struct markr_error *err)
 {
@@ -302,53 +258,25 @@ void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s)
         free(s->arrays[c]);
     for (int c = 0; c < MARKR_PG_SCAN_COLUMNS; ++c)
         free(s->scans[c]);
-    for (int c = 0; c < 2; ++c)
-        free(s->members[c]);
     markr_pg_sheet_arrays_free(&s->sheets);
     memset(s, 0, sizeof(*s));
 }
 
-/* The members' numbers (1-based) as a binary integer[], or NULL when out of memory. */
-static char *members_array(const uint32_t *members, size_t count, size_t *len)
-{
-    struct markr_pg_buffer b = {0};
-
-    markr_pg_buffer_reserve(&b, 20 + 8 * count);
-    markr_pg_array_begin(&b, MARKR_PG_INT4, count, 0);
-    for (size_t i = 0; i < count; ++i)
-        markr_pg_array_int4(&b, members[i]);
-    if (b.failed) {
-        free(b.bytes);
-        return NULL;
-    }
-    *len = b.len;
-    return b.bytes;
-}
-
-/* markr_pg_marks_statement's work, for one import (members NULL) or for the members of a
- * group (markr_pg_group_marks_statement). */
-static int marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, int64_t id,
-                           const struct markr_marks *marks, size_t result_count, int flags,
-                           const uint32_t *mark_members, const uint32_t *scan_members, struct markr_error *err)
+int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, int64_t id,
+                             const struct markr_marks *marks, size_t result_count, int flags,
+                             struct markr_error *err)
 {
     static const Oid types[MARKR_PG_MARK_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY,
                                                      MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY, MARKR_PG_INT4_ARRAY};
-    size_t lengths[MARKR_PG_MARK_COLUMNS], scan_lengths[MARKR_PG_SCAN_COLUMNS], member_lengths[2] = {0, 0};
+    size_t lengths[MARKR_PG_MARK_COLUMNS], scan_lengths[MARKR_PG_SCAN_COLUMNS];
     enum markr_pg_announce announce = markr_pg_announce_of(flags);
-    int oom;
 
     memset(s, 0, sizeof(*s));
     assert(!(flags & MARKR_PG_APPLY_LATE) || !(flags & MARKR_PG_APPLY_ROW_WRITTEN)); /* the header's rule */
     s->statement = flags & MARKR_PG_APPLY_LATE          ? &markr_pg_apply_late
                    : flags & MARKR_PG_APPLY_ROW_WRITTEN ? &apply_written
                                                         : &markr_pg_apply_in_order;
-    oom = markr_pg_marks_arrays(marks, s->arrays, lengths) != 0 || scan_arrays(marks, s->scans, scan_lengths) != 0;
-    if (!oom && mark_members != NULL) {
-        oom = (s->members[0] = members_array(mark_members, marks->count, &member_lengths[0])) == NULL ||
-              (s->scans[0] != NULL &&
-               (s->members[1] = members_array(scan_members, marks->scan_count, &member_lengths[1])) == NULL);
-    }
-    if (oom) {
+    if (markr_pg_marks_arrays(marks, s->arrays, lengths) != 0 || scan_arrays(marks, s->scans, scan_lengths) != 0) {
         markr_pg_marks_statement_free(s);
         return markr_error_set(err, MARKR_ERR_INTERNAL, "out_of_memory", "out of memory");
     }
@@ -375,31 +303,7 @@ static int marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, i
     /* Its type is the statement's cast: the array's header names the element's OID. */
     markr_pg_param_binary(&s->params, 0, s->sheets.arrays[MARKR_PG_SHEET_COLUMN],
                           s->sheets.lengths[MARKR_PG_SHEET_COLUMN]);
-    if (mark_members != NULL) {
-        s->statement = &apply_group;
-        for (int c = 0; c < 2; ++c) {
-            if (s->members[c] != NULL)
-                markr_pg_param_binary(&s->params, MARKR_PG_INT4_ARRAY, s->members[c], member_lengths[c]);
-            else
-                markr_pg_param_text(&s->params, MARKR_PG_INT4_ARRAY, NULL);
-        }
-    }
     return 0;
-}
-
-int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type, int64_t id,
-                             const struct markr_marks *marks, size_t result_count, int flags,
-                             struct markr_error *err)
-{
-    return marks_statement(s, sheet_type, id, marks, result_count, flags, NULL, NULL, err);
-}
-
-int markr_pg_group_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
-                                   const struct markr_marks *marks, const uint32_t *mark_members,
-                                   const uint32_t *scan_members, struct markr_error *err)
-{
-    return marks_statement(s, sheet_type, 0, marks, 0, MARKR_PG_APPLY_NOTIFY_KEPT | MARKR_PG_APPLY_ROW_WRITTEN,
-                           mark_members, scan_members, err);
 }
 
 int markr_pg_apply_marks(struct markr_pg *pg, int64_t id, const struct markr_marks *marks, size_t result_count,

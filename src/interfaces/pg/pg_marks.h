@@ -50,8 +50,6 @@ enum {
     MARKR_PG_SLOT_ACCEPTED_VERDICT,
     MARKR_PG_SLOT_REJECTED_VERDICT,
     MARKR_PG_SLOT_MARKS_ROW_WRITTEN,
-    MARKR_PG_SLOT_GROUP_ROWS,
-    MARKR_PG_SLOT_MARKS_GROUP,
 };
 
 /* How the marks statement announces the change: not at all, by pg_notify in the
@@ -83,7 +81,6 @@ struct markr_pg_marks_statement {
     const struct markr_pg_statement *statement;
     struct markr_pg_params params; /* point into the arrays: do not copy the struct */
     char *arrays[MARKR_PG_MARK_COLUMNS], *scans[MARKR_PG_SCAN_COLUMNS];
-    char *members[2]; /* a group's: the member of each mark, of each scan (NULL: one import) */
     struct markr_pg_sheet_arrays sheets; /* the kept scans (pg_sheets.h) */
 };
 
@@ -97,22 +94,6 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
                              const struct markr_marks *marks, size_t result_count, int flags,
                              struct markr_error *err);
 void markr_pg_marks_statement_free(struct markr_pg_marks_statement *s);
-
-/* The transaction-local setting in which a group's vault rows leave their ids, member by
- * member, as a bigint[] in text (pg_group.c): how its marks statement, queued behind them in
- * the same batch, names each member's import before the ids are known. */
-#define MARKR_PG_GROUP_IDS "markr.group_ids"
-
-/* The same statement for the members of a group of uploads (pg_group.c, ADR 0039): marks
- * holds every member's marks in one sorted run (no test belongs to two members) and, in its
- * scans, every member's scans; mark_members and scan_members give the member (1-based, the
- * position of its id in MARKR_PG_GROUP_IDS) of each mark and each scan. Each member's
- * imports row was written by the same transaction, as an upload's is, and each member gets
- * its own announcement, all kept for markr_pg_notify_kept. Returns as
- * markr_pg_marks_statement. */
-int markr_pg_group_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
-                                   const struct markr_marks *marks, const uint32_t *mark_members,
-                                   const uint32_t *scan_members, struct markr_error *err);
 
 /* Inside an open transaction, for import id (its imports row exists): applies marks by rule
  * 2 with their kept sheets (ADR 0034), records the names each scan carried and, with them,

@@ -2,8 +2,7 @@
  * The import store port over one PostgreSQL connection (the results reader and readiness
  * are pg_results.c's). An accepted document is ONE transaction (vault row, its body streamed
  * as chunks, then the marks through pg_marks.c, as every path applies them), so it commits
- * whole or not at all; a small upload may share its transaction with others' (pg_group.c,
- * ADR 0039), which commits all of them or none. ADR 0003 explains the statements and what was measured, ADR 0018 the
+ * whole or not at all. ADR 0003 explains the statements and what was measured, ADR 0018 the
  * chunks, ADR 0024 the batches, ADR 0033 how a large body is stored on a thread of its own
  * while the worker judges the document.
  */
@@ -16,7 +15,6 @@
 
 #include "pg_batch.h"
 #include "pg_chunks.h"
-#include "pg_group.h"
 #include "interfaces/observe/log.h"
 #include "pg_internal.h"
 #include "pg_listen.h"
@@ -113,13 +111,37 @@ struct markr_pg_begun {
     struct markr_error err;   /* when rc is not 0 */
 };
 
+/* Tells every instance (this one's change feed included) to drop every cached figure, on a
+ * working connection if one can be had: for a change that may be committed but was not
+ * announced. Best effort: a change feed that reconnects flushes too. */
+static void announce_flush(struct markr_pg *pg)
+{
+    struct markr_error err;
+
+    markr_error_clear(&err);
+    if (markr_pg_ensure(pg, &err) != 0 ||
+        markr_pg_command(pg, "announcing a flush", MARKR_PG_NOTIFY_FLUSH_SQL, NULL, &err) != 0)
+        markr_log(MARKR_LOG_WARN, "a flush could not be announced", "error", err.message, NULL);
+}
+
 /* Runs what b holds so far and empties it; results[index] is then the vault row's id when
  * index is not negative. Returns 0, or -1 with err. */
 static int run_batch(struct markr_pg *pg, struct markr_pg_batch *b, struct vault_step *s, int index,
                      struct markr_error *err)
 {
-    int rc = markr_pg_batch_run_stored(pg, b, s->what, err);
+    int rc = markr_pg_batch_run(pg, b, err);
 
+    if (rc != 0 && b->committed) {
+        /* Stored: only the announcement after the COMMIT failed (a lost connection, a cancel,
+         * a full notification queue). The import is not failed for it, nor run again; every
+         * instance is told to drop everything instead, on a working connection if one can be
+         * had (a later change or a reconnection of the change feed would flush otherwise). */
+        markr_log(MARKR_LOG_WARN, "import committed but not announced", "operation", s->what, "error", err->message,
+                  NULL);
+        announce_flush(pg);
+        markr_error_clear(err);
+        rc = 0;
+    }
     if (rc == 0 && index >= 0)
         rc = read_id(b->results[index], &s->id, err);
     markr_pg_batch_clear(b);
@@ -355,8 +377,7 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
     char *content_type = markr_pg_utf8_copy(entry->content_type);
     unsigned char digest[32];
     Oid sheet_type = 0;
-    struct markr_pg_member member;
-    int rc = -1, grouped = 0;
+    int rc = -1;
 
     *import_id = 0;
     if (content_type == NULL) {
@@ -373,29 +394,15 @@ static int store_save_accepted(void *ctx, const struct markr_vault_entry *entry,
         sheet_type = g->sheet_type;
     else if (markr_pg_sheets_type(pg, 1, &sheet_type, err) != 0)
         goto out;
-    if (pg->group != NULL && markr_pg_group_fits(entry, marks)) {
-        member = (struct markr_pg_member){.pg = pg, .entry = entry, .marks = marks, .content_type = content_type,
-                                          .digest = digest, .sheet_type = sheet_type};
-        if (markr_pg_group_enter(pg->group, &member) == MARKR_PG_GROUP_STORED) {
-            if ((rc = member.rc) == 0)
-                *import_id = member.id;
-            else
-                *err = member.err;
-            goto out;
-        }
-        grouped = 1;
-    }
     if (markr_pg_marks_statement(&apply, sheet_type, 0, marks, entry->result_count,
-                                 MARKR_PG_APPLY_NOTIFY_KEPT | MARKR_PG_APPLY_ROW_WRITTEN, err) == 0) {
-        if (g != NULL && g->rc == 0)
-            verdict_params(&step, g, &accepted_verdict);
-        if ((rc = run_import(pg, &step, g, err)) == 0)
-            *import_id = step.id;
-        else if (strcmp(err->reason, "outcome_unknown") == 0)
-            markr_pg_announce_flush(pg); /* it may be stored, and then nobody was told */
-    }
-    if (grouped)
-        markr_pg_group_leave(pg->group, &member);
+                                 MARKR_PG_APPLY_NOTIFY_KEPT | MARKR_PG_APPLY_ROW_WRITTEN, err) != 0)
+        goto out;
+    if (g != NULL && g->rc == 0)
+        verdict_params(&step, g, &accepted_verdict);
+    if ((rc = run_import(pg, &step, g, err)) == 0)
+        *import_id = step.id;
+    else if (strcmp(err->reason, "outcome_unknown") == 0)
+        announce_flush(pg); /* it may be stored, and then nobody was told */
 out:
     release_begun(g);
     markr_pg_marks_statement_free(&apply);

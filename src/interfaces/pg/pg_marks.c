@@ -135,7 +135,8 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * when there are as many marks as scans, each scan then being its own mark), $13
  * how to announce the change (enum markr_pg_announce), $14 and $15 the document's kept
  * scans (pg_sheets.h: each one's total, and its sheet unnested into four columns, NULL
- * without a valid answer). The announcement lists the tests whose marks rows changed; a
+ * without a valid answer), $16 their shape (the questions and available marks that sheets
+ * sending those NULL share). The announcement lists the tests whose marks rows changed; a
  * payload must stay under 8000 bytes, past that listeners are told to flush every test (ADR
  * 0012). `changed` is materialized: inlined, its payload would be built twice (once for its
  * length, once to send).
@@ -150,16 +151,21 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * second lookup.
  */
 #define KEPT "(EXCLUDED.obtained, EXCLUDED.sheet_import_id) >= (m.obtained, COALESCE(m.sheet_import_id, 0))"
+/* A sheet's column that a sheet of the document's shape leaves NULL, to be taken from the
+ * shape ($16, pg_sheets.h); a sheet has responses exactly when it has answers. */
+#define SHAPED(COL, FIELD) "CASE WHEN r.rs IS NOT NULL THEN COALESCE(" COL ", (SELECT " FIELD " FROM import)) END"
 #define SHEET_COLUMN(COL) "        " COL " = CASE WHEN " KEPT " THEN EXCLUDED." COL " ELSE m." COL " END,\n"
 #define APPLY_MARKS(FIRST, LAST, VERDICT)                                                                   \
     "WITH import AS (\n"                                                                                    \
-    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id\n"                                    \
+    "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id,\n"                                   \
+    "           ($16::answer_sheet_columns).questions AS questions,\n"                                       \
+    "           ($16::answer_sheet_columns).available AS available\n"                                        \
     "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
     "                            import_id, updated_at, sheet_import_id, sheet_total, sheet_questions,\n"  \
     "                            sheet_responses, sheet_awarded, sheet_available)\n"                         \
     "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now(), (SELECT id FROM import), r.n,\n" \
-    "           r.q, r.rs, r.aw, r.av\n"                                                                     \
+    "           " SHAPED("r.q", "questions") ", r.rs, r.aw, " SHAPED("r.av", "available") "\n"              \
     "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[],\n"      \
     "                $14::bigint[], $15::answer_sheet_columns[]) AS r(t, s, f, l, a, o, n, q, rs, aw, av)\n" \
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"                                             \
@@ -303,6 +309,12 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
     /* Its type is the statement's cast: the array's header names the element's OID. */
     markr_pg_param_binary(&s->params, 0, s->sheets.arrays[MARKR_PG_SHEET_COLUMN],
                           s->sheets.lengths[MARKR_PG_SHEET_COLUMN]);
+    /* The shape is written as an array's element: its value follows its 4-byte length. */
+    if (s->sheets.arrays[MARKR_PG_SHEET_SHAPE] != NULL)
+        markr_pg_param_binary(&s->params, 0, s->sheets.arrays[MARKR_PG_SHEET_SHAPE] + 4,
+                              s->sheets.lengths[MARKR_PG_SHEET_SHAPE] - 4);
+    else
+        markr_pg_param_text(&s->params, 0, NULL);
     return 0;
 }
 

@@ -3,7 +3,8 @@
  * binary arrays (pg_arrays.h, the writer of the marks' arrays too), one element per mark,
  * beside the marks' own arrays in the statement of rule 2 (pg_marks.c): the sheet's total,
  * and its four columns as one composite of binary arrays (answer_sheet_columns, migration
- * 0011). So nothing in them is parsed from text.
+ * 0011). So nothing in them is parsed from text. The questions and available marks that
+ * a document's sheets share travel once, as its shape (pg_sheets.h).
  */
 #include "pg_sheets.h"
 
@@ -43,11 +44,28 @@ static size_t sheet_size(const struct markr_answer_sheet *sheet)
     return size;
 }
 
-/* One sheet as an element of answer_sheet_columns[]: a composite of four binary arrays, an
- * element per answer, which the server reads without parsing any text. Each column's
+/* Whether sheet has the shape's questions and available marks, answer by answer. */
+static int same_shape(const struct markr_answer_sheet *sheet, const struct markr_answer_sheet *shape)
+{
+    if (sheet->count != shape->count)
+        return 0;
+    for (size_t i = 0; i < sheet->count; ++i) {
+        const struct markr_answer *a = &sheet->answers[i], *b = &shape->answers[i];
+
+        if (a->available != b->available || a->question_len != b->question_len ||
+            memcmp(a->question, b->question, a->question_len) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* One sheet as a composite of four binary arrays, an element per answer, which the server
+ * reads without parsing any text: an element of answer_sheet_columns[], or the shape. The
+ * columns in `omit` (a bit per column) are sent NULL: for a sheet of the shape, its
+ * questions and available marks, which the statement takes from the shape. Each column's
  * elements are written in one run, their room asked for once, so that nothing is checked
  * or decided per answer. */
-static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet)
+static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_sheet *sheet, unsigned omit)
 {
     static const Oid types[SHEET_COLUMNS] = {MARKR_PG_TEXT_ARRAY, MARKR_PG_TEXT_ARRAY, MARKR_PG_INT4_ARRAY,
                                              MARKR_PG_INT4_ARRAY};
@@ -60,6 +78,10 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
         char *p;
 
         markr_pg_record_column(b, types[c]);
+        if (omit & (1u << c)) {
+            markr_pg_array_null(b);
+            continue;
+        }
         column = markr_pg_value_open(b);
         markr_pg_array_begin(b, c < SHEET_AWARDED ? MARKR_PG_TEXT : MARKR_PG_INT4, sheet->count, 0);
         if ((p = markr_pg_buffer_room(b, elements)) == NULL)
@@ -125,10 +147,14 @@ void markr_pg_sheet_arrays_free(struct markr_pg_sheet_arrays *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* The columns a sheet of the shape leaves to it. */
+#define SHAPE_COLUMNS ((1u << SHEET_QUESTIONS) | (1u << SHEET_AVAILABLE))
+
 int markr_pg_sheet_arrays(struct markr_pg_sheet_arrays *out, Oid sheet_oid, const struct markr_marks *marks,
                           struct markr_error *err)
 {
     struct markr_pg_buffer a[MARKR_PG_SHEET_ARRAYS];
+    const struct markr_answer_sheet *shape = NULL;
     size_t sheets = 20;
     int failed = 0;
 
@@ -136,8 +162,17 @@ int markr_pg_sheet_arrays(struct markr_pg_sheet_arrays *out, Oid sheet_oid, cons
     memset(a, 0, sizeof(a));
     if (marks->count > INT32_MAX)
         return markr_error_set(err, MARKR_ERR_INTERNAL, "too_large", "too many marks for one statement");
-    for (size_t i = 0; i < marks->count; ++i)
-        sheets += 4 + (marks->marks[i].sheet != NULL ? sheet_size(&marks->marks[i].sheet->sheet) : 0);
+    for (size_t i = 0; i < marks->count; ++i) {
+        const struct markr_result *kept = marks->marks[i].sheet;
+
+        sheets += 4 + (kept != NULL ? sheet_size(&kept->sheet) : 0);
+        if (shape == NULL && kept != NULL && kept->sheet.count > 0)
+            shape = &kept->sheet; /* the first sheet's: a document's sheets mostly share it */
+    }
+    if (shape != NULL) {
+        markr_pg_buffer_reserve(&a[MARKR_PG_SHEET_SHAPE], sheet_size(shape));
+        sheet_element(&a[MARKR_PG_SHEET_SHAPE], shape, (1u << SHEET_RESPONSES) | (1u << SHEET_AWARDED));
+    }
     markr_pg_buffer_reserve(&a[MARKR_PG_SHEET_COLUMN], sheets);
     markr_pg_array_begin(&a[MARKR_PG_SHEET_TOTAL], MARKR_PG_INT8, marks->count, 0);
     markr_pg_array_begin(&a[MARKR_PG_SHEET_COLUMN], sheet_oid, marks->count, 1);
@@ -148,7 +183,7 @@ int markr_pg_sheet_arrays(struct markr_pg_sheet_arrays *out, Oid sheet_oid, cons
         if (sheet == NULL || sheet->count == 0)
             markr_pg_array_null(&a[MARKR_PG_SHEET_COLUMN]);
         else
-            sheet_element(&a[MARKR_PG_SHEET_COLUMN], sheet);
+            sheet_element(&a[MARKR_PG_SHEET_COLUMN], sheet, same_shape(sheet, shape) ? SHAPE_COLUMNS : 0);
     }
     for (int c = 0; c < MARKR_PG_SHEET_ARRAYS; ++c) {
         failed |= a[c].failed;

@@ -516,6 +516,57 @@ static void a_sheets_text_and_marks_are_stored_as_they_came(void **state)
                      1);
 }
 
+/* Five marks of one document whose sheets the statement receives in both ways: s1 and s4 with
+ * the first sheet's questions and available marks (sent once, as the document's shape),
+ * s2 with other questions, s3 with another available mark, s5 without a valid answer. Each
+ * row holds exactly its own sheet. */
+static void sheets_of_one_shape_and_others_are_stored_as_they_came(void **state)
+{
+    static const char body[] = "<mcq-test-results/>";
+    static const char *const numbers[] = {"s1", "s2", "s3", "s4", "s5"};
+    static const char *const rows[] = {
+        "s1', '{q1,q2}', '{A,B}', '{1,0}', '{1,2}",
+        "s2', '{q1,q3}', '{C,D}', '{0,1}', '{1,2}",
+        "s3', '{q1,q2}', '{E,F}', '{1,1}', '{1,3}",
+        "s4', '{q1,q2}', '{G,H}', '{0,2}', '{1,2}",
+    };
+    struct fixture *f = *state;
+    static struct markr_answer answers[4][2];
+    static struct markr_result scans[5];
+    static struct markr_mark marks[5];
+    static const char *mixed_tests[] = {"mixed"};
+    struct markr_marks m = {.marks = marks, .count = 5, .students = 5, .tests = mixed_tests, .test_count = 1,
+                            .scans = scans, .scan_count = 5};
+    struct markr_error err;
+    char sql[512];
+
+    answers[0][0] = answer("q1", "A", 1, 1), answers[0][1] = answer("q2", "B", 0, 2);
+    answers[1][0] = answer("q1", "C", 0, 1), answers[1][1] = answer("q3", "D", 1, 2);
+    answers[2][0] = answer("q1", "E", 1, 1), answers[2][1] = answer("q2", "F", 1, 3);
+    answers[3][0] = answer("q1", "G", 0, 1), answers[3][1] = answer("q2", "H", 2, 2);
+    for (int i = 0; i < 5; ++i) {
+        scans[i] = (struct markr_result){.test_id = "mixed", .student_number = (char *)numbers[i], .available = 4,
+                                         .obtained = 2, .line = (unsigned long)i + 1};
+        if (i < 4)
+            scans[i].sheet = (struct markr_answer_sheet){.answers = answers[i], .count = 2, .total = 2};
+        marks[i] = (struct markr_mark){.test_id = "mixed", .student_number = numbers[i], .available = 4,
+                                       .obtained = 2, .sheet = &scans[i]};
+    }
+    if (save(f, body, sizeof(body) - 1, &m, &err) <= 0)
+        fail_msg("save: %s", err.message);
+    for (int i = 0; i < 4; ++i) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM marks WHERE test_id = 'mixed' AND (student_number, sheet_questions,"
+                 " sheet_responses, sheet_awarded, sheet_available) = ('%s')",
+                 rows[i]);
+        assert_int_equal(count(f, sql), 1);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM marks WHERE test_id = 'mixed' AND student_number = 's5'"
+                              " AND sheet_questions IS NULL AND sheet_responses IS NULL AND sheet_awarded IS NULL"
+                              " AND sheet_available IS NULL AND sheet_total = 0"),
+                     1);
+}
+
 /* A long sheet (here 300 answers of 100-byte questions, about 32 kB) is compressed with lz4
  * (migration 0014) and reads back whole. The sheet is made by hand, without the byte totals
  * markr_answer_sheet_build records: the writer sizes it from the answers themselves. */
@@ -986,6 +1037,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_statement_failing_on_a_sheet_stores_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_sheets_text_and_marks_are_stored_as_they_came, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_connection_looks_the_sheets_type_up_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(sheets_of_one_shape_and_others_are_stored_as_they_came, setup, teardown),
         cmocka_unit_test_setup_teardown(a_long_sheet_is_stored_with_lz4, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_sheets_type_fails_the_import_before_anything_is_stored, setup,
                                         teardown),

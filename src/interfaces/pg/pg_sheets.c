@@ -74,7 +74,7 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
 
     markr_pg_record_begin(b, SHEET_COLUMNS);
     for (int c = 0; c < SHEET_COLUMNS; ++c) {
-        size_t elements = column_bytes(sheet, (enum sheet_column)c), column;
+        size_t elements, column;
         char *p;
 
         markr_pg_record_column(b, types[c]);
@@ -82,6 +82,7 @@ static void sheet_element(struct markr_pg_buffer *b, const struct markr_answer_s
             markr_pg_array_null(b);
             continue;
         }
+        elements = column_bytes(sheet, (enum sheet_column)c);
         column = markr_pg_value_open(b);
         markr_pg_array_begin(b, c < SHEET_AWARDED ? MARKR_PG_TEXT : MARKR_PG_INT4, sheet->count, 0);
         if ((p = markr_pg_buffer_room(b, elements)) == NULL)
@@ -167,7 +168,7 @@ int markr_pg_sheet_arrays(struct markr_pg_sheet_arrays *out, Oid sheet_oid, cons
 
         sheets += 4 + (kept != NULL ? sheet_size(&kept->sheet) : 0);
         if (shape == NULL && kept != NULL && kept->sheet.count > 0)
-            shape = &kept->sheet; /* the first sheet's: a document's sheets mostly share it */
+            shape = &kept->sheet; /* the first with an answer, in the marks' order: sheets mostly share it */
     }
     if (shape != NULL) {
         markr_pg_buffer_reserve(&a[MARKR_PG_SHEET_SHAPE], sheet_size(shape));

@@ -26,7 +26,8 @@ int markr_pg_sheets_type(struct markr_pg *pg, int outside, Oid *type, struct mar
 /* The two arrays of the document's kept scans, one element per mark in the marks' order:
  * each kept scan's total (bigint[]; 0 without a sheet) and its sheet (answer_sheet_columns[],
  * NULL for a scan without a valid answer); and the shape, one answer_sheet_columns value
- * with the questions and available marks of the first sheet (NULL columns for the rest; the
+ * with the questions and available marks of the first mark's sheet that has an answer, in
+ * the marks' order (NULL columns for the rest; the
  * whole NULL when no mark has a sheet). A sheet with the shape's questions and available
  * marks, answer by answer, sends those two columns NULL and the statement takes the shape's:
  * the answers of a test's sheets are mostly the same questions, and each element sent costs

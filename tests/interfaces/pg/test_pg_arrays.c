@@ -2,8 +2,10 @@
  * The binary array writer (pg_arrays.h) byte for byte, without a server (the integration
  * suites send what it writes to a real one): appends that keep every byte as the buffer
  * grows, integers as big-endian words, a one-dimensional array with a NULL, a
- * composite element whose lengths are filled in once its columns are written, and the rule
- * that a buffer past the parameter limit fails and ignores every later write.
+ * composite element whose lengths are filled in once its columns are written, the rule
+ * that a buffer past the parameter limit fails and ignores every later write, and the kept
+ * sheets' shape (pg_sheets.h): sent once, and the columns it holds left out of each sheet
+ * that has it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "interfaces/pg/pg_arrays.h"
+#include "interfaces/pg/pg_sheets.h"
 
 /* The next big-endian 32-bit word of b at *at. */
 static uint32_t word(const struct markr_pg_buffer *b, size_t *at)
@@ -147,6 +150,72 @@ static void past_the_limit_the_buffer_fails_and_writes_nothing(void **state)
     free(small.bytes);
 }
 
+/* The lengths of a sheet composite's four columns at *at (-1: NULL), skipping their bytes. */
+static void sheet_columns(const struct markr_pg_buffer *b, size_t *at, int32_t lengths[4])
+{
+    assert_int_equal(word(b, at), 4);
+    for (int c = 0; c < 4; ++c) {
+        (void)word(b, at); /* the column's type */
+        lengths[c] = (int32_t)word(b, at);
+        if (lengths[c] > 0)
+            *at += (size_t)lengths[c];
+    }
+}
+
+static struct markr_answer answer_of(const char *question, const char *response, uint32_t available)
+{
+    return (struct markr_answer){.question = question, .response = response, .question_len = (uint32_t)strlen(question),
+                                 .response_len = (uint32_t)strlen(response), .awarded = 1, .available = available};
+}
+
+/* Marks 1 and 2 share the first sheet's questions and available marks, mark 3 has another
+ * question, mark 4 another available mark: the shape holds the questions and available
+ * marks alone; marks 1 and 2 send those two columns NULL, marks 3 and 4 all four. */
+static void sheets_of_the_shape_leave_its_columns_to_it(void **state)
+{
+    struct markr_answer answers[4][2] = {
+        {answer_of("q1", "A", 1), answer_of("q2", "B", 2)}, {answer_of("q1", "C", 1), answer_of("q2", "D", 2)},
+        {answer_of("q1", "A", 1), answer_of("q9", "B", 2)}, {answer_of("q1", "A", 1), answer_of("q2", "B", 3)}};
+    struct markr_result scans[4];
+    struct markr_mark marks[4];
+    struct markr_marks m = {.marks = marks, .count = 4};
+    struct markr_pg_sheet_arrays a;
+    struct markr_pg_buffer column, shape;
+    struct markr_error err;
+    int32_t lengths[4];
+    size_t at;
+
+    (void)state;
+    for (int i = 0; i < 4; ++i) {
+        scans[i] = (struct markr_result){.sheet = {.answers = answers[i], .count = 2, .total = 2}};
+        marks[i] = (struct markr_mark){.sheet = &scans[i]};
+    }
+    assert_int_equal(markr_pg_sheet_arrays(&a, 12345, &m, &err), 0);
+    shape = (struct markr_pg_buffer){.bytes = a.arrays[MARKR_PG_SHEET_SHAPE], .len = a.lengths[MARKR_PG_SHEET_SHAPE]};
+    at = 0;
+    assert_int_equal(word(&shape, &at), shape.len - 4); /* its length, which is not sent */
+    sheet_columns(&shape, &at, lengths);
+    assert_true(lengths[0] > 0 && lengths[3] > 0);
+    assert_int_equal(lengths[1], -1);
+    assert_int_equal(lengths[2], -1);
+    assert_int_equal(at, shape.len);
+    column = (struct markr_pg_buffer){.bytes = a.arrays[MARKR_PG_SHEET_COLUMN], .len = a.lengths[MARKR_PG_SHEET_COLUMN]};
+    at = 5 * 4; /* the array's header */
+    for (int i = 0; i < 4; ++i) {
+        (void)word(&column, &at); /* the element's length */
+        sheet_columns(&column, &at, lengths);
+        assert_true(lengths[1] > 0 && lengths[2] > 0);
+        if (i < 2) {
+            assert_int_equal(lengths[0], -1);
+            assert_int_equal(lengths[3], -1);
+        } else {
+            assert_true(lengths[0] > 0 && lengths[3] > 0);
+        }
+    }
+    assert_int_equal(at, column.len);
+    markr_pg_sheet_arrays_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +224,7 @@ int main(void)
         cmocka_unit_test(an_array_of_text_with_a_null),
         cmocka_unit_test(a_composite_element_has_its_lengths_filled_in),
         cmocka_unit_test(past_the_limit_the_buffer_fails_and_writes_nothing),
+        cmocka_unit_test(sheets_of_the_shape_leave_its_columns_to_it),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,17 +23,17 @@
  * or the look-up failed. */
 int markr_pg_sheets_type(struct markr_pg *pg, int outside, Oid *type, struct markr_error *err);
 
-/* The two arrays of the document's kept scans, one element per mark in the marks' order:
- * each kept scan's total (bigint[]; 0 without a sheet) and its sheet (answer_sheet_columns[],
- * NULL for a scan without a valid answer); and the shape, one answer_sheet_columns value
- * with the questions and available marks of the first mark's sheet that has an answer, in
- * the marks' order (NULL columns for the rest; the
- * whole NULL when no mark has a sheet). A sheet with the shape's questions and available
- * marks, answer by answer, sends those two columns NULL and the statement takes the shape's:
- * the answers of a test's sheets are mostly the same questions, and each element sent costs
- * the server a function call to receive it (about 28 % of a 10,000-result import's server
- * instructions went to the sheets, bench/README.md). The kept scan's obtained is the mark's
- * (the document's highest, domain/document.h), so it is not sent again. */
+/* The parameters of the document's kept scans: two arrays, one element per mark in the
+ * marks' order, each kept scan's total (bigint[]; 0 without a sheet) and its sheet
+ * (answer_sheet_columns[], NULL for a scan without a valid answer); and the shape, one
+ * answer_sheet_columns value with the questions and available marks of the first mark's
+ * sheet that has an answer (its other columns NULL; the whole NULL when no mark has one).
+ * A sheet with the shape's questions and available marks, answer by answer, sends those two
+ * columns NULL and the statement takes the shape's: a test's sheets mostly answer the same
+ * questions, and each element sent costs the server a function call to receive it (the
+ * sheets took about 28 % of a 10,000-result import's server instructions, bench/README.md).
+ * The kept scan's obtained is the mark's (the document's highest, domain/document.h), so it
+ * is not sent again. */
 enum { MARKR_PG_SHEET_TOTAL, MARKR_PG_SHEET_COLUMN, MARKR_PG_SHEET_SHAPE, MARKR_PG_SHEET_ARRAYS };
 struct markr_pg_sheet_arrays {
     char *arrays[MARKR_PG_SHEET_ARRAYS];

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Alternates `build/bench/items_bench import` (sample-shaped 10,000-result imports) between
-# several builds of markr, each serving its own fresh database (migrated by that build) on
-# the private cluster, so that builds are compared under the same load (bench/README.md).
-# Not a test: it prints figures.
+# Alternates imports between several builds of markr, each serving its own fresh database
+# (migrated by that build) on the private cluster, so that builds are compared under the same
+# load (bench/README.md). Not a test: it prints figures.
 #   bash scripts/bench-import-builds.sh ROUNDS NAME=PATH/TO/markr...
-# RUNS imports per round and build (5); SLOW=MS logs every statement that takes MS or more
-# into $logs/NAME.log (MARKR_SLOW_QUERY_MS; SLOW=1: all of them), naming where the time went.
+# KIND=big (the default): `build/bench/items_bench import`, sample-shaped 10,000-result
+# imports, RUNS per round and build (5). KIND=single: `build/bench/import_bench single`, the
+# p50 of RUNS (300) 30-result imports from one client, as (a) of `make bench-import` sends
+# them. A database of its own per build also keeps one build's announcements from waking the
+# other's listeners. SLOW=MS logs every statement that takes MS or more into $logs/NAME.log
+# (MARKR_SLOW_QUERY_MS; SLOW=1: all of them), naming where the time went.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ $# -ge 2 ]] || { echo "usage: $0 ROUNDS NAME=markr..." >&2; exit 2; }
-[[ -x build/bench/items_bench ]] || { echo "bench: build/bench/items_bench is missing: run make build" >&2; exit 1; }
+kind=${KIND:-big}
+case $kind in
+big) client=build/bench/items_bench ;;
+single) client=build/bench/import_bench ;;
+*) echo "bench: KIND is big or single, not $kind" >&2; exit 2 ;;
+esac
+[[ -x $client ]] || { echo "bench: $client is missing: run make build" >&2; exit 1; }
 logs=$(mktemp -d)
 echo "logs: $logs"
 bash scripts/pg-private.sh start >/dev/null
@@ -48,7 +57,11 @@ for spec in "$@"; do
 done
 for r in $(seq "$rounds"); do
   for i in "${!names[@]}"; do
-    out=$(MARKR_BENCH_URL=http://127.0.0.1:${ports[$i]} MARKR_BENCH_RUNS=${RUNS:-5} build/bench/items_bench import 2>&1 | tail -3 | tr '\n' ' ')
+    if [[ $kind == single ]]; then
+      out=$(MARKR_BENCH_URL=http://127.0.0.1:${ports[$i]} "$client" single "${RUNS:-300}" "$logs/doc30.xml" 2>&1 | tail -1)
+    else
+      out=$(MARKR_BENCH_URL=http://127.0.0.1:${ports[$i]} MARKR_BENCH_RUNS=${RUNS:-5} "$client" import 2>&1 | tail -3 | tr '\n' ' ')
+    fi
     echo "round $r ${names[$i]}: $out (load $(cut -d' ' -f1 /proc/loadavg))"
   done
 done

@@ -71,24 +71,37 @@ int settled_fds(const struct markr_server *srv)
 
 void sse_open(struct sse *s, const struct markr_server *srv, const char *path, int rcvbuf)
 {
+    sse_open_with(s, srv, path, rcvbuf, "");
+}
+
+void sse_open_with(struct sse *s, const struct markr_server *srv, const char *path, int rcvbuf, const char *headers)
+{
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port)};
-    char req[512];
-    ssize_t sent;
+    size_t cap = strlen(path) + strlen(headers) + 64;
+    char *req = malloc(cap);
+    ssize_t sent = 0;
     int rc;
 
+    assert_non_null(req);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     memset(s, 0, sizeof(*s));
     assert_true((s->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
     if (rcvbuf > 0)
         setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    snprintf(req, cap, "GET %s HTTP/1.0\r\nHost: localhost\r\n%s\r\n", path, headers);
     /* Checked by hand, to close the socket before failing. */
-    if ((rc = connect(s->fd, (struct sockaddr *)&addr, sizeof(addr))) != 0)
+    if ((rc = connect(s->fd, (struct sockaddr *)&addr, sizeof(addr))) != 0) {
         print_error("ERROR: cannot connect to port %d: %s\n", srv->port, strerror(errno));
-    else if ((sent = write(s->fd, req, strlen(req))) != (ssize_t)strlen(req))
+    } else {
+        for (ssize_t n = 0; (size_t)sent < strlen(req) && (n = write(s->fd, req + sent, strlen(req) - (size_t)sent)) > 0;)
+            sent += n;
+        if ((size_t)sent == strlen(req)) {
+            free(req);
+            return;
+        }
         print_error("ERROR: sent %lld of the request's %zu bytes\n", (long long)sent, strlen(req));
-    else
-        return;
+    }
+    free(req);
     close(s->fd);
     s->fd = -1;
     fail();

@@ -26,6 +26,8 @@ int settled_fds(const struct markr_server *srv);
 
 /* Connects to srv and sends GET path; rcvbuf > 0 sets the socket's receive buffer first. */
 void sse_open(struct sse *s, const struct markr_server *srv, const char *path, int rcvbuf);
+/* The same with more header lines (each ending in CRLF; "" for none). */
+void sse_open_with(struct sse *s, const struct markr_server *srv, const char *path, int rcvbuf, const char *headers);
 /* Reads until needle appears after offset *from (then *from moves past it). Returns the
  * time it was seen, or fails after timeout_ms. */
 double sse_wait(struct sse *s, size_t *from, const char *needle, int timeout_ms);

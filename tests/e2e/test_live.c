@@ -252,6 +252,36 @@ static void clients_that_leave_are_cleaned_up_at_once(void **state)
     assert_true(open_fds(&a) <= before);
 }
 
+/* A client that sends bytes while it streams, after a request head larger than h2o's first
+ * read: the bytes are dropped and the stream goes on, and once the client leaves, its
+ * request's log line still names its method and id, which h2o keeps in the connection's input
+ * buffer until the response ends (the stream reads the socket itself, never into it). */
+static void what_a_streaming_client_sends_is_dropped_and_its_request_kept(void **state)
+{
+    enum { PAD = 10000, JUNK = 8192 };
+    char *headers = malloc(PAD + 128), junk[JUNK];
+    struct sse s;
+    size_t at = 0;
+
+    assert_non_null(headers);
+    memset(junk, 'j', sizeof(junk));
+    snprintf(headers, PAD + 128, "X-Request-Id: stream-kept-1\r\nX-Padding: %0*d\r\n", PAD, 0);
+    sse_open_with(&s, &a, "/events", 0, headers);
+    free(headers);
+    sse_wait(&s, &at, ": markr events", 2000);
+    for (int i = 0; i < 8; ++i)
+        assert_int_equal(write(s.fd, junk, sizeof(junk)), sizeof(junk));
+    import_doc(&a, MARK_DOC, "k1", "stream-kept", 10);
+    sse_wait(&s, &at, "stream-kept", 2000);
+    sse_close(&s);
+    wait_log(&a, "request_id=stream-kept-1 method=GET route=/events status=200", 1);
+    /* The server is still up, and serves the next client. */
+    sse_open(&s, &a, "/events", 0);
+    at = 0;
+    sse_wait(&s, &at, ": markr events", 2000);
+    sse_close(&s);
+}
+
 static void a_client_that_never_reads_does_not_delay_the_others(void **state)
 {
     struct sse stuck[4], ok;
@@ -446,6 +476,7 @@ int main(void)
         cmocka_unit_test(a_stream_of_one_instance_hears_an_import_through_the_other),
         cmocka_unit_test(unknown_test_stream_is_404),
         cmocka_unit_test(clients_that_leave_are_cleaned_up_at_once),
+        cmocka_unit_test(what_a_streaming_client_sends_is_dropped_and_its_request_kept),
         cmocka_unit_test(a_client_that_never_reads_does_not_delay_the_others),
         cmocka_unit_test(a_client_that_falls_behind_is_disconnected_at_once),
         cmocka_unit_test(an_idle_stream_gets_a_heartbeat),

@@ -120,7 +120,9 @@ void markr_http_request_begin(h2o_req_t *req, int route)
     h2o_iovec_t id;
 
     if (at >= 0 && usable_id(req->headers.entries[at].value)) {
-        id = req->headers.entries[at].value;
+        /* Copied: a request's headers point into the connection's input buffer, which the
+         * request must not outlive in any of its parts (a stream's log line comes last). */
+        id = h2o_strdup(&req->pool, req->headers.entries[at].value.base, req->headers.entries[at].value.len);
     } else {
         char made[40];
         int n = snprintf(made, sizeof(made), "%s%016" PRIx64, id_prefix, (uint64_t)atomic_fetch_add(&id_counter, 1));

@@ -20,6 +20,7 @@
  */
 #include "sse.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -103,6 +104,7 @@ static void unwatch(struct markr_sse_client *c)
     if (c->sock == NULL)
         return;
     h2o_socket_read_stop(c->sock);
+    h2o_socket_dont_read(c->sock, 0); /* h2o reads the connection's next request itself */
     for (p = &c->sse->by_sock[sock_slot(c->sock)]; *p != NULL; p = &(*p)->sock_next) {
         if (*p == c) {
             *p = c->sock_next;
@@ -114,18 +116,39 @@ static void unwatch(struct markr_sse_client *c)
 
 static void client_end(struct markr_sse_client *c, h2o_send_state_t state);
 
+/* Reads what the client sent from its socket into a scratch buffer and drops it, at most
+ * READ_ROUNDS times READ_BYTES per readiness (h2o polls level-triggered: what is left is
+ * reported again). Returns 1 when the client has left (EOF or an error), else 0. */
+#define READ_BYTES 4096
+#define READ_ROUNDS 16
+static int client_gone(h2o_socket_t *sock)
+{
+    char scratch[READ_BYTES];
+    int fd = h2o_socket_get_fd(sock);
+
+    for (int round = 0; round < READ_ROUNDS; ++round) {
+        ssize_t n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+
+        if (n == 0)
+            return 1;
+        if (n < 0)
+            return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    }
+    return 0;
+}
+
 /* The client's socket became readable: EOF or an error means it left. Anything it sends
- * while streaming is discarded. */
+ * while streaming is discarded. h2o does not read this socket meanwhile (watch): the
+ * request's method, path and headers point into h2o's input buffer until the response
+ * ends, and a read into that buffer can move it, or consuming it free it. */
 static void on_client_read(h2o_socket_t *sock, const char *err)
 {
     h2o_conn_t *conn = sock->data; /* watch checked that it is the connection of the stream */
     struct markr_sse *sse;
     struct markr_sse_client *c = NULL;
 
-    if (err == NULL) {
-        h2o_buffer_consume(&sock->input, sock->input->size);
+    if (err == NULL && !client_gone(sock))
         return;
-    }
     if ((sse = *storage_of(conn->ctx)) != NULL)
         for (c = sse->by_sock[sock_slot(sock)]; c != NULL && c->sock != sock; c = c->sock_next)
             ;
@@ -143,14 +166,17 @@ static void watch(struct markr_sse_client *c)
     size_t slot;
 
     /* The read callback finds the stream through the socket's data, which h2o 2.2.5's HTTP/1
-     * sets to the connection; a socket that says otherwise is left alone (its client's
-     * departure is then noticed at the next write). */
-    if (sock == NULL || sock->data != (void *)conn)
+     * sets to the connection; a socket that says otherwise, or one under TLS (whose bytes
+     * only h2o may read), is left alone: its client's departure is then noticed at the next
+     * write. */
+    if (sock == NULL || sock->data != (void *)conn || sock->ssl != NULL || h2o_socket_get_fd(sock) < 0)
         return;
     c->sock = sock;
     slot = sock_slot(sock);
     c->sock_next = c->sse->by_sock[slot];
     c->sse->by_sock[slot] = c;
+    /* Told when the socket is readable, without h2o reading it (on_client_read reads). */
+    h2o_socket_dont_read(sock, 1);
     h2o_socket_read_start(sock, on_client_read);
 }
 

@@ -516,6 +516,47 @@ static void keep_alive_gets_share_a_connection(void **state)
     close(fd);
 }
 
+/* HEAD on an answer that is streamed (an export as CSV, a stored body, an event stream),
+ * pipelined with a GET on the same connection: the HEAD gets the GET's head and no body, so
+ * that the next bytes are the GET's answer (a body after the head would be read as its
+ * start). A server that closes the connection after the HEAD instead sends nothing more. */
+static void a_head_of_a_streamed_answer_sends_no_body(void **state)
+{
+    static const char health[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const char *paths[] = {"/tests?format=csv", NULL, "/events"};
+    char raw[64], request[512], answer[16384];
+    struct e2e_response r;
+    char *doc = e2e_results_document("head-streamed", 3, 0);
+    const char *id;
+
+    (void)state;
+    assert_int_equal(e2e_http(&srv, "POST", "/import", MEDIA_TYPE, doc, strlen(doc), &r), 0);
+    free(doc);
+    assert_int_equal(r.status, 201);
+    assert_non_null(id = strstr(r.body, "\"import_id\":"));
+    snprintf(raw, sizeof(raw), "/imports/%ld/raw", strtol(id + strlen("\"import_id\":"), NULL, 10));
+    e2e_response_free(&r);
+    paths[1] = raw;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); ++i) {
+        int fd = connect_to(&srv), n;
+        const char *head_end;
+        int answered;
+
+        n = snprintf(request, sizeof(request), "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n%s", paths[i], health);
+        send_all(fd, request, (size_t)n);
+        /* Until the health check's JSON body has come (or the server closed). */
+        answered = e2e_read_until(fd, answer, sizeof(answer), "\"UP\"", WAIT_MS);
+        close(fd);
+        assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+        assert_non_null(head_end = strstr(answer, "\r\n\r\n"));
+        head_end += 4;
+        if (answered)
+            assert_int_equal(strncmp(head_end, "HTTP/1.1 200 ", 13), 0);
+        else
+            assert_string_equal(head_end, "");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +573,7 @@ int main(void)
         cmocka_unit_test(an_import_after_an_answer_reuses_the_connection),
         cmocka_unit_test(a_refusal_after_a_plain_body_keeps_the_connection),
         cmocka_unit_test(keep_alive_gets_share_a_connection),
+        cmocka_unit_test(a_head_of_a_streamed_answer_sends_no_body),
     };
 
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);

@@ -193,10 +193,15 @@ void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer)
         return;
     start_answer(req, status, answer->location, answer->retry_after, buf.len);
     h2o_start_response(req, &generator);
-    if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+    if (markr_http_is_head(req))
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
     else
         h2o_send(req, &buf, buf.len != 0 ? 1 : 0, H2O_SEND_STATE_FINAL);
+}
+
+int markr_http_is_head(const h2o_req_t *req)
+{
+    return h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
 }
 
 static json_object *problem_body(const char *error, const char *message)

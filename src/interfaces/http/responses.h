@@ -83,6 +83,11 @@ void markr_http_answer_problem(struct markr_http_answer *answer, int status, con
  * afterwards), so it is freed with the request and never copied. */
 void markr_http_send_answer(h2o_req_t *req, struct markr_http_answer *answer);
 
+/* A HEAD request: its answer has the headers of the GET's and no body. h2o 2.2.5 leaves the
+ * body out only of what h2o_send_inline sends; every other generator must not send one, or
+ * the bytes would be read as the start of the connection's next answer. */
+int markr_http_is_head(const h2o_req_t *req);
+
 /* Sends body (consumed: its reference is dropped) as application/json with status. For the
  * small answers the loop makes itself (a refused parameter, /health). */
 void markr_http_send_json(h2o_req_t *req, int status, json_object *body);

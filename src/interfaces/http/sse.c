@@ -334,6 +334,13 @@ static void client_start(struct markr_sse_client *c, const h2o_iovec_t *parts, s
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
     h2o_start_response(req, &c->gen);
+    if (markr_http_is_head(req)) { /* the stream's headers, and no stream */
+        c->closing = 1;
+        if (h2o_linklist_is_linked(&c->link))
+            h2o_linklist_unlink(&c->link);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+        return;
+    }
     c->started = 1;
     ++c->sse->open;
     h2o_linklist_insert(&c->sse->clients, &c->all);

@@ -127,6 +127,14 @@ static void job_respond(struct markr_http_job *job, h2o_req_t *req)
         s->source->headers(req, s->state);
         h2o_start_response(req, &s->gen);
         s->started = 1;
+        if (markr_http_is_head(req)) { /* the GET's headers, from its first piece; no body */
+            free(s->piece);
+            s->piece = NULL;
+            s->piece_len = s->piece_at = 0;
+            s->last = 1;
+            h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+            return;
+        }
     }
     if (s->piece_len == 0 && !s->last) { /* nothing in this piece: on to the next */
         free(s->piece);

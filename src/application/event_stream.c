@@ -4,6 +4,8 @@
  */
 #include "event_stream.h"
 
+#include "domain/utf8.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,8 +138,11 @@ static int field(struct markr_event_stream *s, const char *line, size_t n)
         return set_buffer(&s->type, &s->type_cap, &s->type_len, value, value_len, 0);
     }
     if (name_len == 2 && memcmp(line, "id", 2) == 0) {
-        if (memchr(value, '\0', value_len) != NULL)
-            return 0; /* the specification ignores such an id */
+        /* The specification ignores an id with a NUL. One that is not UTF-8 (which a browser
+         * would read with U+FFFD in it, never as the bytes sent) is ignored too: an id is the
+         * stream's position, stored as text and sent back as Last-Event-ID. */
+        if (memchr(value, '\0', value_len) != NULL || !markr_utf8_valid(value, value_len))
+            return 0;
         if (value_len > MARKR_EVENT_STREAM_ID_MAX)
             return MARKR_EVENT_STREAM_TOO_LONG;
         memcpy(s->id_buf, value, value_len);

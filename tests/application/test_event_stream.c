@@ -183,6 +183,22 @@ static void a_resumed_stream_keeps_its_position_until_an_explicit_empty_id(void 
     markr_event_stream_free(&s);
 }
 
+/* An id that is not UTF-8 is ignored, as one with a NUL is (the specification's rule): the
+ * position stays the last one that can be stored and sent back. */
+static void an_id_that_is_not_utf8_or_holds_a_nul_is_ignored(void **state)
+{
+    static const char text[] = "id: 7\ndata: a\n\nid: \xff\xfe\ndata: b\n\nid: a\0b\ndata: c\n\n"
+                               "id: \xc3\xa9t\xc3\xa9\ndata: d\n\n";
+    struct seen seen = {0};
+
+    assert_int_equal(parse(text, sizeof(text) - 1, 0, &seen), 0);
+    assert_int_equal(seen.count, 4);
+    assert_string_equal(seen.id[0], "7");
+    assert_string_equal(seen.id[1], "7");
+    assert_string_equal(seen.id[2], "7");
+    assert_string_equal(seen.id[3], "\xc3\xa9t\xc3\xa9"); /* UTF-8 beyond ASCII is an id like any */
+}
+
 static void an_id_alone_moves_the_position(void **state)
 {
     struct markr_event_stream s;
@@ -374,6 +390,7 @@ int main(void)
         cmocka_unit_test(the_last_id_is_set_on_dispatch_and_kept_across_a_reset),
         cmocka_unit_test(a_resumed_stream_keeps_its_position_until_an_explicit_empty_id),
         cmocka_unit_test(an_id_alone_moves_the_position),
+        cmocka_unit_test(an_id_that_is_not_utf8_or_holds_a_nul_is_ignored),
         cmocka_unit_test(bounds_stop_the_parse),
         cmocka_unit_test(many_short_lines_cannot_grow_one_event_past_its_bound),
         cmocka_unit_test(a_live_stream_skips_an_event_too_long_and_goes_on),

@@ -564,6 +564,31 @@ static void an_event_too_long_is_kept_refused_and_the_stream_goes_on(void **stat
                      1);
 }
 
+/* A score whose data is not UTF-8, under an id that is not UTF-8 either: the event is kept
+ * refused (not_json), its id is not taken for the position (it could not be stored, nor
+ * sent back), and the scores after it are stored as usual. */
+static void a_score_that_is_not_utf8_is_kept_refused_and_the_stream_goes_on(void **state)
+{
+    static const char bad[] = "id: \xff\nevent: score\ndata: {\"exam\": 7, \"studentId\": \"Ren\xe9\", \"score\": 0.5}\n\n";
+    int n = sse_server_connections(&sse);
+    char *value, position[16];
+
+    assert_int_equal(sse_server_send(&sse, bad), 0);
+    send_score(35, 0.7);
+    wait_for_aggregate(holder);
+    value = markr_test_db_value(conninfo, "SELECT count(*) FROM imports WHERE status = 'rejected' AND "
+                                          "reason->>'error' = 'not_json' AND reason->>'message' LIKE '%not valid UTF-8%'");
+    assert_non_null(value);
+    assert_string_equal(value, "1");
+    free(value);
+    snprintf(position, sizeof(position), "%d", next_id - 1);
+    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
+    assert_non_null(value);
+    assert_string_equal(value, position);
+    free(value);
+    assert_int_equal(sse_server_connections(&sse), n); /* the stream went on */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +601,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_a_thousand_events_a_second_is_absorbed),
         cmocka_unit_test(a_batch_of_a_lost_generation_is_not_stored),
         cmocka_unit_test(an_event_too_long_is_kept_refused_and_the_stream_goes_on),
+        cmocka_unit_test(a_score_that_is_not_utf8_is_kept_refused_and_the_stream_goes_on),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "application/event_stream.h"
+#include "domain/utf8.h"
 
 /* What on_event returns to stop the parse at a refusal (err says why): positive, so that it
  * is never taken for one of the parser's own negative statuses. */
@@ -68,6 +69,11 @@ static int on_event(void *ctx, const struct markr_event_stream_event *ev)
         return 0; /* another type: not a result */
     if (ev->data_len > MARKR_SCORE_DATA_MAX)
         return refuse(p, ev, "field_too_long", "data", "is longer than 4096 bytes");
+    /* JSON text is UTF-8 (RFC 8259); json-c would take other bytes into its strings, and the
+     * database refuse them. What json-c decodes from UTF-8 stays UTF-8 (a lone surrogate
+     * escaped becomes U+FFFD). */
+    if (!markr_utf8_valid(ev->data, ev->data_len))
+        return refuse(p, ev, "not_json", "data", "is not valid UTF-8");
     {
         struct json_tokener *tok = json_tokener_new();
         size_t used;

@@ -86,6 +86,9 @@ static void each_malformed_score_event_refuses_the_block(void **state)
         {"{\"exam\": 3, \"studentId\": \"\", \"score\": 0.5}", "missing_field", "studentId"},
         {"{\"exam\": \"\", \"studentId\": \"a\", \"score\": 0.5}", "missing_field", "exam"},
         {"{\"exam\": 3, \"studentId\": \"a\\u0000b\", \"score\": 0.5}", "not_a_string", "studentId"},
+        /* Not UTF-8 (Latin-1 bytes). A lone surrogate escaped, json-c reads as U+FFFD. */
+        {"{\"exam\": 3, \"studentId\": \"Ren\xe9\", \"score\": 0.5}", "not_json", "data"},
+        {"{\"exam\": \"t\xff\", \"studentId\": \"a\", \"score\": 0.5}", "not_json", "data"},
         {"{\"exam\": 3, \"studentId\": \"a\", \"score\": \"0.5\"}", "not_a_number", "score"},
         {"{\"exam\": 3, \"studentId\": \"a\", \"score\": 1.0000001}", "score_out_of_range", "score"},
         {"{\"exam\": 3, \"studentId\": \"a\", \"score\": -0.1}", "score_out_of_range", "score"},

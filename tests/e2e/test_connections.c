@@ -19,6 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <json-c/json.h>
 
 #include "harness.h"
@@ -127,6 +131,58 @@ static void killed_idle_backends_cost_no_request(void **state)
     assert_non_null(strstr(log, "msg=\"database connection closed by the server while idle; reconnecting\""));
     assert_null(strstr(log, "status=503"));
     free(log);
+}
+
+/* A download of a body of several chunks reads them one job at a time: every backend of
+ * markr killed while the client holds the download unread costs it nothing, the rest of the
+ * body comes on new connections, whole and as stored. The body is larger than what the
+ * kernel can hold for the client (a sender's buffer grows to 4 MiB on Linux, tcp_wmem), so
+ * some of its chunks are read after the kill. */
+static void a_download_survives_its_backends_killed_between_chunks(void **state)
+{
+    static const char *const env[] = {"MARKR_WORKERS=2", "MARKR_QUEUE_RUNNERS=1", NULL};
+    struct markr_server s;
+    struct e2e_response r;
+    char *doc = e2e_results_document("download-kill", 40000, 0), request[128], *got;
+    size_t doc_len = strlen(doc), got_len = 0, cap = doc_len + 65536;
+    const char *id, *body;
+    int rcvbuf = 4096, fd;
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+
+    assert_true(doc_len > 8 * 1024 * 1024); /* 4 MiB in the kernel's buffers, and more */
+    assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
+    wait_log(&s, "change feed up", 1);
+    assert_int_equal(e2e_http(&s, "POST", "/import", "text/xml+markr", doc, doc_len, &r), 0);
+    assert_int_equal(r.status, 201);
+    assert_non_null(id = strstr(r.body, "\"import_id\":"));
+    snprintf(request, sizeof(request), "GET /imports/%ld/raw HTTP/1.0\r\nHost: localhost\r\n\r\n",
+             strtol(id + strlen("\"import_id\":"), NULL, 10));
+    e2e_response_free(&r);
+
+    addr.sin_port = htons((uint16_t)s.port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    assert_non_null(got = malloc(cap + 1));
+    /* The head and a little of the first chunk; the server is then held by this client. */
+    assert_true(e2e_read_until(fd, got, 8192, "\r\n\r\n", 20000));
+    got_len = strlen(got);
+    /* workers + queue runner + change feed, all idle while the client does not read */
+    assert_int_equal(kill_idle_backends(4), 4);
+    for (ssize_t n; got_len < cap && (n = read(fd, got + got_len, cap - got_len)) > 0;)
+        got_len += (size_t)n;
+    close(fd);
+    got[got_len] = '\0';
+    assert_non_null(strstr(got, "HTTP/1.1 200 "));
+    assert_non_null(body = strstr(got, "\r\n\r\n"));
+    body += 4;
+    assert_int_equal(got_len - (size_t)(body - got), doc_len);
+    assert_memory_equal(body, doc, doc_len);
+    free(got);
+    free(doc);
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
 }
 
 /* One instance, its cache on: each import answered 201 is in the very next read. */
@@ -254,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_idle_backends_cost_no_request),
         cmocka_unit_test(reads_after_a_201_reflect_the_import),
+        cmocka_unit_test(a_download_survives_its_backends_killed_between_chunks),
         cmocka_unit_test(an_unknown_outcome_names_the_body_and_invites_no_retry),
     };
 

@@ -316,22 +316,43 @@ char *markr_pg_value_copy(const PGresult *res, int row, int col)
     return strndup(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
 
-PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
-                        struct markr_error *err)
+int markr_pg_read_with(struct markr_pg *pg, int (*read)(struct markr_pg *pg, void *arg, struct markr_error *err),
+                       void *arg, struct markr_error *err)
 {
-    PGresult *res;
+    int rc = -1;
 
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (markr_pg_ensure(pg, err) != 0)
-            return NULL;
-        if ((res = markr_pg_exec(pg, what, sql, params, err)) != NULL) {
+            return -1;
+        if ((rc = read(pg, arg, err)) >= 0) {
             markr_error_clear(err); /* the first run's failure, when this was the second */
-            return res;
+            return rc;
         }
         if (PQstatus(pg->conn) == CONNECTION_OK)
-            return NULL;
+            return rc;
     }
-    return NULL;
+    return rc;
+}
+
+struct statement_read {
+    const char *what, *sql;
+    const struct markr_pg_params *params;
+    PGresult *res;
+};
+
+static int statement_read(struct markr_pg *pg, void *arg, struct markr_error *err)
+{
+    struct statement_read *r = arg;
+
+    return (r->res = markr_pg_exec(pg, r->what, r->sql, r->params, err)) != NULL ? 0 : -1;
+}
+
+PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
+                        struct markr_error *err)
+{
+    struct statement_read r = {.what = what, .sql = sql, .params = params};
+
+    return markr_pg_read_with(pg, statement_read, &r, err) == 0 ? r.res : NULL;
 }
 
 /* Waits 10, 20, 40 ms (plus up to half again, so that the writers that collided do not

@@ -234,6 +234,11 @@ int markr_pg_oom(struct markr_error *err);
  * the read run once more. Returns the result, or NULL with err. */
 PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
                         struct markr_error *err);
+/* The same rule for any read that changes nothing: read(pg, arg, err) on a usable connection
+ * (markr_pg_ensure), and once more on a new one when the connection was lost under it.
+ * Returns what read returned (negative: failed, with err). */
+int markr_pg_read_with(struct markr_pg *pg, int (*read)(struct markr_pg *pg, void *arg, struct markr_error *err),
+                       void *arg, struct markr_error *err);
 
 /* markr_pg_connect with another default connect_timeout (in seconds, as text). */
 struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeout_s, struct markr_error *err);

@@ -254,13 +254,21 @@ struct chunk_read {
     size_t *len;
 };
 
-static int read_chunks(struct markr_pg *conn, void *arg, struct markr_error *err)
+static int read_chunks_once(struct markr_pg *conn, void *arg, struct markr_error *err)
 {
     struct chunk_read *c = arg;
 
     if (c->seq < 0)
         return markr_pg_chunks_read(conn, c->id, c->size, c->bytes, err);
     return markr_pg_chunk_read_one(conn, c->id, c->seq, c->bytes, c->len, err);
+}
+
+/* As every read: on a usable connection, and again on a new one when it was lost under the
+ * read. A download reads its chunks one job at a time, each on whichever worker is free,
+ * whose connection may have been closed by the server since its last use. */
+static int read_chunks(struct markr_pg *conn, void *arg, struct markr_error *err)
+{
+    return markr_pg_read_with(conn, read_chunks_once, arg, err);
 }
 
 static int vault_chunk(void *ctx, int64_t id, int32_t seq, char **bytes, size_t *len, struct markr_error *err)

@@ -169,6 +169,8 @@ static void bounds_are_enforced(void **state)
         {"/imports?limit=0", "bad_limit", 400},
         {"/imports?limit=1001", "bad_limit", 400},
         {"/imports?limit=x", "bad_limit", 400},
+        {"/imports?limit=5%00x", "bad_limit", 400}, /* not 5: a value never holds a NUL */
+        {"/results/query?sort=percent%00x", "bad_sort", 400},
         {"/imports?cursor=0", "bad_cursor", 400},
         {"/imports?limit=1000", NULL, 200},
         {"/tests?limit=0", "bad_limit", 400},

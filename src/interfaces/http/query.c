@@ -49,7 +49,9 @@ static int get_visit(const char *name, size_t name_len, const char *value, size_
 
     if (value == NULL || name_len != g->name_len || memcmp(name, g->name, name_len) != 0)
         return 0;
-    if ((n = markr_percent_decode(value, value_len, g->dst, g->cap)) < 0)
+    /* No value of any parameter holds a NUL (no test id, student number, status or cursor
+     * can), and a handler reading the value as a C string would see only what comes first. */
+    if ((n = markr_percent_decode(value, value_len, g->dst, g->cap)) < 0 || memchr(g->dst, '\0', (size_t)n) != NULL)
         return -1;
     g->dst[n] = '\0';
     *g->len = (size_t)n;

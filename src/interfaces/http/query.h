@@ -30,7 +30,8 @@ int markr_query_check(const char *target, size_t target_len, const char *const *
 
 /* The decoded value of parameter name in target into dst (room for cap bytes plus a NUL),
  * its length in *len. markr_query_check has refused a repeated one. Returns 1 when present, 0 when absent, -1
- * when its value is malformed (a bad %-escape) or longer than cap. */
+ * when its value is malformed (a bad %-escape, or one that decodes to a NUL) or longer than
+ * cap. */
 int markr_query_get(const char *target, size_t target_len, const char *name, char *dst, size_t cap, size_t *len);
 
 /* A decimal integer from 0 to max: digits only (no sign, no space), at most 19 of them.

@@ -104,11 +104,14 @@ static void every_command_helps_and_refuses_unknown_options(void **state)
         const char *both[] = {"reprocess", "--all", "--import", "3", NULL}, *noid[] = {"reprocess", "--import", NULL};
         const char *nofile[] = {"import", NULL}, *dry[] = {"import", "--dry-run", "a.xml", NULL};
         const char *after[] = {"import", "a.xml", "--bogus", NULL}, *dashes[] = {"import", "--", NULL};
+        const char *huge[] = {"reprocess", "--import", "99999999999999999999", NULL};
 
         expect_cli(conninfo, extra, NULL, 2, "markr serve: unknown argument 'now'");
         expect_cli(conninfo, status, NULL, 2, "markr migrate: unknown option '--all'");
         expect_cli(conninfo, both, NULL, 2, "--all and --import exclude each other");
         expect_cli(conninfo, noid, NULL, 2, "no ID after '--import'");
+        /* Beyond int64: not read as its largest value. */
+        expect_cli(conninfo, huge, NULL, 2, "'99999999999999999999' is not an import id");
         expect_cli(conninfo, nofile, NULL, 2, "markr import: no FILE to import");
         expect_cli(conninfo, dry, NULL, 2, "markr import: unknown option '--dry-run'");
         expect_cli(conninfo, after, NULL, 2, "markr import: unknown option '--bogus'");

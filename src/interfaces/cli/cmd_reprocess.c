@@ -5,6 +5,7 @@
  */
 #include "cmd_reprocess.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,9 @@ int markr_cli_reprocess(const char *database_url, const char *migrations_dir, in
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             dry_run = 1;
         } else if (strcmp(argv[i], "--import") == 0 && i + 1 < argc) {
+            errno = 0;
             id = strtoll(argv[++i], &end, 10);
-            if (*argv[i] < '1' || *argv[i] > '9' || *end != '\0' || id <= 0) {
+            if (*argv[i] < '1' || *argv[i] > '9' || *end != '\0' || id <= 0 || errno == ERANGE) {
                 snprintf(problem, sizeof(problem), "'%.64s' is not an import id (a positive integer)", argv[i]);
                 return markr_cli_usage_error("reprocess", err, problem);
             }

@@ -521,11 +521,23 @@ static void a_batch_of_a_lost_generation_is_not_stored(void **state)
 /* An event too long for the parser's bounds (a 70,000-byte data line) is kept alone as
  * refused, its block cut after the byte that passed the bound, and the stream goes on past
  * it: no reconnection, the position moves to the events after it. */
+/* The feed's stored position is the id of the last score sent. */
+static void stored_position_is_the_last_score(void)
+{
+    char *value, position[16];
+
+    snprintf(position, sizeof(position), "%d", next_id - 1);
+    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
+    assert_non_null(value);
+    assert_string_equal(value, position);
+    free(value);
+}
+
 static void an_event_too_long_is_kept_refused_and_the_stream_goes_on(void **state)
 {
     int n = sse_server_connections(&sse);
     size_t cap = 80000, len;
-    char *big = malloc(cap), *value, position[16];
+    char *big = malloc(cap), *value;
     int id = next_id++;
 
     assert_non_null(big);
@@ -552,11 +564,7 @@ static void an_event_too_long_is_kept_refused_and_the_stream_goes_on(void **stat
         assert_string_equal(value, expected);
     }
     free(value);
-    snprintf(position, sizeof(position), "%d", next_id - 1);
-    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
-    assert_non_null(value);
-    assert_string_equal(value, position);
-    free(value);
+    stored_position_is_the_last_score();
     assert_int_equal(sse_server_connections(&sse), n); /* the stream went on */
     /* either instance may hold the feed since the lost generation's give-up */
     assert_int_equal(log_lines(&srv, "msg=\"feed event too long: kept refused and skipped\"", "reason=event_too_long") +
@@ -571,7 +579,7 @@ static void a_score_that_is_not_utf8_is_kept_refused_and_the_stream_goes_on(void
 {
     static const char bad[] = "id: \xff\nevent: score\ndata: {\"exam\": 7, \"studentId\": \"Ren\xe9\", \"score\": 0.5}\n\n";
     int n = sse_server_connections(&sse);
-    char *value, position[16];
+    char *value;
 
     assert_int_equal(sse_server_send(&sse, bad), 0);
     send_score(35, 0.7);
@@ -581,11 +589,7 @@ static void a_score_that_is_not_utf8_is_kept_refused_and_the_stream_goes_on(void
     assert_non_null(value);
     assert_string_equal(value, "1");
     free(value);
-    snprintf(position, sizeof(position), "%d", next_id - 1);
-    value = markr_test_db_value(conninfo, "SELECT last_event_id FROM feed_positions WHERE feed LIKE '%/scores%'");
-    assert_non_null(value);
-    assert_string_equal(value, position);
-    free(value);
+    stored_position_is_the_last_score();
     assert_int_equal(sse_server_connections(&sse), n); /* the stream went on */
 }
 

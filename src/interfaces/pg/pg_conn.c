@@ -334,15 +334,9 @@ int markr_pg_read_with(struct markr_pg *pg, int (*read)(struct markr_pg *pg, voi
     return rc;
 }
 
-struct statement_read {
-    const char *what, *sql;
-    const struct markr_pg_params *params;
-    PGresult *res;
-};
-
-static int statement_read(struct markr_pg *pg, void *arg, struct markr_error *err)
+int markr_pg_statement_read(struct markr_pg *pg, void *arg, struct markr_error *err)
 {
-    struct statement_read *r = arg;
+    struct markr_pg_statement_read *r = arg;
 
     return (r->res = markr_pg_exec(pg, r->what, r->sql, r->params, err)) != NULL ? 0 : -1;
 }
@@ -350,9 +344,9 @@ static int statement_read(struct markr_pg *pg, void *arg, struct markr_error *er
 PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, const struct markr_pg_params *params,
                         struct markr_error *err)
 {
-    struct statement_read r = {.what = what, .sql = sql, .params = params};
+    struct markr_pg_statement_read r = {.what = what, .sql = sql, .params = params};
 
-    return markr_pg_read_with(pg, statement_read, &r, err) == 0 ? r.res : NULL;
+    return markr_pg_read_with(pg, markr_pg_statement_read, &r, err) == 0 ? r.res : NULL;
 }
 
 /* Waits 10, 20, 40 ms (plus up to half again, so that the writers that collided do not

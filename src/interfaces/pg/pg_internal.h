@@ -239,6 +239,14 @@ PGresult *markr_pg_read(struct markr_pg *pg, const char *what, const char *sql, 
  * Returns what read returned (negative: failed, with err). */
 int markr_pg_read_with(struct markr_pg *pg, int (*read)(struct markr_pg *pg, void *arg, struct markr_error *err),
                        void *arg, struct markr_error *err);
+/* A read of one statement for markr_pg_read_with (and markr_pg_on_reader): arg is a struct
+ * markr_pg_statement_read, whose res it fills (markr_pg_exec). Returns 0, or -1 with err. */
+struct markr_pg_statement_read {
+    const char *what, *sql;
+    const struct markr_pg_params *params;
+    PGresult *res;
+};
+int markr_pg_statement_read(struct markr_pg *pg, void *arg, struct markr_error *err);
 
 /* markr_pg_connect with another default connect_timeout (in seconds, as text). */
 struct markr_pg *markr_pg_connect_within(const char *conninfo, const char *timeout_s, struct markr_error *err);

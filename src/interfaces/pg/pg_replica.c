@@ -387,25 +387,16 @@ int markr_pg_on_reader(struct markr_pg *pg, int (*read)(struct markr_pg *conn, v
     return read(pg, arg, err);
 }
 
-struct single_read {
-    const char *what, *sql;
-    const struct markr_pg_params *params;
-    PGresult *res;
-};
-
 static int read_one(struct markr_pg *conn, void *arg, struct markr_error *err)
 {
-    struct single_read *s = arg;
-
     conn->sqlstate[0] = '\0';
-    s->res = markr_pg_read(conn, s->what, s->sql, s->params, err);
-    return s->res != NULL ? 0 : -1;
+    return markr_pg_read_with(conn, markr_pg_statement_read, arg, err) == 0 ? 0 : -1;
 }
 
 PGresult *markr_pg_read_replica(struct markr_pg *pg, const char *what, const char *sql,
                                 const struct markr_pg_params *params, struct markr_error *err)
 {
-    struct single_read s = {.what = what, .sql = sql, .params = params};
+    struct markr_pg_statement_read s = {.what = what, .sql = sql, .params = params};
 
     return markr_pg_on_reader(pg, read_one, &s, err) == 0 ? s.res : NULL;
 }

@@ -341,6 +341,9 @@ static void client_start(struct markr_sse_client *c, const h2o_iovec_t *parts, s
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
         return;
     }
+    /* The connection ends with the stream: what the client sent meanwhile was dropped unread
+     * (on_client_read), so nothing after it may be taken for its next request. */
+    req->http1_is_persistent = 0;
     c->started = 1;
     ++c->sse->open;
     h2o_linklist_insert(&c->sse->clients, &c->all);

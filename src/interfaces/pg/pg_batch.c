@@ -157,17 +157,18 @@ int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct mar
     if (queued != b->count) {
         markr_pg_fail(pg, NULL, b->items[queued >= 0 && queued < b->count ? queued : 0].what, err);
         failed = 1;
+        int commit_queued = 0;
+
+        /* A COMMIT that libpq never queued was never sent: it did not run, whether the
+         * connection is lost or not (libpq refused the message because it was lost). */
+        for (int i = 0; i < queued; ++i)
+            commit_queued |= b->items[i].commits;
+        if (queued >= 0 && !commit_queued)
+            markr_pg_commit_not_run(pg);
         /* libpq refused a message (out of memory) on a connection still up: what it holds or
          * sent has no Sync, so the server would answer none of it, and draining it would wait
-         * for ever. The connection is ended instead (markr_pg_ensure makes a new one); a COMMIT
-         * that was never queued did not run. */
+         * for ever. The connection is ended instead (markr_pg_ensure makes a new one). */
         if (PQstatus(pg->conn) == CONNECTION_OK) {
-            int commit_queued = 0;
-
-            for (int i = 0; i < queued; ++i)
-                commit_queued |= b->items[i].commits;
-            if (queued >= 0 && !commit_queued)
-                markr_pg_commit_not_run(pg);
             shutdown(PQsocket(pg->conn), SHUT_RDWR);
             pg->notices.ended = 1;
         }

@@ -4,10 +4,10 @@
  */
 #include "event_stream.h"
 
-#include "domain/utf8.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "domain/utf8.h"
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 

@@ -155,10 +155,10 @@ int markr_pg_batch_run(struct markr_pg *pg, struct markr_pg_batch *b, struct mar
     if (queued == b->count && PQpipelineSync(pg->conn) != 1)
         queued = -1;
     if (queued != b->count) {
-        markr_pg_fail(pg, NULL, b->items[queued >= 0 && queued < b->count ? queued : 0].what, err);
-        failed = 1;
         int commit_queued = 0;
 
+        markr_pg_fail(pg, NULL, b->items[queued >= 0 && queued < b->count ? queued : 0].what, err);
+        failed = 1;
         /* A COMMIT that libpq never queued was never sent: it did not run, whether the
          * connection is lost or not (libpq refused the message because it was lost). */
         for (int i = 0; i < queued; ++i)

@@ -60,6 +60,40 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The servers started and not stopped yet. A test that fails jumps past its own stop (cmocka
+ * leaves a test at its first failed assertion); the process ends what is left on its way
+ * out, so that a failed run leaves no server behind. */
+#define LIVE_MAX 64
+static pid_t live[LIVE_MAX];
+
+static void end_live_servers(void)
+{
+    for (int i = 0; i < LIVE_MAX; ++i) {
+        /* Only a child of this process that has not been reaped: a pid that a test reaped
+         * itself may belong to another process by now. */
+        if (live[i] > 0 && waitpid(live[i], NULL, WNOHANG) == 0) {
+            kill(live[i], SIGKILL);
+            while (waitpid(live[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+        live[i] = 0;
+    }
+}
+
+/* Adds pid to the live servers (on), or removes it. */
+static void track(pid_t pid, int on)
+{
+    static int registered;
+
+    if (!registered)
+        registered = atexit(end_live_servers) == 0;
+    for (int i = 0; i < LIVE_MAX; ++i)
+        if (on ? live[i] == 0 : live[i] == pid) {
+            live[i] = on ? pid : 0;
+            return;
+        }
+}
+
 int e2e_server_start(struct markr_server *server, const char *conninfo, const char *const *env)
 {
     static int serial;
@@ -80,6 +114,8 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
         execl(binary(), binary(), "serve", (char *)NULL);
         _exit(127);
     }
+    if (server->pid > 0)
+        track(server->pid, 1);
     for (int waited = 0; waited < 15000; waited += 10) {
         static const char listening[] = " msg=listening addr=127.0.0.1:";
         char line[256];
@@ -99,6 +135,7 @@ int e2e_server_start(struct markr_server *server, const char *conninfo, const ch
         if (log != NULL)
             fclose(log);
         if (waitpid(server->pid, &status, WNOHANG) == server->pid) {
+            track(server->pid, 0);
             server->pid = 0;
             break;
         }
@@ -125,6 +162,7 @@ int e2e_server_stop(struct markr_server *server, int sig)
     kill(server->pid, sig);
     while (waitpid(server->pid, &status, 0) < 0 && errno == EINTR)
         ;
+    track(server->pid, 0);
     server->pid = 0;
     /* Everything markr serve prints is structured: a raw line fails whoever stopped it. */
     if ((bad = e2e_logfmt_check_file(server->log_path, 5)) != 0)

@@ -4,6 +4,8 @@
 #
 #   bench_fresh_db NAME           start the cluster, recreate database NAME, export
 #                                 DATABASE_URL, apply the migrations
+#   bench_recycled_wal MB         let the run write its WAL into recycled segments, as a
+#                                 database that has run a while does (below)
 #   bench_serve PORT LOG [ENV...] start `markr serve` on 127.0.0.1:PORT with its stderr in
 #                                 LOG (and the extra NAME=VALUE settings given); wait for
 #                                 /health; sets bench_pid (every server started is stopped
@@ -52,6 +54,21 @@ bench_fresh_db() {
     url=$(bash scripts/pg-private.sh url "$name")
     export DATABASE_URL=$url
     "$bench_markr" migrate >/dev/null
+}
+
+# A database that has run a while writes its WAL into segments that its checkpoints recycled.
+# A cluster created for the run has none: the backend that first reaches each new 16 MB
+# segment writes it full of zeros (and syncs it) before its own record, holding the WAL write
+# lock, so that every commit behind it waits (bench/README.md, "WAL segments"). That cost
+# belongs to a cluster's first minutes, not to the import path: switch through MB of WAL
+# (each switch begins a new segment) and checkpoint, which recycles those segments for the
+# run. The checkpoint recycles no more than max_wal_size (pg-private.sh: 2 GB).
+bench_recycled_wal() {
+    local segments=$(($1 / 16)) i
+    for ((i = 0; i < segments; i++)); do
+        printf '%s\n' "SELECT pg_logical_emit_message(false, 'markr-bench', '');" 'SELECT pg_switch_wal();'
+    done | "$bench_psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" >/dev/null
+    "$bench_psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c CHECKPOINT
 }
 
 bench_serve() {

@@ -7,7 +7,10 @@
 #      installed migrations as its default, and migrates a fresh database from them;
 #   5. it starts as the unit's ExecStart says, with the unit's EnvironmentFile and a
 #      working directory of its own, under a stand-in for systemd's notification socket:
-#      READY=1 arrives, /ready answers 200, and SIGTERM brings STOPPING=1 and exit 0.
+#      READY=1 arrives, /ready answers 200, and SIGTERM brings STOPPING=1 and exit 0;
+#   6. the Dockerfile's build stage, which cannot be run here (no Docker engine), installs
+#      every build dependency that debian/control asks for under the build profiles its
+#      dpkg-buildpackage sets.
 # Needs MARKR_TEST_DATABASE_URL (a superuser conninfo; scripts/test.sh sets it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,8 +35,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. Build.
-deb=$(DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" bash scripts/package.sh | tail -n 1)
+# 6, first, as it takes no time: the Dockerfile's build stage against debian/control. The
+# stage's packages are the words of its `apt-get install`; the dependencies are those that
+# dpkg's own parser keeps under the profiles the stage's dpkg-buildpackage is given
+# (debhelper-compat is provided by debhelper).
+docker_profiles=$(sed -n 's/^RUN .*DEB_BUILD_PROFILES=\([^ ]*\) .*dpkg-buildpackage.*/\1/p' Dockerfile)
+docker_packages=$(perl -0ne 'm/^FROM\s+\S+\s+AS\s+build\n(.*?)(?=^FROM|\z)/ms or die "no build stage\n";
+    my $stage = $1; $stage =~ s/\\\n/ /g;
+    $stage =~ /apt-get install\s+(.*?)(?:&&|\n)/ or die "no apt-get install in the build stage\n";
+    print join("\n", grep { !/^-/ } split " ", $1), "\n"' Dockerfile)
+build_deps=$(PROFILES=$docker_profiles perl -MDpkg::Control::Info -MDpkg::Deps -e '
+    my $source = Dpkg::Control::Info->new("debian/control")->get_source;
+    my $deps = deps_parse($source->{"Build-Depends"}, build_dep => 1, reduce_profiles => 1,
+                          build_profiles => [split /,/, $ENV{PROFILES}]);
+    deps_iterate($deps, sub { print $_[0]->{package}, "\n"; 1 })')
+for dep in $build_deps; do
+    [[ $dep == debhelper-compat ]] && dep=debhelper
+    grep -qx -- "$dep" <<<"$docker_packages" ||
+        die "the Dockerfile's build stage does not install $dep, which dpkg-buildpackage needs there (build profiles: ${docker_profiles:-none})"
+done
+say "the Dockerfile's build stage installs every build dependency (build profiles: ${docker_profiles:-none})"
+
+# 1. Build, with the profile the Dockerfile uses (the suites ran already).
+deb=$(DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" DEB_BUILD_PROFILES=nocheck bash scripts/package.sh | tail -n 1)
 version=$(dpkg-parsechangelog -S Version)
 say "built $deb ($(stat -c %s -- "$deb") bytes)"
 

@@ -3,7 +3,8 @@
 # build-deb/ so that nothing is written beside the checkout: the tracked files and the
 # untracked ones git does not ignore are copied to build-deb/src/markr-VERSION/, and
 # dpkg-buildpackage -us -uc -b runs there. Prints the path of the .deb on its last line.
-# DEB_BUILD_OPTIONS is passed through (nocheck skips the unit suites of the build).
+# DEB_BUILD_OPTIONS and DEB_BUILD_PROFILES are passed through (nocheck in the first skips the
+# unit suites of the build; the nocheck profile drops the build dependencies only they need).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -13,6 +13,9 @@
 #define MARKR_XML_MAX_DEPTH 32
 /* Longest raw text kept for one field before trimming; more refuses the document. */
 #define MARKR_XML_MAX_FIELD_BYTES 4096
+/* Most attributes (namespace declarations included) of one element; the format's own carry
+ * at most four. More refuses the document before libxml2 reads the element (xml_tags.h). */
+#define MARKR_XML_MAX_ATTRIBUTES 256
 
 /* Once per process, before any thread parses: initialises libxml2 and installs an
  * external-entity loader that refuses every load. Idempotent and thread-safe; the first
@@ -21,7 +24,8 @@ void markr_xml_global_init(void);
 
 /* The parser port. Stateless: safe to use from several threads at once. Refusal reasons
  * beyond the domain's: malformed_xml (MARKR_ERR_MALFORMED), wrong_root, entity_refused,
- * too_deep, field_too_long and duplicate_field (MARKR_ERR_INVALID). See ADR 0005. */
+ * too_deep, too_many_attributes, unsupported_encoding, field_too_long and duplicate_field
+ * (MARKR_ERR_INVALID). See ADR 0005 and ADR 0043. */
 struct markr_document_parser markr_xml_parser(void);
 
 /* The media type of the format, and the format itself (that type with this parser). */

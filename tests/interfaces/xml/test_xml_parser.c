@@ -874,6 +874,159 @@ static void refuses_deep_nesting(void **state)
     assert_true(seconds_since(&start) < 2.0);
 }
 
+/* An extra element <x a0="" a1="" ...> of n attributes (sep between them), alone on its line. */
+static void text_attributes(struct text *t, size_t n, const char *sep)
+{
+    char name[32];
+
+    text_puts(t, "<x");
+    for (size_t i = 0; i < n; ++i) {
+        snprintf(name, sizeof(name), "%sa%zu=\"\"", sep, i);
+        text_puts(t, name);
+    }
+    text_puts(t, "/>\n");
+}
+
+/* Jane's document with an extra element of n attributes on line 9, after `before`. */
+static char *with_attributes(const char *before, size_t n, const char *sep, size_t *len)
+{
+    struct text t = {0};
+
+    text_puts(&t, HEAD JANE);
+    text_puts(&t, before);
+    text_attributes(&t, n, sep);
+    text_puts(&t, TAIL);
+    *len = t.len;
+    return t.s;
+}
+
+/* The same document in UTF-16 (of the byte order `big`) or big-endian UCS-4, with a byte
+ * order mark for UTF-16, and for UCS-4 the declaration that names it. */
+static char *widened(const char *utf8, size_t len, unsigned width, int big, size_t *out_len)
+{
+    static const char decl[] = "<?xml version=\"1.0\" encoding=\"UCS-4\"?>";
+    size_t head = width == 4 ? sizeof(decl) - 1 : 1, n = (head + len) * width;
+    unsigned char *out = calloc(n, 1);
+
+    assert_non_null(out);
+    if (width == 2) {
+        out[0] = big ? 0xfe : 0xff;
+        out[1] = big ? 0xff : 0xfe;
+    }
+    for (size_t i = 0; i < head + len; ++i) {
+        unsigned char c = (unsigned char)(i < head ? (width == 4 ? decl[i] : 0) : utf8[i - head]);
+
+        assert_true(c < 0x80); /* ASCII documents only: one unit per byte */
+        if (width == 4 || i >= head)
+            out[i * width + (big ? width - 1 : 0)] = c;
+    }
+    *out_len = n;
+    return (char *)out;
+}
+
+/* A start tag of more than MARKR_XML_MAX_ATTRIBUTES attributes is refused before libxml2
+ * reads it (libxml2 2.9 compares its attributes pair by pair: 160,000 took 15 s); as many
+ * is read. The count is of the tag alone: '=' in text, values, comments, CDATA, processing
+ * instructions and a DOCTYPE is not counted, in every encoding the lexer reads. */
+static void refuses_a_tag_of_too_many_attributes(void **state)
+{
+    struct refusal c = {"257 attributes", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 9, ""};
+    struct markr_document doc;
+    struct text t = {0};
+    size_t len, wide_len;
+    char *xml, *wide;
+
+    xml = with_attributes("", MARKR_XML_MAX_ATTRIBUTES, " ", &len);
+    accept(xml, len, 1, &doc);
+    markr_document_free(&doc);
+    free(xml);
+    xml = with_attributes("", MARKR_XML_MAX_ATTRIBUTES + 1, " ", &len);
+    check_refusal(&c, xml, len);
+    free(xml);
+    /* On many lines, inside a result (its index), and far past libxml2's first chunk. */
+    xml = with_attributes("  <mcq-test-result>\n", 160000, "\n", &len);
+    c = (struct refusal){"160,000 attributes in a result", NULL, MARKR_ERR_INVALID, "too_many_attributes", 2, 10, ""};
+    check_refusal(&c, xml, len);
+    free(xml);
+    text_puts(&t, "<!--");
+    text_repeat(&t, "-pad", 20000);
+    text_puts(&t, "-->\n");
+    xml = with_attributes(t.s, 1000, " ", &len);
+    c = (struct refusal){"1,000 attributes past 64 KiB", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 10, ""};
+    check_refusal(&c, xml, len);
+    free(xml);
+    free(t.s);
+
+    /* UTF-16 of both byte orders, big-endian UCS-4: counted alike. */
+    xml = with_attributes("", MARKR_XML_MAX_ATTRIBUTES + 1, " ", &len);
+    for (int i = 0; i < 3; ++i) {
+        wide = widened(xml, len, i < 2 ? 2 : 4, i != 0, &wide_len);
+        c = (struct refusal){i == 0 ? "UTF-16LE" : i == 1 ? "UTF-16BE" : "UCS-4", NULL, MARKR_ERR_INVALID,
+                             "too_many_attributes", 0, 9, ""};
+        check_refusal(&c, wide, wide_len);
+        free(wide);
+    }
+    free(xml);
+
+    /* Thousands of '=' that are no attributes. */
+    memset(&t, 0, sizeof(t));
+    text_puts(&t, "<?xml version=\"1.0\"?>\n<!DOCTYPE mcq-test-results [ <!-- \" ]> --> <!ATTLIST x y CDATA \"]>\">"
+                  " ]>\n" HEAD JANE "<x a=\"");
+    text_repeat(&t, "=", 2000);
+    text_puts(&t, "\" b='");
+    text_repeat(&t, "=\"", 2000);
+    text_puts(&t, "'>");
+    text_repeat(&t, "a = b ", 2000);
+    text_puts(&t, "<!--");
+    text_repeat(&t, " <y z=1", 2000);
+    text_puts(&t, " --><![CDATA[<y ");
+    text_repeat(&t, "z=\"1 ", 2000);
+    text_puts(&t, "]]><?pi <y ");
+    text_repeat(&t, "z=1 ", 2000);
+    text_puts(&t, "?></x>\n" TAIL);
+    accept(t.s, t.len, 1, &doc);
+    markr_document_free(&doc);
+    wide = widened(t.s, t.len, 2, 0, &wide_len);
+    accept(wide, wide_len, 1, &doc);
+    markr_document_free(&doc);
+    free(wide);
+    /* The DOCTYPE's quotes and brackets above do not hide a tag that follows it. */
+    t.len = 0;
+    text_puts(&t, "<?xml version=\"1.0\"?>\n<!DOCTYPE mcq-test-results [ <!-- ' ]> --> <!ATTLIST x y CDATA \"'\"> ]>\n"
+                  HEAD JANE);
+    text_attributes(&t, MARKR_XML_MAX_ATTRIBUTES + 1, " ");
+    text_puts(&t, TAIL);
+    c = (struct refusal){"after a DOCTYPE", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 11, ""};
+    check_refusal(&c, t.s, t.len);
+    free(t.s);
+}
+
+/* The lexer reads UTF-8, UTF-16, UCS-4 and the encodings in which ASCII bytes are ASCII
+ * characters; a document libxml2 would read otherwise (EBCDIC, or one whose declaration
+ * names another encoding, in which a quote or '=' can be half of a character) is refused. */
+static void refuses_encodings_the_lexer_cannot_read(void **state)
+{
+    static const char ebcdic[] = "\x4c\x6f\xa7\x94\x93\x40\xa5\x85\x99\xa2\x89\x96\x95\x7e\x7f\xf1\x4b\xf0\x7f\x40"
+                                 "\x85\x95\x83\x96\x84\x89\x95\x87\x7e\x7f\xc9\xc2\xd4\xf0\xf3\xf7\x7f\x6f\x6e";
+    static const char *const refused[] = {"Shift_JIS", "UTF-7", "ISO-2022-JP", "EUC-JP"};
+    static const char *const read[] = {"ISO-8859-1", "latin1", "windows-1252", "ISO-8859-15", "UTF-8"};
+    struct refusal c = {"EBCDIC", NULL, MARKR_ERR_INVALID, "unsupported_encoding", 0, 1, ""};
+    struct markr_document doc;
+    char xml[512];
+
+    check_refusal(&c, ebcdic, sizeof(ebcdic) - 1);
+    for (size_t i = 0; i < COUNT(refused); ++i) {
+        snprintf(xml, sizeof(xml), "<?xml version=\"1.0\" encoding=\"%s\"?>\n" HEAD JANE TAIL, refused[i]);
+        c.name = refused[i];
+        check_refusal(&c, xml, strlen(xml));
+    }
+    for (size_t i = 0; i < COUNT(read); ++i) {
+        snprintf(xml, sizeof(xml), "<?xml version=\"1.0\" encoding=\"%s\"?>\n" HEAD JANE TAIL, read[i]);
+        accept_text(xml, 1, &doc);
+        markr_document_free(&doc);
+    }
+}
+
 #define TEN_MB (10u * 1024 * 1024)
 /* libxml2's memory during a parse, whatever the size of the text: a few chunks and tables. */
 #define XML_MEMORY_BOUND (1024 * 1024)
@@ -1214,6 +1367,8 @@ int main(void)
         cmocka_unit_test(refuses_the_fixture_truncated),
         cmocka_unit_test(bounds_the_length_of_fields),
         cmocka_unit_test(refuses_deep_nesting),
+        cmocka_unit_test(refuses_a_tag_of_too_many_attributes),
+        cmocka_unit_test(refuses_encodings_the_lexer_cannot_read),
         cmocka_unit_test(bounds_memory_on_huge_text),
         cmocka_unit_test(refuses_external_entities_without_reading_them),
         cmocka_unit_test(refuses_an_entity_expansion_bomb_quickly),

@@ -4,7 +4,8 @@
  * worker sees the closed connection on its socket and reconnects before sending anything);
  * the server's FATAL notices reach the log as logfmt lines (the harness fails any test whose
  * server wrote a raw line); an instance that answered 201 for an import serves no read
- * that misses it, hundreds of times in a row, while its aggregate cache is on.
+ * that misses it, hundreds of times in a row, while its aggregate cache is on, nor one that
+ * misses what a reprocessing it answered 200 for accepted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -227,6 +228,54 @@ static void reads_after_a_201_reflect_the_import(void **state)
     assert_int_equal(e2e_server_stop_clean(&s), 0);
 }
 
+/* One instance, its cache on and its change feed held up: an import that a reprocessing
+ * accepts is in the read that follows the 200, as an import is after its 201. The feed's
+ * backend is stopped (SIGSTOP) meanwhile, so that no notification can come first. */
+static void reads_after_a_reprocessing_reflect_it(void **state)
+{
+    static const char *const env[] = {"MARKR_ADMIN_TOKEN=e2e-admin-token-0123456789", NULL};
+    static const char *const admin[] = {"Authorization: Bearer e2e-admin-token-0123456789", NULL};
+    struct markr_server s;
+    struct e2e_response r;
+    char sql[256], path[64];
+    long id, listener, count, status;
+    double mean;
+
+    assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
+    wait_log(&s, "change feed up", 1);
+    import_doc(&s, MARK_DOC, "p1", "rpr", 10);
+    import_doc(&s, MARK_DOC, "p2", "rpr", 20);
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+    /* The second import, as if the rules of its day had refused it: rejected, and nothing of
+     * it in the marks. */
+    id = sql_long("SELECT max(id) FROM imports");
+    snprintf(sql, sizeof(sql), "UPDATE imports SET status = 'rejected', reason = '{\"error\":\"x\"}' WHERE id = %ld",
+             id);
+    assert_int_equal(markr_test_db_exec(conninfo, sql), 0);
+    snprintf(sql, sizeof(sql), "DELETE FROM import_names WHERE import_id = %ld", id);
+    assert_int_equal(markr_test_db_exec(conninfo, sql), 0);
+    assert_int_equal(markr_test_db_exec(conninfo, "DELETE FROM marks WHERE test_id = 'rpr' AND student_number = 'p2'"),
+                     0);
+
+    assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
+    wait_log(&s, "change feed up", 1);
+    read_aggregate(&s, "rpr", &count, &mean); /* cached from now on */
+    assert_int_equal(count, 1);
+    listener = sql_long("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND application_name = 'markr-listen'");
+    assert_true(listener > 0);
+    assert_int_equal(kill((pid_t)listener, SIGSTOP), 0);
+    snprintf(path, sizeof(path), "/imports/%ld/reprocess", id);
+    status = e2e_http_with(&s, "POST", path, NULL, admin, NULL, 0, &r) == 0 ? r.status : -1;
+    e2e_response_free(&r);
+    read_aggregate(&s, "rpr", &count, &mean);
+    assert_int_equal(kill((pid_t)listener, SIGCONT), 0);
+    assert_int_equal(status, 200);
+    if (count != 2)
+        fail_msg("read after the reprocessing's 200: count %ld, expected 2 (stale)", count);
+    assert_int_equal(e2e_server_stop_clean(&s), 0);
+}
+
 /* The string member `name` of a JSON text into out (empty when absent). */
 static void json_member(const char *text, const char *name, char *out, size_t cap)
 {
@@ -326,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_idle_backends_cost_no_request),
         cmocka_unit_test(reads_after_a_201_reflect_the_import),
+        cmocka_unit_test(reads_after_a_reprocessing_reflect_it),
         cmocka_unit_test(a_download_survives_its_backends_killed_between_chunks),
         cmocka_unit_test(an_unknown_outcome_names_the_body_and_invites_no_retry),
     };

@@ -12,6 +12,7 @@
 #include "application/reprocess.h"
 #include "handlers.h"
 #include "http_job.h"
+#include "live.h"
 #include "query.h"
 #include "responses.h"
 
@@ -105,6 +106,7 @@ struct vault_job {
     struct markr_import_info info;
     struct markr_conflicts conflicts;
     struct markr_reprocess_report report;
+    struct markr_live *live; /* a reprocessing's: its tests are forgotten before it answers */
 };
 
 static void vault_answer(struct vault_job *self);
@@ -217,6 +219,19 @@ static void vault_answer(struct vault_job *self)
         break;
     }
     markr_http_answer_json(&self->base.answer, 200, body);
+}
+
+/* On the loop, once a reprocessing is done: when it committed an accepted document, this
+ * instance's cache forgets the document's tests before the 200 goes out (read-your-writes,
+ * as for an import), without waiting for the change feed to report the commit. */
+static void reprocess_respond(struct markr_http_job *job, h2o_req_t *req)
+{
+    struct vault_job *self = (struct vault_job *)job;
+
+    if (self->rc == 0 && !self->dry_run && strcmp(self->report.status, "accepted") == 0)
+        markr_live_committed(self->live, (const char *const *)self->report.outcome.tests,
+                             self->report.outcome.test_count);
+    markr_http_send_answer(req, &job->answer);
 }
 
 static void vault_destroy(struct markr_http_job *job)
@@ -416,5 +431,7 @@ int markr_handle_import_reprocess(struct markr_http_handler *handler, h2o_req_t 
     /* A reprocessing that commits changes the marks, so it runs even if its operator leaves;
      * a dry run rolls back and is a read like the others. */
     job->base.runs_even_if_gone = !job->dry_run;
+    job->base.respond = reprocess_respond;
+    job->live = handler->live;
     return start(handler, req, job, refused);
 }

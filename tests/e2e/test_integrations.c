@@ -22,7 +22,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "harness.h"
 
@@ -419,6 +424,30 @@ static char *gunzip(const char *in, size_t len, size_t *out_len)
     return out;
 }
 
+/* The answer to `GET path HTTP/1.0` with Accept-Encoding: gzip, head and body, from a raw
+ * socket (a client library speaks 1.1). Freed by the caller. */
+static char *get_http10(const char *path)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    size_t cap = 1 << 20;
+    char request[256], *answer = malloc(cap);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), got;
+
+    assert_non_null(answer);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n", path);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    got = e2e_read_answers(fd, answer, cap, 1, 20000);
+    close(fd);
+    if (!got) {
+        free(answer);
+        fail_msg("GET %s HTTP/1.0: no whole answer", path);
+    }
+    return answer;
+}
+
 static void large_answers_are_gzip_when_accepted(void **state)
 {
     static const char *const gzip[] = {"Accept-Encoding: gzip, deflate", NULL};
@@ -446,6 +475,19 @@ static void large_answers_are_gzip_when_accepted(void **state)
     /* Two encodings of one answer are two sequences of bytes: two strong tags. */
     assert_string_not_equal(plain_tag, packed_tag);
     free(decoded);
+    /* h2o never compresses for HTTP/1.0: such a client gets the plain bytes, so the plain tag. */
+    {
+        char *answer = get_http10("/results/gzip-1?limit=200"), *head_end = strstr(answer, "\r\n\r\n"), tag_line[160];
+
+        assert_non_null(head_end);
+        *head_end = '\0';
+        snprintf(tag_line, sizeof(tag_line), "\r\netag: %s\r\n", plain_tag);
+        strcat(answer, "\r\n");
+        if (strcasestr(answer, tag_line) == NULL || strcasestr(answer, "content-encoding") != NULL)
+            fail_msg("HTTP/1.0 with Accept-Encoding: gzip: want the plain tag %s and no Content-Encoding, got: %s",
+                     plain_tag, answer);
+        free(answer);
+    }
     e2e_response_free(&plain);
     e2e_response_free(&packed);
 

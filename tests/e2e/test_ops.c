@@ -193,12 +193,22 @@ static void metrics_equal_the_requests_sent(void **state)
     static const char *const env[] = {"MARKR_SLOW_QUERY_MS=3600000", NULL};
     static const char *const header[] = {"X-Request-Id: e2e-ops.42", NULL};
     static const char *const bad_header[] = {"X-Request-Id: two words\"", NULL};
+    static char etag[160] = "If-None-Match: ";
+    static const char *const revalidate[] = {etag, NULL};
     struct markr_server s;
     struct e2e_response r;
     char *text = NULL, *log;
     size_t len;
 
     assert_int_equal(e2e_server_start(&s, conninfo, env), 0);
+    /* A revalidation is counted as the 304 it is, not as "other". */
+    assert_int_equal(e2e_http(&s, "GET", "/openapi.json", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(e2e_header(&r, "etag", etag + strlen(etag), sizeof(etag) - strlen(etag)));
+    e2e_response_free(&r);
+    assert_int_equal(e2e_http_with(&s, "GET", "/openapi.json", NULL, revalidate, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 304);
+    e2e_response_free(&r);
     for (int i = 0; i < 3; ++i)
         assert_int_equal(get_status(&s, "/health"), 200);
     assert_int_equal(get_status(&s, "/results/no-such-test-1/aggregate"), 404);
@@ -234,6 +244,9 @@ static void metrics_equal_the_requests_sent(void **state)
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"/health\",status=\"200\"}"), 5);
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"/results/{test-id}/aggregate\",status=\"404\"}"), 2);
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"unmatched\",status=\"404\"}"), 1);
+    assert_int_equal(metric(text, "markr_http_requests_total{route=\"/openapi.json\",status=\"200\"}"), 1);
+    assert_int_equal(metric(text, "markr_http_requests_total{route=\"/openapi.json\",status=\"304\"}"), 1);
+    assert_int_equal(metric(text, "markr_http_requests_total{route=\"/openapi.json\",status=\"other\"}"), -1); /* none */
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"/import\",status=\"201\"}"), 2);
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"/import\",status=\"400\"}"), 1);
     assert_int_equal(metric(text, "markr_http_requests_total{route=\"/import\",status=\"422\"}"), 1);

@@ -29,10 +29,11 @@ void markr_http_no_compression(h2o_req_t *req)
 }
 
 /* Whether h2o's compress filter will gzip this answer; the hint makes it so either way. The
- * filter leaves HEAD alone and needs Accept-Encoding to allow gzip. */
+ * filter leaves HEAD and HTTP/1.0 alone and needs Accept-Encoding to allow gzip. */
 static int will_gzip(h2o_req_t *req, size_t len)
 {
     int gzip = len >= MARKR_COMPRESS_MIN_BYTES && req->compress_hint != H2O_COMPRESS_HINT_DISABLE &&
+               req->version >= 0x101 &&
                !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) &&
                (h2o_get_compressible_types(&req->headers) & H2O_COMPRESSIBLE_GZIP) != 0;
 

@@ -64,6 +64,7 @@ static const char *reason_phrase(int status)
     case 202: return "Accepted";    
     case 401: return "Unauthorized";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";

@@ -137,7 +137,9 @@ int markr_document_add(struct markr_document *doc, const struct markr_raw_result
     size_t len[4];
 
     if (raw->text[MARKR_FIELD_AVAILABLE] == NULL && raw->text[MARKR_FIELD_OBTAINED] == NULL) {
-        markr_error_set(err, MARKR_ERR_INVALID, "missing_field", "result %zu (line %lu): summary-marks is missing",
+        markr_error_set(err, MARKR_ERR_INVALID, "missing_field",
+                        raw->summary_present ? "result %zu (line %lu): summary-marks has neither available nor obtained"
+                                             : "result %zu (line %lu): summary-marks is missing",
                         index, raw->line);
         markr_error_locate(err, index, raw->line, "summary-marks");
         return -1;

@@ -37,6 +37,7 @@ struct markr_raw_result {
     size_t len[MARKR_FIELD_COUNT];
     unsigned long field_line[MARKR_FIELD_COUNT]; /* where each field was seen; 0 when absent */
     unsigned long line;                          /* line of <mcq-test-result> */
+    int summary_present;                         /* <summary-marks> was there, marks or not */
     const struct markr_raw_answer *answers;      /* its <answer> elements, document order */
     size_t answer_count;
 };

@@ -160,6 +160,7 @@ static void read_summary(struct markr_xml_parse *p, int nb_attributes, int nb_de
         return;
     }
     p->summary_seen = 1;
+    p->raw.summary_present = 1;
     for (int i = 0; i < nb_attributes - nb_defaulted; ++i) {
         const xmlChar **a = &attributes[5 * i]; /* localname, prefix, URI, value, end */
         enum markr_field field;

@@ -277,6 +277,8 @@ static void refuses_missing_fields(void **state)
         INVALID("no student-number", WITH_STUDENT(NONE), "missing_field", 2, L_RESULT, "student-number"),
         INVALID("no test-id", WITH_TEST(NONE), "missing_field", 2, L_RESULT, "test-id"),
         INVALID("no summary-marks", WITH_MARKS(NONE), "missing_field", 2, L_RESULT, "summary-marks"),
+        INVALID("summary-marks without marks", WITH_MARKS("    <summary-marks/>"), "missing_field", 2, L_RESULT,
+                "summary-marks"),
         INVALID("no available", WITH_MARKS("    <summary-marks obtained=\"13\"/>"), "missing_field", 2, L_RESULT,
                 "summary-marks/@available"),
         INVALID("no obtained", WITH_MARKS("    <summary-marks available=\"20\"/>"), "missing_field", 2, L_RESULT,
@@ -481,6 +483,12 @@ static void messages_say_what_is_wrong(void **state)
     expect_message("\n\n  student,test,obtained,available,scanned\n", 45,
                    "line 3: the body is not XML: it starts with 'student,test,obtained,av...'", 3);
     expect_message("\xff\xfe\x01", 3, "it starts with '?\?\?'", 1);
+    {
+        static const char none[] = WITH_MARKS("    <summary-marks/>"), gone[] = WITH_MARKS(NONE);
+
+        expect_message(none, sizeof(none) - 1, "summary-marks has neither available nor obtained", L_RESULT);
+        expect_message(gone, sizeof(gone) - 1, "summary-marks is missing", L_RESULT);
+    }
     expect_message("", 0, "the document is empty: it has no root element", 1);
     expect_message(" \n", 2, "the document is empty", 2);
     snprintf(needle, sizeof(needle), "line %d: byte %zu (0xFF) is not valid UTF-8", L_FIRST,

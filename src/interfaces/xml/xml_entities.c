@@ -1,7 +1,8 @@
 /*
  * The XML adapter's entity and DTD handlers: any entity declaration, reference or load
  * refuses the document, and a DOCTYPE builds nothing (ADR 0005: the billion laughs and XXE
- * both need an entity).
+ * both need an entity); more attribute declarations than a tag may have attributes refuse
+ * it too (ADR 0043).
  */
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
@@ -59,8 +60,25 @@ static void on_subset(void *user, const xmlChar *name, const xmlChar *external_i
 {
 }
 
+/* An attribute declared in the DOCTYPE with a default is added by libxml2 to every start
+ * tag of its element, through the same pairwise comparisons as an attribute written in the
+ * tag (xml_tags.h): more declarations than a tag may carry attributes refuse the document
+ * before any tag is read. The enumeration of values is ours to free once we handle this. */
+static void on_attribute_decl(void *user, const xmlChar *element, const xmlChar *name, int type, int def,
+                              const xmlChar *default_value, xmlEnumerationPtr tree)
+{
+    struct markr_xml_parse *p = user;
+    unsigned long line = markr_xml_line_now(p);
+
+    xmlFreeEnumeration(tree);
+    if (!p->stopped && ++p->attribute_decls > MARKR_XML_MAX_ATTRIBUTES)
+        markr_xml_refuse(p, "too_many_attributes", NULL, line, "line %lu: the DOCTYPE declares more than %d attributes",
+                         line, MARKR_XML_MAX_ATTRIBUTES);
+}
+
 void markr_xml_refuse_entities(xmlSAXHandler *sax)
 {
+    sax->attributeDecl = on_attribute_decl;
     sax->internalSubset = on_subset;
     sax->externalSubset = on_subset;
     sax->entityDecl = on_entity_decl;

@@ -32,6 +32,7 @@ struct markr_xml_parse {
     int summary_seen;     /* <summary-marks> already read in this result */
     int field;            /* the text field being read (an enum markr_field), or -1 */
     unsigned field_depth; /* depth of that field's element */
+    unsigned attribute_decls; /* attributes the DOCTYPE has declared (xml_entities.c) */
     /* The first libxml2 error of the highest level seen, for a document not well-formed. */
     int xml_level;
     int xml_code;
@@ -54,7 +55,8 @@ unsigned long markr_xml_line_now(const struct markr_xml_parse *p);
 void markr_xml_refuse(struct markr_xml_parse *p, const char *reason, const char *field, unsigned long line,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Sets sax's entity and DTD handlers (xml_entities.c): every entity refuses the document. */
+/* Sets sax's entity and DTD handlers (xml_entities.c): every entity refuses the document,
+ * and so do more attribute declarations than MARKR_XML_MAX_ATTRIBUTES. */
 void markr_xml_refuse_entities(xmlSAXHandler *sax);
 
 #endif

@@ -1006,6 +1006,28 @@ static void refuses_a_tag_of_too_many_attributes(void **state)
     text_puts(&t, TAIL);
     c = (struct refusal){"after a DOCTYPE", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 11, ""};
     check_refusal(&c, t.s, t.len);
+
+    /* Attributes the DOCTYPE declares with a default are added to every tag of their element
+     * by libxml2, through the same comparisons: as many declarations are read, one more is
+     * refused, before any tag. */
+    for (int extra = 0; extra <= 1; ++extra) {
+        char decl[64];
+
+        t.len = 0;
+        text_puts(&t, "<!DOCTYPE mcq-test-results [\n<!ATTLIST x");
+        for (int i = 0; i < MARKR_XML_MAX_ATTRIBUTES + extra; ++i) {
+            snprintf(decl, sizeof(decl), " %sa%d CDATA \"v\"", i % 2 ? "xmlns:" : "", i);
+            text_puts(&t, decl);
+        }
+        text_puts(&t, ">\n]>\n" HEAD JANE "<x/>\n" TAIL);
+        if (!extra) {
+            accept(t.s, t.len, 1, &doc);
+            markr_document_free(&doc);
+        } else {
+            c = (struct refusal){"declared attributes", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 2, ""};
+            check_refusal(&c, t.s, t.len);
+        }
+    }
     free(t.s);
 }
 

@@ -33,6 +33,8 @@ struct markr_xml_parse {
     int field;            /* the text field being read (an enum markr_field), or -1 */
     unsigned field_depth; /* depth of that field's element */
     unsigned attribute_decls; /* attributes the DOCTYPE has declared (xml_entities.c) */
+    unsigned namespaces[MARKR_XML_MAX_DEPTH + 1]; /* declared by the open element at each depth */
+    unsigned namespaces_in_scope;                 /* their sum */
     /* The first libxml2 error of the highest level seen, for a document not well-formed. */
     int xml_level;
     int xml_code;

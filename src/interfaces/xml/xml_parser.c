@@ -206,6 +206,14 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
                MARKR_XML_MAX_DEPTH);
         return;
     }
+    /* libxml2 looks a prefix up through every namespace declared by the open elements: their
+     * number, not only each tag's, is bounded, before a tag inside them is read. */
+    p->namespaces[p->depth] = (unsigned)nb_namespaces;
+    if ((p->namespaces_in_scope += (unsigned)nb_namespaces) > MARKR_XML_MAX_ATTRIBUTES) {
+        markr_xml_refuse(p, "too_many_attributes", NULL, line,
+                         "line %lu: the open elements declare more than %d namespaces", line, MARKR_XML_MAX_ATTRIBUTES);
+        return;
+    }
     if (p->depth == DEPTH_ROOT) {
         p->root_seen = 1;
         /* Another kind of document from the machines: refuse it before reading any of it. */
@@ -262,6 +270,7 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix, 
         end_result(p);
     else
         markr_xml_answers_end(&p->answers, p->depth);
+    p->namespaces_in_scope -= p->namespaces[p->depth];
     --p->depth;
 }
 
@@ -384,8 +393,11 @@ static const xmlCharEncodingHandler *encoder_of(const struct markr_xml_parse *p)
  * never part of another: the lexer of xml_tags.h then reads them byte by byte. */
 static int single_byte_ascii(const char *name)
 {
-    static const char *const prefixes[] = {"ISO-8859-", "ISO8859-", "ISO_8859-", "LATIN", "WINDOWS-125", "CP125"};
-    static const char *const names[] = {"UTF-8", "UTF8", "ASCII", "US-ASCII", "ISO-LATIN-1", "KOI8-R", "KOI8-U"};
+    static const char *const prefixes[] = {"ISO-8859-", "ISO8859-", "ISO_8859-", "WINDOWS-125", "CP125"};
+    /* Not every "LATIN" name: glibc's LATIN-GREEK reads some ASCII bytes as Greek letters. */
+    static const char *const names[] = {"UTF-8",  "UTF8",   "ASCII",  "US-ASCII", "ISO-LATIN-1", "KOI8-R",
+                                        "KOI8-U", "LATIN1", "LATIN2", "LATIN3",   "LATIN4",      "LATIN5",
+                                        "LATIN6", "LATIN7", "LATIN8", "LATIN9",   "LATIN10",     "LATIN-9"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i)
         if (strcasecmp(name, names[i]) == 0)
@@ -519,7 +531,9 @@ static int parse(void *ctx, const char *body, size_t len, struct markr_document 
         if (stop == MARKR_XML_TAGS_PROLOGUE)
             end = tags.at;
         else if (stop == MARKR_XML_TAGS_TOO_MANY)
-            end = tags.tag_at;
+            end = tags.tag_at + tags.width; /* with its '<': libxml2 then reads the text before it */
+        if (end < at)
+            end = at; /* the '<' was fed already */
         feed(p, at, end);
         at = end;
         if (stop == MARKR_XML_TAGS_TOO_MANY && going(p))

@@ -6,7 +6,9 @@
  * empty attributes (1.6 MB, well-formed, an extra element the format ignores) held a worker
  * for 15 s. It knows XML's markup only as far as needed to tell a start tag's `=` from any
  * other: comments, CDATA sections, processing instructions, end tags, quoted values, and the
- * document type declaration with its internal subset.
+ * document type declaration with its internal subset. (Attributes a DOCTYPE declares with
+ * defaults, and namespaces declared by the open elements, are bounded by the SAX handlers:
+ * xml_entities.c, xml_parser.c.)
  *
  * It reads code units, not bytes: one byte in UTF-8 and the ASCII-compatible single-byte
  * encodings, two in UTF-16, four in UCS-4, as libxml2 detects them from the first four

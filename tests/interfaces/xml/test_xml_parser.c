@@ -1007,6 +1007,39 @@ static void refuses_a_tag_of_too_many_attributes(void **state)
     c = (struct refusal){"after a DOCTYPE", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 11, ""};
     check_refusal(&c, t.s, t.len);
 
+    /* A fault in the text just before such a tag is still the one reported. */
+    xml = with_attributes("\x01", MARKR_XML_MAX_ATTRIBUTES + 1, " ", &len);
+    c = (struct refusal){"a control byte before", NULL, MARKR_ERR_MALFORMED, "malformed_xml", 0, 9, ""};
+    check_refusal(&c, xml, len);
+    free(xml);
+
+    /* libxml2 looks prefixes up through the namespaces of all open elements: their number is
+     * bounded too. 25 levels of 10 declarations are read, 26 refused at the 26th. */
+    for (int levels = 25; levels <= 26; ++levels) {
+        char decl[64];
+
+        t.len = 0;
+        text_puts(&t, HEAD JANE);
+        for (int d = 0; d < levels; ++d) {
+            text_puts(&t, "<n");
+            for (int i = 0; i < 10; ++i) {
+                snprintf(decl, sizeof(decl), " xmlns:p%d_%d=\"urn:x\"", d, i);
+                text_puts(&t, decl);
+            }
+            text_puts(&t, ">\n");
+        }
+        for (int d = 0; d < levels; ++d)
+            text_puts(&t, "</n>");
+        text_puts(&t, "\n" TAIL);
+        if (levels == 25) {
+            accept(t.s, t.len, 1, &doc);
+            markr_document_free(&doc);
+        } else {
+            c = (struct refusal){"namespaces in scope", NULL, MARKR_ERR_INVALID, "too_many_attributes", 0, 34, ""};
+            check_refusal(&c, t.s, t.len);
+        }
+    }
+
     /* Attributes the DOCTYPE declares with a default are added to every tag of their element
      * by libxml2, through the same comparisons: as many declarations are read, one more is
      * refused, before any tag. */

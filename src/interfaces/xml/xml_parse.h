@@ -57,6 +57,10 @@ unsigned long markr_xml_line_now(const struct markr_xml_parse *p);
 void markr_xml_refuse(struct markr_xml_parse *p, const char *reason, const char *field, unsigned long line,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Feeds libxml2 the body after its first `head` bytes (given to the parser's constructor),
+ * then its end, behind the checks of xml_feed.c; stops once the document is refused. */
+void markr_xml_feed(struct markr_xml_parse *p, size_t head);
+
 /* Sets sax's entity and DTD handlers (xml_entities.c): every entity refuses the document,
  * and so do more attribute declarations than MARKR_XML_MAX_ATTRIBUTES. */
 void markr_xml_refuse_entities(xmlSAXHandler *sax);

@@ -1,7 +1,7 @@
 /*
- * The attribute counter of xml_tags.h: a state machine over code units, fed the body in
- * spans. Where a state waits for one character (the '<' of the next markup, the quote that
- * closes a value) and units are bytes, memchr skips to it.
+ * The attribute counter of xml_tags.h: a state machine over code units, run over the body
+ * a stretch at a time. Where units are bytes, memchr skips text and end tags to the next
+ * '<', and skip() passes short start tags whole.
  */
 #include "xml_tags.h"
 

@@ -62,8 +62,9 @@ static void on_subset(void *user, const xmlChar *name, const xmlChar *external_i
 
 /* An attribute declared in the DOCTYPE with a default is added by libxml2 to every start
  * tag of its element, through the same pairwise comparisons as an attribute written in the
- * tag (xml_tags.h): more declarations than a tag may carry attributes refuse the document
- * before any tag is read. The enumeration of values is ours to free once we handle this. */
+ * tag (xml_tags.h): more declarations than a tag may carry attributes (every declaration
+ * counts, with a default or not) refuse the document before any tag is read. The
+ * enumeration of values is ours to free once we handle this. */
 static void on_attribute_decl(void *user, const xmlChar *element, const xmlChar *name, int type, int def,
                               const xmlChar *default_value, xmlEnumerationPtr tree)
 {

@@ -43,10 +43,12 @@ static int add_flip(struct markr_reprocess_report *r, int64_t id, const char *fr
     return 0;
 }
 
-/* Judges s and writes its verdict; report->outcome says what it amounted to. late: see
- * apply_accepted. Returns the verdict. */
-static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struct markr_stored_import *s, int late,
-                            int refuse_unaccepting, struct markr_reprocess_report *report, struct markr_error *err)
+/* Judges s and writes its verdict; report->outcome says what it amounted to. alone: see
+ * apply_accepted (every import but those of a rebuild of all, which replays them in order of
+ * receipt). one: an import reprocessed on its own, whose raises are reported and which is
+ * left alone when the rules now refuse it but it is accepted. Returns the verdict. */
+static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struct markr_stored_import *s, int alone,
+                            int one, struct markr_reprocess_report *report, struct markr_error *err)
 {
     const struct markr_vault_rebuild *rb = &deps->rebuild;
     struct markr_judgement j;
@@ -66,12 +68,12 @@ static enum verdict rejudge(const struct markr_reprocess_deps *deps, const struc
     }
     report->outcome.import_id = s->id;
     if (v == VERDICT_ACCEPTED) {
-        if (late && rb->would_raise(rb->ctx, &j.marks, &report->changed_tests, &report->changed_test_count, err) != 0)
+        if (one && rb->would_raise(rb->ctx, &j.marks, &report->changed_tests, &report->changed_test_count, err) != 0)
             v = VERDICT_FAILED;
-        else if (rb->apply_accepted(rb->ctx, s->id, &j.marks, j.doc.count, late, err) != 0)
+        else if (rb->apply_accepted(rb->ctx, s->id, &j.marks, j.doc.count, alone, err) != 0)
             v = VERDICT_FAILED;
     } else if (v == VERDICT_REJECTED) {
-        if (refuse_unaccepting && strcmp(s->status, "accepted") == 0) {
+        if (one && strcmp(s->status, "accepted") == 0) {
             markr_error_set(err, MARKR_ERR_INVALID, "needs_full_rebuild",
                             "import %lld is accepted but the current rules refuse it (%s); its marks can only be "
                             "taken back by rebuilding them all: markr reprocess --all",
@@ -189,7 +191,7 @@ int markr_process_queued(const struct markr_reprocess_deps *deps, int64_t id, st
         return found;
     }
     report->imports = 1;
-    if (rejudge(deps, &s, 0, 0, report, err) == VERDICT_FAILED) {
+    if (rejudge(deps, &s, 1, 0, report, err) == VERDICT_FAILED) {
         markr_stored_import_free(&s);
         rb->finish(rb->ctx, 0, &ignored);
         markr_reprocess_report_free(report);

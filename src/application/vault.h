@@ -166,9 +166,11 @@ struct markr_vault_rebuild {
      * applying; sorted, owned). */
     int (*would_raise)(void *ctx, const struct markr_marks *marks, char ***tests, size_t *count,
                        struct markr_error *err);
-    /* Marks import id accepted and applies its marks by rule 2 (late: names only fill gaps,
-     * because later imports carried newer ones), replacing the record of its tests and names. */
-    int (*apply_accepted)(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int late,
+    /* Marks import id accepted and applies its marks by rule 2, replacing the record of its
+     * tests and names. Names come from the latest import in order of receipt: alone (not in
+     * a rebuild of all, which applies every import in that order), the import may be older
+     * than others already applied, and a name that a newer import carried stays. */
+    int (*apply_accepted)(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int alone,
                           struct markr_error *err);
     /* Marks import id rejected with reason; drops the record of its tests and names. */
     int (*apply_rejected)(void *ctx, int64_t id, const struct markr_error *reason, size_t result_count,

@@ -2,7 +2,7 @@
  * The reprocessing use cases through fake ports: documents are judged again in order of
  * receipt and every verdict goes through the rebuild port inside one transaction that is
  * committed only when everything went through (and never on a dry run); one import is
- * applied late; an accepted import the rules now refuse is left alone; a queued import
+ * applied alone; an accepted import the rules now refuse is left alone; a queued import
  * that someone else finished is skipped.
  */
 #include <setjmp.h>
@@ -58,7 +58,7 @@ struct fake_vault {
     size_t count;
     /* record */
     int begins, began_all, commits, rollbacks, open;
-    char log[512]; /* "A1 R2 ..." : accepted/rejected per id in the order applied; "L" marks late */
+    char log[512]; /* "A1 R2 ..." : accepted/rejected per id in the order applied; "L" marks alone */
     int fail_apply_id;
     const char *content_type;                 /* of every stored document; NULL: text/xml+markr */
     char last_reason[MARKR_ERROR_REASON_MAX]; /* of the last refusal applied */
@@ -139,7 +139,7 @@ static void logf_(struct fake_vault *v, const char *fmt, ...)
     va_end(ap);
 }
 
-static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int late,
+static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count, int alone,
                             struct markr_error *err)
 {
     struct fake_vault *v = ctx;
@@ -148,7 +148,7 @@ static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *mar
     if (id == v->fail_apply_id)
         return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "gone");
     v->last_result_count = result_count;
-    logf_(v, "A%lld%s ", (long long)id, late ? "L" : "");
+    logf_(v, "A%lld%s ", (long long)id, alone ? "L" : "");
     return 0;
 }
 
@@ -275,7 +275,7 @@ static void a_failure_rolls_everything_back(void **state)
     assert_string_equal(v->log, "");
 }
 
-static void one_import_is_applied_late(void **state)
+static void one_import_is_applied_alone(void **state)
 {
     struct fake_vault *v = history();
     struct markr_reprocess_deps deps = deps_of(v);
@@ -324,7 +324,7 @@ static void queued_import_is_processed_once(void **state)
     v->docs[4].status = "processing";
     assert_int_equal(markr_process_queued(&deps, 5, &r, &err), 1);
     assert_string_equal(r.status, "accepted");
-    assert_string_equal(v->log, "A5 "); /* in processing order, not late */
+    assert_string_equal(v->log, "A5L "); /* alone: checked against newer imports */
     assert_int_equal(v->commits, 1);
     markr_reprocess_report_free(&r);
 
@@ -479,7 +479,7 @@ int main(void)
         cmocka_unit_test(all_replays_in_order_of_receipt_and_commits_once),
         cmocka_unit_test(dry_run_rolls_back),
         cmocka_unit_test(a_failure_rolls_everything_back),
-        cmocka_unit_test(one_import_is_applied_late),
+        cmocka_unit_test(one_import_is_applied_alone),
         cmocka_unit_test(one_accepted_import_now_refused_is_left_alone),
         cmocka_unit_test(queued_import_is_processed_once),
         cmocka_unit_test(stored_document_of_unknown_format_is_refused),

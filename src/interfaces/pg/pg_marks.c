@@ -124,10 +124,13 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
 
 /*
  * Rule 2 is the ON CONFLICT clause: each mark keeps the highest available and, independently,
- * the highest obtained; names are replaced only by names (NAME(col) says how: in order of
- * receipt a new name replaces the old one; applied late, it only fills a gap). A row changes
- * only when something in it changes, and import_id/updated_at name the import that last
- * raised a mark, so they move only on a raise. unnest() yields the rows in array order
+ * the highest obtained; names are replaced only by names, those of the latest import in
+ * order of receipt (import ids). An upload is the latest; an import applied out of that
+ * order (a queued one processed after newer uploads, one reprocessed alone) is CHECKED
+ * against the names rows of the newer imports of its tests: where one of them carried a
+ * student's first (last) name, the import offers none, so the stored one stays (ADR 0044).
+ * A row changes only when something in it changes, and import_id/updated_at name the import
+ * that last raised a mark, so they move only on a raise. unnest() yields the rows in array order
  * (sorted by test id, student number), so every writer locks rows in the same order, which
  * keeps overlapping imports from deadlocking. $1 the import (NULL: the imports row this
  * transaction inserted last, so that the statement can follow that INSERT in one pipeline
@@ -155,33 +158,56 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
  * shape ($16, pg_sheets.h); a sheet has responses exactly when it has answers. */
 #define SHAPED(COL, FIELD) "CASE WHEN r.rs IS NOT NULL THEN COALESCE(" COL ", (SELECT " FIELD " FROM import)) END"
 #define SHEET_COLUMN(COL) "        " COL " = CASE WHEN " KEPT " THEN EXCLUDED." COL " ELSE m." COL " END,\n"
-#define APPLY_MARKS(FIRST, LAST, VERDICT)                                                                   \
+/* A name offered replaces the stored one; none offered leaves it. */
+#define NAME(COL) "COALESCE(EXCLUDED." COL ", m." COL ")"
+/* What the newer imports' names rows (ids above this one's, tests among the marks') say of
+ * each student: whether one carried a first name, a last name. */
+#define NEWER_NAMES                                                                                          \
+    "), newer AS (\n"                                                                                       \
+    "    SELECT n.test_id AS t, u.s, bool_or(u.f IS NOT NULL) AS f, bool_or(u.l IS NOT NULL) AS l\n"        \
+    "    FROM import_names AS n, unnest(n.student_numbers, n.first_names, n.last_names) AS u(s, f, l)\n"     \
+    "    WHERE n.test_id = ANY($3::text[]) AND n.import_id > (SELECT id FROM import)\n"                     \
+    "    GROUP BY 1, 2\n"
+/* The names a checked import offers, and its rows joined to what the newer imports say,
+ * still in array order (a join may reorder; the order is what keeps writers from
+ * deadlocking). A student that a newer import carried has a marks row, so a withheld name
+ * never reaches an insert. */
+#define CHECKED_FIRST "CASE WHEN y.f THEN NULL ELSE r.f END"
+#define CHECKED_LAST "CASE WHEN y.l THEN NULL ELSE r.l END"
+#define ROWS "r(t, s, f, l, a, o, n, q, rs, aw, av"
+#define ROWS_IN_ORDER " AS " ROWS ")\n"
+#define ROWS_CHECKED                                                                                         \
+    "\n         WITH ORDINALITY AS " ROWS ", k)\n"                                                            \
+    "    LEFT JOIN newer AS y ON y.t = r.t AND y.s = r.s ORDER BY r.k\n"
+#define APPLY_MARKS(NEWER, FIRST, LAST, JOIN, VERDICT)                                                     \
     "WITH import AS (\n"                                                                                    \
     "    SELECT COALESCE($1::bigint, " MARKR_PG_THIS_IMPORT ") AS id,\n"                                   \
     "           ($16::answer_sheet_columns).questions AS questions,\n"                                       \
     "           ($16::answer_sheet_columns).available AS available\n"                                        \
+    NEWER                                                                                                   \
     "), upsert AS (\n"                                                                                      \
     "    INSERT INTO marks AS m (test_id, student_number, first_name, last_name, available, obtained,\n"    \
     "                            import_id, updated_at, sheet_import_id, sheet_total, sheet_questions,\n"  \
     "                            sheet_responses, sheet_awarded, sheet_available)\n"                         \
-    "    SELECT r.t, r.s, r.f, r.l, r.a, r.o, (SELECT id FROM import), now(), (SELECT id FROM import), r.n,\n" \
+    "    SELECT r.t, r.s, " FIRST ", " LAST ", r.a, r.o, (SELECT id FROM import), now(), (SELECT id FROM import),\n" \
+    "           r.n,\n"                                                                                      \
     "           " SHAPED("r.q", "questions") ", r.rs, r.aw, " SHAPED("r.av", "available") "\n"              \
     "    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[],\n"      \
-    "                $14::bigint[], $15::answer_sheet_columns[]) AS r(t, s, f, l, a, o, n, q, rs, aw, av)\n" \
+    "                $14::bigint[], $15::answer_sheet_columns[])" JOIN                                       \
     "    ON CONFLICT (test_id, student_number) DO UPDATE SET\n"                                             \
     SHEET_COLUMN("sheet_import_id") SHEET_COLUMN("sheet_total") SHEET_COLUMN("sheet_questions")             \
     SHEET_COLUMN("sheet_responses") SHEET_COLUMN("sheet_awarded") SHEET_COLUMN("sheet_available")           \
     "        available  = GREATEST(m.available, EXCLUDED.available),\n"                                     \
     "        obtained   = GREATEST(m.obtained, EXCLUDED.obtained),\n"                                       \
-    "        first_name = " FIRST ",\n"                                                                     \
-    "        last_name  = " LAST ",\n"                                                                      \
+    "        first_name = " NAME("first_name") ",\n"                                                        \
+    "        last_name  = " NAME("last_name") ",\n"                                                         \
     "        import_id  = CASE WHEN EXCLUDED.available > m.available OR EXCLUDED.obtained > m.obtained\n"  \
     "                          THEN EXCLUDED.import_id ELSE m.import_id END,\n"                             \
     "        updated_at = CASE WHEN EXCLUDED.available > m.available OR EXCLUDED.obtained > m.obtained\n"  \
     "                          THEN EXCLUDED.updated_at ELSE m.updated_at END\n"                            \
     "    WHERE EXCLUDED.available > m.available OR EXCLUDED.obtained > m.obtained\n"                        \
-    "       OR " FIRST " IS DISTINCT FROM m.first_name\n"                                                   \
-    "       OR " LAST " IS DISTINCT FROM m.last_name\n"                                                     \
+    "       OR " NAME("first_name") " IS DISTINCT FROM m.first_name\n"                                    \
+    "       OR " NAME("last_name") " IS DISTINCT FROM m.last_name\n"                                      \
     "       OR " KEPT " AND (m.sheet_import_id, m.sheet_total, m.sheet_questions, m.sheet_responses,\n"     \
     "                     m.sheet_awarded, m.sheet_available) IS DISTINCT FROM (EXCLUDED.sheet_import_id,\n" \
     "                     EXCLUDED.sheet_total, EXCLUDED.sheet_questions, EXCLUDED.sheet_responses,\n"      \
@@ -223,17 +249,13 @@ static int scan_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG_SC
     "), verdict AS (\n"                                                                                     \
     "    UPDATE imports SET status = 'accepted', reason = NULL, result_count = $2, processed_at = now()\n"  \
     "    WHERE id = (SELECT id FROM import) AND (status, result_count) IS DISTINCT FROM ('accepted', $2)\n"
-#define IN_ORDER_FIRST "COALESCE(EXCLUDED.first_name, m.first_name)"
-#define IN_ORDER_LAST "COALESCE(EXCLUDED.last_name, m.last_name)"
-
-static const char apply_in_order_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, VERDICT);
-static const char apply_late_sql[] = APPLY_MARKS("COALESCE(m.first_name, EXCLUDED.first_name)",
-                                                 "COALESCE(m.last_name, EXCLUDED.last_name)", VERDICT);
+static const char apply_in_order_sql[] = APPLY_MARKS("", "r.f", "r.l", ROWS_IN_ORDER, VERDICT);
+static const char apply_checked_sql[] = APPLY_MARKS(NEWER_NAMES, CHECKED_FIRST, CHECKED_LAST, ROWS_CHECKED, VERDICT);
 /* $2 still counts the results, unused: every variant takes the same parameters. */
-static const char apply_written_sql[] = APPLY_MARKS(IN_ORDER_FIRST, IN_ORDER_LAST, "");
+static const char apply_written_sql[] = APPLY_MARKS("", "r.f", "r.l", ROWS_IN_ORDER, "");
 
 const struct markr_pg_statement markr_pg_apply_in_order = {MARKR_PG_SLOT_MARKS_IN_ORDER, apply_in_order_sql};
-const struct markr_pg_statement markr_pg_apply_late = {MARKR_PG_SLOT_MARKS_LATE, apply_late_sql};
+const struct markr_pg_statement markr_pg_apply_checked = {MARKR_PG_SLOT_MARKS_CHECKED, apply_checked_sql};
 static const struct markr_pg_statement apply_written = {MARKR_PG_SLOT_MARKS_ROW_WRITTEN, apply_written_sql};
 
 enum markr_pg_announce markr_pg_announce_of(int flags)
@@ -278,8 +300,8 @@ int markr_pg_marks_statement(struct markr_pg_marks_statement *s, Oid sheet_type,
     enum markr_pg_announce announce = markr_pg_announce_of(flags);
 
     memset(s, 0, sizeof(*s));
-    assert(!(flags & MARKR_PG_APPLY_LATE) || !(flags & MARKR_PG_APPLY_ROW_WRITTEN)); /* the header's rule */
-    s->statement = flags & MARKR_PG_APPLY_LATE          ? &markr_pg_apply_late
+    assert(!(flags & MARKR_PG_APPLY_CHECKED) || !(flags & MARKR_PG_APPLY_ROW_WRITTEN)); /* the header's rule */
+    s->statement = flags & MARKR_PG_APPLY_CHECKED       ? &markr_pg_apply_checked
                    : flags & MARKR_PG_APPLY_ROW_WRITTEN ? &apply_written
                                                         : &markr_pg_apply_in_order;
     if (markr_pg_marks_arrays(marks, s->arrays, lengths) != 0 || scan_arrays(marks, s->scans, scan_lengths) != 0) {

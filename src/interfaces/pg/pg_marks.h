@@ -27,7 +27,9 @@ int markr_pg_marks_arrays(const struct markr_marks *marks, char *arrays[MARKR_PG
 
 /* How markr_pg_apply_marks writes. */
 enum {
-    MARKR_PG_APPLY_LATE = 1,    /* applied after newer imports: a name only fills a gap */
+    /* Applied out of the order of receipt (a queued import, one reprocessed alone): names
+     * that newer imports carried stay. */
+    MARKR_PG_APPLY_CHECKED = 1,
     MARKR_PG_APPLY_NOTIFY = 2,  /* announce the tests whose marks changed, at commit */
     MARKR_PG_APPLY_REPLACE = 4, /* the import may have names rows already: drop them */
     /* Keep the announcement in the session instead, for markr_pg_notify_kept to send right
@@ -36,14 +38,14 @@ enum {
      * at a time instead of sharing WAL flushes (ADR 0024). */
     MARKR_PG_APPLY_NOTIFY_KEPT = 8,
     /* The imports row was written by this transaction as accepted with its result count (an
-     * upload): the statement does not set the verdict. Not with MARKR_PG_APPLY_LATE. */
+     * upload): the statement does not set the verdict. Not with MARKR_PG_APPLY_CHECKED. */
     MARKR_PG_APPLY_ROW_WRITTEN = 16,
 };
 
 /* The slots of the adapter's prepared statements (pg_batch.h). */
 enum {
     MARKR_PG_SLOT_MARKS_IN_ORDER,
-    MARKR_PG_SLOT_MARKS_LATE,
+    MARKR_PG_SLOT_MARKS_CHECKED,
     MARKR_PG_SLOT_NOTIFY_KEPT,
     MARKR_PG_SLOT_ACCEPTED_ROW,
     MARKR_PG_SLOT_REJECTED_ROW,
@@ -71,9 +73,9 @@ enum markr_pg_announce markr_pg_announce_of(int flags);
 /* The session setting that holds a kept announcement. */
 #define MARKR_PG_KEPT_CHANGES "markr.changes"
 
-/* The statement of rule 2, in order of receipt or late, and the one that sends a kept
- * announcement (after the COMMIT of the statement that kept it). */
-extern const struct markr_pg_statement markr_pg_apply_in_order, markr_pg_apply_late, markr_pg_notify_kept;
+/* The statement of rule 2, in order of receipt or checked against newer imports, and the one
+ * that sends a kept announcement (after the COMMIT of the statement that kept it). */
+extern const struct markr_pg_statement markr_pg_apply_in_order, markr_pg_apply_checked, markr_pg_notify_kept;
 
 /* The statement of rule 2 with its parameters, ready to run alone or in a batch. */
 #define MARKR_PG_SCAN_COLUMNS 4

@@ -166,14 +166,14 @@ static int rebuild_would_raise(void *ctx, const struct markr_marks *marks, char 
 }
 
 static int rebuild_apply_accepted(void *ctx, int64_t id, const struct markr_marks *marks, size_t result_count,
-                                  int late, struct markr_error *err)
+                                  int alone, struct markr_error *err)
 {
     struct markr_pg_rebuild *rb = ctx;
     /* After a rebuild of all cleared every names row, no import has its own left, and one
      * flush at the commit replaces the notifications of each. */
     int flags = rb->all ? 0 : MARKR_PG_APPLY_REPLACE | MARKR_PG_APPLY_NOTIFY;
 
-    return markr_pg_apply_marks(rb->pg, id, marks, result_count, flags | (late ? MARKR_PG_APPLY_LATE : 0), err);
+    return markr_pg_apply_marks(rb->pg, id, marks, result_count, flags | (alone ? MARKR_PG_APPLY_CHECKED : 0), err);
 }
 
 static int rebuild_apply_rejected(void *ctx, int64_t id, const struct markr_error *reason, size_t result_count,

@@ -3,8 +3,8 @@
  * live rules refused becomes accepted when a (test-only) relaxed rule accepts it, a dry run
  * reports the flip and writes nothing, one accepted document the rules now refuse is left
  * alone until a full rebuild, and a rebuild that fails half-way leaves every mark as it was;
- * rebuilding one older import keeps a later import's kept sheet of an equal obtained; the
- * conflicts of a test come a page at a time, an import's names are one row per test, and an
+ * rebuilding one older import keeps a later import's kept sheet of an equal obtained, and
+ * names follow the order of receipt, whatever the order of processing; the conflicts of a test come a page at a time, an import's names are one row per test, and an
  * import's list of tests is bounded.
  */
 #include <setjmp.h>
@@ -938,12 +938,98 @@ static void rebuilding_an_older_import_keeps_the_later_equal_sheet(void **state)
     free(sheet);
 }
 
+/* One scan of student 6 in test "names", obtained `obtained` of 10, with the names given
+ * (NULL: the element is left out). */
+static char *names_doc(const char *first, const char *last, int obtained)
+{
+    static char doc[512];
+
+    snprintf(doc, sizeof(doc),
+             "<mcq-test-results>\n"
+             "  <mcq-test-result><student-number>6</student-number><test-id>names</test-id>\n"
+             "    %s%s%s%s%s%s<summary-marks available=\"10\" obtained=\"%d\"/>\n"
+             "  </mcq-test-result>\n"
+             "</mcq-test-results>\n",
+             first != NULL ? "<first-name>" : "", first != NULL ? first : "", first != NULL ? "</first-name>" : "",
+             last != NULL ? "<last-name>" : "", last != NULL ? last : "", last != NULL ? "</last-name>" : "",
+             obtained);
+    return doc;
+}
+
+/* Claims the one queued import, which must be queued, and processes it: accepted. */
+static void process_queued(struct fixture *f, int64_t queued)
+{
+    struct markr_import_queue queue = markr_pg_import_queue(f->pg);
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t claimed;
+
+    assert_int_equal(queue.claim(queue.ctx, &claimed, &err), 1);
+    assert_int_equal(claimed, queued);
+    assert_int_equal(markr_process_queued(&f->strict, claimed, &report, &err), 1);
+    assert_string_equal(report.status, "accepted");
+    markr_reprocess_report_free(&report);
+}
+
+/* Names follow the order of receipt, not the order in which imports are applied: a queued
+ * import processed after a newer upload of the same student keeps the newer import's
+ * names (and still raises the marks) and gives only the name the newer one left out; a
+ * rebuild of everything and one of the older import alone come to the same; one
+ * reprocessed alone whose student no newer import carried gives its names. */
+static void names_follow_the_order_of_receipt(void **state)
+{
+    static const char row[] = "SELECT concat_ws(',', first_name, last_name, obtained) FROM marks";
+    struct fixture *f = *state;
+    struct markr_import_queue queue = markr_pg_import_queue(f->pg);
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t queued, newer, latest;
+    const char *doc;
+
+    doc = names_doc("Ada", "Old", 7);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, doc, strlen(doc), &queued, &err), 0);
+    newer = import(f, names_doc("Bea", NULL, 4), 1);
+    assert_true(newer > queued);
+    process_queued(f, queued);
+    assert_value(f, "Bea,Old,7", row);
+
+    assert_int_equal(markr_reprocess_all(&f->strict, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "Bea,Old,7", row);
+    assert_int_equal(markr_reprocess_one(&f->strict, queued, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "Bea,Old,7", row);
+
+    /* A later import without names leaves them; one with a name gives it. */
+    import(f, names_doc(NULL, NULL, 1), 1);
+    assert_value(f, "Bea,Old,7", row);
+    import(f, names_doc(NULL, "New", 1), 1);
+    assert_value(f, "Bea,New,7", row);
+
+    /* Names stored by hand (no import carried them) give way to an import reprocessed alone
+     * that is the latest to carry the student's names. */
+    markr_test_db_exec(f->conninfo, "UPDATE marks SET first_name = 'Hand', last_name = 'Made'");
+    doc = names_doc("Cy", "Last", 2);
+    assert_int_equal(queue.enqueue(queue.ctx, "text/xml+markr", NULL, doc, strlen(doc), &latest, &err), 0);
+    process_queued(f, latest);
+    assert_value(f, "Cy,Last,7", row);
+    markr_test_db_exec(f->conninfo, "UPDATE marks SET first_name = 'Hand', last_name = 'Made'");
+    assert_int_equal(markr_reprocess_one(&f->strict, latest, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "Cy,Last,7", row);
+    /* An older one reprocessed alone does not. */
+    assert_int_equal(markr_reprocess_one(&f->strict, newer, 0, &report, &err), 0);
+    markr_reprocess_report_free(&report);
+    assert_value(f, "Cy,Last,7", row);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refused_document_passes_a_relaxed_rule_on_reprocess, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_rebuild_leaves_the_marks_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(rebuilding_an_older_import_keeps_the_later_equal_sheet, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_follow_the_order_of_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(a_claim_is_taken_again_only_from_an_ended_session, setup, teardown),

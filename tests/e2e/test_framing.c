@@ -10,7 +10,8 @@
  * Content-Length share a connection, pipelined in one write or sent after the answer, and
  * a markr refusal after such a body keeps it too; one chunked coding alone imports, but
  * closes its connection after the answer, and a request pipelined behind it is never
- * served. GETs, one after the other or pipelined, share one connection.
+ * served. GETs, one after the other or pipelined, share one connection. A target in
+ * absolute form is served as its path, its authority checked in place of the Host header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -557,6 +558,68 @@ static void a_head_of_a_streamed_answer_sends_no_body(void **state)
     }
 }
 
+/* One request over its own connection, "Connection: close" added after the head's first
+ * line: the whole answer, read to the server's close. */
+static void exchange(const char *request_line, const char *headers, const char *body, char *answer, size_t cap)
+{
+    char request[4096];
+    int fd = connect_to(&srv);
+    int n = snprintf(request, sizeof(request), "%s\r\nConnection: close\r\n%s\r\n%s", request_line, headers,
+                     body != NULL ? body : "");
+
+    assert_true(n > 0 && (size_t)n < sizeof(request));
+    send_all(fd, request, (size_t)n);
+    assert_true(read_to_close(fd, answer, cap));
+    close(fd);
+}
+
+/* A target in absolute form (RFC 9112, section 3.2.2) is served as its path, query
+ * included, whatever the case of its scheme; its authority, not the Host header, is the one
+ * the Host rule checks; one without a host or with user info is a 400 that says so. */
+static void an_absolute_target_is_served_as_its_path(void **state)
+{
+    char line[256], headers[256], doc[512], answer[8192];
+    size_t len = make_doc(doc, sizeof(doc), "absolute-form");
+
+    (void)state;
+    snprintf(line, sizeof(line), "GET http://127.0.0.1:%d/health HTTP/1.1", srv.port);
+    exchange(line, "Host: 127.0.0.1\r\n", NULL, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+    assert_non_null(strstr(answer, "\"UP\""));
+
+    snprintf(line, sizeof(line), "POST HTTP://localhost:%d/import HTTP/1.1", srv.port);
+    snprintf(headers, sizeof(headers), "Host: 127.0.0.1\r\nContent-Type: " MEDIA_TYPE "\r\nContent-Length: %zu\r\n",
+             len);
+    exchange(line, headers, doc, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 201 ", 13), 0);
+    exchange("GET http://127.0.0.1/results/absolute-form/aggregate?x=1 HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer,
+             sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 400 ", 13), 0); /* the query was read: x is unknown */
+    assert_non_null(strstr(answer, "unknown parameter 'x'"));
+    exchange("GET http://127.0.0.1/results/absolute-form/aggregate HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer,
+             sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+    assert_non_null(strstr(answer, "\"count\":1"));
+    /* No path is the root. */
+    exchange("GET http://127.0.0.1 HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer, sizeof(answer));
+    assert_null(strstr(answer, "HTTP/1.1 400 "));
+    assert_null(strstr(answer, "HTTP/1.1 404 "));
+
+    /* The target's authority is the request's: a name this server does not answer to is
+     * refused whatever the Host header says, and an allowed one admits an odd Host. */
+    exchange("GET http://rebound.example/health HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 421 ", 13), 0);
+    exchange("GET http://localhost/health HTTP/1.1", "Host: rebound.example\r\n", NULL, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 200 ", 13), 0);
+
+    exchange("GET http:///health HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 400 ", 13), 0);
+    assert_non_null(strstr(answer, "\"bad_request_target\""));
+    exchange("GET http://user@127.0.0.1/health HTTP/1.1", "Host: 127.0.0.1\r\n", NULL, answer, sizeof(answer));
+    assert_int_equal(strncmp(answer, "HTTP/1.1 400 ", 13), 0);
+    assert_non_null(strstr(answer, "\"bad_request_target\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +637,7 @@ int main(void)
         cmocka_unit_test(a_refusal_after_a_plain_body_keeps_the_connection),
         cmocka_unit_test(keep_alive_gets_share_a_connection),
         cmocka_unit_test(a_head_of_a_streamed_answer_sends_no_body),
+        cmocka_unit_test(an_absolute_target_is_served_as_its_path),
     };
 
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);

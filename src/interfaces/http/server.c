@@ -32,6 +32,7 @@
 #include "responses.h"
 #include "query.h"
 #include "router.h"
+#include "target.h"
 #include "worker_pool.h"
 
 struct server {
@@ -180,6 +181,27 @@ static int framing_refused(h2o_req_t *req)
     return 1;
 }
 
+/* A target in absolute form (target.h) becomes the path it names, and its authority the
+ * request's in place of the Host header's, before anything reads either. Returns -1 for a
+ * malformed one (answered 400 once the request is counted), else 0. */
+static int read_target(h2o_req_t *req)
+{
+    struct markr_target t;
+
+    switch (markr_target_read(req->path.base, req->path.len, &t)) {
+    case MARKR_TARGET_AS_IS:
+        return 0;
+    case MARKR_TARGET_ABSOLUTE:
+        req->input.authority = h2o_iovec_init(t.authority, t.authority_len);
+        req->path = t.rest_len != 0 && t.rest[0] == '/'
+                        ? h2o_iovec_init(t.rest, t.rest_len)
+                        : h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("/")), h2o_iovec_init(t.rest, t.rest_len));
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* Every request is answered here, even when a handler cannot start (out of memory): h2o's
  * own fallback would drop the request id, and the request would stay counted in flight.
  * The route is matched once, here; the log line names the same match. */
@@ -187,11 +209,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct markr_http_handler *handler = (struct markr_http_handler *)self;
     struct markr_route_match match;
+    int bad_target = read_target(req) != 0;
 
     markr_route_match(markr_routes, req->path.base, req->path.len, &match);
     markr_http_request_begin(req, match.number); /* request id, in flight, the route for the log */
     if (framing_refused(req))
         return 0;
+    if (bad_target) {
+        markr_http_send_problem(req, 400, "bad_request_target",
+                                "an absolute request target needs a host, without user info or a fragment");
+        return 0;
+    }
     /* Before any route, /health included: a name we do not serve under is a rebound one
      * (DNS rebinding) or a mistake. h2o puts Host (HTTP/1) or :authority (HTTP/2) here. */
     if (!markr_host_allowed(handler->settings->allowed_hosts, req->input.authority.base, req->input.authority.len)) {

@@ -35,6 +35,16 @@ int markr_process_next_queued(const struct markr_queue_deps *deps, int64_t *impo
     if ((rc = deps->queue.claim(deps->queue.ctx, import_id, err)) <= 0)
         return rc < 0 ? -1 : MARKR_QUEUE_EMPTY;
     rc = markr_process_queued(&deps->reprocess, *import_id, report, err);
+    /* Processing that the database cut short (its connection lost, a deadlock) is run once
+     * more at once, under the same claim: every claim counts one of the import's attempts,
+     * and a valid document must not be given up for interruptions that were not its own.
+     * Nothing of the first run stayed unless it committed, and then the second finds the
+     * import no longer 'processing' and does nothing (so does one that another server took
+     * meanwhile, once the first run's session ended). */
+    if (rc < 0 && err->code == MARKR_ERR_UNAVAILABLE) {
+        markr_reprocess_report_free(report);
+        rc = markr_process_queued(&deps->reprocess, *import_id, report, err);
+    }
     return rc < 0 ? -1 : rc == 1 ? MARKR_QUEUE_PROCESSED : MARKR_QUEUE_TAKEN;
 }
 

@@ -60,6 +60,8 @@ struct fake_vault {
     int begins, began_all, commits, rollbacks, open;
     char log[512]; /* "A1 R2 ..." : accepted/rejected per id in the order applied; "L" marks alone */
     int fail_apply_id;
+    int fail_apply_times; /* how many more times applying fail_apply_id fails (-1: every time) */
+    int fail_apply_code;  /* and how (0: MARKR_ERR_UNAVAILABLE, as a lost connection) */
     const char *content_type;                 /* of every stored document; NULL: text/xml+markr */
     char last_reason[MARKR_ERROR_REASON_MAX]; /* of the last refusal applied */
     size_t last_result_count;                 /* of the last verdict applied */
@@ -145,8 +147,13 @@ static int v_apply_accepted(void *ctx, int64_t id, const struct markr_marks *mar
     struct fake_vault *v = ctx;
 
     assert_true(v->open);
-    if (id == v->fail_apply_id)
-        return markr_error_set(err, MARKR_ERR_UNAVAILABLE, "database_unavailable", "gone");
+    if (id == v->fail_apply_id && v->fail_apply_times != 0) {
+        if (v->fail_apply_times > 0)
+            v->fail_apply_times--;
+        return markr_error_set(err, v->fail_apply_code != 0 ? (enum markr_error_code)v->fail_apply_code
+                                                            : MARKR_ERR_UNAVAILABLE,
+                               "database_unavailable", "gone");
+    }
     v->last_result_count = result_count;
     logf_(v, "A%lld%s ", (long long)id, alone ? "L" : "");
     return 0;
@@ -259,6 +266,7 @@ static void a_failure_rolls_everything_back(void **state)
     struct markr_error err;
 
     v->fail_apply_id = 3;
+    v->fail_apply_times = -1;
     assert_int_equal(markr_reprocess_all(&deps, 0, &r, &err), -1);
     assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
     assert_int_equal(v->commits, 0);
@@ -435,7 +443,9 @@ static void next_queued_import_is_claimed_then_judged(void **state)
     assert_int_equal(q.waits, 1);
 }
 
-/* A failure while processing names the import, which stays claimable (nothing committed). */
+/* A failure while processing names the import, which stays claimable (nothing committed).
+ * One that the database caused (a lost connection) is run once more at once, under the
+ * same claim; another kind of failure is not. */
 static void failed_processing_names_the_import(void **state)
 {
     struct fake_vault *v = history();
@@ -447,10 +457,47 @@ static void failed_processing_names_the_import(void **state)
 
     v->docs[4].status = "processing";
     v->fail_apply_id = 5;
+    v->fail_apply_times = -1;
     assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), -1);
     assert_int_equal(id, 5);
+    assert_int_equal(err.code, MARKR_ERR_UNAVAILABLE);
     assert_int_equal(v->commits, 0);
+    assert_int_equal(v->rollbacks, 2);
+    assert_int_equal(v->begins, 2);
+    markr_reprocess_report_free(&r);
+}
+
+static void processing_cut_short_by_the_database_runs_again_under_its_claim(void **state)
+{
+    struct fake_vault *v = history();
+    struct fake_queue q = {.claims = {5, 5}};
+    struct markr_queue_deps deps = queue_deps_of(v, &q);
+    struct markr_reprocess_report r;
+    struct markr_error err;
+    int64_t id = 0;
+
+    v->docs[4].status = "processing";
+    v->fail_apply_id = 5;
+    v->fail_apply_times = 1;
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), MARKR_QUEUE_PROCESSED);
+    assert_int_equal(id, 5);
+    assert_string_equal(r.status, "accepted");
+    assert_int_equal(r.outcome.import_id, 5);
+    assert_int_equal(v->begins, 2);
     assert_int_equal(v->rollbacks, 1);
+    assert_int_equal(v->commits, 1);
+    assert_string_equal(v->log, "A5L ");
+    assert_int_equal(q.next, 1); /* one claim: one attempt counted */
+    markr_reprocess_report_free(&r);
+
+    /* Any other failure is the runner's to retry later, by a new claim. */
+    v->docs[4].status = "processing";
+    v->fail_apply_times = 1;
+    v->fail_apply_code = MARKR_ERR_INTERNAL;
+    assert_int_equal(markr_process_next_queued(&deps, &id, &r, &err), -1);
+    assert_int_equal(err.code, MARKR_ERR_INTERNAL);
+    assert_int_equal(v->begins, 3);
+    assert_int_equal(v->rollbacks, 2);
     markr_reprocess_report_free(&r);
 }
 
@@ -485,6 +532,7 @@ int main(void)
         cmocka_unit_test(stored_document_of_unknown_format_is_refused),
         cmocka_unit_test(next_queued_import_is_claimed_then_judged),
         cmocka_unit_test(failed_processing_names_the_import),
+        cmocka_unit_test(processing_cut_short_by_the_database_runs_again_under_its_claim),
         cmocka_unit_test(enqueue_takes_only_known_formats),
     };
 

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "application/import_document.h"
+#include "application/queue.h"
 #include "application/reprocess.h"
 #include "interfaces/pg/pg_migrate.h"
 #include "interfaces/pg/pg_store.h"
@@ -81,6 +82,24 @@ static int failing_parse(void *ctx, const char *body, size_t len, struct markr_d
 }
 
 static int failing_calls;
+
+/* On the first document it sees, ends the session of the transaction that reads it (the
+ * only one idle in a transaction on its database) before parsing it, as a restart of the
+ * server or a network cut would. */
+static const char *killing_conninfo;
+static int killing_calls;
+
+static int killing_parse(void *ctx, const char *body, size_t len, struct markr_document *doc, struct markr_error *err)
+{
+    struct markr_document_parser real = markr_xml_parser();
+
+    if (++killing_calls == 1)
+        assert_int_equal(markr_test_db_exec(killing_conninfo,
+                                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity\n"
+                                            "WHERE datname = current_database() AND state = 'idle in transaction'"),
+                         0);
+    return real.parse(real.ctx, body, len, doc, err);
+}
 
 /* The fixture on a new database of conninfo (owned by the fixture from here on). */
 static int setup_on(void **state, char *conninfo)
@@ -319,6 +338,30 @@ static void unknown_or_queued_imports_are_not_reprocessed(void **state)
 
 /* A queued import whose processing keeps failing without a verdict is given up after five
  * claims (rejected, processing_failed) and does not hold up the import queued behind it. */
+/* A queued import whose processing loses its connection is processed at once on a new one,
+ * under the same claim: accepted after one attempt. */
+static void a_queued_import_survives_a_lost_connection(void **state)
+{
+    struct fixture *f = *state;
+    struct markr_format killing = {.media_type = MARKR_XML_MEDIA_TYPE, .parser = {.parse = killing_parse}};
+    struct markr_queue_deps deps = {.queue = markr_pg_import_queue(f->pg), .reprocess = f->strict};
+    struct markr_reprocess_report report;
+    struct markr_error err;
+    int64_t queued, id;
+
+    killing_conninfo = f->conninfo;
+    killing_calls = 0;
+    deps.reprocess.formats = (struct markr_formats){.items = &killing, .count = 1};
+    assert_int_equal(deps.queue.enqueue(deps.queue.ctx, "text/xml+markr", NULL, plain, strlen(plain), &queued, &err),
+                     0);
+    assert_int_equal(markr_process_next_queued(&deps, &id, &report, &err), MARKR_QUEUE_PROCESSED);
+    markr_reprocess_report_free(&report);
+    assert_int_equal(id, queued);
+    assert_int_equal(killing_calls, 2);
+    assert_value(f, "accepted 1", "SELECT status || ' ' || attempts FROM imports");
+    assert_value(f, "1", "SELECT count(*) FROM marks");
+}
+
 static void a_failing_queued_import_is_given_up(void **state)
 {
     struct fixture *f = *state;
@@ -1031,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rebuilding_an_older_import_keeps_the_later_equal_sheet, setup, teardown),
         cmocka_unit_test_setup_teardown(names_follow_the_order_of_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_or_queued_imports_are_not_reprocessed, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_queued_import_survives_a_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_queued_import_is_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(a_claim_is_taken_again_only_from_an_ended_session, setup, teardown),
         cmocka_unit_test_setup_teardown(conflicts_are_paged_in_student_order, setup, teardown),
